@@ -1,0 +1,307 @@
+//! Shared command-line pieces. No domain logic lives here.
+
+use clap::{Args, ValueEnum};
+use incus_api::{Error, Result};
+use serde::Serialize;
+use std::io::{IsTerminal, Read, Write};
+use std::process::ExitCode;
+
+/// Flags every tool accepts.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Project to act on (only `default` exists for now)
+    #[arg(long, global = true, env = "INCUS_PROJECT", default_value = "default")]
+    pub project: String,
+    /// Print less
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// Output formats of every list and show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// Bordered table
+    #[default]
+    Table,
+    /// Comma-separated values, no header
+    Csv,
+    /// The REST objects as JSON
+    Json,
+    /// The REST objects as YAML
+    Yaml,
+    /// Table without borders
+    Compact,
+}
+
+/// `--format` for list commands (default table).
+#[derive(Debug, Clone, Args)]
+pub struct ListFormat {
+    /// Output format
+    #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// `--format` for show commands (default yaml; json and yaml only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ShowFormat {
+    #[default]
+    Yaml,
+    Json,
+}
+
+/// Renders rows in the chosen format; `objects` is what json and yaml print.
+pub fn print_list<T: Serialize + ?Sized>(
+    format: Format,
+    headers: &[&str],
+    rows: &[Vec<String>],
+    objects: &T,
+) -> Result<()> {
+    let out = render_list(format, headers, rows, objects)?;
+    write_stdout(&out)
+}
+
+/// Like [`print_list`], into a string (tests compare it).
+pub fn render_list<T: Serialize + ?Sized>(
+    format: Format,
+    headers: &[&str],
+    rows: &[Vec<String>],
+    objects: &T,
+) -> Result<String> {
+    match format {
+        Format::Json => Ok(to_json(objects)? + "\n"),
+        Format::Yaml => to_yaml(objects),
+        Format::Csv => {
+            let mut s = String::new();
+            for row in rows {
+                let cells: Vec<String> = row.iter().map(|c| csv_cell(c)).collect();
+                s.push_str(&cells.join(","));
+                s.push('\n');
+            }
+            Ok(s)
+        }
+        Format::Table | Format::Compact => {
+            let mut b = tabled::builder::Builder::default();
+            b.push_record(headers.iter().map(|h| h.to_string()));
+            for row in rows {
+                b.push_record(row.clone());
+            }
+            let mut table = b.build();
+            if format == Format::Table {
+                table.with(tabled::settings::Style::ascii());
+            } else {
+                table.with(tabled::settings::Style::blank());
+            }
+            Ok(table.to_string() + "\n")
+        }
+    }
+}
+
+fn csv_cell(c: &str) -> String {
+    if c.contains([',', '"', '\n']) {
+        format!("\"{}\"", c.replace('"', "\"\""))
+    } else {
+        c.to_string()
+    }
+}
+
+/// JSON as the REST metadata (compact, one line, as upstream's client prints).
+pub fn to_json<T: Serialize + ?Sized>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::internal(format!("JSON: {e}")))
+}
+
+/// YAML of a REST object.
+pub fn to_yaml<T: Serialize + ?Sized>(v: &T) -> Result<String> {
+    serde_yaml_ng::to_string(v).map_err(|e| Error::internal(format!("YAML: {e}")))
+}
+
+/// Prints one object (`show`): YAML by default, JSON on request.
+pub fn print_show<T: Serialize + ?Sized>(format: ShowFormat, v: &T) -> Result<()> {
+    let s = match format {
+        ShowFormat::Yaml => to_yaml(v)?,
+        ShowFormat::Json => to_json(v)? + "\n",
+    };
+    write_stdout(&s)
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+pub fn write_stdout(s: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::internal(format!("stdout: {e}"))),
+    }
+}
+
+/// Runs a tool's body: `Error: ...` on stderr and the exit code of its kind.
+pub fn run(body: impl FnOnce() -> Result<ExitCode>) -> ExitCode {
+    match body() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("Error: {}", e.message);
+            ExitCode::from(e.kind.exit_code() as u8)
+        }
+    }
+}
+
+/// Parses argv with clap; usage errors exit 2 with clap's message, help exits 0.
+pub fn parse<P: clap::Parser>() -> std::result::Result<P, ExitCode> {
+    match P::try_parse() {
+        Ok(p) => Ok(p),
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp
+                | clap::error::ErrorKind::DisplayVersion
+                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
+                _ => 2,
+            };
+            let _ = e.print();
+            Err(ExitCode::from(code))
+        }
+    }
+}
+
+/// Parses `KEY=VALUE` arguments.
+pub fn parse_pairs(pairs: &[String]) -> Result<incus_api::Config> {
+    let mut out = incus_api::Config::new();
+    for p in pairs {
+        let (k, v) = p
+            .split_once('=')
+            .ok_or_else(|| Error::usage(format!("Bad key=value pair: \"{p}\"")))?;
+        out.insert(k.to_string(), v.to_string());
+    }
+    Ok(out)
+}
+
+/// A value argument where `-` means "read standard input" (as upstream's `config set`).
+pub fn value_or_stdin(v: &str) -> Result<String> {
+    if v != "-" {
+        return Ok(v.to_string());
+    }
+    let mut s = String::new();
+    std::io::stdin().read_to_string(&mut s)?;
+    Ok(s)
+}
+
+/// `edit`: YAML from stdin when it is not a terminal (scripts), else `$EDITOR` (or
+/// `vi`) on a temporary file holding `current`; the parse is retried on the caller's
+/// side by returning the text.
+pub fn edit_text(current: &str) -> Result<String> {
+    if !std::io::stdin().is_terminal() {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        return Ok(s);
+    }
+    let mut f = tempfile::Builder::new().suffix(".yaml").tempfile()?;
+    f.write_all(current.as_bytes())?;
+    f.flush()?;
+    let editor = std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .unwrap_or_else(|_| "vi".into());
+    let words: Vec<&str> = editor.split_whitespace().collect();
+    let status = std::process::Command::new(words[0])
+        .args(&words[1..])
+        .arg(f.path())
+        .status()
+        .map_err(|e| Error::internal(format!("Run editor {editor}: {e}")))?;
+    if !status.success() {
+        return Err(Error::invalid(
+            "Editor exited with an error; nothing changed",
+        ));
+    }
+    Ok(std::fs::read_to_string(f.path())?)
+}
+
+/// Parses YAML into a writable REST object, with a clear error.
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    serde_yaml_ng::from_str(text).map_err(|e| Error::invalid(format!("Invalid YAML: {e}")))
+}
+
+/// A progress reporter: a bar on a terminal stderr, nothing otherwise.
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    pub fn new(message: &str, quiet: bool) -> Progress {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let b = indicatif::ProgressBar::new(0);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{msg} {bar:30} {bytes}/{total_bytes} ({eta})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            b.set_message(message.to_string());
+            b
+        });
+        Progress { bar }
+    }
+    /// Updates the bar (bytes done of total).
+    pub fn update(&self, done: u64, total: u64) {
+        if let Some(b) = &self.bar {
+            b.set_length(total);
+            b.set_position(done);
+        }
+    }
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+/// Formats bytes as upstream's client does (`1.50MiB`).
+pub fn human_size(bytes: i64) -> String {
+    const UNITS: &[&str] = &["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = bytes as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i + 1 < UNITS.len() {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{bytes}B")
+    } else {
+        format!("{v:.2}{}", UNITS[i])
+    }
+}
+
+/// Upstream's list date format (`2024/01/31 12:00 UTC`) from RFC 3339.
+pub fn list_date(rfc3339: &str) -> String {
+    if rfc3339.is_empty() || rfc3339.starts_with("0001-") || rfc3339.starts_with("1970-") {
+        return String::new();
+    }
+    let date = rfc3339.get(0..10).unwrap_or("").replace('-', "/");
+    let time = rfc3339.get(11..16).unwrap_or("");
+    format!("{date} {time} UTC")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_has_no_header_and_quotes() {
+        let rows = vec![vec!["a".to_string(), "x,y".to_string()]];
+        let s = render_list(Format::Csv, &["N", "V"], &rows, &()).unwrap();
+        assert_eq!(s, "a,\"x,y\"\n");
+    }
+
+    #[test]
+    fn table_and_compact() {
+        let rows = vec![vec!["c1".to_string(), "STOPPED".to_string()]];
+        let t = render_list(Format::Table, &["NAME", "STATE"], &rows, &()).unwrap();
+        assert!(t.contains("| NAME") && t.contains("c1") && t.starts_with('+'));
+        let c = render_list(Format::Compact, &["NAME", "STATE"], &rows, &()).unwrap();
+        assert!(!c.contains('|') && c.contains("NAME"));
+    }
+
+    #[test]
+    fn sizes_and_dates() {
+        assert_eq!(human_size(512), "512B");
+        assert_eq!(human_size(1536 * 1024), "1.50MiB");
+        assert_eq!(list_date("2024-01-31T12:34:56Z"), "2024/01/31 12:34 UTC");
+        assert_eq!(list_date("0001-01-01T00:00:00Z"), "");
+    }
+}

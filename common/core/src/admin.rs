@@ -1,0 +1,153 @@
+//! `admin init`: `--minimal` and `--preseed` for what exists so far.
+
+use crate::{profile, server, storage, Context, Error, Result};
+use incus_api::{Config, Devices, ProfilePut};
+use serde::Deserialize;
+
+/// The preseed document (the parts we support; unknown top-level keys are refused).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preseed {
+    #[serde(default)]
+    pub config: Config,
+    #[serde(default)]
+    pub storage_pools: Vec<PreseedPool>,
+    #[serde(default)]
+    pub profiles: Vec<PreseedProfile>,
+    #[serde(default)]
+    pub networks: Vec<serde_yaml_ng::Value>,
+    #[serde(default)]
+    pub projects: Vec<serde_yaml_ng::Value>,
+    #[serde(default)]
+    pub cluster: Option<serde_yaml_ng::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreseedPool {
+    pub name: String,
+    pub driver: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub config: Config,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreseedProfile {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub config: Config,
+    #[serde(default)]
+    pub devices: Devices,
+}
+
+/// `admin init --minimal`: a `default` dir pool and a root disk in the default
+/// profile. Idempotent: what exists is left as it is.
+pub fn init_minimal(ctx: &Context) -> Result<()> {
+    let preseed = Preseed {
+        storage_pools: vec![PreseedPool {
+            name: "default".into(),
+            driver: "dir".into(),
+            ..Default::default()
+        }],
+        profiles: vec![PreseedProfile {
+            name: "default".into(),
+            description: "Default Incus profile".into(),
+            devices: [(
+                "root".to_string(),
+                [
+                    ("type".to_string(), "disk".to_string()),
+                    ("path".to_string(), "/".to_string()),
+                    ("pool".to_string(), "default".to_string()),
+                ]
+                .into(),
+            )]
+            .into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    apply_preseed(ctx, &preseed)
+}
+
+/// Parses a preseed YAML document.
+pub fn parse_preseed(text: &str) -> Result<Preseed> {
+    serde_yaml_ng::from_str(text).map_err(|e| Error::invalid(format!("Invalid preseed: {e}")))
+}
+
+/// Applies a preseed: server config, pools (created when missing), profiles (created
+/// or updated). Everything is validated before anything changes.
+pub fn apply_preseed(ctx: &Context, p: &Preseed) -> Result<()> {
+    if p.cluster.is_some() {
+        return Err(Error::unsupported("Clustering is not supported"));
+    }
+    if !p.networks.is_empty() {
+        return Err(Error::unsupported(
+            "Networks in a preseed are not supported yet (incus-net is not installed)",
+        ));
+    }
+    if !p.projects.is_empty() {
+        return Err(Error::unsupported(
+            "Only the default project exists for now",
+        ));
+    }
+    // Validate all first: nothing half-applied.
+    for (k, v) in &p.config {
+        incus_api::keys::validate_server(k, v)?;
+    }
+    for pool in &p.storage_pools {
+        crate::names::validate_object_name("storage pool", &pool.name)?;
+        storage::driver(&pool.driver)?.validate_config(&pool.config)?;
+    }
+    for prof in &p.profiles {
+        crate::names::validate_object_name("profile", &prof.name)?;
+        profile::validate(&prof.config, &prof.devices)?;
+    }
+    let _lock = ctx.lock_global()?;
+    for (k, v) in &p.config {
+        server::set(ctx, k, v)?;
+    }
+    for pool in &p.storage_pools {
+        match storage::pool_get(ctx, &pool.name) {
+            Ok(existing) => {
+                if existing.driver != pool.driver {
+                    return Err(Error::conflict(format!(
+                        "Storage pool \"{}\" exists with driver \"{}\"",
+                        pool.name, existing.driver
+                    )));
+                }
+            }
+            Err(e) if e.kind == crate::ErrorKind::NotFound => {
+                storage::pool_create(
+                    ctx,
+                    &pool.name,
+                    &pool.driver,
+                    pool.config.clone(),
+                    &pool.description,
+                )?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    for prof in &p.profiles {
+        let put = ProfilePut {
+            config: prof.config.clone(),
+            description: prof.description.clone(),
+            devices: prof.devices.clone(),
+        };
+        match profile::get(ctx, &prof.name) {
+            Ok(_) => {
+                profile::update(ctx, &prof.name, put)?;
+            }
+            Err(e) if e.kind == crate::ErrorKind::NotFound => {
+                profile::create(ctx, &prof.name, put)?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! One value that knows every path and holds the database handle. Tests point it at a
+//! temporary directory with `INCUS_DIR`.
+
+use crate::{Error, Result};
+use incus_db::Db;
+use incus_sys::lock::{self, Lock};
+use sha2::{Digest, Sha256};
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The default state directory, as upstream.
+pub const DEFAULT_INCUS_DIR: &str = "/var/lib/incus";
+/// How long an operation waits for another one on the same object.
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Paths, the installation prefix, the project, and the database.
+pub struct Context {
+    /// State directory (`INCUS_DIR`).
+    pub incus_dir: PathBuf,
+    /// Runtime directory (`INCUS_RUN_DIR`): locks, monitor state; cleared by a reboot.
+    pub run_dir: PathBuf,
+    /// Log directory (per instance logs).
+    pub log_dir: PathBuf,
+    /// Prefix of host-wide names (cgroups, veths, nft tables) of this installation.
+    pub prefix: String,
+    /// The project every call acts on.
+    pub project: String,
+    db: RefCell<Option<Db>>,
+}
+
+impl Context {
+    /// Builds the context from the environment (`INCUS_DIR`, `INCUS_RUN_DIR`).
+    pub fn from_env() -> Result<Context> {
+        let incus_dir = std::env::var_os("INCUS_DIR")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_INCUS_DIR));
+        let run_dir = std::env::var_os("INCUS_RUN_DIR")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        Context::new(&incus_dir, run_dir.as_deref())
+    }
+
+    /// Builds a context for `incus_dir`; the run directory defaults to `/run/incus` for
+    /// the default installation and to a directory of its own for any other.
+    pub fn new(incus_dir: &Path, run_dir: Option<&Path>) -> Result<Context> {
+        let incus_dir = if incus_dir.is_absolute() {
+            incus_dir.to_path_buf()
+        } else {
+            std::env::current_dir()?.join(incus_dir)
+        };
+        let digest = hex::encode(Sha256::digest(incus_dir.as_os_str().as_encoded_bytes()));
+        let is_default = incus_dir == Path::new(DEFAULT_INCUS_DIR);
+        let run_dir = match run_dir {
+            Some(r) => r.to_path_buf(),
+            None if is_default => PathBuf::from("/run/incus"),
+            None => PathBuf::from(format!("/run/incus-{}", &digest[..12])),
+        };
+        let log_dir = if is_default {
+            PathBuf::from("/var/log/incus")
+        } else {
+            incus_dir.join("logs")
+        };
+        // Short enough to leave room in 15-character interface names.
+        let prefix = if is_default {
+            "incus".to_string()
+        } else {
+            format!("ix{}", &digest[..6])
+        };
+        Ok(Context {
+            incus_dir,
+            run_dir,
+            log_dir,
+            prefix,
+            project: "default".to_string(),
+            db: RefCell::new(None),
+        })
+    }
+
+    /// Selects the project; only `default` exists for now.
+    pub fn set_project(&mut self, project: &str) -> Result<()> {
+        if project != "default" {
+            return Err(Error::not_found(format!(
+                "Project \"{project}\" not found (only the default project exists for now)"
+            )));
+        }
+        self.project = project.to_string();
+        Ok(())
+    }
+
+    /// The database, opened (and migrated) on first use.
+    pub fn db(&self) -> Result<std::cell::RefMut<'_, Db>> {
+        {
+            let mut slot = self.db.borrow_mut();
+            if slot.is_none() {
+                std::fs::create_dir_all(&self.incus_dir).map_err(|e| {
+                    Error::internal(format!("Create {}: {e}", self.incus_dir.display()))
+                })?;
+                *slot = Some(Db::open(&self.incus_dir.join("database/local.db"))?);
+            }
+        }
+        Ok(std::cell::RefMut::map(self.db.borrow_mut(), |d| {
+            d.as_mut().expect("opened above")
+        }))
+    }
+
+    /// `storage-pools/` under the state directory.
+    pub fn pools_dir(&self) -> PathBuf {
+        self.incus_dir.join("storage-pools")
+    }
+
+    /// `images/` under the state directory.
+    pub fn images_dir(&self) -> PathBuf {
+        self.incus_dir.join("images")
+    }
+
+    /// The run directory of one instance.
+    pub fn instance_run_dir(&self, name: &str) -> PathBuf {
+        self.run_dir.join("instances").join(name)
+    }
+
+    /// The log directory of one instance.
+    pub fn instance_log_dir(&self, name: &str) -> PathBuf {
+        self.log_dir.join(name)
+    }
+
+    fn lock_path(&self, kind: &str, name: &str) -> PathBuf {
+        self.run_dir
+            .join("locks")
+            .join(format!("{kind}-{name}.lock"))
+    }
+
+    /// The global lock (schema-wide changes such as `admin init`).
+    pub fn lock_global(&self) -> Result<Lock> {
+        lock::lock(&self.lock_path("global", "all"), LOCK_TIMEOUT, "The server")
+    }
+
+    /// The lock of a storage pool.
+    pub fn lock_pool(&self, name: &str) -> Result<Lock> {
+        lock::lock(
+            &self.lock_path("pool", name),
+            LOCK_TIMEOUT,
+            &format!("Storage pool \"{name}\""),
+        )
+    }
+
+    /// The lock of an image (import, delete).
+    pub fn lock_image(&self, fingerprint: &str) -> Result<Lock> {
+        lock::lock(
+            &self.lock_path("image", fingerprint),
+            LOCK_TIMEOUT,
+            &format!("Image \"{fingerprint}\""),
+        )
+    }
+
+    /// The lock of an instance.
+    pub fn lock_instance(&self, name: &str) -> Result<Lock> {
+        lock::lock(
+            &self.lock_path("instance", name),
+            LOCK_TIMEOUT,
+            &format!("Instance \"{name}\""),
+        )
+    }
+
+    /// Tries the lock of an instance without waiting (repair of half-done work).
+    pub fn try_lock_instance(&self, name: &str) -> Result<Option<Lock>> {
+        lock::try_lock(&self.lock_path("instance", name))
+    }
+}

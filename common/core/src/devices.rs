@@ -1,0 +1,238 @@
+//! Device validation, as upstream: a `type` and the keys that type knows.
+
+use crate::{Error, Result};
+use incus_api::{Config, Devices};
+
+fn allowed(dtype: &str, key: &str) -> bool {
+    let common = matches!(key, "type" | "required" | "boot.priority") || key.starts_with("user.");
+    common
+        || match dtype {
+            "disk" => {
+                matches!(
+                    key,
+                    "path"
+                        | "source"
+                        | "pool"
+                        | "readonly"
+                        | "size"
+                        | "size.state"
+                        | "recursive"
+                        | "propagation"
+                        | "shift"
+                        | "raw.mount.options"
+                        | "ceph.cluster_name"
+                        | "ceph.user_name"
+                        | "io.cache"
+                        | "io.bus"
+                        | "initial.size"
+                ) || key.starts_with("limits.")
+            }
+            "nic" => {
+                matches!(
+                    key,
+                    "nictype"
+                        | "network"
+                        | "parent"
+                        | "name"
+                        | "hwaddr"
+                        | "host_name"
+                        | "mtu"
+                        | "vlan"
+                        | "ipv4.address"
+                        | "ipv6.address"
+                        | "ipv4.routes"
+                        | "ipv6.routes"
+                        | "ipv4.routes.external"
+                        | "ipv6.routes.external"
+                        | "queue.tx.length"
+                        | "mode"
+                ) || key.starts_with("security.")
+                    || key.starts_with("limits.")
+            }
+            "unix-char" | "unix-block" => matches!(
+                key,
+                "source" | "path" | "major" | "minor" | "uid" | "gid" | "mode"
+            ),
+            "unix-hotplug" => matches!(key, "vendorid" | "productid" | "uid" | "gid" | "mode"),
+            "none" => false,
+            "proxy" => matches!(
+                key,
+                "listen"
+                    | "connect"
+                    | "bind"
+                    | "nat"
+                    | "proxy_protocol"
+                    | "uid"
+                    | "gid"
+                    | "mode"
+                    | "security.uid"
+                    | "security.gid"
+            ),
+            "gpu" | "usb" | "infiniband" | "pci" | "tpm" => true,
+            _ => false,
+        }
+}
+
+const TYPES: &[&str] = &[
+    "disk",
+    "nic",
+    "unix-char",
+    "unix-block",
+    "unix-hotplug",
+    "none",
+    "proxy",
+    "gpu",
+    "usb",
+    "infiniband",
+    "pci",
+    "tpm",
+];
+
+/// Validates one device.
+pub fn validate_device(name: &str, dev: &Config) -> Result<()> {
+    crate::names::validate_object_name("device", name)?;
+    let dtype = dev
+        .get("type")
+        .ok_or_else(|| Error::invalid(format!("Device \"{name}\" has no type")))?;
+    if !TYPES.contains(&dtype.as_str()) {
+        return Err(Error::invalid(format!(
+            "Device \"{name}\": invalid device type \"{dtype}\""
+        )));
+    }
+    for key in dev.keys() {
+        if !allowed(dtype, key) {
+            return Err(Error::invalid(format!(
+                "Device \"{name}\" (type {dtype}): invalid key \"{key}\""
+            )));
+        }
+    }
+    match dtype.as_str() {
+        "disk" => {
+            let path = dev.get("path").map(String::as_str).unwrap_or("");
+            if path.is_empty() {
+                return Err(Error::invalid(format!(
+                    "Device \"{name}\": disk devices need a \"path\""
+                )));
+            }
+            if path != "/" && !dev.contains_key("source") {
+                return Err(Error::invalid(format!(
+                    "Device \"{name}\": disk devices other than the root disk need a \"source\""
+                )));
+            }
+            if path == "/" && dev.contains_key("source") {
+                return Err(Error::invalid(format!(
+                    "Device \"{name}\": the root disk cannot have a \"source\""
+                )));
+            }
+            if let Some(ro) = dev.get("readonly") {
+                incus_api::keys::parse_bool(ro).ok_or_else(|| {
+                    Error::invalid(format!("Device \"{name}\": readonly must be a boolean"))
+                })?;
+            }
+        }
+        "unix-char" | "unix-block" => {
+            if !dev.contains_key("source") && !dev.contains_key("path") {
+                return Err(Error::invalid(format!(
+                    "Device \"{name}\": {dtype} devices need a \"source\" or a \"path\""
+                )));
+            }
+            for k in ["major", "minor", "uid", "gid"] {
+                if let Some(v) = dev.get(k) {
+                    v.parse::<u32>().map_err(|_| {
+                        Error::invalid(format!("Device \"{name}\": {k} must be a number"))
+                    })?;
+                }
+            }
+        }
+        "nic" => {
+            if !dev.contains_key("nictype") && !dev.contains_key("network") {
+                return Err(Error::invalid(format!(
+                    "Device \"{name}\": nic devices need a \"nictype\" or a \"network\""
+                )));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Validates every device of a set; at most one root disk.
+pub fn validate_devices(devices: &Devices) -> Result<()> {
+    let mut roots = 0;
+    for (name, dev) in devices {
+        validate_device(name, dev)?;
+        if dev.get("type").map(String::as_str) == Some("disk")
+            && dev.get("path").map(String::as_str) == Some("/")
+        {
+            roots += 1;
+        }
+    }
+    if roots > 1 {
+        return Err(Error::invalid("More than one root disk device"));
+    }
+    Ok(())
+}
+
+/// The root disk of an expanded device set: (device name, config).
+pub fn root_disk(devices: &Devices) -> Option<(&String, &Config)> {
+    devices.iter().find(|(_, d)| {
+        d.get("type").map(String::as_str) == Some("disk")
+            && d.get("path").map(String::as_str) == Some("/")
+    })
+}
+
+/// Parses `KEY=VALUE` pairs into a map.
+pub fn parse_pairs(pairs: &[String]) -> Result<Config> {
+    let mut out = Config::new();
+    for p in pairs {
+        let (k, v) = p
+            .split_once('=')
+            .ok_or_else(|| Error::usage(format!("Bad key=value pair: \"{p}\"")))?;
+        out.insert(k.to_string(), v.to_string());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dev(pairs: &[(&str, &str)]) -> Config {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn device_rules() {
+        validate_device(
+            "root",
+            &dev(&[("type", "disk"), ("path", "/"), ("pool", "default")]),
+        )
+        .unwrap();
+        validate_device(
+            "data",
+            &dev(&[("type", "disk"), ("path", "/mnt"), ("source", "/srv")]),
+        )
+        .unwrap();
+        assert!(validate_device("data", &dev(&[("type", "disk"), ("path", "/mnt")])).is_err());
+        assert!(validate_device("x", &dev(&[("type", "bogus")])).is_err());
+        assert!(validate_device("x", &dev(&[("type", "none"), ("path", "/")])).is_err());
+        assert!(validate_device("x", &dev(&[("path", "/")])).is_err());
+        assert!(validate_device(
+            "eth0",
+            &dev(&[("type", "nic"), ("nictype", "bridged"), ("parent", "br0")])
+        )
+        .is_ok());
+        assert!(validate_device(
+            "d",
+            &dev(&[
+                ("type", "unix-char"),
+                ("source", "/dev/null"),
+                ("major", "x")
+            ])
+        )
+        .is_err());
+    }
+}

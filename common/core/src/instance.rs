@@ -1,0 +1,783 @@
+//! Instances: create, list, show, config, devices, rename, delete, and the repair of
+//! half-done work left by a killed tool.
+
+use crate::storage::{self, VolumeType};
+use crate::{devices, events, image, names, time, Context, Error, Result};
+use incus_api::{keys, Config, Devices, Instance, InstancePut, InstanceState, StatusCode};
+use incus_db::InstanceRow;
+use std::path::PathBuf;
+
+/// Size of the id range each unprivileged instance gets.
+pub const IDMAP_SIZE: u64 = 65536;
+/// First host id handed out to containers.
+pub const IDMAP_FIRST: u64 = 1_000_000;
+
+/// What `create` (and `launch`) takes.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    /// Instance name; a random one when `None`.
+    pub name: Option<String>,
+    /// Image alias or fingerprint; `None` for `--empty`.
+    pub image: Option<String>,
+    /// Profiles in order; `None` means `["default"]`, `Some(vec![])` is `--no-profiles`.
+    pub profiles: Option<Vec<String>>,
+    pub config: Config,
+    pub devices: Devices,
+    /// `-s POOL`: the root disk's pool.
+    pub pool: Option<String>,
+    pub ephemeral: bool,
+    pub description: String,
+}
+
+/// The runtime view of an instance, as far as `core` needs it here. The runtime crate
+/// fills this in once containers run; until then every instance is stopped unless
+/// its monitor's lifetime lock is held.
+pub fn status(ctx: &Context, name: &str) -> StatusCode {
+    let lock = ctx.instance_run_dir(name).join("monitor.lock");
+    if incus_sys::lock::is_held(&lock) {
+        StatusCode::Running
+    } else {
+        StatusCode::Stopped
+    }
+}
+
+/// The volume path of an instance (its root volume on its pool).
+pub fn volume_path(ctx: &Context, row: &InstanceRow) -> PathBuf {
+    ctx.pools_dir()
+        .join(&row.pool)
+        .join(VolumeType::Container.dir_name())
+        .join(&row.name)
+}
+
+/// The rootfs of an instance.
+pub fn rootfs_path(ctx: &Context, row: &InstanceRow) -> PathBuf {
+    volume_path(ctx, row).join("rootfs")
+}
+
+/// Profiles then local values, later wins (upstream's expansion).
+pub fn expand(
+    profiles: &[incus_db::ProfileRow],
+    config: &Config,
+    devices: &Devices,
+) -> (Config, Devices) {
+    let mut c = Config::new();
+    let mut d = Devices::new();
+    for p in profiles {
+        c.extend(p.config.clone());
+        d.extend(p.devices.clone());
+    }
+    c.extend(config.clone());
+    d.extend(devices.clone());
+    (c, d)
+}
+
+fn load_profiles(ctx: &Context, names: &[String]) -> Result<Vec<incus_db::ProfileRow>> {
+    let project = ctx.project.clone();
+    ctx.db()?.read(|tx| {
+        names
+            .iter()
+            .map(|n| {
+                incus_db::profile_get(tx, &project, n)?
+                    .ok_or_else(|| Error::not_found(format!("Profile \"{n}\" not found")))
+            })
+            .collect()
+    })
+}
+
+/// Converts a row into the REST object (without state).
+pub fn to_api(ctx: &Context, row: &InstanceRow, profiles: &[incus_db::ProfileRow]) -> Instance {
+    let (expanded_config, expanded_devices) = expand(profiles, &row.config, &row.devices);
+    let st = status(ctx, &row.name);
+    Instance {
+        architecture: row.architecture.clone(),
+        config: row.config.clone(),
+        devices: row.devices.clone(),
+        ephemeral: row.ephemeral,
+        profiles: row.profiles.clone(),
+        stateful: row.stateful,
+        description: row.description.clone(),
+        created_at: row.created_at.clone(),
+        expanded_config,
+        expanded_devices,
+        name: row.name.clone(),
+        status: st.as_str().into(),
+        status_code: st.code(),
+        last_used_at: row.last_used_at.clone(),
+        location: "none".into(),
+        instance_type: row.instance_type.clone(),
+        project: row.project.clone(),
+        backups: None,
+        state: None,
+        snapshots: None,
+    }
+}
+
+fn load(ctx: &Context, name: &str) -> Result<InstanceRow> {
+    let project = ctx.project.clone();
+    let row = ctx
+        .db()?
+        .read(|tx| incus_db::instance_get(tx, &project, name))?
+        .ok_or_else(|| Error::not_found(format!("Instance \"{name}\" not found")))?;
+    if row.pending && repair_one(ctx, &row)? {
+        return Err(Error::not_found(format!("Instance \"{name}\" not found")));
+    }
+    Ok(row)
+}
+
+/// `list`: every instance (recursion=1). Half-created instances whose creator died are
+/// repaired (removed) on the way.
+pub fn list(ctx: &Context) -> Result<Vec<Instance>> {
+    let project = ctx.project.clone();
+    let (rows, profiles) = ctx.db()?.read(|tx| {
+        Ok((
+            incus_db::instance_list(tx, &project)?,
+            incus_db::profile_list(tx, &project)?,
+        ))
+    })?;
+    let by_name: std::collections::HashMap<&str, &incus_db::ProfileRow> =
+        profiles.iter().map(|p| (p.name.as_str(), p)).collect();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if row.pending && repair_one(ctx, row)? {
+            continue;
+        }
+        let ps: Vec<incus_db::ProfileRow> = row
+            .profiles
+            .iter()
+            .filter_map(|n| by_name.get(n.as_str()).map(|p| (*p).clone()))
+            .collect();
+        out.push(to_api(ctx, row, &ps));
+    }
+    Ok(out)
+}
+
+/// `list` with state and snapshots (recursion=2; upstream's `InstanceFull`).
+pub fn list_full(ctx: &Context) -> Result<Vec<Instance>> {
+    let mut out = list(ctx)?;
+    let project = ctx.project.clone();
+    let ids: std::collections::HashMap<String, i64> = ctx
+        .db()?
+        .read(|tx| incus_db::instance_list(tx, &project))?
+        .into_iter()
+        .map(|r| (r.name, r.id))
+        .collect();
+    for inst in &mut out {
+        inst.state = Some(state(ctx, &inst.name)?);
+        let id = ids.get(&inst.name).copied().unwrap_or_default();
+        let snaps = ctx.db()?.read(|tx| incus_db::snapshot_list(tx, id))?;
+        inst.snapshots = Some(
+            snaps
+                .into_iter()
+                .map(|s| incus_api::InstanceSnapshot {
+                    architecture: inst.architecture.clone(),
+                    config: s.config.clone(),
+                    created_at: s.created_at,
+                    devices: s.devices.clone(),
+                    ephemeral: false,
+                    expanded_config: s.config,
+                    expanded_devices: s.devices,
+                    expires_at: s.expires_at,
+                    last_used_at: incus_api::EPOCH_TIME.into(),
+                    name: s.name,
+                    profiles: inst.profiles.clone(),
+                    size: 0,
+                    stateful: s.stateful,
+                    description: s.description,
+                })
+                .collect(),
+        );
+        inst.backups = Some(vec![]);
+    }
+    Ok(out)
+}
+
+/// `show`.
+pub fn get(ctx: &Context, name: &str) -> Result<Instance> {
+    let row = load(ctx, name)?;
+    let profiles = load_profiles(ctx, &row.profiles)?;
+    Ok(to_api(ctx, &row, &profiles))
+}
+
+/// `GET .../state` for a stopped instance (running state comes from the runtime).
+pub fn state(ctx: &Context, name: &str) -> Result<InstanceState> {
+    let st = status(ctx, name);
+    Ok(InstanceState {
+        status: st.as_str().into(),
+        status_code: st.code(),
+        network: None,
+        ..Default::default()
+    })
+}
+
+/// Checks an instance's local config keys (upstream's rules, our key table).
+pub fn validate_config(config: &Config) -> Result<()> {
+    for (k, v) in config {
+        keys::validate_instance(k, v)?;
+    }
+    Ok(())
+}
+
+fn random_name() -> String {
+    const ADJ: &[&str] = &[
+        "able", "brave", "calm", "eager", "fair", "gentle", "happy", "jolly", "keen", "lively",
+        "merry", "noble", "proud", "quick", "sharp", "tidy", "vivid", "witty",
+    ];
+    const NOUN: &[&str] = &[
+        "badger", "crane", "dingo", "egret", "falcon", "gecko", "heron", "ibis", "jackal", "koala",
+        "lemur", "marten", "newt", "otter", "panda", "quail", "raven", "stoat",
+    ];
+    let r = uuid::Uuid::new_v4();
+    let b = r.as_bytes();
+    format!(
+        "{}-{}",
+        ADJ[b[0] as usize % ADJ.len()],
+        NOUN[b[1] as usize % NOUN.len()]
+    )
+}
+
+/// Picks the lowest free id range among the instances (unprivileged containers get
+/// one contiguous range each, recorded in `volatile.idmap.base`).
+fn allocate_idmap(rows: &[InstanceRow]) -> u64 {
+    let used: std::collections::BTreeSet<u64> = rows
+        .iter()
+        .filter_map(|r| r.config.get("volatile.idmap.base")?.parse().ok())
+        .collect();
+    let mut base = IDMAP_FIRST;
+    while used.contains(&base) {
+        base += IDMAP_SIZE;
+    }
+    base
+}
+
+fn idmap_json(base: u64) -> String {
+    serde_json::json!([
+        {"Isuid": true, "Isgid": false, "Hostid": base, "Nsid": 0, "Maprange": IDMAP_SIZE},
+        {"Isuid": false, "Isgid": true, "Hostid": base, "Nsid": 0, "Maprange": IDMAP_SIZE},
+    ])
+    .to_string()
+}
+
+/// `create` / `init`: rows first (marked pending), then the rootfs, then the mark is
+/// cleared. A tool killed in between leaves a pending row that the next command
+/// removes together with whatever reached the disk.
+pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
+    let name = match &opts.name {
+        Some(n) => n.clone(),
+        None => random_name(),
+    };
+    names::validate_instance_name(&name)?;
+    validate_config(&opts.config)?;
+    devices::validate_devices(&opts.devices)?;
+    let profile_names = opts
+        .profiles
+        .clone()
+        .unwrap_or_else(|| vec!["default".to_string()]);
+    let profiles = load_profiles(ctx, &profile_names)?;
+    let mut local_devices = opts.devices.clone();
+    let (_, expanded_devices) = expand(&profiles, &opts.config, &local_devices);
+    let pool = match (&opts.pool, devices::root_disk(&expanded_devices)) {
+        (Some(pool), root) => {
+            // `-s POOL` overrides the root disk's pool with a local device, as upstream.
+            let dev_name = root.map(|(n, _)| n.clone()).unwrap_or_else(|| "root".into());
+            let mut dev = root.map(|(_, d)| d.clone()).unwrap_or_default();
+            dev.insert("type".into(), "disk".into());
+            dev.insert("path".into(), "/".into());
+            dev.insert("pool".into(), pool.clone());
+            local_devices.insert(dev_name, dev);
+            pool.clone()
+        }
+        (None, Some((_, root))) => root.get("pool").cloned().ok_or_else(|| {
+            Error::invalid("The root disk device has no \"pool\" property")
+        })?,
+        (None, None) => {
+            return Err(Error::invalid(
+                "No root device could be found: add a root disk to a profile (incus admin init) or pass -s POOL",
+            ))
+        }
+    };
+    let (pool_info, driver) = storage::load_pool(ctx, &pool)?;
+    let img = match &opts.image {
+        Some(i) => Some(image::resolve(ctx, i)?),
+        None => None,
+    };
+
+    let _lock = ctx.lock_instance(&name)?;
+    let project = ctx.project.clone();
+    let mut config = opts.config.clone();
+    config.insert("volatile.uuid".into(), uuid::Uuid::new_v4().to_string());
+    config.insert(
+        "volatile.uuid.generation".into(),
+        uuid::Uuid::new_v4().to_string(),
+    );
+    if let Some(img) = &img {
+        config.insert("volatile.base_image".into(), img.fingerprint.clone());
+        for (k, v) in &img.properties {
+            config
+                .entry(format!("image.{k}"))
+                .or_insert_with(|| v.clone());
+        }
+        config.insert("volatile.apply_template".into(), "create".into());
+    }
+    let privileged = {
+        let (ec, _) = expand(&profiles, &config, &local_devices);
+        ec.get("security.privileged")
+            .and_then(|v| keys::parse_bool(v))
+            .unwrap_or(false)
+    };
+    let row = ctx.db()?.write(|tx| {
+        let mut row = InstanceRow {
+            name: name.clone(),
+            project: project.clone(),
+            instance_type: "container".into(),
+            architecture: img
+                .as_ref()
+                .map(|i| i.architecture.clone())
+                .unwrap_or_else(incus_sys::architecture),
+            ephemeral: opts.ephemeral,
+            created_at: time::now(),
+            last_used_at: incus_api::EPOCH_TIME.into(),
+            description: opts.description.clone(),
+            pool: pool.clone(),
+            pending: true,
+            config: config.clone(),
+            devices: local_devices.clone(),
+            profiles: profile_names.clone(),
+            ..Default::default()
+        };
+        if !privileged {
+            let base = allocate_idmap(&incus_db::instance_list(tx, &project)?);
+            row.config
+                .insert("volatile.idmap.base".into(), base.to_string());
+            row.config
+                .insert("volatile.idmap.next".into(), idmap_json(base));
+        }
+        row.id = incus_db::instance_create(tx, &row)?;
+        incus_db::volume_create(
+            tx,
+            &storage::volume_row(ctx, &pool, VolumeType::Container, &name),
+        )?;
+        Ok(row)
+    })?;
+
+    let built = (|| -> Result<()> {
+        let vol = driver.create_volume(&pool_info, VolumeType::Container, &name)?;
+        match &img {
+            Some(img) => {
+                let src = image::stored_source(ctx, img);
+                incus_imagefmt::unpack_rootfs(&src, &vol.join("rootfs"), None)
+                    .map_err(image::fmt_err)?;
+                incus_imagefmt::unpack_templates(&src, &vol.join("templates"))
+                    .map_err(image::fmt_err)?;
+                let info = incus_imagefmt::inspect(&src).map_err(image::fmt_err)?;
+                let yaml = serde_yaml_ng::to_string(&info.metadata)
+                    .map_err(|e| Error::internal(format!("metadata.yaml: {e}")))?;
+                std::fs::write(vol.join("metadata.yaml"), yaml)?;
+                image::touch(ctx, img)?;
+            }
+            None => {
+                std::fs::create_dir(vol.join("rootfs"))?;
+            }
+        }
+        symlink_instance(ctx, &row)?;
+        ctx.db()?
+            .write(|tx| incus_db::instance_set_pending(tx, row.id, false))
+    })();
+    if let Err(e) = built {
+        // Roll back everything this call made; the lock is still ours.
+        let _ = remove_everything(ctx, &row);
+        return Err(e);
+    }
+    events::lifecycle(
+        ctx,
+        "instance-created",
+        &format!("/1.0/instances/{name}"),
+        serde_json::json!({"type": "container"}),
+    )?;
+    get(ctx, &name)
+}
+
+/// `INCUS_DIR/containers/NAME` -> the volume, as upstream lays it out.
+fn symlink_instance(ctx: &Context, row: &InstanceRow) -> Result<()> {
+    let dir = ctx.incus_dir.join("containers");
+    std::fs::create_dir_all(&dir)?;
+    let link = dir.join(&row.name);
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(volume_path(ctx, row), &link)?;
+    Ok(())
+}
+
+/// Removes disk side, volume row and instance row (rows last).
+fn remove_everything(ctx: &Context, row: &InstanceRow) -> Result<()> {
+    if let Ok((pool_info, driver)) = storage::load_pool(ctx, &row.pool) {
+        driver.delete_volume(&pool_info, VolumeType::Container, &row.name)?;
+    }
+    let _ = std::fs::remove_file(ctx.incus_dir.join("containers").join(&row.name));
+    let _ = incus_sys::fsutil::remove_tree(&ctx.instance_log_dir(&row.name));
+    let pool = row.pool.clone();
+    let name = row.name.clone();
+    let id = row.id;
+    ctx.db()?.write(|tx| {
+        if let Some(v) = incus_db::volume_get(tx, &pool, "container", &name)? {
+            incus_db::volume_delete(tx, v.id)?;
+        }
+        incus_db::instance_delete(tx, id)
+    })
+}
+
+/// Finishes a pending instance whose creator (or deleter) died: removes it. Returns
+/// false when another process is still working on it (its lock is held).
+fn repair_one(ctx: &Context, row: &InstanceRow) -> Result<bool> {
+    let Some(_lock) = ctx.try_lock_instance(&row.name)? else {
+        return Ok(false);
+    };
+    // Re-read under the lock: the creator may have finished meanwhile.
+    let project = ctx.project.clone();
+    let fresh = ctx
+        .db()?
+        .read(|tx| incus_db::instance_get(tx, &project, &row.name))?;
+    match fresh {
+        Some(r) if r.pending => {
+            remove_everything(ctx, &r)?;
+            Ok(true)
+        }
+        Some(_) => Ok(false),
+        None => Ok(true),
+    }
+}
+
+/// Repairs every pending instance (used by `admin` checks and tests).
+pub fn repair_all(ctx: &Context) -> Result<usize> {
+    let project = ctx.project.clone();
+    let rows = ctx.db()?.read(|tx| incus_db::instance_list(tx, &project))?;
+    let mut n = 0;
+    for r in rows.iter().filter(|r| r.pending) {
+        if repair_one(ctx, r)? {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// `delete`: refused while running ("Instance is running") unless the caller stopped
+/// it. Marked pending first, so a crash mid-way is finished by the next command.
+pub fn delete(ctx: &Context, name: &str) -> Result<()> {
+    let _lock = ctx.lock_instance(name)?;
+    let row = load(ctx, name)?;
+    if status(ctx, name) != StatusCode::Stopped {
+        return Err(Error::invalid("Instance is running"));
+    }
+    if row
+        .config
+        .get("security.protection.delete")
+        .and_then(|v| keys::parse_bool(v))
+        == Some(true)
+    {
+        return Err(Error::forbidden(
+            "Instance is protected from being deleted (security.protection.delete)",
+        ));
+    }
+    ctx.db()?
+        .write(|tx| incus_db::instance_set_pending(tx, row.id, true))?;
+    remove_everything(ctx, &row)?;
+    events::lifecycle(
+        ctx,
+        "instance-deleted",
+        &format!("/1.0/instances/{name}"),
+        serde_json::json!({}),
+    )
+}
+
+/// `rename` (stopped instances only).
+pub fn rename(ctx: &Context, name: &str, new_name: &str) -> Result<()> {
+    names::validate_instance_name(new_name)?;
+    // Both names are locked; in name order so two renames cannot deadlock.
+    let (a, b) = if name < new_name {
+        (name, new_name)
+    } else {
+        (new_name, name)
+    };
+    let _l1 = ctx.lock_instance(a)?;
+    let _l2 = ctx.lock_instance(b)?;
+    let row = load(ctx, name)?;
+    if status(ctx, name) != StatusCode::Stopped {
+        return Err(Error::invalid("Renaming of running instance not allowed"));
+    }
+    let project = ctx.project.clone();
+    if ctx
+        .db()?
+        .read(|tx| incus_db::instance_get(tx, &project, new_name))?
+        .is_some()
+    {
+        return Err(Error::conflict(format!(
+            "Instance \"{new_name}\" already exists"
+        )));
+    }
+    let (pool_info, driver) = storage::load_pool(ctx, &row.pool)?;
+    driver.rename_volume(&pool_info, VolumeType::Container, name, new_name)?;
+    let pool = row.pool.clone();
+    let res = ctx.db()?.write(|tx| {
+        incus_db::instance_rename(tx, row.id, new_name)?;
+        if let Some(v) = incus_db::volume_get(tx, &pool, "container", name)? {
+            incus_db::volume_rename(tx, v.id, new_name)?;
+        }
+        // Templates with the rename trigger run at the next start.
+        incus_db::instance_config_set(tx, row.id, "volatile.apply_template", Some("rename"))
+    });
+    if let Err(e) = res {
+        let _ = driver.rename_volume(&pool_info, VolumeType::Container, new_name, name);
+        return Err(e);
+    }
+    let _ = std::fs::remove_file(ctx.incus_dir.join("containers").join(name));
+    let mut renamed = row.clone();
+    renamed.name = new_name.to_string();
+    symlink_instance(ctx, &renamed)?;
+    events::lifecycle(
+        ctx,
+        "instance-renamed",
+        &format!("/1.0/instances/{new_name}"),
+        serde_json::json!({"old_name": name}),
+    )
+}
+
+/// Replaces the writable part (`config edit`, `PUT`). Validates the result as a whole:
+/// keys, devices, profiles, and that a root disk remains.
+pub fn update(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance> {
+    let _lock = ctx.lock_instance(name)?;
+    let mut row = load(ctx, name)?;
+    validate_config(&put.config)?;
+    devices::validate_devices(&put.devices)?;
+    let profiles = load_profiles(ctx, &put.profiles)?;
+    let (_, expanded_devices) = expand(&profiles, &put.config, &put.devices);
+    if devices::root_disk(&expanded_devices).is_none() {
+        return Err(Error::invalid(
+            "The instance would have no root disk device",
+        ));
+    }
+    // volatile keys are ours: an edit that drops them keeps the stored values.
+    let mut config = put.config;
+    for (k, v) in &row.config {
+        if k.starts_with("volatile.") && !config.contains_key(k) {
+            config.insert(k.clone(), v.clone());
+        }
+    }
+    row.config = config;
+    row.devices = put.devices;
+    row.profiles = put.profiles;
+    row.description = put.description;
+    row.ephemeral = put.ephemeral;
+    if !put.architecture.is_empty() {
+        row.architecture = put.architecture;
+    }
+    ctx.db()?.write(|tx| incus_db::instance_update(tx, &row))?;
+    events::lifecycle(
+        ctx,
+        "instance-updated",
+        &format!("/1.0/instances/{name}"),
+        serde_json::json!({}),
+    )?;
+    get(ctx, name)
+}
+
+fn put_of(i: &Instance) -> InstancePut {
+    InstancePut {
+        architecture: i.architecture.clone(),
+        config: i.config.clone(),
+        devices: i.devices.clone(),
+        ephemeral: i.ephemeral,
+        profiles: i.profiles.clone(),
+        description: i.description.clone(),
+        stateful: i.stateful,
+    }
+}
+
+/// `config set NAME k=v...` (an empty value unsets, as upstream).
+pub fn set_config(ctx: &Context, name: &str, pairs: &Config) -> Result<Instance> {
+    let mut put = put_of(&get(ctx, name)?);
+    for (k, v) in pairs {
+        if v.is_empty() {
+            put.config.remove(k);
+        } else {
+            put.config.insert(k.clone(), v.clone());
+        }
+    }
+    update(ctx, name, put)
+}
+
+/// `config unset NAME KEY`.
+pub fn unset_config(ctx: &Context, name: &str, key: &str) -> Result<Instance> {
+    let mut put = put_of(&get(ctx, name)?);
+    if put.config.remove(key).is_none() {
+        keys::validate_instance(key, "")?;
+    }
+    update(ctx, name, put)
+}
+
+/// `config device add NAME DEV TYPE k=v...`.
+pub fn device_add(ctx: &Context, name: &str, dev: &str, config: Config) -> Result<Instance> {
+    let mut put = put_of(&get(ctx, name)?);
+    if put.devices.contains_key(dev) {
+        return Err(Error::conflict(format!(
+            "The device already exists: \"{dev}\""
+        )));
+    }
+    put.devices.insert(dev.to_string(), config);
+    update(ctx, name, put)
+}
+
+/// `config device remove NAME DEV...`: a device that only comes from a profile cannot
+/// be removed (upstream says so too).
+pub fn device_remove(ctx: &Context, name: &str, devs: &[String]) -> Result<Instance> {
+    let inst = get(ctx, name)?;
+    let mut put = put_of(&inst);
+    for d in devs {
+        if put.devices.remove(d).is_none() {
+            if inst.expanded_devices.contains_key(d) {
+                return Err(Error::invalid(format!(
+                    "Device \"{d}\" comes from a profile and cannot be removed from the instance"
+                )));
+            }
+            return Err(Error::not_found(format!("Device \"{d}\" not found")));
+        }
+    }
+    update(ctx, name, put)
+}
+
+/// `config device set NAME DEV k=v...` (empty value unsets); a profile device is
+/// copied into the instance first (`override`).
+pub fn device_set(ctx: &Context, name: &str, dev: &str, pairs: &Config) -> Result<Instance> {
+    let inst = get(ctx, name)?;
+    let mut put = put_of(&inst);
+    let entry = match put.devices.get(dev) {
+        Some(d) => d.clone(),
+        None => inst
+            .expanded_devices
+            .get(dev)
+            .cloned()
+            .ok_or_else(|| Error::not_found(format!("Device \"{dev}\" not found")))?,
+    };
+    let mut entry = entry;
+    for (k, v) in pairs {
+        if v.is_empty() {
+            entry.remove(k);
+        } else {
+            entry.insert(k.clone(), v.clone());
+        }
+    }
+    put.devices.insert(dev.to_string(), entry);
+    update(ctx, name, put)
+}
+
+/// `config device override NAME DEV k=v...`: copies a profile device locally.
+pub fn device_override(ctx: &Context, name: &str, dev: &str, pairs: &Config) -> Result<Instance> {
+    let inst = get(ctx, name)?;
+    if inst.devices.contains_key(dev) {
+        return Err(Error::conflict(format!(
+            "The device already exists locally: \"{dev}\""
+        )));
+    }
+    if !inst.expanded_devices.contains_key(dev) {
+        return Err(Error::not_found(format!("Device \"{dev}\" not found")));
+    }
+    device_set(ctx, name, dev, pairs)
+}
+
+/// Renders the image templates pending for an instance (`volatile.apply_template`)
+/// and those with the `start` trigger, then clears the pending trigger. Runs at start,
+/// as upstream does.
+pub fn apply_templates(ctx: &Context, name: &str) -> Result<Vec<PathBuf>> {
+    let row = load(ctx, name)?;
+    let vol = volume_path(ctx, &row);
+    let meta_path = vol.join("metadata.yaml");
+    if !meta_path.exists() {
+        return Ok(vec![]);
+    }
+    let meta: incus_imagefmt::ImageMetadata =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(&meta_path)?)
+            .map_err(|e| Error::invalid(format!("{}: {e}", meta_path.display())))?;
+    let profiles = load_profiles(ctx, &row.profiles)?;
+    let (config, devices) = expand(&profiles, &row.config, &row.devices);
+    let tctx = incus_imagefmt::TemplateContext {
+        instance_name: row.name.clone(),
+        instance_type: row.instance_type.clone(),
+        architecture: row.architecture.clone(),
+        privileged: config
+            .get("security.privileged")
+            .and_then(|v| keys::parse_bool(v))
+            .unwrap_or(false),
+        ephemeral: row.ephemeral,
+        config: config.clone(),
+        devices,
+        properties_image: Default::default(),
+    };
+    let pending = row.config.get("volatile.apply_template").cloned();
+    let mut written = Vec::new();
+    if let Some(trigger) = &pending {
+        written.extend(
+            incus_imagefmt::render_templates(
+                &vol.join("rootfs"),
+                &vol.join("templates"),
+                &meta,
+                trigger,
+                &tctx,
+                trigger == "create",
+            )
+            .map_err(image::fmt_err)?,
+        );
+    }
+    written.extend(
+        incus_imagefmt::render_templates(
+            &vol.join("rootfs"),
+            &vol.join("templates"),
+            &meta,
+            "start",
+            &tctx,
+            false,
+        )
+        .map_err(image::fmt_err)?,
+    );
+    if pending.is_some() {
+        ctx.db()?.write(|tx| {
+            incus_db::instance_config_set(tx, row.id, "volatile.apply_template", None)
+        })?;
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expansion_order_profiles_then_local() {
+        let p1 = incus_db::ProfileRow {
+            config: [("limits.cpu".to_string(), "1".to_string())].into(),
+            ..Default::default()
+        };
+        let p2 = incus_db::ProfileRow {
+            config: [("limits.cpu".to_string(), "2".to_string())].into(),
+            ..Default::default()
+        };
+        let local: Config = [("user.x".to_string(), "y".to_string())].into();
+        let (c, _) = expand(&[p1.clone(), p2.clone()], &local, &Devices::new());
+        assert_eq!(c["limits.cpu"], "2");
+        assert_eq!(c["user.x"], "y");
+        let local: Config = [("limits.cpu".to_string(), "4".to_string())].into();
+        let (c, _) = expand(&[p1, p2], &local, &Devices::new());
+        assert_eq!(c["limits.cpu"], "4");
+    }
+
+    #[test]
+    fn idmap_ranges_do_not_overlap() {
+        let mk = |base: u64| InstanceRow {
+            config: [("volatile.idmap.base".to_string(), base.to_string())].into(),
+            ..Default::default()
+        };
+        assert_eq!(allocate_idmap(&[]), IDMAP_FIRST);
+        assert_eq!(allocate_idmap(&[mk(IDMAP_FIRST)]), IDMAP_FIRST + IDMAP_SIZE);
+        assert_eq!(
+            allocate_idmap(&[mk(IDMAP_FIRST + IDMAP_SIZE)]),
+            IDMAP_FIRST,
+            "a freed range is reused"
+        );
+    }
+}

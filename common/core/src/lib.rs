@@ -1,0 +1,18 @@
+//! The operations of the project as plain synchronous functions on a [`Context`],
+//! returning `incus_api` types. Nothing here prints, parses argv, or knows whether the
+//! caller is a command-line tool or the REST server.
+
+pub mod admin;
+pub mod context;
+pub mod devices;
+pub mod events;
+pub mod image;
+pub mod instance;
+pub mod names;
+pub mod profile;
+pub mod server;
+pub mod storage;
+pub mod time;
+
+pub use context::Context;
+pub use incus_api::{Error, ErrorKind, Result};

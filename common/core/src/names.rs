@@ -1,0 +1,114 @@
+//! Name rules, as upstream.
+
+use crate::{Error, Result};
+
+/// Instance names follow hostname rules: ASCII letters, digits and `-`, 1-63
+/// characters, not starting or ending with `-`, not purely numeric.
+pub fn validate_instance_name(name: &str) -> Result<()> {
+    let bad = |why: &str| {
+        Err(Error::invalid(format!(
+            "Invalid instance name \"{}\": {why}",
+            name.escape_debug()
+        )))
+    };
+    if name.is_empty() {
+        return bad("name is empty");
+    }
+    if name.len() > 63 {
+        return bad("name is longer than 63 characters");
+    }
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return bad("only ASCII letters, digits and '-' are allowed");
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        return bad("name must not start or end with '-'");
+    }
+    if name.chars().all(|c| c.is_ascii_digit()) {
+        return bad("name must not be purely numeric");
+    }
+    Ok(())
+}
+
+/// Names of profiles, pools, volumes, networks: no `/`, no spaces or control
+/// characters, not `.` or `..`, at most 63 characters (they become path components).
+pub fn validate_object_name(what: &str, name: &str) -> Result<()> {
+    let bad = |why: &str| {
+        Err(Error::invalid(format!(
+            "Invalid {what} name \"{}\": {why}",
+            name.escape_debug()
+        )))
+    };
+    if name.is_empty() {
+        return bad("name is empty");
+    }
+    if name.len() > 63 {
+        return bad("name is longer than 63 characters");
+    }
+    if name == "." || name == ".." {
+        return bad("name must not be '.' or '..'");
+    }
+    if name.contains('/') || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("'/', spaces and control characters are not allowed");
+    }
+    if name.contains('\'') || name.contains('"') {
+        return bad("quotes are not allowed");
+    }
+    Ok(())
+}
+
+/// Snapshot names may contain anything except spaces and `/` (upstream rule), bounded
+/// in length because they become path components.
+pub fn validate_snapshot_name(name: &str) -> Result<()> {
+    let bad = |why: &str| {
+        Err(Error::invalid(format!(
+            "Invalid snapshot name \"{}\": {why}",
+            name.escape_debug()
+        )))
+    };
+    if name.is_empty() {
+        return bad("name is empty");
+    }
+    if name.len() > 255 {
+        return bad("name is longer than 255 bytes");
+    }
+    if name == "." || name == ".." {
+        return bad("name must not be '.' or '..'");
+    }
+    if name.contains('/') || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("'/', spaces and control characters are not allowed");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_names_as_upstream() {
+        for ok in ["c1", "0abc", "a-b", "web01"] {
+            validate_instance_name(ok).unwrap();
+        }
+        for bad in [
+            "",
+            "1234",
+            "foo.bar",
+            "a_b_c",
+            "-abc",
+            "abc-",
+            "a/b",
+            "a b",
+            &"x".repeat(64),
+        ] {
+            assert!(validate_instance_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn object_names() {
+        validate_object_name("profile", "web-tier_2").unwrap();
+        for bad in ["", ".", "..", "a/b", "a b", "a\0b", &"p".repeat(64)] {
+            assert!(validate_object_name("profile", bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Server configuration (`incus config get/set/unset/show` without an instance) and
+//! the `GET /1.0` object.
+
+use crate::{events, Context, Error, Result};
+use incus_api::{keys, Config, Server, ServerEnvironment, ServerStorageDriverInfo};
+
+/// API extensions we implement (a subset of upstream's list, grown with features).
+pub const API_EXTENSIONS: &[&str] = &[
+    "storage",
+    "profiles",
+    "container_full",
+    "instances",
+    "image_aliases",
+    "projects",
+    "network",
+    "snapshot_expiry",
+    "instance_snapshot_schedule",
+    "explicit_trust_token",
+];
+
+/// The server config map.
+pub fn config(ctx: &Context) -> Result<Config> {
+    ctx.db()?.read(incus_db::server_config)
+}
+
+/// One key; empty when unset (as upstream prints an empty line).
+pub fn get(ctx: &Context, key: &str) -> Result<String> {
+    Ok(config(ctx)?.get(key).cloned().unwrap_or_default())
+}
+
+/// Sets one key (an empty value unsets it, as upstream).
+pub fn set(ctx: &Context, key: &str, value: &str) -> Result<()> {
+    keys::validate_server(key, value)?;
+    let v = if value.is_empty() { None } else { Some(value) };
+    ctx.db()?
+        .write(|tx| incus_db::server_config_set(tx, key, v))?;
+    events::lifecycle(
+        ctx,
+        "config-updated",
+        "/1.0",
+        serde_json::json!({"key": key}),
+    )
+}
+
+/// Unsets one key; unknown keys are still refused (and removed ones say so).
+pub fn unset(ctx: &Context, key: &str) -> Result<()> {
+    keys::validate_server(key, "")?;
+    ctx.db()?
+        .write(|tx| incus_db::server_config_set(tx, key, None))?;
+    events::lifecycle(
+        ctx,
+        "config-updated",
+        "/1.0",
+        serde_json::json!({"key": key}),
+    )
+}
+
+/// Replaces the whole config (`PUT /1.0`, `config edit`): validated as a whole first.
+pub fn replace(ctx: &Context, new: &Config) -> Result<()> {
+    for (k, v) in new {
+        keys::validate_server(k, v)?;
+    }
+    ctx.db()?.write(|tx| {
+        for k in incus_db::server_config(tx)?.keys() {
+            incus_db::server_config_set(tx, k, None)?;
+        }
+        for (k, v) in new {
+            incus_db::server_config_set(tx, k, Some(v))?;
+        }
+        Ok(())
+    })?;
+    events::lifecycle(ctx, "config-updated", "/1.0", serde_json::json!({}))
+}
+
+fn uname() -> (String, String) {
+    // SAFETY: uname fills a zeroed struct.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return (String::new(), String::new());
+    }
+    let field = |f: &[libc::c_char]| {
+        let bytes: Vec<u8> = f
+            .iter()
+            .take_while(|c| **c != 0)
+            .map(|c| *c as u8)
+            .collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    (field(&u.sysname), field(&u.release))
+}
+
+fn os_release() -> (String, String) {
+    let text = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+    let get = |k: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .map(|v| v.trim_matches('"').to_string())
+            .unwrap_or_default()
+    };
+    (get("NAME"), get("VERSION_ID"))
+}
+
+/// `GET /1.0` for a trusted caller.
+pub fn info(ctx: &Context) -> Result<Server> {
+    let config = config(ctx)?;
+    let (kernel, kernel_version) = uname();
+    let (os_name, os_version) = os_release();
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    Ok(Server {
+        config,
+        api_extensions: API_EXTENSIONS.iter().map(|s| s.to_string()).collect(),
+        api_status: "stable".into(),
+        api_version: "1.0".into(),
+        auth: "trusted".into(),
+        public: false,
+        auth_methods: vec!["tls".into()],
+        auth_user_name: std::env::var("USER").unwrap_or_else(|_| "root".into()),
+        auth_user_method: "unix".into(),
+        environment: ServerEnvironment {
+            architectures: vec![incus_sys::architecture()],
+            driver: "lxc".into(),
+            driver_version: env!("CARGO_PKG_VERSION").into(),
+            firewall: "nftables".into(),
+            kernel,
+            kernel_architecture: incus_sys::architecture(),
+            kernel_version,
+            os_name,
+            os_version,
+            project: ctx.project.clone(),
+            server: "incus".into(),
+            server_clustered: false,
+            server_event_mode: "full-mesh".into(),
+            server_name: hostname,
+            server_pid: std::process::id() as i64,
+            server_version: env!("CARGO_PKG_VERSION").into(),
+            storage: "dir".into(),
+            storage_version: "1".into(),
+            storage_supported_drivers: vec![ServerStorageDriverInfo {
+                name: "dir".into(),
+                version: "1".into(),
+                remote: false,
+            }],
+            ..Default::default()
+        },
+    })
+}
+
+/// Refuses a key early with the same message `set` would give (used by `get`).
+pub fn check_key(key: &str) -> Result<()> {
+    keys::validate_server(key, "").map_err(|e| Error::new(e.kind, e.message))
+}

@@ -1,0 +1,340 @@
+//! Storage pools and volumes. Callers go through [`Driver`], so btrfs (and later
+//! others) plug in without touching them.
+
+mod dir;
+
+use crate::{events, names, time, Context, Error, Result};
+use incus_api::{Config, StoragePool, StoragePoolResources, StorageVolume};
+use incus_db::{PoolRow, VolumeRow};
+use std::path::{Path, PathBuf};
+
+pub use dir::DirDriver;
+
+/// Volume types, as upstream names them in URLs and on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VolumeType {
+    Container,
+    Image,
+    Custom,
+}
+
+impl VolumeType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VolumeType::Container => "container",
+            VolumeType::Image => "image",
+            VolumeType::Custom => "custom",
+        }
+    }
+    /// The directory of this type inside a pool (upstream layout).
+    pub fn dir_name(self) -> &'static str {
+        match self {
+            VolumeType::Container => "containers",
+            VolumeType::Image => "images",
+            VolumeType::Custom => "custom",
+        }
+    }
+    pub fn parse(s: &str) -> Result<VolumeType> {
+        match s {
+            "container" | "containers" => Ok(VolumeType::Container),
+            "image" | "images" => Ok(VolumeType::Image),
+            "custom" => Ok(VolumeType::Custom),
+            other => Err(Error::invalid(format!(
+                "Invalid storage volume type \"{other}\""
+            ))),
+        }
+    }
+}
+
+/// What a driver needs to know about its pool.
+#[derive(Debug, Clone)]
+pub struct PoolInfo {
+    pub name: String,
+    pub driver: String,
+    pub config: Config,
+    /// `INCUS_DIR/storage-pools/NAME`: where the pool's tree is reached.
+    pub path: PathBuf,
+}
+
+impl PoolInfo {
+    /// The directory of a volume inside the pool (upstream layout).
+    pub fn volume_path(&self, vtype: VolumeType, name: &str) -> PathBuf {
+        self.path.join(vtype.dir_name()).join(name)
+    }
+}
+
+/// A storage backend.
+pub trait Driver {
+    /// Upstream's driver name.
+    fn name(&self) -> &'static str;
+    /// Checks driver-specific keys at create and set.
+    fn validate_config(&self, config: &Config) -> Result<()>;
+    /// Creates the pool on disk; fills in defaults (e.g. `source`).
+    fn create_pool(&self, ctx: &Context, pool: &mut PoolInfo) -> Result<()>;
+    /// Removes the pool from disk (the pool is known to be unused).
+    fn delete_pool(&self, ctx: &Context, pool: &PoolInfo) -> Result<()>;
+    /// Creates an empty filesystem volume and returns its path.
+    fn create_volume(&self, pool: &PoolInfo, vtype: VolumeType, name: &str) -> Result<PathBuf>;
+    /// Deletes a volume; missing is fine (repair of half-done work calls this).
+    fn delete_volume(&self, pool: &PoolInfo, vtype: VolumeType, name: &str) -> Result<()>;
+    /// Renames a volume.
+    fn rename_volume(&self, pool: &PoolInfo, vtype: VolumeType, old: &str, new: &str)
+        -> Result<()>;
+    /// Space and inode usage of the pool.
+    fn resources(&self, pool: &PoolInfo) -> Result<StoragePoolResources>;
+}
+
+/// The driver for a name; known upstream drivers this host cannot run say so.
+pub fn driver(name: &str) -> Result<Box<dyn Driver>> {
+    match name {
+        "dir" => Ok(Box::new(DirDriver)),
+        "btrfs" | "zfs" | "lvm" | "lvmcluster" | "ceph" | "cephfs" | "cephobject" => {
+            Err(Error::unsupported(format!(
+                "Storage driver \"{name}\" is not available in this build yet (available: dir)"
+            )))
+        }
+        other => Err(Error::invalid(format!(
+            "Unknown storage driver \"{other}\""
+        ))),
+    }
+}
+
+/// Pool keys every driver accepts.
+pub(crate) fn validate_common_key(key: &str) -> bool {
+    matches!(
+        key,
+        "source" | "size" | "source.wipe" | "rsync.bwlimit" | "rsync.compression"
+    ) || key.starts_with("user.")
+        || key.starts_with("volume.")
+        || key.starts_with("volatile.")
+}
+
+fn pool_info(ctx: &Context, row: &PoolRow) -> PoolInfo {
+    PoolInfo {
+        name: row.name.clone(),
+        driver: row.driver.clone(),
+        config: row.config.clone(),
+        path: ctx.pools_dir().join(&row.name),
+    }
+}
+
+/// Loads a pool and its driver.
+pub fn load_pool(ctx: &Context, name: &str) -> Result<(PoolInfo, Box<dyn Driver>)> {
+    let row = ctx
+        .db()?
+        .read(|tx| incus_db::pool_get(tx, name))?
+        .ok_or_else(|| Error::not_found(format!("Storage pool \"{name}\" not found")))?;
+    let info = pool_info(ctx, &row);
+    Ok((info, driver(&row.driver)?))
+}
+
+fn used_by(ctx: &Context, pool: &str) -> Result<Vec<String>> {
+    let project = ctx.project.clone();
+    let pool = pool.to_string();
+    ctx.db()?.read(|tx| {
+        let mut out = Vec::new();
+        for v in incus_db::volume_list(tx, Some(&pool))? {
+            out.push(match v.volume_type.as_str() {
+                "container" => format!("/1.0/instances/{}", v.name),
+                "image" => format!("/1.0/images/{}", v.name),
+                t => format!("/1.0/storage-pools/{pool}/volumes/{t}/{}", v.name),
+            });
+        }
+        for p in incus_db::profile_list(tx, &project)? {
+            if p.devices.values().any(|d| d.get("pool") == Some(&pool)) {
+                out.push(format!("/1.0/profiles/{}", p.name));
+            }
+        }
+        Ok(out)
+    })
+}
+
+fn to_api(ctx: &Context, row: PoolRow) -> Result<StoragePool> {
+    let used_by = used_by(ctx, &row.name)?;
+    Ok(StoragePool {
+        config: row.config,
+        description: row.description,
+        name: row.name,
+        driver: row.driver,
+        used_by,
+        status: "Created".into(),
+        locations: vec!["none".into()],
+    })
+}
+
+/// `storage list`.
+pub fn pool_list(ctx: &Context) -> Result<Vec<StoragePool>> {
+    let rows = ctx.db()?.read(incus_db::pool_list)?;
+    rows.into_iter().map(|r| to_api(ctx, r)).collect()
+}
+
+/// `storage show`.
+pub fn pool_get(ctx: &Context, name: &str) -> Result<StoragePool> {
+    let row = ctx
+        .db()?
+        .read(|tx| incus_db::pool_get(tx, name))?
+        .ok_or_else(|| Error::not_found(format!("Storage pool \"{name}\" not found")))?;
+    to_api(ctx, row)
+}
+
+/// `storage create NAME DRIVER [k=v...]`.
+pub fn pool_create(
+    ctx: &Context,
+    name: &str,
+    driver_name: &str,
+    config: Config,
+    description: &str,
+) -> Result<StoragePool> {
+    names::validate_object_name("storage pool", name)?;
+    let drv = driver(driver_name)?;
+    drv.validate_config(&config)?;
+    let _lock = ctx.lock_pool(name)?;
+    if ctx.db()?.read(|tx| incus_db::pool_get(tx, name))?.is_some() {
+        return Err(Error::conflict(format!(
+            "Storage pool \"{name}\" already exists"
+        )));
+    }
+    let mut info = PoolInfo {
+        name: name.to_string(),
+        driver: driver_name.to_string(),
+        config,
+        path: ctx.pools_dir().join(name),
+    };
+    drv.create_pool(ctx, &mut info)?;
+    let row = PoolRow {
+        id: 0,
+        name: name.to_string(),
+        driver: driver_name.to_string(),
+        description: description.to_string(),
+        config: info.config.clone(),
+    };
+    if let Err(e) = ctx.db()?.write(|tx| incus_db::pool_create(tx, &row)) {
+        // Nothing half-made: undo the disk side.
+        let _ = drv.delete_pool(ctx, &info);
+        return Err(e);
+    }
+    events::lifecycle(
+        ctx,
+        "storage-pool-created",
+        &format!("/1.0/storage-pools/{name}"),
+        serde_json::json!({}),
+    )?;
+    pool_get(ctx, name)
+}
+
+/// `storage set/unset/edit`: replaces config and description.
+pub fn pool_update(
+    ctx: &Context,
+    name: &str,
+    config: Config,
+    description: &str,
+) -> Result<StoragePool> {
+    let _lock = ctx.lock_pool(name)?;
+    let (info, drv) = load_pool(ctx, name)?;
+    drv.validate_config(&config)?;
+    for key in ["source", "size"] {
+        if info.config.get(key) != config.get(key) && key == "source" {
+            return Err(Error::invalid(format!(
+                "Cannot change \"{key}\" of an existing storage pool"
+            )));
+        }
+    }
+    ctx.db()?.write(|tx| {
+        let mut row = incus_db::pool_get(tx, name)?
+            .ok_or_else(|| Error::not_found(format!("Storage pool \"{name}\" not found")))?;
+        row.config = config;
+        row.description = description.to_string();
+        incus_db::pool_update(tx, &row)
+    })?;
+    events::lifecycle(
+        ctx,
+        "storage-pool-updated",
+        &format!("/1.0/storage-pools/{name}"),
+        serde_json::json!({}),
+    )?;
+    pool_get(ctx, name)
+}
+
+/// `storage delete`: refused while anything uses the pool.
+pub fn pool_delete(ctx: &Context, name: &str) -> Result<()> {
+    let _lock = ctx.lock_pool(name)?;
+    let (info, drv) = load_pool(ctx, name)?;
+    let users = used_by(ctx, name)?;
+    if !users.is_empty() {
+        return Err(Error::conflict(format!(
+            "The storage pool is currently in use (used by: {})",
+            users.join(", ")
+        )));
+    }
+    drv.delete_pool(ctx, &info)?;
+    ctx.db()?.write(|tx| {
+        let row = incus_db::pool_get(tx, name)?
+            .ok_or_else(|| Error::not_found(format!("Storage pool \"{name}\" not found")))?;
+        incus_db::pool_delete(tx, row.id)
+    })?;
+    events::lifecycle(
+        ctx,
+        "storage-pool-deleted",
+        &format!("/1.0/storage-pools/{name}"),
+        serde_json::json!({}),
+    )?;
+    Ok(())
+}
+
+/// `storage info`: usage of the pool.
+pub fn pool_resources(ctx: &Context, name: &str) -> Result<StoragePoolResources> {
+    let (info, drv) = load_pool(ctx, name)?;
+    drv.resources(&info)
+}
+
+/// `storage volume list POOL`.
+pub fn volume_list(ctx: &Context, pool: &str) -> Result<Vec<StorageVolume>> {
+    load_pool(ctx, pool)?;
+    let rows = ctx.db()?.read(|tx| incus_db::volume_list(tx, Some(pool)))?;
+    Ok(rows.into_iter().map(volume_to_api).collect())
+}
+
+fn volume_to_api(v: VolumeRow) -> StorageVolume {
+    let used_by = match v.volume_type.as_str() {
+        "container" => vec![format!("/1.0/instances/{}", v.name)],
+        _ => vec![],
+    };
+    StorageVolume {
+        config: v.config,
+        description: v.description,
+        name: v.name,
+        volume_type: v.volume_type,
+        used_by,
+        location: "none".into(),
+        content_type: v.content_type,
+        project: v.project,
+        created_at: v.created_at,
+    }
+}
+
+/// Records a volume row (callers create the disk side through the driver).
+pub(crate) fn volume_row(ctx: &Context, pool: &str, vtype: VolumeType, name: &str) -> VolumeRow {
+    VolumeRow {
+        pool: pool.to_string(),
+        name: name.to_string(),
+        volume_type: vtype.as_str().to_string(),
+        content_type: "filesystem".into(),
+        created_at: time::now(),
+        project: ctx.project.clone(),
+        ..Default::default()
+    }
+}
+
+/// A `dir` pool may not live inside INCUS_DIR except under `storage-pools/`.
+pub(crate) fn check_source_location(ctx: &Context, source: &Path) -> Result<()> {
+    let pools = ctx.pools_dir();
+    if source.starts_with(&ctx.incus_dir) && !source.starts_with(&pools) {
+        return Err(Error::invalid(format!(
+            "Storage pool source {} is inside {} but not under {}",
+            source.display(),
+            ctx.incus_dir.display(),
+            pools.display()
+        )));
+    }
+    Ok(())
+}

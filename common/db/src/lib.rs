@@ -1,0 +1,168 @@
+//! The state database: the only place with SQL.
+//!
+//! SQLite in WAL mode with foreign keys and a busy timeout; every writing transaction
+//! starts with `BEGIN IMMEDIATE` (a deferred transaction that reads and then writes
+//! fails with SQLITE_BUSY under WAL instead of waiting). Transactions are short and never
+//! span I/O on instances.
+
+mod queries;
+pub mod schema;
+
+pub use queries::*;
+
+use incus_api::{Error, Result};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use std::path::Path;
+use std::time::Duration;
+
+/// How long a writer waits for another writer before giving up with `Busy`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An open state database.
+pub struct Db {
+    conn: Connection,
+}
+
+/// A transaction handle given to query functions.
+pub type Tx<'a> = rusqlite::Transaction<'a>;
+
+pub(crate) fn sql_err(e: rusqlite::Error) -> Error {
+    use rusqlite::ErrorCode;
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _) => match f.code {
+            ErrorCode::ConstraintViolation => Error::conflict(format!("Already exists ({e})")),
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
+                Error::busy(format!("The database stayed busy: {e}"))
+            }
+            _ => Error::internal(format!("Database error: {e}")),
+        },
+        rusqlite::Error::QueryReturnedNoRows => Error::not_found("Not found"),
+        _ => Error::internal(format!("Database error: {e}")),
+    }
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Db> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::internal(format!("Create {}: {e}", parent.display())))?;
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sql_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql_err)?;
+        // journal_mode returns a row, so it is queried rather than executed.
+        let _: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(sql_err)?;
+        conn.execute_batch("PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;")
+            .map_err(sql_err)?;
+        let mut db = Db { conn };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    /// Opens an in-memory database (unit tests of logic).
+    pub fn open_in_memory() -> Result<Db> {
+        let conn = Connection::open_in_memory().map_err(sql_err)?;
+        conn.execute_batch("PRAGMA foreign_keys=ON;")
+            .map_err(sql_err)?;
+        let mut db = Db { conn };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    /// The schema version (number of migrations applied).
+    pub fn schema_version(&self) -> Result<usize> {
+        let v: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sql_err)?;
+        Ok(v as usize)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        self.migrate_to(schema::MIGRATIONS.len())
+    }
+
+    /// Applies migrations up to `target` (tests use a lower target to build old schemas).
+    pub fn migrate_to(&mut self, target: usize) -> Result<()> {
+        let current = self.schema_version()?;
+        if current > schema::MIGRATIONS.len() {
+            return Err(Error::unsupported(format!(
+                "The database schema (version {current}) is newer than this tool (version {}); upgrade the tools",
+                schema::MIGRATIONS.len()
+            )));
+        }
+        if current >= target {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql_err)?;
+        // Re-read under the write lock: another process may have migrated meanwhile.
+        let current: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sql_err)?;
+        for (i, step) in schema::MIGRATIONS
+            .iter()
+            .enumerate()
+            .take(target)
+            .skip(current as usize)
+        {
+            tx.execute_batch(step)
+                .map_err(|e| Error::internal(format!("Schema migration {}: {e}", i + 1)))?;
+        }
+        if (current as usize) < target {
+            tx.execute_batch(&format!("PRAGMA user_version = {target}"))
+                .map_err(sql_err)?;
+        }
+        tx.commit().map_err(sql_err)
+    }
+
+    /// Runs `f` in a read transaction (a consistent snapshot).
+    pub fn read<T>(&mut self, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)
+            .map_err(sql_err)?;
+        let out = f(&tx)?;
+        tx.finish().map_err(sql_err)?;
+        Ok(out)
+    }
+
+    /// Runs `f` in a write transaction that starts with `BEGIN IMMEDIATE`; commits on
+    /// `Ok`, rolls back on `Err`.
+    pub fn write<T>(&mut self, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql_err)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(sql_err)?;
+        Ok(out)
+    }
+
+    /// The schema as `sqlite_master` SQL, sorted (for the migration test).
+    pub fn schema_dump(&self) -> Result<String> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name")
+            .map_err(sql_err)?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(sql_err)?;
+        let mut out = String::new();
+        for r in rows {
+            out.push_str(&r.map_err(sql_err)?);
+            out.push_str(";\n");
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,329 @@
+//! Directory-fd based file system access that never follows a symlink.
+//!
+//! Every path inside an unpack destination or a rootfs is resolved one component at a time with
+//! `openat(O_NOFOLLOW | O_DIRECTORY)`, and every final operation is an `*at` call on the parent's
+//! fd with a single name. A symlink anywhere in the path therefore fails with `ELOOP`/`ENOTDIR`
+//! instead of redirecting the write, whatever the archive or the guest put there. This is the same
+//! guarantee as `openat2(RESOLVE_NO_SYMLINKS)` but works on every kernel.
+
+use std::ffi::{CStr, CString};
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Turn one path component into a C string (components come from split paths, so no '/').
+pub(crate) fn cname(comp: &[u8]) -> io::Result<CString> {
+    CString::new(comp).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL byte in name"))
+}
+
+fn timespec(secs: i64) -> libc::timespec {
+    libc::timespec {
+        tv_sec: secs as libc::time_t,
+        tv_nsec: 0,
+    }
+}
+
+/// The kind of an existing directory entry, from `fstatat(AT_SYMLINK_NOFOLLOW)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Dir,
+    File,
+    Symlink,
+    Other,
+}
+
+/// An open directory. All operations take single names relative to it.
+#[derive(Debug)]
+pub(crate) struct Dir {
+    fd: OwnedFd,
+}
+
+impl Dir {
+    /// Open a directory given by a trusted host path (the caller's destination or rootfs).
+    pub fn open(path: &Path) -> io::Result<Dir> {
+        let c = CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL byte in path"))?;
+        // SAFETY: plain syscall on a valid C string; the returned fd is owned below.
+        let fd = cvt(unsafe {
+            libc::open(
+                c.as_ptr(),
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            )
+        })?;
+        // SAFETY: fd was just returned by open and is owned by nobody else.
+        Ok(Dir {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    /// Duplicate the handle.
+    pub fn try_clone(&self) -> io::Result<Dir> {
+        Ok(Dir {
+            fd: self.fd.try_clone()?,
+        })
+    }
+
+    fn raw(&self) -> libc::c_int {
+        self.fd.as_fd().as_raw_fd()
+    }
+
+    fn openat(&self, name: &CStr, flags: libc::c_int, mode: libc::mode_t) -> io::Result<OwnedFd> {
+        // SAFETY: valid dirfd and C string; the fd is owned below.
+        let fd = cvt(unsafe {
+            libc::openat(
+                self.raw(),
+                name.as_ptr(),
+                flags | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+                mode as libc::c_uint,
+            )
+        })?;
+        // SAFETY: fresh fd from openat.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
+    /// Open a subdirectory; fails with ELOOP on a symlink and ENOTDIR on anything else.
+    pub fn open_dir(&self, name: &CStr) -> io::Result<Dir> {
+        Ok(Dir {
+            fd: self.openat(name, libc::O_RDONLY | libc::O_DIRECTORY, 0)?,
+        })
+    }
+
+    /// Open an existing regular file for reading (never through a symlink).
+    pub fn open_read(&self, name: &CStr) -> io::Result<File> {
+        let f = File::from(self.openat(name, libc::O_RDONLY | libc::O_NONBLOCK, 0)?);
+        // O_NONBLOCK above keeps a hostile fifo from hanging us; refuse anything not regular.
+        if !f.metadata()?.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file",
+            ));
+        }
+        Ok(f)
+    }
+
+    /// Create a new regular file (`O_EXCL`, so an existing name or symlink is never reused).
+    pub fn create_file(&self, name: &CStr, mode: u32) -> io::Result<File> {
+        Ok(File::from(self.openat(
+            name,
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL,
+            mode as libc::mode_t,
+        )?))
+    }
+
+    /// Open an existing regular file for writing and truncate it.
+    pub fn open_truncate(&self, name: &CStr) -> io::Result<File> {
+        Ok(File::from(self.openat(
+            name,
+            libc::O_WRONLY | libc::O_TRUNC | libc::O_NONBLOCK,
+            0,
+        )?))
+    }
+
+    /// `mkdirat`.
+    pub fn mkdir(&self, name: &CStr, mode: u32) -> io::Result<()> {
+        // SAFETY: valid dirfd and C string.
+        cvt(unsafe { libc::mkdirat(self.raw(), name.as_ptr(), mode as libc::mode_t) }).map(drop)
+    }
+
+    /// `symlinkat`: the target is stored as-is and never resolved by us.
+    pub fn symlink(&self, target: &CStr, name: &CStr) -> io::Result<()> {
+        // SAFETY: valid C strings and dirfd.
+        cvt(unsafe { libc::symlinkat(target.as_ptr(), self.raw(), name.as_ptr()) }).map(drop)
+    }
+
+    /// `linkat` without AT_SYMLINK_FOLLOW: links the entry itself, never what a symlink points at.
+    pub fn hard_link(&self, old: &CStr, new_dir: &Dir, new: &CStr) -> io::Result<()> {
+        // SAFETY: valid dirfds and C strings.
+        cvt(unsafe { libc::linkat(self.raw(), old.as_ptr(), new_dir.raw(), new.as_ptr(), 0) })
+            .map(drop)
+    }
+
+    /// `mknodat` for a fifo.
+    pub fn mkfifo(&self, name: &CStr, mode: u32) -> io::Result<()> {
+        // SAFETY: valid dirfd and C string.
+        cvt(unsafe {
+            libc::mknodat(
+                self.raw(),
+                name.as_ptr(),
+                libc::S_IFIFO | (mode & 0o777) as libc::mode_t,
+                0,
+            )
+        })
+        .map(drop)
+    }
+
+    /// `unlinkat`, with AT_REMOVEDIR for (empty) directories.
+    pub fn unlink(&self, name: &CStr, dir: bool) -> io::Result<()> {
+        let flags = if dir { libc::AT_REMOVEDIR } else { 0 };
+        // SAFETY: valid dirfd and C string.
+        cvt(unsafe { libc::unlinkat(self.raw(), name.as_ptr(), flags) }).map(drop)
+    }
+
+    /// `fstatat(AT_SYMLINK_NOFOLLOW)`; `Ok(None)` when the name does not exist.
+    pub fn lstat(&self, name: &CStr) -> io::Result<Option<Kind>> {
+        let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+        // SAFETY: st is a valid out pointer of the right type.
+        let r = unsafe {
+            libc::fstatat(
+                self.raw(),
+                name.as_ptr(),
+                st.as_mut_ptr(),
+                libc::AT_SYMLINK_NOFOLLOW,
+            )
+        };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            return if e.raw_os_error() == Some(libc::ENOENT) {
+                Ok(None)
+            } else {
+                Err(e)
+            };
+        }
+        // SAFETY: fstatat succeeded, so st is initialised.
+        let st = unsafe { st.assume_init() };
+        let kind = match st.st_mode & libc::S_IFMT {
+            libc::S_IFDIR => Kind::Dir,
+            libc::S_IFREG => Kind::File,
+            libc::S_IFLNK => Kind::Symlink,
+            _ => Kind::Other,
+        };
+        Ok(Some(kind))
+    }
+
+    /// `fchownat(AT_SYMLINK_NOFOLLOW)`: changes a symlink itself, never its target.
+    pub fn lchown(&self, name: &CStr, uid: u32, gid: u32) -> io::Result<()> {
+        // SAFETY: valid dirfd and C string.
+        cvt(unsafe {
+            libc::fchownat(
+                self.raw(),
+                name.as_ptr(),
+                uid,
+                gid,
+                libc::AT_SYMLINK_NOFOLLOW,
+            )
+        })
+        .map(drop)
+    }
+
+    /// `fchmodat` on a name we just created as a non-symlink (fifo) in our private temp tree.
+    pub fn chmod(&self, name: &CStr, mode: u32) -> io::Result<()> {
+        // SAFETY: valid dirfd and C string.
+        cvt(unsafe { libc::fchmodat(self.raw(), name.as_ptr(), mode as libc::mode_t, 0) }).map(drop)
+    }
+
+    /// `utimensat(AT_SYMLINK_NOFOLLOW)`: sets atime and mtime to `mtime`.
+    pub fn set_mtime(&self, name: &CStr, mtime: i64) -> io::Result<()> {
+        let ts = [timespec(mtime), timespec(mtime)];
+        // SAFETY: ts is a valid array of two timespecs.
+        cvt(unsafe {
+            libc::utimensat(
+                self.raw(),
+                name.as_ptr(),
+                ts.as_ptr(),
+                libc::AT_SYMLINK_NOFOLLOW,
+            )
+        })
+        .map(drop)
+    }
+}
+
+impl AsFd for Dir {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+/// `fchown` on an open fd.
+pub(crate) fn fchown(fd: &impl AsFd, uid: u32, gid: u32) -> io::Result<()> {
+    // SAFETY: valid fd.
+    cvt(unsafe { libc::fchown(fd.as_fd().as_raw_fd(), uid, gid) }).map(drop)
+}
+
+/// `fchmod` on an open fd (after fchown, which clears setuid/setgid bits).
+pub(crate) fn fchmod(fd: &impl AsFd, mode: u32) -> io::Result<()> {
+    // SAFETY: valid fd.
+    cvt(unsafe { libc::fchmod(fd.as_fd().as_raw_fd(), mode as libc::mode_t) }).map(drop)
+}
+
+/// `futimens` on an open fd: sets atime and mtime to `mtime`.
+pub(crate) fn futimens(fd: &impl AsFd, mtime: i64) -> io::Result<()> {
+    let ts = [timespec(mtime), timespec(mtime)];
+    // SAFETY: ts is a valid array of two timespecs.
+    cvt(unsafe { libc::futimens(fd.as_fd().as_raw_fd(), ts.as_ptr()) }).map(drop)
+}
+
+/// `fsetxattr` on an open fd.
+pub(crate) fn fsetxattr(fd: &impl AsFd, name: &CStr, value: &[u8]) -> io::Result<()> {
+    // SAFETY: valid fd, C string and buffer with its length.
+    cvt(unsafe {
+        libc::fsetxattr(
+            fd.as_fd().as_raw_fd(),
+            name.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    })
+    .map(drop)
+}
+
+/// True when we may change ownership (root). Ownership failures are ignored otherwise so the
+/// crate stays usable (and testable) without privileges.
+pub(crate) fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Why a path walk failed.
+#[derive(Debug)]
+pub(crate) enum WalkError {
+    /// A component is a symlink or not a directory: the path would leave the tree or is bogus.
+    NotADirectory(Vec<u8>),
+    /// A component does not exist (only when not creating).
+    Missing(Vec<u8>),
+    /// Any other I/O error.
+    Io(io::Error),
+}
+
+/// Walk `comps` from `root` without following symlinks and return the last directory.
+/// Missing directories are created with `mode` when `create` is set.
+pub(crate) fn walk(root: &Dir, comps: &[Vec<u8>], create: Option<u32>) -> Result<Dir, WalkError> {
+    let mut cur = root.try_clone().map_err(WalkError::Io)?;
+    for comp in comps {
+        let name = cname(comp).map_err(WalkError::Io)?;
+        let next = match cur.open_dir(&name) {
+            Ok(d) => d,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => match create {
+                Some(mode) => {
+                    match cur.mkdir(&name, mode) {
+                        Ok(()) => {}
+                        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+                        Err(e) => return Err(WalkError::Io(e)),
+                    }
+                    cur.open_dir(&name).map_err(|e| classify(e, comp))?
+                }
+                None => return Err(WalkError::Missing(comp.clone())),
+            },
+            Err(e) => return Err(classify(e, comp)),
+        };
+        cur = next;
+    }
+    Ok(cur)
+}
+
+fn classify(e: io::Error, comp: &[u8]) -> WalkError {
+    match e.raw_os_error() {
+        Some(libc::ELOOP) | Some(libc::ENOTDIR) => WalkError::NotADirectory(comp.to_vec()),
+        _ => WalkError::Io(e),
+    }
+}

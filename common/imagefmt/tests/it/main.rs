@@ -1,0 +1,7 @@
+//! Integration tests of incus-imagefmt (one binary to keep link time down).
+
+mod busybox;
+mod common;
+mod hostile;
+mod roundtrip;
+mod templates;

@@ -1,0 +1,517 @@
+//! Operations on a container through its run directory: start, status, stop (with repair),
+//! freeze, live limits, disk hot-plug, info, stale cleanup.
+
+use crate::cgroup::{container_rel, monitor_rel, Cgroups, Layout};
+use crate::spec::{
+    ContainerSpec, DiskMount, ExitKind, ExitRecord, Limits, NetCounters, RuntimeInfo, Started,
+    Status,
+};
+use crate::state::{self, init_pidfd, monitor_alive, monitor_pidfd, RunRecord, State};
+use crate::sys::{now_unix, pidfd_send_signal, sys_err, wait_readable};
+use crate::{Error, Result};
+use nix::sched::CloneFlags as CF;
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::{fork, pipe2, ForkResult};
+use std::fs;
+use std::io::Read;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+fn cgroups(spec: &ContainerSpec) -> Result<Cgroups> {
+    Ok(Cgroups::new(
+        Layout::detect()?,
+        container_rel(&spec.host_prefix, &spec.name),
+    ))
+}
+
+fn validate(spec: &ContainerSpec) -> Result<()> {
+    let one_component = |s: &str| !s.is_empty() && !s.contains('/') && s != "." && s != "..";
+    if !one_component(&spec.name) || !one_component(&spec.host_prefix) {
+        return Err(Error::Invalid(
+            "name and host_prefix must be single path components".into(),
+        ));
+    }
+    if !spec.privileged && spec.idmap.map(|m| m.size == 0).unwrap_or(true) {
+        return Err(Error::Invalid(
+            "unprivileged container needs a non-empty idmap".into(),
+        ));
+    }
+    if spec.init.is_empty() {
+        return Err(Error::Invalid("empty init command".into()));
+    }
+    for d in &spec.disks {
+        if !d.path.is_absolute() {
+            return Err(Error::Invalid(format!(
+                "disk path {} must be absolute",
+                d.path.display()
+            )));
+        }
+    }
+    if !spec.rootfs.is_dir() {
+        return Err(Error::Invalid(format!(
+            "rootfs {} is not a directory",
+            spec.rootfs.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Path of the `incus-monitor` binary: `$INCUS_MONITOR_BIN`, else next to the current
+/// executable (or its parent dir, for test binaries in target/*/deps), else `PATH`.
+fn monitor_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("INCUS_MONITOR_BIN") {
+        return p.into();
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        for dir in exe.ancestors().skip(1).take(2) {
+            let p = dir.join("incus-monitor");
+            if p.is_file() {
+                return p;
+            }
+        }
+    }
+    PathBuf::from("incus-monitor")
+}
+
+/// Start the container: writes `spec.json` into `spec.run_dir`, spawns `incus-monitor`, and
+/// returns once init has exec'd. Error text from the monitor or from init's setup is returned
+/// verbatim in [`Error::Start`]. Refuses when already running; cleans stale state first.
+/// Safe to call from a threaded process (it only spawns a binary).
+pub fn start(spec: &ContainerSpec) -> Result<Started> {
+    validate(spec)?;
+    let run_dir = &spec.run_dir;
+    fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
+    fs::create_dir_all(&spec.log_dir).map_err(|e| Error::io(&spec.log_dir, e))?;
+    match status(run_dir) {
+        Status::Running { .. } | Status::Frozen { .. } | Status::Orphaned { .. } => {
+            return Err(Error::AlreadyRunning)
+        }
+        Status::Stopped { .. } => {}
+    }
+    if state::read_state(run_dir)
+        .map(|s| s.running.is_some())
+        .unwrap_or(true)
+        || cgroups(spec)?.exists()
+    {
+        cleanup_stale(run_dir, spec)?;
+    }
+    state::write_spec(run_dir, spec)?;
+    let (r, w) = pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| sys_err("pipe", e))?;
+    let wfd = w.as_raw_fd();
+    let mut cmd = std::process::Command::new(monitor_bin());
+    cmd.arg(run_dir)
+        .arg("3")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    // SAFETY: dup2 is async-signal-safe; it hands the status pipe to the monitor as fd 3
+    // (dup2 clears CLOEXEC on the copy).
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::dup2(wfd, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| Error::Start(format!("spawning {}: {e}", monitor_bin().display())))?;
+    drop(w);
+    let mut msg = String::new();
+    let _ = fs::File::from(r).read_to_string(&mut msg);
+    let _ = child.wait();
+    if let Some(rest) = msg.strip_prefix("OK ") {
+        let mut it = rest
+            .split_whitespace()
+            .map(|x| x.parse::<i32>().unwrap_or(0));
+        return Ok(Started {
+            init_pid: it.next().unwrap_or(0),
+            monitor_pid: it.next().unwrap_or(0),
+        });
+    }
+    let msg = msg.strip_prefix("ERR ").unwrap_or(&msg).to_string();
+    let msg = msg
+        .strip_prefix("start failed: ")
+        .unwrap_or(&msg)
+        .to_string();
+    if msg.is_empty() {
+        let log = spec.log_dir.join("monitor.log");
+        return Err(Error::Start(format!(
+            "monitor exited without reporting (see {})",
+            log.display()
+        )));
+    }
+    Err(Error::Start(msg))
+}
+
+/// Current state. Detects a dead monitor (lifetime lock free) and an orphaned init (pid +
+/// start time still match). Never fails: unreadable state reads as stopped.
+pub fn status(run_dir: &Path) -> Status {
+    let st = state::read_state(run_dir).unwrap_or_default();
+    let alive = monitor_alive(run_dir);
+    match (alive, st.running) {
+        (true, Some(r)) => {
+            let frozen = state::read_spec(run_dir)
+                .ok()
+                .and_then(|s| cgroups(&s).ok())
+                .map(|c| c.is_frozen())
+                .unwrap_or(false);
+            if frozen {
+                Status::Frozen {
+                    init_pid: r.init_pid,
+                    monitor_pid: r.monitor_pid,
+                }
+            } else {
+                Status::Running {
+                    init_pid: r.init_pid,
+                    monitor_pid: r.monitor_pid,
+                }
+            }
+        }
+        (false, Some(r)) => {
+            if init_pidfd(&r).is_some() {
+                Status::Orphaned {
+                    init_pid: r.init_pid,
+                }
+            } else {
+                Status::Stopped {
+                    last: Some(ExitRecord {
+                        kind: ExitKind::MonitorLost,
+                        at: now_unix(),
+                        repaired: false,
+                    }),
+                }
+            }
+        }
+        (_, None) => Status::Stopped { last: st.last },
+    }
+}
+
+/// Stop: send the halt signal to init and wait (on the monitor's pidfd) up to `timeout`;
+/// then, or at once when `force`, SIGKILL init through its pidfd. If the monitor is dead,
+/// kill init and clean cgroups and state here (repair). Returns how init ended.
+pub fn stop(run_dir: &Path, timeout: Duration, force: bool) -> Result<ExitRecord> {
+    let spec = state::read_spec(run_dir)?;
+    let st = state::read_state(run_dir)?;
+    let Some(rec) = st.running else {
+        return Err(Error::NotRunning);
+    };
+    let mon = if monitor_alive(run_dir) {
+        monitor_pidfd(&rec)
+    } else {
+        None
+    };
+    let Some(mon) = mon else {
+        return repair(run_dir, &spec, &rec);
+    };
+    let cg = cgroups(&spec)?;
+    if cg.is_frozen() {
+        // frozen tasks cannot act on signals
+        cg.set_frozen(false)?;
+    }
+    let Some(init) = init_pidfd(&rec) else {
+        // init already gone: the monitor is finishing
+        if !wait_readable(mon.as_fd(), Duration::from_secs(10)) {
+            return Err(Error::Timeout("monitor did not exit".into()));
+        }
+        return last_record(run_dir);
+    };
+    let mut done = false;
+    if !force && pidfd_send_signal(init.as_fd(), rec.stop_signal).is_ok() {
+        done = wait_readable(mon.as_fd(), timeout);
+    }
+    if !done {
+        let _ = pidfd_send_signal(init.as_fd(), libc::SIGKILL);
+        if !wait_readable(mon.as_fd(), Duration::from_secs(10)) {
+            return Err(Error::Timeout(
+                "monitor did not exit after SIGKILL of init".into(),
+            ));
+        }
+    }
+    last_record(run_dir)
+}
+
+fn last_record(run_dir: &Path) -> Result<ExitRecord> {
+    state::read_state(run_dir)?
+        .last
+        .ok_or_else(|| Error::State {
+            path: run_dir.join(state::STATE),
+            msg: "monitor exited without a record".into(),
+        })
+}
+
+/// The monitor is gone: kill init (pidfd, so never a recycled pid), remove cgroups, record.
+fn repair(run_dir: &Path, spec: &ContainerSpec, rec: &RunRecord) -> Result<ExitRecord> {
+    let mut kind = ExitKind::MonitorLost;
+    if let Some(init) = init_pidfd(rec) {
+        let cg = cgroups(spec)?;
+        if cg.is_frozen() {
+            let _ = cg.set_frozen(false);
+        }
+        pidfd_send_signal(init.as_fd(), libc::SIGKILL).map_err(|e| sys_err("kill init", e))?;
+        if !wait_readable(init.as_fd(), Duration::from_secs(10)) {
+            return Err(Error::Timeout("init did not die".into()));
+        }
+        kind = ExitKind::Signaled {
+            signal: libc::SIGKILL,
+        };
+    }
+    cleanup_stale(run_dir, spec)?;
+    let r = ExitRecord {
+        kind,
+        at: now_unix(),
+        repaired: true,
+    };
+    state::write_state(
+        run_dir,
+        &State {
+            running: None,
+            last: Some(r),
+        },
+    )?;
+    Ok(r)
+}
+
+/// Remove what a dead run left behind: container cgroups (recursively), the monitor's cgroup,
+/// the console socket, device nodes, the running record. Idempotent. Refuses while a monitor
+/// is alive.
+pub fn cleanup_stale(run_dir: &Path, spec: &ContainerSpec) -> Result<()> {
+    if monitor_alive(run_dir) {
+        return Err(Error::AlreadyRunning);
+    }
+    let layout = Layout::detect()?;
+    let st = state::read_state(run_dir).unwrap_or_default();
+    if let Some(r) = st.running {
+        if init_pidfd(&r).is_some() {
+            return Err(Error::Invalid(format!(
+                "init {} of a dead monitor still runs: use stop",
+                r.init_pid
+            )));
+        }
+    }
+    Cgroups::new(layout.clone(), container_rel(&spec.host_prefix, &spec.name)).remove()?;
+    Cgroups::new(layout, monitor_rel(&spec.host_prefix, &spec.name)).remove()?;
+    let _ = fs::remove_file(run_dir.join(state::CONSOLE_SOCK));
+    let _ = fs::remove_dir_all(run_dir.join(state::DEVICES));
+    if st.running.is_some() {
+        let last = st.last.filter(|_| false).unwrap_or(ExitRecord {
+            kind: ExitKind::MonitorLost,
+            at: now_unix(),
+            repaired: true,
+        });
+        state::write_state(
+            run_dir,
+            &State {
+                running: None,
+                last: Some(last),
+            },
+        )?;
+    }
+    Ok(())
+}
+
+fn running(run_dir: &Path) -> Result<(ContainerSpec, RunRecord, Cgroups)> {
+    let spec = state::read_spec(run_dir)?;
+    let rec = state::read_state(run_dir)?
+        .running
+        .ok_or(Error::NotRunning)?;
+    if !monitor_alive(run_dir) {
+        return Err(Error::NotRunning);
+    }
+    let cg = cgroups(&spec)?;
+    Ok((spec, rec, cg))
+}
+
+/// Freeze all processes of the container (v1 freezer / v2 cgroup.freeze).
+pub fn freeze(run_dir: &Path) -> Result<()> {
+    running(run_dir)?.2.set_frozen(true)
+}
+
+/// Thaw a frozen container.
+pub fn unfreeze(run_dir: &Path) -> Result<()> {
+    running(run_dir)?.2.set_frozen(false)
+}
+
+/// Live update of all cgroup limits (`None` fields reset to unlimited). Also stored in
+/// spec.json so a reboot inside keeps them.
+pub fn apply_limits(run_dir: &Path, limits: &Limits) -> Result<()> {
+    let (mut spec, _, cg) = running(run_dir)?;
+    cg.apply_limits(limits)?;
+    spec.limits = limits.clone();
+    state::write_spec(run_dir, &spec)
+}
+
+/// Run `f` in a forked child that joined the container's namespaces (`flags` via init's pidfd);
+/// the child's error text comes back through a pipe.
+fn in_container(rec: &RunRecord, flags: CF, f: impl FnOnce() -> Result<()>) -> Result<()> {
+    let init = init_pidfd(rec).ok_or(Error::NotRunning)?;
+    let (r, w) = pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| sys_err("pipe", e))?;
+    // SAFETY: documented: single-threaded callers only.
+    match unsafe { fork() }.map_err(|e| sys_err("fork", e))? {
+        ForkResult::Child => {
+            drop(r);
+            let res = nix::sched::setns(init.as_fd(), flags)
+                .map_err(|e| sys_err("setns", e))
+                .and_then(|_| f());
+            if let Err(e) = res {
+                let _ = nix::unistd::write(&w, e.to_string().as_bytes());
+                unsafe { libc::_exit(1) }
+            }
+            unsafe { libc::_exit(0) }
+        }
+        ForkResult::Parent { child } => {
+            drop(w);
+            let mut msg = String::new();
+            let _ = fs::File::from(r).read_to_string(&mut msg);
+            let ws = waitpid(child, None).map_err(|e| sys_err("waitpid", e))?;
+            if !msg.is_empty() {
+                return Err(Error::Invalid(msg));
+            }
+            if ws != WaitStatus::Exited(child, 0) {
+                return Err(Error::Invalid(format!("helper ended with {ws:?}")));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Mount a host path into the running container (idmapped like the rootfs when unprivileged,
+/// read-only if asked): the tree is cloned here as host root, then attached from inside the
+/// container's namespaces with move_mount. Also recorded in spec.json.
+/// Forks the caller: single-threaded callers only.
+pub fn hot_add_disk(run_dir: &Path, disk: &DiskMount) -> Result<()> {
+    let (mut spec, rec, _) = running(run_dir)?;
+    if !disk.path.is_absolute() {
+        return Err(Error::Invalid("disk path must be absolute".into()));
+    }
+    let userns = !spec.privileged;
+    let uns: Option<OwnedFd> = if userns {
+        Some(
+            crate::sys::open_ro(&format!("/proc/{}/ns/user", rec.init_pid))
+                .map_err(|e| sys_err("open userns", e))?,
+        )
+    } else {
+        None
+    };
+    // re-check identity after opening the ns fd
+    init_pidfd(&rec).ok_or(Error::NotRunning)?;
+    let tree = crate::monitor::prepare_tree(
+        &disk.source,
+        uns.as_ref().map(|u| u.as_fd()),
+        disk.readonly,
+        false,
+    )?;
+    let flags = if userns {
+        CF::CLONE_NEWUSER | CF::CLONE_NEWNS
+    } else {
+        CF::CLONE_NEWNS
+    };
+    in_container(&rec, flags, || {
+        if userns {
+            // root of the container: creates the mount point through the idmapped rootfs
+            nix::unistd::setresgid(0.into(), 0.into(), 0.into())
+                .map_err(|e| sys_err("setresgid", e))?;
+            nix::unistd::setresuid(0.into(), 0.into(), 0.into())
+                .map_err(|e| sys_err("setresuid", e))?;
+        }
+        crate::rootfs::make_mountpoint(&disk.source, &disk.path)?;
+        crate::sys::move_mount(tree.as_fd(), &disk.path)
+    })?;
+    spec.disks.retain(|d| d.path != disk.path);
+    spec.disks.push(disk.clone());
+    state::write_spec(run_dir, &spec)
+}
+
+/// Unmount a disk from the running container (lazy detach) and drop it from spec.json.
+/// Forks the caller: single-threaded callers only.
+pub fn hot_remove_disk(run_dir: &Path, path: &Path) -> Result<()> {
+    let (mut spec, rec, _) = running(run_dir)?;
+    let userns = !spec.privileged;
+    let flags = if userns {
+        CF::CLONE_NEWUSER | CF::CLONE_NEWNS
+    } else {
+        CF::CLONE_NEWNS
+    };
+    in_container(&rec, flags, || {
+        nix::mount::umount2(path, nix::mount::MntFlags::MNT_DETACH)
+            .map_err(|e| sys_err(format!("umount {}", path.display()), e))
+    })?;
+    spec.disks.retain(|d| d.path != path);
+    state::write_spec(run_dir, &spec)
+}
+
+/// Usage figures of a running container.
+pub fn info(run_dir: &Path) -> Result<RuntimeInfo> {
+    let (_, rec, cg) = running(run_dir)?;
+    let v2 = cg.layout.kind == crate::cgroup::Kind::V2;
+    let (mem, peak, cpu) = if v2 {
+        let cpu = fs::read_to_string(cg.dir("cpu").unwrap_or_default().join("cpu.stat"))
+            .ok()
+            .and_then(|s| {
+                s.lines().find_map(|l| {
+                    l.strip_prefix("usage_usec ")
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                })
+            })
+            .unwrap_or(0)
+            * 1000;
+        (
+            cg.read_u64("memory", "memory.current"),
+            cg.read_u64("memory", "memory.peak"),
+            cpu,
+        )
+    } else {
+        (
+            cg.read_u64("memory", "memory.usage_in_bytes"),
+            cg.read_u64("memory", "memory.max_usage_in_bytes"),
+            cg.read_u64("cpuacct", "cpuacct.usage").unwrap_or(0),
+        )
+    };
+    Ok(RuntimeInfo {
+        init_pid: rec.init_pid,
+        monitor_pid: rec.monitor_pid,
+        processes: cg.read_u64("pids", "pids.current").unwrap_or(0),
+        memory_usage: mem.unwrap_or(0),
+        memory_peak: peak.unwrap_or(0),
+        cpu_usage_ns: cpu,
+        network: parse_net_dev(
+            &fs::read_to_string(format!("/proc/{}/net/dev", rec.init_pid)).unwrap_or_default(),
+        ),
+        lxcfs: false,
+    })
+}
+
+pub(crate) fn parse_net_dev(s: &str) -> Vec<NetCounters> {
+    s.lines()
+        .skip(2)
+        .filter_map(|l| {
+            let (name, rest) = l.split_once(':')?;
+            let v: Vec<u64> = rest
+                .split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            (v.len() >= 10).then(|| NetCounters {
+                name: name.trim().to_string(),
+                rx_bytes: v[0],
+                rx_packets: v[1],
+                tx_bytes: v[8],
+                tx_packets: v[9],
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn net_dev() {
+        let s = "Inter-|   Receive                                                |  Transmit\n face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n    lo:     120       2    0    0    0     0          0         0      120       2    0    0    0     0       0          0\n";
+        let v = super::parse_net_dev(s);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].name, "lo");
+        assert_eq!((v[0].rx_bytes, v[0].tx_packets), (120, 2));
+    }
+}

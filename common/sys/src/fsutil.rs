@@ -1,0 +1,109 @@
+//! File helpers: atomic replace, and a recursive removal that stays on one filesystem.
+
+use incus_api::{Error, Result};
+use std::io::Write;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// Writes `data` to `path` atomically (temp file in the same directory, fsync, rename).
+pub fn atomic_write(path: &Path, data: &[u8], mode: u32) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path
+        .parent()
+        .ok_or_else(|| Error::internal(format!("{} has no parent", path.display())))?;
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("f"),
+        std::process::id()
+    ));
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(mode)
+        .open(&tmp)
+        .map_err(|e| Error::internal(format!("Write {}: {e}", tmp.display())))?;
+    f.write_all(data)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+        .map_err(|e| Error::internal(format!("Rename into {}: {e}", path.display())))?;
+    Ok(())
+}
+
+/// Removes a tree without crossing into other filesystems (a bind mount left inside a
+/// rootfs must never make us delete the host's files). Missing is fine.
+pub fn remove_tree(path: &Path) -> Result<()> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    if !meta.is_dir() {
+        std::fs::remove_file(path)?;
+        return Ok(());
+    }
+    remove_dir_on_dev(path, meta.dev())
+}
+
+fn remove_dir_on_dev(dir: &Path, dev: u64) -> Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let p = entry.path();
+        let m = std::fs::symlink_metadata(&p)?;
+        if m.is_dir() {
+            if m.dev() != dev {
+                return Err(Error::invalid(format!(
+                    "Refusing to remove {}: another filesystem is mounted there",
+                    p.display()
+                )));
+            }
+            remove_dir_on_dev(&p, dev)?;
+        } else {
+            std::fs::remove_file(&p)?;
+        }
+    }
+    std::fs::remove_dir(dir)?;
+    Ok(())
+}
+
+/// Bytes used by a tree (allocated blocks), not following symlinks or mounts.
+pub fn disk_usage(path: &Path) -> u64 {
+    fn walk(p: &Path, dev: u64) -> u64 {
+        let Ok(m) = std::fs::symlink_metadata(p) else {
+            return 0;
+        };
+        let mut total = m.blocks() * 512;
+        if m.is_dir() && m.dev() == dev {
+            if let Ok(rd) = std::fs::read_dir(p) {
+                for e in rd.flatten() {
+                    total += walk(&e.path(), dev);
+                }
+            }
+        }
+        total
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(m) => walk(path, m.dev()),
+        Err(_) => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_remove_tree_cleans() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a/b/state.json");
+        atomic_write(&f, b"one", 0o600).unwrap();
+        atomic_write(&f, b"two", 0o600).unwrap();
+        assert_eq!(std::fs::read(&f).unwrap(), b"two");
+        std::os::unix::fs::symlink("/etc", dir.path().join("a/link")).unwrap();
+        remove_tree(&dir.path().join("a")).unwrap();
+        assert!(!dir.path().join("a").exists());
+        assert!(Path::new("/etc/hostname").exists() || Path::new("/etc").exists());
+        remove_tree(&dir.path().join("missing")).unwrap();
+    }
+}

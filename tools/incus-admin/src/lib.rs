@@ -1,0 +1,125 @@
+//! `incus-admin`: upstream's `incus admin` commands (for what exists so far).
+
+use clap::{CommandFactory, Parser, Subcommand};
+use incus_api::{Error, Result};
+use incus_cli::GlobalArgs;
+use std::io::Read;
+use std::process::ExitCode;
+
+/// Server administration.
+#[derive(Debug, Parser)]
+#[command(name = "incus-admin", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Configure the server: --minimal (a dir pool "default" and a root disk in the
+    /// default profile) or --preseed (YAML on standard input)
+    Init {
+        /// Minimal set-up, no questions
+        #[arg(long, conflicts_with_all = ["preseed", "auto", "dump"])]
+        minimal: bool,
+        /// Read a preseed YAML document from standard input
+        #[arg(long, conflicts_with_all = ["auto", "dump"])]
+        preseed: bool,
+        /// Automatic set-up (same as --minimal here)
+        #[arg(long)]
+        auto: bool,
+        /// Print the current configuration as a preseed document
+        #[arg(long)]
+        dump: bool,
+    },
+}
+
+/// The clap definition (man pages and completions).
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+pub fn main() -> ExitCode {
+    let cli = match incus_cli::parse::<Cli>() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    incus_cli::run(|| {
+        let b = incus_client::connect(&cli.global.project)?;
+        match cli.command {
+            Cmd::Init {
+                minimal,
+                preseed,
+                auto,
+                dump,
+            } => {
+                if dump {
+                    let server = b.server()?;
+                    let doc = serde_dump(&server.config, &b.pools()?, &b.profiles()?)?;
+                    incus_cli::write_stdout(&doc)?;
+                } else if preseed {
+                    let mut text = String::new();
+                    std::io::stdin().read_to_string(&mut text)?;
+                    b.admin_init_preseed(&text)?;
+                } else if minimal || auto {
+                    b.admin_init_minimal()?;
+                } else {
+                    return Err(Error::usage(
+                        "Interactive init is not available: use --minimal, --auto or --preseed",
+                    ));
+                }
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn serde_dump(
+    config: &incus_api::Config,
+    pools: &[incus_api::StoragePool],
+    profiles: &[incus_api::Profile],
+) -> Result<String> {
+    #[derive(serde::Serialize)]
+    struct Pool<'a> {
+        name: &'a str,
+        driver: &'a str,
+        description: &'a str,
+        config: &'a incus_api::Config,
+    }
+    #[derive(serde::Serialize)]
+    struct Prof<'a> {
+        name: &'a str,
+        description: &'a str,
+        config: &'a incus_api::Config,
+        devices: &'a incus_api::Devices,
+    }
+    #[derive(serde::Serialize)]
+    struct Dump<'a> {
+        config: &'a incus_api::Config,
+        storage_pools: Vec<Pool<'a>>,
+        profiles: Vec<Prof<'a>>,
+    }
+    incus_cli::to_yaml(&Dump {
+        config,
+        storage_pools: pools
+            .iter()
+            .map(|p| Pool {
+                name: &p.name,
+                driver: &p.driver,
+                description: &p.description,
+                config: &p.config,
+            })
+            .collect(),
+        profiles: profiles
+            .iter()
+            .map(|p| Prof {
+                name: &p.name,
+                description: &p.description,
+                config: &p.config,
+                devices: &p.devices,
+            })
+            .collect(),
+    })
+}

@@ -1,0 +1,404 @@
+//! `incus-image`: upstream's `incus image` commands, plus `build-busybox` (ours) to
+//! make a test image from Debian's `busybox-static`.
+
+use clap::{CommandFactory, Parser, Subcommand};
+use incus_api::{Error, Image, ImagePut, Result};
+use incus_cli::{Format, GlobalArgs, ShowFormat};
+use incus_client::{Backend, ImageSource, ImportOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Manage images.
+#[derive(Debug, Parser)]
+#[command(name = "incus-image", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Import an image: TARBALL (unified) or METADATA ROOTFS (split), then KEY=VALUE properties
+    Import {
+        /// Image file (unified tarball, or the metadata tarball of a split image)
+        file: PathBuf,
+        /// Rootfs tarball or squashfs of a split image, and KEY=VALUE properties
+        rest: Vec<String>,
+        /// Alias of the new image (repeatable)
+        #[arg(long = "alias")]
+        aliases: Vec<String>,
+        /// Make the image public
+        #[arg(long)]
+        public: bool,
+    },
+    /// List images
+    #[command(visible_alias = "ls")]
+    List {
+        /// Filters: a fingerprint or alias prefix
+        filters: Vec<String>,
+        /// Columns (upstream letters: l L f F p d a t s u e)
+        #[arg(short = 'c', long = "columns", default_value = "lfpdatsu")]
+        columns: String,
+        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Show useful information about an image
+    Info { image: String },
+    /// Show an image's properties as YAML
+    Show {
+        image: String,
+        #[arg(short = 'f', long = "format", value_enum, default_value_t = ShowFormat::Yaml)]
+        format: ShowFormat,
+    },
+    /// Edit an image's properties as YAML (from stdin when it is not a terminal)
+    Edit { image: String },
+    /// Delete images
+    #[command(visible_alias = "rm")]
+    Delete {
+        #[arg(required = true)]
+        images: Vec<String>,
+    },
+    /// Export an image's files into a directory (current directory by default)
+    Export {
+        image: String,
+        target: Option<PathBuf>,
+    },
+    /// Get an image property
+    GetProperty { image: String, key: String },
+    /// Set an image property
+    SetProperty {
+        image: String,
+        key: String,
+        value: String,
+    },
+    /// Unset an image property
+    UnsetProperty { image: String, key: String },
+    /// Manage image aliases
+    Alias {
+        #[command(subcommand)]
+        command: AliasCmd,
+    },
+    /// Build a busybox system-container image from a static busybox (ours, for tests)
+    BuildBusybox {
+        /// Output directory
+        out_dir: PathBuf,
+        /// Static busybox binary (Debian's busybox-static)
+        #[arg(long, default_value = "/bin/busybox")]
+        busybox: PathBuf,
+        /// Build a split image (metadata + rootfs tarballs) instead of a unified one
+        #[arg(long)]
+        split: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AliasCmd {
+    /// Create an alias: ALIAS FINGERPRINT
+    Create {
+        alias: String,
+        fingerprint: String,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Delete an alias
+    #[command(visible_alias = "rm")]
+    Delete { alias: String },
+    /// Rename an alias
+    #[command(visible_alias = "mv")]
+    Rename { alias: String, new_name: String },
+    /// List aliases
+    #[command(visible_alias = "ls")]
+    List {
+        filters: Vec<String>,
+        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+/// The clap definition (man pages and completions).
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+pub fn main() -> ExitCode {
+    let cli = match incus_cli::parse::<Cli>() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    incus_cli::run(|| {
+        if let Cmd::BuildBusybox {
+            out_dir,
+            busybox,
+            split,
+        } = &cli.command
+        {
+            return build_busybox(out_dir, busybox, *split);
+        }
+        let b = incus_client::connect(&cli.global.project)?;
+        exec(b.as_ref(), cli.command, cli.global.quiet)?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn build_busybox(
+    out: &std::path::Path,
+    busybox: &std::path::Path,
+    split: bool,
+) -> Result<ExitCode> {
+    let format = if split {
+        incus_imagefmt::BuildFormat::Split
+    } else {
+        incus_imagefmt::BuildFormat::Unified
+    };
+    let src = incus_imagefmt::build_busybox_image(busybox, out, format)
+        .map_err(|e| Error::invalid(format!("Build busybox image: {e}")))?;
+    match src {
+        ImageSource::Unified(p) => println!("{}", p.display()),
+        ImageSource::Split { metadata, rootfs } => {
+            println!("{}", metadata.display());
+            println!("{}", rootfs.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn column(img: &Image, c: char) -> Result<(&'static str, String)> {
+    Ok(match c {
+        'l' => (
+            "ALIAS",
+            img.aliases
+                .first()
+                .map(|a| a.name.clone())
+                .unwrap_or_default(),
+        ),
+        'L' => (
+            "ALIASES",
+            img.aliases
+                .iter()
+                .map(|a| a.name.clone())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+        'f' => ("FINGERPRINT", img.fingerprint.chars().take(12).collect()),
+        'F' => ("FINGERPRINT", img.fingerprint.clone()),
+        'p' => ("PUBLIC", if img.public { "yes" } else { "no" }.into()),
+        'd' => (
+            "DESCRIPTION",
+            img.properties
+                .get("description")
+                .cloned()
+                .unwrap_or_default(),
+        ),
+        'a' => ("ARCHITECTURE", img.architecture.clone()),
+        't' => (
+            "TYPE",
+            if img.image_type == "virtual-machine" {
+                "VIRTUAL-MACHINE"
+            } else {
+                "CONTAINER"
+            }
+            .into(),
+        ),
+        's' => ("SIZE", incus_cli::human_size(img.size)),
+        'u' => ("UPLOAD DATE", incus_cli::list_date(&img.uploaded_at)),
+        'e' => ("PROJECT", img.project.clone()),
+        other => return Err(Error::usage(format!("Invalid column letter \"{other}\""))),
+    })
+}
+
+fn put_of(img: &Image) -> ImagePut {
+    ImagePut {
+        auto_update: img.auto_update,
+        properties: img.properties.clone(),
+        public: img.public,
+        expires_at: img.expires_at.clone(),
+        profiles: img.profiles.clone(),
+    }
+}
+
+fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
+    match cmd {
+        Cmd::Import {
+            file,
+            rest,
+            aliases,
+            public,
+        } => {
+            let (props, files): (Vec<String>, Vec<String>) =
+                rest.into_iter().partition(|r| r.contains('='));
+            let src = match files.as_slice() {
+                [] => ImageSource::Unified(file),
+                [rootfs] => ImageSource::Split {
+                    metadata: file,
+                    rootfs: PathBuf::from(rootfs),
+                },
+                _ => {
+                    return Err(Error::usage(
+                        "Too many files: give TARBALL or METADATA ROOTFS",
+                    ))
+                }
+            };
+            let progress = incus_cli::Progress::new("Importing image:", quiet);
+            let report = |done: u64, total: u64| progress.update(done, total);
+            let img = b.image_import(
+                &src,
+                &ImportOptions {
+                    aliases,
+                    public,
+                    properties: incus_cli::parse_pairs(&props)?,
+                },
+                Some(&report),
+            );
+            progress.finish();
+            let img = img?;
+            if !quiet {
+                println!("Image imported with fingerprint: {}", img.fingerprint);
+            }
+        }
+        Cmd::List {
+            filters,
+            columns,
+            format,
+        } => {
+            let images: Vec<Image> = b
+                .images()?
+                .into_iter()
+                .filter(|i| {
+                    filters.iter().all(|f| {
+                        i.fingerprint.starts_with(f.as_str())
+                            || i.aliases.iter().any(|a| a.name.starts_with(f.as_str()))
+                    })
+                })
+                .collect();
+            let headers: Vec<&str> = match images.first() {
+                Some(first) => columns
+                    .chars()
+                    .map(|c| column(first, c).map(|(h, _)| h))
+                    .collect::<Result<_>>()?,
+                None => columns
+                    .chars()
+                    .map(|c| column(&Image::default(), c).map(|(h, _)| h))
+                    .collect::<Result<_>>()?,
+            };
+            let rows: Vec<Vec<String>> = images
+                .iter()
+                .map(|i| {
+                    columns
+                        .chars()
+                        .map(|c| column(i, c).map(|(_, v)| v))
+                        .collect()
+                })
+                .collect::<Result<_>>()?;
+            incus_cli::print_list(format, &headers, &rows, &images)?;
+        }
+        Cmd::Info { image } => {
+            let i = b.image(&image)?;
+            let mut s = format!(
+                "Fingerprint: {}\nSize: {}\nArchitecture: {}\nType: {}\nPublic: {}\nTimestamps:\n    Created: {}\n    Uploaded: {}\n    Expires: {}\n    Last used: {}\nProperties:\n",
+                i.fingerprint,
+                incus_cli::human_size(i.size),
+                i.architecture,
+                i.image_type,
+                if i.public { "yes" } else { "no" },
+                i.created_at,
+                i.uploaded_at,
+                if i.expires_at.starts_with("0001") { "never".to_string() } else { i.expires_at.clone() },
+                if i.last_used_at.starts_with("1970") { "never".to_string() } else { i.last_used_at.clone() },
+            );
+            for (k, v) in &i.properties {
+                s.push_str(&format!("    {k}: {v}\n"));
+            }
+            s.push_str("Aliases:\n");
+            for a in &i.aliases {
+                s.push_str(&format!("    - {}\n", a.name));
+            }
+            s.push_str(&format!(
+                "Cached: {}\nAuto update: {}\nProfiles:\n",
+                if i.cached { "yes" } else { "no" },
+                if i.auto_update { "enabled" } else { "disabled" }
+            ));
+            for p in &i.profiles {
+                s.push_str(&format!("    - {p}\n"));
+            }
+            incus_cli::write_stdout(&s)?;
+        }
+        Cmd::Show { image, format } => incus_cli::print_show(format, &b.image(&image)?)?,
+        Cmd::Edit { image } => {
+            let cur = incus_cli::to_yaml(&put_of(&b.image(&image)?))?;
+            let new: ImagePut = incus_cli::parse_yaml(&incus_cli::edit_text(&cur)?)?;
+            b.image_update(&image, new)?;
+        }
+        Cmd::Delete { images } => {
+            for i in images {
+                b.image_delete(&i)?;
+            }
+        }
+        Cmd::Export { image, target } => {
+            let dir = target.unwrap_or_else(|| PathBuf::from("."));
+            for f in b.image_export(&image, &dir)? {
+                if !quiet {
+                    println!("{}", f.display());
+                }
+            }
+        }
+        Cmd::GetProperty { image, key } => {
+            println!(
+                "{}",
+                b.image(&image)?
+                    .properties
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_default()
+            );
+        }
+        Cmd::SetProperty { image, key, value } => {
+            let mut put = put_of(&b.image(&image)?);
+            put.properties.insert(key, value);
+            b.image_update(&image, put)?;
+        }
+        Cmd::UnsetProperty { image, key } => {
+            let mut put = put_of(&b.image(&image)?);
+            if put.properties.remove(&key).is_none() {
+                return Err(Error::not_found(format!("Property \"{key}\" is not set")));
+            }
+            b.image_update(&image, put)?;
+        }
+        Cmd::Alias { command } => match command {
+            AliasCmd::Create {
+                alias,
+                fingerprint,
+                description,
+            } => b.image_alias_create(&alias, &fingerprint, &description)?,
+            AliasCmd::Delete { alias } => b.image_alias_delete(&alias)?,
+            AliasCmd::Rename { alias, new_name } => b.image_alias_rename(&alias, &new_name)?,
+            AliasCmd::List { filters, format } => {
+                let aliases: Vec<_> = b
+                    .image_aliases()?
+                    .into_iter()
+                    .filter(|a| filters.iter().all(|f| a.name.starts_with(f.as_str())))
+                    .collect();
+                let rows: Vec<Vec<String>> = aliases
+                    .iter()
+                    .map(|a| {
+                        vec![
+                            a.name.clone(),
+                            a.target.chars().take(12).collect(),
+                            a.alias_type.to_uppercase(),
+                            a.description.clone(),
+                        ]
+                    })
+                    .collect();
+                incus_cli::print_list(
+                    format,
+                    &["ALIAS", "FINGERPRINT", "TYPE", "DESCRIPTION"],
+                    &rows,
+                    &aliases,
+                )?;
+            }
+        },
+        Cmd::BuildBusybox { .. } => unreachable!("handled before connecting"),
+    }
+    Ok(())
+}

@@ -1,0 +1,281 @@
+//! `config get/set/unset/show/edit` (no instance name = the server, as upstream) and
+//! `config device ...`.
+
+use clap::{Args, Subcommand};
+use incus_api::{Error, InstancePut, Result};
+use incus_cli::ShowFormat;
+use incus_client::Backend;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub command: ConfigCmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCmd {
+    /// Get a configuration key of an instance, or of the server when no instance is named
+    Get {
+        /// [INSTANCE] KEY
+        #[arg(required = true, num_args = 1..=2)]
+        args: Vec<String>,
+        /// Get the key from the expanded configuration
+        #[arg(short, long)]
+        expanded: bool,
+    },
+    /// Set configuration keys: [INSTANCE] KEY=VALUE... or [INSTANCE] KEY VALUE
+    Set {
+        #[arg(required = true, num_args = 1..)]
+        args: Vec<String>,
+    },
+    /// Unset a configuration key: [INSTANCE] KEY
+    Unset {
+        #[arg(required = true, num_args = 1..=2)]
+        args: Vec<String>,
+    },
+    /// Show the configuration of an instance, or of the server
+    Show {
+        /// Instance name (server when omitted)
+        name: Option<String>,
+        /// Show the expanded configuration
+        #[arg(short, long)]
+        expanded: bool,
+        /// Output format
+        #[arg(short = 'f', long = "format", value_enum, default_value_t = ShowFormat::Yaml)]
+        format: ShowFormat,
+    },
+    /// Edit the configuration as YAML (from stdin when it is not a terminal)
+    Edit {
+        /// Instance name (server when omitted)
+        name: Option<String>,
+    },
+    /// Manage devices of an instance
+    Device {
+        #[command(subcommand)]
+        command: DeviceCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeviceCmd {
+    /// Add a device: INSTANCE DEVICE TYPE [KEY=VALUE...]
+    Add {
+        name: String,
+        device: String,
+        #[arg(value_name = "TYPE")]
+        dev_type: String,
+        pairs: Vec<String>,
+    },
+    /// Get a device key
+    Get {
+        name: String,
+        device: String,
+        key: String,
+    },
+    /// List devices
+    #[command(visible_alias = "ls")]
+    List { name: String },
+    /// Copy a profile device into the instance, with changes
+    Override {
+        name: String,
+        device: String,
+        pairs: Vec<String>,
+    },
+    /// Remove devices
+    #[command(visible_alias = "rm")]
+    Remove {
+        name: String,
+        #[arg(required = true)]
+        devices: Vec<String>,
+    },
+    /// Set device keys: INSTANCE DEVICE KEY=VALUE... or INSTANCE DEVICE KEY VALUE
+    Set {
+        name: String,
+        device: String,
+        #[arg(required = true)]
+        args: Vec<String>,
+    },
+    /// Show the devices of an instance
+    Show { name: String },
+    /// Unset a device key
+    Unset {
+        name: String,
+        device: String,
+        key: String,
+    },
+}
+
+/// Turns `KEY VALUE` or `KEY=VALUE...` into pairs (upstream accepts both).
+fn pairs_of(args: &[String]) -> Result<incus_api::Config> {
+    if args.len() == 2 && !args[0].contains('=') {
+        let mut m = incus_api::Config::new();
+        m.insert(args[0].clone(), incus_cli::value_or_stdin(&args[1])?);
+        return Ok(m);
+    }
+    let mut m = incus_cli::parse_pairs(args)?;
+    for v in m.values_mut() {
+        *v = incus_cli::value_or_stdin(v)?;
+    }
+    Ok(m)
+}
+
+pub fn config(b: &dyn Backend, a: ConfigArgs) -> Result<ExitCode> {
+    match a.command {
+        ConfigCmd::Get { args, expanded } => {
+            let value = if args.len() == 1 {
+                // Unknown or removed server keys are errors, as for set.
+                incus_api::keys::validate_server(&args[0], "")?;
+                b.server()?
+                    .config
+                    .get(&args[0])
+                    .cloned()
+                    .unwrap_or_default()
+            } else {
+                let inst = b.instance(&args[0])?;
+                let cfg = if expanded {
+                    &inst.expanded_config
+                } else {
+                    &inst.config
+                };
+                cfg.get(&args[1]).cloned().unwrap_or_default()
+            };
+            println!("{value}");
+        }
+        ConfigCmd::Set { args } => {
+            // Server form: KEY VALUE or KEY=VALUE...; instance form: NAME then pairs.
+            let server_form = (args.len() == 2
+                && !args[0].contains('=')
+                && !args[1].contains('=')
+                && args[0].contains('.'))
+                || args.iter().all(|a| a.contains('='));
+            if server_form {
+                for (k, v) in pairs_of(&args)? {
+                    b.server_config_set(&k, &v)?;
+                }
+            } else {
+                if args.len() < 2 {
+                    return Err(Error::usage("Usage: config set [INSTANCE] KEY=VALUE..."));
+                }
+                b.instance_set(&args[0], &pairs_of(&args[1..])?)?;
+            }
+        }
+        ConfigCmd::Unset { args } => {
+            if args.len() == 1 {
+                b.server_config_unset(&args[0])?;
+            } else {
+                b.instance_unset(&args[0], &args[1])?;
+            }
+        }
+        ConfigCmd::Show {
+            name,
+            expanded,
+            format,
+        } => match name {
+            None => {
+                let s = b.server()?;
+                incus_cli::print_show(format, &incus_api::ServerPut { config: s.config })?;
+            }
+            Some(n) => {
+                let i = b.instance(&n)?;
+                let (config, devices) = if expanded {
+                    (i.expanded_config.clone(), i.expanded_devices.clone())
+                } else {
+                    (i.config.clone(), i.devices.clone())
+                };
+                let put = InstancePut {
+                    architecture: i.architecture,
+                    config,
+                    devices,
+                    ephemeral: i.ephemeral,
+                    profiles: i.profiles,
+                    description: i.description,
+                    stateful: i.stateful,
+                };
+                incus_cli::print_show(format, &put)?;
+            }
+        },
+        ConfigCmd::Edit { name } => match name {
+            None => {
+                let cur = incus_cli::to_yaml(&incus_api::ServerPut {
+                    config: b.server()?.config,
+                })?;
+                let new: incus_api::ServerPut =
+                    incus_cli::parse_yaml(&incus_cli::edit_text(&cur)?)?;
+                b.server_config_replace(&new.config)?;
+            }
+            Some(n) => {
+                let i = b.instance(&n)?;
+                let cur = InstancePut {
+                    architecture: i.architecture,
+                    config: i.config,
+                    devices: i.devices,
+                    ephemeral: i.ephemeral,
+                    profiles: i.profiles,
+                    description: i.description,
+                    stateful: i.stateful,
+                };
+                let new: InstancePut =
+                    incus_cli::parse_yaml(&incus_cli::edit_text(&incus_cli::to_yaml(&cur)?)?)?;
+                b.instance_update(&n, new)?;
+            }
+        },
+        ConfigCmd::Device { command } => device(b, command)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn device(b: &dyn Backend, cmd: DeviceCmd) -> Result<()> {
+    match cmd {
+        DeviceCmd::Add {
+            name,
+            device,
+            dev_type,
+            pairs,
+        } => {
+            let mut cfg = incus_cli::parse_pairs(&pairs)?;
+            cfg.insert("type".into(), dev_type);
+            b.instance_device_add(&name, &device, cfg)?;
+            println!("Device {device} added to {name}");
+        }
+        DeviceCmd::Get { name, device, key } => {
+            let i = b.instance(&name)?;
+            let d = i
+                .devices
+                .get(&device)
+                .or_else(|| i.expanded_devices.get(&device))
+                .ok_or_else(|| Error::not_found(format!("Device \"{device}\" not found")))?;
+            println!("{}", d.get(&key).cloned().unwrap_or_default());
+        }
+        DeviceCmd::List { name } => {
+            for d in b.instance(&name)?.devices.keys() {
+                println!("{d}");
+            }
+        }
+        DeviceCmd::Override {
+            name,
+            device,
+            pairs,
+        } => {
+            b.instance_device_override(&name, &device, &incus_cli::parse_pairs(&pairs)?)?;
+        }
+        DeviceCmd::Remove { name, devices } => {
+            b.instance_device_remove(&name, &devices)?;
+            for d in devices {
+                println!("Device {d} removed from {name}");
+            }
+        }
+        DeviceCmd::Set { name, device, args } => {
+            b.instance_device_set(&name, &device, &pairs_of(&args)?)?;
+        }
+        DeviceCmd::Show { name } => {
+            incus_cli::print_show(ShowFormat::Yaml, &b.instance(&name)?.devices)?;
+        }
+        DeviceCmd::Unset { name, device, key } => {
+            let mut m = incus_api::Config::new();
+            m.insert(key, String::new());
+            b.instance_device_set(&name, &device, &m)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,147 @@
+//! `create` / `init` / `launch`.
+
+use clap::Args;
+use incus_api::{Config, Devices, Error, Result};
+use incus_client::{Backend, CreateOptions};
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Image alias or fingerprint (omit with --empty)
+    pub image: Option<String>,
+    /// Instance name (random when omitted)
+    pub name: Option<String>,
+    /// Config key/value to apply to the new instance
+    #[arg(short = 'c', long = "config", value_name = "KEY=VALUE")]
+    pub config: Vec<String>,
+    /// Profile to apply to the new instance (repeatable)
+    #[arg(short = 'p', long = "profile")]
+    pub profiles: Vec<String>,
+    /// New key/value to apply to a specific device (DEVICE,KEY=VALUE)
+    #[arg(short = 'd', long = "device", value_name = "DEVICE,KEY=VALUE")]
+    pub devices: Vec<String>,
+    /// Ephemeral instance (deleted when stopped)
+    #[arg(short = 'e', long)]
+    pub ephemeral: bool,
+    /// Network name
+    #[arg(short = 'n', long)]
+    pub network: Option<String>,
+    /// Storage pool name
+    #[arg(short = 's', long)]
+    pub storage: Option<String>,
+    /// Instance type (cloud instance types are not supported)
+    #[arg(short = 't', long = "type")]
+    pub instance_type: Option<String>,
+    /// Create the instance with no profiles applied
+    #[arg(long)]
+    pub no_profiles: bool,
+    /// Create an empty instance
+    #[arg(long)]
+    pub empty: bool,
+    /// Create a virtual machine
+    #[arg(long)]
+    pub vm: bool,
+    /// Instance description
+    #[arg(long, default_value = "")]
+    pub description: String,
+}
+
+/// Parses `-d DEVICE,KEY=VALUE` overrides on top of the expanded devices: upstream
+/// copies the profile device into the instance and sets the key.
+fn device_overrides(items: &[String]) -> Result<Vec<(String, String, String)>> {
+    items
+        .iter()
+        .map(|d| {
+            let (dev, kv) = d.split_once(',').ok_or_else(|| {
+                Error::usage(format!(
+                    "Bad device override syntax, expecting <device>,<key>=<value>: {d}"
+                ))
+            })?;
+            let (k, v) = kv.split_once('=').ok_or_else(|| {
+                Error::usage(format!(
+                    "Bad device override syntax, expecting <device>,<key>=<value>: {d}"
+                ))
+            })?;
+            Ok((dev.to_string(), k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+pub fn create(b: &dyn Backend, a: CreateArgs, start: bool, quiet: bool) -> Result<ExitCode> {
+    if a.vm || a.instance_type.is_some() {
+        return Err(Error::unsupported(
+            "Virtual machines and instance types are not supported yet",
+        ));
+    }
+    if a.network.is_some() {
+        return Err(Error::unsupported(
+            "Networks are not available yet (incus-net is not installed)",
+        ));
+    }
+    let (image, name) = match (a.empty, a.image, a.name) {
+        (true, Some(first), None) => (None, Some(first)),
+        (true, None, None) => (None, None),
+        (true, Some(_), Some(_)) => {
+            return Err(Error::usage(
+                "--empty cannot be combined with an image name",
+            ))
+        }
+        (false, None, _) => return Err(Error::usage("An image is required (or use --empty)")),
+        (false, image, name) => (image, name),
+        (true, None, Some(_)) => unreachable!("clap fills positionals in order"),
+    };
+    let config: Config = incus_cli::parse_pairs(&a.config)?;
+    let profiles = if a.no_profiles {
+        if !a.profiles.is_empty() {
+            return Err(Error::usage(
+                "--no-profiles cannot be combined with --profile",
+            ));
+        }
+        Some(vec![])
+    } else if a.profiles.is_empty() {
+        None
+    } else {
+        Some(a.profiles.clone())
+    };
+    let mut devices = Devices::new();
+    let overrides = device_overrides(&a.devices)?;
+    if !overrides.is_empty() {
+        // Start from the expanded profile devices, as upstream's client does.
+        let prof_names = profiles.clone().unwrap_or_else(|| vec!["default".into()]);
+        for pn in prof_names {
+            let p = b.profile(&pn)?;
+            for (dn, d) in p.devices {
+                devices.insert(dn, d);
+            }
+        }
+        let touched: Vec<String> = overrides.iter().map(|(d, _, _)| d.clone()).collect();
+        for (dev, k, v) in overrides {
+            let entry = devices.get_mut(&dev).ok_or_else(|| {
+                Error::invalid(format!("Cannot override config for device \"{dev}\": device not found in profile devices"))
+            })?;
+            entry.insert(k, v);
+        }
+        // Only the overridden devices become local.
+        devices.retain(|n, _| touched.contains(n));
+    }
+    let inst = b.instance_create(CreateOptions {
+        name,
+        image,
+        profiles,
+        config,
+        devices,
+        pool: a.storage,
+        ephemeral: a.ephemeral,
+        description: a.description,
+    })?;
+    if !quiet {
+        println!("Creating {}", inst.name);
+    }
+    if start {
+        return Err(Error::unsupported(format!(
+            "Instance \"{}\" was created, but starting containers needs the runtime, which is not installed yet",
+            inst.name
+        )));
+    }
+    Ok(ExitCode::SUCCESS)
+}

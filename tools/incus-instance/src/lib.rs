@@ -1,0 +1,122 @@
+//! `incus-instance`: the instance commands of upstream's `incus` client.
+
+mod config;
+mod create;
+mod list;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use incus_cli::{GlobalArgs, ShowFormat};
+use incus_client::Backend;
+use std::process::ExitCode;
+
+/// Create, list, show, configure and delete instances.
+#[derive(Debug, Parser)]
+#[command(name = "incus-instance", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Create an instance from an image
+    #[command(visible_alias = "init")]
+    Create(create::CreateArgs),
+    /// Create and start an instance from an image
+    Launch(create::CreateArgs),
+    /// List instances
+    #[command(visible_alias = "ls")]
+    List(list::ListArgs),
+    /// Show an instance's configuration
+    Show {
+        /// Instance name
+        name: String,
+        /// Show the expanded configuration
+        #[arg(long)]
+        expanded: bool,
+        /// Output format
+        #[arg(short = 'f', long = "format", value_enum, default_value_t = ShowFormat::Yaml)]
+        format: ShowFormat,
+    },
+    /// Manage instance and server configuration
+    Config(config::ConfigArgs),
+    /// Rename an instance
+    Rename {
+        /// Current name
+        name: String,
+        /// New name
+        new_name: String,
+    },
+    /// Delete instances
+    #[command(visible_alias = "rm")]
+    Delete {
+        /// Instance names
+        #[arg(required = true)]
+        names: Vec<String>,
+        /// Force the removal of running instances
+        #[arg(short, long)]
+        force: bool,
+        /// Require confirmation
+        #[arg(short, long)]
+        interactive: bool,
+    },
+}
+
+/// The clap definition (used for man pages and completions).
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+pub fn main() -> ExitCode {
+    let cli = match incus_cli::parse::<Cli>() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    incus_cli::run(|| {
+        let backend = incus_client::connect(&cli.global.project)?;
+        exec(backend.as_ref(), cli)
+    })
+}
+
+fn exec(b: &dyn Backend, cli: Cli) -> incus_api::Result<ExitCode> {
+    match cli.command {
+        Cmd::Create(args) => create::create(b, args, false, cli.global.quiet),
+        Cmd::Launch(args) => create::create(b, args, true, cli.global.quiet),
+        Cmd::List(args) => list::list(b, args),
+        Cmd::Show {
+            name,
+            expanded,
+            format,
+        } => {
+            let mut inst = b.instance(&name)?;
+            if expanded {
+                inst.config = inst.expanded_config.clone();
+                inst.devices = inst.expanded_devices.clone();
+            }
+            incus_cli::print_show(format, &inst)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Config(args) => config::config(b, args),
+        Cmd::Rename { name, new_name } => {
+            b.instance_rename(&name, &new_name)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Delete {
+            names,
+            force: _,
+            interactive,
+        } => {
+            if interactive {
+                return Err(incus_api::Error::usage(
+                    "--interactive needs a terminal dialogue that is not implemented; run without -i",
+                ));
+            }
+            for n in names {
+                b.instance_delete(&n)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! `list` with upstream's column letters and filters.
+
+use clap::Args;
+use incus_api::{Error, Instance, Result};
+use incus_cli::Format;
+use incus_client::Backend;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Filters: a name prefix, or KEY=VALUE on config (also type=, status=)
+    pub filters: Vec<String>,
+    /// Columns (upstream letters: n s 4 6 t S a b c d f F l m M N p P u D e)
+    #[arg(short = 'c', long = "columns", default_value = "ns46tS")]
+    pub columns: String,
+    /// Output format
+    #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Fast mode (same as -c nsacPt)
+    #[arg(long)]
+    pub fast: bool,
+    /// Show instances of all projects
+    #[arg(long)]
+    pub all_projects: bool,
+}
+
+/// Header of a column letter (upstream's names).
+fn header(c: char) -> Result<&'static str> {
+    Ok(match c {
+        'n' => "NAME",
+        's' => "STATE",
+        '4' => "IPV4",
+        '6' => "IPV6",
+        't' => "TYPE",
+        'S' => "SNAPSHOTS",
+        'a' => "ARCHITECTURE",
+        'b' => "STORAGE POOL",
+        'c' => "CREATED AT",
+        'd' => "DESCRIPTION",
+        'f' | 'F' => "BASE IMAGE",
+        'l' => "LAST USED AT",
+        'm' => "MEMORY USAGE",
+        'M' => "MEMORY USAGE%",
+        'N' => "PROCESSES",
+        'p' => "PID",
+        'P' => "PROFILES",
+        'u' => "CPU USAGE",
+        'D' => "DISK USAGE",
+        'e' => "PROJECT",
+        'L' => {
+            return Err(Error::invalid(
+                "Column \"L\" (location) needs a cluster; this server is standalone",
+            ))
+        }
+        other => return Err(Error::usage(format!("Invalid column letter \"{other}\""))),
+    })
+}
+
+fn cell(i: &Instance, c: char) -> String {
+    let state = i.state.as_ref();
+    let running = i.status == "Running";
+    match c {
+        'n' => i.name.clone(),
+        's' => i.status.to_uppercase(),
+        '4' | '6' => {
+            let family = if c == '4' { "inet" } else { "inet6" };
+            let mut addrs: Vec<String> = state
+                .and_then(|s| s.network.as_ref())
+                .map(|nets| {
+                    nets.iter()
+                        .filter(|(n, _)| n.as_str() != "lo")
+                        .flat_map(|(n, net)| {
+                            net.addresses
+                                .iter()
+                                .filter(|a| a.family == family && a.scope != "link")
+                                .map(move |a| format!("{} ({n})", a.address))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            addrs.sort();
+            addrs.reverse();
+            addrs.join("\n")
+        }
+        't' => {
+            let t = if i.instance_type == "virtual-machine" {
+                "VIRTUAL-MACHINE"
+            } else {
+                "CONTAINER"
+            };
+            if i.ephemeral {
+                format!("{t} (EPHEMERAL)")
+            } else {
+                t.to_string()
+            }
+        }
+        'S' => i
+            .snapshots
+            .as_ref()
+            .map(|s| s.len().to_string())
+            .unwrap_or_else(|| "0".into()),
+        'a' => i.architecture.clone(),
+        'b' => i
+            .expanded_devices
+            .values()
+            .find(|d| d.get("path").map(String::as_str) == Some("/"))
+            .and_then(|d| d.get("pool").cloned())
+            .unwrap_or_default(),
+        'c' => incus_cli::list_date(&i.created_at),
+        'd' => i.description.clone(),
+        'f' => i
+            .config
+            .get("volatile.base_image")
+            .map(|f| f.chars().take(12).collect())
+            .unwrap_or_default(),
+        'F' => i
+            .config
+            .get("volatile.base_image")
+            .cloned()
+            .unwrap_or_default(),
+        'l' => incus_cli::list_date(&i.last_used_at),
+        'm' if running => state
+            .map(|s| incus_cli::human_size(s.memory.usage))
+            .unwrap_or_default(),
+        'M' if running => state
+            .filter(|s| s.memory.total > 0)
+            .map(|s| {
+                format!(
+                    "{:.2}%",
+                    s.memory.usage as f64 * 100.0 / s.memory.total as f64
+                )
+            })
+            .unwrap_or_default(),
+        'N' if running => state.map(|s| s.processes.to_string()).unwrap_or_default(),
+        'p' if running => state.map(|s| s.pid.to_string()).unwrap_or_default(),
+        'P' => i.profiles.join("\n"),
+        'u' if running => state
+            .map(|s| format!("{}s", s.cpu.usage / 1_000_000_000))
+            .unwrap_or_default(),
+        'D' => state
+            .and_then(|s| s.disk.get("root"))
+            .map(|d| incus_cli::human_size(d.usage))
+            .unwrap_or_default(),
+        'e' => i.project.clone(),
+        _ => String::new(),
+    }
+}
+
+/// Does an instance pass the filters (upstream: bare word = name prefix; k=v on config,
+/// with `type`, `status`/`state` shorthands)?
+fn matches(i: &Instance, filters: &[String]) -> bool {
+    filters.iter().all(|f| match f.split_once('=') {
+        None => i.name.starts_with(f.as_str()),
+        Some(("type", v)) => i.instance_type.eq_ignore_ascii_case(v),
+        Some(("status" | "state", v)) => i.status.eq_ignore_ascii_case(v),
+        Some(("architecture", v)) => i.architecture == v,
+        Some((k, v)) => {
+            // Namespaces may be abbreviated as upstream allows (s.privileged).
+            i.expanded_config
+                .iter()
+                .any(|(ck, cv)| cv == v && (ck == k || abbreviation_matches(k, ck)))
+        }
+    })
+}
+
+fn abbreviation_matches(short: &str, full: &str) -> bool {
+    let (sp, fp): (Vec<&str>, Vec<&str>) = (short.split('.').collect(), full.split('.').collect());
+    sp.len() == fp.len()
+        && sp
+            .iter()
+            .zip(&fp)
+            .all(|(s, f)| !s.is_empty() && f.starts_with(s))
+}
+
+pub fn list(b: &dyn Backend, a: ListArgs) -> Result<ExitCode> {
+    if a.all_projects {
+        return Err(Error::unsupported(
+            "Only the default project exists for now",
+        ));
+    }
+    let columns = if a.fast {
+        if a.columns != "ns46tS" {
+            return Err(Error::usage("Can't specify --fast with --columns"));
+        }
+        "nsacPt".to_string()
+    } else {
+        a.columns.clone()
+    };
+    let headers: Vec<&str> = columns.chars().map(header).collect::<Result<_>>()?;
+    // State and snapshots are needed for these columns and for json/yaml (InstanceFull).
+    let full = matches!(a.format, Format::Json | Format::Yaml)
+        || columns.chars().any(|c| "46SmMNpuD".contains(c));
+    let instances: Vec<Instance> = b
+        .instances(full)?
+        .into_iter()
+        .filter(|i| matches(i, &a.filters))
+        .collect();
+    let rows: Vec<Vec<String>> = instances
+        .iter()
+        .map(|i| columns.chars().map(|c| cell(i, c)).collect())
+        .collect();
+    incus_cli::print_list(a.format, &headers, &rows, &instances)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters() {
+        let i = Instance {
+            name: "web1".into(),
+            instance_type: "container".into(),
+            status: "Stopped".into(),
+            expanded_config: [("security.privileged".to_string(), "true".to_string())].into(),
+            ..Default::default()
+        };
+        assert!(matches(&i, &["web".into()]));
+        assert!(!matches(&i, &["db".into()]));
+        assert!(matches(&i, &["s.privileged=true".into()]));
+        assert!(matches(
+            &i,
+            &["status=stopped".into(), "type=container".into()]
+        ));
+        assert!(!matches(&i, &["security.privileged=false".into()]));
+    }
+
+    #[test]
+    fn columns() {
+        assert!(header('L').is_err());
+        assert!(header('z').is_err());
+        let i = Instance {
+            name: "c1".into(),
+            status: "Stopped".into(),
+            instance_type: "container".into(),
+            ephemeral: true,
+            ..Default::default()
+        };
+        assert_eq!(cell(&i, 's'), "STOPPED");
+        assert_eq!(cell(&i, 't'), "CONTAINER (EPHEMERAL)");
+    }
+}

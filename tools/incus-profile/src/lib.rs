@@ -1,0 +1,263 @@
+//! `incus-profile`: upstream's `incus profile` commands.
+
+use clap::{CommandFactory, Parser, Subcommand};
+use incus_api::{Error, ProfilePut, Result};
+use incus_cli::{Format, GlobalArgs, ShowFormat};
+use incus_client::Backend;
+use std::process::ExitCode;
+
+/// Manage profiles.
+#[derive(Debug, Parser)]
+#[command(name = "incus-profile", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Create a profile
+    Create {
+        name: String,
+        /// Description
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List profiles
+    #[command(visible_alias = "ls")]
+    List {
+        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Show a profile
+    Show {
+        name: String,
+        #[arg(short = 'f', long = "format", value_enum, default_value_t = ShowFormat::Yaml)]
+        format: ShowFormat,
+    },
+    /// Edit a profile as YAML (from stdin when it is not a terminal)
+    Edit { name: String },
+    /// Get a profile key
+    Get { name: String, key: String },
+    /// Set profile keys: PROFILE KEY=VALUE... or PROFILE KEY VALUE
+    Set {
+        name: String,
+        #[arg(required = true)]
+        args: Vec<String>,
+    },
+    /// Unset a profile key
+    Unset { name: String, key: String },
+    /// Delete profiles
+    #[command(visible_alias = "rm")]
+    Delete {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Rename a profile
+    #[command(visible_alias = "mv")]
+    Rename { name: String, new_name: String },
+    /// Copy a profile
+    #[command(visible_alias = "cp")]
+    Copy { name: String, target: String },
+    /// Manage profile devices
+    Device {
+        #[command(subcommand)]
+        command: DeviceCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeviceCmd {
+    /// Add a device: PROFILE DEVICE TYPE [KEY=VALUE...]
+    Add {
+        name: String,
+        device: String,
+        #[arg(value_name = "TYPE")]
+        dev_type: String,
+        pairs: Vec<String>,
+    },
+    /// Get a device key
+    Get {
+        name: String,
+        device: String,
+        key: String,
+    },
+    /// List devices
+    #[command(visible_alias = "ls")]
+    List { name: String },
+    /// Remove devices
+    #[command(visible_alias = "rm")]
+    Remove {
+        name: String,
+        #[arg(required = true)]
+        devices: Vec<String>,
+    },
+    /// Set device keys
+    Set {
+        name: String,
+        device: String,
+        #[arg(required = true)]
+        args: Vec<String>,
+    },
+    /// Show the devices
+    Show { name: String },
+    /// Unset a device key
+    Unset {
+        name: String,
+        device: String,
+        key: String,
+    },
+}
+
+/// The clap definition (man pages and completions).
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+pub fn main() -> ExitCode {
+    let cli = match incus_cli::parse::<Cli>() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    incus_cli::run(|| {
+        let b = incus_client::connect(&cli.global.project)?;
+        exec(b.as_ref(), cli.command)?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn pairs_of(args: &[String]) -> Result<incus_api::Config> {
+    if args.len() == 2 && !args[0].contains('=') {
+        return Ok([(args[0].clone(), incus_cli::value_or_stdin(&args[1])?)].into());
+    }
+    incus_cli::parse_pairs(args)
+}
+
+fn put_of(p: incus_api::Profile) -> ProfilePut {
+    ProfilePut {
+        config: p.config,
+        description: p.description,
+        devices: p.devices,
+    }
+}
+
+fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
+    match cmd {
+        Cmd::Create { name, description } => {
+            b.profile_create(
+                &name,
+                ProfilePut {
+                    description,
+                    ..Default::default()
+                },
+            )?;
+            println!("Profile {name} created");
+        }
+        Cmd::List { format } => {
+            let profiles = b.profiles()?;
+            let rows: Vec<Vec<String>> = profiles
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.name.clone(),
+                        p.description.clone(),
+                        p.used_by.len().to_string(),
+                    ]
+                })
+                .collect();
+            incus_cli::print_list(
+                format,
+                &["NAME", "DESCRIPTION", "USED BY"],
+                &rows,
+                &profiles,
+            )?;
+        }
+        Cmd::Show { name, format } => incus_cli::print_show(format, &b.profile(&name)?)?,
+        Cmd::Edit { name } => {
+            let cur = incus_cli::to_yaml(&put_of(b.profile(&name)?))?;
+            let new: ProfilePut = incus_cli::parse_yaml(&incus_cli::edit_text(&cur)?)?;
+            b.profile_update(&name, new)?;
+        }
+        Cmd::Get { name, key } => {
+            println!(
+                "{}",
+                b.profile(&name)?
+                    .config
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_default()
+            );
+        }
+        Cmd::Set { name, args } => {
+            let mut put = put_of(b.profile(&name)?);
+            for (k, v) in pairs_of(&args)? {
+                if v.is_empty() {
+                    put.config.remove(&k);
+                } else {
+                    put.config.insert(k, v);
+                }
+            }
+            b.profile_update(&name, put)?;
+        }
+        Cmd::Unset { name, key } => {
+            b.profile_set(&name, &key, None)?;
+        }
+        Cmd::Delete { names } => {
+            for n in names {
+                b.profile_delete(&n)?;
+                println!("Profile {n} deleted");
+            }
+        }
+        Cmd::Rename { name, new_name } => {
+            b.profile_rename(&name, &new_name)?;
+            println!("Profile {name} renamed to {new_name}");
+        }
+        Cmd::Copy { name, target } => {
+            b.profile_copy(&name, &target)?;
+        }
+        Cmd::Device { command } => match command {
+            DeviceCmd::Add {
+                name,
+                device,
+                dev_type,
+                pairs,
+            } => {
+                let mut cfg = incus_cli::parse_pairs(&pairs)?;
+                cfg.insert("type".into(), dev_type);
+                b.profile_device_add(&name, &device, cfg)?;
+                println!("Device {device} added to {name}");
+            }
+            DeviceCmd::Get { name, device, key } => {
+                let p = b.profile(&name)?;
+                let d = p
+                    .devices
+                    .get(&device)
+                    .ok_or_else(|| Error::not_found(format!("Device \"{device}\" not found")))?;
+                println!("{}", d.get(&key).cloned().unwrap_or_default());
+            }
+            DeviceCmd::List { name } => {
+                for d in b.profile(&name)?.devices.keys() {
+                    println!("{d}");
+                }
+            }
+            DeviceCmd::Remove { name, devices } => {
+                b.profile_device_remove(&name, &devices)?;
+                for d in devices {
+                    println!("Device {d} removed from {name}");
+                }
+            }
+            DeviceCmd::Set { name, device, args } => {
+                b.profile_device_set(&name, &device, pairs_of(&args)?)?;
+            }
+            DeviceCmd::Show { name } => {
+                incus_cli::print_show(ShowFormat::Yaml, &b.profile(&name)?.devices)?
+            }
+            DeviceCmd::Unset { name, device, key } => {
+                b.profile_device_set(&name, &device, [(key, String::new())].into())?;
+            }
+        },
+    }
+    Ok(())
+}

@@ -1,0 +1,289 @@
+//! `incus-storage`: upstream's `incus storage` commands (pools; volumes listing).
+
+use clap::{CommandFactory, Parser, Subcommand};
+use incus_api::{Error, Result, StoragePoolPut};
+use incus_cli::{Format, GlobalArgs, ShowFormat};
+use incus_client::Backend;
+use std::process::ExitCode;
+
+/// Manage storage pools and volumes.
+#[derive(Debug, Parser)]
+#[command(name = "incus-storage", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Create a storage pool: NAME DRIVER [KEY=VALUE...]
+    Create {
+        name: String,
+        driver: String,
+        pairs: Vec<String>,
+        /// Description
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List storage pools
+    #[command(visible_alias = "ls")]
+    List {
+        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Show a storage pool
+    Show {
+        name: String,
+        /// Show the pool's resources instead
+        #[arg(long)]
+        resources: bool,
+        #[arg(short = 'f', long = "format", value_enum, default_value_t = ShowFormat::Yaml)]
+        format: ShowFormat,
+    },
+    /// Show usage of a storage pool
+    Info {
+        name: String,
+        /// Print sizes in bytes
+        #[arg(long)]
+        bytes: bool,
+        #[arg(short = 'f', long = "format", value_enum, default_value_t = ShowFormat::Yaml)]
+        format: ShowFormat,
+    },
+    /// Get a pool key
+    Get { name: String, key: String },
+    /// Set pool keys: POOL KEY=VALUE... or POOL KEY VALUE
+    Set {
+        name: String,
+        #[arg(required = true)]
+        args: Vec<String>,
+    },
+    /// Unset a pool key
+    Unset { name: String, key: String },
+    /// Edit a pool as YAML (from stdin when it is not a terminal)
+    Edit { name: String },
+    /// Delete storage pools (refused while in use)
+    #[command(visible_alias = "rm")]
+    Delete {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Manage storage volumes
+    Volume {
+        #[command(subcommand)]
+        command: VolumeCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VolumeCmd {
+    /// List the volumes of a pool
+    #[command(visible_alias = "ls")]
+    List {
+        pool: String,
+        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+/// The clap definition (man pages and completions).
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+pub fn main() -> ExitCode {
+    let cli = match incus_cli::parse::<Cli>() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    incus_cli::run(|| {
+        let b = incus_client::connect(&cli.global.project)?;
+        exec(b.as_ref(), cli.command)?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn pairs_of(args: &[String]) -> Result<incus_api::Config> {
+    if args.len() == 2 && !args[0].contains('=') {
+        return Ok([(args[0].clone(), args[1].clone())].into());
+    }
+    incus_cli::parse_pairs(args)
+}
+
+fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
+    match cmd {
+        Cmd::Create {
+            name,
+            driver,
+            pairs,
+            description,
+        } => {
+            b.pool_create(
+                &name,
+                &driver,
+                incus_cli::parse_pairs(&pairs)?,
+                &description,
+            )?;
+            println!("Storage pool {name} created");
+        }
+        Cmd::List { format } => {
+            let pools = b.pools()?;
+            let rows: Vec<Vec<String>> = pools
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.name.clone(),
+                        p.driver.clone(),
+                        p.config.get("source").cloned().unwrap_or_default(),
+                        p.description.clone(),
+                        p.used_by.len().to_string(),
+                        p.status.to_uppercase(),
+                    ]
+                })
+                .collect();
+            incus_cli::print_list(
+                format,
+                &[
+                    "NAME",
+                    "DRIVER",
+                    "SOURCE",
+                    "DESCRIPTION",
+                    "USED BY",
+                    "STATE",
+                ],
+                &rows,
+                &pools,
+            )?;
+        }
+        Cmd::Show {
+            name,
+            resources,
+            format,
+        } => {
+            if resources {
+                incus_cli::print_show(format, &b.pool_resources(&name)?)?;
+            } else {
+                incus_cli::print_show(format, &b.pool(&name)?)?;
+            }
+        }
+        Cmd::Info {
+            name,
+            bytes,
+            format,
+        } => {
+            let pool = b.pool(&name)?;
+            let r = b.pool_resources(&name)?;
+            let size = |v: u64| {
+                if bytes {
+                    v.to_string()
+                } else {
+                    incus_cli::human_size(v as i64)
+                }
+            };
+            let info = serde_yaml_map(&[
+                (
+                    "info",
+                    vec![
+                        ("description", pool.description.clone()),
+                        ("driver", pool.driver.clone()),
+                        ("name", pool.name.clone()),
+                        ("space used", size(r.space.used)),
+                        ("total space", size(r.space.total)),
+                    ],
+                ),
+                (
+                    "used by",
+                    pool.used_by.iter().map(|u| ("-", u.clone())).collect(),
+                ),
+            ]);
+            match format {
+                ShowFormat::Yaml => incus_cli::write_stdout(&info)?,
+                ShowFormat::Json => incus_cli::print_show(format, &r)?,
+            }
+        }
+        Cmd::Get { name, key } => {
+            println!(
+                "{}",
+                b.pool(&name)?.config.get(&key).cloned().unwrap_or_default()
+            );
+        }
+        Cmd::Set { name, args } => {
+            let p = b.pool(&name)?;
+            let mut config = p.config;
+            for (k, v) in pairs_of(&args)? {
+                if v.is_empty() {
+                    config.remove(&k);
+                } else {
+                    config.insert(k, v);
+                }
+            }
+            b.pool_update(&name, config, &p.description)?;
+        }
+        Cmd::Unset { name, key } => {
+            let p = b.pool(&name)?;
+            let mut config = p.config;
+            if config.remove(&key).is_none() {
+                return Err(Error::not_found(format!(
+                    "Key \"{key}\" is not set on storage pool \"{name}\""
+                )));
+            }
+            b.pool_update(&name, config, &p.description)?;
+        }
+        Cmd::Edit { name } => {
+            let p = b.pool(&name)?;
+            let cur = incus_cli::to_yaml(&StoragePoolPut {
+                config: p.config,
+                description: p.description,
+            })?;
+            let new: StoragePoolPut = incus_cli::parse_yaml(&incus_cli::edit_text(&cur)?)?;
+            b.pool_update(&name, new.config, &new.description)?;
+        }
+        Cmd::Delete { names } => {
+            for n in names {
+                b.pool_delete(&n)?;
+                println!("Storage pool {n} deleted");
+            }
+        }
+        Cmd::Volume { command } => match command {
+            VolumeCmd::List { pool, format } => {
+                let vols = b.volumes(&pool)?;
+                let rows: Vec<Vec<String>> = vols
+                    .iter()
+                    .map(|v| {
+                        vec![
+                            v.volume_type.clone(),
+                            v.name.clone(),
+                            v.description.clone(),
+                            v.content_type.to_uppercase(),
+                            v.used_by.len().to_string(),
+                        ]
+                    })
+                    .collect();
+                incus_cli::print_list(
+                    format,
+                    &["TYPE", "NAME", "DESCRIPTION", "CONTENT-TYPE", "USED BY"],
+                    &rows,
+                    &vols,
+                )?;
+            }
+        },
+    }
+    Ok(())
+}
+
+/// A small YAML rendering of sections of key/value lines (upstream's `storage info`).
+fn serde_yaml_map(sections: &[(&str, Vec<(&str, String)>)]) -> String {
+    let mut s = String::new();
+    for (title, lines) in sections {
+        s.push_str(&format!("{title}:\n"));
+        for (k, v) in lines {
+            if *k == "-" {
+                s.push_str(&format!("- {v}\n"));
+            } else {
+                s.push_str(&format!("  {k}: {v}\n"));
+            }
+        }
+    }
+    s
+}
