@@ -144,12 +144,10 @@ pub fn validate_device(name: &str, dev: &Config) -> Result<()> {
                 }
             }
         }
-        "nic" => {
-            if !dev.contains_key("nictype") && !dev.contains_key("network") {
-                return Err(Error::invalid(format!(
-                    "Device \"{name}\": nic devices need a \"nictype\" or a \"network\""
-                )));
-            }
+        "nic" if !dev.contains_key("nictype") && !dev.contains_key("network") => {
+            return Err(Error::invalid(format!(
+                "Device \"{name}\": nic devices need a \"nictype\" or a \"network\""
+            )));
         }
         _ => {}
     }

@@ -197,6 +197,23 @@ pub fn console_connect(run_dir: &Path, size: Option<(u16, u16)>) -> Result<UnixS
     Ok(s)
 }
 
+/// The monitor's in-memory ring of recent console output (last 128 KiB) of a running
+/// container.
+pub fn console_ring(run_dir: &Path) -> Result<Vec<u8>> {
+    let p = run_dir.join(crate::state::CONSOLE_SOCK);
+    let mut s = UnixStream::connect(&p).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::NotRunning
+        } else {
+            Error::io(&p, e)
+        }
+    })?;
+    s.write_all(b"log\n").map_err(|e| Error::io(&p, e))?;
+    let mut out = vec![];
+    s.read_to_end(&mut out).map_err(|e| Error::io(&p, e))?;
+    Ok(out)
+}
+
 /// Interactive console on the caller's stdin/stdout (raw mode when stdin is a tty) until the
 /// escape sequence ctrl+a q, or until the container stops.
 pub fn console_attach(run_dir: &Path) -> Result<()> {

@@ -281,6 +281,7 @@ fn helper_main(
                 if nix::unistd::chdir(&cwd).is_err() {
                     nix::unistd::chdir("/").map_err(|e| sys_err("chdir /", e))?;
                 }
+                crate::sys::cloexec_from_3();
                 crate::confine::confine()?;
                 if es.uid != 0 || es.gid != 0 {
                     nix::unistd::setgroups(&[]).map_err(|e| sys_err("setgroups", e))?;

@@ -32,7 +32,7 @@ mod state;
 mod sys;
 
 pub use confine::{expected_capbnd, DROPPED_CAPS};
-pub use console::{console_attach, console_connect, console_log};
+pub use console::{console_attach, console_connect, console_log, console_ring};
 pub use exec::{exec, exec_output};
 pub use monitor::monitor_main;
 pub use ops::{

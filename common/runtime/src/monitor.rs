@@ -514,6 +514,7 @@ impl Monitor {
                 for i in 0..3 {
                     dup2(slave, i).map_err(|e| sys_err("dup2 console", e))?;
                 }
+                crate::sys::cloexec_from_3();
                 crate::confine::confine()?;
                 let e = nix::unistd::execve(&argv[0], &argv, &env).unwrap_err();
                 Err(sys_err(format!("exec {}", spec.init.join(" ")), e))

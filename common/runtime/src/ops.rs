@@ -297,11 +297,12 @@ pub fn cleanup_stale(run_dir: &Path, spec: &ContainerSpec) -> Result<()> {
     let _ = fs::remove_file(run_dir.join(state::CONSOLE_SOCK));
     let _ = fs::remove_dir_all(run_dir.join(state::DEVICES));
     if st.running.is_some() {
-        let last = st.last.filter(|_| false).unwrap_or(ExitRecord {
+        // the monitor died before recording how init ended
+        let last = ExitRecord {
             kind: ExitKind::MonitorLost,
             at: now_unix(),
             repaired: true,
-        });
+        };
         state::write_state(
             run_dir,
             &State {

@@ -116,9 +116,17 @@ pub(crate) fn setup(c: &ChildCtx) -> Result<()> {
     // proc:mixed: rw proc, /proc/sys ro except /proc/sys/net (own netns), sysrq-trigger ro
     fs::create_dir_all(r("/proc")).map_err(|e| Error::io(r("/proc"), e))?;
     m(Some("proc"), &r("/proc"), Some("proc"), nsx, NONE)?;
-    bind(&r("/proc/sys/net"), &r("/proc/sys/net"), false)?;
-    bind(&r("/proc/sys"), &r("/proc/sys"), true)?;
+    bind(&r("/proc/sys"), &r("/proc/sys"), false)?;
     remount_ro(&r("/proc/sys"), nsx)?;
+    // the bind copies the read-only flag of /proc/sys; the remount without MS_RDONLY clears it
+    bind(&r("/proc/sys/net"), &r("/proc/sys/net"), false)?;
+    m(
+        None,
+        &r("/proc/sys/net"),
+        None,
+        MsFlags::MS_REMOUNT | MsFlags::MS_BIND | nsx,
+        None,
+    )?;
     if r("/proc/sysrq-trigger").exists() {
         // absent on kernels without CONFIG_MAGIC_SYSRQ
         bind(&r("/proc/sysrq-trigger"), &r("/proc/sysrq-trigger"), false)?;

@@ -260,3 +260,16 @@ pub(crate) fn isatty(fd: RawFd) -> bool {
 pub(crate) fn raw<F: AsFd>(f: &F) -> RawFd {
     f.as_fd().as_raw_fd()
 }
+
+/// Mark every fd from 3 up close-on-exec, so nothing of the caller leaks into the container.
+pub(crate) fn cloexec_from_3() {
+    // SAFETY: close_range(3, ~0, CLOSE_RANGE_CLOEXEC) only changes fd flags.
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            4u32, /* CLOSE_RANGE_CLOEXEC */
+        )
+    };
+}

@@ -123,6 +123,7 @@ fn privileged_force_stop_and_console() {
         seen.push_str(&String::from_utf8_lossy(&buf[..n]));
     }
     drop(c);
+    assert!(String::from_utf8_lossy(&console_ring(ct.run()).unwrap()).contains("hello-42"));
     let t = std::time::Instant::now();
     let rec = stop(ct.run(), Duration::from_secs(10), true).unwrap();
     assert_eq!(rec.kind, ExitKind::Signaled { signal: 9 });

@@ -161,6 +161,40 @@ pub fn main() -> ExitCode {
     ExitCode::from(1)
 }
 
+/// A clap description of the dispatcher, for its man page and completions.
+pub fn command() -> clap::Command {
+    let mut cmd = clap::Command::new("incus")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("Runs upstream's incus command tree on the incus-* tools")
+        .long_about(HELP)
+        .arg(
+            clap::Arg::new("project")
+                .long("project")
+                .global(true)
+                .help("Project to act on"),
+        );
+    for verb in INSTANCE_VERBS {
+        cmd = cmd.subcommand(
+            clap::Command::new(*verb)
+                .about("Runs incus-instance")
+                .allow_external_subcommands(true),
+        );
+    }
+    for (word, tool) in GROUPS {
+        cmd = cmd.subcommand(
+            clap::Command::new(*word)
+                .about(format!("Runs {tool}"))
+                .allow_external_subcommands(true),
+        );
+    }
+    cmd.subcommand(
+        clap::Command::new("config")
+            .about("Runs incus-instance config, or incus-trust for `config trust`")
+            .allow_external_subcommands(true),
+    )
+    .subcommand(clap::Command::new("version").about("Prints the version"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

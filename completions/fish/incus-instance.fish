@@ -1,0 +1,204 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_incus_instance_global_optspecs
+    string join \n project= q/quiet h/help V/version
+end
+
+function __fish_incus_instance_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_incus_instance_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_incus_instance_using_subcommand
+    set -l cmd (__fish_incus_instance_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c incus-instance -n "__fish_incus_instance_needs_command" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-instance -n "__fish_incus_instance_needs_command" -s q -l quiet -d 'Print less'
+complete -c incus-instance -n "__fish_incus_instance_needs_command" -s h -l help -d 'Print help'
+complete -c incus-instance -n "__fish_incus_instance_needs_command" -s V -l version -d 'Print version'
+complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "create" -d 'Create an instance from an image'
+complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "init" -d 'Create an instance from an image'
+complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "launch" -d 'Create and start an instance from an image'
+complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "list" -d 'List instances'
+complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "ls" -d 'List instances'
+complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "show" -d 'Show an instance\'s configuration'
+complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "config" -d 'Manage instance and server configuration'
+complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "rename" -d 'Rename an instance'
+complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "delete" -d 'Delete instances'
+complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "rm" -d 'Delete instances'
+complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand create" -s c -l config -d 'Config key/value to apply to the new instance' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand create" -s p -l profile -d 'Profile to apply to the new instance (repeatable)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand create" -s d -l device -d 'New key/value to apply to a specific device (DEVICE,KEY=VALUE)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand create" -s n -l network -d 'Network name' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand create" -s s -l storage -d 'Storage pool name' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand create" -s t -l type -d 'Instance type (cloud instance types are not supported)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand create" -l description -d 'Instance description' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand create" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand create" -s e -l ephemeral -d 'Ephemeral instance (deleted when stopped)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand create" -l no-profiles -d 'Create the instance with no profiles applied'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand create" -l empty -d 'Create an empty instance'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand create" -l vm -d 'Create a virtual machine'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand create" -s q -l quiet -d 'Print less'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand create" -s h -l help -d 'Print help'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand create" -s V -l version -d 'Print version'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand init" -s c -l config -d 'Config key/value to apply to the new instance' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand init" -s p -l profile -d 'Profile to apply to the new instance (repeatable)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand init" -s d -l device -d 'New key/value to apply to a specific device (DEVICE,KEY=VALUE)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand init" -s n -l network -d 'Network name' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand init" -s s -l storage -d 'Storage pool name' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand init" -s t -l type -d 'Instance type (cloud instance types are not supported)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand init" -l description -d 'Instance description' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand init" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand init" -s e -l ephemeral -d 'Ephemeral instance (deleted when stopped)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand init" -l no-profiles -d 'Create the instance with no profiles applied'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand init" -l empty -d 'Create an empty instance'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand init" -l vm -d 'Create a virtual machine'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand init" -s q -l quiet -d 'Print less'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand init" -s h -l help -d 'Print help'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand init" -s V -l version -d 'Print version'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand launch" -s c -l config -d 'Config key/value to apply to the new instance' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand launch" -s p -l profile -d 'Profile to apply to the new instance (repeatable)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand launch" -s d -l device -d 'New key/value to apply to a specific device (DEVICE,KEY=VALUE)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand launch" -s n -l network -d 'Network name' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand launch" -s s -l storage -d 'Storage pool name' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand launch" -s t -l type -d 'Instance type (cloud instance types are not supported)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand launch" -l description -d 'Instance description' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand launch" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand launch" -s e -l ephemeral -d 'Ephemeral instance (deleted when stopped)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand launch" -l no-profiles -d 'Create the instance with no profiles applied'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand launch" -l empty -d 'Create an empty instance'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand launch" -l vm -d 'Create a virtual machine'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand launch" -s q -l quiet -d 'Print less'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand launch" -s h -l help -d 'Print help'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand launch" -s V -l version -d 'Print version'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand list" -s c -l columns -d 'Columns (upstream letters: n s 4 6 t S a b c d f F l m M N p P u D e)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand list" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
+csv\t'Comma-separated values, no header'
+json\t'The REST objects as JSON'
+yaml\t'The REST objects as YAML'
+compact\t'Table without borders'"
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand list" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand list" -l fast -d 'Fast mode (same as -c nsacPt)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand list" -l all-projects -d 'Show instances of all projects'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand list" -s q -l quiet -d 'Print less'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand list" -s V -l version -d 'Print version'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand ls" -s c -l columns -d 'Columns (upstream letters: n s 4 6 t S a b c d f F l m M N p P u D e)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand ls" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
+csv\t'Comma-separated values, no header'
+json\t'The REST objects as JSON'
+yaml\t'The REST objects as YAML'
+compact\t'Table without borders'"
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand ls" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand ls" -l fast -d 'Fast mode (same as -c nsacPt)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand ls" -l all-projects -d 'Show instances of all projects'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand ls" -s q -l quiet -d 'Print less'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand ls" -s V -l version -d 'Print version'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand show" -s f -l format -d 'Output format' -r -f -a "yaml\t''
+json\t''"
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand show" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand show" -l expanded -d 'Show the expanded configuration'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand show" -s q -l quiet -d 'Print less'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand show" -s h -l help -d 'Print help'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand show" -s V -l version -d 'Print version'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and not __fish_seen_subcommand_from get set unset show edit device help" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and not __fish_seen_subcommand_from get set unset show edit device help" -s q -l quiet -d 'Print less'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and not __fish_seen_subcommand_from get set unset show edit device help" -s h -l help -d 'Print help'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and not __fish_seen_subcommand_from get set unset show edit device help" -s V -l version -d 'Print version'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and not __fish_seen_subcommand_from get set unset show edit device help" -f -a "get" -d 'Get a configuration key of an instance, or of the server when no instance is named'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and not __fish_seen_subcommand_from get set unset show edit device help" -f -a "set" -d 'Set configuration keys: [INSTANCE] KEY=VALUE... or [INSTANCE] KEY VALUE'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and not __fish_seen_subcommand_from get set unset show edit device help" -f -a "unset" -d 'Unset a configuration key: [INSTANCE] KEY'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and not __fish_seen_subcommand_from get set unset show edit device help" -f -a "show" -d 'Show the configuration of an instance, or of the server'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and not __fish_seen_subcommand_from get set unset show edit device help" -f -a "edit" -d 'Edit the configuration as YAML (from stdin when it is not a terminal)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and not __fish_seen_subcommand_from get set unset show edit device help" -f -a "device" -d 'Manage devices of an instance'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and not __fish_seen_subcommand_from get set unset show edit device help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from get" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from get" -s e -l expanded -d 'Get the key from the expanded configuration'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from get" -s q -l quiet -d 'Print less'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from get" -s h -l help -d 'Print help'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from get" -s V -l version -d 'Print version'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from set" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from set" -s q -l quiet -d 'Print less'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from set" -s V -l version -d 'Print version'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from unset" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from unset" -s q -l quiet -d 'Print less'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from unset" -s h -l help -d 'Print help'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from unset" -s V -l version -d 'Print version'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from show" -s f -l format -d 'Output format' -r -f -a "yaml\t''
+json\t''"
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from show" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from show" -s e -l expanded -d 'Show the expanded configuration'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print less'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from edit" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from edit" -s q -l quiet -d 'Print less'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from edit" -s h -l help -d 'Print help'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from edit" -s V -l version -d 'Print version'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from device" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from device" -s q -l quiet -d 'Print less'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from device" -s h -l help -d 'Print help'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from device" -s V -l version -d 'Print version'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from device" -f -a "add" -d 'Add a device: INSTANCE DEVICE TYPE [KEY=VALUE...]'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from device" -f -a "get" -d 'Get a device key'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from device" -f -a "list" -d 'List devices'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from device" -f -a "ls" -d 'List devices'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from device" -f -a "override" -d 'Copy a profile device into the instance, with changes'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from device" -f -a "remove" -d 'Remove devices'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from device" -f -a "rm" -d 'Remove devices'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from device" -f -a "set" -d 'Set device keys: INSTANCE DEVICE KEY=VALUE... or INSTANCE DEVICE KEY VALUE'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from device" -f -a "show" -d 'Show the devices of an instance'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from device" -f -a "unset" -d 'Unset a device key'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from device" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "get" -d 'Get a configuration key of an instance, or of the server when no instance is named'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "set" -d 'Set configuration keys: [INSTANCE] KEY=VALUE... or [INSTANCE] KEY VALUE'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "unset" -d 'Unset a configuration key: [INSTANCE] KEY'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show the configuration of an instance, or of the server'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "edit" -d 'Edit the configuration as YAML (from stdin when it is not a terminal)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "device" -d 'Manage devices of an instance'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand rename" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand rename" -s q -l quiet -d 'Print less'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand rename" -s h -l help -d 'Print help'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand rename" -s V -l version -d 'Print version'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand delete" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand delete" -s f -l force -d 'Force the removal of running instances'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand delete" -s i -l interactive -d 'Require confirmation'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand delete" -s q -l quiet -d 'Print less'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand delete" -s h -l help -d 'Print help'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand delete" -s V -l version -d 'Print version'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand rm" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand rm" -s f -l force -d 'Force the removal of running instances'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand rm" -s i -l interactive -d 'Require confirmation'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand rm" -s q -l quiet -d 'Print less'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand rm" -s h -l help -d 'Print help'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand rm" -s V -l version -d 'Print version'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename delete help" -f -a "create" -d 'Create an instance from an image'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename delete help" -f -a "launch" -d 'Create and start an instance from an image'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename delete help" -f -a "list" -d 'List instances'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename delete help" -f -a "show" -d 'Show an instance\'s configuration'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename delete help" -f -a "config" -d 'Manage instance and server configuration'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename delete help" -f -a "rename" -d 'Rename an instance'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename delete help" -f -a "delete" -d 'Delete instances'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "get" -d 'Get a configuration key of an instance, or of the server when no instance is named'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "set" -d 'Set configuration keys: [INSTANCE] KEY=VALUE... or [INSTANCE] KEY VALUE'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "unset" -d 'Unset a configuration key: [INSTANCE] KEY'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Show the configuration of an instance, or of the server'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "edit" -d 'Edit the configuration as YAML (from stdin when it is not a terminal)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "device" -d 'Manage devices of an instance'
