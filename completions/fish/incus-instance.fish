@@ -36,6 +36,16 @@ complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "ls" -
 complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "show" -d 'Show an instance\'s configuration'
 complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "config" -d 'Manage instance and server configuration'
 complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "rename" -d 'Rename an instance'
+complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "start" -d 'Start instances'
+complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "stop" -d 'Stop instances'
+complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "restart" -d 'Restart instances'
+complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "pause" -d 'Pause (freeze) instances'
+complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "freeze" -d 'Pause (freeze) instances'
+complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "resume" -d 'Resume (unfreeze) instances'
+complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "unfreeze" -d 'Resume (unfreeze) instances'
+complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "exec" -d 'Run a command in an instance'
+complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "console" -d 'Attach to the console of an instance (detach with ctrl+a q)'
+complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "info" -d 'Show instance or server information'
 complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "delete" -d 'Delete instances'
 complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "rm" -d 'Delete instances'
 complete -c incus-instance -n "__fish_incus_instance_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -176,6 +186,83 @@ complete -c incus-instance -n "__fish_incus_instance_using_subcommand rename" -l
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand rename" -s q -l quiet -d 'Print less'
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand rename" -s h -l help -d 'Print help'
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand rename" -s V -l version -d 'Print version'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand start" -l timeout -d 'Seconds to wait for a clean stop before killing (-1: wait forever)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand start" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand start" -l all -d 'Act on every instance'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand start" -s f -l force -d 'Force the stop (kill instead of a clean halt)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand start" -l stateful -d 'Stateful stop/start (needs CRIU; not supported)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand start" -s q -l quiet -d 'Print less'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand start" -s h -l help -d 'Print help'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand start" -s V -l version -d 'Print version'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand stop" -l timeout -d 'Seconds to wait for a clean stop before killing (-1: wait forever)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand stop" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand stop" -l all -d 'Act on every instance'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand stop" -s f -l force -d 'Force the stop (kill instead of a clean halt)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand stop" -l stateful -d 'Stateful stop/start (needs CRIU; not supported)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand stop" -s q -l quiet -d 'Print less'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand stop" -s h -l help -d 'Print help'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand stop" -s V -l version -d 'Print version'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand restart" -l timeout -d 'Seconds to wait for a clean stop before killing (-1: wait forever)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand restart" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand restart" -l all -d 'Act on every instance'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand restart" -s f -l force -d 'Force the stop (kill instead of a clean halt)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand restart" -l stateful -d 'Stateful stop/start (needs CRIU; not supported)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand restart" -s q -l quiet -d 'Print less'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand restart" -s h -l help -d 'Print help'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand restart" -s V -l version -d 'Print version'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand pause" -l timeout -d 'Seconds to wait for a clean stop before killing (-1: wait forever)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand pause" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand pause" -l all -d 'Act on every instance'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand pause" -s f -l force -d 'Force the stop (kill instead of a clean halt)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand pause" -l stateful -d 'Stateful stop/start (needs CRIU; not supported)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand pause" -s q -l quiet -d 'Print less'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand pause" -s h -l help -d 'Print help'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand pause" -s V -l version -d 'Print version'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand freeze" -l timeout -d 'Seconds to wait for a clean stop before killing (-1: wait forever)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand freeze" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand freeze" -l all -d 'Act on every instance'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand freeze" -s f -l force -d 'Force the stop (kill instead of a clean halt)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand freeze" -l stateful -d 'Stateful stop/start (needs CRIU; not supported)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand freeze" -s q -l quiet -d 'Print less'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand freeze" -s h -l help -d 'Print help'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand freeze" -s V -l version -d 'Print version'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand resume" -l timeout -d 'Seconds to wait for a clean stop before killing (-1: wait forever)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand resume" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand resume" -l all -d 'Act on every instance'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand resume" -s f -l force -d 'Force the stop (kill instead of a clean halt)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand resume" -l stateful -d 'Stateful stop/start (needs CRIU; not supported)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand resume" -s q -l quiet -d 'Print less'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand resume" -s h -l help -d 'Print help'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand resume" -s V -l version -d 'Print version'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand unfreeze" -l timeout -d 'Seconds to wait for a clean stop before killing (-1: wait forever)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand unfreeze" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand unfreeze" -l all -d 'Act on every instance'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand unfreeze" -s f -l force -d 'Force the stop (kill instead of a clean halt)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand unfreeze" -l stateful -d 'Stateful stop/start (needs CRIU; not supported)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand unfreeze" -s q -l quiet -d 'Print less'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand unfreeze" -s h -l help -d 'Print help'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand unfreeze" -s V -l version -d 'Print version'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand exec" -l env -d 'Environment variable to set (KEY=VALUE, repeatable)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand exec" -l cwd -d 'Directory to run the command in' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand exec" -l user -d 'User ID to run the command as' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand exec" -l group -d 'Group ID to run the command as' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand exec" -l mode -d 'Exec mode: auto, interactive or non-interactive' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand exec" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand exec" -s t -l force-interactive -d 'Force pseudo-terminal allocation'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand exec" -s T -l force-noninteractive -d 'Disable pseudo-terminal allocation'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand exec" -s q -l quiet -d 'Print less'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand exec" -s h -l help -d 'Print help'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand exec" -s V -l version -d 'Print version'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand console" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand console" -l show-log -d 'Print the console log instead of attaching'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand console" -s q -l quiet -d 'Print less'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand console" -s h -l help -d 'Print help'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand console" -s V -l version -d 'Print version'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand info" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand info" -l show-log -d 'Also print the console log'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand info" -s q -l quiet -d 'Print less'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand info" -s h -l help -d 'Print help'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand info" -s V -l version -d 'Print version'
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand delete" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand delete" -s f -l force -d 'Force the removal of running instances'
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand delete" -s i -l interactive -d 'Require confirmation'
@@ -188,14 +275,22 @@ complete -c incus-instance -n "__fish_incus_instance_using_subcommand rm" -s i -
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand rm" -s q -l quiet -d 'Print less'
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand rm" -s h -l help -d 'Print help'
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand rm" -s V -l version -d 'Print version'
-complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename delete help" -f -a "create" -d 'Create an instance from an image'
-complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename delete help" -f -a "launch" -d 'Create and start an instance from an image'
-complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename delete help" -f -a "list" -d 'List instances'
-complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename delete help" -f -a "show" -d 'Show an instance\'s configuration'
-complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename delete help" -f -a "config" -d 'Manage instance and server configuration'
-complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename delete help" -f -a "rename" -d 'Rename an instance'
-complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename delete help" -f -a "delete" -d 'Delete instances'
-complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename start stop restart pause resume exec console info delete help" -f -a "create" -d 'Create an instance from an image'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename start stop restart pause resume exec console info delete help" -f -a "launch" -d 'Create and start an instance from an image'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename start stop restart pause resume exec console info delete help" -f -a "list" -d 'List instances'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename start stop restart pause resume exec console info delete help" -f -a "show" -d 'Show an instance\'s configuration'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename start stop restart pause resume exec console info delete help" -f -a "config" -d 'Manage instance and server configuration'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename start stop restart pause resume exec console info delete help" -f -a "rename" -d 'Rename an instance'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename start stop restart pause resume exec console info delete help" -f -a "start" -d 'Start instances'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename start stop restart pause resume exec console info delete help" -f -a "stop" -d 'Stop instances'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename start stop restart pause resume exec console info delete help" -f -a "restart" -d 'Restart instances'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename start stop restart pause resume exec console info delete help" -f -a "pause" -d 'Pause (freeze) instances'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename start stop restart pause resume exec console info delete help" -f -a "resume" -d 'Resume (unfreeze) instances'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename start stop restart pause resume exec console info delete help" -f -a "exec" -d 'Run a command in an instance'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename start stop restart pause resume exec console info delete help" -f -a "console" -d 'Attach to the console of an instance (detach with ctrl+a q)'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename start stop restart pause resume exec console info delete help" -f -a "info" -d 'Show instance or server information'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename start stop restart pause resume exec console info delete help" -f -a "delete" -d 'Delete instances'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and not __fish_seen_subcommand_from create launch list show config rename start stop restart pause resume exec console info delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "get" -d 'Get a configuration key of an instance, or of the server when no instance is named'
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "set" -d 'Set configuration keys: [INSTANCE] KEY=VALUE... or [INSTANCE] KEY VALUE'
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "unset" -d 'Unset a configuration key: [INSTANCE] KEY'

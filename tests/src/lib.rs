@@ -216,6 +216,26 @@ impl TestEnv {
         self.incus_dir.join("database/local.db")
     }
 
+    /// Opens the state database read-only (what the tests check behind the tools'
+    /// backs: rows left over, pending marks).
+    pub fn db(&self) -> rusqlite::Connection {
+        let c = rusqlite::Connection::open_with_flags(
+            self.db_path(),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .unwrap_or_else(|e| panic!("open {}: {e}", self.db_path().display()));
+        c.busy_timeout(std::time::Duration::from_secs(10))
+            .expect("busy_timeout");
+        c
+    }
+
+    /// The number of rows of a table of the state database.
+    pub fn db_rows(&self, table: &str) -> i64 {
+        self.db()
+            .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("count {table}: {e}"))
+    }
+
     /// A command for `tool` in this installation (stdin is empty, not a terminal).
     pub fn command(&self, tool: &str) -> Command {
         let mut c = Command::new(bin(tool));

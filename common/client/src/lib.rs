@@ -4,11 +4,14 @@
 //! business rule lives here, only the mapping.
 
 use incus_api::{
-    Config, Devices, Image, ImageAliasesEntry, ImagePut, Instance, InstancePut, Profile,
-    ProfilePut, Result, Server, StoragePool, StoragePoolResources, StorageVolume,
+    Config, Devices, Image, ImageAliasesEntry, ImagePut, Instance, InstancePut, InstanceState,
+    Profile, ProfilePut, Result, Server, StoragePool, StoragePoolResources, StorageVolume,
 };
 use incus_core::Context;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use incus_runtime::ExecSpec;
 
 pub use incus_core::image::ImportOptions;
 pub use incus_core::instance::CreateOptions;
@@ -37,6 +40,16 @@ pub trait Backend {
     fn instance_device_override(&self, name: &str, dev: &str, pairs: &Config) -> Result<Instance>;
     fn instance_rename(&self, name: &str, new_name: &str) -> Result<()>;
     fn instance_delete(&self, name: &str) -> Result<()>;
+    fn instance_start(&self, name: &str) -> Result<()>;
+    fn instance_stop(&self, name: &str, timeout: Duration, force: bool) -> Result<()>;
+    fn instance_restart(&self, name: &str, timeout: Duration, force: bool) -> Result<()>;
+    fn instance_freeze(&self, name: &str) -> Result<()>;
+    fn instance_unfreeze(&self, name: &str) -> Result<()>;
+    fn instance_state(&self, name: &str) -> Result<InstanceState>;
+    /// Runs a command; stdio of this process is the command's (local backend).
+    fn instance_exec(&self, name: &str, spec: &ExecSpec) -> Result<i32>;
+    fn instance_console_log(&self, name: &str) -> Result<Vec<u8>>;
+    fn instance_console_attach(&self, name: &str) -> Result<()>;
 
     // Images
     fn images(&self) -> Result<Vec<Image>>;
@@ -103,7 +116,7 @@ pub fn connect(project: &str) -> Result<Box<dyn Backend>> {
     Ok(Box::new(Local::from_env(project)?))
 }
 
-use incus_core::{admin, image, instance, profile, server, storage};
+use incus_core::{admin, image, instance, lifecycle, profile, server, storage};
 
 impl Backend for Local {
     fn server(&self) -> Result<Server> {
@@ -164,6 +177,33 @@ impl Backend for Local {
     }
     fn instance_delete(&self, name: &str) -> Result<()> {
         instance::delete(&self.ctx, name)
+    }
+    fn instance_start(&self, name: &str) -> Result<()> {
+        lifecycle::start(&self.ctx, name)
+    }
+    fn instance_stop(&self, name: &str, timeout: Duration, force: bool) -> Result<()> {
+        lifecycle::stop(&self.ctx, name, timeout, force)
+    }
+    fn instance_restart(&self, name: &str, timeout: Duration, force: bool) -> Result<()> {
+        lifecycle::restart(&self.ctx, name, timeout, force)
+    }
+    fn instance_freeze(&self, name: &str) -> Result<()> {
+        lifecycle::freeze(&self.ctx, name)
+    }
+    fn instance_unfreeze(&self, name: &str) -> Result<()> {
+        lifecycle::unfreeze(&self.ctx, name)
+    }
+    fn instance_state(&self, name: &str) -> Result<InstanceState> {
+        lifecycle::state(&self.ctx, name)
+    }
+    fn instance_exec(&self, name: &str, spec: &ExecSpec) -> Result<i32> {
+        lifecycle::exec(&self.ctx, name, spec)
+    }
+    fn instance_console_log(&self, name: &str) -> Result<Vec<u8>> {
+        lifecycle::console_log(&self.ctx, name)
+    }
+    fn instance_console_attach(&self, name: &str) -> Result<()> {
+        lifecycle::console_attach(&self.ctx, name)
     }
 
     fn images(&self) -> Result<Vec<Image>> {

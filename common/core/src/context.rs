@@ -97,12 +97,23 @@ impl Context {
                 std::fs::create_dir_all(&self.incus_dir).map_err(|e| {
                     Error::internal(format!("Create {}: {e}", self.incus_dir.display()))
                 })?;
+                // 0711 as upstream: containers' mapped root users must traverse the
+                // state directory to reach their rootfs (a mktemp dir is 0700).
+                set_traversable(&self.incus_dir)?;
                 *slot = Some(Db::open(&self.incus_dir.join("database/local.db"))?);
             }
         }
         Ok(std::cell::RefMut::map(self.db.borrow_mut(), |d| {
             d.as_mut().expect("opened above")
         }))
+    }
+
+    /// `storage-pools/` under the state directory, created traversable (0711).
+    pub fn ensure_pools_dir(&self) -> Result<PathBuf> {
+        let dir = self.pools_dir();
+        std::fs::create_dir_all(&dir)?;
+        set_traversable(&dir)?;
+        Ok(dir)
     }
 
     /// `storage-pools/` under the state directory.
@@ -167,4 +178,17 @@ impl Context {
     pub fn try_lock_instance(&self, name: &str) -> Result<Option<Lock>> {
         lock::try_lock(&self.lock_path("instance", name))
     }
+}
+
+/// Adds search permission for everyone (mode |= 0o111) without opening reads.
+pub fn set_traversable(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir)?.permissions().mode();
+    if mode & 0o111 != 0o111 {
+        std::fs::set_permissions(
+            dir,
+            std::fs::Permissions::from_mode((mode | 0o111) & 0o7777),
+        )?;
+    }
+    Ok(())
 }

@@ -29,16 +29,14 @@ pub struct CreateOptions {
     pub description: String,
 }
 
-/// The runtime view of an instance, as far as `core` needs it here. The runtime crate
-/// fills this in once containers run; until then every instance is stopped unless
-/// its monitor's lifetime lock is held.
+/// The runtime status of an instance.
 pub fn status(ctx: &Context, name: &str) -> StatusCode {
-    let lock = ctx.instance_run_dir(name).join("monitor.lock");
-    if incus_sys::lock::is_held(&lock) {
-        StatusCode::Running
-    } else {
-        StatusCode::Stopped
-    }
+    crate::lifecycle::status(ctx, name)
+}
+
+/// The database row of an instance (repairing a half-created one on the way).
+pub fn get_row(ctx: &Context, name: &str) -> Result<InstanceRow> {
+    load(ctx, name)
 }
 
 /// The volume path of an instance (its root volume on its pool).
@@ -198,15 +196,9 @@ pub fn get(ctx: &Context, name: &str) -> Result<Instance> {
     Ok(to_api(ctx, &row, &profiles))
 }
 
-/// `GET .../state` for a stopped instance (running state comes from the runtime).
+/// `GET .../state`.
 pub fn state(ctx: &Context, name: &str) -> Result<InstanceState> {
-    let st = status(ctx, name);
-    Ok(InstanceState {
-        status: st.as_str().into(),
-        status_code: st.code(),
-        network: None,
-        ..Default::default()
-    })
+    crate::lifecycle::state(ctx, name)
 }
 
 /// Checks an instance's local config keys (upstream's rules, our key table).
@@ -569,6 +561,8 @@ pub fn update(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance> {
         row.architecture = put.architecture;
     }
     ctx.db()?.write(|tx| incus_db::instance_update(tx, &row))?;
+    // Limits change live on a running instance, as upstream.
+    crate::lifecycle::apply_live(ctx, name)?;
     events::lifecycle(
         ctx,
         "instance-updated",

@@ -8,6 +8,7 @@ pub mod devices;
 pub mod events;
 pub mod image;
 pub mod instance;
+pub mod lifecycle;
 pub mod names;
 pub mod profile;
 pub mod server;

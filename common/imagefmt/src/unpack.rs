@@ -83,6 +83,7 @@ pub(crate) fn scan_tar(
     let rerr = |e: io::Error| read_error(path, &state, e);
     let mut archive = tar::Archive::new(reader);
     let mut scan = Scan::default();
+    let mut reported = 0;
     if let Some(p) = progress {
         p(0, total);
     }
@@ -128,7 +129,12 @@ pub(crate) fn scan_tar(
                 }
             }
             if let Some(p) = progress {
-                p(state.bytes.get(), total);
+                // Report only when the position moved (entries are often smaller than a block).
+                let done = state.bytes.get();
+                if done != reported {
+                    reported = done;
+                    p(done, total);
+                }
             }
             if let Some(stop) = stop {
                 if stop(&scan) {

@@ -138,10 +138,10 @@ pub fn create(b: &dyn Backend, a: CreateArgs, start: bool, quiet: bool) -> Resul
         println!("Creating {}", inst.name);
     }
     if start {
-        return Err(Error::unsupported(format!(
-            "Instance \"{}\" was created, but starting containers needs the runtime, which is not installed yet",
-            inst.name
-        )));
+        if !quiet {
+            println!("Starting {}", inst.name);
+        }
+        b.instance_start(&inst.name)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 
 mod config;
 mod create;
+mod lifecycle;
 mod list;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -48,6 +49,36 @@ pub enum Cmd {
         name: String,
         /// New name
         new_name: String,
+    },
+    /// Start instances
+    Start(lifecycle::StateArgs),
+    /// Stop instances
+    Stop(lifecycle::StateArgs),
+    /// Restart instances
+    Restart(lifecycle::StateArgs),
+    /// Pause (freeze) instances
+    #[command(visible_alias = "freeze")]
+    Pause(lifecycle::StateArgs),
+    /// Resume (unfreeze) instances
+    #[command(visible_alias = "unfreeze")]
+    Resume(lifecycle::StateArgs),
+    /// Run a command in an instance
+    Exec(lifecycle::ExecArgs),
+    /// Attach to the console of an instance (detach with ctrl+a q)
+    Console {
+        /// Instance name
+        name: String,
+        /// Print the console log instead of attaching
+        #[arg(long)]
+        show_log: bool,
+    },
+    /// Show instance or server information
+    Info {
+        /// Instance name (server when omitted)
+        name: Option<String>,
+        /// Also print the console log
+        #[arg(long)]
+        show_log: bool,
     },
     /// Delete instances
     #[command(visible_alias = "rm")]
@@ -105,7 +136,7 @@ fn exec(b: &dyn Backend, cli: Cli) -> incus_api::Result<ExitCode> {
         }
         Cmd::Delete {
             names,
-            force: _,
+            force,
             interactive,
         } => {
             if interactive {
@@ -114,9 +145,24 @@ fn exec(b: &dyn Backend, cli: Cli) -> incus_api::Result<ExitCode> {
                 ));
             }
             for n in names {
-                b.instance_delete(&n)?;
+                if force && b.instance(&n)?.status != "Stopped" {
+                    b.instance_stop(&n, std::time::Duration::ZERO, true)?;
+                }
+                // An ephemeral instance is gone once stopped.
+                match b.instance_delete(&n) {
+                    Err(e) if force && e.kind == incus_api::ErrorKind::NotFound => {}
+                    other => other?,
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Start(a) => lifecycle::change_state(b, a, lifecycle::Action::Start),
+        Cmd::Stop(a) => lifecycle::change_state(b, a, lifecycle::Action::Stop),
+        Cmd::Restart(a) => lifecycle::change_state(b, a, lifecycle::Action::Restart),
+        Cmd::Pause(a) => lifecycle::change_state(b, a, lifecycle::Action::Freeze),
+        Cmd::Resume(a) => lifecycle::change_state(b, a, lifecycle::Action::Unfreeze),
+        Cmd::Exec(a) => lifecycle::exec(b, a),
+        Cmd::Console { name, show_log } => lifecycle::console(b, &name, show_log),
+        Cmd::Info { name, show_log } => lifecycle::info(b, name, show_log),
     }
 }

@@ -40,7 +40,7 @@ impl Driver for DirDriver {
     }
 
     fn create_pool(&self, ctx: &Context, pool: &mut PoolInfo) -> Result<()> {
-        std::fs::create_dir_all(ctx.pools_dir())?;
+        ctx.ensure_pools_dir()?;
         match pool.config.get("source").filter(|s| !s.is_empty()).cloned() {
             Some(source) => {
                 let source = PathBuf::from(&source);
@@ -80,8 +80,10 @@ impl Driver for DirDriver {
                     .insert("source".into(), pool.path.display().to_string());
             }
         }
+        crate::context::set_traversable(&pool.path)?;
         for d in TYPE_DIRS {
             std::fs::create_dir_all(pool.path.join(d))?;
+            crate::context::set_traversable(&pool.path.join(d))?;
         }
         Ok(())
     }

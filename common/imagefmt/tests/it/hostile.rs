@@ -356,3 +356,24 @@ fn stale_staging_dirs_are_removed() {
     assert!(parent.join("unrelated").is_dir());
     c.check_outside();
 }
+
+/// A directory later replaced by a symlink is accepted, but its deferred mode/owner/mtime must not
+/// be applied through the symlink.
+#[test]
+fn deferred_dir_metadata_not_applied_through_symlink() {
+    use std::os::unix::fs::PermissionsExt;
+    let c = Case::new();
+    std::fs::set_permissions(&c.outside, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let before = std::fs::metadata(&c.outside).unwrap().modified().unwrap();
+    let mut t = unified_base();
+    t.dir("rootfs/o/", 0o777)
+        .symlink("rootfs/o", &c.outside_str());
+    let img = write(c.tmp.path(), "image", &t.bytes());
+    let dest = c.tmp.path().join("rootfs");
+    incus_imagefmt::unpack_rootfs(&ImageSource::Unified(img), &dest, None).unwrap();
+    assert_eq!(std::fs::read_link(dest.join("o")).unwrap(), c.outside);
+    let md = std::fs::metadata(&c.outside).unwrap();
+    assert_eq!(md.permissions().mode() & 0o7777, 0o755);
+    assert_eq!(md.modified().unwrap(), before);
+    c.check_outside();
+}
