@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 # Debian packages the tests and the demo need.
-APT_PACKAGES := busybox-static bats jq xz-utils squashfs-tools sqlite3
+APT_PACKAGES := busybox-static bats jq xz-utils squashfs-tools sqlite3 lxc uidmap
 DEMO_DIR ?= /tmp/incus-demo
 
 .PHONY: all deps build release test unit bats lint gen demo clean
@@ -19,6 +19,11 @@ deps:
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@# LXC is the oracle of the runtime's confinement test; with newuidmap installed it
+	@# needs root's subordinate ids for its user namespace.
+	@for f in /etc/subuid /etc/subgid; do \
+	  grep -qs '^root:1000000:1000000000$$' $$f || echo 'root:1000000:1000000000' >> $$f; \
+	done
 
 build:
 	$(CARGO) build --workspace
@@ -50,6 +55,7 @@ gen:
 demo: deps release
 	@set -euo pipefail; \
 	export PATH="$(CURDIR)/target/release:$$PATH" INCUS_DIR="$(DEMO_DIR)/state"; \
+	if [ -d "$$INCUS_DIR" ]; then incus stop --all -f >/dev/null 2>&1 || true; fi; \
 	rm -rf "$(DEMO_DIR)"; mkdir -p "$(DEMO_DIR)"; \
 	echo "== incus admin init --minimal (INCUS_DIR=$$INCUS_DIR)"; \
 	incus admin init --minimal; \
@@ -58,13 +64,17 @@ demo: deps release
 	echo "== incus image import $$image --alias busybox"; \
 	incus image import "$$image" --alias busybox; \
 	incus image list; \
-	echo "== incus create busybox c1"; \
-	incus create busybox c1; \
+	echo "== incus launch busybox c1"; \
+	incus launch busybox c1; \
+	echo "== incus exec c1 -- cat /proc/self/uid_map /etc/hostname"; \
+	incus exec c1 -- cat /proc/self/uid_map /etc/hostname; \
 	echo "== incus list"; \
 	incus list; \
 	echo "== incus list --format json"; \
 	incus list --format json | jq .; \
-	echo "State is in $$INCUS_DIR; try: INCUS_DIR=$$INCUS_DIR PATH=$(CURDIR)/target/release:\$$PATH incus config show c1"
+	echo "State is in $$INCUS_DIR; c1 is still running. Try:"; \
+	echo "  export INCUS_DIR=$$INCUS_DIR PATH=$(CURDIR)/target/release:\$$PATH"; \
+	echo "  incus exec c1 -- ps; incus stop -f c1; incus delete c1"
 
 clean:
 	$(CARGO) clean
