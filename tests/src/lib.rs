@@ -432,9 +432,8 @@ pub struct BusyboxImages {
     pub split_rootfs: PathBuf,
 }
 
-/// Builds the busybox images once per test binary (in a scratch directory of its
-/// own, rebuilt at every run). `None`, after a SKIP notice naming `test`, when
-/// /bin/busybox is missing.
+/// Builds the busybox images once per test process (in a [`scratch_dir`]). `None`,
+/// after a SKIP notice naming `test`, when /bin/busybox is missing.
 pub fn busybox_images(test: &str) -> Option<&'static BusyboxImages> {
     static IMAGES: OnceLock<Option<BusyboxImages>> = OnceLock::new();
     let images = IMAGES.get_or_init(|| {
@@ -487,17 +486,25 @@ pub fn busybox_images(test: &str) -> Option<&'static BusyboxImages> {
     images.as_ref()
 }
 
-/// A scratch directory of this test binary, emptied first: under the system temp
-/// dir, named after the test executable's path so concurrent runs of other
-/// checkouts do not meet. Bounded: one per test binary, reused by the next run.
+/// A scratch directory of this test process, `what` naming its use. It lives under
+/// `$TMPDIR/incus-tests-scratch/PID-what`; a test binary cannot clean up at exit
+/// (statics are never dropped), so each call first removes the directories of
+/// processes that are gone. Bounded: at most one set per live test process.
 pub fn scratch_dir(what: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    let stem = exe
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tag = &sha256_hex(&[exe.as_os_str().as_encoded_bytes()])[..12];
-    let dir = std::env::temp_dir().join(format!("incus-tests-{stem}-{tag}-{what}"));
+    let base = std::env::temp_dir().join("incus-tests-scratch");
+    std::fs::create_dir_all(&base).expect("scratch base dir");
+    for name in list_dir(&base) {
+        let alive = name
+            .split('-')
+            .next()
+            .and_then(|pid| pid.parse::<u32>().ok())
+            .map(|pid| Path::new("/proc").join(pid.to_string()).exists())
+            .unwrap_or(false);
+        if !alive {
+            let _ = std::fs::remove_dir_all(base.join(&name));
+        }
+    }
+    let dir = base.join(format!("{}-{what}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir

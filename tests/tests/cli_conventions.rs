@@ -279,8 +279,25 @@ fn every_list_takes_every_format() {
     );
 }
 
+/// Numbers zeroed: for objects with live values (a pool's free space changes while
+/// other tests write), compared by shape.
+fn shape(v: &Value) -> Value {
+    match v {
+        Value::Number(_) => Value::from(0),
+        Value::Array(a) => Value::Array(a.iter().map(shape).collect()),
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
+        other => other.clone(),
+    }
+}
+
 /// Show commands print YAML by default and JSON on request; both are the same object.
 fn check_show_formats(env: &TestEnv, tool: &str, args: &[&str]) -> Value {
+    let live = args.contains(&"--resources");
+    let same = |v: &Value| if live { shape(v) } else { v.clone() };
+    let yaml_of = |o: &incus_tests::Output| -> Value {
+        serde_yaml_ng::from_str(&o.stdout)
+            .unwrap_or_else(|e| panic!("{}: not YAML ({e}):\n{}", o.cmdline, o.stdout))
+    };
     let mut a: Vec<&str> = args.to_vec();
     a.extend(["--format", "json"]);
     let json = env.json(tool, &a);
@@ -293,12 +310,16 @@ fn check_show_formats(env: &TestEnv, tool: &str, args: &[&str]) -> Value {
     a.extend(["--format", "yaml"]);
     let yaml = env.ok(tool, &a);
     assert_eq!(
-        default.stdout, yaml.stdout,
+        same(&yaml_of(&default)),
+        same(&yaml_of(&yaml)),
         "{tool} {args:?}: default is yaml"
     );
-    let from_yaml: Value = serde_yaml_ng::from_str(&yaml.stdout)
-        .unwrap_or_else(|e| panic!("{}: not YAML ({e}):\n{}", yaml.cmdline, yaml.stdout));
-    assert_eq!(from_yaml, json, "{}: yaml and json differ", yaml.cmdline);
+    assert_eq!(
+        same(&yaml_of(&yaml)),
+        same(&json),
+        "{}: yaml and json differ",
+        yaml.cmdline
+    );
     json
 }
 
@@ -626,8 +647,8 @@ fn dispatcher_help() {
 }
 
 #[test]
-#[ignore = "BUG: the dispatcher's help advertises instance verbs that incus-instance does not have \
-            (`incus start --help` exits 2 with clap's \"unrecognized subcommand 'start'\"); \
+#[ignore = "BUG: the dispatcher's help advertises `copy` and `file`, which incus-instance \
+            does not have (`incus copy --help` exits 2 with clap's \"unrecognized subcommand\"); \
             an unavailable command should exit 8 with a clear message, as for missing tools"]
 fn dispatcher_advertised_verbs_exist() {
     let env = TestEnv::new();

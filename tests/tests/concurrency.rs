@@ -58,8 +58,10 @@ fn parallel_create_and_delete() {
                         }
                     }
                     // Delete the even ones, one command each, and two at once.
-                    let even: Vec<String> =
-                        (0..PER_WORKER).step_by(2).map(|j| format!("w{w}-c{j}")).collect();
+                    let even: Vec<String> = (0..PER_WORKER)
+                        .step_by(2)
+                        .map(|j| format!("w{w}-c{j}"))
+                        .collect();
                     for n in &even[..even.len() - 2] {
                         outs.push(env.run("incus-instance", &["delete", n]));
                     }
@@ -86,7 +88,11 @@ fn parallel_create_and_delete() {
 
     // Exactly the odd ones remain, in the list, on disk and in the database.
     let mut expected: Vec<String> = (0..WORKERS)
-        .flat_map(|w| (1..PER_WORKER).step_by(2).map(move |j| format!("w{w}-c{j}")))
+        .flat_map(|w| {
+            (1..PER_WORKER)
+                .step_by(2)
+                .map(move |j| format!("w{w}-c{j}"))
+        })
         .collect();
     expected.sort();
     assert_eq!(env.instance_names(), expected);
@@ -96,7 +102,11 @@ fn parallel_create_and_delete() {
     assert_eq!(env.db_rows("storage_volumes"), expected.len() as i64);
     let pending: i64 = env
         .db()
-        .query_row("SELECT COUNT(*) FROM instances WHERE pending != 0", [], |r| r.get(0))
+        .query_row(
+            "SELECT COUNT(*) FROM instances WHERE pending != 0",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(pending, 0, "no instance is left pending");
 
@@ -107,8 +117,14 @@ fn parallel_create_and_delete() {
         let name = i["name"].as_str().unwrap();
         let w = &name[1..name.find('-').unwrap()];
         assert_eq!(i["config"]["user.worker"], w, "{name}");
-        let base = i["config"]["volatile.idmap.base"].as_str().unwrap().to_string();
-        assert!(bases.insert(base.clone()), "{name}: idmap base {base} given twice");
+        let base = i["config"]["volatile.idmap.base"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            bases.insert(base.clone()),
+            "{name}: idmap base {base} given twice"
+        );
     }
     // The image-made ones have their rootfs.
     if image.is_some() {
@@ -169,7 +185,11 @@ fn racing_for_the_same_names() {
     };
     let created = race("create");
     for (name, codes) in &created {
-        assert_eq!(codes.iter().filter(|c| **c == 0).count(), 1, "{name}: {codes:?}");
+        assert_eq!(
+            codes.iter().filter(|c| **c == 0).count(),
+            1,
+            "{name}: {codes:?}"
+        );
         assert!(
             codes.iter().all(|c| *c == 0 || *c == exit::CONFLICT),
             "{name}: losers get exit 4: {codes:?}"
@@ -179,7 +199,11 @@ fn racing_for_the_same_names() {
     assert_eq!(env.container_dirs("default"), names);
     let deleted = race("delete");
     for (name, codes) in &deleted {
-        assert_eq!(codes.iter().filter(|c| **c == 0).count(), 1, "{name}: {codes:?}");
+        assert_eq!(
+            codes.iter().filter(|c| **c == 0).count(),
+            1,
+            "{name}: {codes:?}"
+        );
         assert!(
             codes.iter().all(|c| *c == 0 || *c == exit::NOT_FOUND),
             "{name}: losers get exit 3: {codes:?}"
@@ -215,7 +239,10 @@ fn racing_image_imports() {
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     assert_eq!(codes.iter().filter(|c| **c == 0).count(), 1, "{codes:?}");
-    assert!(codes.iter().all(|c| *c == 0 || *c == exit::CONFLICT), "{codes:?}");
+    assert!(
+        codes.iter().all(|c| *c == 0 || *c == exit::CONFLICT),
+        "{codes:?}"
+    );
     let list = env.json("incus-image", &["list", "--format", "json"]);
     assert_eq!(list.as_array().unwrap().len(), 1);
     let fp = list[0]["fingerprint"].as_str().unwrap();
@@ -266,49 +293,69 @@ fn parallel_sets_on_the_server_config() {
     let env = TestEnv::initialized();
     parallel_sets(
         &env,
-        &|k| vec!["incus-instance".into(), "config".into(), "set".into(), k.into(), "v".into()],
+        &|k| {
+            vec![
+                "incus-instance".into(),
+                "config".into(),
+                "set".into(),
+                k.into(),
+                "v".into(),
+            ]
+        },
         &["incus-instance", "config", "show", "-f", "json"],
     );
 }
 
 #[test]
-#[ignore = "BUG: lost updates: `incus-profile set P k=v` reads the profile, then writes the \
-            whole config back without holding a lock across both (tools/incus-profile Set \
-            -> profile_update); concurrent sets of different keys drop each other's keys"]
 fn parallel_sets_on_one_profile() {
     let env = TestEnv::initialized();
     env.ok("incus-profile", &["create", "shared"]);
     parallel_sets(
         &env,
-        &|k| vec!["incus-profile".into(), "set".into(), "shared".into(), format!("{k}=v")],
+        &|k| {
+            vec![
+                "incus-profile".into(),
+                "set".into(),
+                "shared".into(),
+                format!("{k}=v"),
+            ]
+        },
         &["incus-profile", "show", "shared", "-f", "json"],
     );
 }
 
 #[test]
-#[ignore = "BUG: lost updates: `incus-storage set POOL k=v` reads the pool, then writes the \
-            whole config back without holding a lock across both (tools/incus-storage Set \
-            -> pool_update); concurrent sets of different keys drop each other's keys"]
 fn parallel_sets_on_one_pool() {
     let env = TestEnv::initialized();
     parallel_sets(
         &env,
-        &|k| vec!["incus-storage".into(), "set".into(), "default".into(), format!("{k}=v")],
+        &|k| {
+            vec![
+                "incus-storage".into(),
+                "set".into(),
+                "default".into(),
+                format!("{k}=v"),
+            ]
+        },
         &["incus-storage", "show", "default", "-f", "json"],
     );
 }
 
 #[test]
-#[ignore = "BUG: lost updates: `incus-instance config set C k=v` reads the instance \
-            (core::instance::set_config -> get) before update() takes the instance lock, then \
-            writes the whole config; concurrent sets of different keys drop each other's keys \
-            (device add/set/remove and unset share the pattern)"]
 fn parallel_sets_on_one_instance() {
     let env = TestEnv::initialized();
     env.ok("incus-instance", &["create", "--empty", "c1"]);
     parallel_sets(
         &env,
-        &|k| vec!["incus-instance".into(), "config".into(), "set".into(), "c1".into(), format!("{k}=v")],
+        &|k| {
+            vec![
+                "incus-instance".into(),
+                "config".into(),
+                "set".into(),
+                "c1".into(),
+                format!("{k}=v"),
+            ]
+        },
         &["incus-instance", "config", "show", "c1", "-f", "json"],
     );
 }

@@ -34,15 +34,24 @@ fn build_busybox_outputs() {
         );
     }
     let meta = tar_listing(&img.split_meta);
-    assert!(meta.iter().any(|n| n.trim_start_matches("./") == "metadata.yaml"));
+    assert!(meta
+        .iter()
+        .any(|n| n.trim_start_matches("./") == "metadata.yaml"));
     let rootfs = tar_listing(&img.split_rootfs);
-    assert!(rootfs.iter().any(|n| n.trim_start_matches("./") == "bin/busybox"));
+    assert!(rootfs
+        .iter()
+        .any(|n| n.trim_start_matches("./") == "bin/busybox"));
     // A busybox that is not there is an error, not a panic.
     let env = TestEnv::new();
     let out = env.root().join("none");
     env.run(
         "incus-image",
-        &["build-busybox", out.to_str().unwrap(), "--busybox", "/nonexistent/busybox"],
+        &[
+            "build-busybox",
+            out.to_str().unwrap(),
+            "--busybox",
+            "/nonexistent/busybox",
+        ],
     )
     .err(exit::INVALID);
 }
@@ -61,9 +70,7 @@ fn tar_listing(p: &Path) -> Vec<String> {
     let mut a = tar::Archive::new(&plain[..]);
     a.entries()
         .expect("tar")
-        .map(|e| {
-            String::from_utf8_lossy(&e.expect("entry").path_bytes()).into_owned()
-        })
+        .map(|e| String::from_utf8_lossy(&e.expect("entry").path_bytes()).into_owned())
         .collect()
 }
 
@@ -88,11 +95,19 @@ fn import_fingerprints_are_sha256() {
     assert_eq!(list_dir(&images), want);
     assert_eq!(read(&images.join(&unified)), read(&img.unified));
     assert_eq!(read(&images.join(&split)), read(&img.split_meta));
-    assert_eq!(read(&images.join(format!("{split}.rootfs"))), read(&img.split_rootfs));
+    assert_eq!(
+        read(&images.join(format!("{split}.rootfs"))),
+        read(&img.split_rootfs)
+    );
     // Listed with the sizes of the files and the busybox properties.
     let list = image_list(&env);
     assert_eq!(list.len(), 2);
-    let get = |fp: &str| list.iter().find(|i| i["fingerprint"] == fp).unwrap().clone();
+    let get = |fp: &str| {
+        list.iter()
+            .find(|i| i["fingerprint"] == fp)
+            .unwrap()
+            .clone()
+    };
     let u = get(&unified);
     assert_eq!(u["size"], std::fs::metadata(&img.unified).unwrap().len());
     assert_eq!(u["properties"]["os"], "busybox");
@@ -111,7 +126,12 @@ fn import_fingerprints_are_sha256() {
     let env2 = TestEnv::initialized();
     env2.ok(
         "incus-image",
-        &["import", img.unified.to_str().unwrap(), "os=custom", "user.note=x"],
+        &[
+            "import",
+            img.unified.to_str().unwrap(),
+            "os=custom",
+            "user.note=x",
+        ],
     );
     let l = image_list(&env2);
     assert_eq!(l[0]["properties"]["os"], "custom");
@@ -135,7 +155,14 @@ fn aliases() {
     env.ok("incus-image", &["alias", "create", "second", short]);
     env.ok(
         "incus-image",
-        &["alias", "create", "third", &fp, "--description", "the third"],
+        &[
+            "alias",
+            "create",
+            "third",
+            &fp,
+            "--description",
+            "the third",
+        ],
     );
     let aliases = env.json("incus-image", &["alias", "list", "--format", "json"]);
     let names: Vec<&str> = aliases
@@ -194,16 +221,28 @@ fn aliases() {
     assert_eq!(list_dir(&env.incus_dir.join("images")), vec![fp.clone()]);
     // Properties.
     env.ok("incus-image", &["set-property", "bb", "user.x", "1"]);
-    assert_eq!(env.ok("incus-image", &["get-property", "bb", "user.x"]).line(), "1");
+    assert_eq!(
+        env.ok("incus-image", &["get-property", "bb", "user.x"])
+            .line(),
+        "1"
+    );
     env.ok("incus-image", &["unset-property", "bb", "user.x"]);
-    assert_eq!(env.ok("incus-image", &["get-property", "bb", "user.x"]).line(), "");
+    assert_eq!(
+        env.ok("incus-image", &["get-property", "bb", "user.x"])
+            .line(),
+        ""
+    );
 }
 
 fn export(env: &TestEnv, image: &str, dir: &Path) -> Vec<PathBuf> {
     let o = env.ok("incus-image", &["export", image, dir.to_str().unwrap()]);
     let mut files: Vec<PathBuf> = o.stdout.lines().map(PathBuf::from).collect();
     files.sort();
-    assert_eq!(list_dir(dir).len(), files.len(), "export printed what it wrote");
+    assert_eq!(
+        list_dir(dir).len(),
+        files.len(),
+        "export printed what it wrote"
+    );
     files
 }
 
@@ -223,7 +262,12 @@ fn export_round_trip() {
     assert_eq!(files.len(), 1, "{files:?}");
     assert_eq!(read(&files[0]), read(&img.unified));
     assert!(
-        files[0].file_name().unwrap().to_str().unwrap().starts_with(&unified),
+        files[0]
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with(&unified),
         "named after the fingerprint: {files:?}"
     );
     let fresh = TestEnv::initialized();
@@ -282,7 +326,8 @@ fn delete_removes_files_and_rows() {
         .as_array()
         .unwrap()
         .is_empty());
-    env.run("incus-image", &["delete", &unified]).err(exit::NOT_FOUND);
+    env.run("incus-image", &["delete", &unified])
+        .err(exit::NOT_FOUND);
     // The instance made from it keeps its own copy.
     assert_eq!(env.instance_names(), ["c1"]);
     let rootfs = env
@@ -402,12 +447,28 @@ impl Hostile {
         assert!(image_list(&self.env).is_empty(), "{what}: image listed");
         assert_eq!(self.env.db_rows("images"), 0, "{what}: image row");
         assert_eq!(self.env.db_rows("images_aliases"), 0, "{what}: alias row");
-        assert_eq!(self.env.db_rows("images_properties"), 0, "{what}: property rows");
+        assert_eq!(
+            self.env.db_rows("images_properties"),
+            0,
+            "{what}: property rows"
+        );
         let images = walk(&self.env.incus_dir.join("images"));
         assert!(images.is_empty(), "{what}: left in images/: {images:?}");
-        assert_eq!(Self::state(&self.env), self.before, "{what}: INCUS_DIR changed");
-        assert_eq!(list_dir(&self.outside), ["victim"], "{what}: outside dir changed");
-        assert_eq!(read(&self.outside.join("victim")), b"untouched", "{what}: victim");
+        assert_eq!(
+            Self::state(&self.env),
+            self.before,
+            "{what}: INCUS_DIR changed"
+        );
+        assert_eq!(
+            list_dir(&self.outside),
+            ["victim"],
+            "{what}: outside dir changed"
+        );
+        assert_eq!(
+            read(&self.outside.join("victim")),
+            b"untouched",
+            "{what}: victim"
+        );
         for p in [PathBuf::from("/pwned"), PathBuf::from("/tmp/pwned")] {
             assert!(!p.exists(), "{what}: {} was written", p.display());
         }
@@ -432,7 +493,8 @@ fn hostile_dotdot() {
     h.refuse("templates/../../", &[("img.tar.gz", t.gz())]);
 
     let mut t = TarBuf::unified();
-    t.dir("rootfs/a", 0o755).file("rootfs/a/../../../pwned", b"x", 0o644);
+    t.dir("rootfs/a", 0o755)
+        .file("rootfs/a/../../../pwned", b"x", 0o644);
     h.refuse("deep ..", &[("img.tar", t.bytes())]);
 }
 
@@ -474,9 +536,13 @@ fn hostile_symlink_escape_then_write() {
 
     // A symlink replacing rootfs itself.
     let mut t = TarBuf::new();
-    t.file("metadata.yaml", incus_tests::metadata_yaml("x").as_bytes(), 0o644)
-        .symlink("rootfs", h.outside())
-        .file("rootfs/pwned", b"x", 0o644);
+    t.file(
+        "metadata.yaml",
+        incus_tests::metadata_yaml("x").as_bytes(),
+        0o644,
+    )
+    .symlink("rootfs", h.outside())
+    .file("rootfs/pwned", b"x", 0o644);
     h.refuse("rootfs is a symlink", &[("img.tar.xz", t.xz())]);
 }
 
@@ -485,7 +551,10 @@ fn hostile_hardlinks() {
     let h = Hostile::new();
     let mut t = TarBuf::unified();
     t.hardlink("rootfs/shadow", "/etc/shadow");
-    h.refuse("hardlink to an absolute host file", &[("img.tar", t.bytes())]);
+    h.refuse(
+        "hardlink to an absolute host file",
+        &[("img.tar", t.bytes())],
+    );
 
     let mut t = TarBuf::unified();
     t.hardlink("rootfs/v", "../outside/victim");
@@ -504,22 +573,34 @@ fn hostile_hardlinks() {
 
     let mut t = TarBuf::unified();
     t.hardlink("rootfs/m", "metadata.yaml");
-    h.refuse("hardlink out of rootfs/ to metadata.yaml", &[("img.tar", t.bytes())]);
+    h.refuse(
+        "hardlink out of rootfs/ to metadata.yaml",
+        &[("img.tar", t.bytes())],
+    );
 }
 
 #[test]
 fn hostile_split_rootfs() {
     let h = Hostile::new();
     let mut meta = TarBuf::new();
-    meta.file("metadata.yaml", incus_tests::metadata_yaml("x").as_bytes(), 0o644);
+    meta.file(
+        "metadata.yaml",
+        incus_tests::metadata_yaml("x").as_bytes(),
+        0o644,
+    );
     let meta = meta.xz();
 
     let mut r = TarBuf::new();
-    r.file("bin/ok", b"x", 0o755).file("../outside/pwned", b"x", 0o644);
-    h.refuse("split rootfs with ..", &[("meta.tar.xz", meta.clone()), ("rootfs.tar", r.bytes())]);
+    r.file("bin/ok", b"x", 0o755)
+        .file("../outside/pwned", b"x", 0o644);
+    h.refuse(
+        "split rootfs with ..",
+        &[("meta.tar.xz", meta.clone()), ("rootfs.tar", r.bytes())],
+    );
 
     let mut r = TarBuf::new();
-    r.symlink("evil", h.outside()).file("evil/pwned", b"x", 0o644);
+    r.symlink("evil", h.outside())
+        .file("evil/pwned", b"x", 0o644);
     h.refuse(
         "split rootfs symlink escape",
         &[("meta.tar.xz", meta.clone()), ("rootfs.tar.xz", r.xz())],
@@ -527,26 +608,38 @@ fn hostile_split_rootfs() {
 
     let mut r = TarBuf::new();
     r.file(&format!("{}/pwned", h.outside()), b"x", 0o644);
-    h.refuse("split rootfs absolute", &[("meta.tar.xz", meta.clone()), ("rootfs.tar", r.bytes())]);
+    h.refuse(
+        "split rootfs absolute",
+        &[("meta.tar.xz", meta.clone()), ("rootfs.tar", r.bytes())],
+    );
 
     // Garbage as the rootfs.
     h.refuse(
         "split rootfs garbage",
-        &[("meta.tar.xz", meta), ("rootfs.bin", incus_tests::noise(7, 4096))],
+        &[
+            ("meta.tar.xz", meta),
+            ("rootfs.bin", incus_tests::noise(7, 4096)),
+        ],
     );
 }
 
 #[test]
 fn malformed_images() {
     let h = Hostile::new();
-    h.refuse("random bytes", &[("garbage.tar", incus_tests::noise(1, 10_000))]);
+    h.refuse(
+        "random bytes",
+        &[("garbage.tar", incus_tests::noise(1, 10_000))],
+    );
     h.refuse("text", &[("notes.txt", b"this is not an image\n".to_vec())]);
     h.refuse("empty file", &[("empty.tar", Vec::new())]);
 
     let mut t = TarBuf::unified();
     t.file("rootfs/big", &incus_tests::noise(2, 200_000), 0o644);
     let xz = t.xz();
-    h.refuse("truncated xz", &[("trunc.tar.xz", xz[..xz.len() / 2].to_vec())]);
+    h.refuse(
+        "truncated xz",
+        &[("trunc.tar.xz", xz[..xz.len() / 2].to_vec())],
+    );
     let mut bad = xz.clone();
     let mid = bad.len() / 2;
     bad[mid] ^= 0xff;
@@ -562,7 +655,11 @@ fn malformed_images() {
     h.refuse("metadata.yaml not YAML", &[("badmeta.tar", t.bytes())]);
 
     let mut t = TarBuf::new();
-    t.file("metadata.yaml", incus_tests::metadata_yaml("x").as_bytes(), 0o644);
+    t.file(
+        "metadata.yaml",
+        incus_tests::metadata_yaml("x").as_bytes(),
+        0o644,
+    );
     h.refuse("no rootfs", &[("norootfs.tar", t.bytes())]);
 
     let mut t = TarBuf::unified();
@@ -601,5 +698,8 @@ fn good_image_after_hostile_ones() {
         .join("storage-pools/default/containers/c1/rootfs/etc");
     assert_eq!(read(&etc.join("hostname")), b"fine\n");
     assert_eq!(read(&etc.join("hard")), b"fine\n");
-    assert_eq!(std::fs::read_link(etc.join("link")).unwrap(), Path::new("hostname"));
+    assert_eq!(
+        std::fs::read_link(etc.join("link")).unwrap(),
+        Path::new("hostname")
+    );
 }

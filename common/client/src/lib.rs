@@ -79,6 +79,7 @@ pub trait Backend {
         description: &str,
     ) -> Result<StoragePool>;
     fn pool_update(&self, name: &str, config: Config, description: &str) -> Result<StoragePool>;
+    fn pool_set_keys(&self, name: &str, pairs: &Config) -> Result<StoragePool>;
     fn pool_delete(&self, name: &str) -> Result<()>;
     fn pool_resources(&self, name: &str) -> Result<StoragePoolResources>;
     fn volumes(&self, pool: &str) -> Result<Vec<StorageVolume>>;
@@ -259,6 +260,9 @@ impl Backend for Local {
     }
     fn pool_update(&self, name: &str, config: Config, description: &str) -> Result<StoragePool> {
         storage::pool_update(&self.ctx, name, config, description)
+    }
+    fn pool_set_keys(&self, name: &str, pairs: &Config) -> Result<StoragePool> {
+        storage::pool_set_keys(&self.ctx, name, pairs)
     }
     fn pool_delete(&self, name: &str) -> Result<()> {
         storage::pool_delete(&self.ctx, name)

@@ -156,6 +156,15 @@ impl Context {
         )
     }
 
+    /// The lock of a profile (read-modify-write of its config and devices).
+    pub fn lock_profile(&self, name: &str) -> Result<Lock> {
+        lock::lock(
+            &self.lock_path("profile", name),
+            LOCK_TIMEOUT,
+            &format!("Profile \"{name}\""),
+        )
+    }
+
     /// The lock of an image (import, delete).
     pub fn lock_image(&self, fingerprint: &str) -> Result<Lock> {
         lock::lock(

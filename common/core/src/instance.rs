@@ -535,6 +535,24 @@ pub fn rename(ctx: &Context, name: &str, new_name: &str) -> Result<()> {
 /// keys, devices, profiles, and that a root disk remains.
 pub fn update(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance> {
     let _lock = ctx.lock_instance(name)?;
+    update_locked(ctx, name, put)
+}
+
+/// Read-modify-write of the writable part under the instance lock, so two
+/// concurrent `config set` calls never lose each other's keys.
+fn modify(
+    ctx: &Context,
+    name: &str,
+    f: impl FnOnce(&Instance, &mut InstancePut) -> Result<()>,
+) -> Result<Instance> {
+    let _lock = ctx.lock_instance(name)?;
+    let inst = get(ctx, name)?;
+    let mut put = put_of(&inst);
+    f(&inst, &mut put)?;
+    update_locked(ctx, name, put)
+}
+
+fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance> {
     let mut row = load(ctx, name)?;
     validate_config(&put.config)?;
     devices::validate_devices(&put.devices)?;
@@ -586,79 +604,82 @@ fn put_of(i: &Instance) -> InstancePut {
 
 /// `config set NAME k=v...` (an empty value unsets, as upstream).
 pub fn set_config(ctx: &Context, name: &str, pairs: &Config) -> Result<Instance> {
-    let mut put = put_of(&get(ctx, name)?);
-    for (k, v) in pairs {
-        if v.is_empty() {
-            put.config.remove(k);
-        } else {
-            put.config.insert(k.clone(), v.clone());
+    modify(ctx, name, |_, put| {
+        for (k, v) in pairs {
+            if v.is_empty() {
+                put.config.remove(k);
+            } else {
+                put.config.insert(k.clone(), v.clone());
+            }
         }
-    }
-    update(ctx, name, put)
+        Ok(())
+    })
 }
 
 /// `config unset NAME KEY`.
 pub fn unset_config(ctx: &Context, name: &str, key: &str) -> Result<Instance> {
-    let mut put = put_of(&get(ctx, name)?);
-    if put.config.remove(key).is_none() {
-        keys::validate_instance(key, "")?;
-    }
-    update(ctx, name, put)
+    modify(ctx, name, |_, put| {
+        if put.config.remove(key).is_none() {
+            keys::validate_instance(key, "")?;
+        }
+        Ok(())
+    })
 }
 
 /// `config device add NAME DEV TYPE k=v...`.
 pub fn device_add(ctx: &Context, name: &str, dev: &str, config: Config) -> Result<Instance> {
-    let mut put = put_of(&get(ctx, name)?);
-    if put.devices.contains_key(dev) {
-        return Err(Error::conflict(format!(
-            "The device already exists: \"{dev}\""
-        )));
-    }
-    put.devices.insert(dev.to_string(), config);
-    update(ctx, name, put)
+    modify(ctx, name, |_, put| {
+        if put.devices.contains_key(dev) {
+            return Err(Error::conflict(format!(
+                "The device already exists: \"{dev}\""
+            )));
+        }
+        put.devices.insert(dev.to_string(), config);
+        Ok(())
+    })
 }
 
 /// `config device remove NAME DEV...`: a device that only comes from a profile cannot
 /// be removed (upstream says so too).
 pub fn device_remove(ctx: &Context, name: &str, devs: &[String]) -> Result<Instance> {
-    let inst = get(ctx, name)?;
-    let mut put = put_of(&inst);
-    for d in devs {
-        if put.devices.remove(d).is_none() {
-            if inst.expanded_devices.contains_key(d) {
-                return Err(Error::invalid(format!(
+    modify(ctx, name, |inst, put| {
+        for d in devs {
+            if put.devices.remove(d).is_none() {
+                if inst.expanded_devices.contains_key(d) {
+                    return Err(Error::invalid(format!(
                     "Device \"{d}\" comes from a profile and cannot be removed from the instance"
                 )));
+                }
+                return Err(Error::not_found(format!("Device \"{d}\" not found")));
             }
-            return Err(Error::not_found(format!("Device \"{d}\" not found")));
         }
-    }
-    update(ctx, name, put)
+        Ok(())
+    })
 }
 
 /// `config device set NAME DEV k=v...` (empty value unsets); a profile device is
 /// copied into the instance first (`override`).
 pub fn device_set(ctx: &Context, name: &str, dev: &str, pairs: &Config) -> Result<Instance> {
-    let inst = get(ctx, name)?;
-    let mut put = put_of(&inst);
-    let entry = match put.devices.get(dev) {
-        Some(d) => d.clone(),
-        None => inst
-            .expanded_devices
-            .get(dev)
-            .cloned()
-            .ok_or_else(|| Error::not_found(format!("Device \"{dev}\" not found")))?,
-    };
-    let mut entry = entry;
-    for (k, v) in pairs {
-        if v.is_empty() {
-            entry.remove(k);
-        } else {
-            entry.insert(k.clone(), v.clone());
+    modify(ctx, name, |inst, put| {
+        let entry = match put.devices.get(dev) {
+            Some(d) => d.clone(),
+            None => inst
+                .expanded_devices
+                .get(dev)
+                .cloned()
+                .ok_or_else(|| Error::not_found(format!("Device \"{dev}\" not found")))?,
+        };
+        let mut entry = entry;
+        for (k, v) in pairs {
+            if v.is_empty() {
+                entry.remove(k);
+            } else {
+                entry.insert(k.clone(), v.clone());
+            }
         }
-    }
-    put.devices.insert(dev.to_string(), entry);
-    update(ctx, name, put)
+        put.devices.insert(dev.to_string(), entry);
+        Ok(())
+    })
 }
 
 /// `config device override NAME DEV k=v...`: copies a profile device locally.

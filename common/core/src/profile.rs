@@ -91,6 +91,29 @@ fn check_pools_exist(ctx: &Context, devices: &Devices) -> Result<()> {
 
 /// Replaces config, devices and description (`edit`, `set`, `unset`, device changes).
 pub fn update(ctx: &Context, name: &str, put: ProfilePut) -> Result<Profile> {
+    let _lock = ctx.lock_profile(name)?;
+    update_locked(ctx, name, put)
+}
+
+/// Read-modify-write under the profile lock: concurrent `profile set` calls never lose
+/// each other's keys.
+fn modify(
+    ctx: &Context,
+    name: &str,
+    f: impl FnOnce(&mut ProfilePut) -> Result<()>,
+) -> Result<Profile> {
+    let _lock = ctx.lock_profile(name)?;
+    let p = get(ctx, name)?;
+    let mut put = ProfilePut {
+        config: p.config,
+        description: p.description,
+        devices: p.devices,
+    };
+    f(&mut put)?;
+    update_locked(ctx, name, put)
+}
+
+fn update_locked(ctx: &Context, name: &str, put: ProfilePut) -> Result<Profile> {
     validate(&put.config, &put.devices)?;
     check_pools_exist(ctx, &put.devices)?;
     let mut row = load(ctx, name)?;
@@ -126,25 +149,21 @@ fn incus_db_used(ctx: &Context, id: i64) -> Result<Vec<String>> {
 
 /// Sets or unsets (`None`) one key.
 pub fn set_key(ctx: &Context, name: &str, key: &str, value: Option<&str>) -> Result<Profile> {
-    let p = get(ctx, name)?;
-    let mut put = ProfilePut {
-        config: p.config,
-        description: p.description,
-        devices: p.devices,
-    };
-    match value {
-        Some(v) => {
-            put.config.insert(key.to_string(), v.to_string());
-        }
-        None => {
-            if put.config.remove(key).is_none() {
-                return Err(Error::not_found(format!(
-                    "Key \"{key}\" is not set on profile \"{name}\""
-                )));
+    modify(ctx, name, |put| {
+        match value {
+            Some(v) => {
+                put.config.insert(key.to_string(), v.to_string());
+            }
+            None => {
+                if put.config.remove(key).is_none() {
+                    return Err(Error::not_found(format!(
+                        "Key \"{key}\" is not set on profile \"{name}\""
+                    )));
+                }
             }
         }
-    }
-    update(ctx, name, put)
+        Ok(())
+    })
 }
 
 pub fn rename(ctx: &Context, name: &str, new_name: &str) -> Result<()> {
@@ -205,68 +224,44 @@ pub fn copy(ctx: &Context, name: &str, target: &str) -> Result<Profile> {
 
 /// `profile device add PROFILE DEV TYPE k=v...`.
 pub fn device_add(ctx: &Context, name: &str, dev: &str, config: Config) -> Result<Profile> {
-    let p = get(ctx, name)?;
-    if p.devices.contains_key(dev) {
-        return Err(Error::conflict(format!(
-            "The device already exists: \"{dev}\""
-        )));
-    }
-    let mut devices = p.devices;
-    devices.insert(dev.to_string(), config);
-    update(
-        ctx,
-        name,
-        ProfilePut {
-            config: p.config,
-            description: p.description,
-            devices,
-        },
-    )
+    modify(ctx, name, |put| {
+        if put.devices.contains_key(dev) {
+            return Err(Error::conflict(format!(
+                "The device already exists: \"{dev}\""
+            )));
+        }
+        put.devices.insert(dev.to_string(), config);
+        Ok(())
+    })
 }
 
 /// `profile device remove PROFILE DEV...`.
 pub fn device_remove(ctx: &Context, name: &str, devs: &[String]) -> Result<Profile> {
-    let p = get(ctx, name)?;
-    let mut devices = p.devices;
-    for d in devs {
-        if devices.remove(d).is_none() {
-            return Err(Error::not_found(format!(
-                "Device \"{d}\" not found in profile \"{name}\""
-            )));
+    modify(ctx, name, |put| {
+        for d in devs {
+            if put.devices.remove(d).is_none() {
+                return Err(Error::not_found(format!(
+                    "Device \"{d}\" not found in profile \"{name}\""
+                )));
+            }
         }
-    }
-    update(
-        ctx,
-        name,
-        ProfilePut {
-            config: p.config,
-            description: p.description,
-            devices,
-        },
-    )
+        Ok(())
+    })
 }
 
 /// `profile device set PROFILE DEV k=v...` (empty value unsets).
 pub fn device_set(ctx: &Context, name: &str, dev: &str, pairs: Config) -> Result<Profile> {
-    let p = get(ctx, name)?;
-    let mut devices = p.devices;
-    let d = devices.get_mut(dev).ok_or_else(|| {
-        Error::not_found(format!("Device \"{dev}\" not found in profile \"{name}\""))
-    })?;
-    for (k, v) in pairs {
-        if v.is_empty() {
-            d.remove(&k);
-        } else {
-            d.insert(k, v);
+    modify(ctx, name, |put| {
+        let d = put.devices.get_mut(dev).ok_or_else(|| {
+            Error::not_found(format!("Device \"{dev}\" not found in profile \"{name}\""))
+        })?;
+        for (k, v) in pairs {
+            if v.is_empty() {
+                d.remove(&k);
+            } else {
+                d.insert(k, v);
+            }
         }
-    }
-    update(
-        ctx,
-        name,
-        ProfilePut {
-            config: p.config,
-            description: p.description,
-            devices,
-        },
-    )
+        Ok(())
+    })
 }

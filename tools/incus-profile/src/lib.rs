@@ -191,15 +191,13 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
             );
         }
         Cmd::Set { name, args } => {
-            let mut put = put_of(b.profile(&name)?);
+            // One locked read-modify-write per key: concurrent setters lose nothing.
             for (k, v) in pairs_of(&args)? {
-                if v.is_empty() {
-                    put.config.remove(&k);
-                } else {
-                    put.config.insert(k, v);
+                let value = (!v.is_empty()).then_some(v.as_str());
+                if value.is_some() || b.profile(&name)?.config.contains_key(&k) {
+                    b.profile_set(&name, &k, value)?;
                 }
             }
-            b.profile_update(&name, put)?;
         }
         Cmd::Unset { name, key } => {
             b.profile_set(&name, &key, None)?;

@@ -1,7 +1,7 @@
 //! `incus-storage`: upstream's `incus storage` commands (pools; volumes listing).
 
 use clap::{CommandFactory, Parser, Subcommand};
-use incus_api::{Error, Result, StoragePoolPut};
+use incus_api::{Result, StoragePoolPut};
 use incus_cli::{Format, GlobalArgs, ShowFormat};
 use incus_client::Backend;
 use std::process::ExitCode;
@@ -209,26 +209,10 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
             );
         }
         Cmd::Set { name, args } => {
-            let p = b.pool(&name)?;
-            let mut config = p.config;
-            for (k, v) in pairs_of(&args)? {
-                if v.is_empty() {
-                    config.remove(&k);
-                } else {
-                    config.insert(k, v);
-                }
-            }
-            b.pool_update(&name, config, &p.description)?;
+            b.pool_set_keys(&name, &pairs_of(&args)?)?;
         }
         Cmd::Unset { name, key } => {
-            let p = b.pool(&name)?;
-            let mut config = p.config;
-            if config.remove(&key).is_none() {
-                return Err(Error::not_found(format!(
-                    "Key \"{key}\" is not set on storage pool \"{name}\""
-                )));
-            }
-            b.pool_update(&name, config, &p.description)?;
+            b.pool_set_keys(&name, &[(key, String::new())].into())?;
         }
         Cmd::Edit { name } => {
             let p = b.pool(&name)?;

@@ -230,6 +230,15 @@ pub fn pool_update(
     description: &str,
 ) -> Result<StoragePool> {
     let _lock = ctx.lock_pool(name)?;
+    update_locked(ctx, name, config, description)
+}
+
+fn update_locked(
+    ctx: &Context,
+    name: &str,
+    config: Config,
+    description: &str,
+) -> Result<StoragePool> {
     let (info, drv) = load_pool(ctx, name)?;
     drv.validate_config(&config)?;
     for key in ["source", "size"] {
@@ -253,6 +262,27 @@ pub fn pool_update(
         serde_json::json!({}),
     )?;
     pool_get(ctx, name)
+}
+
+/// `storage set/unset`: read-modify-write of keys under the pool lock (an empty value
+/// unsets), so concurrent setters never lose each other's keys.
+pub fn pool_set_keys(ctx: &Context, name: &str, pairs: &Config) -> Result<StoragePool> {
+    let _lock = ctx.lock_pool(name)?;
+    let (info, _) = load_pool(ctx, name)?;
+    let mut config = info.config.clone();
+    for (k, v) in pairs {
+        if v.is_empty() {
+            if config.remove(k).is_none() {
+                return Err(Error::not_found(format!(
+                    "Key \"{k}\" is not set on storage pool \"{name}\""
+                )));
+            }
+        } else {
+            config.insert(k.clone(), v.clone());
+        }
+    }
+    let description = pool_get(ctx, name)?.description;
+    update_locked(ctx, name, config, &description)
 }
 
 /// `storage delete`: refused while anything uses the pool.
