@@ -194,24 +194,30 @@ fn limits_live_and_freeze() {
         "{out}"
     );
     assert!(rd("pids", "pids.current").parse::<u32>().unwrap() <= 20);
-    // the cgroup is full: clean the sleeps from the host side
-    for pid in std::fs::read_to_string(ct.cgroup_file("pids", "cgroup.procs"))
-        .unwrap()
-        .lines()
-    {
-        if std::fs::read_to_string(format!("/proc/{pid}/comm"))
-            .map(|c| c.trim() == "sleep")
-            .unwrap_or(false)
+    // the cgroup is full: clean the sleeps from the host side, again on every poll, since
+    // a shell of the bomb may fork a new sleep as soon as a slot frees up
+    let kill_sleeps = || {
+        for pid in std::fs::read_to_string(ct.cgroup_file("pids", "cgroup.procs"))
+            .unwrap_or_default()
+            .lines()
         {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid.parse().unwrap()),
-                nix::sys::signal::Signal::SIGKILL,
-            );
+            if std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .map(|c| c.trim() == "sleep")
+                .unwrap_or(false)
+            {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid.parse().unwrap()),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
         }
-    }
+    };
     wait_until(
-        Duration::from_secs(5),
-        || rd("pids", "pids.current").parse::<u32>().unwrap() <= 3,
+        Duration::from_secs(30),
+        || {
+            kill_sleeps();
+            rd("pids", "pids.current").parse::<u32>().unwrap() <= 3
+        },
         "sleeps reaped",
     );
     let info = info(ct.run()).unwrap();
