@@ -118,12 +118,15 @@ complete -c incus-instance -n "__fish_incus_instance_using_subcommand ls" -l all
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand ls" -s q -l quiet -d 'Print less'
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand ls" -s V -l version -d 'Print version'
-complete -c incus-instance -n "__fish_incus_instance_using_subcommand show" -s f -l format -d 'Output format' -r -f -a "yaml\t''
-json\t''"
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand show" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
+csv\t'Comma-separated values, no header'
+json\t'The REST objects as JSON'
+yaml\t'The REST objects as YAML'
+compact\t'Table without borders'"
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand show" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand show" -l expanded -d 'Show the expanded configuration'
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand show" -s q -l quiet -d 'Print less'
-complete -c incus-instance -n "__fish_incus_instance_using_subcommand show" -s h -l help -d 'Print help'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand show" -s V -l version -d 'Print version'
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and not __fish_seen_subcommand_from get set unset show edit device help" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and not __fish_seen_subcommand_from get set unset show edit device help" -s q -l quiet -d 'Print less'
@@ -149,12 +152,15 @@ complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; an
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from unset" -s q -l quiet -d 'Print less'
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from unset" -s h -l help -d 'Print help'
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from unset" -s V -l version -d 'Print version'
-complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from show" -s f -l format -d 'Output format' -r -f -a "yaml\t''
-json\t''"
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from show" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
+csv\t'Comma-separated values, no header'
+json\t'The REST objects as JSON'
+yaml\t'The REST objects as YAML'
+compact\t'Table without borders'"
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from show" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from show" -s e -l expanded -d 'Show the expanded configuration'
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print less'
-complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from edit" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-instance -n "__fish_incus_instance_using_subcommand config; and __fish_seen_subcommand_from edit" -s q -l quiet -d 'Print less'

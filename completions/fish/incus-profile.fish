@@ -64,11 +64,14 @@ compact\t'Table without borders'"
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand ls" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand ls" -s q -l quiet -d 'Print less'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand show" -s f -l format -r -f -a "yaml\t''
-json\t''"
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand show" -s f -l format -r -f -a "table\t'Bordered table'
+csv\t'Comma-separated values, no header'
+json\t'The REST objects as JSON'
+yaml\t'The REST objects as YAML'
+compact\t'Table without borders'"
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand show" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand show" -s q -l quiet -d 'Print less'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand show" -s h -l help -d 'Print help'
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand edit" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand edit" -s q -l quiet -d 'Print less'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand edit" -s h -l help -d 'Print help'

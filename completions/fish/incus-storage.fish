@@ -61,18 +61,24 @@ compact\t'Table without borders'"
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand ls" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand ls" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand show" -s f -l format -r -f -a "yaml\t''
-json\t''"
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand show" -s f -l format -r -f -a "table\t'Bordered table'
+csv\t'Comma-separated values, no header'
+json\t'The REST objects as JSON'
+yaml\t'The REST objects as YAML'
+compact\t'Table without borders'"
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand show" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand show" -l resources -d 'Show the pool\'s resources instead'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand show" -s q -l quiet -d 'Print less'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand show" -s h -l help -d 'Print help'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand info" -s f -l format -r -f -a "yaml\t''
-json\t''"
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand info" -s f -l format -r -f -a "table\t'Bordered table'
+csv\t'Comma-separated values, no header'
+json\t'The REST objects as JSON'
+yaml\t'The REST objects as YAML'
+compact\t'Table without borders'"
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand info" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand info" -l bytes -d 'Print sizes in bytes'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand info" -s q -l quiet -d 'Print less'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand info" -s h -l help -d 'Print help'
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand info" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand get" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand get" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand get" -s h -l help -d 'Print help'

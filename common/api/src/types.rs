@@ -518,3 +518,49 @@ mod tests {
 pub struct ServerPut {
     pub config: Config,
 }
+
+impl From<&Instance> for InstancePut {
+    /// The writable part of an instance (local config and devices, not expanded).
+    fn from(i: &Instance) -> Self {
+        InstancePut {
+            architecture: i.architecture.clone(),
+            config: i.config.clone(),
+            devices: i.devices.clone(),
+            ephemeral: i.ephemeral,
+            profiles: i.profiles.clone(),
+            description: i.description.clone(),
+            stateful: i.stateful,
+        }
+    }
+}
+
+impl From<&Profile> for ProfilePut {
+    fn from(p: &Profile) -> Self {
+        ProfilePut {
+            config: p.config.clone(),
+            description: p.description.clone(),
+            devices: p.devices.clone(),
+        }
+    }
+}
+
+impl From<&Image> for ImagePut {
+    fn from(i: &Image) -> Self {
+        ImagePut {
+            auto_update: i.auto_update,
+            properties: i.properties.clone(),
+            public: i.public,
+            expires_at: i.expires_at.clone(),
+            profiles: i.profiles.clone(),
+        }
+    }
+}
+
+impl From<&StoragePool> for StoragePoolPut {
+    fn from(p: &StoragePool) -> Self {
+        StoragePoolPut {
+            config: p.config.clone(),
+            description: p.description.clone(),
+        }
+    }
+}

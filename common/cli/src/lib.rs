@@ -41,14 +41,6 @@ pub struct ListFormat {
     pub format: Format,
 }
 
-/// `--format` for show commands (default yaml; json and yaml only).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum ShowFormat {
-    #[default]
-    Yaml,
-    Json,
-}
-
 /// Renders rows in the chosen format; `objects` is what json and yaml print.
 pub fn print_list<T: Serialize + ?Sized>(
     format: Format,
@@ -114,13 +106,55 @@ pub fn to_yaml<T: Serialize + ?Sized>(v: &T) -> Result<String> {
     serde_yaml_ng::to_string(v).map_err(|e| Error::internal(format!("YAML: {e}")))
 }
 
-/// Prints one object (`show`): YAML by default, JSON on request.
-pub fn print_show<T: Serialize + ?Sized>(format: ShowFormat, v: &T) -> Result<()> {
-    let s = match format {
-        ShowFormat::Yaml => to_yaml(v)?,
-        ShowFormat::Json => to_json(v)? + "\n",
+/// Prints one object (`show`): YAML by default; JSON as the REST object; table,
+/// compact and csv as one `KEY VALUE` row per leaf, keys dotted (`devices.root.pool`).
+pub fn print_show<T: Serialize + ?Sized>(format: Format, v: &T) -> Result<()> {
+    write_stdout(&render_show(format, v)?)
+}
+
+/// Like [`print_show`], into a string.
+pub fn render_show<T: Serialize + ?Sized>(format: Format, v: &T) -> Result<String> {
+    match format {
+        Format::Yaml => to_yaml(v),
+        Format::Json => Ok(to_json(v)? + "\n"),
+        Format::Table | Format::Compact | Format::Csv => {
+            let value =
+                serde_json::to_value(v).map_err(|e| Error::internal(format!("JSON: {e}")))?;
+            let mut rows = Vec::new();
+            flatten("", &value, &mut rows);
+            render_list(format, &["KEY", "VALUE"], &rows, &())
+        }
+    }
+}
+
+/// Leaves of a JSON value as `[dotted.key, value]` rows; empty containers are kept as
+/// an empty value so that every field shows.
+fn flatten(prefix: &str, v: &serde_json::Value, rows: &mut Vec<Vec<String>>) {
+    use serde_json::Value;
+    let key = |k: &str| {
+        if prefix.is_empty() {
+            k.to_string()
+        } else {
+            format!("{prefix}.{k}")
+        }
     };
-    write_stdout(&s)
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            for (k, v) in m {
+                flatten(&key(k), v, rows);
+            }
+        }
+        Value::Array(a) if !a.is_empty() => {
+            for (i, v) in a.iter().enumerate() {
+                flatten(&key(&i.to_string()), v, rows);
+            }
+        }
+        Value::Object(_) | Value::Array(_) | Value::Null => {
+            rows.push(vec![prefix.to_string(), String::new()])
+        }
+        Value::String(s) => rows.push(vec![prefix.to_string(), s.clone()]),
+        other => rows.push(vec![prefix.to_string(), other.to_string()]),
+    }
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
@@ -173,6 +207,20 @@ pub fn parse_pairs(pairs: &[String]) -> Result<incus_api::Config> {
     Ok(out)
 }
 
+/// The arguments of a `set` command after the object name: `KEY VALUE` or
+/// `KEY=VALUE...` (upstream accepts both); a value of `-` reads standard input.
+pub fn parse_set_args(args: &[String]) -> Result<incus_api::Config> {
+    let mut pairs = if args.len() == 2 && !args[0].contains('=') {
+        [(args[0].clone(), args[1].clone())].into()
+    } else {
+        parse_pairs(args)?
+    };
+    for v in pairs.values_mut() {
+        *v = value_or_stdin(v)?;
+    }
+    Ok(pairs)
+}
+
 /// A value argument where `-` means "read standard input" (as upstream's `config set`).
 pub fn value_or_stdin(v: &str) -> Result<String> {
     if v != "-" {
@@ -184,8 +232,7 @@ pub fn value_or_stdin(v: &str) -> Result<String> {
 }
 
 /// `edit`: YAML from stdin when it is not a terminal (scripts), else `$EDITOR` (or
-/// `vi`) on a temporary file holding `current`; the parse is retried on the caller's
-/// side by returning the text.
+/// `vi`) on a temporary file holding `current`; returns the edited text.
 pub fn edit_text(current: &str) -> Result<String> {
     if !std::io::stdin().is_terminal() {
         let mut s = String::new();
@@ -295,6 +342,28 @@ mod tests {
         assert!(t.contains("| NAME") && t.contains("c1") && t.starts_with('+'));
         let c = render_list(Format::Compact, &["NAME", "STATE"], &rows, &()).unwrap();
         assert!(!c.contains('|') && c.contains("NAME"));
+    }
+
+    #[test]
+    fn show_flattens_for_tables() {
+        let v = serde_json::json!({"name": "c1", "devices": {"root": {"pool": "default"}}, "profiles": ["a", "b"], "config": {}});
+        let csv = render_show(Format::Csv, &v).unwrap();
+        assert!(csv.contains("name,c1\n"), "{csv}");
+        assert!(csv.contains("devices.root.pool,default\n"), "{csv}");
+        assert!(csv.contains("profiles.1,b\n"), "{csv}");
+        assert!(csv.contains("config,\n"), "{csv}");
+        let yaml = render_show(Format::Yaml, &v).unwrap();
+        assert!(yaml.contains("name: c1"));
+    }
+
+    #[test]
+    fn set_args_both_forms() {
+        let kv = parse_set_args(&["limits.cpu".into(), "2".into()]).unwrap();
+        assert_eq!(kv["limits.cpu"], "2");
+        let kv = parse_set_args(&["a.b=1".into(), "c.d=".into()]).unwrap();
+        assert_eq!(kv["a.b"], "1");
+        assert_eq!(kv["c.d"], "");
+        assert!(parse_set_args(&["nopair".into()]).is_err());
     }
 
     #[test]

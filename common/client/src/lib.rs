@@ -4,8 +4,8 @@
 //! business rule lives here, only the mapping.
 
 use incus_api::{
-    Config, Devices, Image, ImageAliasesEntry, ImagePut, Instance, InstancePut, InstanceState,
-    Profile, ProfilePut, Result, Server, StoragePool, StoragePoolResources, StorageVolume,
+    Config, Image, ImageAliasesEntry, ImagePut, Instance, InstancePut, InstanceState, Profile,
+    ProfilePut, Result, Server, StoragePool, StoragePoolResources, StorageVolume,
 };
 use incus_core::Context;
 use std::path::{Path, PathBuf};
@@ -21,7 +21,9 @@ pub use incus_imagefmt::ImageSource;
 pub trait Backend {
     // Server
     fn server(&self) -> Result<Server>;
-    fn server_config_set(&self, key: &str, value: &str) -> Result<()>;
+    fn server_config_get(&self, key: &str) -> Result<String>;
+    /// Sets keys in one change; an empty value unsets.
+    fn server_config_set_keys(&self, pairs: &Config) -> Result<()>;
     fn server_config_unset(&self, key: &str) -> Result<()>;
     fn server_config_replace(&self, config: &Config) -> Result<()>;
     fn admin_init_minimal(&self) -> Result<()>;
@@ -89,7 +91,9 @@ pub trait Backend {
     fn profile(&self, name: &str) -> Result<Profile>;
     fn profile_create(&self, name: &str, put: ProfilePut) -> Result<Profile>;
     fn profile_update(&self, name: &str, put: ProfilePut) -> Result<Profile>;
-    fn profile_set(&self, name: &str, key: &str, value: Option<&str>) -> Result<Profile>;
+    /// Sets keys in one change; an empty value unsets.
+    fn profile_set_keys(&self, name: &str, pairs: &Config) -> Result<Profile>;
+    fn profile_unset(&self, name: &str, key: &str) -> Result<Profile>;
     fn profile_rename(&self, name: &str, new_name: &str) -> Result<()>;
     fn profile_delete(&self, name: &str) -> Result<()>;
     fn profile_copy(&self, name: &str, target: &str) -> Result<Profile>;
@@ -123,8 +127,11 @@ impl Backend for Local {
     fn server(&self) -> Result<Server> {
         server::info(&self.ctx)
     }
-    fn server_config_set(&self, key: &str, value: &str) -> Result<()> {
-        server::set(&self.ctx, key, value)
+    fn server_config_get(&self, key: &str) -> Result<String> {
+        server::get(&self.ctx, key)
+    }
+    fn server_config_set_keys(&self, pairs: &Config) -> Result<()> {
+        server::set_keys(&self.ctx, pairs)
     }
     fn server_config_unset(&self, key: &str) -> Result<()> {
         server::unset(&self.ctx, key)
@@ -286,8 +293,11 @@ impl Backend for Local {
     fn profile_update(&self, name: &str, put: ProfilePut) -> Result<Profile> {
         profile::update(&self.ctx, name, put)
     }
-    fn profile_set(&self, name: &str, key: &str, value: Option<&str>) -> Result<Profile> {
-        profile::set_key(&self.ctx, name, key, value)
+    fn profile_set_keys(&self, name: &str, pairs: &Config) -> Result<Profile> {
+        profile::set_keys(&self.ctx, name, pairs)
+    }
+    fn profile_unset(&self, name: &str, key: &str) -> Result<Profile> {
+        profile::unset_key(&self.ctx, name, key)
     }
     fn profile_rename(&self, name: &str, new_name: &str) -> Result<()> {
         profile::rename(&self.ctx, name, new_name)
@@ -308,6 +318,3 @@ impl Backend for Local {
         profile::device_set(&self.ctx, name, dev, pairs)
     }
 }
-
-/// Unused-import guard for [`Devices`] in docs of implementors.
-pub type DeviceMap = Devices;

@@ -108,9 +108,7 @@ pub fn apply_preseed(ctx: &Context, p: &Preseed) -> Result<()> {
         profile::validate(&prof.config, &prof.devices)?;
     }
     let _lock = ctx.lock_global()?;
-    for (k, v) in &p.config {
-        server::set(ctx, k, v)?;
-    }
+    server::set_keys(ctx, &p.config)?;
     for pool in &p.storage_pools {
         match storage::pool_get(ctx, &pool.name) {
             Ok(existing) => {

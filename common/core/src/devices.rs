@@ -179,18 +179,6 @@ pub fn root_disk(devices: &Devices) -> Option<(&String, &Config)> {
     })
 }
 
-/// Parses `KEY=VALUE` pairs into a map.
-pub fn parse_pairs(pairs: &[String]) -> Result<Config> {
-    let mut out = Config::new();
-    for p in pairs {
-        let (k, v) = p
-            .split_once('=')
-            .ok_or_else(|| Error::usage(format!("Bad key=value pair: \"{p}\"")))?;
-        out.insert(k.to_string(), v.to_string());
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -547,7 +547,7 @@ fn modify(
 ) -> Result<Instance> {
     let _lock = ctx.lock_instance(name)?;
     let inst = get(ctx, name)?;
-    let mut put = put_of(&inst);
+    let mut put = InstancePut::from(&inst);
     f(&inst, &mut put)?;
     update_locked(ctx, name, put)
 }
@@ -588,18 +588,6 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
         serde_json::json!({}),
     )?;
     get(ctx, name)
-}
-
-fn put_of(i: &Instance) -> InstancePut {
-    InstancePut {
-        architecture: i.architecture.clone(),
-        config: i.config.clone(),
-        devices: i.devices.clone(),
-        ephemeral: i.ephemeral,
-        profiles: i.profiles.clone(),
-        description: i.description.clone(),
-        stateful: i.stateful,
-    }
 }
 
 /// `config set NAME k=v...` (an empty value unsets, as upstream).

@@ -103,12 +103,7 @@ fn modify(
     f: impl FnOnce(&mut ProfilePut) -> Result<()>,
 ) -> Result<Profile> {
     let _lock = ctx.lock_profile(name)?;
-    let p = get(ctx, name)?;
-    let mut put = ProfilePut {
-        config: p.config,
-        description: p.description,
-        devices: p.devices,
-    };
+    let mut put = ProfilePut::from(&get(ctx, name)?);
     f(&mut put)?;
     update_locked(ctx, name, put)
 }
@@ -147,22 +142,27 @@ fn incus_db_used(ctx: &Context, id: i64) -> Result<Vec<String>> {
     ctx.db()?.read(|tx| incus_db::profile_used_by(tx, id))
 }
 
-/// Sets or unsets (`None`) one key.
-pub fn set_key(ctx: &Context, name: &str, key: &str, value: Option<&str>) -> Result<Profile> {
+/// `profile set NAME k=v...`: all keys in one locked change; an empty value unsets.
+pub fn set_keys(ctx: &Context, name: &str, pairs: &Config) -> Result<Profile> {
     modify(ctx, name, |put| {
-        match value {
-            Some(v) => {
-                put.config.insert(key.to_string(), v.to_string());
-            }
-            None => {
-                if put.config.remove(key).is_none() {
-                    return Err(Error::not_found(format!(
-                        "Key \"{key}\" is not set on profile \"{name}\""
-                    )));
-                }
+        for (k, v) in pairs {
+            if v.is_empty() {
+                put.config.remove(k);
+            } else {
+                put.config.insert(k.clone(), v.clone());
             }
         }
         Ok(())
+    })
+}
+
+/// `profile unset NAME KEY`: unsetting a key that is not set is an error.
+pub fn unset_key(ctx: &Context, name: &str, key: &str) -> Result<Profile> {
+    modify(ctx, name, |put| match put.config.remove(key) {
+        Some(_) => Ok(()),
+        None => Err(Error::not_found(format!(
+            "Key \"{key}\" is not set on profile \"{name}\""
+        ))),
     })
 }
 
@@ -210,16 +210,7 @@ pub fn delete(ctx: &Context, name: &str) -> Result<()> {
 }
 
 pub fn copy(ctx: &Context, name: &str, target: &str) -> Result<Profile> {
-    let p = get(ctx, name)?;
-    create(
-        ctx,
-        target,
-        ProfilePut {
-            config: p.config,
-            description: p.description,
-            devices: p.devices,
-        },
-    )
+    create(ctx, target, ProfilePut::from(&get(ctx, name)?))
 }
 
 /// `profile device add PROFILE DEV TYPE k=v...`.

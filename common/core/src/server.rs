@@ -1,7 +1,7 @@
 //! Server configuration (`incus config get/set/unset/show` without an instance) and
 //! the `GET /1.0` object.
 
-use crate::{events, Context, Error, Result};
+use crate::{events, Context, Result};
 use incus_api::{keys, Config, Server, ServerEnvironment, ServerStorageDriverInfo};
 
 /// API extensions we implement (a subset of upstream's list, grown with features).
@@ -23,22 +23,32 @@ pub fn config(ctx: &Context) -> Result<Config> {
     ctx.db()?.read(incus_db::server_config)
 }
 
-/// One key; empty when unset (as upstream prints an empty line).
+/// One key; empty when unset (as upstream prints an empty line). Unknown and removed
+/// keys are refused, as for `set`.
 pub fn get(ctx: &Context, key: &str) -> Result<String> {
+    keys::validate_server(key, "")?;
     Ok(config(ctx)?.get(key).cloned().unwrap_or_default())
 }
 
-/// Sets one key (an empty value unsets it, as upstream).
-pub fn set(ctx: &Context, key: &str, value: &str) -> Result<()> {
-    keys::validate_server(key, value)?;
-    let v = if value.is_empty() { None } else { Some(value) };
-    ctx.db()?
-        .write(|tx| incus_db::server_config_set(tx, key, v))?;
+/// Sets keys (an empty value unsets, as upstream): all validated first, then written
+/// in one transaction, so a bad key changes nothing.
+pub fn set_keys(ctx: &Context, pairs: &Config) -> Result<()> {
+    for (k, v) in pairs {
+        keys::validate_server(k, v)?;
+    }
+    ctx.db()?.write(|tx| {
+        for (k, v) in pairs {
+            let v = (!v.is_empty()).then_some(v.as_str());
+            incus_db::server_config_set(tx, k, v)?;
+        }
+        Ok(())
+    })?;
+    let changed: Vec<&String> = pairs.keys().collect();
     events::lifecycle(
         ctx,
         "config-updated",
         "/1.0",
-        serde_json::json!({"key": key}),
+        serde_json::json!({"keys": changed}),
     )
 }
 
@@ -145,9 +155,4 @@ pub fn info(ctx: &Context) -> Result<Server> {
             ..Default::default()
         },
     })
-}
-
-/// Refuses a key early with the same message `set` would give (used by `get`).
-pub fn check_key(key: &str) -> Result<()> {
-    keys::validate_server(key, "").map_err(|e| Error::new(e.kind, e.message))
 }

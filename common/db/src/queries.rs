@@ -4,7 +4,7 @@
 use crate::{sql_err, Tx};
 use incus_api::{Config, Devices, Error, Result};
 use rusqlite::{params, OptionalExtension};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 // ---------------------------------------------------------------------------
 // Generic key/value and device tables (same shape for every object type).
@@ -1302,9 +1302,4 @@ pub fn events_since(tx: &Tx, after: i64) -> Result<Vec<EventRow>> {
         });
     }
     Ok(out)
-}
-
-/// Small helper for callers that need "config of a list by id".
-pub fn group_by_name<T>(items: Vec<T>, name: impl Fn(&T) -> String) -> BTreeMap<String, T> {
-    items.into_iter().map(|i| (name(&i), i)).collect()
 }

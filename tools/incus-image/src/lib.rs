@@ -3,7 +3,7 @@
 
 use clap::{CommandFactory, Parser, Subcommand};
 use incus_api::{Error, Image, ImagePut, Result};
-use incus_cli::{Format, GlobalArgs, ShowFormat};
+use incus_cli::{Format, GlobalArgs};
 use incus_client::{Backend, ImageSource, ImportOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,8 +49,8 @@ pub enum Cmd {
     /// Show an image's properties as YAML
     Show {
         image: String,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = ShowFormat::Yaml)]
-        format: ShowFormat,
+        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
+        format: Format,
     },
     /// Edit an image's properties as YAML (from stdin when it is not a terminal)
     Edit { image: String },
@@ -164,57 +164,52 @@ fn build_busybox(
     Ok(ExitCode::SUCCESS)
 }
 
-fn column(img: &Image, c: char) -> Result<(&'static str, String)> {
+/// Header of an image list column letter (upstream's letters).
+fn header(c: char) -> Result<&'static str> {
     Ok(match c {
-        'l' => (
-            "ALIAS",
-            img.aliases
-                .first()
-                .map(|a| a.name.clone())
-                .unwrap_or_default(),
-        ),
-        'L' => (
-            "ALIASES",
-            img.aliases
-                .iter()
-                .map(|a| a.name.clone())
-                .collect::<Vec<_>>()
-                .join("\n"),
-        ),
-        'f' => ("FINGERPRINT", img.fingerprint.chars().take(12).collect()),
-        'F' => ("FINGERPRINT", img.fingerprint.clone()),
-        'p' => ("PUBLIC", if img.public { "yes" } else { "no" }.into()),
-        'd' => (
-            "DESCRIPTION",
-            img.properties
-                .get("description")
-                .cloned()
-                .unwrap_or_default(),
-        ),
-        'a' => ("ARCHITECTURE", img.architecture.clone()),
-        't' => (
-            "TYPE",
-            if img.image_type == "virtual-machine" {
-                "VIRTUAL-MACHINE"
-            } else {
-                "CONTAINER"
-            }
-            .into(),
-        ),
-        's' => ("SIZE", incus_cli::human_size(img.size)),
-        'u' => ("UPLOAD DATE", incus_cli::list_date(&img.uploaded_at)),
-        'e' => ("PROJECT", img.project.clone()),
+        'l' => "ALIAS",
+        'L' => "ALIASES",
+        'f' | 'F' => "FINGERPRINT",
+        'p' => "PUBLIC",
+        'd' => "DESCRIPTION",
+        'a' => "ARCHITECTURE",
+        't' => "TYPE",
+        's' => "SIZE",
+        'u' => "UPLOAD DATE",
+        'e' => "PROJECT",
         other => return Err(Error::usage(format!("Invalid column letter \"{other}\""))),
     })
 }
 
-fn put_of(img: &Image) -> ImagePut {
-    ImagePut {
-        auto_update: img.auto_update,
-        properties: img.properties.clone(),
-        public: img.public,
-        expires_at: img.expires_at.clone(),
-        profiles: img.profiles.clone(),
+/// Cell of a column letter already checked by [`header`].
+fn cell(img: &Image, c: char) -> String {
+    match c {
+        'l' => img
+            .aliases
+            .first()
+            .map(|a| a.name.clone())
+            .unwrap_or_default(),
+        'L' => img
+            .aliases
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        'f' => img.fingerprint.chars().take(12).collect(),
+        'F' => img.fingerprint.clone(),
+        'p' => if img.public { "yes" } else { "no" }.into(),
+        'd' => img
+            .properties
+            .get("description")
+            .cloned()
+            .unwrap_or_default(),
+        'a' => img.architecture.clone(),
+        't' if img.image_type == "virtual-machine" => "VIRTUAL-MACHINE".into(),
+        't' => "CONTAINER".into(),
+        's' => incus_cli::human_size(img.size),
+        'u' => incus_cli::list_date(&img.uploaded_at),
+        'e' => img.project.clone(),
+        _ => String::new(),
     }
 }
 
@@ -272,25 +267,11 @@ fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
                     })
                 })
                 .collect();
-            let headers: Vec<&str> = match images.first() {
-                Some(first) => columns
-                    .chars()
-                    .map(|c| column(first, c).map(|(h, _)| h))
-                    .collect::<Result<_>>()?,
-                None => columns
-                    .chars()
-                    .map(|c| column(&Image::default(), c).map(|(h, _)| h))
-                    .collect::<Result<_>>()?,
-            };
+            let headers: Vec<&str> = columns.chars().map(header).collect::<Result<_>>()?;
             let rows: Vec<Vec<String>> = images
                 .iter()
-                .map(|i| {
-                    columns
-                        .chars()
-                        .map(|c| column(i, c).map(|(_, v)| v))
-                        .collect()
-                })
-                .collect::<Result<_>>()?;
+                .map(|i| columns.chars().map(|c| cell(i, c)).collect())
+                .collect();
             incus_cli::print_list(format, &headers, &rows, &images)?;
         }
         Cmd::Info { image } => {
@@ -326,7 +307,7 @@ fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
         }
         Cmd::Show { image, format } => incus_cli::print_show(format, &b.image(&image)?)?,
         Cmd::Edit { image } => {
-            let cur = incus_cli::to_yaml(&put_of(&b.image(&image)?))?;
+            let cur = incus_cli::to_yaml(&ImagePut::from(&b.image(&image)?))?;
             let new: ImagePut = incus_cli::parse_yaml(&incus_cli::edit_text(&cur)?)?;
             b.image_update(&image, new)?;
         }
@@ -354,12 +335,12 @@ fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
             );
         }
         Cmd::SetProperty { image, key, value } => {
-            let mut put = put_of(&b.image(&image)?);
+            let mut put = ImagePut::from(&b.image(&image)?);
             put.properties.insert(key, value);
             b.image_update(&image, put)?;
         }
         Cmd::UnsetProperty { image, key } => {
-            let mut put = put_of(&b.image(&image)?);
+            let mut put = ImagePut::from(&b.image(&image)?);
             if put.properties.remove(&key).is_none() {
                 return Err(Error::not_found(format!("Property \"{key}\" is not set")));
             }

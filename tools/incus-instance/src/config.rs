@@ -3,7 +3,7 @@
 
 use clap::{Args, Subcommand};
 use incus_api::{Error, InstancePut, Result};
-use incus_cli::ShowFormat;
+use incus_cli::Format;
 use incus_client::Backend;
 use std::process::ExitCode;
 
@@ -42,8 +42,8 @@ pub enum ConfigCmd {
         #[arg(short, long)]
         expanded: bool,
         /// Output format
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = ShowFormat::Yaml)]
-        format: ShowFormat,
+        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
+        format: Format,
     },
     /// Edit the configuration as YAML (from stdin when it is not a terminal)
     Edit {
@@ -106,31 +106,17 @@ pub enum DeviceCmd {
     },
 }
 
-/// Turns `KEY VALUE` or `KEY=VALUE...` into pairs (upstream accepts both).
-fn pairs_of(args: &[String]) -> Result<incus_api::Config> {
-    if args.len() == 2 && !args[0].contains('=') {
-        let mut m = incus_api::Config::new();
-        m.insert(args[0].clone(), incus_cli::value_or_stdin(&args[1])?);
-        return Ok(m);
-    }
-    let mut m = incus_cli::parse_pairs(args)?;
-    for v in m.values_mut() {
-        *v = incus_cli::value_or_stdin(v)?;
-    }
-    Ok(m)
+/// Whether the first argument of `config set` is a key (server form) rather than an
+/// instance name: keys always contain a dot, instance names never do.
+fn names_server(first: &str) -> bool {
+    first.contains('.') || first.contains('=')
 }
 
 pub fn config(b: &dyn Backend, a: ConfigArgs) -> Result<ExitCode> {
     match a.command {
         ConfigCmd::Get { args, expanded } => {
             let value = if args.len() == 1 {
-                // Unknown or removed server keys are errors, as for set.
-                incus_api::keys::validate_server(&args[0], "")?;
-                b.server()?
-                    .config
-                    .get(&args[0])
-                    .cloned()
-                    .unwrap_or_default()
+                b.server_config_get(&args[0])?
             } else {
                 let inst = b.instance(&args[0])?;
                 let cfg = if expanded {
@@ -143,21 +129,13 @@ pub fn config(b: &dyn Backend, a: ConfigArgs) -> Result<ExitCode> {
             println!("{value}");
         }
         ConfigCmd::Set { args } => {
-            // Server form: KEY VALUE or KEY=VALUE...; instance form: NAME then pairs.
-            let server_form = (args.len() == 2
-                && !args[0].contains('=')
-                && !args[1].contains('=')
-                && args[0].contains('.'))
-                || args.iter().all(|a| a.contains('='));
-            if server_form {
-                for (k, v) in pairs_of(&args)? {
-                    b.server_config_set(&k, &v)?;
-                }
+            if names_server(&args[0]) {
+                b.server_config_set_keys(&incus_cli::parse_set_args(&args)?)?;
             } else {
                 if args.len() < 2 {
                     return Err(Error::usage("Usage: config set [INSTANCE] KEY=VALUE..."));
                 }
-                b.instance_set(&args[0], &pairs_of(&args[1..])?)?;
+                b.instance_set(&args[0], &incus_cli::parse_set_args(&args[1..])?)?;
             }
         }
         ConfigCmd::Unset { args } => {
@@ -178,20 +156,11 @@ pub fn config(b: &dyn Backend, a: ConfigArgs) -> Result<ExitCode> {
             }
             Some(n) => {
                 let i = b.instance(&n)?;
-                let (config, devices) = if expanded {
-                    (i.expanded_config.clone(), i.expanded_devices.clone())
-                } else {
-                    (i.config.clone(), i.devices.clone())
-                };
-                let put = InstancePut {
-                    architecture: i.architecture,
-                    config,
-                    devices,
-                    ephemeral: i.ephemeral,
-                    profiles: i.profiles,
-                    description: i.description,
-                    stateful: i.stateful,
-                };
+                let mut put = InstancePut::from(&i);
+                if expanded {
+                    put.config = i.expanded_config;
+                    put.devices = i.expanded_devices;
+                }
                 incus_cli::print_show(format, &put)?;
             }
         },
@@ -205,16 +174,7 @@ pub fn config(b: &dyn Backend, a: ConfigArgs) -> Result<ExitCode> {
                 b.server_config_replace(&new.config)?;
             }
             Some(n) => {
-                let i = b.instance(&n)?;
-                let cur = InstancePut {
-                    architecture: i.architecture,
-                    config: i.config,
-                    devices: i.devices,
-                    ephemeral: i.ephemeral,
-                    profiles: i.profiles,
-                    description: i.description,
-                    stateful: i.stateful,
-                };
+                let cur = InstancePut::from(&b.instance(&n)?);
                 let new: InstancePut =
                     incus_cli::parse_yaml(&incus_cli::edit_text(&incus_cli::to_yaml(&cur)?)?)?;
                 b.instance_update(&n, new)?;
@@ -266,10 +226,10 @@ fn device(b: &dyn Backend, cmd: DeviceCmd) -> Result<()> {
             }
         }
         DeviceCmd::Set { name, device, args } => {
-            b.instance_device_set(&name, &device, &pairs_of(&args)?)?;
+            b.instance_device_set(&name, &device, &incus_cli::parse_set_args(&args)?)?;
         }
         DeviceCmd::Show { name } => {
-            incus_cli::print_show(ShowFormat::Yaml, &b.instance(&name)?.devices)?;
+            incus_cli::print_show(Format::Yaml, &b.instance(&name)?.devices)?;
         }
         DeviceCmd::Unset { name, device, key } => {
             let mut m = incus_api::Config::new();
@@ -278,4 +238,15 @@ fn device(b: &dyn Backend, cmd: DeviceCmd) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn server_or_instance_form() {
+        assert!(super::names_server("core.https_address"));
+        assert!(super::names_server("core.https_address=127.0.0.1:8443"));
+        assert!(!super::names_server("c1"));
+        assert!(!super::names_server("web-01"));
+    }
 }

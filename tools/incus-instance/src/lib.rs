@@ -6,7 +6,7 @@ mod lifecycle;
 mod list;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use incus_cli::{GlobalArgs, ShowFormat};
+use incus_cli::{Format, GlobalArgs};
 use incus_client::Backend;
 use std::process::ExitCode;
 
@@ -38,8 +38,8 @@ pub enum Cmd {
         #[arg(long)]
         expanded: bool,
         /// Output format
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = ShowFormat::Yaml)]
-        format: ShowFormat,
+        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
+        format: Format,
     },
     /// Manage instance and server configuration
     Config(config::ConfigArgs),

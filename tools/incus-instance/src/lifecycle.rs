@@ -154,7 +154,7 @@ pub fn console(b: &dyn Backend, name: &str, show_log: bool) -> Result<ExitCode> 
 
 pub fn info(b: &dyn Backend, name: Option<String>, show_log: bool) -> Result<ExitCode> {
     let Some(name) = name else {
-        incus_cli::print_show(incus_cli::ShowFormat::Yaml, &b.server()?)?;
+        incus_cli::print_show(incus_cli::Format::Yaml, &b.server()?)?;
         return Ok(ExitCode::SUCCESS);
     };
     let i = b.instance(&name)?;

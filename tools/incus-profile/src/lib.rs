@@ -2,7 +2,7 @@
 
 use clap::{CommandFactory, Parser, Subcommand};
 use incus_api::{Error, ProfilePut, Result};
-use incus_cli::{Format, GlobalArgs, ShowFormat};
+use incus_cli::{Format, GlobalArgs};
 use incus_client::Backend;
 use std::process::ExitCode;
 
@@ -34,8 +34,8 @@ pub enum Cmd {
     /// Show a profile
     Show {
         name: String,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = ShowFormat::Yaml)]
-        format: ShowFormat,
+        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
+        format: Format,
     },
     /// Edit a profile as YAML (from stdin when it is not a terminal)
     Edit { name: String },
@@ -128,21 +128,6 @@ pub fn main() -> ExitCode {
     })
 }
 
-fn pairs_of(args: &[String]) -> Result<incus_api::Config> {
-    if args.len() == 2 && !args[0].contains('=') {
-        return Ok([(args[0].clone(), incus_cli::value_or_stdin(&args[1])?)].into());
-    }
-    incus_cli::parse_pairs(args)
-}
-
-fn put_of(p: incus_api::Profile) -> ProfilePut {
-    ProfilePut {
-        config: p.config,
-        description: p.description,
-        devices: p.devices,
-    }
-}
-
 fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
     match cmd {
         Cmd::Create { name, description } => {
@@ -176,7 +161,7 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
         }
         Cmd::Show { name, format } => incus_cli::print_show(format, &b.profile(&name)?)?,
         Cmd::Edit { name } => {
-            let cur = incus_cli::to_yaml(&put_of(b.profile(&name)?))?;
+            let cur = incus_cli::to_yaml(&ProfilePut::from(&b.profile(&name)?))?;
             let new: ProfilePut = incus_cli::parse_yaml(&incus_cli::edit_text(&cur)?)?;
             b.profile_update(&name, new)?;
         }
@@ -191,16 +176,10 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
             );
         }
         Cmd::Set { name, args } => {
-            // One locked read-modify-write per key: concurrent setters lose nothing.
-            for (k, v) in pairs_of(&args)? {
-                let value = (!v.is_empty()).then_some(v.as_str());
-                if value.is_some() || b.profile(&name)?.config.contains_key(&k) {
-                    b.profile_set(&name, &k, value)?;
-                }
-            }
+            b.profile_set_keys(&name, &incus_cli::parse_set_args(&args)?)?;
         }
         Cmd::Unset { name, key } => {
-            b.profile_set(&name, &key, None)?;
+            b.profile_unset(&name, &key)?;
         }
         Cmd::Delete { names } => {
             for n in names {
@@ -247,10 +226,10 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
                 }
             }
             DeviceCmd::Set { name, device, args } => {
-                b.profile_device_set(&name, &device, pairs_of(&args)?)?;
+                b.profile_device_set(&name, &device, incus_cli::parse_set_args(&args)?)?;
             }
             DeviceCmd::Show { name } => {
-                incus_cli::print_show(ShowFormat::Yaml, &b.profile(&name)?.devices)?
+                incus_cli::print_show(Format::Yaml, &b.profile(&name)?.devices)?
             }
             DeviceCmd::Unset { name, device, key } => {
                 b.profile_device_set(&name, &device, [(key, String::new())].into())?;

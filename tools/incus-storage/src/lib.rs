@@ -2,7 +2,7 @@
 
 use clap::{CommandFactory, Parser, Subcommand};
 use incus_api::{Result, StoragePoolPut};
-use incus_cli::{Format, GlobalArgs, ShowFormat};
+use incus_cli::{Format, GlobalArgs};
 use incus_client::Backend;
 use std::process::ExitCode;
 
@@ -39,8 +39,8 @@ pub enum Cmd {
         /// Show the pool's resources instead
         #[arg(long)]
         resources: bool,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = ShowFormat::Yaml)]
-        format: ShowFormat,
+        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
+        format: Format,
     },
     /// Show usage of a storage pool
     Info {
@@ -48,8 +48,8 @@ pub enum Cmd {
         /// Print sizes in bytes
         #[arg(long)]
         bytes: bool,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = ShowFormat::Yaml)]
-        format: ShowFormat,
+        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
+        format: Format,
     },
     /// Get a pool key
     Get { name: String, key: String },
@@ -102,13 +102,6 @@ pub fn main() -> ExitCode {
         exec(b.as_ref(), cli.command)?;
         Ok(ExitCode::SUCCESS)
     })
-}
-
-fn pairs_of(args: &[String]) -> Result<incus_api::Config> {
-    if args.len() == 2 && !args[0].contains('=') {
-        return Ok([(args[0].clone(), args[1].clone())].into());
-    }
-    incus_cli::parse_pairs(args)
 }
 
 fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
@@ -181,26 +174,25 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
                     incus_cli::human_size(v as i64)
                 }
             };
-            let info = serde_yaml_map(&[
-                (
-                    "info",
-                    vec![
-                        ("description", pool.description.clone()),
-                        ("driver", pool.driver.clone()),
-                        ("name", pool.name.clone()),
-                        ("space used", size(r.space.used)),
-                        ("total space", size(r.space.total)),
-                    ],
-                ),
-                (
-                    "used by",
-                    pool.used_by.iter().map(|u| ("-", u.clone())).collect(),
-                ),
-            ]);
-            match format {
-                ShowFormat::Yaml => incus_cli::write_stdout(&info)?,
-                ShowFormat::Json => incus_cli::print_show(format, &r)?,
+            // Upstream's layout: an "info" section and "used by" grouped by kind.
+            let mut info = std::collections::BTreeMap::new();
+            info.insert("description", pool.description.clone());
+            info.insert("driver", pool.driver.clone());
+            info.insert("name", pool.name.clone());
+            info.insert("space used", size(r.space.used));
+            info.insert("total space", size(r.space.total));
+            let mut used_by: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+            for url in &pool.used_by {
+                // /1.0/<kind>/<name>[/...]
+                let mut parts = url.trim_start_matches("/1.0/").splitn(2, '/');
+                let kind = parts.next().unwrap_or_default().to_string();
+                let rest = parts.next().unwrap_or_default().to_string();
+                used_by.entry(kind).or_default().push(rest);
             }
+            let mut out = serde_json::Map::new();
+            out.insert("info".into(), serde_json::json!(info));
+            out.insert("used by".into(), serde_json::json!(used_by));
+            incus_cli::print_show(format, &out)?;
         }
         Cmd::Get { name, key } => {
             println!(
@@ -209,7 +201,7 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
             );
         }
         Cmd::Set { name, args } => {
-            b.pool_set_keys(&name, &pairs_of(&args)?)?;
+            b.pool_set_keys(&name, &incus_cli::parse_set_args(&args)?)?;
         }
         Cmd::Unset { name, key } => {
             b.pool_set_keys(&name, &[(key, String::new())].into())?;
@@ -254,20 +246,4 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
         },
     }
     Ok(())
-}
-
-/// A small YAML rendering of sections of key/value lines (upstream's `storage info`).
-fn serde_yaml_map(sections: &[(&str, Vec<(&str, String)>)]) -> String {
-    let mut s = String::new();
-    for (title, lines) in sections {
-        s.push_str(&format!("{title}:\n"));
-        for (k, v) in lines {
-            if *k == "-" {
-                s.push_str(&format!("- {v}\n"));
-            } else {
-                s.push_str(&format!("  {k}: {v}\n"));
-            }
-        }
-    }
-    s
 }

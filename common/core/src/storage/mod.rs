@@ -241,12 +241,10 @@ fn update_locked(
 ) -> Result<StoragePool> {
     let (info, drv) = load_pool(ctx, name)?;
     drv.validate_config(&config)?;
-    for key in ["source", "size"] {
-        if info.config.get(key) != config.get(key) && key == "source" {
-            return Err(Error::invalid(format!(
-                "Cannot change \"{key}\" of an existing storage pool"
-            )));
-        }
+    if info.config.get("source") != config.get("source") {
+        return Err(Error::invalid(
+            "Cannot change \"source\" of an existing storage pool",
+        ));
     }
     ctx.db()?.write(|tx| {
         let mut row = incus_db::pool_get(tx, name)?
