@@ -147,12 +147,34 @@ impl Context {
         lock::lock(&self.lock_path("global", "all"), LOCK_TIMEOUT, "The server")
     }
 
-    /// The lock of a storage pool.
+    // Lock order, always: global -> pool -> image -> instance (-> snapshot), each taken
+    // before any write transaction. Shared locks mark users of an object that must not
+    // vanish meanwhile (a pool or image during an instance create).
+
+    /// The lock of a storage pool, exclusive (pool create, update, delete).
     pub fn lock_pool(&self, name: &str) -> Result<Lock> {
         lock::lock(
             &self.lock_path("pool", name),
             LOCK_TIMEOUT,
             &format!("Storage pool \"{name}\""),
+        )
+    }
+
+    /// The lock of a storage pool, shared (its users: instance create).
+    pub fn lock_pool_shared(&self, name: &str) -> Result<Lock> {
+        lock::lock_shared(
+            &self.lock_path("pool", name),
+            LOCK_TIMEOUT,
+            &format!("Storage pool \"{name}\""),
+        )
+    }
+
+    /// The lock of an image, shared (instance create unpacking it).
+    pub fn lock_image_shared(&self, fingerprint: &str) -> Result<Lock> {
+        lock::lock_shared(
+            &self.lock_path("image", fingerprint),
+            LOCK_TIMEOUT,
+            &format!("Image \"{fingerprint}\""),
         )
     }
 

@@ -287,10 +287,18 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
             ))
         }
     };
+    // Lock order: pool (shared) -> image (shared) -> instance. The shared locks keep
+    // the pool and the image from being deleted while the rootfs is built.
+    let _pool_lock = ctx.lock_pool_shared(&pool)?;
     let (pool_info, driver) = storage::load_pool(ctx, &pool)?;
-    let img = match &opts.image {
-        Some(i) => Some(image::resolve(ctx, i)?),
-        None => None,
+    let (img, _image_lock) = match &opts.image {
+        Some(i) => {
+            let found = image::resolve(ctx, i)?;
+            let lock = ctx.lock_image_shared(&found.fingerprint)?;
+            // Re-read under the lock: it may have been deleted meanwhile.
+            (Some(image::resolve(ctx, &found.fingerprint)?), Some(lock))
+        }
+        None => (None, None),
     };
 
     let _lock = ctx.lock_instance(&name)?;

@@ -48,8 +48,12 @@ fn flock(file: &File, op: libc::c_int) -> std::io::Result<()> {
 
 /// Takes the lock without waiting; `None` when someone else holds it.
 pub fn try_lock(path: &Path) -> Result<Option<Lock>> {
+    try_lock_mode(path, libc::LOCK_EX)
+}
+
+fn try_lock_mode(path: &Path, mode: libc::c_int) -> Result<Option<Lock>> {
     let file = open_lock_file(path)?;
-    match flock(&file, libc::LOCK_EX | libc::LOCK_NB) {
+    match flock(&file, mode | libc::LOCK_NB) {
         Ok(()) => Ok(Some(Lock {
             _file: file,
             path: path.to_path_buf(),
@@ -70,12 +74,23 @@ pub fn is_held(path: &Path) -> bool {
     }
 }
 
-/// Takes the lock, waiting up to `timeout`; `Busy` names `what` when it cannot.
+/// Takes the lock exclusively, waiting up to `timeout`; `Busy` names `what` when it
+/// cannot.
 pub fn lock(path: &Path, timeout: Duration, what: &str) -> Result<Lock> {
+    lock_mode(path, libc::LOCK_EX, timeout, what)
+}
+
+/// Takes the lock shared: many users of an object at once (instances being created
+/// on a pool), none while someone holds it exclusively (the pool being deleted).
+pub fn lock_shared(path: &Path, timeout: Duration, what: &str) -> Result<Lock> {
+    lock_mode(path, libc::LOCK_SH, timeout, what)
+}
+
+fn lock_mode(path: &Path, mode: libc::c_int, timeout: Duration, what: &str) -> Result<Lock> {
     let deadline = Instant::now() + timeout;
     let mut pause = Duration::from_micros(500);
     loop {
-        if let Some(l) = try_lock(path)? {
+        if let Some(l) = try_lock_mode(path, mode)? {
             return Ok(l);
         }
         if Instant::now() >= deadline {
@@ -107,5 +122,20 @@ mod tests {
         drop(held);
         assert!(!is_held(&p));
         assert!(try_lock(&p).unwrap().is_some());
+    }
+
+    #[test]
+    fn shared_holders_coexist_and_exclude_an_exclusive_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("pool.lock");
+        let a = lock_shared(&p, Duration::from_secs(1), "pool").unwrap();
+        let b = lock_shared(&p, Duration::from_secs(1), "pool").unwrap();
+        let err = lock(&p, Duration::from_millis(20), "pool").unwrap_err();
+        assert_eq!(err.kind, incus_api::ErrorKind::Busy);
+        drop(a);
+        drop(b);
+        let ex = lock(&p, Duration::from_secs(1), "pool").unwrap();
+        assert!(lock_shared(&p, Duration::from_millis(20), "pool").is_err());
+        drop(ex);
     }
 }
