@@ -382,8 +382,6 @@ fn instance_list_json() {
 }
 
 #[test]
-#[ignore = "BUG: a stopped instance's state has pid -1 and processes -1 (core/src/lifecycle.rs \
-            state()); upstream renders zero values (pid 0, processes 0) when not running"]
 fn stopped_state_counts_are_zero() {
     let env = TestEnv::initialized();
     env.ok("incus-instance", &["create", "--empty", "c1"]);

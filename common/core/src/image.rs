@@ -383,10 +383,3 @@ pub fn alias_rename(ctx: &Context, name: &str, new_name: &str) -> Result<()> {
         serde_json::json!({"old_name": name}),
     )
 }
-
-/// Marks an image used now (at instance creation).
-pub(crate) fn touch(ctx: &Context, row: &ImageRow) -> Result<()> {
-    let now = time::now();
-    ctx.db()?
-        .write(|tx| incus_db::image_touch(tx, row.id, &now))
-}

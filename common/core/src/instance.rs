@@ -5,6 +5,7 @@ use crate::storage::{self, VolumeType};
 use crate::{devices, events, image, names, time, Context, Error, Result};
 use incus_api::{keys, Config, Devices, Instance, InstancePut, InstanceState, StatusCode};
 use incus_db::InstanceRow;
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// Size of the id range each unprivileged instance gets.
@@ -53,8 +54,8 @@ pub fn rootfs_path(ctx: &Context, row: &InstanceRow) -> PathBuf {
 }
 
 /// Profiles then local values, later wins (upstream's expansion).
-pub fn expand(
-    profiles: &[incus_db::ProfileRow],
+pub fn expand<'a>(
+    profiles: impl IntoIterator<Item = &'a incus_db::ProfileRow>,
     config: &Config,
     devices: &Devices,
 ) -> (Config, Devices) {
@@ -69,7 +70,7 @@ pub fn expand(
     (c, d)
 }
 
-fn load_profiles(ctx: &Context, names: &[String]) -> Result<Vec<incus_db::ProfileRow>> {
+pub(crate) fn load_profiles(ctx: &Context, names: &[String]) -> Result<Vec<incus_db::ProfileRow>> {
     let project = ctx.project.clone();
     ctx.db()?.read(|tx| {
         names
@@ -83,9 +84,12 @@ fn load_profiles(ctx: &Context, names: &[String]) -> Result<Vec<incus_db::Profil
 }
 
 /// Converts a row into the REST object (without state).
-pub fn to_api(ctx: &Context, row: &InstanceRow, profiles: &[incus_db::ProfileRow]) -> Instance {
+fn to_api<'a>(
+    row: &InstanceRow,
+    profiles: impl IntoIterator<Item = &'a incus_db::ProfileRow>,
+    st: StatusCode,
+) -> Instance {
     let (expanded_config, expanded_devices) = expand(profiles, &row.config, &row.devices);
-    let st = status(ctx, &row.name);
     Instance {
         architecture: row.architecture.clone(),
         config: row.config.clone(),
@@ -122,9 +126,9 @@ fn load(ctx: &Context, name: &str) -> Result<InstanceRow> {
     Ok(row)
 }
 
-/// `list`: every instance (recursion=1). Half-created instances whose creator died are
-/// repaired (removed) on the way.
-pub fn list(ctx: &Context) -> Result<Vec<Instance>> {
+/// Every live row of the project with the profiles by name; half-created instances
+/// whose creator died are repaired (removed) on the way.
+fn list_rows(ctx: &Context) -> Result<(Vec<InstanceRow>, HashMap<String, incus_db::ProfileRow>)> {
     let project = ctx.project.clone();
     let (rows, profiles) = ctx.db()?.read(|tx| {
         Ok((
@@ -132,68 +136,82 @@ pub fn list(ctx: &Context) -> Result<Vec<Instance>> {
             incus_db::profile_list(tx, &project)?,
         ))
     })?;
-    let by_name: std::collections::HashMap<&str, &incus_db::ProfileRow> =
-        profiles.iter().map(|p| (p.name.as_str(), p)).collect();
-    let mut out = Vec::with_capacity(rows.len());
-    for row in &rows {
-        if row.pending && repair_one(ctx, row)? {
+    let mut live = Vec::with_capacity(rows.len());
+    for row in rows {
+        if row.pending && repair_one(ctx, &row)? {
             continue;
         }
-        let ps: Vec<incus_db::ProfileRow> = row
-            .profiles
-            .iter()
-            .filter_map(|n| by_name.get(n.as_str()).map(|p| (*p).clone()))
-            .collect();
-        out.push(to_api(ctx, row, &ps));
+        live.push(row);
+    }
+    let by_name = profiles.into_iter().map(|p| (p.name.clone(), p)).collect();
+    Ok((live, by_name))
+}
+
+fn profiles_of<'a>(
+    row: &'a InstanceRow,
+    by_name: &'a HashMap<String, incus_db::ProfileRow>,
+) -> impl Iterator<Item = &'a incus_db::ProfileRow> {
+    row.profiles.iter().filter_map(|n| by_name.get(n))
+}
+
+/// `list`: every instance (recursion=1).
+pub fn list(ctx: &Context) -> Result<Vec<Instance>> {
+    let (rows, by_name) = list_rows(ctx)?;
+    Ok(rows
+        .iter()
+        .map(|row| to_api(row, profiles_of(row, &by_name), status(ctx, &row.name)))
+        .collect())
+}
+
+/// `list` with state and snapshots (recursion=2; upstream's `InstanceFull`): one read
+/// of the database and one look at each instance's runtime state.
+pub fn list_full(ctx: &Context) -> Result<Vec<Instance>> {
+    let (rows, by_name) = list_rows(ctx)?;
+    let mut snapshots = ctx.db()?.read(incus_db::snapshot_list_all)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let st = crate::lifecycle::state(ctx, &row.name)?;
+        let status = crate::lifecycle::status_of(&st);
+        let mut inst = to_api(row, profiles_of(row, &by_name), status);
+        inst.snapshots = Some(
+            snapshots
+                .remove(&row.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| snapshot_to_api(&inst, s))
+                .collect(),
+        );
+        inst.state = Some(st);
+        inst.backups = Some(vec![]);
+        out.push(inst);
     }
     Ok(out)
 }
 
-/// `list` with state and snapshots (recursion=2; upstream's `InstanceFull`).
-pub fn list_full(ctx: &Context) -> Result<Vec<Instance>> {
-    let mut out = list(ctx)?;
-    let project = ctx.project.clone();
-    let ids: std::collections::HashMap<String, i64> = ctx
-        .db()?
-        .read(|tx| incus_db::instance_list(tx, &project))?
-        .into_iter()
-        .map(|r| (r.name, r.id))
-        .collect();
-    for inst in &mut out {
-        inst.state = Some(state(ctx, &inst.name)?);
-        let id = ids.get(&inst.name).copied().unwrap_or_default();
-        let snaps = ctx.db()?.read(|tx| incus_db::snapshot_list(tx, id))?;
-        inst.snapshots = Some(
-            snaps
-                .into_iter()
-                .map(|s| incus_api::InstanceSnapshot {
-                    architecture: inst.architecture.clone(),
-                    config: s.config.clone(),
-                    created_at: s.created_at,
-                    devices: s.devices.clone(),
-                    ephemeral: false,
-                    expanded_config: s.config,
-                    expanded_devices: s.devices,
-                    expires_at: s.expires_at,
-                    last_used_at: incus_api::EPOCH_TIME.into(),
-                    name: s.name,
-                    profiles: inst.profiles.clone(),
-                    size: 0,
-                    stateful: s.stateful,
-                    description: s.description,
-                })
-                .collect(),
-        );
-        inst.backups = Some(vec![]);
+fn snapshot_to_api(inst: &Instance, s: incus_db::SnapshotRow) -> incus_api::InstanceSnapshot {
+    incus_api::InstanceSnapshot {
+        architecture: inst.architecture.clone(),
+        config: s.config.clone(),
+        created_at: s.created_at,
+        devices: s.devices.clone(),
+        ephemeral: false,
+        expanded_config: s.config,
+        expanded_devices: s.devices,
+        expires_at: s.expires_at,
+        last_used_at: incus_api::EPOCH_TIME.into(),
+        name: s.name,
+        profiles: inst.profiles.clone(),
+        size: 0,
+        stateful: s.stateful,
+        description: s.description,
     }
-    Ok(out)
 }
 
 /// `show`.
 pub fn get(ctx: &Context, name: &str) -> Result<Instance> {
     let row = load(ctx, name)?;
     let profiles = load_profiles(ctx, &row.profiles)?;
-    Ok(to_api(ctx, &row, &profiles))
+    Ok(to_api(&row, &profiles, status(ctx, name)))
 }
 
 /// `GET .../state`.
@@ -368,31 +386,37 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
                     .map_err(image::fmt_err)?;
                 incus_imagefmt::unpack_templates(&src, &vol.join("templates"))
                     .map_err(image::fmt_err)?;
-                let info = incus_imagefmt::inspect(&src).map_err(image::fmt_err)?;
-                let yaml = serde_yaml_ng::to_string(&info.metadata)
-                    .map_err(|e| Error::internal(format!("metadata.yaml: {e}")))?;
+                let meta = incus_imagefmt::read_metadata(&src).map_err(image::fmt_err)?;
+                let yaml = meta.to_yaml().map_err(image::fmt_err)?;
                 std::fs::write(vol.join("metadata.yaml"), yaml)?;
-                image::touch(ctx, img)?;
             }
             None => {
                 std::fs::create_dir(vol.join("rootfs"))?;
             }
         }
         symlink_instance(ctx, &row)?;
-        ctx.db()?
-            .write(|tx| incus_db::instance_set_pending(tx, row.id, false))
+        // The last write clears the pending mark and records the event and the
+        // image's use in one commit.
+        let now = time::now();
+        ctx.db()?.write(|tx| {
+            incus_db::instance_set_pending(tx, row.id, false)?;
+            if let Some(img) = &img {
+                incus_db::image_touch(tx, img.id, &now)?;
+            }
+            events::record(
+                tx,
+                &project,
+                "instance-created",
+                &format!("/1.0/instances/{name}"),
+                serde_json::json!({"type": "container"}),
+            )
+        })
     })();
     if let Err(e) = built {
         // Roll back everything this call made; the lock is still ours.
         let _ = remove_everything(ctx, &row);
         return Err(e);
     }
-    events::lifecycle(
-        ctx,
-        "instance-created",
-        &format!("/1.0/instances/{name}"),
-        serde_json::json!({"type": "container"}),
-    )?;
     get(ctx, &name)
 }
 
@@ -586,15 +610,19 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
     if !put.architecture.is_empty() {
         row.architecture = put.architecture;
     }
-    ctx.db()?.write(|tx| incus_db::instance_update(tx, &row))?;
+    let project = ctx.project.clone();
+    ctx.db()?.write(|tx| {
+        incus_db::instance_update(tx, &row)?;
+        events::record(
+            tx,
+            &project,
+            "instance-updated",
+            &format!("/1.0/instances/{name}"),
+            serde_json::json!({}),
+        )
+    })?;
     // Limits change live on a running instance, as upstream.
     crate::lifecycle::apply_live(ctx, name)?;
-    events::lifecycle(
-        ctx,
-        "instance-updated",
-        &format!("/1.0/instances/{name}"),
-        serde_json::json!({}),
-    )?;
     get(ctx, name)
 }
 
@@ -693,20 +721,37 @@ pub fn device_override(ctx: &Context, name: &str, dev: &str, pairs: &Config) -> 
 }
 
 /// Renders the image templates pending for an instance (`volatile.apply_template`)
-/// and those with the `start` trigger, then clears the pending trigger. Runs at start,
-/// as upstream does.
+/// and those with the `start` trigger, then clears the pending trigger (tests and
+/// tools that prepare a rootfs without starting it; `start` renders through
+/// [`render_templates`] and clears the trigger in its own final write).
 pub fn apply_templates(ctx: &Context, name: &str) -> Result<Vec<PathBuf>> {
     let row = load(ctx, name)?;
-    let vol = volume_path(ctx, &row);
+    let profiles = load_profiles(ctx, &row.profiles)?;
+    let (config, devices) = expand(&profiles, &row.config, &row.devices);
+    let written = render_templates(ctx, &row, &config, &devices)?;
+    if row.config.contains_key("volatile.apply_template") {
+        ctx.db()?.write(|tx| {
+            incus_db::instance_config_set(tx, row.id, "volatile.apply_template", None)
+        })?;
+    }
+    Ok(written)
+}
+
+/// Renders the pending trigger's templates (`volatile.apply_template`: create, copy,
+/// rename) and the `start` ones into the rootfs, as upstream does at every start.
+pub(crate) fn render_templates(
+    ctx: &Context,
+    row: &InstanceRow,
+    config: &Config,
+    devices: &Devices,
+) -> Result<Vec<PathBuf>> {
+    let vol = volume_path(ctx, row);
     let meta_path = vol.join("metadata.yaml");
     if !meta_path.exists() {
         return Ok(vec![]);
     }
-    let meta: incus_imagefmt::ImageMetadata =
-        serde_yaml_ng::from_str(&std::fs::read_to_string(&meta_path)?)
-            .map_err(|e| Error::invalid(format!("{}: {e}", meta_path.display())))?;
-    let profiles = load_profiles(ctx, &row.profiles)?;
-    let (config, devices) = expand(&profiles, &row.config, &row.devices);
+    let meta = incus_imagefmt::ImageMetadata::from_yaml(&std::fs::read(&meta_path)?)
+        .map_err(image::fmt_err)?;
     let tctx = incus_imagefmt::TemplateContext {
         instance_name: row.name.clone(),
         instance_type: row.instance_type.clone(),
@@ -717,16 +762,16 @@ pub fn apply_templates(ctx: &Context, name: &str) -> Result<Vec<PathBuf>> {
             .unwrap_or(false),
         ephemeral: row.ephemeral,
         config: config.clone(),
-        devices,
+        devices: devices.clone(),
         properties_image: Default::default(),
     };
-    let pending = row.config.get("volatile.apply_template").cloned();
+    let (rootfs, templates) = (vol.join("rootfs"), vol.join("templates"));
     let mut written = Vec::new();
-    if let Some(trigger) = &pending {
+    if let Some(trigger) = row.config.get("volatile.apply_template") {
         written.extend(
             incus_imagefmt::render_templates(
-                &vol.join("rootfs"),
-                &vol.join("templates"),
+                &rootfs,
+                &templates,
                 &meta,
                 trigger,
                 &tctx,
@@ -736,21 +781,9 @@ pub fn apply_templates(ctx: &Context, name: &str) -> Result<Vec<PathBuf>> {
         );
     }
     written.extend(
-        incus_imagefmt::render_templates(
-            &vol.join("rootfs"),
-            &vol.join("templates"),
-            &meta,
-            "start",
-            &tctx,
-            false,
-        )
-        .map_err(image::fmt_err)?,
+        incus_imagefmt::render_templates(&rootfs, &templates, &meta, "start", &tctx, false)
+            .map_err(image::fmt_err)?,
     );
-    if pending.is_some() {
-        ctx.db()?.write(|tx| {
-            incus_db::instance_config_set(tx, row.id, "volatile.apply_template", None)
-        })?;
-    }
     Ok(written)
 }
 

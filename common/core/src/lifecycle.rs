@@ -31,6 +31,15 @@ pub fn status(ctx: &Context, name: &str) -> StatusCode {
     }
 }
 
+/// The status a state reports (so callers holding a state do not look again).
+pub fn status_of(state: &InstanceState) -> StatusCode {
+    match state.status_code {
+        103 => StatusCode::Running,
+        110 => StatusCode::Frozen,
+        _ => StatusCode::Stopped,
+    }
+}
+
 /// Runtime limits from an expanded config.
 pub fn limits_of(config: &Config) -> Result<Limits> {
     let get = |k: &str| config.get(k).filter(|v| !v.is_empty());
@@ -84,14 +93,20 @@ fn device_num(path: &str) -> Result<(DeviceKind, u32, u32)> {
     Ok((kind, libc::major(rdev), libc::minor(rdev)))
 }
 
-/// Builds the runtime spec of an instance from its expanded config and devices.
-pub fn spec_of(ctx: &Context, name: &str) -> Result<ContainerSpec> {
-    let inst = instance::get(ctx, name)?;
-    let config = &inst.expanded_config;
-    let privileged = config
-        .get("security.privileged")
-        .and_then(|v| keys::parse_bool(v))
-        .unwrap_or(false);
+/// Builds the runtime spec of an instance from its row and expanded config and devices.
+fn spec_of(
+    ctx: &Context,
+    row: &incus_db::InstanceRow,
+    config: &Config,
+    devices: &Devices,
+) -> Result<ContainerSpec> {
+    let flag = |k: &str| {
+        config
+            .get(k)
+            .and_then(|v| keys::parse_bool(v))
+            .unwrap_or(false)
+    };
+    let privileged = flag("security.privileged");
     let idmap = if privileged {
         None
     } else {
@@ -104,17 +119,16 @@ pub fn spec_of(ctx: &Context, name: &str) -> Result<ContainerSpec> {
             size: IDMAP_SIZE as u32,
         })
     };
-    let (disks, unix_devices) = devices_of(&inst.expanded_devices)?;
-    let root = instance::get_row(ctx, name)?;
+    let (disks, unix_devices) = devices_of(devices)?;
     Ok(ContainerSpec {
-        name: name.to_string(),
+        name: row.name.clone(),
         host_prefix: ctx.prefix.clone(),
-        rootfs: instance::rootfs_path(ctx, &root),
-        run_dir: ctx.instance_run_dir(name),
-        log_dir: ctx.instance_log_dir(name),
+        rootfs: instance::rootfs_path(ctx, row),
+        run_dir: ctx.instance_run_dir(&row.name),
+        log_dir: ctx.instance_log_dir(&row.name),
         privileged,
         idmap,
-        hostname: name.to_string(),
+        hostname: row.name.clone(),
         init: vec!["/sbin/init".into()],
         env: config
             .iter()
@@ -123,10 +137,7 @@ pub fn spec_of(ctx: &Context, name: &str) -> Result<ContainerSpec> {
         limits: limits_of(config)?,
         disks,
         unix_devices,
-        nesting: config
-            .get("security.nesting")
-            .and_then(|v| keys::parse_bool(v))
-            .unwrap_or(false),
+        nesting: flag("security.nesting"),
         stop_signal: None,
     })
 }
@@ -213,30 +224,34 @@ fn devices_of(devices: &Devices) -> Result<(Vec<DiskMount>, Vec<UnixDevice>)> {
     Ok((disks, unix))
 }
 
-/// `start`: renders pending templates, starts the container, records the start.
+/// `start`: renders pending templates, starts the container, then records the start
+/// (pending trigger cleared, power state, last use, event) in one transaction.
 pub fn start(ctx: &Context, name: &str) -> Result<()> {
     let _lock = ctx.lock_instance(name)?;
     if status(ctx, name) != StatusCode::Stopped {
         return Err(Error::invalid("The instance is already running"));
     }
-    instance::apply_templates(ctx, name)?;
-    let spec = spec_of(ctx, name)?;
-    incus_runtime::start(&spec).map_err(rt_err)?;
     let row = instance::get_row(ctx, name)?;
+    let profiles = instance::load_profiles(ctx, &row.profiles)?;
+    let (config, devices) = instance::expand(&profiles, &row.config, &row.devices);
+    instance::render_templates(ctx, &row, &config, &devices)?;
+    incus_runtime::start(&spec_of(ctx, &row, &config, &devices)?).map_err(rt_err)?;
     let now = time::now();
+    let project = ctx.project.clone();
     ctx.db()?.write(|tx| {
-        let mut r = row.clone();
-        r.last_used_at = now.clone();
-        r.config
-            .insert("volatile.last_state.power".into(), "RUNNING".into());
-        incus_db::instance_update(tx, &r)
-    })?;
-    events::lifecycle(
-        ctx,
-        "instance-started",
-        &format!("/1.0/instances/{name}"),
-        serde_json::json!({}),
-    )
+        if row.config.contains_key("volatile.apply_template") {
+            incus_db::instance_config_set(tx, row.id, "volatile.apply_template", None)?;
+        }
+        incus_db::instance_config_set(tx, row.id, "volatile.last_state.power", Some("RUNNING"))?;
+        incus_db::instance_set_last_used(tx, row.id, &now)?;
+        events::record(
+            tx,
+            &project,
+            "instance-started",
+            &format!("/1.0/instances/{name}"),
+            serde_json::json!({}),
+        )
+    })
 }
 
 /// `stop`: a clean halt within `timeout` (then SIGKILL), or at once with `force`.
@@ -249,17 +264,24 @@ pub fn stop(ctx: &Context, name: &str, timeout: Duration, force: bool) -> Result
             return Err(Error::invalid("The instance is already stopped"));
         }
         incus_runtime::stop(&ctx.instance_run_dir(name), timeout, force).map_err(rt_err)?;
+        let project = ctx.project.clone();
         ctx.db()?.write(|tx| {
-            incus_db::instance_config_set(tx, row.id, "volatile.last_state.power", Some("STOPPED"))
+            incus_db::instance_config_set(
+                tx,
+                row.id,
+                "volatile.last_state.power",
+                Some("STOPPED"),
+            )?;
+            events::record(
+                tx,
+                &project,
+                "instance-stopped",
+                &format!("/1.0/instances/{name}"),
+                serde_json::json!({}),
+            )
         })?;
         row
     };
-    events::lifecycle(
-        ctx,
-        "instance-stopped",
-        &format!("/1.0/instances/{name}"),
-        serde_json::json!({}),
-    )?;
     if row.ephemeral {
         instance::delete(ctx, name)?;
     }
@@ -336,6 +358,7 @@ pub fn state(ctx: &Context, name: &str) -> Result<InstanceState> {
         network: None,
         ..Default::default()
     };
+    // A stopped instance keeps pid and processes at 0, as upstream reports them.
     if st != StatusCode::Stopped {
         if let Ok(info) = incus_runtime::info(&ctx.instance_run_dir(name)) {
             out.pid = info.init_pid as i64;
@@ -344,9 +367,6 @@ pub fn state(ctx: &Context, name: &str) -> Result<InstanceState> {
             out.memory.usage_peak = info.memory_peak as i64;
             out.cpu.usage = info.cpu_usage_ns as i64;
         }
-    } else {
-        out.pid = -1;
-        out.processes = -1;
     }
     Ok(out)
 }

@@ -33,6 +33,9 @@ pub fn get(ctx: &Context, key: &str) -> Result<String> {
 /// Sets keys (an empty value unsets, as upstream): all validated first, then written
 /// in one transaction, so a bad key changes nothing.
 pub fn set_keys(ctx: &Context, pairs: &Config) -> Result<()> {
+    if pairs.is_empty() {
+        return Ok(());
+    }
     for (k, v) in pairs {
         keys::validate_server(k, v)?;
     }

@@ -1114,6 +1114,15 @@ pub fn instance_config_set(tx: &Tx, id: i64, key: &str, value: Option<&str>) -> 
     set_kv(tx, &INSTANCE_CFG, id, key, value)
 }
 
+pub fn instance_set_last_used(tx: &Tx, id: i64, when: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE instances SET last_use_date = ?1 WHERE id = ?2",
+        params![when, id],
+    )
+    .map_err(sql_err)?;
+    Ok(())
+}
+
 pub fn instance_set_pending(tx: &Tx, id: i64, pending: bool) -> Result<()> {
     tx.execute(
         "UPDATE instances SET pending = ?1 WHERE id = ?2",
@@ -1160,49 +1169,38 @@ pub struct SnapshotRow {
     pub devices: Devices,
 }
 
-/// Snapshot counts per instance id (for `list -c S`).
-pub fn snapshot_counts(tx: &Tx) -> Result<HashMap<i64, i64>> {
+/// Every snapshot, grouped by instance id (five queries whatever the count).
+pub fn snapshot_list_all(tx: &Tx) -> Result<HashMap<i64, Vec<SnapshotRow>>> {
+    let mut configs = load_kv_all(tx, &SNAPSHOT_CFG)?;
+    let mut devices = load_devices_all(tx, &SNAPSHOT_DEV)?;
     let mut stmt = tx
         .prepare_cached(
-            "SELECT instance_id, count(*) FROM instances_snapshots GROUP BY instance_id",
+            "SELECT id, instance_id, name, creation_date, expiry_date, stateful, description
+             FROM instances_snapshots ORDER BY instance_id, creation_date, id",
         )
         .map_err(sql_err)?;
     let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(sql_err)?;
-    rows.map(|r| r.map_err(sql_err)).collect()
-}
-
-pub fn snapshot_list(tx: &Tx, instance_id: i64) -> Result<Vec<SnapshotRow>> {
-    let mut stmt = tx
-        .prepare_cached(
-            "SELECT id, name, creation_date, expiry_date, stateful, description
-             FROM instances_snapshots WHERE instance_id = ?1 ORDER BY creation_date, id",
-        )
-        .map_err(sql_err)?;
-    let rows: Vec<SnapshotRow> = stmt
-        .query_map([instance_id], |r| {
+        .query_map([], |r| {
             Ok(SnapshotRow {
                 id: r.get(0)?,
-                instance_id,
-                name: r.get(1)?,
-                created_at: r.get(2)?,
-                expires_at: r.get(3)?,
-                stateful: r.get(4)?,
-                description: r.get(5)?,
+                instance_id: r.get(1)?,
+                name: r.get(2)?,
+                created_at: r.get(3)?,
+                expires_at: r.get(4)?,
+                stateful: r.get(5)?,
+                description: r.get(6)?,
                 ..Default::default()
             })
         })
-        .map_err(sql_err)?
-        .collect::<rusqlite::Result<_>>()
         .map_err(sql_err)?;
-    rows.into_iter()
-        .map(|mut s| {
-            s.config = load_kv(tx, &SNAPSHOT_CFG, s.id)?;
-            s.devices = load_devices(tx, &SNAPSHOT_DEV, s.id)?;
-            Ok(s)
-        })
-        .collect()
+    let mut out: HashMap<i64, Vec<SnapshotRow>> = HashMap::new();
+    for row in rows {
+        let mut s = row.map_err(sql_err)?;
+        s.config = configs.remove(&s.id).unwrap_or_default();
+        s.devices = devices.remove(&s.id).unwrap_or_default();
+        out.entry(s.instance_id).or_default().push(s);
+    }
+    Ok(out)
 }
 
 pub fn snapshot_create(tx: &Tx, s: &SnapshotRow) -> Result<i64> {

@@ -59,3 +59,48 @@ fn default_project_exists() {
     let mut db = Db::open_in_memory().unwrap();
     db.read(|tx| incus_db::project_id(tx, "default")).unwrap();
 }
+
+#[test]
+fn snapshots_are_listed_per_instance_in_one_pass() {
+    let mut db = Db::open_in_memory().unwrap();
+    let grouped = db
+        .write(|tx| {
+            let mut ids = Vec::new();
+            for name in ["c1", "c2"] {
+                let row = incus_db::InstanceRow {
+                    name: name.into(),
+                    project: "default".into(),
+                    instance_type: "container".into(),
+                    architecture: "x86_64".into(),
+                    created_at: "2026-01-01T00:00:00Z".into(),
+                    last_used_at: "1970-01-01T00:00:00Z".into(),
+                    ..Default::default()
+                };
+                ids.push(incus_db::instance_create(tx, &row)?);
+            }
+            for (id, snap, at) in [
+                (ids[0], "snap1", "2026-01-02T00:00:00Z"),
+                (ids[0], "snap0", "2026-01-01T00:00:00Z"),
+                (ids[1], "only", "2026-01-03T00:00:00Z"),
+            ] {
+                incus_db::snapshot_create(
+                    tx,
+                    &incus_db::SnapshotRow {
+                        instance_id: id,
+                        name: snap.into(),
+                        created_at: at.into(),
+                        expires_at: "0001-01-01T00:00:00Z".into(),
+                        config: [("limits.cpu".to_string(), "1".to_string())].into(),
+                        ..Default::default()
+                    },
+                )?;
+            }
+            Ok((ids, incus_db::snapshot_list_all(tx)?))
+        })
+        .unwrap();
+    let (ids, all) = grouped;
+    let names = |id: i64| -> Vec<String> { all[&id].iter().map(|s| s.name.clone()).collect() };
+    assert_eq!(names(ids[0]), ["snap0", "snap1"], "ordered by creation");
+    assert_eq!(names(ids[1]), ["only"]);
+    assert_eq!(all[&ids[0]][0].config["limits.cpu"], "1");
+}

@@ -147,7 +147,23 @@ fn split_rootfs_kind(rootfs: &Path) -> Result<FileKind> {
 /// Fingerprint, size, validated metadata and rootfs kind of an image. Reads `metadata.yaml` and
 /// checks that a rootfs is present, without extracting anything.
 pub fn inspect(src: &ImageSource) -> Result<ImageInfo> {
-    let (metadata, rootfs_kind, size) = match src {
+    let (metadata, rootfs_kind, size) = read_metadata_kind(src)?;
+    Ok(ImageInfo {
+        fingerprint: fingerprint(src)?,
+        size,
+        metadata,
+        rootfs_kind,
+    })
+}
+
+/// Reads and validates `metadata.yaml` only: unlike [`inspect`], no hash of the whole
+/// image (instance creation needs the metadata, not the fingerprint it already knows).
+pub fn read_metadata(src: &ImageSource) -> Result<ImageMetadata> {
+    Ok(read_metadata_kind(src)?.0)
+}
+
+fn read_metadata_kind(src: &ImageSource) -> Result<(ImageMetadata, RootfsKind, u64)> {
+    Ok(match src {
         ImageSource::Unified(p) => {
             let c = tar_compression(p)?;
             let route = prefix_route("rootfs");
@@ -169,12 +185,6 @@ pub fn inspect(src: &ImageSource) -> Result<ImageInfo> {
             };
             (meta, kind, file_size(metadata)? + file_size(rootfs)?)
         }
-    };
-    Ok(ImageInfo {
-        fingerprint: fingerprint(src)?,
-        size,
-        metadata,
-        rootfs_kind,
     })
 }
 
