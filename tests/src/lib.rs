@@ -416,9 +416,15 @@ pub fn sha256_hex(parts: &[&[u8]]) -> String {
 }
 
 /// The static busybox the test images are built from, if installed.
-pub fn busybox() -> Option<PathBuf> {
+/// Debian's static busybox. `make test` installs busybox-static, so its absence is a
+/// broken test machine: the test fails instead of skipping.
+pub fn busybox() -> PathBuf {
     let p = PathBuf::from("/bin/busybox");
-    p.is_file().then_some(p)
+    assert!(
+        p.is_file(),
+        "/bin/busybox is missing: apt-get install busybox-static (make test does)"
+    );
+    p
 }
 
 /// Busybox images made by `incus-image build-busybox`.
@@ -432,12 +438,16 @@ pub struct BusyboxImages {
     pub split_rootfs: PathBuf,
 }
 
-/// Builds the busybox images once per test process (in a [`scratch_dir`]). `None`,
-/// after a SKIP notice naming `test`, when /bin/busybox is missing.
-pub fn busybox_images(test: &str) -> Option<&'static BusyboxImages> {
-    static IMAGES: OnceLock<Option<BusyboxImages>> = OnceLock::new();
-    let images = IMAGES.get_or_init(|| {
-        let bb = busybox()?;
+/// Builds the busybox images once per test process (in a [`scratch_dir`]); `test`
+/// names the caller in the failure message when busybox is missing.
+pub fn busybox_images(test: &str) -> &'static BusyboxImages {
+    static IMAGES: OnceLock<BusyboxImages> = OnceLock::new();
+    IMAGES.get_or_init(|| {
+        assert!(
+            Path::new("/bin/busybox").is_file(),
+            "{test}: /bin/busybox is missing: apt-get install busybox-static (make test does)"
+        );
+        let bb = busybox();
         let dir = scratch_dir("busybox");
         let run = |out: &Path, split: bool| -> Vec<PathBuf> {
             let mut c = Command::new(bin("incus-image"));
@@ -472,18 +482,12 @@ pub fn busybox_images(test: &str) -> Option<&'static BusyboxImages> {
             2,
             "build-busybox --split prints two files: {split:?}"
         );
-        Some(BusyboxImages {
+        BusyboxImages {
             unified: unified[0].clone(),
             split_meta: split[0].clone(),
             split_rootfs: split[1].clone(),
-        })
-    });
-    if images.is_none() {
-        notice(&format!(
-            "SKIP: {test}: /bin/busybox is missing (apt-get install busybox-static)"
-        ));
-    }
-    images.as_ref()
+        }
+    })
 }
 
 /// A scratch directory of this test process, `what` naming its use. It lives under

@@ -26,10 +26,8 @@ fn no_lock_trouble(o: &Output) {
 #[test]
 fn parallel_create_and_delete() {
     let env = TestEnv::initialized();
-    let image = busybox_images("parallel_create_and_delete (image part)").map(|img| {
-        env.import(&[&img.unified], "bb");
-        "bb"
-    });
+    let img = busybox_images("parallel_create_and_delete (image part)");
+    env.import(&[&img.unified], "bb");
     let barrier = Barrier::new(WORKERS);
     let results: Vec<Vec<Output>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..WORKERS)
@@ -41,12 +39,11 @@ fn parallel_create_and_delete() {
                     barrier.wait();
                     for j in 0..PER_WORKER {
                         let name = format!("w{w}-c{j}");
-                        // Every fifth instance comes from the image (when there is one).
-                        let o = match image {
-                            Some(img) if j % 5 == 0 => {
-                                env.run("incus-instance", &["create", img, &name])
-                            }
-                            _ => env.run("incus-instance", &["create", "--empty", &name]),
+                        // Every fifth instance comes from the image.
+                        let o = if j % 5 == 0 {
+                            env.run("incus-instance", &["create", "bb", &name])
+                        } else {
+                            env.run("incus-instance", &["create", "--empty", &name])
                         };
                         outs.push(o);
                         outs.push(env.run(
@@ -126,15 +123,12 @@ fn parallel_create_and_delete() {
             "{name}: idmap base {base} given twice"
         );
     }
-    // The image-made ones have their rootfs.
-    if image.is_some() {
-        for w in 0..WORKERS {
-            // j = 5 is odd and from the image.
-            let rootfs = env
-                .incus_dir
-                .join(format!("storage-pools/default/containers/w{w}-c5/rootfs"));
-            assert!(rootfs.join("bin/busybox").is_file(), "{}", rootfs.display());
-        }
+    // The image-made ones have their rootfs (j = 5 is odd and from the image).
+    for w in 0..WORKERS {
+        let rootfs = env
+            .incus_dir
+            .join(format!("storage-pools/default/containers/w{w}-c5/rootfs"));
+        assert!(rootfs.join("bin/busybox").is_file(), "{}", rootfs.display());
     }
 }
 
@@ -218,9 +212,7 @@ fn racing_for_the_same_names() {
 /// one set of files.
 #[test]
 fn racing_image_imports() {
-    let Some(img) = busybox_images("racing_image_imports") else {
-        return;
-    };
+    let img = busybox_images("racing_image_imports");
     let env = TestEnv::initialized();
     let barrier = Barrier::new(WORKERS);
     let codes: Vec<i32> = std::thread::scope(|s| {

@@ -205,6 +205,11 @@ impl Context {
         )
     }
 
+    /// Tries the lock of an image without waiting (repair of half-done imports).
+    pub fn try_lock_image(&self, fingerprint: &str) -> Result<Option<Lock>> {
+        lock::try_lock(&self.lock_path("image", fingerprint))
+    }
+
     /// Tries the lock of an instance without waiting (repair of half-done work).
     pub fn try_lock_instance(&self, name: &str) -> Result<Option<Lock>> {
         lock::try_lock(&self.lock_path("instance", name))

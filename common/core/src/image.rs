@@ -119,9 +119,18 @@ pub fn import(
 
     let images = ctx.images_dir();
     std::fs::create_dir_all(&images)?;
+    // What a killed import of this image left behind goes first (the lock is ours).
+    for stale in [
+        format!(".check-{fp}"),
+        format!(".{fp}.partial"),
+        format!(".{fp}.rootfs.partial"),
+    ] {
+        incus_sys::fsutil::remove_tree(&images.join(stale))?;
+    }
     // Trial unpack: refuses path traversal, escaping links and garbage now, not at
-    // the first launch.
-    let trial = images.join(format!(".check-{fp}-{}", std::process::id()));
+    // the first launch. The name is fixed: the image lock is ours, and a trial left by
+    // a killed import is removed by `repair`.
+    let trial = images.join(format!(".check-{fp}"));
     let trial_rootfs = trial.join("rootfs");
     std::fs::create_dir_all(&trial)?;
     let checked = incus_imagefmt::unpack_rootfs(src, &trial_rootfs, progress)
@@ -219,7 +228,53 @@ pub fn resolve(ctx: &Context, name: &str) -> Result<ImageRow> {
     })
 }
 
+/// The fingerprint an entry of `images/` belongs to: `FP`, `FP.rootfs`, and the
+/// staging names `.check-FP`, `.FP.partial`, `.FP.rootfs.partial`.
+fn entry_fingerprint(name: &str) -> Option<&str> {
+    let fp = name
+        .strip_prefix(".check-")
+        .or_else(|| {
+            name.strip_prefix('.')
+                .and_then(|n| n.strip_suffix(".partial"))
+        })
+        .unwrap_or(name);
+    let fp = fp.strip_suffix(".rootfs").unwrap_or(fp);
+    (fp.len() == 64 && fp.bytes().all(|b| b.is_ascii_hexdigit())).then_some(fp)
+}
+
+/// Removes what killed imports and deletes left in `images/`: staging entries, and
+/// files without a database row. An entry whose image lock is held belongs to a
+/// running import and is left alone. Returns how many entries were removed.
+pub fn repair(ctx: &Context) -> Result<usize> {
+    let Ok(entries) = std::fs::read_dir(ctx.images_dir()) else {
+        return Ok(0);
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(fp) = entry_fingerprint(&name) else {
+            continue;
+        };
+        let Some(_lock) = ctx.try_lock_image(fp)? else {
+            continue;
+        };
+        let staging = name.starts_with('.');
+        let project = ctx.project.clone();
+        let orphan = !staging
+            && ctx
+                .db()?
+                .read(|tx| incus_db::image_get(tx, &project, fp))?
+                .is_none();
+        if staging || orphan {
+            incus_sys::fsutil::remove_tree(&entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 pub fn list(ctx: &Context) -> Result<Vec<Image>> {
+    repair(ctx)?;
     let project = ctx.project.clone();
     Ok(ctx
         .db()?
@@ -382,4 +437,24 @@ pub fn alias_rename(ctx: &Context, name: &str, new_name: &str) -> Result<()> {
         &format!("/1.0/images/aliases/{new_name}"),
         serde_json::json!({"old_name": name}),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn entries_map_to_their_fingerprint() {
+        let fp = "a".repeat(64);
+        for name in [
+            fp.clone(),
+            format!("{fp}.rootfs"),
+            format!(".check-{fp}"),
+            format!(".{fp}.partial"),
+            format!(".{fp}.rootfs.partial"),
+        ] {
+            assert_eq!(super::entry_fingerprint(&name), Some(fp.as_str()), "{name}");
+        }
+        for name in ["README", ".check-xyz", "abc.partial", &"g".repeat(64)] {
+            assert_eq!(super::entry_fingerprint(name), None, "{name}");
+        }
+    }
 }

@@ -100,10 +100,23 @@ mod tests {
         atomic_write(&f, b"one", 0o600).unwrap();
         atomic_write(&f, b"two", 0o600).unwrap();
         assert_eq!(std::fs::read(&f).unwrap(), b"two");
-        std::os::unix::fs::symlink("/etc", dir.path().join("a/link")).unwrap();
-        remove_tree(&dir.path().join("a")).unwrap();
-        assert!(!dir.path().join("a").exists());
-        assert!(Path::new("/etc/hostname").exists() || Path::new("/etc").exists());
         remove_tree(&dir.path().join("missing")).unwrap();
+    }
+
+    #[test]
+    fn remove_tree_never_follows_a_symlink_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        std::fs::write(outside.join("keep"), b"x").unwrap();
+        let tree = dir.path().join("tree/sub");
+        std::fs::create_dir_all(&tree).unwrap();
+        std::os::unix::fs::symlink(&outside, tree.join("link")).unwrap();
+        remove_tree(&dir.path().join("tree")).unwrap();
+        assert!(!dir.path().join("tree").exists());
+        assert!(
+            outside.join("keep").is_file(),
+            "the link's target is untouched"
+        );
     }
 }

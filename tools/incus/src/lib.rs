@@ -17,8 +17,13 @@ pub struct Route {
 /// Commands that keep their verb (they are subcommands of `incus-instance`).
 const INSTANCE_VERBS: &[&str] = &[
     "launch", "create", "init", "list", "ls", "start", "stop", "restart", "pause", "freeze",
-    "resume", "unfreeze", "delete", "rm", "rename", "copy", "cp", "move", "mv", "exec", "console",
-    "file", "info", "show", "publish", "rebuild", "export", "import",
+    "resume", "unfreeze", "delete", "rm", "rename", "exec", "console", "info", "show",
+];
+
+/// Upstream instance commands not written yet: answered with exit 8 and a clear
+/// message rather than an "unrecognized subcommand" from incus-instance.
+const PLANNED_VERBS: &[&str] = &[
+    "copy", "cp", "move", "mv", "file", "publish", "rebuild", "export", "import",
 ];
 
 /// Group words mapped to a tool (the word itself is dropped).
@@ -111,8 +116,9 @@ fn find_tool(tool: &str) -> Option<PathBuf> {
 
 const HELP: &str = "Usage: incus [--project NAME] COMMAND [ARGS...]
 
-Instances:   launch create list show start stop restart pause resume delete rename copy
-             exec console file info config
+Instances:   launch create list show start stop restart pause resume delete rename
+             exec console info config
+Not yet:     copy move file publish rebuild export import (exit 8)
 Groups:      snapshot image storage network profile project admin remote operation monitor
 Trust:       config trust ...
 Other:       version
@@ -134,6 +140,13 @@ pub fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         _ => {}
+    }
+    if PLANNED_VERBS.contains(&rest[0].as_str()) {
+        eprintln!(
+            "Error: \"incus {}\" is not implemented yet in this toolkit",
+            rest[0]
+        );
+        return ExitCode::from(8);
     }
     let Some(r) = route(&rest) else {
         eprintln!("Error: unknown command \"{}\" (see incus --help)", rest[0]);
