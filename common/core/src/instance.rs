@@ -120,10 +120,28 @@ fn load(ctx: &Context, name: &str) -> Result<InstanceRow> {
         .db()?
         .read(|tx| incus_db::instance_get(tx, &project, name))?
         .ok_or_else(|| Error::not_found(format!("Instance \"{name}\" not found")))?;
-    if row.pending && repair_one(ctx, &row)? {
+    if needs_repair(&row) && repair_one(ctx, &row)? {
         return Err(Error::not_found(format!("Instance \"{name}\" not found")));
     }
+    if row.config.contains_key(RENAME_MARK) {
+        // Repaired just now (or being renamed by another process): read it again.
+        let project = ctx.project.clone();
+        return ctx
+            .db()?
+            .read(|tx| incus_db::instance_get(tx, &project, name))?
+            .ok_or_else(|| Error::not_found(format!("Instance \"{name}\" not found")));
+    }
     Ok(row)
+}
+
+/// Marks a rename in flight: the rows already carry the new name, this key the old
+/// one, until the volume has moved.
+const RENAME_MARK: &str = "volatile.rename_from";
+
+/// Half-done work that the next command finishes: a create or delete killed midway
+/// (`pending`), a rename killed between its rows and its disk (the rename mark).
+fn needs_repair(row: &InstanceRow) -> bool {
+    row.pending || row.config.contains_key(RENAME_MARK)
 }
 
 /// Every live row of the project with the profiles by name; half-created instances
@@ -138,8 +156,21 @@ fn list_rows(ctx: &Context) -> Result<(Vec<InstanceRow>, HashMap<String, incus_d
     })?;
     let mut live = Vec::with_capacity(rows.len());
     for row in rows {
-        if row.pending && repair_one(ctx, &row)? {
-            continue;
+        if needs_repair(&row) {
+            if repair_one(ctx, &row)? {
+                continue;
+            }
+            if row.config.contains_key(RENAME_MARK) {
+                // Finished just now: list it as it is on disk.
+                let project = ctx.project.clone();
+                if let Some(fresh) = ctx
+                    .db()?
+                    .read(|tx| incus_db::instance_get(tx, &project, &row.name))?
+                {
+                    live.push(fresh);
+                }
+                continue;
+            }
         }
         live.push(row);
     }
@@ -342,6 +373,15 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
             .and_then(|v| keys::parse_bool(v))
             .unwrap_or(false)
     };
+    // A rename interrupted while moving away from this name still owns its volume
+    // directory: finish it first (rare; `list` would do the same).
+    let renaming_from_here = |rows: &[InstanceRow]| {
+        rows.iter()
+            .any(|r| r.config.get(RENAME_MARK).map(String::as_str) == Some(name.as_str()))
+    };
+    if renaming_from_here(&ctx.db()?.read(|tx| incus_db::instance_list(tx, &project))?) {
+        repair_all(ctx)?;
+    }
     let row = ctx.db()?.write(|tx| {
         let mut row = InstanceRow {
             name: name.clone(),
@@ -377,8 +417,12 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
         Ok(row)
     })?;
 
+    // Only what this call made is rolled back: a volume directory that was already
+    // there (create_volume refuses it) is not ours to delete.
+    let mut made_volume = false;
     let built = (|| -> Result<()> {
         let vol = driver.create_volume(&pool_info, VolumeType::Container, &name)?;
+        made_volume = true;
         match &img {
             Some(img) => {
                 let src = image::stored_source(ctx, img);
@@ -414,7 +458,11 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
     })();
     if let Err(e) = built {
         // Roll back everything this call made; the lock is still ours.
-        let _ = remove_everything(ctx, &row);
+        let _ = if made_volume {
+            remove_everything(ctx, &row)
+        } else {
+            remove_rows(ctx, &row)
+        };
         return Err(e);
     }
     get(ctx, &name)
@@ -437,6 +485,11 @@ fn remove_everything(ctx: &Context, row: &InstanceRow) -> Result<()> {
     }
     let _ = std::fs::remove_file(ctx.incus_dir.join("containers").join(&row.name));
     let _ = incus_sys::fsutil::remove_tree(&ctx.instance_log_dir(&row.name));
+    remove_rows(ctx, row)
+}
+
+/// Removes the volume row and the instance row.
+fn remove_rows(ctx: &Context, row: &InstanceRow) -> Result<()> {
     let pool = row.pool.clone();
     let name = row.name.clone();
     let id = row.id;
@@ -450,11 +503,15 @@ fn remove_everything(ctx: &Context, row: &InstanceRow) -> Result<()> {
 
 /// Finishes a pending instance whose creator (or deleter) died: removes it. Returns
 /// false when another process is still working on it (its lock is held).
+/// Finishes half-done work on one instance whose owner died (its lock is free):
+/// a pending instance is removed (returns true), an interrupted rename is completed
+/// (returns false: the instance lives on under its new name). Work whose owner is
+/// still running is left alone.
 fn repair_one(ctx: &Context, row: &InstanceRow) -> Result<bool> {
     let Some(_lock) = ctx.try_lock_instance(&row.name)? else {
         return Ok(false);
     };
-    // Re-read under the lock: the creator may have finished meanwhile.
+    // Re-read under the lock: the owner may have finished meanwhile.
     let project = ctx.project.clone();
     let fresh = ctx
         .db()?
@@ -464,20 +521,51 @@ fn repair_one(ctx: &Context, row: &InstanceRow) -> Result<bool> {
             remove_everything(ctx, &r)?;
             Ok(true)
         }
+        Some(r) if r.config.contains_key(RENAME_MARK) => {
+            finish_rename(ctx, &r)?;
+            Ok(false)
+        }
         Some(_) => Ok(false),
         None => Ok(true),
     }
 }
 
-/// Repairs every pending instance (used by `admin` checks and tests).
+/// Second half of a rename: moves the volume from the old name (if it is still
+/// there), re-points `INCUS_DIR/containers/`, clears the mark. Idempotent.
+fn finish_rename(ctx: &Context, row: &InstanceRow) -> Result<()> {
+    let Some(old) = row.config.get(RENAME_MARK) else {
+        return Ok(());
+    };
+    let (pool_info, driver) = storage::load_pool(ctx, &row.pool)?;
+    let from = pool_info.volume_path(VolumeType::Container, old);
+    let to = pool_info.volume_path(VolumeType::Container, &row.name);
+    if from.exists() && !to.exists() {
+        driver.rename_volume(&pool_info, VolumeType::Container, old, &row.name)?;
+    }
+    let _ = std::fs::remove_file(ctx.incus_dir.join("containers").join(old));
+    symlink_instance(ctx, row)?;
+    let project = ctx.project.clone();
+    ctx.db()?.write(|tx| {
+        incus_db::instance_config_set(tx, row.id, RENAME_MARK, None)?;
+        events::record(
+            tx,
+            &project,
+            "instance-renamed",
+            &format!("/1.0/instances/{}", row.name),
+            serde_json::json!({"old_name": old}),
+        )
+    })
+}
+
+/// Finishes every half-done instance (pending or mid-rename); returns how many were
+/// looked at.
 pub fn repair_all(ctx: &Context) -> Result<usize> {
     let project = ctx.project.clone();
     let rows = ctx.db()?.read(|tx| incus_db::instance_list(tx, &project))?;
     let mut n = 0;
-    for r in rows.iter().filter(|r| r.pending) {
-        if repair_one(ctx, r)? {
-            n += 1;
-        }
+    for r in rows.iter().filter(|r| needs_repair(r)) {
+        repair_one(ctx, r)?;
+        n += 1;
     }
     Ok(n)
 }
@@ -536,31 +624,24 @@ pub fn rename(ctx: &Context, name: &str, new_name: &str) -> Result<()> {
             "Instance \"{new_name}\" already exists"
         )));
     }
-    let (pool_info, driver) = storage::load_pool(ctx, &row.pool)?;
-    driver.rename_volume(&pool_info, VolumeType::Container, name, new_name)?;
+    // Rows first, carrying the old name in a mark; then the disk; the mark is cleared
+    // last. A kill in between is finished (rolled forward) by the next command.
     let pool = row.pool.clone();
-    let res = ctx.db()?.write(|tx| {
+    ctx.db()?.write(|tx| {
         incus_db::instance_rename(tx, row.id, new_name)?;
         if let Some(v) = incus_db::volume_get(tx, &pool, "container", name)? {
             incus_db::volume_rename(tx, v.id, new_name)?;
         }
         // Templates with the rename trigger run at the next start.
-        incus_db::instance_config_set(tx, row.id, "volatile.apply_template", Some("rename"))
-    });
-    if let Err(e) = res {
-        let _ = driver.rename_volume(&pool_info, VolumeType::Container, new_name, name);
-        return Err(e);
-    }
-    let _ = std::fs::remove_file(ctx.incus_dir.join("containers").join(name));
-    let mut renamed = row.clone();
+        incus_db::instance_config_set(tx, row.id, "volatile.apply_template", Some("rename"))?;
+        incus_db::instance_config_set(tx, row.id, RENAME_MARK, Some(name))
+    })?;
+    let mut renamed = row;
     renamed.name = new_name.to_string();
-    symlink_instance(ctx, &renamed)?;
-    events::lifecycle(
-        ctx,
-        "instance-renamed",
-        &format!("/1.0/instances/{new_name}"),
-        serde_json::json!({"old_name": name}),
-    )
+    renamed
+        .config
+        .insert(RENAME_MARK.to_string(), name.to_string());
+    finish_rename(ctx, &renamed)
 }
 
 /// Replaces the writable part (`config edit`, `PUT`). Validates the result as a whole:

@@ -124,3 +124,68 @@ fn expanded_config_and_pending_repair() {
     assert!(!names.contains(&"p1".to_string()));
     assert!(!ctx.pools_dir().join("default/containers/p1").exists());
 }
+
+#[test]
+fn interrupted_rename_is_finished_by_the_next_command() {
+    let (_dir, ctx) = setup();
+    create(&ctx, "old");
+    instance::apply_templates(&ctx, "old").unwrap();
+    // The state a rename killed between its rows and its disk leaves: rows under the
+    // new name with the mark, the volume still under the old name.
+    {
+        let mut db = ctx.db().unwrap();
+        db.write(|tx| {
+            let row = incus_db::instance_get(tx, "default", "old")?.unwrap();
+            incus_db::instance_rename(tx, row.id, "new")?;
+            let vol = incus_db::volume_get(tx, "default", "container", "old")?.unwrap();
+            incus_db::volume_rename(tx, vol.id, "new")?;
+            incus_db::instance_config_set(tx, row.id, "volatile.rename_from", Some("old"))
+        })
+        .unwrap();
+    }
+    let pools = ctx.pools_dir().join("default/containers");
+    assert!(pools.join("old/rootfs/bin/busybox").exists());
+
+    // Creating the old name again must not take (or delete) the moving volume.
+    let again = create(&ctx, "old");
+    assert_eq!(again.name, "old");
+
+    let listed: Vec<String> = instance::list(&ctx)
+        .unwrap()
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
+    assert_eq!(listed, ["new", "old"]);
+    let new = instance::get(&ctx, "new").unwrap();
+    assert!(!new.config.contains_key("volatile.rename_from"));
+    assert!(pools.join("new/rootfs/bin/busybox").exists());
+    assert_eq!(
+        hostname(&ctx, "new").trim(),
+        "old",
+        "files moved, not rebuilt"
+    );
+    assert_eq!(
+        std::fs::read_link(ctx.incus_dir.join("containers/new")).unwrap(),
+        pools.join("new")
+    );
+}
+
+#[test]
+fn a_failed_create_never_deletes_a_volume_it_did_not_make() {
+    let (_dir, ctx) = setup();
+    let stray = ctx.pools_dir().join("default/containers/taken");
+    std::fs::create_dir_all(&stray).unwrap();
+    std::fs::write(stray.join("precious"), b"x").unwrap();
+    let err = instance::create(
+        &ctx,
+        instance::CreateOptions {
+            name: Some("taken".into()),
+            image: Some("bb".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, incus_api::ErrorKind::Conflict, "{}", err.message);
+    assert!(stray.join("precious").exists());
+    assert!(instance::get(&ctx, "taken").is_err(), "no row left behind");
+}
