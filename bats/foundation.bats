@@ -355,10 +355,12 @@ EOF
     assert_status 2
     run -2 --separate-stderr incus no-such-command
     assert_error 2 "unknown command"
-    if [ ! -x "$INCUS_TOOLS_DIR/incus-net" ] && ! command -v incus-net >/dev/null; then
-        run -8 --separate-stderr incus network list
-        assert_error 8 "incus-net"
-    fi
+    # The dispatcher alone, so every tool is missing whatever is installed.
+    lone="$BATS_TEST_TMPDIR/lone"
+    mkdir -p "$lone"
+    cp "$(command -v incus)" "$lone/incus"
+    run -8 --separate-stderr env PATH=/usr/sbin:/usr/bin:/sbin:/bin "$lone/incus" network list
+    assert_error 8 "incus-net"
     run incus --help
     assert_status 0
     assert_contains "Usage:"

@@ -6,7 +6,7 @@ use crate::{devices, events, image, names, time, Context, Error, Result};
 use incus_api::{keys, Config, Devices, Instance, InstancePut, InstanceState, StatusCode};
 use incus_db::InstanceRow;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Size of the id range each unprivileged instance gets.
 pub const IDMAP_SIZE: u64 = 65536;
@@ -421,20 +421,35 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
     // there (create_volume refuses it) is not ours to delete.
     let mut made_volume = false;
     let built = (|| -> Result<()> {
-        let vol = driver.create_volume(&pool_info, VolumeType::Container, &name)?;
-        made_volume = true;
         match &img {
             Some(img) => {
                 let src = image::stored_source(ctx, img);
-                incus_imagefmt::unpack_rootfs(&src, &vol.join("rootfs"), None)
-                    .map_err(image::fmt_err)?;
-                incus_imagefmt::unpack_templates(&src, &vol.join("templates"))
-                    .map_err(image::fmt_err)?;
-                let meta = incus_imagefmt::read_metadata(&src).map_err(image::fmt_err)?;
-                let yaml = meta.to_yaml().map_err(image::fmt_err)?;
-                std::fs::write(vol.join("metadata.yaml"), yaml)?;
+                let fill = |vol: &Path| -> Result<()> {
+                    incus_imagefmt::unpack_rootfs(&src, &vol.join("rootfs"), None)
+                        .map_err(image::fmt_err)?;
+                    incus_imagefmt::unpack_templates(&src, &vol.join("templates"))
+                        .map_err(image::fmt_err)?;
+                    let meta = incus_imagefmt::read_metadata(&src).map_err(image::fmt_err)?;
+                    let yaml = meta.to_yaml().map_err(image::fmt_err)?;
+                    std::fs::write(vol.join("metadata.yaml"), yaml)?;
+                    Ok(())
+                };
+                // Marked before the call: a half-filled volume is ours to remove.
+                made_volume = !pool_info
+                    .volume_path(VolumeType::Container, &name)
+                    .exists();
+                driver.create_volume_from_image(
+                    ctx,
+                    &pool_info,
+                    VolumeType::Container,
+                    &name,
+                    &img.fingerprint,
+                    &fill,
+                )?;
             }
             None => {
+                let vol = driver.create_volume(&pool_info, VolumeType::Container, &name)?;
+                made_volume = true;
                 std::fs::create_dir(vol.join("rootfs"))?;
             }
         }

@@ -61,7 +61,19 @@ impl PoolInfo {
     pub fn volume_path(&self, vtype: VolumeType, name: &str) -> PathBuf {
         self.path.join(vtype.dir_name()).join(name)
     }
+    /// The directory of a volume snapshot (upstream layout:
+    /// `containers-snapshots/VOL/SNAP`, `custom-snapshots/VOL/SNAP`).
+    pub fn snapshot_path(&self, vtype: VolumeType, vol: &str, snap: &str) -> PathBuf {
+        self.path
+            .join(format!("{}-snapshots", vtype.dir_name()))
+            .join(vol)
+            .join(snap)
+    }
 }
+
+/// Fills an empty volume directory with an image's content (rootfs, templates,
+/// metadata.yaml). Drivers call it once per volume (dir) or once per image (btrfs).
+pub type ImageFiller<'a> = &'a dyn Fn(&Path) -> Result<()>;
 
 /// A storage backend.
 pub trait Driver {
@@ -82,6 +94,134 @@ pub trait Driver {
         -> Result<()>;
     /// Space and inode usage of the pool.
     fn resources(&self, pool: &PoolInfo) -> Result<StoragePoolResources>;
+
+    /// Creates a volume holding image `fingerprint`'s content. The default unpacks
+    /// into a fresh volume; btrfs keeps one image volume per pool and snapshots it.
+    fn create_volume_from_image(
+        &self,
+        ctx: &Context,
+        pool: &PoolInfo,
+        vtype: VolumeType,
+        name: &str,
+        fingerprint: &str,
+        fill: ImageFiller,
+    ) -> Result<PathBuf> {
+        let _ = (ctx, fingerprint);
+        let path = self.create_volume(pool, vtype, name)?;
+        fill(&path)?;
+        Ok(path)
+    }
+    /// Drops a cached image volume (image deleted); missing is fine.
+    fn delete_image_volume(&self, pool: &PoolInfo, fingerprint: &str) -> Result<()> {
+        let _ = (pool, fingerprint);
+        Ok(())
+    }
+    /// Whether a running instance must be frozen while its snapshot is taken
+    /// (dir copies files; btrfs snapshots are atomic).
+    fn snapshot_needs_freeze(&self) -> bool {
+        true
+    }
+    /// Takes a read-only, consistent snapshot of a volume at
+    /// [`PoolInfo::snapshot_path`].
+    fn create_snapshot(
+        &self,
+        pool: &PoolInfo,
+        vtype: VolumeType,
+        vol: &str,
+        snap: &str,
+    ) -> Result<()> {
+        let _ = (pool, vtype, vol, snap);
+        Err(Error::unsupported(format!(
+            "Snapshots are not supported by the {} driver",
+            self.name()
+        )))
+    }
+    /// Deletes a snapshot; missing is fine.
+    fn delete_snapshot(
+        &self,
+        pool: &PoolInfo,
+        vtype: VolumeType,
+        vol: &str,
+        snap: &str,
+    ) -> Result<()> {
+        let _ = (pool, vtype, vol, snap);
+        Err(Error::unsupported(format!(
+            "Snapshots are not supported by the {} driver",
+            self.name()
+        )))
+    }
+    /// Renames a snapshot.
+    fn rename_snapshot(
+        &self,
+        pool: &PoolInfo,
+        vtype: VolumeType,
+        vol: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<()> {
+        let _ = (pool, vtype, vol, old, new);
+        Err(Error::unsupported(format!(
+            "Snapshots are not supported by the {} driver",
+            self.name()
+        )))
+    }
+    /// Makes the volume's content equal to the snapshot's. A crash at any point
+    /// leaves either the old or the new content in place, never none.
+    fn restore_snapshot(
+        &self,
+        pool: &PoolInfo,
+        vtype: VolumeType,
+        vol: &str,
+        snap: &str,
+    ) -> Result<()> {
+        let _ = (pool, vtype, vol, snap);
+        Err(Error::unsupported(format!(
+            "Snapshots are not supported by the {} driver",
+            self.name()
+        )))
+    }
+    /// Copies a volume (or one of its snapshots, when `src_snap` is set) to a new
+    /// volume `dst` in the same pool.
+    fn copy_volume(
+        &self,
+        pool: &PoolInfo,
+        vtype: VolumeType,
+        src: &str,
+        src_snap: Option<&str>,
+        dst: &str,
+    ) -> Result<PathBuf> {
+        let _ = (pool, vtype, src, src_snap, dst);
+        Err(Error::unsupported(format!(
+            "Copying volumes is not supported by the {} driver",
+            self.name()
+        )))
+    }
+    /// Applies a size limit (`None` removes it); drivers without quotas refuse a limit.
+    fn set_quota(
+        &self,
+        pool: &PoolInfo,
+        vtype: VolumeType,
+        vol: &str,
+        size: Option<u64>,
+    ) -> Result<()> {
+        let _ = (pool, vtype, vol);
+        match size {
+            None => Ok(()),
+            Some(_) => Err(Error::unsupported(format!(
+                "The {} driver does not support size limits",
+                self.name()
+            ))),
+        }
+    }
+    /// Bytes used by a volume.
+    fn volume_usage(&self, pool: &PoolInfo, vtype: VolumeType, vol: &str) -> Result<u64> {
+        Ok(incus_sys::fsutil::disk_usage(&pool.volume_path(vtype, vol)))
+    }
+    /// Brings the pool back after a reboot (e.g. re-mount a loop file); idempotent.
+    fn mount_pool(&self, ctx: &Context, pool: &PoolInfo) -> Result<()> {
+        let _ = (ctx, pool);
+        Ok(())
+    }
 }
 
 /// The driver for a name; known upstream drivers this host cannot run say so.
