@@ -5,7 +5,7 @@ CARGO ?= cargo
 APT_PACKAGES := busybox-static bats jq xz-utils squashfs-tools sqlite3 lxc uidmap
 DEMO_DIR ?= /tmp/incus-demo
 
-.PHONY: all deps build release test unit bats lint gen demo clean
+.PHONY: all deps build release test unit bats lint gen demo bench clean
 
 all: build
 
@@ -75,6 +75,11 @@ demo: deps release
 	echo "State is in $$INCUS_DIR; c1 is still running. Try:"; \
 	echo "  export INCUS_DIR=$$INCUS_DIR PATH=$(CURDIR)/target/release:\$$PATH"; \
 	echo "  incus exec c1 -- ps; incus stop -f c1; incus delete c1"
+
+# The standard benchmark set (medians beside the budgets of DESIGN.md); a few minutes.
+# COUNT=50 LIST_COUNT=200 REPORT=file.csv override the defaults.
+bench: deps release
+	INCUS_BIN_DIR=$(CURDIR)/target/release scripts/bench.sh
 
 clean:
 	$(CARGO) clean

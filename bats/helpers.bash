@@ -53,7 +53,10 @@ need_busybox_image() {
 
 setup() {
     incus_tools_on_path
-    TEST_ROOT="$(mktemp -d "${BATS_RUN_TMPDIR:-${TMPDIR:-/tmp}}/incus-bats.XXXXXX")"
+    # Not under BATS_RUN_TMPDIR: it is 0700, and unprivileged containers need o+x above
+    # their rootfs.
+    TEST_ROOT="$(mktemp -d "${TMPDIR:-/tmp}/incus-bats.XXXXXX")"
+    chmod 711 "$TEST_ROOT"
     export INCUS_DIR="$TEST_ROOT/state"
     export INCUS_RUN_DIR="$TEST_ROOT/run"
     unset INCUS_PROJECT

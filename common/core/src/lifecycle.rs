@@ -224,6 +224,25 @@ fn devices_of(devices: &Devices) -> Result<(Vec<DiskMount>, Vec<UnixDevice>)> {
     Ok((disks, unix))
 }
 
+/// The container's root (an unprivileged id) reaches its rootfs through every
+/// directory above it: each needs the execute bit for others, as upstream's 0711.
+fn check_traversable(rootfs: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let real = std::fs::canonicalize(rootfs)?;
+    for dir in real.ancestors().skip(1) {
+        let mode = std::fs::metadata(dir)?.permissions().mode();
+        if mode & 0o001 == 0 {
+            return Err(Error::forbidden(format!(
+                "{} (mode {:o}) is not traversable by others: unprivileged containers cannot reach \
+                 their rootfs below it (chmod o+x {0}, or place INCUS_DIR elsewhere)",
+                dir.display(),
+                mode & 0o7777
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// `start`: renders pending templates, starts the container, then records the start
 /// (pending trigger cleared, power state, last use, event) in one transaction.
 pub fn start(ctx: &Context, name: &str) -> Result<()> {
@@ -235,7 +254,11 @@ pub fn start(ctx: &Context, name: &str) -> Result<()> {
     let profiles = instance::load_profiles(ctx, &row.profiles)?;
     let (config, devices) = instance::expand(&profiles, &row.config, &row.devices);
     instance::render_templates(ctx, &row, &config, &devices)?;
-    incus_runtime::start(&spec_of(ctx, &row, &config, &devices)?).map_err(rt_err)?;
+    let spec = spec_of(ctx, &row, &config, &devices)?;
+    if !spec.privileged {
+        check_traversable(&spec.rootfs)?;
+    }
+    incus_runtime::start(&spec).map_err(rt_err)?;
     let now = time::now();
     let project = ctx.project.clone();
     ctx.db()?.write(|tx| {

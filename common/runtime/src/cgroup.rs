@@ -474,17 +474,21 @@ impl Cgroups {
                     );
                 }
                 match fs::create_dir(&cur) {
-                    Ok(()) => {
-                        if is_cpuset {
-                            for f in ["cpuset.cpus", "cpuset.mems"] {
-                                let v = fs::read_to_string(parent.join(f))
-                                    .map_err(|e| Error::io(parent.join(f), e))?;
-                                write_file(&cur.join(f), v.trim())?;
-                            }
-                        }
-                    }
+                    Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                     Err(e) => return Err(Error::io(&cur, e)),
+                }
+                // Also when the level already existed: another tool may have made it a
+                // moment ago and not yet filled it (an empty cpuset refuses tasks).
+                if is_cpuset {
+                    for f in ["cpuset.cpus", "cpuset.mems"] {
+                        let mine = fs::read_to_string(cur.join(f)).unwrap_or_default();
+                        if mine.trim().is_empty() {
+                            let v = fs::read_to_string(parent.join(f))
+                                .map_err(|e| Error::io(parent.join(f), e))?;
+                            write_file(&cur.join(f), v.trim())?;
+                        }
+                    }
                 }
             }
         }

@@ -1,0 +1,148 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_incus_benchmark_global_optspecs
+    string join \n count= parallel= image= s/storage= report-file= f/format= direct h/help V/version
+end
+
+function __fish_incus_benchmark_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_incus_benchmark_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_incus_benchmark_using_subcommand
+    set -l cmd (__fish_incus_benchmark_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c incus-benchmark -n "__fish_incus_benchmark_needs_command" -l count -d 'Number of instances (or repetitions, for exec/config/list/snapshot)' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_needs_command" -l parallel -d 'Operations run at the same time' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_needs_command" -l image -d 'Image alias or fingerprint' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_needs_command" -s s -l storage -d 'Storage pool for new instances (default: the default profile\'s)' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_needs_command" -l report-file -d 'Append one CSV line per operation to this file (header when new)' -r -F
+complete -c incus-benchmark -n "__fish_incus_benchmark_needs_command" -s f -l format -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c incus-benchmark -n "__fish_incus_benchmark_needs_command" -l direct -d 'Call the tools directly (incus-instance ...) instead of through `incus`'
+complete -c incus-benchmark -n "__fish_incus_benchmark_needs_command" -s h -l help -d 'Print help'
+complete -c incus-benchmark -n "__fish_incus_benchmark_needs_command" -s V -l version -d 'Print version'
+complete -c incus-benchmark -n "__fish_incus_benchmark_needs_command" -f -a "init" -d 'Create benchmark-1..N (not started)'
+complete -c incus-benchmark -n "__fish_incus_benchmark_needs_command" -f -a "launch" -d 'Create and start benchmark-1..N'
+complete -c incus-benchmark -n "__fish_incus_benchmark_needs_command" -f -a "start" -d 'Start every benchmark-N instance'
+complete -c incus-benchmark -n "__fish_incus_benchmark_needs_command" -f -a "stop" -d 'Stop (-f) every benchmark-N instance'
+complete -c incus-benchmark -n "__fish_incus_benchmark_needs_command" -f -a "delete" -d 'Delete (-f) every benchmark-N instance'
+complete -c incus-benchmark -n "__fish_incus_benchmark_needs_command" -f -a "exec" -d '`exec -- true`, --count times, in one running instance'
+complete -c incus-benchmark -n "__fish_incus_benchmark_needs_command" -f -a "list" -d '`list --format json` with --count running instances'
+complete -c incus-benchmark -n "__fish_incus_benchmark_needs_command" -f -a "config" -d 'Live `config set limits.memory`, --count times, on one running instance'
+complete -c incus-benchmark -n "__fish_incus_benchmark_needs_command" -f -a "snapshot" -d 'Snapshot create and restore (running), --count times'
+complete -c incus-benchmark -n "__fish_incus_benchmark_needs_command" -f -a "standard" -d 'The standard set: launch, stop, start, exec, config, list, snapshot, delete'
+complete -c incus-benchmark -n "__fish_incus_benchmark_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand init" -l count -d 'Number of instances (or repetitions, for exec/config/list/snapshot)' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand init" -l parallel -d 'Operations run at the same time' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand init" -l image -d 'Image alias or fingerprint' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand init" -s s -l storage -d 'Storage pool for new instances (default: the default profile\'s)' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand init" -l report-file -d 'Append one CSV line per operation to this file (header when new)' -r -F
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand init" -s f -l format -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand init" -l direct -d 'Call the tools directly (incus-instance ...) instead of through `incus`'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand init" -s h -l help -d 'Print help'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand launch" -l count -d 'Number of instances (or repetitions, for exec/config/list/snapshot)' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand launch" -l parallel -d 'Operations run at the same time' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand launch" -l image -d 'Image alias or fingerprint' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand launch" -s s -l storage -d 'Storage pool for new instances (default: the default profile\'s)' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand launch" -l report-file -d 'Append one CSV line per operation to this file (header when new)' -r -F
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand launch" -s f -l format -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand launch" -l direct -d 'Call the tools directly (incus-instance ...) instead of through `incus`'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand launch" -s h -l help -d 'Print help'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand start" -l count -d 'Number of instances (or repetitions, for exec/config/list/snapshot)' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand start" -l parallel -d 'Operations run at the same time' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand start" -l image -d 'Image alias or fingerprint' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand start" -s s -l storage -d 'Storage pool for new instances (default: the default profile\'s)' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand start" -l report-file -d 'Append one CSV line per operation to this file (header when new)' -r -F
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand start" -s f -l format -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand start" -l direct -d 'Call the tools directly (incus-instance ...) instead of through `incus`'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand start" -s h -l help -d 'Print help'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand stop" -l count -d 'Number of instances (or repetitions, for exec/config/list/snapshot)' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand stop" -l parallel -d 'Operations run at the same time' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand stop" -l image -d 'Image alias or fingerprint' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand stop" -s s -l storage -d 'Storage pool for new instances (default: the default profile\'s)' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand stop" -l report-file -d 'Append one CSV line per operation to this file (header when new)' -r -F
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand stop" -s f -l format -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand stop" -l direct -d 'Call the tools directly (incus-instance ...) instead of through `incus`'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand stop" -s h -l help -d 'Print help'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand delete" -l count -d 'Number of instances (or repetitions, for exec/config/list/snapshot)' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand delete" -l parallel -d 'Operations run at the same time' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand delete" -l image -d 'Image alias or fingerprint' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand delete" -s s -l storage -d 'Storage pool for new instances (default: the default profile\'s)' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand delete" -l report-file -d 'Append one CSV line per operation to this file (header when new)' -r -F
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand delete" -s f -l format -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand delete" -l direct -d 'Call the tools directly (incus-instance ...) instead of through `incus`'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand delete" -s h -l help -d 'Print help'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand exec" -l count -d 'Number of instances (or repetitions, for exec/config/list/snapshot)' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand exec" -l parallel -d 'Operations run at the same time' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand exec" -l image -d 'Image alias or fingerprint' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand exec" -s s -l storage -d 'Storage pool for new instances (default: the default profile\'s)' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand exec" -l report-file -d 'Append one CSV line per operation to this file (header when new)' -r -F
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand exec" -s f -l format -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand exec" -l direct -d 'Call the tools directly (incus-instance ...) instead of through `incus`'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand exec" -s h -l help -d 'Print help'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand list" -l count -d 'Number of instances (or repetitions, for exec/config/list/snapshot)' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand list" -l parallel -d 'Operations run at the same time' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand list" -l image -d 'Image alias or fingerprint' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand list" -s s -l storage -d 'Storage pool for new instances (default: the default profile\'s)' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand list" -l report-file -d 'Append one CSV line per operation to this file (header when new)' -r -F
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand list" -s f -l format -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand list" -l direct -d 'Call the tools directly (incus-instance ...) instead of through `incus`'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand list" -s h -l help -d 'Print help'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand config" -l count -d 'Number of instances (or repetitions, for exec/config/list/snapshot)' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand config" -l parallel -d 'Operations run at the same time' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand config" -l image -d 'Image alias or fingerprint' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand config" -s s -l storage -d 'Storage pool for new instances (default: the default profile\'s)' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand config" -l report-file -d 'Append one CSV line per operation to this file (header when new)' -r -F
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand config" -s f -l format -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand config" -l direct -d 'Call the tools directly (incus-instance ...) instead of through `incus`'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand config" -s h -l help -d 'Print help'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand snapshot" -l count -d 'Number of instances (or repetitions, for exec/config/list/snapshot)' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand snapshot" -l parallel -d 'Operations run at the same time' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand snapshot" -l image -d 'Image alias or fingerprint' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand snapshot" -s s -l storage -d 'Storage pool for new instances (default: the default profile\'s)' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand snapshot" -l report-file -d 'Append one CSV line per operation to this file (header when new)' -r -F
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand snapshot" -s f -l format -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand snapshot" -l direct -d 'Call the tools directly (incus-instance ...) instead of through `incus`'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand snapshot" -s h -l help -d 'Print help'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand standard" -l count -d 'Number of instances (or repetitions, for exec/config/list/snapshot)' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand standard" -l parallel -d 'Operations run at the same time' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand standard" -l image -d 'Image alias or fingerprint' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand standard" -s s -l storage -d 'Storage pool for new instances (default: the default profile\'s)' -r
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand standard" -l report-file -d 'Append one CSV line per operation to this file (header when new)' -r -F
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand standard" -s f -l format -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand standard" -l direct -d 'Call the tools directly (incus-instance ...) instead of through `incus`'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand standard" -s h -l help -d 'Print help'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand help; and not __fish_seen_subcommand_from init launch start stop delete exec list config snapshot standard help" -f -a "init" -d 'Create benchmark-1..N (not started)'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand help; and not __fish_seen_subcommand_from init launch start stop delete exec list config snapshot standard help" -f -a "launch" -d 'Create and start benchmark-1..N'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand help; and not __fish_seen_subcommand_from init launch start stop delete exec list config snapshot standard help" -f -a "start" -d 'Start every benchmark-N instance'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand help; and not __fish_seen_subcommand_from init launch start stop delete exec list config snapshot standard help" -f -a "stop" -d 'Stop (-f) every benchmark-N instance'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand help; and not __fish_seen_subcommand_from init launch start stop delete exec list config snapshot standard help" -f -a "delete" -d 'Delete (-f) every benchmark-N instance'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand help; and not __fish_seen_subcommand_from init launch start stop delete exec list config snapshot standard help" -f -a "exec" -d '`exec -- true`, --count times, in one running instance'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand help; and not __fish_seen_subcommand_from init launch start stop delete exec list config snapshot standard help" -f -a "list" -d '`list --format json` with --count running instances'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand help; and not __fish_seen_subcommand_from init launch start stop delete exec list config snapshot standard help" -f -a "config" -d 'Live `config set limits.memory`, --count times, on one running instance'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand help; and not __fish_seen_subcommand_from init launch start stop delete exec list config snapshot standard help" -f -a "snapshot" -d 'Snapshot create and restore (running), --count times'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand help; and not __fish_seen_subcommand_from init launch start stop delete exec list config snapshot standard help" -f -a "standard" -d 'The standard set: launch, stop, start, exec, config, list, snapshot, delete'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand help; and not __fish_seen_subcommand_from init launch start stop delete exec list config snapshot standard help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
