@@ -5,7 +5,7 @@ CARGO ?= cargo
 APT_PACKAGES := busybox-static bats jq xz-utils squashfs-tools sqlite3 lxc uidmap
 DEMO_DIR ?= /tmp/incus-demo
 
-.PHONY: all deps build release test unit bats lint gen demo bench clean
+.PHONY: all deps build release test unit bats lint gen demo bench stress clean
 
 all: build
 
@@ -75,6 +75,10 @@ demo: deps release
 	echo "State is in $$INCUS_DIR; c1 is still running. Try:"; \
 	echo "  export INCUS_DIR=$$INCUS_DIR PATH=$(CURDIR)/target/release:\$$PATH"; \
 	echo "  incus exec c1 -- ps; incus stop -f c1; incus delete c1"
+
+# The reliability suite at full size (20 processes x 50 mixed operations).
+stress: deps build
+	STRESS_WORKERS=20 STRESS_OPS=50 $(CARGO) test -p incus-tests --test reliability -- --nocapture
 
 # The standard benchmark set (medians beside the budgets of DESIGN.md); a few minutes.
 # COUNT=50 LIST_COUNT=200 REPORT=file.csv override the defaults.

@@ -28,6 +28,12 @@ pub trait Backend {
     fn server_config_replace(&self, config: &Config) -> Result<()>;
     fn admin_init_minimal(&self) -> Result<()>;
     fn admin_init_preseed(&self, yaml: &str) -> Result<()>;
+    /// Where the database, the disk and the runtime disagree (local state only).
+    fn admin_check(&self) -> Result<Vec<incus_core::check::Problem>> {
+        Err(incus_api::Error::unsupported(
+            "check runs on the host that holds the state",
+        ))
+    }
 
     // Instances
     fn instances(&self, full: bool) -> Result<Vec<Instance>>;
@@ -144,6 +150,9 @@ impl Backend for Local {
     }
     fn admin_init_preseed(&self, yaml: &str) -> Result<()> {
         admin::apply_preseed(&self.ctx, &admin::parse_preseed(yaml)?)
+    }
+    fn admin_check(&self) -> Result<Vec<incus_core::check::Problem>> {
+        incus_core::check::check(&self.ctx)
     }
 
     fn instances(&self, full: bool) -> Result<Vec<Instance>> {

@@ -3,6 +3,7 @@
 //! caller is a command-line tool or the REST server.
 
 pub mod admin;
+pub mod check;
 pub mod context;
 pub mod devices;
 pub mod events;

@@ -516,3 +516,21 @@ mod tests {
         assert_eq!((v[0].rx_bytes, v[0].tx_packets), (120, 2));
     }
 }
+
+/// Names of the containers that have a cgroup under `host_prefix` in any hierarchy
+/// (consistency checks compare them with the running instances).
+pub fn cgroup_names(host_prefix: &str) -> Result<Vec<String>> {
+    let layout = Layout::detect()?;
+    let mut names = std::collections::BTreeSet::new();
+    for h in &layout.hier {
+        let Ok(entries) = fs::read_dir(h.mount.join(host_prefix)) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                names.insert(e.file_name().to_string_lossy().into_owned());
+            }
+        }
+    }
+    Ok(names.into_iter().collect())
+}

@@ -2,7 +2,7 @@
 
 use clap::{CommandFactory, Parser, Subcommand};
 use incus_api::{Error, Result};
-use incus_cli::GlobalArgs;
+use incus_cli::{Format, GlobalArgs};
 use std::io::Read;
 use std::process::ExitCode;
 
@@ -33,6 +33,12 @@ pub enum Cmd {
         /// Print the current configuration as a preseed document
         #[arg(long)]
         dump: bool,
+    },
+    /// Check that the database, the disk and the runtime agree (ours; read-only).
+    /// Lists each disagreement and exits 1 when there is any
+    Check {
+        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
 }
 
@@ -69,6 +75,17 @@ pub fn main() -> ExitCode {
                     return Err(Error::usage(
                         "Interactive init is not available: use --minimal, --auto or --preseed",
                     ));
+                }
+            }
+            Cmd::Check { format } => {
+                let problems = b.admin_check()?;
+                let rows: Vec<Vec<String>> = problems
+                    .iter()
+                    .map(|p| vec![p.kind.clone(), p.name.clone(), p.problem.clone()])
+                    .collect();
+                incus_cli::print_list(format, &["KIND", "NAME", "PROBLEM"], &rows, &problems)?;
+                if !problems.is_empty() {
+                    return Ok(ExitCode::FAILURE);
                 }
             }
         }
