@@ -505,18 +505,6 @@ pub(crate) fn parse_net_dev(s: &str) -> Vec<NetCounters> {
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn net_dev() {
-        let s = "Inter-|   Receive                                                |  Transmit\n face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n    lo:     120       2    0    0    0     0          0         0      120       2    0    0    0     0       0          0\n";
-        let v = super::parse_net_dev(s);
-        assert_eq!(v.len(), 1);
-        assert_eq!(v[0].name, "lo");
-        assert_eq!((v[0].rx_bytes, v[0].tx_packets), (120, 2));
-    }
-}
-
 /// Names of the containers that have a cgroup under `host_prefix` in any hierarchy
 /// (consistency checks compare them with the running instances).
 pub fn cgroup_names(host_prefix: &str) -> Result<Vec<String>> {
@@ -533,4 +521,16 @@ pub fn cgroup_names(host_prefix: &str) -> Result<Vec<String>> {
         }
     }
     Ok(names.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn net_dev() {
+        let s = "Inter-|   Receive                                                |  Transmit\n face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n    lo:     120       2    0    0    0     0          0         0      120       2    0    0    0     0       0          0\n";
+        let v = super::parse_net_dev(s);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].name, "lo");
+        assert_eq!((v[0].rx_bytes, v[0].tx_packets), (120, 2));
+    }
 }
