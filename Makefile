@@ -76,9 +76,12 @@ demo: deps release
 	echo "  export INCUS_DIR=$$INCUS_DIR PATH=$(CURDIR)/target/release:\$$PATH"; \
 	echo "  incus exec c1 -- ps; incus stop -f c1; incus delete c1"
 
-# The reliability suite at full size (20 processes x 50 mixed operations).
+# The reliability suite at full size: 20 processes x 50 mixed operations, and
+# 20000 random tarballs and 20000 random keys/names for the property tests.
 stress: deps build
 	STRESS_WORKERS=20 STRESS_OPS=50 $(CARGO) test -p incus-tests --test reliability -- --nocapture
+	PROPTEST_CASES=20000 $(CARGO) test -p incus-imagefmt --test it fuzz
+	PROPTEST_CASES=20000 $(CARGO) test -p incus-api -p incus-core --lib
 
 # The standard benchmark set (medians beside the budgets of DESIGN.md); a few minutes.
 # COUNT=50 LIST_COUNT=200 REPORT=file.csv override the defaults.

@@ -312,4 +312,28 @@ mod tests {
         assert_eq!(parse_size("4096").unwrap(), 4096);
         assert!(parse_size("12XB").is_err());
     }
+
+    proptest::proptest! {
+        /// Any key and value: an answer, never a panic; sizes with a unit scale exactly.
+        #[test]
+        fn any_key_value_is_answered(key in "\\PC{0,40}", value in "\\PC{0,40}") {
+            let _ = validate_instance(&key, &value);
+            let _ = validate_server(&key, &value);
+            let _ = parse_size(&value);
+        }
+
+        #[test]
+        fn sizes_scale(n in 0u64..1_000_000, unit in 0usize..4) {
+            let (suffix, mult) = [("", 1u64), ("KiB", 1 << 10), ("MiB", 1 << 20), ("kB", 1000)][unit];
+            proptest::prop_assert_eq!(parse_size(&format!("{n}{suffix}")).unwrap(), n * mult);
+        }
+
+        /// Keys that look like known ones with random values never panic either.
+        #[test]
+        fn known_keys_random_values(i in 0usize..8, value in "\\PC{0,24}") {
+            let key = ["limits.memory", "limits.cpu", "limits.processes", "security.privileged",
+                "boot.autostart", "snapshots.expiry", "limits.cpu.allowance", "security.idmap.size"][i];
+            let _ = validate_instance(key, &value);
+        }
+    }
 }

@@ -111,4 +111,22 @@ mod tests {
             assert!(validate_object_name("profile", bad).is_err(), "{bad:?}");
         }
     }
+
+    proptest::proptest! {
+        /// Whatever comes in (slashes, NUL, unicode, 4 KiB), accepted names are safe
+        /// as path components and hostnames.
+        #[test]
+        fn accepted_names_are_safe(name in "\\PC{0,80}|[a-z0-9/.-]{1,70}|.{4096}") {
+            if validate_instance_name(&name).is_ok() {
+                proptest::prop_assert!(name.len() <= 63 && !name.is_empty());
+                proptest::prop_assert!(name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+            }
+            for check in [validate_snapshot_name(&name), validate_object_name("pool", &name)] {
+                if check.is_ok() {
+                    proptest::prop_assert!(!name.contains('/') && !name.contains('\0'));
+                    proptest::prop_assert!(name != "." && name != ".." && !name.is_empty());
+                }
+            }
+        }
+    }
 }

@@ -2,6 +2,7 @@
 
 mod busybox;
 mod common;
+mod fuzz;
 mod hostile;
 mod roundtrip;
 mod templates;
