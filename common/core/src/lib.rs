@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod names;
 pub mod profile;
 pub mod server;
+pub mod snapshot;
 pub mod storage;
 pub mod time;
 
