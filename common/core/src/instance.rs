@@ -281,7 +281,7 @@ fn random_name() -> String {
 
 /// Picks the lowest free id range among the instances (unprivileged containers get
 /// one contiguous range each, recorded in `volatile.idmap.base`).
-fn allocate_idmap(rows: &[InstanceRow]) -> u64 {
+pub(crate) fn allocate_idmap(rows: &[InstanceRow]) -> u64 {
     let used: std::collections::BTreeSet<u64> = rows
         .iter()
         .filter_map(|r| r.config.get("volatile.idmap.base")?.parse().ok())
@@ -293,7 +293,7 @@ fn allocate_idmap(rows: &[InstanceRow]) -> u64 {
     base
 }
 
-fn idmap_json(base: u64) -> String {
+pub(crate) fn idmap_json(base: u64) -> String {
     serde_json::json!([
         {"Isuid": true, "Isgid": false, "Hostid": base, "Nsid": 0, "Maprange": IDMAP_SIZE},
         {"Isuid": false, "Isgid": true, "Hostid": base, "Nsid": 0, "Maprange": IDMAP_SIZE},
@@ -485,7 +485,7 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
 }
 
 /// `INCUS_DIR/containers/NAME` -> the volume, as upstream lays it out.
-fn symlink_instance(ctx: &Context, row: &InstanceRow) -> Result<()> {
+pub(crate) fn symlink_instance(ctx: &Context, row: &InstanceRow) -> Result<()> {
     let dir = ctx.incus_dir.join("containers");
     std::fs::create_dir_all(&dir)?;
     let link = dir.join(&row.name);
@@ -495,7 +495,7 @@ fn symlink_instance(ctx: &Context, row: &InstanceRow) -> Result<()> {
 }
 
 /// Removes disk side, volume row and instance row (rows last).
-fn remove_everything(ctx: &Context, row: &InstanceRow) -> Result<()> {
+pub(crate) fn remove_everything(ctx: &Context, row: &InstanceRow) -> Result<()> {
     crate::snapshot::delete_all_disk(ctx, row)?;
     if let Ok((pool_info, driver)) = storage::load_pool(ctx, &row.pool) {
         driver.delete_volume(&pool_info, VolumeType::Container, &row.name)?;

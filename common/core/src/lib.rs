@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod context;
+pub mod copy;
 pub mod devices;
 pub mod events;
 pub mod image;

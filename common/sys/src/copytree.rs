@@ -25,6 +25,23 @@ pub fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
     copy_dir(src, dst, &meta, meta.dev(), &mut links)
 }
 
+/// Copies the contents of directory `src` into the existing directory `dst` (a fresh
+/// volume of another driver), then gives `dst` the source's owner, mode and times.
+pub fn copy_contents(src: &Path, dst: &Path) -> Result<()> {
+    let meta = std::fs::symlink_metadata(src)
+        .map_err(|e| Error::internal(format!("Copy {}: {e}", src.display())))?;
+    let mut links = HashMap::new();
+    let rd = std::fs::read_dir(src)
+        .map_err(|e| Error::internal(format!("Read {}: {e}", src.display())))?;
+    for entry in rd {
+        let entry = entry?;
+        let (s, d) = (entry.path(), dst.join(entry.file_name()));
+        let m = std::fs::symlink_metadata(&s)?;
+        copy_entry(&s, &d, &m, meta.dev(), &mut links)?;
+    }
+    finish(src, dst, &meta, false)
+}
+
 fn cstr(p: &Path) -> Result<CString> {
     CString::new(p.as_os_str().as_bytes())
         .map_err(|_| Error::invalid(format!("{} contains NUL", p.display())))

@@ -562,22 +562,6 @@ fn auto_one(ctx: &Context, name: &str, now: DateTime<Utc>, report: &mut AutoRepo
     Ok(())
 }
 
-/// Copies an instance's snapshot rows to another instance (copy without
-/// `--instance-only`); the disk side is the caller's.
-pub(crate) fn copy_rows(ctx: &Context, from: &InstanceRow, to_id: i64) -> Result<Vec<String>> {
-    let snaps = rows(ctx, from)?;
-    let names = snaps.iter().map(|s| s.name.clone()).collect();
-    ctx.db()?.write(|tx| {
-        for s in &snaps {
-            let mut c = s.clone();
-            c.instance_id = to_id;
-            incus_db::snapshot_create(tx, &c)?;
-        }
-        Ok(())
-    })?;
-    Ok(names)
-}
-
 /// Snapshot names of an instance, oldest first.
 pub fn names(ctx: &Context, row: &InstanceRow) -> Result<Vec<String>> {
     Ok(rows(ctx, row)?.into_iter().map(|s| s.name).collect())
