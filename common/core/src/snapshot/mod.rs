@@ -79,7 +79,7 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 }
 
 fn fmt_time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
 /// The instance's expanded config (profiles then local).
