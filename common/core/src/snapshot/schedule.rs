@@ -324,7 +324,7 @@ pub fn next_name(pattern: &str, existing: &[String]) -> Result<String> {
     }
     let mut pattern = pattern.to_string();
     if count == 0 {
-        if !existing.iter().any(|e| *e == pattern) {
+        if !existing.contains(&pattern) {
             return Ok(pattern);
         }
         pattern.push_str("-%d");

@@ -73,11 +73,10 @@ pub fn render(spec: &TimerSpec) -> Result<Vec<(PathBuf, String)>> {
                 "[Unit]\nDescription=Incus scheduled snapshots and expiry\n\n\
                  [Service]\nType=oneshot\n{env}ExecStart={exe} auto\n"
             );
-            let timer = format!(
-                "[Unit]\nDescription=Incus scheduled snapshots every minute\n\n\
+            let timer = "[Unit]\nDescription=Incus scheduled snapshots every minute\n\n\
                  [Timer]\nOnCalendar=*-*-* *:*:00\nAccuracySec=1s\nPersistent=false\n\n\
                  [Install]\nWantedBy=timers.target\n"
-            );
+                .to_string();
             let d = systemd_dir(&spec.root);
             vec![
                 (d.join(format!("{}.service", spec.unit)), service),
