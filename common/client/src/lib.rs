@@ -4,8 +4,9 @@
 //! business rule lives here, only the mapping.
 
 use incus_api::{
-    Config, Image, ImageAliasesEntry, ImagePut, Instance, InstancePut, InstanceState, Profile,
-    ProfilePut, Result, Server, StoragePool, StoragePoolResources, StorageVolume,
+    Config, Image, ImageAliasesEntry, ImagePut, Instance, InstancePut, InstanceSnapshot,
+    InstanceState, Profile, ProfilePut, Result, Server, StoragePool, StoragePoolResources,
+    StorageVolume,
 };
 use incus_core::Context;
 use std::path::{Path, PathBuf};
@@ -13,8 +14,11 @@ use std::time::Duration;
 
 pub use incus_runtime::ExecSpec;
 
+pub use chrono::{DateTime, Utc};
+pub use incus_core::copy::CopyOptions;
 pub use incus_core::image::ImportOptions;
 pub use incus_core::instance::CreateOptions;
+pub use incus_core::snapshot::{timer, AutoReport, CreateOptions as SnapshotCreateOptions};
 pub use incus_imagefmt::ImageSource;
 
 /// The operations every front end needs, local or remote.
@@ -106,6 +110,25 @@ pub trait Backend {
     fn profile_device_add(&self, name: &str, dev: &str, config: Config) -> Result<Profile>;
     fn profile_device_remove(&self, name: &str, devs: &[String]) -> Result<Profile>;
     fn profile_device_set(&self, name: &str, dev: &str, pairs: Config) -> Result<Profile>;
+
+    // --- snapshot ---
+    fn snapshots(&self, instance: &str) -> Result<Vec<InstanceSnapshot>>;
+    fn snapshot(&self, instance: &str, name: &str) -> Result<InstanceSnapshot>;
+    fn snapshot_create(
+        &self,
+        instance: &str,
+        opts: SnapshotCreateOptions,
+    ) -> Result<InstanceSnapshot>;
+    /// Deletes several; all must exist or none is deleted.
+    fn snapshot_delete(&self, instance: &str, names: &[String]) -> Result<()>;
+    fn snapshot_rename(&self, instance: &str, name: &str, new_name: &str) -> Result<()>;
+    fn snapshot_restore(&self, instance: &str, name: &str, stateful: bool) -> Result<()>;
+    /// Takes due scheduled snapshots and prunes expired ones, as of `now`.
+    fn snapshot_auto(&self, now: DateTime<Utc>) -> Result<AutoReport>;
+    /// `copy SRC[/SNAP] DST`.
+    fn instance_copy(&self, opts: CopyOptions) -> Result<Instance>;
+    /// `move`: a rename, or to another pool with `pool`.
+    fn instance_move(&self, name: &str, new_name: &str, pool: Option<&str>) -> Result<()>;
 }
 
 /// The in-process backend.
@@ -122,12 +145,21 @@ impl Local {
     }
 }
 
+/// This installation's host-wide name prefix, and its `INCUS_DIR` when it is not the
+/// default one (what a timer must pass on to `incus-snapshot auto`).
+pub fn installation_prefix() -> Result<(String, Option<PathBuf>)> {
+    let ctx = Context::from_env()?;
+    let default = Path::new(incus_core::context::DEFAULT_INCUS_DIR);
+    let dir = (ctx.incus_dir != default).then(|| ctx.incus_dir.clone());
+    Ok((ctx.prefix.clone(), dir))
+}
+
 /// Connects to the backend the caller asked for (local only for now).
 pub fn connect(project: &str) -> Result<Box<dyn Backend>> {
     Ok(Box::new(Local::from_env(project)?))
 }
 
-use incus_core::{admin, image, instance, lifecycle, profile, server, storage};
+use incus_core::{admin, copy, image, instance, lifecycle, profile, server, snapshot, storage};
 
 impl Backend for Local {
     fn server(&self) -> Result<Server> {
@@ -325,5 +357,38 @@ impl Backend for Local {
     }
     fn profile_device_set(&self, name: &str, dev: &str, pairs: Config) -> Result<Profile> {
         profile::device_set(&self.ctx, name, dev, pairs)
+    }
+
+    // --- snapshot ---
+    fn snapshots(&self, instance: &str) -> Result<Vec<InstanceSnapshot>> {
+        snapshot::list(&self.ctx, instance)
+    }
+    fn snapshot(&self, instance: &str, name: &str) -> Result<InstanceSnapshot> {
+        snapshot::get(&self.ctx, instance, name)
+    }
+    fn snapshot_create(
+        &self,
+        instance: &str,
+        opts: SnapshotCreateOptions,
+    ) -> Result<InstanceSnapshot> {
+        snapshot::create(&self.ctx, instance, opts)
+    }
+    fn snapshot_delete(&self, instance: &str, names: &[String]) -> Result<()> {
+        snapshot::delete(&self.ctx, instance, names)
+    }
+    fn snapshot_rename(&self, instance: &str, name: &str, new_name: &str) -> Result<()> {
+        snapshot::rename(&self.ctx, instance, name, new_name)
+    }
+    fn snapshot_restore(&self, instance: &str, name: &str, stateful: bool) -> Result<()> {
+        snapshot::restore(&self.ctx, instance, name, stateful)
+    }
+    fn snapshot_auto(&self, now: DateTime<Utc>) -> Result<AutoReport> {
+        snapshot::auto(&self.ctx, now)
+    }
+    fn instance_copy(&self, opts: CopyOptions) -> Result<Instance> {
+        copy::copy(&self.ctx, opts)
+    }
+    fn instance_move(&self, name: &str, new_name: &str, pool: Option<&str>) -> Result<()> {
+        copy::move_instance(&self.ctx, name, new_name, pool)
     }
 }

@@ -123,7 +123,7 @@ fn load(ctx: &Context, name: &str) -> Result<InstanceRow> {
     if needs_repair(&row) && repair_one(ctx, &row)? {
         return Err(Error::not_found(format!("Instance \"{name}\" not found")));
     }
-    if row.config.contains_key(RENAME_MARK) {
+    if row.config.contains_key(RENAME_MARK) || row.config.contains_key(crate::snapshot::OP_MARK) {
         // Repaired just now (or being renamed by another process): read it again.
         let project = ctx.project.clone();
         return ctx
@@ -141,7 +141,9 @@ const RENAME_MARK: &str = "volatile.rename_from";
 /// Half-done work that the next command finishes: a create or delete killed midway
 /// (`pending`), a rename killed between its rows and its disk (the rename mark).
 fn needs_repair(row: &InstanceRow) -> bool {
-    row.pending || row.config.contains_key(RENAME_MARK)
+    row.pending
+        || row.config.contains_key(RENAME_MARK)
+        || row.config.contains_key(crate::snapshot::OP_MARK)
 }
 
 /// Every live row of the project with the profiles by name; half-created instances
@@ -254,6 +256,7 @@ pub fn state(ctx: &Context, name: &str) -> Result<InstanceState> {
 pub fn validate_config(config: &Config) -> Result<()> {
     for (k, v) in config {
         keys::validate_instance(k, v)?;
+        crate::snapshot::validate_key(k, v)?;
     }
     Ok(())
 }
@@ -278,7 +281,7 @@ fn random_name() -> String {
 
 /// Picks the lowest free id range among the instances (unprivileged containers get
 /// one contiguous range each, recorded in `volatile.idmap.base`).
-fn allocate_idmap(rows: &[InstanceRow]) -> u64 {
+pub(crate) fn allocate_idmap(rows: &[InstanceRow]) -> u64 {
     let used: std::collections::BTreeSet<u64> = rows
         .iter()
         .filter_map(|r| r.config.get("volatile.idmap.base")?.parse().ok())
@@ -290,7 +293,7 @@ fn allocate_idmap(rows: &[InstanceRow]) -> u64 {
     base
 }
 
-fn idmap_json(base: u64) -> String {
+pub(crate) fn idmap_json(base: u64) -> String {
     serde_json::json!([
         {"Isuid": true, "Isgid": false, "Hostid": base, "Nsid": 0, "Maprange": IDMAP_SIZE},
         {"Isuid": false, "Isgid": true, "Hostid": base, "Nsid": 0, "Maprange": IDMAP_SIZE},
@@ -482,7 +485,7 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
 }
 
 /// `INCUS_DIR/containers/NAME` -> the volume, as upstream lays it out.
-fn symlink_instance(ctx: &Context, row: &InstanceRow) -> Result<()> {
+pub(crate) fn symlink_instance(ctx: &Context, row: &InstanceRow) -> Result<()> {
     let dir = ctx.incus_dir.join("containers");
     std::fs::create_dir_all(&dir)?;
     let link = dir.join(&row.name);
@@ -492,7 +495,8 @@ fn symlink_instance(ctx: &Context, row: &InstanceRow) -> Result<()> {
 }
 
 /// Removes disk side, volume row and instance row (rows last).
-fn remove_everything(ctx: &Context, row: &InstanceRow) -> Result<()> {
+pub(crate) fn remove_everything(ctx: &Context, row: &InstanceRow) -> Result<()> {
+    crate::snapshot::delete_all_disk(ctx, row)?;
     if let Ok((pool_info, driver)) = storage::load_pool(ctx, &row.pool) {
         driver.delete_volume(&pool_info, VolumeType::Container, &row.name)?;
     }
@@ -538,6 +542,10 @@ fn repair_one(ctx: &Context, row: &InstanceRow) -> Result<bool> {
             finish_rename(ctx, &r)?;
             Ok(false)
         }
+        Some(r) if r.config.contains_key(crate::snapshot::OP_MARK) => {
+            crate::snapshot::finish_op(ctx, &r)?;
+            Ok(false)
+        }
         Some(_) => Ok(false),
         None => Ok(true),
     }
@@ -555,6 +563,7 @@ fn finish_rename(ctx: &Context, row: &InstanceRow) -> Result<()> {
     if from.exists() && !to.exists() {
         driver.rename_volume(&pool_info, VolumeType::Container, old, &row.name)?;
     }
+    crate::snapshot::rename_disk(ctx, &row.pool, old, &row.name)?;
     let _ = std::fs::remove_file(ctx.incus_dir.join("containers").join(old));
     symlink_instance(ctx, row)?;
     let project = ctx.project.clone();

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod check;
 pub mod context;
+pub mod copy;
 pub mod devices;
 pub mod events;
 pub mod image;
@@ -13,6 +14,7 @@ pub mod lifecycle;
 pub mod names;
 pub mod profile;
 pub mod server;
+pub mod snapshot;
 pub mod storage;
 pub mod time;
 

@@ -247,6 +247,11 @@ fn check_traversable(rootfs: &std::path::Path) -> Result<()> {
 /// (pending trigger cleared, power state, last use, event) in one transaction.
 pub fn start(ctx: &Context, name: &str) -> Result<()> {
     let _lock = ctx.lock_instance(name)?;
+    start_locked(ctx, name)
+}
+
+/// `start` for a caller that holds the instance lock (snapshot restore).
+pub(crate) fn start_locked(ctx: &Context, name: &str) -> Result<()> {
     if status(ctx, name) != StatusCode::Stopped {
         return Err(Error::invalid("The instance is already running"));
     }
@@ -274,7 +279,9 @@ pub fn start(ctx: &Context, name: &str) -> Result<()> {
             &format!("/1.0/instances/{name}"),
             serde_json::json!({}),
         )
-    })
+    })?;
+    // `snapshots.schedule` with @startup: a snapshot of the started instance.
+    crate::snapshot::on_start(ctx, name, &config)
 }
 
 /// `stop`: a clean halt within `timeout` (then SIGKILL), or at once with `force`.
@@ -282,33 +289,39 @@ pub fn start(ctx: &Context, name: &str) -> Result<()> {
 pub fn stop(ctx: &Context, name: &str, timeout: Duration, force: bool) -> Result<()> {
     let row = {
         let _lock = ctx.lock_instance(name)?;
-        let row = instance::get_row(ctx, name)?;
-        if status(ctx, name) == StatusCode::Stopped {
-            return Err(Error::invalid("The instance is already stopped"));
-        }
-        incus_runtime::stop(&ctx.instance_run_dir(name), timeout, force).map_err(rt_err)?;
-        let project = ctx.project.clone();
-        ctx.db()?.write(|tx| {
-            incus_db::instance_config_set(
-                tx,
-                row.id,
-                "volatile.last_state.power",
-                Some("STOPPED"),
-            )?;
-            events::record(
-                tx,
-                &project,
-                "instance-stopped",
-                &format!("/1.0/instances/{name}"),
-                serde_json::json!({}),
-            )
-        })?;
-        row
+        stop_locked(ctx, name, timeout, force)?
     };
     if row.ephemeral {
         instance::delete(ctx, name)?;
     }
     Ok(())
+}
+
+/// `stop` for a caller that holds the instance lock; never deletes an ephemeral
+/// instance (snapshot restore starts it again).
+pub(crate) fn stop_locked(
+    ctx: &Context,
+    name: &str,
+    timeout: Duration,
+    force: bool,
+) -> Result<incus_db::InstanceRow> {
+    let row = instance::get_row(ctx, name)?;
+    if status(ctx, name) == StatusCode::Stopped {
+        return Err(Error::invalid("The instance is already stopped"));
+    }
+    incus_runtime::stop(&ctx.instance_run_dir(name), timeout, force).map_err(rt_err)?;
+    let project = ctx.project.clone();
+    ctx.db()?.write(|tx| {
+        incus_db::instance_config_set(tx, row.id, "volatile.last_state.power", Some("STOPPED"))?;
+        events::record(
+            tx,
+            &project,
+            "instance-stopped",
+            &format!("/1.0/instances/{name}"),
+            serde_json::json!({}),
+        )
+    })?;
+    Ok(row)
 }
 
 /// `restart`.

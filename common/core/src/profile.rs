@@ -38,6 +38,7 @@ pub fn validate(config: &Config, devices: &Devices) -> Result<()> {
             )));
         }
         keys::validate_instance(k, v)?;
+        crate::snapshot::validate_key(k, v)?;
     }
     devices::validate_devices(devices)
 }

@@ -7,8 +7,10 @@
 
 mod queries;
 pub mod schema;
+mod snapshot;
 
 pub use queries::*;
+pub use snapshot::*;
 
 use incus_api::{Error, Result};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};

@@ -10,13 +10,13 @@ use std::collections::HashMap;
 // Generic key/value and device tables (same shape for every object type).
 
 /// Describes a config table: `table(fk, key, value)`.
-struct KvTable {
+pub(crate) struct KvTable {
     table: &'static str,
     fk: &'static str,
 }
 
 /// Describes a devices table pair: `table(fk, name, type)` + `cfg(dev_fk, key, value)`.
-struct DevTable {
+pub(crate) struct DevTable {
     table: &'static str,
     fk: &'static str,
     cfg: &'static str,
@@ -55,11 +55,11 @@ const IMAGE_PROPS: KvTable = KvTable {
     table: "images_properties",
     fk: "image_id",
 };
-const SNAPSHOT_CFG: KvTable = KvTable {
+pub(crate) const SNAPSHOT_CFG: KvTable = KvTable {
     table: "instances_snapshots_config",
     fk: "instance_snapshot_id",
 };
-const SNAPSHOT_DEV: DevTable = DevTable {
+pub(crate) const SNAPSHOT_DEV: DevTable = DevTable {
     table: "instances_snapshots_devices",
     fk: "instance_snapshot_id",
     cfg: "instances_snapshots_devices_config",
@@ -88,7 +88,7 @@ fn load_kv_all(tx: &Tx, t: &KvTable) -> Result<HashMap<i64, Config>> {
     Ok(out)
 }
 
-fn load_kv(tx: &Tx, t: &KvTable, id: i64) -> Result<Config> {
+pub(crate) fn load_kv(tx: &Tx, t: &KvTable, id: i64) -> Result<Config> {
     let mut stmt = tx
         .prepare_cached(&format!(
             "SELECT key, value FROM {} WHERE {} = ?1",
@@ -174,7 +174,7 @@ fn load_devices_all(tx: &Tx, t: &DevTable) -> Result<HashMap<i64, Devices>> {
     Ok(out)
 }
 
-fn load_devices(tx: &Tx, t: &DevTable, id: i64) -> Result<Devices> {
+pub(crate) fn load_devices(tx: &Tx, t: &DevTable, id: i64) -> Result<Devices> {
     let mut stmt = tx
         .prepare_cached(&format!(
             "SELECT d.name, d.type, c.key, c.value FROM {table} d

@@ -1,5 +1,6 @@
 //! Host primitives shared by every tool. Prints nothing.
 
+pub mod copytree;
 pub mod fsutil;
 pub mod lock;
 

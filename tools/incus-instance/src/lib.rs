@@ -1,6 +1,7 @@
 //! `incus-instance`: the instance commands of upstream's `incus` client.
 
 mod config;
+mod copy;
 mod create;
 mod lifecycle;
 mod list;
@@ -80,6 +81,12 @@ pub enum Cmd {
         #[arg(long)]
         show_log: bool,
     },
+    /// Copy an instance or one of its snapshots (INSTANCE[/SNAPSHOT]) to a new instance
+    #[command(visible_alias = "cp")]
+    Copy(copy::CopyArgs),
+    /// Rename an instance, or move it to another storage pool with -s
+    #[command(visible_alias = "mv")]
+    Move(copy::MoveArgs),
     /// Delete instances
     #[command(visible_alias = "rm")]
     Delete {
@@ -164,5 +171,7 @@ fn exec(b: &dyn Backend, cli: Cli) -> incus_api::Result<ExitCode> {
         Cmd::Exec(a) => lifecycle::exec(b, a),
         Cmd::Console { name, show_log } => lifecycle::console(b, &name, show_log),
         Cmd::Info { name, show_log } => lifecycle::info(b, name, show_log),
+        Cmd::Copy(a) => copy::copy(b, a),
+        Cmd::Move(a) => copy::move_(b, a),
     }
 }

@@ -118,7 +118,115 @@ impl Driver for DirDriver {
     }
 
     fn delete_volume(&self, pool: &PoolInfo, vtype: VolumeType, name: &str) -> Result<()> {
+        // A copy killed midway leaves its staging directory: it goes too.
+        incus_sys::fsutil::remove_tree(&staging(&pool.volume_path(vtype, name), "copy"))?;
         incus_sys::fsutil::remove_tree(&pool.volume_path(vtype, name))
+    }
+
+    fn create_snapshot(
+        &self,
+        pool: &PoolInfo,
+        vtype: VolumeType,
+        vol: &str,
+        snap: &str,
+    ) -> Result<()> {
+        let to = pool.snapshot_path(vtype, vol, snap);
+        if to.exists() {
+            return Err(Error::conflict(format!(
+                "Snapshot \"{snap}\" already exists on disk"
+            )));
+        }
+        std::fs::create_dir_all(to.parent().unwrap_or(Path::new("/")))?;
+        // Copied under a staging name and renamed into place: a snapshot directory
+        // that exists is complete.
+        let tmp = snapshot_staging(pool, vtype, vol, snap);
+        incus_sys::fsutil::remove_tree(&tmp)?;
+        incus_sys::copytree::copy_tree(&pool.volume_path(vtype, vol), &tmp)?;
+        std::fs::rename(&tmp, &to)?;
+        Ok(())
+    }
+
+    fn delete_snapshot(
+        &self,
+        pool: &PoolInfo,
+        vtype: VolumeType,
+        vol: &str,
+        snap: &str,
+    ) -> Result<()> {
+        let path = pool.snapshot_path(vtype, vol, snap);
+        incus_sys::fsutil::remove_tree(&snapshot_staging(pool, vtype, vol, snap))?;
+        incus_sys::fsutil::remove_tree(&path)?;
+        // The per-volume directory goes with its last snapshot.
+        if let Some(parent) = path.parent() {
+            let _ = std::fs::remove_dir(parent);
+        }
+        Ok(())
+    }
+
+    fn rename_snapshot(
+        &self,
+        pool: &PoolInfo,
+        vtype: VolumeType,
+        vol: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<()> {
+        let to = pool.snapshot_path(vtype, vol, new);
+        if to.exists() {
+            return Err(Error::conflict(format!("{} already exists", to.display())));
+        }
+        std::fs::rename(pool.snapshot_path(vtype, vol, old), to)?;
+        Ok(())
+    }
+
+    fn restore_snapshot(
+        &self,
+        pool: &PoolInfo,
+        vtype: VolumeType,
+        vol: &str,
+        snap: &str,
+    ) -> Result<()> {
+        let from = pool.snapshot_path(vtype, vol, snap);
+        if !from.is_dir() {
+            return Err(Error::not_found(format!(
+                "Snapshot \"{snap}\" has no data on disk"
+            )));
+        }
+        let live = pool.volume_path(vtype, vol);
+        // Copy beside, swap in one step, remove the old: a crash leaves the old or
+        // the new content in place, and at worst a staging directory that the next
+        // restore (or delete) removes.
+        let tmp = staging(&live, "restore");
+        incus_sys::fsutil::remove_tree(&tmp)?;
+        incus_sys::copytree::copy_tree(&from, &tmp)?;
+        incus_sys::copytree::exchange(&tmp, &live)?;
+        incus_sys::fsutil::remove_tree(&tmp)
+    }
+
+    fn copy_volume(
+        &self,
+        pool: &PoolInfo,
+        vtype: VolumeType,
+        src: &str,
+        src_snap: Option<&str>,
+        dst: &str,
+    ) -> Result<PathBuf> {
+        let from = match src_snap {
+            Some(s) => pool.snapshot_path(vtype, src, s),
+            None => pool.volume_path(vtype, src),
+        };
+        let to = pool.volume_path(vtype, dst);
+        if to.exists() {
+            return Err(Error::conflict(format!(
+                "Create volume {}: already exists",
+                to.display()
+            )));
+        }
+        let tmp = staging(&to, "copy");
+        incus_sys::fsutil::remove_tree(&tmp)?;
+        incus_sys::copytree::copy_tree(&from, &tmp)?;
+        std::fs::rename(&tmp, &to)?;
+        Ok(to)
     }
 
     fn rename_volume(
@@ -151,6 +259,25 @@ impl Driver for DirDriver {
     }
 }
 
+/// A staging path beside `path` (`.NAME.what`): instance names never start with a
+/// dot or contain one, so it cannot collide with a volume or snapshot.
+fn staging(path: &Path, what: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.{what}"))
+}
+
+/// Where a snapshot is copied before it is renamed into place: beside the volumes'
+/// snapshot directories (`.VOL.SNAP.tmp`; a volume name has no dot, so the pair is
+/// unambiguous, and snapshot names may start with a dot so it cannot live inside).
+fn snapshot_staging(pool: &PoolInfo, vtype: VolumeType, vol: &str, snap: &str) -> PathBuf {
+    pool.path
+        .join(format!("{}-snapshots", vtype.dir_name()))
+        .join(format!(".{vol}.{snap}.tmp"))
+}
+
 struct Vfs {
     blocks: u64,
     bfree: u64,
@@ -181,3 +308,47 @@ fn statvfs(path: &Path) -> Result<Vfs> {
 #[allow(non_camel_case_types)]
 type libc_statvfs = libc::statvfs;
 use libc::statvfs as statvfs_sys;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool(dir: &Path) -> PoolInfo {
+        for d in TYPE_DIRS {
+            std::fs::create_dir_all(dir.join(d)).unwrap();
+        }
+        PoolInfo {
+            name: "p".into(),
+            driver: "dir".into(),
+            config: Config::new(),
+            path: dir.to_path_buf(),
+        }
+    }
+
+    #[test]
+    fn snapshot_restore_copy_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = pool(dir.path());
+        let d = DirDriver;
+        let ct = VolumeType::Container;
+        let vol = d.create_volume(&p, ct, "c1").unwrap();
+        std::fs::create_dir(vol.join("rootfs")).unwrap();
+        std::fs::write(vol.join("rootfs/f"), b"one").unwrap();
+        d.create_snapshot(&p, ct, "c1", "snap0").unwrap();
+        assert!(d.create_snapshot(&p, ct, "c1", "snap0").is_err());
+        std::fs::write(vol.join("rootfs/f"), b"two").unwrap();
+        std::fs::write(vol.join("rootfs/g"), b"new").unwrap();
+        // A stale staging directory from a killed restore is cleared first.
+        std::fs::create_dir(dir.path().join("containers/.c1.restore")).unwrap();
+        d.restore_snapshot(&p, ct, "c1", "snap0").unwrap();
+        assert_eq!(std::fs::read(vol.join("rootfs/f")).unwrap(), b"one");
+        assert!(!vol.join("rootfs/g").exists());
+        assert!(!dir.path().join("containers/.c1.restore").exists());
+        let c2 = d.copy_volume(&p, ct, "c1", Some("snap0"), "c2").unwrap();
+        assert_eq!(std::fs::read(c2.join("rootfs/f")).unwrap(), b"one");
+        d.rename_snapshot(&p, ct, "c1", "snap0", "s1").unwrap();
+        d.delete_snapshot(&p, ct, "c1", "s1").unwrap();
+        d.delete_snapshot(&p, ct, "c1", "s1").unwrap();
+        assert!(!dir.path().join("containers-snapshots/c1").exists());
+    }
+}

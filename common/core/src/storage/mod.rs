@@ -224,6 +224,36 @@ pub trait Driver {
     }
 }
 
+/// Copies a volume (or one of its snapshots) to a new volume `dst` on `to`: through
+/// the driver when both are the same pool, else a file copy into a fresh volume of
+/// the target driver (what upstream's migration does with rsync). A failed copy
+/// leaves no target volume.
+#[allow(clippy::too_many_arguments)]
+pub fn copy_volume_between(
+    from: &PoolInfo,
+    from_driver: &dyn Driver,
+    to: &PoolInfo,
+    to_driver: &dyn Driver,
+    vtype: VolumeType,
+    src: &str,
+    src_snap: Option<&str>,
+    dst: &str,
+) -> Result<PathBuf> {
+    if from.name == to.name {
+        return from_driver.copy_volume(from, vtype, src, src_snap, dst);
+    }
+    let src_path = match src_snap {
+        Some(s) => from.snapshot_path(vtype, src, s),
+        None => from.volume_path(vtype, src),
+    };
+    let path = to_driver.create_volume(to, vtype, dst)?;
+    if let Err(e) = incus_sys::copytree::copy_contents(&src_path, &path) {
+        let _ = to_driver.delete_volume(to, vtype, dst);
+        return Err(e);
+    }
+    Ok(path)
+}
+
 /// The driver for a name; known upstream drivers this host cannot run say so.
 pub fn driver(name: &str) -> Result<Box<dyn Driver>> {
     match name {
