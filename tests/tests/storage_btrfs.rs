@@ -578,3 +578,156 @@ fn volume_attached_to_running_container_is_seen_inside() {
     env.ok("incus-instance", &["delete", "--force", "c1"]);
     env.ok("incus-storage", &["volume", "delete", "bt", "data"]);
 }
+
+/// A loop device made by the test, detached on drop.
+struct LoopDev(String);
+
+impl LoopDev {
+    fn new(file: &Path, size: u64) -> LoopDev {
+        std::fs::File::create(file).unwrap().set_len(size).unwrap();
+        let out = Command::new("losetup")
+            .args(["--find", "--show"])
+            .arg(file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "losetup: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        LoopDev(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+}
+
+impl Drop for LoopDev {
+    fn drop(&mut self) {
+        let _ = Command::new("losetup").args(["-d", &self.0]).status();
+    }
+}
+
+#[test]
+fn pools_on_a_block_device_and_on_a_btrfs_directory() {
+    need_btrfs();
+    let env = TestEnv::initialized();
+    let dev = LoopDev::new(&env.root().join("blk.img"), 300 << 20);
+    let _c = Cleanup { env: &env };
+
+    // A block device: formatted and mounted by us, survives an unmount.
+    env.ok(
+        "incus-storage",
+        &["create", "blk", "btrfs", &format!("source={}", dev.0)],
+    );
+    let blk = env.incus_dir.join("storage-pools/blk");
+    assert!(is_mountpoint(&blk));
+    env.ok("incus-storage", &["volume", "create", "blk", "v"]);
+    assert_eq!(subvol_field(&blk.join("custom/v"), "Name"), "v");
+    assert!(Command::new("umount").arg(&blk).status().unwrap().success());
+    env.ok("incus-storage", &["volume", "info", "blk", "v"]);
+    assert!(is_mountpoint(&blk), "re-mounted");
+    // A device holding a filesystem is refused without source.wipe.
+    env.ok("incus-storage", &["volume", "delete", "blk", "v"]);
+    env.ok("incus-storage", &["delete", "blk"]);
+    assert!(!blk.exists());
+    let out = env
+        .run(
+            "incus-storage",
+            &["create", "blk2", "btrfs", &format!("source={}", dev.0)],
+        )
+        .err(exit::INVALID);
+    assert!(out.stderr.contains("mkfs.btrfs"), "{}", out.stderr);
+    assert!(!env.incus_dir.join("storage-pools/blk2").exists());
+    env.ok(
+        "incus-storage",
+        &[
+            "create",
+            "blk2",
+            "btrfs",
+            &format!("source={}", dev.0),
+            "source.wipe=true",
+        ],
+    );
+    env.ok("incus-storage", &["delete", "blk2"]);
+
+    // An existing btrfs directory (mounted by the test): used through a symlink.
+    let mnt = env.root().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let st = Command::new("mount")
+        .arg(&dev.0)
+        .arg(&mnt)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let src = mnt.join("pool");
+    std::fs::create_dir(&src).unwrap();
+    env.ok(
+        "incus-storage",
+        &[
+            "create",
+            "onbtrfs",
+            "btrfs",
+            &format!("source={}", src.display()),
+        ],
+    );
+    env.ok("incus-storage", &["volume", "create", "onbtrfs", "v"]);
+    assert!(src.join("custom/v").is_dir());
+    assert_eq!(subvol_field(&src.join("custom/v"), "Name"), "v");
+    env.ok("incus-storage", &["volume", "delete", "onbtrfs", "v"]);
+    env.ok("incus-storage", &["delete", "onbtrfs"]);
+    assert!(src.is_dir(), "the user's directory stays");
+    assert!(incus_tests::list_dir(&src).is_empty());
+    assert!(Command::new("umount").arg(&mnt).status().unwrap().success());
+}
+
+#[test]
+fn killed_pool_create_and_vanished_source_are_repaired() {
+    need_btrfs();
+    let env = TestEnv::initialized();
+    let _c = Cleanup { env: &env };
+    // What a create killed after mkfs and mount leaves: file and mount, no row.
+    let img = env.incus_dir.join("disks/p.img");
+    std::fs::create_dir_all(img.parent().unwrap()).unwrap();
+    std::fs::File::create(&img)
+        .unwrap()
+        .set_len(300 << 20)
+        .unwrap();
+    assert!(Command::new("mkfs.btrfs")
+        .arg("-q")
+        .arg(&img)
+        .status()
+        .unwrap()
+        .success());
+    let path = env.incus_dir.join("storage-pools/p");
+    std::fs::create_dir_all(&path).unwrap();
+    assert!(Command::new("mount")
+        .args(["-o", "loop"])
+        .arg(&img)
+        .arg(&path)
+        .status()
+        .unwrap()
+        .success());
+    env.ok("incus-storage", &["create", "p", "btrfs", "size=256MiB"]);
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
+    assert_eq!(
+        mounts
+            .lines()
+            .filter(|l| l.contains(path.to_str().unwrap()))
+            .count(),
+        1,
+        "one mount, the new one"
+    );
+    assert_eq!(std::fs::metadata(&img).unwrap().len(), 256 << 20);
+
+    // The loop file vanished (and the pool is not mounted): delete still works.
+    assert!(Command::new("umount")
+        .arg(&path)
+        .status()
+        .unwrap()
+        .success());
+    std::fs::remove_file(&img).unwrap();
+    let out = env
+        .run("incus-storage", &["volume", "list", "p"])
+        .err(exit::NOT_FOUND);
+    assert!(out.stderr.contains("missing"), "{}", out.stderr);
+    env.ok("incus-storage", &["delete", "p"]);
+    assert!(!path.exists());
+}

@@ -434,6 +434,13 @@ impl BtrfsDriver {
         }
         let file = loop_file(ctx, &pool.name);
         std::fs::create_dir_all(disks_dir(ctx))?;
+        // The caller holds the pool lock and found no row: a file or mount left here
+        // is a killed create's, ours to remove.
+        if file.exists() {
+            umount(&pool.path)?;
+            let _ = std::fs::remove_dir(&pool.path);
+            std::fs::remove_file(&file)?;
+        }
         let f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -590,7 +597,10 @@ impl Driver for BtrfsDriver {
                 "The btrfs driver needs btrfs-progs (mkfs.btrfs, btrfs): install it",
             ));
         }
-        if std::fs::symlink_metadata(&pool.path).is_ok() {
+        let leftover = matches!(source_of(ctx, pool), Source::Loop(_))
+            && !pool.config.contains_key("source")
+            && loop_file(ctx, &pool.name).exists();
+        if !leftover && std::fs::symlink_metadata(&pool.path).is_ok() {
             return Err(Error::conflict(format!(
                 "{} already exists",
                 pool.path.display()
@@ -619,8 +629,13 @@ impl Driver for BtrfsDriver {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(e.into()),
         };
-        if !meta.file_type().is_symlink() {
-            self.mount_pool(ctx, pool)?;
+        if !meta.file_type().is_symlink() && self.mount_pool(ctx, pool).is_err() {
+            // The source is gone (or unusable): nothing of ours to empty; drop the rest.
+            if let Source::Loop(file) = source_of(ctx, pool) {
+                let _ = std::fs::remove_file(file);
+            }
+            let _ = std::fs::remove_dir(&pool.path);
+            return Ok(());
         }
         // Only cached image volumes (and their leftovers) can remain in an unused pool.
         let images = pool.path.join("images");

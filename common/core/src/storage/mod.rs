@@ -450,7 +450,12 @@ pub fn pool_set_keys(ctx: &Context, name: &str, pairs: &Config) -> Result<Storag
 /// `storage delete`: refused while anything uses the pool.
 pub fn pool_delete(ctx: &Context, name: &str) -> Result<()> {
     let _lock = ctx.lock_pool(name)?;
-    let (info, drv) = load_pool(ctx, name)?;
+    // Not load_pool: a pool whose source vanished must still be deletable.
+    let row = ctx
+        .db()?
+        .read(|tx| incus_db::pool_get(tx, name))?
+        .ok_or_else(|| Error::not_found(format!("Storage pool \"{name}\" not found")))?;
+    let (info, drv) = (pool_info(ctx, &row), driver(&row.driver)?);
     let users = used_by(ctx, name)?;
     if !users.is_empty() {
         return Err(Error::conflict(format!(
