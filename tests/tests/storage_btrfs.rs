@@ -443,6 +443,14 @@ fn custom_volume_lifecycle() {
         std::fs::read(env.incus_dir.join("storage-pools/default/custom/moved/f")).unwrap(),
         b"changed"
     );
+    // A subvolume made inside the volume (as systemd or docker do) does not block it.
+    assert!(Command::new("btrfs")
+        .args(["subvolume", "create"])
+        .arg(path.join("custom/v2/nested"))
+        .stdout(Stdio::null())
+        .status()
+        .unwrap()
+        .success());
     s(&["volume", "delete", "bt", "v2"]);
     s(&["volume", "delete", "default", "moved", "fromsnap"]);
     assert!(incus_tests::list_dir(&path.join("custom")).is_empty());

@@ -185,12 +185,52 @@ fn is_subvolume(path: &Path) -> bool {
 }
 
 /// Deletes a volume whether it is a subvolume or (left by a crash) a plain directory.
+/// Subvolumes made inside it (e.g. by systemd or docker in a container) go first.
 fn delete_any(path: &Path) -> Result<()> {
-    if is_subvolume(path) {
-        subvol_delete(path)
-    } else {
-        incus_sys::fsutil::remove_tree(path)
+    if !is_subvolume(path) {
+        return incus_sys::fsutil::remove_tree(path);
     }
+    match subvol_delete(path) {
+        Err(_) if has_nested(path) => {
+            delete_nested(path)?;
+            subvol_delete(path)
+        }
+        r => r,
+    }
+}
+
+fn has_nested(path: &Path) -> bool {
+    let mut found = false;
+    walk_nested(path, &mut |_| found = true);
+    found
+}
+
+/// Calls `f` on every subvolume root strictly inside `dir` (not descending into them).
+fn walk_nested(dir: &Path, f: &mut dyn FnMut(&Path)) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            if is_subvolume(&p) {
+                f(&p);
+            } else {
+                walk_nested(&p, f);
+            }
+        }
+    }
+}
+
+fn delete_nested(dir: &Path) -> Result<()> {
+    let mut nested = Vec::new();
+    walk_nested(dir, &mut |p| nested.push(p.to_path_buf()));
+    for p in nested {
+        // Read-only nested snapshots must be made writable to empty them.
+        let _ = subvol_set_readonly(&p, false);
+        delete_any(&p)?;
+    }
+    Ok(())
 }
 
 fn is_btrfs(path: &Path) -> Result<bool> {
@@ -682,6 +722,8 @@ impl Driver for BtrfsDriver {
     }
 
     fn delete_volume(&self, pool: &PoolInfo, vtype: VolumeType, name: &str) -> Result<()> {
+        // With the leftover of a restore killed after its swap (the old content).
+        delete_any(&restore_tmp(pool, vtype, name))?;
         delete_any(&self.vol_path(pool, vtype, name))
     }
 
