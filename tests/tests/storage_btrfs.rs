@@ -739,3 +739,77 @@ fn killed_pool_create_and_vanished_source_are_repaired() {
     env.ok("incus-storage", &["delete", "p"]);
     assert!(!path.exists());
 }
+
+#[test]
+fn parallel_first_creates_fill_the_image_volume_once() {
+    let env = btrfs_env();
+    let _c = Cleanup { env: &env };
+    let fp = import_busybox(&env);
+    let path = pool_path(&env);
+    let children: Vec<_> = (0..4)
+        .map(|i| {
+            env.command("incus-instance")
+                .args(["init", "bb", &format!("p{i}"), "-s", "bt"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        incus_tests::list_dir(&path.join("images")),
+        vec![fp.clone()]
+    );
+    let uuid = subvol_field(&path.join("images").join(&fp), "UUID");
+    for i in 0..4 {
+        assert_eq!(
+            subvol_field(&path.join(format!("containers/p{i}")), "Parent UUID"),
+            uuid
+        );
+    }
+}
+
+#[test]
+fn create_killed_while_filling_the_image_volume_never_leaves_it_in_use() {
+    let env = btrfs_env();
+    let _c = Cleanup { env: &env };
+    let fp = import_busybox(&env);
+    let path = pool_path(&env);
+    let flag = env.root().join("filled.reached");
+    let mut child = env
+        .command("incus-instance")
+        .args(["init", "bb", "k1", "-s", "bt"])
+        .env("INCUS_TEST_HOOK", "btrfs-image-filled")
+        .env("INCUS_TEST_HOOK_FILE", &flag)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&flag);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !path.join("images").join(&fp).exists(),
+        "not complete, not in use"
+    );
+    assert_eq!(
+        incus_tests::list_dir(&path.join("images")),
+        vec![format!(".{fp}.partial")]
+    );
+    // The next create replaces the staging and the pending k1 is repaired away.
+    env.ok("incus-instance", &["init", "bb", "k2", "-s", "bt"]);
+    assert_eq!(
+        incus_tests::list_dir(&path.join("images")),
+        vec![fp.clone()]
+    );
+    assert_eq!(env.instance_names(), vec!["k2".to_string()]);
+    assert!(path.join("containers/k2/rootfs/bin/busybox").is_file());
+}

@@ -774,6 +774,7 @@ impl Driver for BtrfsDriver {
                     let _ = delete_any(&tmp);
                     return Err(e);
                 }
+                test_hook("btrfs-image-filled");
                 subvol_set_readonly(&tmp, true)?;
                 std::fs::rename(&tmp, &image)?;
             }
