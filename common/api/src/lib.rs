@@ -6,6 +6,8 @@
 pub mod error;
 pub mod keys;
 pub mod types;
+pub mod volume_types;
 
 pub use error::{Error, ErrorKind, Result};
 pub use types::*;
+pub use volume_types::*;

@@ -8,6 +8,8 @@ use incus_api::{
     InstanceState, Profile, ProfilePut, Result, Server, StoragePool, StoragePoolResources,
     StorageVolume,
 };
+use incus_api::{StorageVolumePut, StorageVolumeSnapshot, StorageVolumeState};
+use incus_core::storage::volume;
 use incus_core::Context;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -129,6 +131,64 @@ pub trait Backend {
     fn instance_copy(&self, opts: CopyOptions) -> Result<Instance>;
     /// `move`: a rename, or to another pool with `pool`.
     fn instance_move(&self, name: &str, new_name: &str, pool: Option<&str>) -> Result<()>;
+    // --- storage volumes ---
+    fn volume(&self, pool: &str, vtype: &str, name: &str) -> Result<StorageVolume>;
+    fn volume_create(
+        &self,
+        pool: &str,
+        name: &str,
+        config: Config,
+        description: &str,
+    ) -> Result<StorageVolume>;
+    fn volume_update(&self, pool: &str, name: &str, put: StorageVolumePut)
+        -> Result<StorageVolume>;
+    /// Sets keys in one change; an empty value unsets.
+    fn volume_set_keys(&self, pool: &str, name: &str, pairs: &Config) -> Result<StorageVolume>;
+    fn volume_delete(&self, pool: &str, name: &str) -> Result<()>;
+    fn volume_rename(&self, pool: &str, name: &str, new_name: &str) -> Result<()>;
+    fn volume_copy(
+        &self,
+        src_pool: &str,
+        src: &str,
+        dst_pool: &str,
+        dst: &str,
+    ) -> Result<StorageVolume>;
+    fn volume_move(
+        &self,
+        src_pool: &str,
+        src: &str,
+        dst_pool: &str,
+        dst: &str,
+    ) -> Result<StorageVolume>;
+    /// Attaches to an instance (`profile` false) or a profile.
+    fn volume_attach(
+        &self,
+        pool: &str,
+        vol: &str,
+        target: &str,
+        profile: bool,
+        device: Option<&str>,
+        path: &str,
+    ) -> Result<()>;
+    fn volume_detach(
+        &self,
+        pool: &str,
+        vol: &str,
+        target: &str,
+        profile: bool,
+        device: Option<&str>,
+    ) -> Result<()>;
+    fn volume_state(&self, pool: &str, name: &str) -> Result<StorageVolumeState>;
+    fn volume_snapshots(&self, pool: &str, vol: &str) -> Result<Vec<StorageVolumeSnapshot>>;
+    fn volume_snapshot_create(
+        &self,
+        pool: &str,
+        vol: &str,
+        snap: Option<&str>,
+    ) -> Result<StorageVolumeSnapshot>;
+    fn volume_snapshot_delete(&self, pool: &str, vol: &str, snap: &str) -> Result<()>;
+    fn volume_snapshot_rename(&self, pool: &str, vol: &str, snap: &str, new: &str) -> Result<()>;
+    fn volume_snapshot_restore(&self, pool: &str, vol: &str, snap: &str) -> Result<()>;
 }
 
 /// The in-process backend.
@@ -390,5 +450,106 @@ impl Backend for Local {
     }
     fn instance_move(&self, name: &str, new_name: &str, pool: Option<&str>) -> Result<()> {
         copy::move_instance(&self.ctx, name, new_name, pool)
+    }
+
+    // --- storage volumes ---
+    fn volume(&self, pool: &str, vtype: &str, name: &str) -> Result<StorageVolume> {
+        volume::get(&self.ctx, pool, storage::VolumeType::parse(vtype)?, name)
+    }
+    fn volume_create(
+        &self,
+        pool: &str,
+        name: &str,
+        config: Config,
+        description: &str,
+    ) -> Result<StorageVolume> {
+        volume::create(&self.ctx, pool, name, config, description)
+    }
+    fn volume_update(
+        &self,
+        pool: &str,
+        name: &str,
+        put: StorageVolumePut,
+    ) -> Result<StorageVolume> {
+        volume::update(&self.ctx, pool, name, put.config, &put.description)
+    }
+    fn volume_set_keys(&self, pool: &str, name: &str, pairs: &Config) -> Result<StorageVolume> {
+        volume::set_keys(&self.ctx, pool, name, pairs)
+    }
+    fn volume_delete(&self, pool: &str, name: &str) -> Result<()> {
+        volume::delete(&self.ctx, pool, name)
+    }
+    fn volume_rename(&self, pool: &str, name: &str, new_name: &str) -> Result<()> {
+        volume::rename(&self.ctx, pool, name, new_name)
+    }
+    fn volume_copy(
+        &self,
+        src_pool: &str,
+        src: &str,
+        dst_pool: &str,
+        dst: &str,
+    ) -> Result<StorageVolume> {
+        volume::copy(&self.ctx, src_pool, src, dst_pool, dst)
+    }
+    fn volume_move(
+        &self,
+        src_pool: &str,
+        src: &str,
+        dst_pool: &str,
+        dst: &str,
+    ) -> Result<StorageVolume> {
+        volume::move_volume(&self.ctx, src_pool, src, dst_pool, dst)
+    }
+    fn volume_attach(
+        &self,
+        pool: &str,
+        vol: &str,
+        target: &str,
+        profile: bool,
+        device: Option<&str>,
+        path: &str,
+    ) -> Result<()> {
+        if profile {
+            volume::attach_profile(&self.ctx, pool, vol, target, device, path)
+        } else {
+            volume::attach(&self.ctx, pool, vol, target, device, path)
+        }
+    }
+    fn volume_detach(
+        &self,
+        pool: &str,
+        vol: &str,
+        target: &str,
+        profile: bool,
+        device: Option<&str>,
+    ) -> Result<()> {
+        if profile {
+            volume::detach_profile(&self.ctx, pool, vol, target, device)
+        } else {
+            volume::detach(&self.ctx, pool, vol, target, device)
+        }
+    }
+    fn volume_state(&self, pool: &str, name: &str) -> Result<StorageVolumeState> {
+        volume::state(&self.ctx, pool, name)
+    }
+    fn volume_snapshots(&self, pool: &str, vol: &str) -> Result<Vec<StorageVolumeSnapshot>> {
+        volume::snapshot_list(&self.ctx, pool, vol)
+    }
+    fn volume_snapshot_create(
+        &self,
+        pool: &str,
+        vol: &str,
+        snap: Option<&str>,
+    ) -> Result<StorageVolumeSnapshot> {
+        volume::snapshot_create(&self.ctx, pool, vol, snap)
+    }
+    fn volume_snapshot_delete(&self, pool: &str, vol: &str, snap: &str) -> Result<()> {
+        volume::snapshot_delete(&self.ctx, pool, vol, snap)
+    }
+    fn volume_snapshot_rename(&self, pool: &str, vol: &str, snap: &str, new: &str) -> Result<()> {
+        volume::snapshot_rename(&self.ctx, pool, vol, snap, new)
+    }
+    fn volume_snapshot_restore(&self, pool: &str, vol: &str, snap: &str) -> Result<()> {
+        volume::snapshot_restore(&self.ctx, pool, vol, snap)
     }
 }

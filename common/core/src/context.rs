@@ -205,6 +205,34 @@ impl Context {
         )
     }
 
+    /// The lock of one pool's image volume (btrfs: filled once per pool). Separate
+    /// from the image lock, which instance creates hold shared meanwhile.
+    pub fn lock_image_volume(&self, pool: &str, fingerprint: &str) -> Result<Lock> {
+        lock::lock(
+            &self.lock_path("imagevol", &format!("{pool}-{fingerprint}")),
+            LOCK_TIMEOUT,
+            &format!("Image volume \"{fingerprint}\" of pool \"{pool}\""),
+        )
+    }
+
+    /// Serialises re-mounting a pool after a reboot (taken under any pool lock).
+    pub fn lock_pool_mount(&self, pool: &str) -> Result<Lock> {
+        lock::lock(
+            &self.lock_path("poolmount", pool),
+            LOCK_TIMEOUT,
+            &format!("Mount of storage pool \"{pool}\""),
+        )
+    }
+
+    /// The lock of a custom storage volume (after the pool's, before instances').
+    pub fn lock_volume(&self, pool: &str, name: &str) -> Result<Lock> {
+        lock::lock(
+            &self.lock_path("volume", &format!("{pool}-{name}")),
+            LOCK_TIMEOUT,
+            &format!("Storage volume \"{name}\" of pool \"{pool}\""),
+        )
+    }
+
     /// Tries the lock of an image without waiting (repair of half-done imports).
     pub fn try_lock_image(&self, fingerprint: &str) -> Result<Option<Lock>> {
         lock::try_lock(&self.lock_path("image", fingerprint))

@@ -293,6 +293,9 @@ pub fn delete(ctx: &Context, name: &str) -> Result<()> {
     let row = resolve(ctx, name)?;
     let _lock = ctx.lock_image(&row.fingerprint)?;
     ctx.db()?.write(|tx| incus_db::image_delete(tx, row.id))?;
+    // Cached image volumes (btrfs) go with the image; instances made from them are
+    // independent snapshots.
+    crate::storage::delete_image_volumes(ctx, &row.fingerprint)?;
     // Rows first: a crash now leaves only unreferenced files, never a row without files.
     let base = ctx.images_dir().join(&row.fingerprint);
     for p in [

@@ -454,6 +454,10 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
                 std::fs::create_dir(vol.join("rootfs"))?;
             }
         }
+        let (_, expanded) = expand(&profiles, &config, &local_devices);
+        if let Some(size) = storage::volume::root_size(&expanded)? {
+            driver.set_quota(&pool_info, VolumeType::Container, &name, Some(size))?;
+        }
         symlink_instance(ctx, &row)?;
         // The last write clears the pending mark and records the event and the
         // image's use in one commit.
@@ -689,6 +693,12 @@ fn modify(
 
 fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance> {
     let mut row = load(ctx, name)?;
+    let (_, old_devices) = expand(
+        &load_profiles(ctx, &row.profiles)?,
+        &row.config,
+        &row.devices,
+    );
+    let old_size = storage::volume::root_size(&old_devices)?;
     validate_config(&put.config)?;
     devices::validate_devices(&put.devices)?;
     let profiles = load_profiles(ctx, &put.profiles)?;
@@ -712,6 +722,12 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
     row.ephemeral = put.ephemeral;
     if !put.architecture.is_empty() {
         row.architecture = put.architecture;
+    }
+    // A changed root disk size is applied first (refused below current usage).
+    let new_size = storage::volume::root_size(&expanded_devices)?;
+    if old_size != new_size {
+        let (pool_info, driver) = storage::load_pool(ctx, &row.pool)?;
+        driver.set_quota(&pool_info, VolumeType::Container, name, new_size)?;
     }
     let project = ctx.project.clone();
     ctx.db()?.write(|tx| {

@@ -119,7 +119,7 @@ fn spec_of(
             size: IDMAP_SIZE as u32,
         })
     };
-    let (disks, unix_devices) = devices_of(devices)?;
+    let (disks, unix_devices) = devices_of(ctx, devices)?;
     Ok(ContainerSpec {
         name: row.name.clone(),
         host_prefix: ctx.prefix.clone(),
@@ -142,20 +142,21 @@ fn spec_of(
     })
 }
 
-fn devices_of(devices: &Devices) -> Result<(Vec<DiskMount>, Vec<UnixDevice>)> {
+fn devices_of(ctx: &Context, devices: &Devices) -> Result<(Vec<DiskMount>, Vec<UnixDevice>)> {
     let mut disks = Vec::new();
     let mut unix = Vec::new();
     for (dname, d) in devices {
         match d.get("type").map(String::as_str) {
             Some("disk") if d.get("path").map(String::as_str) != Some("/") => {
                 let source = d.get("source").cloned().unwrap_or_default();
-                if d.contains_key("pool") {
-                    return Err(Error::unsupported(format!(
-                        "Device \"{dname}\": custom volumes are not supported yet"
-                    )));
-                }
+                // pool= names a custom volume: mount its directory in the pool.
+                let source = match d.get("pool") {
+                    Some(pool) => crate::storage::volume::disk_source(ctx, pool, &source)
+                        .map_err(|e| e.context(format!("Device \"{dname}\"")))?,
+                    None => PathBuf::from(source),
+                };
                 disks.push(DiskMount {
-                    source: PathBuf::from(source),
+                    source,
                     path: PathBuf::from(d.get("path").cloned().unwrap_or_default()),
                     readonly: d
                         .get("readonly")

@@ -1,7 +1,7 @@
-//! `incus-storage`: upstream's `incus storage` commands (pools; volumes listing).
+//! `incus-storage`: upstream's `incus storage` commands (pools, volumes, volume snapshots).
 
 use clap::{CommandFactory, Parser, Subcommand};
-use incus_api::{Result, StoragePoolPut};
+use incus_api::{Error, Result, StoragePoolPut, StorageVolumePut};
 use incus_cli::{Format, GlobalArgs};
 use incus_client::Backend;
 use std::process::ExitCode;
@@ -85,6 +85,398 @@ pub enum VolumeCmd {
         #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Create a custom volume: POOL VOLUME [KEY=VALUE...] (pool volume.* keys are defaults)
+    Create {
+        pool: String,
+        volume: String,
+        pairs: Vec<String>,
+        /// Description
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Show a volume: POOL [TYPE/]VOLUME
+    Show {
+        pool: String,
+        volume: String,
+        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
+        format: Format,
+    },
+    /// Get a volume key
+    Get {
+        pool: String,
+        volume: String,
+        key: String,
+    },
+    /// Set volume keys: POOL VOLUME KEY=VALUE... or KEY VALUE
+    Set {
+        pool: String,
+        volume: String,
+        #[arg(required = true)]
+        args: Vec<String>,
+    },
+    /// Unset a volume key
+    Unset {
+        pool: String,
+        volume: String,
+        key: String,
+    },
+    /// Edit a volume as YAML (from stdin when it is not a terminal)
+    Edit { pool: String, volume: String },
+    /// Delete custom volumes (refused while attached)
+    #[command(visible_alias = "rm")]
+    Delete {
+        pool: String,
+        #[arg(required = true)]
+        volumes: Vec<String>,
+    },
+    /// Rename a custom volume (refused while attached)
+    #[command(visible_alias = "mv")]
+    Rename {
+        pool: String,
+        volume: String,
+        new_name: String,
+    },
+    /// Copy a volume: SRCPOOL/VOLUME[/SNAPSHOT] DSTPOOL/VOLUME
+    Copy { source: String, target: String },
+    /// Move or rename a volume: SRCPOOL/VOLUME DSTPOOL/VOLUME
+    Move { source: String, target: String },
+    /// Attach a volume to an instance: POOL VOLUME INSTANCE [DEVICE] PATH
+    Attach {
+        pool: String,
+        volume: String,
+        instance: String,
+        #[arg(num_args = 1..=2, required = true)]
+        rest: Vec<String>,
+    },
+    /// Attach a volume to a profile: POOL VOLUME PROFILE [DEVICE] PATH
+    AttachProfile {
+        pool: String,
+        volume: String,
+        profile: String,
+        #[arg(num_args = 1..=2, required = true)]
+        rest: Vec<String>,
+    },
+    /// Detach a volume from an instance: POOL VOLUME INSTANCE [DEVICE]
+    Detach {
+        pool: String,
+        volume: String,
+        instance: String,
+        device: Option<String>,
+    },
+    /// Detach a volume from a profile: POOL VOLUME PROFILE [DEVICE]
+    DetachProfile {
+        pool: String,
+        volume: String,
+        profile: String,
+        device: Option<String>,
+    },
+    /// Show a volume's usage
+    Info {
+        pool: String,
+        volume: String,
+        /// Print sizes in bytes
+        #[arg(long)]
+        bytes: bool,
+        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
+        format: Format,
+    },
+    /// Manage volume snapshots
+    Snapshot {
+        #[command(subcommand)]
+        command: SnapshotCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCmd {
+    /// Snapshot a volume: POOL VOLUME [SNAPSHOT]
+    Create {
+        pool: String,
+        volume: String,
+        snapshot: Option<String>,
+    },
+    /// List a volume's snapshots
+    #[command(visible_alias = "ls")]
+    List {
+        pool: String,
+        volume: String,
+        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Delete a snapshot
+    #[command(visible_alias = "rm")]
+    Delete {
+        pool: String,
+        volume: String,
+        snapshot: String,
+    },
+    /// Restore a volume from a snapshot (refused while attached)
+    Restore {
+        pool: String,
+        volume: String,
+        snapshot: String,
+    },
+    /// Rename a snapshot
+    Rename {
+        pool: String,
+        volume: String,
+        snapshot: String,
+        new_name: String,
+    },
+}
+
+/// `[TYPE/]NAME` -> (type, name); custom when no type is given (as upstream).
+fn split_type(volume: &str) -> (&str, &str) {
+    match volume.split_once('/') {
+        Some((t @ ("custom" | "container" | "image" | "virtual-machine"), n)) => (t, n),
+        _ => ("custom", volume),
+    }
+}
+
+/// Custom volumes only: refuses `container/NAME` and the like.
+fn custom(volume: &str) -> Result<&str> {
+    match split_type(volume) {
+        ("custom", n) => Ok(n),
+        (t, _) => Err(Error::invalid(format!(
+            "Only custom volumes can be changed here, not \"{t}\" volumes"
+        ))),
+    }
+}
+
+/// `POOL/VOLUME[/SNAPSHOT]` -> (pool, rest).
+fn split_pool(arg: &str) -> Result<(&str, &str)> {
+    arg.split_once('/')
+        .filter(|(p, v)| !p.is_empty() && !v.is_empty())
+        .ok_or_else(|| Error::invalid(format!("Expected POOL/VOLUME, not \"{arg}\"")))
+}
+
+fn size_str(bytes: bool, v: u64) -> String {
+    if bytes {
+        v.to_string()
+    } else {
+        incus_cli::human_size(v as i64)
+    }
+}
+
+fn volume_exec(b: &dyn Backend, cmd: VolumeCmd) -> Result<()> {
+    match cmd {
+        VolumeCmd::List { pool, format } => {
+            let vols = b.volumes(&pool)?;
+            let rows: Vec<Vec<String>> = vols
+                .iter()
+                .map(|v| {
+                    vec![
+                        v.volume_type.clone(),
+                        v.name.clone(),
+                        v.description.clone(),
+                        v.content_type.to_uppercase(),
+                        v.used_by.len().to_string(),
+                    ]
+                })
+                .collect();
+            incus_cli::print_list(
+                format,
+                &["TYPE", "NAME", "DESCRIPTION", "CONTENT-TYPE", "USED BY"],
+                &rows,
+                &vols,
+            )?;
+        }
+        VolumeCmd::Create {
+            pool,
+            volume,
+            pairs,
+            description,
+        } => {
+            b.volume_create(
+                &pool,
+                custom(&volume)?,
+                incus_cli::parse_pairs(&pairs)?,
+                &description,
+            )?;
+            println!("Storage volume {volume} created");
+        }
+        VolumeCmd::Show {
+            pool,
+            volume,
+            format,
+        } => {
+            let (t, n) = split_type(&volume);
+            incus_cli::print_show(format, &b.volume(&pool, t, n)?)?;
+        }
+        VolumeCmd::Get { pool, volume, key } => {
+            let (t, n) = split_type(&volume);
+            println!(
+                "{}",
+                b.volume(&pool, t, n)?
+                    .config
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_default()
+            );
+        }
+        VolumeCmd::Set { pool, volume, args } => {
+            b.volume_set_keys(&pool, custom(&volume)?, &incus_cli::parse_set_args(&args)?)?;
+        }
+        VolumeCmd::Unset { pool, volume, key } => {
+            b.volume_set_keys(&pool, custom(&volume)?, &[(key, String::new())].into())?;
+        }
+        VolumeCmd::Edit { pool, volume } => {
+            let name = custom(&volume)?;
+            let v = b.volume(&pool, "custom", name)?;
+            let cur = incus_cli::to_yaml(&StorageVolumePut {
+                config: v.config,
+                description: v.description,
+            })?;
+            let new: StorageVolumePut = incus_cli::parse_yaml(&incus_cli::edit_text(&cur)?)?;
+            b.volume_update(&pool, name, new)?;
+        }
+        VolumeCmd::Delete { pool, volumes } => {
+            for v in volumes {
+                b.volume_delete(&pool, custom(&v)?)?;
+                println!("Storage volume {v} deleted");
+            }
+        }
+        VolumeCmd::Rename {
+            pool,
+            volume,
+            new_name,
+        } => {
+            b.volume_rename(&pool, custom(&volume)?, custom(&new_name)?)?;
+            println!("Renamed storage volume from \"{volume}\" to \"{new_name}\"");
+        }
+        VolumeCmd::Copy { source, target } => {
+            let (sp, sv) = split_pool(&source)?;
+            let (dp, dv) = split_pool(&target)?;
+            b.volume_copy(sp, custom(sv)?, dp, custom(dv)?)?;
+            println!("Storage volume copied successfully!");
+        }
+        VolumeCmd::Move { source, target } => {
+            let (sp, sv) = split_pool(&source)?;
+            let (dp, dv) = split_pool(&target)?;
+            b.volume_move(sp, custom(sv)?, dp, custom(dv)?)?;
+            println!("Storage volume moved successfully!");
+        }
+        VolumeCmd::Attach {
+            pool,
+            volume,
+            instance,
+            rest,
+        } => {
+            let (device, path) = device_and_path(&rest);
+            b.volume_attach(&pool, custom(&volume)?, &instance, false, device, path)?;
+        }
+        VolumeCmd::AttachProfile {
+            pool,
+            volume,
+            profile,
+            rest,
+        } => {
+            let (device, path) = device_and_path(&rest);
+            b.volume_attach(&pool, custom(&volume)?, &profile, true, device, path)?;
+        }
+        VolumeCmd::Detach {
+            pool,
+            volume,
+            instance,
+            device,
+        } => {
+            b.volume_detach(&pool, custom(&volume)?, &instance, false, device.as_deref())?;
+        }
+        VolumeCmd::DetachProfile {
+            pool,
+            volume,
+            profile,
+            device,
+        } => {
+            b.volume_detach(&pool, custom(&volume)?, &profile, true, device.as_deref())?;
+        }
+        VolumeCmd::Info {
+            pool,
+            volume,
+            bytes,
+            format,
+        } => {
+            let name = custom(&volume)?;
+            let v = b.volume(&pool, "custom", name)?;
+            let st = b.volume_state(&pool, name)?;
+            let snaps = b.volume_snapshots(&pool, name)?;
+            let mut out = serde_json::Map::new();
+            out.insert("Name".into(), v.name.clone().into());
+            out.insert("Type".into(), v.volume_type.clone().into());
+            out.insert("Content type".into(), v.content_type.clone().into());
+            out.insert("Usage".into(), size_str(bytes, st.usage.used).into());
+            if st.usage.total > 0 {
+                out.insert(
+                    "Total".into(),
+                    size_str(bytes, st.usage.total as u64).into(),
+                );
+            }
+            out.insert("Created".into(), v.created_at.clone().into());
+            if !snaps.is_empty() {
+                out.insert(
+                    "Snapshots".into(),
+                    snaps
+                        .iter()
+                        .map(|s| s.name.clone())
+                        .collect::<Vec<_>>()
+                        .into(),
+                );
+            }
+            incus_cli::print_show(format, &out)?;
+        }
+        VolumeCmd::Snapshot { command } => snapshot_exec(b, command)?,
+    }
+    Ok(())
+}
+
+/// `[DEVICE] PATH`: with one word it is the path and the device is named after the volume.
+fn device_and_path(rest: &[String]) -> (Option<&str>, &str) {
+    match rest {
+        [path] => (None, path),
+        [device, path, ..] => (Some(device), path),
+        [] => (None, ""),
+    }
+}
+
+fn snapshot_exec(b: &dyn Backend, cmd: SnapshotCmd) -> Result<()> {
+    match cmd {
+        SnapshotCmd::Create {
+            pool,
+            volume,
+            snapshot,
+        } => {
+            b.volume_snapshot_create(&pool, custom(&volume)?, snapshot.as_deref())?;
+        }
+        SnapshotCmd::List {
+            pool,
+            volume,
+            format,
+        } => {
+            let snaps = b.volume_snapshots(&pool, custom(&volume)?)?;
+            let rows: Vec<Vec<String>> = snaps
+                .iter()
+                .map(|s| vec![s.name.clone(), s.description.clone(), s.created_at.clone()])
+                .collect();
+            incus_cli::print_list(format, &["NAME", "DESCRIPTION", "TAKEN AT"], &rows, &snaps)?;
+        }
+        SnapshotCmd::Delete {
+            pool,
+            volume,
+            snapshot,
+        } => b.volume_snapshot_delete(&pool, custom(&volume)?, &snapshot)?,
+        SnapshotCmd::Restore {
+            pool,
+            volume,
+            snapshot,
+        } => b.volume_snapshot_restore(&pool, custom(&volume)?, &snapshot)?,
+        SnapshotCmd::Rename {
+            pool,
+            volume,
+            snapshot,
+            new_name,
+        } => b.volume_snapshot_rename(&pool, custom(&volume)?, &snapshot, &new_name)?,
+    }
+    Ok(())
 }
 
 /// The clap definition (man pages and completions).
@@ -221,29 +613,7 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
                 println!("Storage pool {n} deleted");
             }
         }
-        Cmd::Volume { command } => match command {
-            VolumeCmd::List { pool, format } => {
-                let vols = b.volumes(&pool)?;
-                let rows: Vec<Vec<String>> = vols
-                    .iter()
-                    .map(|v| {
-                        vec![
-                            v.volume_type.clone(),
-                            v.name.clone(),
-                            v.description.clone(),
-                            v.content_type.to_uppercase(),
-                            v.used_by.len().to_string(),
-                        ]
-                    })
-                    .collect();
-                incus_cli::print_list(
-                    format,
-                    &["TYPE", "NAME", "DESCRIPTION", "CONTENT-TYPE", "USED BY"],
-                    &rows,
-                    &vols,
-                )?;
-            }
-        },
+        Cmd::Volume { command } => volume_exec(b, command)?,
     }
     Ok(())
 }

@@ -1,13 +1,16 @@
 //! Storage pools and volumes. Callers go through [`Driver`], so btrfs (and later
 //! others) plug in without touching them.
 
+mod btrfs;
 mod dir;
+pub mod volume;
 
 use crate::{events, names, time, Context, Error, Result};
 use incus_api::{Config, StoragePool, StoragePoolResources, StorageVolume};
 use incus_db::{PoolRow, VolumeRow};
 use std::path::{Path, PathBuf};
 
+pub use btrfs::BtrfsDriver;
 pub use dir::DirDriver;
 
 /// Volume types, as upstream names them in URLs and on disk.
@@ -258,9 +261,10 @@ pub fn copy_volume_between(
 pub fn driver(name: &str) -> Result<Box<dyn Driver>> {
     match name {
         "dir" => Ok(Box::new(DirDriver)),
-        "btrfs" | "zfs" | "lvm" | "lvmcluster" | "ceph" | "cephfs" | "cephobject" => {
+        "btrfs" => Ok(Box::new(BtrfsDriver)),
+        "zfs" | "lvm" | "lvmcluster" | "ceph" | "cephfs" | "cephobject" => {
             Err(Error::unsupported(format!(
-                "Storage driver \"{name}\" is not available in this build yet (available: dir)"
+                "Storage driver \"{name}\" is not available on this host (no kernel support; available: dir, btrfs)"
             )))
         }
         other => Err(Error::invalid(format!(
@@ -295,7 +299,23 @@ pub fn load_pool(ctx: &Context, name: &str) -> Result<(PoolInfo, Box<dyn Driver>
         .read(|tx| incus_db::pool_get(tx, name))?
         .ok_or_else(|| Error::not_found(format!("Storage pool \"{name}\" not found")))?;
     let info = pool_info(ctx, &row);
-    Ok((info, driver(&row.driver)?))
+    let drv = driver(&row.driver)?;
+    // Cheap when mounted (two stats); re-mounts a loop or device pool after a reboot.
+    drv.mount_pool(ctx, &info)?;
+    Ok((info, drv))
+}
+
+/// Drops the cached image volumes of an image in every pool (image delete; the
+/// caller holds the image lock exclusively, so no create is using them).
+pub fn delete_image_volumes(ctx: &Context, fingerprint: &str) -> Result<()> {
+    for row in ctx.db()?.read(incus_db::pool_list)? {
+        if let Ok(drv) = driver(&row.driver) {
+            let info = pool_info(ctx, &row);
+            drv.mount_pool(ctx, &info)?;
+            drv.delete_image_volume(&info, fingerprint)?;
+        }
+    }
+    Ok(())
 }
 
 fn used_by(ctx: &Context, pool: &str) -> Result<Vec<String>> {
@@ -303,7 +323,11 @@ fn used_by(ctx: &Context, pool: &str) -> Result<Vec<String>> {
     let pool = pool.to_string();
     ctx.db()?.read(|tx| {
         let mut out = Vec::new();
-        for v in incus_db::volume_list(tx, Some(&pool))? {
+        // Volume snapshots (`VOL/SNAP` rows) come with their volume.
+        for v in incus_db::volume_list(tx, Some(&pool))?
+            .into_iter()
+            .filter(|v| !v.name.contains('/'))
+        {
             out.push(match v.volume_type.as_str() {
                 "container" => format!("/1.0/instances/{}", v.name),
                 "image" => format!("/1.0/images/{}", v.name),
@@ -456,7 +480,12 @@ pub fn pool_set_keys(ctx: &Context, name: &str, pairs: &Config) -> Result<Storag
 /// `storage delete`: refused while anything uses the pool.
 pub fn pool_delete(ctx: &Context, name: &str) -> Result<()> {
     let _lock = ctx.lock_pool(name)?;
-    let (info, drv) = load_pool(ctx, name)?;
+    // Not load_pool: a pool whose source vanished must still be deletable.
+    let row = ctx
+        .db()?
+        .read(|tx| incus_db::pool_get(tx, name))?
+        .ok_or_else(|| Error::not_found(format!("Storage pool \"{name}\" not found")))?;
+    let (info, drv) = (pool_info(ctx, &row), driver(&row.driver)?);
     let users = used_by(ctx, name)?;
     if !users.is_empty() {
         return Err(Error::conflict(format!(
@@ -487,27 +516,7 @@ pub fn pool_resources(ctx: &Context, name: &str) -> Result<StoragePoolResources>
 
 /// `storage volume list POOL`.
 pub fn volume_list(ctx: &Context, pool: &str) -> Result<Vec<StorageVolume>> {
-    load_pool(ctx, pool)?;
-    let rows = ctx.db()?.read(|tx| incus_db::volume_list(tx, Some(pool)))?;
-    Ok(rows.into_iter().map(volume_to_api).collect())
-}
-
-fn volume_to_api(v: VolumeRow) -> StorageVolume {
-    let used_by = match v.volume_type.as_str() {
-        "container" => vec![format!("/1.0/instances/{}", v.name)],
-        _ => vec![],
-    };
-    StorageVolume {
-        config: v.config,
-        description: v.description,
-        name: v.name,
-        volume_type: v.volume_type,
-        used_by,
-        location: "none".into(),
-        content_type: v.content_type,
-        project: v.project,
-        created_at: v.created_at,
-    }
+    volume::list(ctx, pool)
 }
 
 /// Records a volume row (callers create the disk side through the driver).
