@@ -8,11 +8,14 @@ use incus_api::{
     ProfilePut, Result, Server, StoragePool, StoragePoolResources, StorageVolume,
 };
 use incus_core::Context;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use incus_runtime::ExecSpec;
 
+pub use incus_core::boot::BootReport;
+pub use incus_core::files::{FileInfo, FileKind, FilePut};
 pub use incus_core::image::ImportOptions;
 pub use incus_core::instance::CreateOptions;
 pub use incus_imagefmt::ImageSource;
@@ -100,6 +103,22 @@ pub trait Backend {
     fn profile_device_add(&self, name: &str, dev: &str, config: Config) -> Result<Profile>;
     fn profile_device_remove(&self, name: &str, devs: &[String]) -> Result<Profile>;
     fn profile_device_set(&self, name: &str, dev: &str, pairs: Config) -> Result<Profile>;
+
+    // --- lifecycle (files, boot) ---
+    /// Reads one entry of an instance (`GET .../files`): a file's bytes go to `out`.
+    fn instance_file_get(&self, name: &str, path: &str, out: &mut dyn Write) -> Result<FileInfo>;
+    /// Writes one entry (`POST .../files`): a file from `input`, a directory or a symlink.
+    fn instance_file_put(
+        &self,
+        name: &str,
+        path: &str,
+        put: &FilePut,
+        input: &mut dyn Read,
+    ) -> Result<()>;
+    /// Deletes one entry (`DELETE .../files`); a directory's contents too when `recursive`.
+    fn instance_file_delete(&self, name: &str, path: &str, recursive: bool) -> Result<()>;
+    /// After a host boot: repair what the reboot left, start the autostart instances.
+    fn admin_boot(&self, force: bool) -> Result<BootReport>;
 }
 
 /// The in-process backend.
@@ -316,5 +335,25 @@ impl Backend for Local {
     }
     fn profile_device_set(&self, name: &str, dev: &str, pairs: Config) -> Result<Profile> {
         profile::device_set(&self.ctx, name, dev, pairs)
+    }
+
+    // --- lifecycle (files, boot) ---
+    fn instance_file_get(&self, name: &str, path: &str, out: &mut dyn Write) -> Result<FileInfo> {
+        incus_core::files::get(&self.ctx, name, path, out)
+    }
+    fn instance_file_put(
+        &self,
+        name: &str,
+        path: &str,
+        put: &FilePut,
+        input: &mut dyn Read,
+    ) -> Result<()> {
+        incus_core::files::put(&self.ctx, name, path, put, input)
+    }
+    fn instance_file_delete(&self, name: &str, path: &str, recursive: bool) -> Result<()> {
+        incus_core::files::delete(&self.ctx, name, path, recursive)
+    }
+    fn admin_boot(&self, force: bool) -> Result<BootReport> {
+        incus_core::boot::boot(&self.ctx, force)
     }
 }

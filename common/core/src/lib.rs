@@ -3,9 +3,11 @@
 //! caller is a command-line tool or the REST server.
 
 pub mod admin;
+pub mod boot;
 pub mod context;
 pub mod devices;
 pub mod events;
+pub mod files;
 pub mod image;
 pub mod instance;
 pub mod lifecycle;

@@ -6,6 +6,7 @@ use crate::instance::{self, IDMAP_SIZE};
 use crate::{events, time, Context, Error, Result};
 use incus_api::{keys, Config, Devices, InstanceState, StatusCode};
 use incus_runtime::{ContainerSpec, DeviceKind, DiskMount, IdMap, Limits, UnixDevice};
+use incus_sys::testhook::pause_point;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -235,7 +236,10 @@ pub fn start(ctx: &Context, name: &str) -> Result<()> {
     let profiles = instance::load_profiles(ctx, &row.profiles)?;
     let (config, devices) = instance::expand(&profiles, &row.config, &row.devices);
     instance::render_templates(ctx, &row, &config, &devices)?;
-    incus_runtime::start(&spec_of(ctx, &row, &config, &devices)?).map_err(rt_err)?;
+    let spec = spec_of(ctx, &row, &config, &devices)?;
+    pause_point("start-before-runtime");
+    incus_runtime::start(&spec).map_err(rt_err)?;
+    pause_point("start-before-record");
     let now = time::now();
     let project = ctx.project.clone();
     ctx.db()?.write(|tx| {
@@ -263,7 +267,9 @@ pub fn stop(ctx: &Context, name: &str, timeout: Duration, force: bool) -> Result
         if status(ctx, name) == StatusCode::Stopped {
             return Err(Error::invalid("The instance is already stopped"));
         }
+        pause_point("stop-before-runtime");
         incus_runtime::stop(&ctx.instance_run_dir(name), timeout, force).map_err(rt_err)?;
+        pause_point("stop-before-record");
         let project = ctx.project.clone();
         ctx.db()?.write(|tx| {
             incus_db::instance_config_set(
@@ -382,4 +388,13 @@ pub fn apply_live(ctx: &Context, name: &str) -> Result<()> {
         &limits_of(&inst.expanded_config)?,
     )
     .map_err(rt_err)
+}
+
+/// Records `volatile.last_state.power` (what a boot restores) without other changes.
+pub fn record_power(ctx: &Context, name: &str, power: &str) -> Result<()> {
+    let _lock = ctx.lock_instance(name)?;
+    let row = instance::get_row(ctx, name)?;
+    ctx.db()?.write(|tx| {
+        incus_db::instance_config_set(tx, row.id, "volatile.last_state.power", Some(power))
+    })
 }

@@ -120,6 +120,7 @@ pub fn start(spec: &ContainerSpec) -> Result<Started> {
         .spawn()
         .map_err(|e| Error::Start(format!("spawning {}: {e}", monitor_bin().display())))?;
     drop(w);
+    incus_sys::testhook::pause_point("start-spawned");
     let mut msg = String::new();
     let _ = fs::File::from(r).read_to_string(&mut msg);
     let _ = child.wait();
@@ -221,6 +222,7 @@ pub fn stop(run_dir: &Path, timeout: Duration, force: bool) -> Result<ExitRecord
     };
     let mut done = false;
     if !force && pidfd_send_signal(init.as_fd(), rec.stop_signal).is_ok() {
+        incus_sys::testhook::pause_point("stop-signaled");
         done = wait_readable(mon.as_fd(), timeout);
     }
     if !done {

@@ -2,6 +2,7 @@
 
 mod config;
 mod create;
+mod file;
 mod lifecycle;
 mod list;
 
@@ -72,6 +73,8 @@ pub enum Cmd {
         #[arg(long)]
         show_log: bool,
     },
+    /// Manage files in instances
+    File(file::FileArgs),
     /// Show instance or server information
     Info {
         /// Instance name (server when omitted)
@@ -164,5 +167,6 @@ fn exec(b: &dyn Backend, cli: Cli) -> incus_api::Result<ExitCode> {
         Cmd::Exec(a) => lifecycle::exec(b, a),
         Cmd::Console { name, show_log } => lifecycle::console(b, &name, show_log),
         Cmd::Info { name, show_log } => lifecycle::info(b, name, show_log),
+        Cmd::File(a) => file::file(b, a),
     }
 }

@@ -17,13 +17,13 @@ pub struct Route {
 /// Commands that keep their verb (they are subcommands of `incus-instance`).
 const INSTANCE_VERBS: &[&str] = &[
     "launch", "create", "init", "list", "ls", "start", "stop", "restart", "pause", "freeze",
-    "resume", "unfreeze", "delete", "rm", "rename", "exec", "console", "info", "show",
+    "resume", "unfreeze", "delete", "rm", "rename", "exec", "console", "info", "show", "file",
 ];
 
 /// Upstream instance commands not written yet: answered with exit 8 and a clear
 /// message rather than an "unrecognized subcommand" from incus-instance.
 const PLANNED_VERBS: &[&str] = &[
-    "copy", "cp", "move", "mv", "file", "publish", "rebuild", "export", "import",
+    "copy", "cp", "move", "mv", "publish", "rebuild", "export", "import",
 ];
 
 /// Group words mapped to a tool (the word itself is dropped).
@@ -117,8 +117,8 @@ fn find_tool(tool: &str) -> Option<PathBuf> {
 const HELP: &str = "Usage: incus [--project NAME] COMMAND [ARGS...]
 
 Instances:   launch create list show start stop restart pause resume delete rename
-             exec console info config
-Not yet:     copy move file publish rebuild export import (exit 8)
+             exec console info config file
+Not yet:     copy move publish rebuild export import (exit 8)
 Groups:      snapshot image storage network profile project admin remote operation monitor
 Trust:       config trust ...
 Other:       version
