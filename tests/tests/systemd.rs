@@ -17,10 +17,9 @@ const IMAGE: &str = "debian-bookworm-systemd-v2.tar.gz";
 
 /// The Debian mirror apt uses here (deb822 or one-line sources), else deb.debian.org.
 fn mirror() -> String {
-    let mut texts = vec![];
-    for f in ["/etc/apt/sources.list"] {
-        texts.extend(std::fs::read_to_string(f).ok());
-    }
+    let mut texts: Vec<String> = std::fs::read_to_string("/etc/apt/sources.list")
+        .into_iter()
+        .collect();
     if let Ok(rd) = std::fs::read_dir("/etc/apt/sources.list.d") {
         for e in rd.flatten() {
             let p = e.path();

@@ -473,10 +473,9 @@ fn remove_at(dir: BorrowedFd<'_>, name: &str, is_dir: bool, recursive: bool) -> 
             };
             let child_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
             if child_dir && st.st_dev != dev {
-                return Err(io::Error::new(
-                    io::ErrorKind::Other,
-                    format!("refusing to cross into another filesystem at {n}"),
-                ));
+                return Err(io::Error::other(format!(
+                    "refusing to cross into another filesystem at {n}"
+                )));
             }
             remove_at(sub.as_fd(), &n, child_dir, true)?;
         }
