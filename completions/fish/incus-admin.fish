@@ -30,6 +30,7 @@ complete -c incus-admin -n "__fish_incus_admin_needs_command" -s h -l help -d 'P
 complete -c incus-admin -n "__fish_incus_admin_needs_command" -s V -l version -d 'Print version'
 complete -c incus-admin -n "__fish_incus_admin_needs_command" -f -a "init" -d 'Configure the server: --minimal (a dir pool "default" and a root disk in the default profile) or --preseed (YAML on standard input)'
 complete -c incus-admin -n "__fish_incus_admin_needs_command" -f -a "check" -d 'Check that the database, the disk and the runtime agree (ours; read-only). Lists each disagreement and exits 1 when there is any'
+complete -c incus-admin -n "__fish_incus_admin_needs_command" -f -a "boot" -d 'After a host boot (ours; run by a boot-time unit): repair what the reboot left and start the instances with boot.autostart (or that were running and have no boot.autostart), by boot.autostart.priority; a second run in the same boot does nothing'
 complete -c incus-admin -n "__fish_incus_admin_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand init" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand init" -l minimal -d 'Minimal set-up, no questions'
@@ -46,6 +47,11 @@ compact\t'Table without borders'"
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand check" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand check" -s q -l quiet -d 'Print less'
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-admin -n "__fish_incus_admin_using_subcommand help; and not __fish_seen_subcommand_from init check help" -f -a "init" -d 'Configure the server: --minimal (a dir pool "default" and a root disk in the default profile) or --preseed (YAML on standard input)'
-complete -c incus-admin -n "__fish_incus_admin_using_subcommand help; and not __fish_seen_subcommand_from init check help" -f -a "check" -d 'Check that the database, the disk and the runtime agree (ours; read-only). Lists each disagreement and exits 1 when there is any'
-complete -c incus-admin -n "__fish_incus_admin_using_subcommand help; and not __fish_seen_subcommand_from init check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c incus-admin -n "__fish_incus_admin_using_subcommand boot" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-admin -n "__fish_incus_admin_using_subcommand boot" -l force -d 'Run again even if this boot was already handled'
+complete -c incus-admin -n "__fish_incus_admin_using_subcommand boot" -s q -l quiet -d 'Print less'
+complete -c incus-admin -n "__fish_incus_admin_using_subcommand boot" -s h -l help -d 'Print help'
+complete -c incus-admin -n "__fish_incus_admin_using_subcommand help; and not __fish_seen_subcommand_from init check boot help" -f -a "init" -d 'Configure the server: --minimal (a dir pool "default" and a root disk in the default profile) or --preseed (YAML on standard input)'
+complete -c incus-admin -n "__fish_incus_admin_using_subcommand help; and not __fish_seen_subcommand_from init check boot help" -f -a "check" -d 'Check that the database, the disk and the runtime agree (ours; read-only). Lists each disagreement and exits 1 when there is any'
+complete -c incus-admin -n "__fish_incus_admin_using_subcommand help; and not __fish_seen_subcommand_from init check boot help" -f -a "boot" -d 'After a host boot (ours; run by a boot-time unit): repair what the reboot left and start the instances with boot.autostart (or that were running and have no boot.autostart), by boot.autostart.priority; a second run in the same boot does nothing'
+complete -c incus-admin -n "__fish_incus_admin_using_subcommand help; and not __fish_seen_subcommand_from init check boot help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -637,3 +637,103 @@ pub fn noise(seed: u64, len: usize) -> Vec<u8> {
     out.truncate(len);
     out
 }
+
+// --- lifecycle: running containers in tests ---
+
+impl TestEnv {
+    /// The installation's prefix of host-wide names (cgroups), as `Context::new` makes it.
+    pub fn prefix(&self) -> String {
+        format!(
+            "ix{}",
+            &sha256_hex(&[self.incus_dir.as_os_str().as_encoded_bytes()])[..6]
+        )
+    }
+
+    /// The cgroup directories of this installation still on the host (containers and
+    /// monitors), deepest first.
+    pub fn cgroups(&self) -> Vec<PathBuf> {
+        let prefix = self.prefix();
+        let mut out = Vec::new();
+        for ctrl in list_dir(Path::new("/sys/fs/cgroup")) {
+            for top in [prefix.clone(), format!("{prefix}.monitor")] {
+                let d = Path::new("/sys/fs/cgroup").join(&ctrl).join(top);
+                if d.is_dir() {
+                    for sub in walk(&d) {
+                        let p = d.join(sub);
+                        if p.is_dir() {
+                            out.push(p);
+                        }
+                    }
+                    out.push(d);
+                }
+            }
+        }
+        out.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+        out
+    }
+
+    /// The cgroup directories of one instance (container and monitor) on the host.
+    pub fn instance_cgroups(&self, name: &str) -> Vec<PathBuf> {
+        let prefix = self.prefix();
+        self.cgroups()
+            .into_iter()
+            .filter(|p| {
+                p.ends_with(Path::new(&prefix).join(name))
+                    || p.ends_with(Path::new(&format!("{prefix}.monitor")).join(name))
+            })
+            .collect()
+    }
+
+    /// The status of an instance as `list --format json` reports it.
+    #[track_caller]
+    pub fn status(&self, name: &str) -> String {
+        let v = self.json("incus-instance", &["list", "--format", "json"]);
+        v.as_array()
+            .expect("array")
+            .iter()
+            .find(|i| i["name"] == name)
+            .unwrap_or_else(|| panic!("{name} is not listed"))["status"]
+            .as_str()
+            .expect("status")
+            .to_string()
+    }
+}
+
+/// Stops every instance of an installation (kill) when dropped, and removes the
+/// cgroups a killed monitor left, so a failing test leaves nothing running.
+pub struct Running<'a>(pub &'a TestEnv);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.run("incus-instance", &["stop", "--all", "-f"]);
+        for d in self.0.cgroups() {
+            // Kill what a killed monitor left, then remove the (now empty) directory.
+            if let Ok(procs) = std::fs::read_to_string(d.join("cgroup.procs")) {
+                for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+                    // SAFETY: kill has no memory effects.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
+            }
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while std::fs::remove_dir(&d).is_err() && std::time::Instant::now() < deadline {
+                std::thread::yield_now();
+            }
+        }
+    }
+}
+
+/// Polls `f` until it returns `Some` or `secs` pass (then panics with `what`).
+#[track_caller]
+pub fn poll<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {secs} s waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

@@ -11,13 +11,16 @@ use incus_api::{
 use incus_api::{StorageVolumePut, StorageVolumeSnapshot, StorageVolumeState};
 use incus_core::storage::volume;
 use incus_core::Context;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use incus_runtime::ExecSpec;
 
 pub use chrono::{DateTime, Utc};
+pub use incus_core::boot::BootReport;
 pub use incus_core::copy::CopyOptions;
+pub use incus_core::files::{FileInfo, FileKind, FilePut};
 pub use incus_core::image::ImportOptions;
 pub use incus_core::instance::CreateOptions;
 pub use incus_core::snapshot::{timer, AutoReport, CreateOptions as SnapshotCreateOptions};
@@ -189,6 +192,21 @@ pub trait Backend {
     fn volume_snapshot_delete(&self, pool: &str, vol: &str, snap: &str) -> Result<()>;
     fn volume_snapshot_rename(&self, pool: &str, vol: &str, snap: &str, new: &str) -> Result<()>;
     fn volume_snapshot_restore(&self, pool: &str, vol: &str, snap: &str) -> Result<()>;
+    // --- lifecycle (files, boot) ---
+    /// Reads one entry of an instance (`GET .../files`): a file's bytes go to `out`.
+    fn instance_file_get(&self, name: &str, path: &str, out: &mut dyn Write) -> Result<FileInfo>;
+    /// Writes one entry (`POST .../files`): a file from `input`, a directory or a symlink.
+    fn instance_file_put(
+        &self,
+        name: &str,
+        path: &str,
+        put: &FilePut,
+        input: &mut dyn Read,
+    ) -> Result<()>;
+    /// Deletes one entry (`DELETE .../files`); a directory's contents too when `recursive`.
+    fn instance_file_delete(&self, name: &str, path: &str, recursive: bool) -> Result<()>;
+    /// After a host boot: repair what the reboot left, start the autostart instances.
+    fn admin_boot(&self, force: bool) -> Result<BootReport>;
 }
 
 /// The in-process backend.
@@ -551,5 +569,24 @@ impl Backend for Local {
     }
     fn volume_snapshot_restore(&self, pool: &str, vol: &str, snap: &str) -> Result<()> {
         volume::snapshot_restore(&self.ctx, pool, vol, snap)
+    }
+    // --- lifecycle (files, boot) ---
+    fn instance_file_get(&self, name: &str, path: &str, out: &mut dyn Write) -> Result<FileInfo> {
+        incus_core::files::get(&self.ctx, name, path, out)
+    }
+    fn instance_file_put(
+        &self,
+        name: &str,
+        path: &str,
+        put: &FilePut,
+        input: &mut dyn Read,
+    ) -> Result<()> {
+        incus_core::files::put(&self.ctx, name, path, put, input)
+    }
+    fn instance_file_delete(&self, name: &str, path: &str, recursive: bool) -> Result<()> {
+        incus_core::files::delete(&self.ctx, name, path, recursive)
+    }
+    fn admin_boot(&self, force: bool) -> Result<BootReport> {
+        incus_core::boot::boot(&self.ctx, force)
     }
 }

@@ -708,6 +708,7 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
             "The instance would have no root disk device",
         ));
     }
+    let old_row = row.clone();
     // volatile keys are ours: an edit that drops them keeps the stored values.
     let mut config = put.config;
     for (k, v) in &row.config {
@@ -740,7 +741,16 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
             serde_json::json!({}),
         )
     })?;
-    // Limits change live on a running instance, as upstream.
+    // Limits and devices change live on a running instance, as upstream; devices that
+    // cannot be plugged leave the instance as it was.
+    let old_profiles = load_profiles(ctx, &old_row.profiles)?;
+    let (_, old_devices) = expand(&old_profiles, &old_row.config, &old_row.devices);
+    if let Err(e) = crate::lifecycle::apply_live_devices(ctx, name, &old_devices, &expanded_devices)
+    {
+        ctx.db()?
+            .write(|tx| incus_db::instance_update(tx, &old_row))?;
+        return Err(e);
+    }
     crate::lifecycle::apply_live(ctx, name)?;
     get(ctx, name)
 }

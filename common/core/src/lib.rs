@@ -3,11 +3,13 @@
 //! caller is a command-line tool or the REST server.
 
 pub mod admin;
+pub mod boot;
 pub mod check;
 pub mod context;
 pub mod copy;
 pub mod devices;
 pub mod events;
+pub mod files;
 pub mod image;
 pub mod instance;
 pub mod lifecycle;

@@ -6,6 +6,7 @@ use crate::instance::{self, IDMAP_SIZE};
 use crate::{events, time, Context, Error, Result};
 use incus_api::{keys, Config, Devices, InstanceState, StatusCode};
 use incus_runtime::{ContainerSpec, DeviceKind, DiskMount, IdMap, Limits, UnixDevice};
+use incus_sys::testhook::pause_point;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -264,7 +265,9 @@ pub(crate) fn start_locked(ctx: &Context, name: &str) -> Result<()> {
     if !spec.privileged {
         check_traversable(&spec.rootfs)?;
     }
+    pause_point("start-before-runtime");
     incus_runtime::start(&spec).map_err(rt_err)?;
+    pause_point("start-before-record");
     let now = time::now();
     let project = ctx.project.clone();
     ctx.db()?.write(|tx| {
@@ -310,7 +313,9 @@ pub(crate) fn stop_locked(
     if status(ctx, name) == StatusCode::Stopped {
         return Err(Error::invalid("The instance is already stopped"));
     }
+    pause_point("stop-before-runtime");
     incus_runtime::stop(&ctx.instance_run_dir(name), timeout, force).map_err(rt_err)?;
+    pause_point("stop-before-record");
     let project = ctx.project.clone();
     ctx.db()?.write(|tx| {
         incus_db::instance_config_set(tx, row.id, "volatile.last_state.power", Some("STOPPED"))?;
@@ -419,4 +424,68 @@ pub fn apply_live(ctx: &Context, name: &str) -> Result<()> {
         &limits_of(&inst.expanded_config)?,
     )
     .map_err(rt_err)
+}
+
+/// Records `volatile.last_state.power` (what a boot restores) without other changes.
+pub fn record_power(ctx: &Context, name: &str, power: &str) -> Result<()> {
+    let _lock = ctx.lock_instance(name)?;
+    let row = instance::get_row(ctx, name)?;
+    ctx.db()?.write(|tx| {
+        incus_db::instance_config_set(tx, row.id, "volatile.last_state.power", Some(power))
+    })
+}
+
+/// Plugs and unplugs devices of a running instance after a change (`config device
+/// add/remove/set`, `config edit`): disks and unix-char/block devices whose definition
+/// changed are removed, then the new ones added. On failure, what this call plugged
+/// is unplugged again and what it unplugged is plugged back.
+pub fn apply_live_devices(ctx: &Context, name: &str, old: &Devices, new: &Devices) -> Result<()> {
+    if status(ctx, name) == StatusCode::Stopped {
+        return Ok(());
+    }
+    let run_dir = ctx.instance_run_dir(name);
+    let changed = |a: &Devices, b: &Devices| -> Devices {
+        a.iter()
+            .filter(|(k, v)| b.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let (gone_disks, gone_unix) = devices_of(ctx, &changed(old, new))?;
+    let (new_disks, new_unix) = devices_of(ctx, &changed(new, old))?;
+    let mut done: Vec<Box<dyn Fn() -> incus_runtime::Result<()>>> = Vec::new();
+    let res = (|| -> incus_runtime::Result<()> {
+        for d in &gone_disks {
+            incus_runtime::hot_remove_disk(&run_dir, &d.path)?;
+            let (r, d) = (run_dir.clone(), d.clone());
+            done.push(Box::new(move || incus_runtime::hot_add_disk(&r, &d)));
+        }
+        for d in &gone_unix {
+            incus_runtime::hot_remove_unix(&run_dir, &d.path)?;
+            let (r, d) = (run_dir.clone(), d.clone());
+            done.push(Box::new(move || incus_runtime::hot_add_unix(&r, &d)));
+        }
+        for d in &new_disks {
+            incus_runtime::hot_add_disk(&run_dir, d)?;
+            let (r, p) = (run_dir.clone(), d.path.clone());
+            done.push(Box::new(move || incus_runtime::hot_remove_disk(&r, &p)));
+        }
+        for d in &new_unix {
+            incus_runtime::hot_add_unix(&run_dir, d)?;
+            let (r, p) = (run_dir.clone(), d.path.clone());
+            done.push(Box::new(move || incus_runtime::hot_remove_unix(&r, &p)));
+        }
+        Ok(())
+    })();
+    if let Err(e) = res {
+        for undo in done.iter().rev() {
+            let _ = undo();
+        }
+        return Err(match rt_err(e) {
+            e if e.kind == crate::ErrorKind::Internal => {
+                Error::invalid(format!("Failed to hot-plug a device: {}", e.message))
+            }
+            e => e,
+        });
+    }
+    Ok(())
 }

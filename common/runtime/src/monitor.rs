@@ -368,29 +368,37 @@ fn prepare_devices(spec: &ContainerSpec, run_dir: &Path) -> Result<Vec<PathBuf>>
     let mut out = vec![];
     for (i, d) in spec.unix_devices.iter().enumerate() {
         let p = dir.join(format!("dev{i}"));
-        let kind = if d.kind == crate::spec::DeviceKind::Char {
-            nix::sys::stat::SFlag::S_IFCHR
-        } else {
-            nix::sys::stat::SFlag::S_IFBLK
-        };
-        nix::sys::stat::mknod(
-            &p,
-            kind,
-            nix::sys::stat::Mode::from_bits_truncate(d.mode),
-            nix::sys::stat::makedev(d.major as u64, d.minor as u64),
-        )
-        .map_err(|e| sys_err(format!("mknod {}", p.display()), e))?;
-        fs::set_permissions(&p, fs::Permissions::from_mode(d.mode))
-            .map_err(|e| Error::io(&p, e))?;
-        let (u, g) = match spec.idmap.filter(|_| !spec.privileged) {
-            Some(m) => (m.host_id(d.uid), m.host_id(d.gid)),
-            None => (d.uid, d.gid),
-        };
-        nix::unistd::chown(&p, Some(Uid::from_raw(u)), Some(Gid::from_raw(g)))
-            .map_err(|e| sys_err("chown device", e))?;
+        make_device_node(spec, d, &p)?;
         out.push(p);
     }
     Ok(out)
+}
+
+/// One host device node at `p` with the device's mode and its owner mapped to host ids.
+pub(crate) fn make_device_node(
+    spec: &ContainerSpec,
+    d: &crate::spec::UnixDevice,
+    p: &Path,
+) -> Result<()> {
+    let kind = if d.kind == crate::spec::DeviceKind::Char {
+        nix::sys::stat::SFlag::S_IFCHR
+    } else {
+        nix::sys::stat::SFlag::S_IFBLK
+    };
+    nix::sys::stat::mknod(
+        p,
+        kind,
+        nix::sys::stat::Mode::from_bits_truncate(d.mode),
+        nix::sys::stat::makedev(d.major as u64, d.minor as u64),
+    )
+    .map_err(|e| sys_err(format!("mknod {}", p.display()), e))?;
+    fs::set_permissions(p, fs::Permissions::from_mode(d.mode)).map_err(|e| Error::io(p, e))?;
+    let (u, g) = match spec.idmap.filter(|_| !spec.privileged) {
+        Some(m) => (m.host_id(d.uid), m.host_id(d.gid)),
+        None => (d.uid, d.gid),
+    };
+    nix::unistd::chown(p, Some(Uid::from_raw(u)), Some(Gid::from_raw(g)))
+        .map_err(|e| sys_err("chown device", e))
 }
 
 /// A detached mount tree of `source`, idmapped to the user namespace `userns` when given,

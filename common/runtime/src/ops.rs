@@ -120,6 +120,7 @@ pub fn start(spec: &ContainerSpec) -> Result<Started> {
         .spawn()
         .map_err(|e| Error::Start(format!("spawning {}: {e}", monitor_bin().display())))?;
     drop(w);
+    incus_sys::testhook::pause_point("start-spawned");
     let mut msg = String::new();
     let _ = fs::File::from(r).read_to_string(&mut msg);
     let _ = child.wait();
@@ -221,6 +222,7 @@ pub fn stop(run_dir: &Path, timeout: Duration, force: bool) -> Result<ExitRecord
     };
     let mut done = false;
     if !force && pidfd_send_signal(init.as_fd(), rec.stop_signal).is_ok() {
+        incus_sys::testhook::pause_point("stop-signaled");
         done = wait_readable(mon.as_fd(), timeout);
     }
     if !done {
@@ -410,6 +412,10 @@ pub fn hot_add_disk(run_dir: &Path, disk: &DiskMount) -> Result<()> {
     } else {
         CF::CLONE_NEWNS
     };
+    // Looked at here: the host path is not visible from inside.
+    let source_is_dir = fs::metadata(&disk.source)
+        .map(|m| m.is_dir())
+        .map_err(|e| Error::io(&disk.source, e))?;
     in_container(&rec, flags, || {
         if userns {
             // root of the container: creates the mount point through the idmapped rootfs
@@ -418,7 +424,7 @@ pub fn hot_add_disk(run_dir: &Path, disk: &DiskMount) -> Result<()> {
             nix::unistd::setresuid(0.into(), 0.into(), 0.into())
                 .map_err(|e| sys_err("setresuid", e))?;
         }
-        crate::rootfs::make_mountpoint(&disk.source, &disk.path)?;
+        crate::rootfs::make_mountpoint_kind(source_is_dir, &disk.path)?;
         crate::sys::move_mount(tree.as_fd(), &disk.path)
     })?;
     spec.disks.retain(|d| d.path != disk.path);
@@ -441,6 +447,83 @@ pub fn hot_remove_disk(run_dir: &Path, path: &Path) -> Result<()> {
             .map_err(|e| sys_err(format!("umount {}", path.display()), e))
     })?;
     spec.disks.retain(|d| d.path != path);
+    state::write_spec(run_dir, &spec)
+}
+
+/// Make a unix-char/unix-block device appear in the running container: a host node
+/// (owned by the mapped ids) bind-mounted at its path, and allowed in the device cgroup.
+/// Also recorded in spec.json. Forks the caller: single-threaded callers only.
+pub fn hot_add_unix(run_dir: &Path, dev: &crate::spec::UnixDevice) -> Result<()> {
+    let (mut spec, rec, cg) = running(run_dir)?;
+    if !dev.path.is_absolute() {
+        return Err(Error::Invalid("device path must be absolute".into()));
+    }
+    let dir = run_dir.join(state::DEVICES);
+    fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let node = dir.join(format!("hot-{}-{}", std::process::id(), now_unix()));
+    let _ = fs::remove_file(&node);
+    crate::monitor::make_device_node(&spec, dev, &node)?;
+    let res = (|| {
+        if cg.layout.kind != crate::cgroup::Kind::V2 {
+            // Only this device's rule: rewriting the list would deny everything for a moment.
+            if let Some(d) = cg.dir("devices") {
+                let rule = crate::cgroup::device_rules(std::slice::from_ref(dev))
+                    .pop()
+                    .expect("one rule per device");
+                fs::write(d.join("devices.allow"), rule)
+                    .map_err(|e| Error::io(d.join("devices.allow"), e))?;
+            }
+        }
+        let tree = crate::monitor::prepare_tree(&node, None, false, false)?;
+        let userns = !spec.privileged;
+        let flags = if userns {
+            CF::CLONE_NEWUSER | CF::CLONE_NEWNS
+        } else {
+            CF::CLONE_NEWNS
+        };
+        in_container(&rec, flags, || {
+            if userns {
+                nix::unistd::setresgid(0.into(), 0.into(), 0.into())
+                    .map_err(|e| sys_err("setresgid", e))?;
+                nix::unistd::setresuid(0.into(), 0.into(), 0.into())
+                    .map_err(|e| sys_err("setresuid", e))?;
+            }
+            crate::rootfs::make_mountpoint_kind(false, &dev.path)?;
+            crate::sys::move_mount(tree.as_fd(), &dev.path)
+        })
+    })();
+    // The mount holds the node; the name is not needed any more.
+    let _ = fs::remove_file(&node);
+    res?;
+    spec.unix_devices.retain(|d| d.path != dev.path);
+    spec.unix_devices.push(dev.clone());
+    state::write_spec(run_dir, &spec)
+}
+
+/// Remove a unix device from the running container: unmount it, deny it in the device
+/// cgroup, drop it from spec.json. Forks the caller: single-threaded callers only.
+pub fn hot_remove_unix(run_dir: &Path, path: &Path) -> Result<()> {
+    let (mut spec, _, cg) = running(run_dir)?;
+    let gone: Vec<_> = spec
+        .unix_devices
+        .iter()
+        .filter(|d| d.path == path)
+        .cloned()
+        .collect();
+    hot_remove_disk(run_dir, path)?;
+    if cg.layout.kind != crate::cgroup::Kind::V2 {
+        if let Some(d) = cg.dir("devices") {
+            for dev in &gone {
+                let rule = crate::cgroup::device_rules(std::slice::from_ref(dev))
+                    .pop()
+                    .expect("one rule per device");
+                fs::write(d.join("devices.deny"), rule)
+                    .map_err(|e| Error::io(d.join("devices.deny"), e))?;
+            }
+        }
+    }
+    spec = state::read_spec(run_dir)?;
+    spec.unix_devices.retain(|d| d.path != path);
     state::write_spec(run_dir, &spec)
 }
 

@@ -76,7 +76,15 @@ fn touch(p: &Path) -> Result<()> {
 
 /// Create the mount point for `source` at `target` (dir or file like the source).
 pub(crate) fn make_mountpoint(source: &Path, target: &Path) -> Result<()> {
-    let is_dir = fs::metadata(source).map(|m| m.is_dir()).unwrap_or(true);
+    make_mountpoint_kind(
+        fs::metadata(source).map(|m| m.is_dir()).unwrap_or(true),
+        target,
+    )
+}
+
+/// A directory or an empty file at `target` to mount onto (for callers that looked at the
+/// source before entering the container, where the host path is not visible).
+pub(crate) fn make_mountpoint_kind(is_dir: bool, target: &Path) -> Result<()> {
     if is_dir {
         fs::create_dir_all(target).map_err(|e| Error::io(target, e))
     } else {

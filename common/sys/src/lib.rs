@@ -2,7 +2,9 @@
 
 pub mod copytree;
 pub mod fsutil;
+pub mod inroot;
 pub mod lock;
+pub mod testhook;
 
 /// The kernel's boot id: changes on every boot, so a stored copy tells whether the
 /// host rebooted even where the run directory is not a tmpfs.

@@ -40,6 +40,15 @@ pub enum Cmd {
         #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// After a host boot (ours; run by a boot-time unit): repair what the reboot left
+    /// and start the instances with boot.autostart (or that were running and have no
+    /// boot.autostart), by boot.autostart.priority; a second run in the same boot does
+    /// nothing
+    Boot {
+        /// Run again even if this boot was already handled
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// The clap definition (man pages and completions).
@@ -86,6 +95,31 @@ pub fn main() -> ExitCode {
                 incus_cli::print_list(format, &["KIND", "NAME", "PROBLEM"], &rows, &problems)?;
                 if !problems.is_empty() {
                     return Ok(ExitCode::FAILURE);
+                }
+            }
+            Cmd::Boot { force } => {
+                let r = b.admin_boot(force)?;
+                if !r.new_boot {
+                    if !cli.global.quiet {
+                        incus_cli::write_stdout("This boot was already handled\n")?;
+                    }
+                    return Ok(ExitCode::SUCCESS);
+                }
+                let mut out = String::new();
+                for n in &r.started {
+                    out.push_str(&format!("Started {n}\n"));
+                }
+                for n in &r.stopped {
+                    out.push_str(&format!("Stopped {n}\n"));
+                }
+                if !cli.global.quiet {
+                    incus_cli::write_stdout(&out)?;
+                }
+                if let Some((n, e)) = r.failed.first() {
+                    return Err(Error::internal(format!(
+                        "{} instance(s) failed to start; first: {n}: {e}",
+                        r.failed.len()
+                    )));
                 }
             }
         }

@@ -3,6 +3,7 @@
 mod config;
 mod copy;
 mod create;
+mod file;
 mod lifecycle;
 mod list;
 
@@ -73,6 +74,8 @@ pub enum Cmd {
         #[arg(long)]
         show_log: bool,
     },
+    /// Manage files in instances
+    File(file::FileArgs),
     /// Show instance or server information
     Info {
         /// Instance name (server when omitted)
@@ -173,5 +176,6 @@ fn exec(b: &dyn Backend, cli: Cli) -> incus_api::Result<ExitCode> {
         Cmd::Info { name, show_log } => lifecycle::info(b, name, show_log),
         Cmd::Copy(a) => copy::copy(b, a),
         Cmd::Move(a) => copy::move_(b, a),
+        Cmd::File(a) => file::file(b, a),
     }
 }

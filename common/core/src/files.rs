@@ -1,0 +1,514 @@
+//! Files inside an instance (`file push/pull/create/delete/edit`, REST `.../files`).
+//!
+//! Every path is resolved with `openat2(RESOLVE_IN_ROOT)` against the instance's
+//! rootfs, and every final operation is an `*at` call on the resolved parent with one
+//! plain name: absolute symlinks, `..` and symlinked directories planted by the guest
+//! all stay inside the rootfs. The rootfs is stored unshifted (the runtime mounts it
+//! idmapped), so the uid and gid on disk are the ones the guest sees; the same holds
+//! for privileged instances. Works the same for running and stopped instances (the
+//! host view of the rootfs: paths under a disk device's mount point are not reached).
+
+use crate::{instance, Context, Error, Result};
+use incus_sys::inroot;
+use std::ffi::CString;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+/// The type of an entry, with upstream's `X-Incus-type` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    File,
+    Directory,
+    Symlink,
+}
+
+impl FileKind {
+    /// Upstream's name (`file`, `directory`, `symlink`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileKind::File => "file",
+            FileKind::Directory => "directory",
+            FileKind::Symlink => "symlink",
+        }
+    }
+
+    /// Parses upstream's name.
+    pub fn parse(s: &str) -> Result<FileKind> {
+        match s {
+            "file" => Ok(FileKind::File),
+            "directory" => Ok(FileKind::Directory),
+            "symlink" => Ok(FileKind::Symlink),
+            _ => Err(Error::invalid(format!(
+                "Invalid file type \"{s}\" (file, directory or symlink)"
+            ))),
+        }
+    }
+}
+
+/// What `get` found (upstream's `X-Incus-*` headers plus the listing or link target).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileInfo {
+    pub kind: FileKind,
+    /// Owner as the guest sees it.
+    pub uid: u32,
+    pub gid: u32,
+    /// Permission bits (`0o7777` at most).
+    pub mode: u32,
+    pub size: u64,
+    /// Names in a directory, sorted.
+    pub entries: Vec<String>,
+    /// Target of a symlink.
+    pub target: String,
+}
+
+/// What `put` writes. `None` keeps an existing entry's value, or takes the default
+/// for a new one (uid/gid 0, mode 0644 for files and 0755 for directories).
+#[derive(Debug, Clone)]
+pub struct FilePut {
+    pub kind: FileKind,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub mode: Option<u32>,
+    /// Symlink target (kind `Symlink`).
+    pub target: String,
+    /// Append instead of truncating (upstream's `X-Incus-write: append`).
+    pub append: bool,
+    /// Create missing parent directories (mode 0750 as upstream's `-p`, and the owner
+    /// given for the entry).
+    pub make_parents: bool,
+    /// Replace an existing entry of another type (or an existing symlink).
+    pub force: bool,
+}
+
+impl FilePut {
+    /// A regular file with defaults.
+    pub fn file() -> FilePut {
+        FilePut {
+            kind: FileKind::File,
+            uid: None,
+            gid: None,
+            mode: None,
+            target: String::new(),
+            append: false,
+            make_parents: false,
+            force: false,
+        }
+    }
+}
+
+/// A path inside the instance made of plain names: `.` and empty parts dropped, `..`
+/// applied lexically and clamped at the root (as upstream's `filepath.Clean`). The
+/// kernel resolves what remains inside the rootfs anyway; this only guarantees that
+/// the last part is a real name that `*at` calls can act on.
+fn clean(path: &str) -> Result<Vec<String>> {
+    if path.contains('\0') {
+        return Err(Error::invalid("Paths cannot contain NUL bytes"));
+    }
+    let mut parts: Vec<String> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c.to_string()),
+        }
+    }
+    Ok(parts)
+}
+
+fn join(parts: &[String]) -> PathBuf {
+    let mut p = PathBuf::from("/");
+    for c in parts {
+        p.push(c);
+    }
+    p
+}
+
+fn io_err(path: &Path, e: io::Error) -> Error {
+    let shown = path.display();
+    match e.raw_os_error() {
+        Some(libc::ENOENT) => Error::not_found(format!("No such file or directory: {shown}")),
+        Some(libc::EEXIST) => Error::conflict(format!("{shown} already exists")),
+        Some(libc::ENOTDIR) => {
+            Error::invalid(format!("{shown}: a path component is not a directory"))
+        }
+        Some(libc::EISDIR) => Error::invalid(format!("{shown} is a directory")),
+        Some(libc::ENOTEMPTY) => Error::invalid(format!(
+            "{shown} is a non-empty directory (use --force to delete it with its contents)"
+        )),
+        Some(libc::ELOOP) => Error::invalid(format!("{shown}: too many levels of symbolic links")),
+        _ => Error::internal(format!("{shown}: {e}")),
+    }
+}
+
+fn cvt(rc: libc::c_int) -> io::Result<()> {
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+fn cname(name: &str) -> io::Result<CString> {
+    CString::new(name).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in name"))
+}
+
+fn fstat(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
+    // SAFETY: fstat fills the zeroed struct; works on O_PATH descriptors too.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    cvt(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) })?;
+    Ok(st)
+}
+
+fn lstat_at(dir: BorrowedFd<'_>, name: &str) -> io::Result<Option<libc::stat>> {
+    let c = cname(name)?;
+    // SAFETY: fstatat fills the zeroed struct.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    match cvt(unsafe {
+        libc::fstatat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            &mut st,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    }) {
+        Ok(()) => Ok(Some(st)),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn kind_of(st: &libc::stat) -> Option<FileKind> {
+    match st.st_mode & libc::S_IFMT {
+        libc::S_IFREG => Some(FileKind::File),
+        libc::S_IFDIR => Some(FileKind::Directory),
+        libc::S_IFLNK => Some(FileKind::Symlink),
+        _ => None,
+    }
+}
+
+/// chown through an O_PATH or normal descriptor (never follows a symlink).
+fn chown_fd(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> io::Result<()> {
+    // SAFETY: fchownat with AT_EMPTY_PATH acts on the descriptor itself.
+    cvt(unsafe {
+        libc::fchownat(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            uid,
+            gid,
+            libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
+        )
+    })
+}
+
+fn chmod_fd(fd: BorrowedFd<'_>, mode: u32) -> io::Result<()> {
+    // SAFETY: fchmod on an open (not O_PATH) descriptor.
+    cvt(unsafe { libc::fchmod(fd.as_raw_fd(), mode as libc::mode_t) })
+}
+
+/// The rootfs of an instance, opened as the root of every lookup.
+fn root_of(ctx: &Context, name: &str) -> Result<OwnedFd> {
+    let row = instance::get_row(ctx, name)?;
+    let rootfs = instance::rootfs_path(ctx, &row);
+    inroot::open_root(&rootfs).map_err(|e| {
+        Error::internal(format!(
+            "Instance \"{name}\": rootfs {}: {e}",
+            rootfs.display()
+        ))
+    })
+}
+
+/// Reads one entry: a file's bytes go to `out`; a directory gives its names, a
+/// symlink its target (the link itself, as upstream: never followed).
+pub fn get(ctx: &Context, name: &str, path: &str, out: &mut dyn Write) -> Result<FileInfo> {
+    let root = root_of(ctx, name)?;
+    let parts = clean(path)?;
+    let p = join(&parts);
+    // O_PATH | O_NOFOLLOW: the last part is looked at, not followed.
+    let fd = inroot::open_in_root(root.as_fd(), &p, libc::O_PATH | libc::O_NOFOLLOW, 0)
+        .map_err(|e| io_err(&p, e))?;
+    let st = fstat(fd.as_fd()).map_err(|e| io_err(&p, e))?;
+    let kind = kind_of(&st).ok_or_else(|| {
+        Error::unsupported(format!(
+            "{}: only files, directories and symlinks can be read",
+            p.display()
+        ))
+    })?;
+    let mut info = FileInfo {
+        kind,
+        uid: st.st_uid,
+        gid: st.st_gid,
+        mode: st.st_mode & 0o7777,
+        size: st.st_size as u64,
+        entries: vec![],
+        target: String::new(),
+    };
+    // Reopen the very inode through our own descriptor (never through the path again).
+    let proc_path = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+    match kind {
+        FileKind::Symlink => {
+            let mut buf = vec![0u8; libc::PATH_MAX as usize];
+            // SAFETY: readlinkat with an empty name reads the O_PATH link itself.
+            let n = unsafe {
+                libc::readlinkat(
+                    fd.as_raw_fd(),
+                    c"".as_ptr(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                )
+            };
+            if n < 0 {
+                return Err(io_err(&p, io::Error::last_os_error()));
+            }
+            buf.truncate(n as usize);
+            info.target = String::from_utf8_lossy(&buf).into_owned();
+        }
+        FileKind::Directory => {
+            let mut names: Vec<String> = std::fs::read_dir(&proc_path)
+                .map_err(|e| io_err(&p, e))?
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            info.entries = names;
+        }
+        FileKind::File => {
+            let mut f = std::fs::File::open(&proc_path).map_err(|e| io_err(&p, e))?;
+            io::copy(&mut f, out).map_err(|e| io_err(&p, e))?;
+        }
+    }
+    Ok(info)
+}
+
+/// The parent directory of `parts` (resolved in the root) and the last name; missing
+/// parents are made when asked.
+fn parent_of(
+    root: BorrowedFd<'_>,
+    parts: &[String],
+    put: Option<&FilePut>,
+) -> Result<(OwnedFd, String)> {
+    let (last, dirs) = parts
+        .split_last()
+        .ok_or_else(|| Error::invalid("The instance's root directory itself cannot be changed"))?;
+    let dflags = libc::O_PATH | libc::O_DIRECTORY;
+    let full = join(dirs);
+    match inroot::open_in_root(root, &full, dflags, 0) {
+        Ok(fd) => return Ok((fd, last.clone())),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) && put.is_some_and(|p| p.make_parents) => {
+        }
+        Err(e) => return Err(io_err(&full, e)),
+    }
+    let put = put.expect("checked above");
+    let mut dir = inroot::open_in_root(root, Path::new("/"), dflags, 0)
+        .map_err(|e| io_err(Path::new("/"), e))?;
+    for (i, d) in dirs.iter().enumerate() {
+        let here = join(&dirs[..=i]);
+        let c = cname(d).map_err(|e| io_err(&here, e))?;
+        // SAFETY: mkdirat on a directory descriptor with one plain name.
+        match cvt(unsafe { libc::mkdirat(dir.as_raw_fd(), c.as_ptr(), 0o750) }) {
+            Ok(()) => {
+                let sub = inroot::open_in_root(root, &here, dflags | libc::O_NOFOLLOW, 0)
+                    .map_err(|e| io_err(&here, e))?;
+                chown_fd(sub.as_fd(), put.uid.unwrap_or(0), put.gid.unwrap_or(0))
+                    .map_err(|e| io_err(&here, e))?;
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+            Err(e) => return Err(io_err(&here, e)),
+        }
+        // The next step resolves in the root again (an existing symlink stays inside).
+        dir = inroot::open_in_root(root, &here, dflags, 0).map_err(|e| io_err(&here, e))?;
+    }
+    Ok((dir, last.clone()))
+}
+
+/// Writes one entry (a file from `input`, a directory, or a symlink).
+pub fn put(
+    ctx: &Context,
+    name: &str,
+    path: &str,
+    put: &FilePut,
+    input: &mut dyn Read,
+) -> Result<()> {
+    let root = root_of(ctx, name)?;
+    let parts = clean(path)?;
+    let p = join(&parts);
+    let (dir, last) = parent_of(root.as_fd(), &parts, Some(put))?;
+    let c = cname(&last).map_err(|e| io_err(&p, e))?;
+    let existing = lstat_at(dir.as_fd(), &last).map_err(|e| io_err(&p, e))?;
+    let existing_kind = existing.as_ref().and_then(kind_of);
+    if let Some(st) = &existing {
+        let same = existing_kind == Some(put.kind)
+            // A file written through an existing symlink lands on its target, inside.
+            || (put.kind == FileKind::File && existing_kind == Some(FileKind::Symlink) && !put.force);
+        if !same {
+            if !put.force {
+                return Err(Error::conflict(format!(
+                    "{} already exists as a {} (use --force to replace it)",
+                    p.display(),
+                    existing_kind
+                        .map(FileKind::as_str)
+                        .unwrap_or("special file")
+                )));
+            }
+            let is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
+            remove_at(dir.as_fd(), &last, is_dir, true).map_err(|e| io_err(&p, e))?;
+        }
+    }
+    let keep = |cur: Option<u32>, new: Option<u32>, default: u32| new.or(cur).unwrap_or(default);
+    let cur = existing
+        .as_ref()
+        .filter(|_| existing_kind == Some(put.kind));
+    let uid = keep(cur.map(|s| s.st_uid), put.uid, 0);
+    let gid = keep(cur.map(|s| s.st_gid), put.gid, 0);
+    match put.kind {
+        FileKind::File => {
+            let mode = keep(cur.map(|s| s.st_mode & 0o7777), put.mode, 0o644);
+            // Resolve first (a final symlink is followed, inside the root) and write
+            // only to a regular file: never open a device or fifo the guest planted.
+            let f = match inroot::open_in_root(root.as_fd(), &p, libc::O_PATH, 0) {
+                Ok(fd) => {
+                    let st = fstat(fd.as_fd()).map_err(|e| io_err(&p, e))?;
+                    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+                        return Err(Error::invalid(format!(
+                            "{} is not a regular file",
+                            p.display()
+                        )));
+                    }
+                    // Reopen that very inode through our descriptor.
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .append(put.append)
+                        .truncate(!put.append)
+                        .open(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+                        .map_err(|e| io_err(&p, e))?
+                }
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => std::fs::File::from(
+                    inroot::open_in_root(
+                        root.as_fd(),
+                        &p,
+                        libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL,
+                        mode,
+                    )
+                    .map_err(|e| io_err(&p, e))?,
+                ),
+                Err(e) => return Err(io_err(&p, e)),
+            };
+            // Owner first: chown clears setuid/setgid bits that chmod then restores.
+            chown_fd(f.as_fd(), uid, gid).map_err(|e| io_err(&p, e))?;
+            chmod_fd(f.as_fd(), mode).map_err(|e| io_err(&p, e))?;
+            let mut f = f;
+            io::copy(input, &mut f).map_err(|e| io_err(&p, e))?;
+        }
+        FileKind::Directory => {
+            let mode = keep(cur.map(|s| s.st_mode & 0o7777), put.mode, 0o755);
+            if cur.is_none() {
+                // SAFETY: mkdirat on a directory descriptor with one plain name.
+                cvt(unsafe { libc::mkdirat(dir.as_raw_fd(), c.as_ptr(), 0o700) })
+                    .map_err(|e| io_err(&p, e))?;
+            }
+            let fd = inroot::open_in_root(
+                root.as_fd(),
+                &p,
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+                0,
+            )
+            .map_err(|e| io_err(&p, e))?;
+            chown_fd(fd.as_fd(), uid, gid).map_err(|e| io_err(&p, e))?;
+            chmod_fd(fd.as_fd(), mode).map_err(|e| io_err(&p, e))?;
+        }
+        FileKind::Symlink => {
+            if put.target.is_empty() {
+                return Err(Error::invalid("A symlink needs a target"));
+            }
+            if existing_kind == Some(FileKind::Symlink) {
+                if !put.force {
+                    return Err(Error::conflict(format!(
+                        "{} already exists (use --force to replace it)",
+                        p.display()
+                    )));
+                }
+                remove_at(dir.as_fd(), &last, false, false).map_err(|e| io_err(&p, e))?;
+            }
+            let t = cname(&put.target).map_err(|e| io_err(&p, e))?;
+            // SAFETY: symlinkat with a plain name on a directory descriptor.
+            cvt(unsafe { libc::symlinkat(t.as_ptr(), dir.as_raw_fd(), c.as_ptr()) })
+                .map_err(|e| io_err(&p, e))?;
+            let fd = inroot::open_in_root(root.as_fd(), &p, libc::O_PATH | libc::O_NOFOLLOW, 0)
+                .map_err(|e| io_err(&p, e))?;
+            chown_fd(fd.as_fd(), uid, gid).map_err(|e| io_err(&p, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes `name` in `dir`; a directory's contents too when `recursive`, without
+/// ever following a symlink or leaving the filesystem of the directory.
+fn remove_at(dir: BorrowedFd<'_>, name: &str, is_dir: bool, recursive: bool) -> io::Result<()> {
+    let c = cname(name)?;
+    if is_dir && recursive {
+        // SAFETY: openat with a plain name; O_NOFOLLOW refuses a swapped-in symlink.
+        let raw = unsafe {
+            libc::openat(
+                dir.as_raw_fd(),
+                c.as_ptr(),
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            )
+        };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: a new descriptor owned by nobody else.
+        let sub = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) };
+        let dev = fstat(sub.as_fd())?.st_dev;
+        let names: Vec<_> = std::fs::read_dir(format!("/proc/self/fd/{raw}"))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name())
+            .collect();
+        for n in names {
+            let n = n.to_string_lossy().into_owned();
+            let Some(st) = lstat_at(sub.as_fd(), &n)? else {
+                continue;
+            };
+            let child_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
+            if child_dir && st.st_dev != dev {
+                return Err(io::Error::other(format!(
+                    "refusing to cross into another filesystem at {n}"
+                )));
+            }
+            remove_at(sub.as_fd(), &n, child_dir, true)?;
+        }
+    }
+    let flags = if is_dir { libc::AT_REMOVEDIR } else { 0 };
+    // SAFETY: unlinkat with a plain name on a directory descriptor.
+    cvt(unsafe { libc::unlinkat(dir.as_raw_fd(), c.as_ptr(), flags) })
+}
+
+/// Deletes one entry (a symlink itself, never its target); a non-empty directory only
+/// when `recursive` (`file delete -f`).
+pub fn delete(ctx: &Context, name: &str, path: &str, recursive: bool) -> Result<()> {
+    let root = root_of(ctx, name)?;
+    let parts = clean(path)?;
+    let p = join(&parts);
+    let (dir, last) = parent_of(root.as_fd(), &parts, None)?;
+    let st = lstat_at(dir.as_fd(), &last)
+        .map_err(|e| io_err(&p, e))?
+        .ok_or_else(|| Error::not_found(format!("No such file or directory: {}", p.display())))?;
+    let is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
+    remove_at(dir.as_fd(), &last, is_dir, recursive).map_err(|e| io_err(&p, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_clamps_at_root() {
+        assert_eq!(clean("/a/./b//c/").unwrap(), ["a", "b", "c"]);
+        assert_eq!(clean("../../etc/passwd").unwrap(), ["etc", "passwd"]);
+        assert_eq!(clean("/a/../../b").unwrap(), ["b"]);
+        assert!(clean("/").unwrap().is_empty());
+        assert!(clean("a\0b").is_err());
+    }
+}

@@ -1,0 +1,23 @@
+//! Kill-injection for the crash tests: with `INCUS_TEST_PAUSE=<point>` set, a tool
+//! that reaches the named point creates the file `$INCUS_TEST_PAUSE_MARKER` and
+//! blocks there forever, so a test can `kill -9` it at exactly that point. Without
+//! the variable (always, outside tests) this is one `getenv`.
+//!
+//! Points: `start-before-runtime`, `start-spawned` (monitor spawned, its answer not
+//! read yet), `start-before-record` (container running, database not updated),
+//! `stop-before-runtime`, `stop-signaled` (halt signal sent, not waited for),
+//! `stop-before-record` (container stopped, database not updated).
+
+/// Blocks forever at `point` when `INCUS_TEST_PAUSE` names it (tests only).
+pub fn pause_point(point: &str) {
+    if std::env::var_os("INCUS_TEST_PAUSE").as_deref() != Some(std::ffi::OsStr::new(point)) {
+        return;
+    }
+    if let Some(marker) = std::env::var_os("INCUS_TEST_PAUSE_MARKER") {
+        let _ = std::fs::write(marker, point);
+    }
+    loop {
+        // SAFETY: pause has no memory effects; it returns only on a caught signal.
+        unsafe { libc::pause() };
+    }
+}

@@ -1,0 +1,169 @@
+//! `kill -9` of `start` and `stop` at named points inside them. The tools are run with
+//! `INCUS_TEST_PAUSE=<point>` (see `incus_sys::testhook`): at that point the tool
+//! writes a marker and blocks, the test kills it, and the next commands must find the
+//! instance RUNNING or STOPPED and bring it back to a clean STOPPED: no cgroup, no
+//! monitor, no host mount, no held lock (a start, an exec and a stop work after).
+
+use incus_tests::{busybox_images, poll, Running, TestEnv};
+use std::path::Path;
+use std::process::Stdio;
+
+/// The live `incus-monitor` processes of one instance (zombies have no cmdline).
+fn monitors_of(env: &TestEnv, name: &str) -> Vec<u32> {
+    let want = env.run_dir.join("instances").join(name);
+    let mut out = vec![];
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
+        if args.len() > 1
+            && args[0].ends_with(b"incus-monitor")
+            && Path::new(std::str::from_utf8(args[1]).unwrap_or("")) == want
+        {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// Host mounts under this installation's temporary directory (there must be none).
+fn host_mounts(env: &TestEnv) -> Vec<String> {
+    let root = env.root().to_string_lossy().into_owned();
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(&root))
+        .map(String::from)
+        .collect()
+}
+
+/// Runs `incus-instance ARGS` paused at `point`, waits for the marker, kills it.
+fn kill_at(env: &TestEnv, point: &str, args: &[&str]) {
+    let marker = env.root().join(format!("marker-{point}"));
+    let mut child = env
+        .command("incus-instance")
+        .args(args)
+        .env("INCUS_TEST_PAUSE", point)
+        .env("INCUS_TEST_PAUSE_MARKER", &marker)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    poll(60, &format!("the tool to reach {point}"), || {
+        if let Some(st) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            use std::io::Read;
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            panic!("{args:?} ended ({st}) before reaching {point}: {err}");
+        }
+        marker.exists().then_some(())
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// After a kill: the state is one of the two, the next commands make it clean.
+#[track_caller]
+fn repaired(env: &TestEnv, name: &str, expect: &str) {
+    let st = env.status(name);
+    assert_eq!(st, expect, "{name} right after the kill");
+    if st == "Running" {
+        env.ok("incus-instance", &["stop", "-f", name]);
+    }
+    assert_eq!(env.status(name), "Stopped");
+    assert!(
+        env.instance_cgroups(name).is_empty(),
+        "{name}: cgroups left: {:?}",
+        env.instance_cgroups(name)
+    );
+    assert!(
+        monitors_of(env, name).is_empty(),
+        "{name}: a monitor is left"
+    );
+    assert!(
+        host_mounts(env).is_empty(),
+        "host mounts: {:?}",
+        host_mounts(env)
+    );
+    // Nothing is held or stale: the instance works again.
+    env.ok("incus-instance", &["start", name]);
+    let o = env.ok("incus", &["exec", name, "--", "echo", "alive"]);
+    assert_eq!(o.line(), "alive");
+    env.ok("incus-instance", &["stop", "-f", name]);
+    assert!(env.instance_cgroups(name).is_empty());
+    assert!(monitors_of(env, name).is_empty());
+}
+
+#[test]
+fn kill9_inside_start_and_stop_is_repaired() {
+    let env = TestEnv::initialized();
+    let img = busybox_images("kill_points");
+    env.import(&[&img.unified], "bb");
+    let _guard = Running(&env);
+
+    // start: (point, state right after the kill)
+    for (i, (point, expect)) in [
+        ("start-before-runtime", "Stopped"),
+        ("start-spawned", "Running"),
+        ("start-before-record", "Running"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let name = format!("s{i}");
+        env.ok("incus-instance", &["create", "bb", &name]);
+        kill_at(&env, point, &["start", &name]);
+        if point == "start-spawned" {
+            // The monitor goes on without its caller: wait until it has settled.
+            poll(30, "the orphaned start to settle", || {
+                (env.status(&name) == "Running"
+                    && env
+                        .run_dir
+                        .join("instances")
+                        .join(&name)
+                        .join("state.json")
+                        .exists())
+                .then_some(())
+            });
+        }
+        repaired(&env, &name, expect);
+    }
+
+    // stop: the instance runs first.
+    for (i, (point, args)) in [
+        ("stop-before-runtime", vec!["stop", "-f"]),
+        ("stop-signaled", vec!["stop", "--timeout", "30"]),
+        ("stop-before-record", vec!["stop", "-f"]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let name = format!("t{i}");
+        env.ok("incus-instance", &["create", "bb", &name]);
+        env.ok("incus-instance", &["start", &name]);
+        let mut a = args.clone();
+        a.push(&name);
+        kill_at(&env, point, &a);
+        let expect = match point {
+            "stop-before-runtime" => "Running",
+            "stop-signaled" => {
+                // The halt signal was sent: init halts by itself, the monitor cleans up.
+                poll(30, "the signalled instance to halt", || {
+                    (env.status(&name) == "Stopped").then_some(())
+                });
+                "Stopped"
+            }
+            _ => "Stopped",
+        };
+        repaired(&env, &name, expect);
+    }
+}
