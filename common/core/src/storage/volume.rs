@@ -8,7 +8,7 @@
 //! of that name removes (it holds the volume lock, so the maker is gone).
 
 use super::{load_pool, volume_row, Driver, PoolInfo, VolumeType};
-use crate::{events, instance, lifecycle, names, Context, Error, Result};
+use crate::{events, instance, names, Context, Error, Result};
 use incus_api::{
     keys, Config, Devices, StorageVolume, StorageVolumeSnapshot, StorageVolumeState,
     StorageVolumeStateUsage,
@@ -537,8 +537,8 @@ fn disk_device(pool: &str, vol: &str, path: &str) -> Result<Config> {
     .collect())
 }
 
-/// `storage volume attach POOL VOL INSTANCE [DEVICE] PATH`: adds the disk device and
-/// mounts it at once in a running instance.
+/// `storage volume attach POOL VOL INSTANCE [DEVICE] PATH`: adds the disk device;
+/// adding a device to a running instance mounts it at once (instance::update).
 pub fn attach(
     ctx: &Context,
     pool: &str,
@@ -550,21 +550,8 @@ pub fn attach(
     let dev = disk_device(pool, vol, path)?;
     let _pool_lock = ctx.lock_pool_shared(pool)?;
     let _lock = ctx.lock_volume(pool, vol)?;
-    let source = disk_source(ctx, pool, vol)?;
-    let dname = device.unwrap_or(vol);
-    instance::device_add(ctx, inst, dname, dev)?;
-    if lifecycle::status(ctx, inst) != incus_api::StatusCode::Stopped {
-        let disk = incus_runtime::DiskMount {
-            source,
-            path: PathBuf::from(path),
-            readonly: false,
-        };
-        if let Err(e) = incus_runtime::hot_add_disk(&ctx.instance_run_dir(inst), &disk) {
-            // Not mounted: do not leave a device the instance does not have.
-            let _ = instance::device_remove(ctx, inst, &[dname.to_string()]);
-            return Err(lifecycle::rt_err(e));
-        }
-    }
+    disk_source(ctx, pool, vol)?;
+    instance::device_add(ctx, inst, device.unwrap_or(vol), dev)?;
     Ok(())
 }
 
@@ -624,11 +611,7 @@ pub fn detach(
     let _lock = ctx.lock_volume(pool, vol)?;
     let i = instance::get(ctx, inst)?;
     let dname = find_device(&i.devices, pool, vol, device)?;
-    let path = i.devices[&dname].get("path").cloned().unwrap_or_default();
-    if lifecycle::status(ctx, inst) != incus_api::StatusCode::Stopped {
-        incus_runtime::hot_remove_disk(&ctx.instance_run_dir(inst), std::path::Path::new(&path))
-            .map_err(lifecycle::rt_err)?;
-    }
+    // Removing the device unmounts it from a running instance (instance::update).
     instance::device_remove(ctx, inst, &[dname])?;
     Ok(())
 }
