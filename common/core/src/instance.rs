@@ -606,6 +606,7 @@ pub fn delete(ctx: &Context, name: &str) -> Result<()> {
     ctx.db()?
         .write(|tx| incus_db::instance_set_pending(tx, row.id, true))?;
     remove_everything(ctx, &row)?;
+    crate::network::forget_instance(ctx, name)?;
     events::lifecycle(
         ctx,
         "instance-deleted",
@@ -691,6 +692,7 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
             "The instance would have no root disk device",
         ));
     }
+    crate::network::validate_nics(ctx, name, &put.config, &expanded_devices)?;
     // volatile keys are ours: an edit that drops them keeps the stored values.
     let mut config = put.config;
     for (k, v) in &row.config {
@@ -719,6 +721,7 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
     })?;
     // Limits change live on a running instance, as upstream.
     crate::lifecycle::apply_live(ctx, name)?;
+    crate::lifecycle::apply_live_nics(ctx, name)?;
     get(ctx, name)
 }
 

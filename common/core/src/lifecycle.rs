@@ -120,6 +120,7 @@ fn spec_of(
         })
     };
     let (disks, unix_devices) = devices_of(devices)?;
+    let (nics, _) = crate::network::prepare_nics(ctx, &row.name, config, devices)?;
     Ok(ContainerSpec {
         name: row.name.clone(),
         host_prefix: ctx.prefix.clone(),
@@ -137,6 +138,7 @@ fn spec_of(
         limits: limits_of(config)?,
         disks,
         unix_devices,
+        nics,
         nesting: flag("security.nesting"),
         stop_signal: None,
     })
@@ -207,12 +209,7 @@ fn devices_of(devices: &Devices) -> Result<(Vec<DiskMount>, Vec<UnixDevice>)> {
                     mode: num("mode", 0o660)?,
                 });
             }
-            Some("nic") => {
-                return Err(Error::unsupported(format!(
-                    "Device \"{dname}\": nic devices need incus-net, which is not installed yet"
-                )))
-            }
-            Some("disk") | Some("none") => {}
+            Some("disk") | Some("none") | Some("nic") => {}
             Some(other) => {
                 return Err(Error::unsupported(format!(
                     "Device \"{dname}\": type \"{other}\" is not supported yet"
@@ -235,6 +232,19 @@ pub fn start(ctx: &Context, name: &str) -> Result<()> {
     let profiles = instance::load_profiles(ctx, &row.profiles)?;
     let (config, devices) = instance::expand(&profiles, &row.config, &row.devices);
     instance::render_templates(ctx, &row, &config, &devices)?;
+    // Generated NIC MACs and veth names are recorded first, so they stay stable
+    // even when the start fails.
+    let (_, nic_volatile) = crate::network::prepare_nics(ctx, name, &config, &devices)?;
+    let mut config = config;
+    if !nic_volatile.is_empty() {
+        ctx.db()?.write(|tx| {
+            for (k, v) in &nic_volatile {
+                incus_db::instance_config_set(tx, row.id, k, Some(v))?;
+            }
+            Ok(())
+        })?;
+        config.extend(nic_volatile);
+    }
     incus_runtime::start(&spec_of(ctx, &row, &config, &devices)?).map_err(rt_err)?;
     let now = time::now();
     let project = ctx.project.clone();
@@ -366,6 +376,10 @@ pub fn state(ctx: &Context, name: &str) -> Result<InstanceState> {
             out.memory.usage = info.memory_usage as i64;
             out.memory.usage_peak = info.memory_peak as i64;
             out.cpu.usage = info.cpu_usage_ns as i64;
+            out.network = Some(crate::network::instance_network_state(
+                info.init_pid,
+                &info.network,
+            ));
         }
     }
     Ok(out)
@@ -382,4 +396,25 @@ pub fn apply_live(ctx: &Context, name: &str) -> Result<()> {
         &limits_of(&inst.expanded_config)?,
     )
     .map_err(rt_err)
+}
+
+/// Hot-plugs NIC changes into a running instance (after a device change) and records
+/// the volatile keys of new NICs.
+pub fn apply_live_nics(ctx: &Context, name: &str) -> Result<()> {
+    if status(ctx, name) == StatusCode::Stopped {
+        return Ok(());
+    }
+    let row = instance::get_row(ctx, name)?;
+    let profiles = instance::load_profiles(ctx, &row.profiles)?;
+    let (config, devices) = instance::expand(&profiles, &row.config, &row.devices);
+    let volatile = crate::network::sync_running(ctx, name, &config, &devices)?;
+    if !volatile.is_empty() {
+        ctx.db()?.write(|tx| {
+            for (k, v) in &volatile {
+                incus_db::instance_config_set(tx, row.id, k, Some(v))?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
 }

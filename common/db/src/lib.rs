@@ -5,9 +5,11 @@
 //! fails with SQLITE_BUSY under WAL instead of waiting). Transactions are short and never
 //! span I/O on instances.
 
+mod network;
 mod queries;
 pub mod schema;
 
+pub use network::*;
 pub use queries::*;
 
 use incus_api::{Error, Result};

@@ -25,6 +25,7 @@ mod confine;
 mod console;
 mod exec;
 mod monitor;
+mod net;
 mod ops;
 mod rootfs;
 mod spec;
@@ -36,8 +37,8 @@ pub use console::{console_attach, console_connect, console_log, console_ring};
 pub use exec::{exec, exec_output};
 pub use monitor::monitor_main;
 pub use ops::{
-    apply_limits, cleanup_stale, freeze, hot_add_disk, hot_remove_disk, info, start, status, stop,
-    unfreeze,
+    apply_limits, cleanup_stale, freeze, hot_add_disk, hot_add_nic, hot_remove_disk,
+    hot_remove_nic, info, nics, start, status, stop, unfreeze,
 };
 pub use spec::*;
 
