@@ -4,8 +4,9 @@
 //! business rule lives here, only the mapping.
 
 use incus_api::{
-    Config, Image, ImageAliasesEntry, ImagePut, Instance, InstancePut, InstanceState, Profile,
-    ProfilePut, Result, Server, StoragePool, StoragePoolResources, StorageVolume,
+    Config, Image, ImageAliasesEntry, ImagePut, Instance, InstancePut, InstanceState, Network,
+    NetworkLease, NetworkPut, NetworkState, Profile, ProfilePut, Result, Server, StoragePool,
+    StoragePoolResources, StorageVolume,
 };
 use incus_core::Context;
 use std::path::{Path, PathBuf};
@@ -100,6 +101,24 @@ pub trait Backend {
     fn profile_device_add(&self, name: &str, dev: &str, config: Config) -> Result<Profile>;
     fn profile_device_remove(&self, name: &str, devs: &[String]) -> Result<Profile>;
     fn profile_device_set(&self, name: &str, dev: &str, pairs: Config) -> Result<Profile>;
+
+    // --- network ---
+    fn networks(&self) -> Result<Vec<Network>>;
+    fn network(&self, name: &str) -> Result<Network>;
+    fn network_create(
+        &self,
+        name: &str,
+        network_type: &str,
+        config: Config,
+        description: &str,
+    ) -> Result<Network>;
+    fn network_update(&self, name: &str, put: NetworkPut) -> Result<Network>;
+    /// Sets keys in one change; an empty value unsets.
+    fn network_set_keys(&self, name: &str, pairs: &Config) -> Result<Network>;
+    fn network_rename(&self, name: &str, new_name: &str) -> Result<()>;
+    fn network_delete(&self, name: &str) -> Result<()>;
+    fn network_state(&self, name: &str) -> Result<NetworkState>;
+    fn network_leases(&self, name: &str) -> Result<Vec<NetworkLease>>;
 }
 
 /// The in-process backend.
@@ -121,7 +140,7 @@ pub fn connect(project: &str) -> Result<Box<dyn Backend>> {
     Ok(Box::new(Local::from_env(project)?))
 }
 
-use incus_core::{admin, image, instance, lifecycle, profile, server, storage};
+use incus_core::{admin, image, instance, lifecycle, network, profile, server, storage};
 
 impl Backend for Local {
     fn server(&self) -> Result<Server> {
@@ -316,5 +335,40 @@ impl Backend for Local {
     }
     fn profile_device_set(&self, name: &str, dev: &str, pairs: Config) -> Result<Profile> {
         profile::device_set(&self.ctx, name, dev, pairs)
+    }
+
+    // --- network ---
+    fn networks(&self) -> Result<Vec<Network>> {
+        network::list(&self.ctx)
+    }
+    fn network(&self, name: &str) -> Result<Network> {
+        network::get(&self.ctx, name)
+    }
+    fn network_create(
+        &self,
+        name: &str,
+        network_type: &str,
+        config: Config,
+        description: &str,
+    ) -> Result<Network> {
+        network::create(&self.ctx, name, network_type, config, description)
+    }
+    fn network_update(&self, name: &str, put: NetworkPut) -> Result<Network> {
+        network::update(&self.ctx, name, put)
+    }
+    fn network_set_keys(&self, name: &str, pairs: &Config) -> Result<Network> {
+        network::set_keys(&self.ctx, name, pairs)
+    }
+    fn network_rename(&self, name: &str, new_name: &str) -> Result<()> {
+        network::rename(&self.ctx, name, new_name)
+    }
+    fn network_delete(&self, name: &str) -> Result<()> {
+        network::delete(&self.ctx, name)
+    }
+    fn network_state(&self, name: &str) -> Result<NetworkState> {
+        network::state(&self.ctx, name)
+    }
+    fn network_leases(&self, name: &str) -> Result<Vec<NetworkLease>> {
+        network::leases(&self.ctx, name)
     }
 }

@@ -17,6 +17,7 @@ fn tools() -> Vec<clap::Command> {
         incus_storage::command(),
         incus_profile::command(),
         incus_admin::command(),
+        incus_net::command(),
     ]
 }
 

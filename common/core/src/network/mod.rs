@@ -289,12 +289,13 @@ fn allocate(ctx: &Context, name: &str, config: &mut Config) -> Result<()> {
 fn setup(ctx: &Context, name: &str, config: &Config) -> Result<()> {
     let host = host_bridge(ctx, name);
     let cidr = v4(config);
-    bridge::ensure(
-        &host,
-        mtu(config),
-        config.get("bridge.hwaddr").map(String::as_str),
-        cidr.as_ref(),
-    )?;
+    // A fixed MAC: a bridge otherwise takes its lowest port's, which changes as
+    // instances come and go and confuses their ARP caches.
+    let mac = config.get("bridge.hwaddr").cloned().unwrap_or_else(|| {
+        let h = short_hash(&[&ctx.prefix, name], 6);
+        format!("00:16:3e:{}:{}:{}", &h[0..2], &h[2..4], &h[4..6])
+    });
+    bridge::ensure(&host, mtu(config), Some(&mac), cidr.as_ref())?;
     if cidr.is_some() && bool_key(config, "ipv4.routing", true) {
         // Forwarding is host-wide; upstream turns it on for routed bridges too.
         let _ = std::fs::write("/proc/sys/net/ipv4/ip_forward", "1");

@@ -21,15 +21,15 @@ pub fn ruleset(r: &Rules) -> String {
     let br = r.bridge;
     let mut s = format!("table inet {t} {{}}\ndelete table inet {t}\ntable inet {t} {{\n");
     s.push_str(&format!(
-        "  chain in {{\n    type filter hook input priority 0; policy accept;\n    \
+        "  chain netin {{\n    type filter hook input priority 0; policy accept;\n    \
          iifname \"{br}\" tcp dport 53 accept\n    iifname \"{br}\" udp dport {{53, 67}} accept\n  }}\n"
     ));
     s.push_str(&format!(
-        "  chain out {{\n    type filter hook output priority 0; policy accept;\n    \
+        "  chain netout {{\n    type filter hook output priority 0; policy accept;\n    \
          oifname \"{br}\" tcp sport 53 accept\n    oifname \"{br}\" udp sport {{53, 67}} accept\n  }}\n"
     ));
     s.push_str(&format!(
-        "  chain fwd {{\n    type filter hook forward priority 0; policy accept;\n    \
+        "  chain netfwd {{\n    type filter hook forward priority 0; policy accept;\n    \
          iifname \"{br}\" accept\n    oifname \"{br}\" accept\n  }}\n"
     ));
     if let (true, Some(c)) = (r.nat, r.subnet) {
@@ -39,7 +39,7 @@ pub fn ruleset(r: &Rules) -> String {
             None => "masquerade".to_string(),
         };
         s.push_str(&format!(
-            "  chain pstrt {{\n    type nat hook postrouting priority 100; policy accept;\n    \
+            "  chain netpstrt {{\n    type nat hook postrouting priority 100; policy accept;\n    \
              ip saddr {sub} ip daddr != {sub} {action}\n  }}\n"
         ));
     }
