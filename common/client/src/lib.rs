@@ -119,6 +119,8 @@ pub trait Backend {
     fn network_delete(&self, name: &str) -> Result<()>;
     fn network_state(&self, name: &str) -> Result<NetworkState>;
     fn network_leases(&self, name: &str) -> Result<Vec<NetworkLease>>;
+    /// `admin init --network`: upstream's default bridge and `eth0` in the default profile.
+    fn admin_init_network(&self) -> Result<()>;
 }
 
 /// The in-process backend.
@@ -370,5 +372,8 @@ impl Backend for Local {
     }
     fn network_leases(&self, name: &str) -> Result<Vec<NetworkLease>> {
         network::leases(&self.ctx, name)
+    }
+    fn admin_init_network(&self) -> Result<()> {
+        admin::init_network(&self.ctx)
     }
 }

@@ -756,7 +756,13 @@ pub fn state(ctx: &Context, name: &str) -> Result<NetworkState> {
         },
         hwaddr: bridge::attr(&host, "address"),
         mtu: bridge::attr(&host, "mtu").parse().unwrap_or(0),
-        state: if up && bridge::attr(&host, "operstate") != "down" {
+        // IFF_UP, as upstream: a bridge without ports has no carrier but is up.
+        state: if up
+            && u32::from_str_radix(bridge::attr(&host, "flags").trim_start_matches("0x"), 16)
+                .unwrap_or(0)
+                & 1
+                == 1
+        {
             "up".into()
         } else {
             "down".into()
