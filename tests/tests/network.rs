@@ -89,7 +89,9 @@ impl NetEnv {
     }
 
     fn ipv4_of(&self, inst: &str) -> Option<String> {
-        let v = self.env.json("incus-instance", &["list", "--format", "json"]);
+        let v = self
+            .env
+            .json("incus-instance", &["list", "--format", "json"]);
         let i = v.as_array()?.iter().find(|i| i["name"] == inst)?;
         i["state"]["network"]["eth0"]["addresses"]
             .as_array()?
@@ -263,16 +265,24 @@ fn bridge_lifecycle_leaves_nothing_behind() {
 
     // set/get/unset, rename, edit round trip.
     n.env.ok("incus-net", &["set", "tnet0", "user.x", "1"]);
-    assert_eq!(n.env.ok("incus-net", &["get", "tnet0", "user.x"]).line(), "1");
+    assert_eq!(
+        n.env.ok("incus-net", &["get", "tnet0", "user.x"]).line(),
+        "1"
+    );
     n.env.ok("incus-net", &["unset", "tnet0", "user.x"]);
-    assert_eq!(n.env.ok("incus-net", &["get", "tnet0", "user.x"]).line(), "");
+    assert_eq!(
+        n.env.ok("incus-net", &["get", "tnet0", "user.x"]).line(),
+        ""
+    );
     n.nets.borrow_mut().push("tnet1".into());
     n.env.ok("incus-net", &["rename", "tnet0", "tnet1"]);
     n.assert_host_clean("tnet0");
     assert!(Path::new("/sys/class/net").join(n.bridge("tnet1")).exists());
     let yaml = n.env.ok("incus-net", &["show", "tnet1"]).stdout;
     let edited = yaml.replace("description: test bridge", "description: edited");
-    n.env.run_stdin("incus-net", &["edit", "tnet1"], &edited).ok();
+    n.env
+        .run_stdin("incus-net", &["edit", "tnet1"], &edited)
+        .ok();
     assert_eq!(show(&n.env, "tnet1")["description"], "edited");
 
     n.env.ok("incus-net", &["delete", "tnet1"]);
@@ -292,14 +302,46 @@ fn bad_input_changes_nothing() {
     let tables_before = nft_tables();
     let overlapping = subnet.replace(".1/24", ".9/16");
     let cases: &[(&[&str], i32, &str)] = &[
-        (&["create", "bad1", &format!("ipv4.address={overlapping}")], exit::CONFLICT, "overlaps"),
-        (&["create", "bad2", "ipv4.address=10.0.0.300/24"], exit::INVALID, "Invalid IPv4"),
-        (&["create", "bad3", "ipv4.address=10.1.2.1"], exit::INVALID, "Invalid IPv4"),
-        (&["create", "averyveryverylongname"], exit::INVALID, "15 characters"),
-        (&["create", "bad4", "bridge.mode=fan"], exit::INVALID, "removed"),
-        (&["create", "bad5", "fan.underlay_subnet=10.0.0.0/8"], exit::INVALID, "removed"),
-        (&["create", "bad6", "bogus.key=1"], exit::INVALID, "Invalid network configuration key"),
-        (&["create", "bad7", "--type", "ovn"], exit::UNSUPPORTED, "not supported"),
+        (
+            &["create", "bad1", &format!("ipv4.address={overlapping}")],
+            exit::CONFLICT,
+            "overlaps",
+        ),
+        (
+            &["create", "bad2", "ipv4.address=10.0.0.300/24"],
+            exit::INVALID,
+            "Invalid IPv4",
+        ),
+        (
+            &["create", "bad3", "ipv4.address=10.1.2.1"],
+            exit::INVALID,
+            "Invalid IPv4",
+        ),
+        (
+            &["create", "averyveryverylongname"],
+            exit::INVALID,
+            "15 characters",
+        ),
+        (
+            &["create", "bad4", "bridge.mode=fan"],
+            exit::INVALID,
+            "removed",
+        ),
+        (
+            &["create", "bad5", "fan.underlay_subnet=10.0.0.0/8"],
+            exit::INVALID,
+            "removed",
+        ),
+        (
+            &["create", "bad6", "bogus.key=1"],
+            exit::INVALID,
+            "Invalid network configuration key",
+        ),
+        (
+            &["create", "bad7", "--type", "ovn"],
+            exit::UNSUPPORTED,
+            "not supported",
+        ),
         (&["create", "good"], exit::CONFLICT, "already exists"),
         (&["set", "good", "fan.type=vxlan"], exit::INVALID, "removed"),
         (&["set", "good", "ipv4.nat=maybe"], exit::INVALID, "boolean"),
@@ -315,14 +357,28 @@ fn bad_input_changes_nothing() {
     }
     assert_eq!(nft_tables(), tables_before);
     assert_eq!(n.env.db_rows("networks"), 1);
-    assert_eq!(show(&n.env, "good")["config"]["ipv4.address"], subnet.as_str());
+    assert_eq!(
+        show(&n.env, "good")["config"]["ipv4.address"],
+        subnet.as_str()
+    );
 
     // In use: refused, still there.
+    n.env.ok(
+        "incus-net",
+        &["attach-profile", "good", "default", "eth0", "eth0"],
+    );
+    let out = n
+        .env
+        .run("incus-net", &["delete", "good"])
+        .err(exit::CONFLICT);
+    assert!(
+        out.stderr.contains("/1.0/profiles/default"),
+        "{}",
+        out.stderr
+    );
     n.env
-        .ok("incus-net", &["attach-profile", "good", "default", "eth0", "eth0"]);
-    let out = n.env.run("incus-net", &["delete", "good"]).err(exit::CONFLICT);
-    assert!(out.stderr.contains("/1.0/profiles/default"), "{}", out.stderr);
-    n.env.run("incus-net", &["rename", "good", "good2"]).err(exit::INVALID);
+        .run("incus-net", &["rename", "good", "good2"])
+        .err(exit::INVALID);
     assert!(Path::new("/sys/class/net").join(n.bridge("good")).exists());
     n.env
         .ok("incus-net", &["detach-profile", "good", "default"]);
@@ -342,8 +398,10 @@ fn containers_get_leases_and_resolve_each_other() {
         .next()
         .unwrap()
         .to_string();
-    n.env
-        .ok("incus-net", &["attach-profile", "lan", "default", "eth0", "eth0"]);
+    n.env.ok(
+        "incus-net",
+        &["attach-profile", "lan", "default", "eth0", "eth0"],
+    );
     n.env.ok("incus-instance", &["launch", "bb", "c1"]);
     n.env.ok("incus-instance", &["launch", "bb", "c2"]);
 
@@ -352,9 +410,13 @@ fn containers_get_leases_and_resolve_each_other() {
     assert_ne!(ip1, ip2);
     n.exec("c1", &["ping", "-c", "1", "-W", "2", &gw]).ok();
     // By name through the bridge's dnsmasq (names come from the hosts files).
-    let out = n.exec("c2", &["ping", "-c", "1", "-W", "2", "c1.incus"]).ok();
+    let out = n
+        .exec("c2", &["ping", "-c", "1", "-W", "2", "c1.incus"])
+        .ok();
     assert!(out.stdout.contains(&ip1), "{}", out.stdout);
-    let out = n.exec("c1", &["ping", "-c", "1", "-W", "2", "c2.incus"]).ok();
+    let out = n
+        .exec("c1", &["ping", "-c", "1", "-W", "2", "c2.incus"])
+        .ok();
     assert!(out.stdout.contains(&ip2), "{}", out.stdout);
 
     // Leases, MAC stable in volatile, counters in state.
@@ -368,45 +430,78 @@ fn containers_get_leases_and_resolve_each_other() {
         .filter(|l| l["type"] == "dynamic")
         .collect();
     assert_eq!(dynamic.len(), 2, "{leases}");
-    let c1 = n.env.json("incus-instance", &["list", "c1", "--format", "json"]);
+    let c1 = n
+        .env
+        .json("incus-instance", &["list", "c1", "--format", "json"]);
     let mac = c1[0]["config"]["volatile.eth0.hwaddr"]
         .as_str()
         .unwrap()
         .to_string();
     assert!(mac.starts_with("00:16:3e:"), "{mac}");
-    assert!(dynamic.iter().any(|l| l["hwaddr"] == mac.as_str() && l["hostname"] == "c1"));
-    assert!(c1[0]["state"]["network"]["eth0"]["counters"]["bytes_received"]
-        .as_i64()
-        .unwrap()
-        > 0);
+    assert!(dynamic
+        .iter()
+        .any(|l| l["hwaddr"] == mac.as_str() && l["hostname"] == "c1"));
+    assert!(
+        c1[0]["state"]["network"]["eth0"]["counters"]["bytes_received"]
+            .as_i64()
+            .unwrap()
+            > 0
+    );
     let host_name = c1[0]["config"]["volatile.eth0.host_name"]
         .as_str()
         .unwrap()
         .to_string();
     assert!(host_name.starts_with(&n.prefix()) && host_name.len() <= 15);
-    let csv = n.env.ok("incus-instance", &["list", "-c", "n4", "-f", "csv"]).stdout;
+    let csv = n
+        .env
+        .ok("incus-instance", &["list", "-c", "n4", "-f", "csv"])
+        .stdout;
     assert!(csv.contains(&format!("c1,{ip1} (eth0)")), "{csv}");
 
     // Network in use by the instances.
     let used = show(&n.env, "lan")["used_by"].clone();
-    assert!(used.as_array().unwrap().contains(&"/1.0/instances/c1".into()), "{used}");
+    assert!(
+        used.as_array()
+            .unwrap()
+            .contains(&"/1.0/instances/c1".into()),
+        "{used}"
+    );
 
     // Hot-plug a second NIC into c2, then remove it.
     n.env.ok(
         "incus-instance",
-        &["config", "device", "add", "c2", "eth1", "nic", "network=lan", "name=eth1"],
+        &[
+            "config",
+            "device",
+            "add",
+            "c2",
+            "eth1",
+            "nic",
+            "network=lan",
+            "name=eth1",
+        ],
     );
     n.exec("c2", &["ip", "link", "show", "eth1"]).ok();
-    n.env
-        .ok("incus-instance", &["config", "device", "remove", "c2", "eth1"]);
+    n.env.ok(
+        "incus-instance",
+        &["config", "device", "remove", "c2", "eth1"],
+    );
     assert!(!n.exec("c2", &["ip", "link", "show", "eth1"]).success());
 
     // A static address: a host entry for dnsmasq and a STATIC lease.
     n.env.ok(
         "incus-instance",
-        &["config", "device", "override", "c2", "eth0", &format!("ipv4.address={}", ip2)],
+        &[
+            "config",
+            "device",
+            "override",
+            "c2",
+            "eth0",
+            &format!("ipv4.address={}", ip2),
+        ],
     );
-    let hosts = std::fs::read_to_string(n.env.incus_dir.join("networks/lan/dnsmasq.hosts/c2.eth0")).unwrap();
+    let hosts = std::fs::read_to_string(n.env.incus_dir.join("networks/lan/dnsmasq.hosts/c2.eth0"))
+        .unwrap();
     assert!(hosts.contains(&format!(",{ip2},c2")), "{hosts}");
     let leases = n
         .env
@@ -424,13 +519,19 @@ fn containers_get_leases_and_resolve_each_other() {
         "the veth to go",
     );
     n.env.ok("incus-instance", &["start", "c1"]);
-    let c1 = n.env.json("incus-instance", &["list", "c1", "--format", "json"]);
+    let c1 = n
+        .env
+        .json("incus-instance", &["list", "c1", "--format", "json"]);
     assert_eq!(c1[0]["config"]["volatile.eth0.hwaddr"], mac.as_str());
     assert_eq!(n.dhcp("c1"), ip1, "same MAC, same lease");
 
     // Everything goes: instances, then the network.
     n.env.ok("incus-instance", &["delete", "-f", "c1", "c2"]);
-    assert!(!n.env.incus_dir.join("networks/lan/dnsmasq.hosts/c2.eth0").exists());
+    assert!(!n
+        .env
+        .incus_dir
+        .join("networks/lan/dnsmasq.hosts/c2.eth0")
+        .exists());
     n.env.ok("incus-net", &["detach-profile", "lan", "default"]);
     n.env.ok("incus-net", &["delete", "lan"]);
     n.assert_host_clean("lan");
@@ -443,8 +544,7 @@ fn admin_init_network_opt_in() {
     // --minimal alone makes no network (tests and idle hosts run no dnsmasq).
     assert_eq!(n.env.db_rows("networks"), 0);
     n.nets.borrow_mut().push("incusbr0".into());
-    n.env
-        .ok("incus-admin", &["init", "--minimal", "--network"]);
+    n.env.ok("incus-admin", &["init", "--minimal", "--network"]);
     let net = show(&n.env, "incusbr0");
     assert!(net["config"]["ipv4.address"]
         .as_str()
@@ -456,8 +556,7 @@ fn admin_init_network_opt_in() {
     assert_eq!(prof["devices"]["eth0"]["network"], "incusbr0");
     assert_eq!(prof["devices"]["eth0"]["name"], "eth0");
     // Again: nothing new.
-    n.env
-        .ok("incus-admin", &["init", "--minimal", "--network"]);
+    n.env.ok("incus-admin", &["init", "--minimal", "--network"]);
     assert_eq!(n.env.db_rows("networks"), 1);
     let prof = n
         .env

@@ -119,7 +119,9 @@ pub fn apply_preseed(ctx: &Context, p: &Preseed) -> Result<()> {
         crate::network::validate_name(&net.name)?;
         crate::network::validate_config(&net.config)?;
         if !net.project.is_empty() && net.project != "default" {
-            return Err(Error::unsupported("Only the default project exists for now"));
+            return Err(Error::unsupported(
+                "Only the default project exists for now",
+            ));
         }
     }
     for prof in &p.profiles {

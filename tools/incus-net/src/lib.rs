@@ -127,11 +127,7 @@ fn nic_device(network: &str, interface: Option<String>) -> Config {
 }
 
 /// The device of `devices` that uses `network` (named, or the only one).
-fn find_nic(
-    devices: &incus_api::Devices,
-    network: &str,
-    device: Option<&str>,
-) -> Result<String> {
+fn find_nic(devices: &incus_api::Devices, network: &str, device: Option<&str>) -> Result<String> {
     let uses = |d: &Config| {
         d.get("type").map(String::as_str) == Some("nic")
             && (d.get("network").map(String::as_str) == Some(network)

@@ -136,19 +136,29 @@ mod tests {
             c.dhcp_range().unwrap(),
             ("10.1.2.2".parse().unwrap(), "10.1.2.254".parse().unwrap())
         );
-        for bad in ["10.1.2.1", "10.1.2.1/33", "10.1.2/24", "x/24", "10.1.2.1/+4"] {
+        for bad in [
+            "10.1.2.1",
+            "10.1.2.1/33",
+            "10.1.2/24",
+            "x/24",
+            "10.1.2.1/+4",
+        ] {
             assert!(Cidr::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn routes_and_fib() {
-        let routes = "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n\
+        let routes =
+            "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n\
             eth0\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
             eth0\t0002A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
         let r = parse_routes(routes);
         assert_eq!(r[1].1.subnet_string(), "192.168.2.0/24");
         let fib = "Main:\n  +-- 0.0.0.0/0 3 0 5\n     |-- 10.9.8.7\n        /32 host LOCAL\n     |-- 127.0.0.1\n        /32 host LOCAL\n";
-        assert_eq!(local_addresses(fib), vec!["10.9.8.7".parse::<Ipv4Addr>().unwrap()]);
+        assert_eq!(
+            local_addresses(fib),
+            vec!["10.9.8.7".parse::<Ipv4Addr>().unwrap()]
+        );
     }
 }

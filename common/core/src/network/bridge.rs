@@ -52,5 +52,7 @@ pub fn attr(host: &str, file: &str) -> String {
 
 /// A statistics counter (`rx_bytes`, ...).
 pub fn counter(host: &str, name: &str) -> i64 {
-    read(host, &format!("statistics/{name}")).parse().unwrap_or(0)
+    read(host, &format!("statistics/{name}"))
+        .parse()
+        .unwrap_or(0)
 }

@@ -107,9 +107,7 @@ pub fn running(p: &Paths) -> Option<i32> {
     let pid: i32 = std::fs::read_to_string(&p.pid).ok()?.trim().parse().ok()?;
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
     let want = format!("--pid-file={}", p.pid.display());
-    let ours = cmdline
-        .split(|b| *b == 0)
-        .any(|arg| arg == want.as_bytes());
+    let ours = cmdline.split(|b| *b == 0).any(|arg| arg == want.as_bytes());
     ours.then_some(pid)
 }
 
@@ -159,7 +157,9 @@ pub fn start(s: &Setup, p: &Paths) -> Result<()> {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .output()
-        .map_err(|e| Error::unsupported(format!("Cannot run dnsmasq (install dnsmasq-base): {e}")))?;
+        .map_err(|e| {
+            Error::unsupported(format!("Cannot run dnsmasq (install dnsmasq-base): {e}"))
+        })?;
     if !out.status.success() {
         return Err(Error::internal(format!(
             "The DNS and DHCP service exited prematurely: {}",
@@ -263,7 +263,10 @@ mod tests {
     #[test]
     fn leases_file() {
         let l = parse_leases("1700000000 00:16:3e:00:00:01 10.5.6.20 c1 01:00:16:3e:00:00:01\n1700000000 00:16:3e:00:00:02 10.5.6.21 * *\n");
-        assert_eq!(l[0], ("00:16:3e:00:00:01".into(), "10.5.6.20".into(), "c1".into()));
+        assert_eq!(
+            l[0],
+            ("00:16:3e:00:00:01".into(), "10.5.6.20".into(), "c1".into())
+        );
         assert_eq!(l[1].2, "");
     }
 }

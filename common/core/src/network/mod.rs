@@ -110,9 +110,7 @@ fn bool_key(config: &Config, key: &str, default: bool) -> bool {
 }
 
 fn v4(config: &Config) -> Option<Cidr> {
-    config
-        .get("ipv4.address")
-        .and_then(|v| Cidr::parse(v).ok())
+    config.get("ipv4.address").and_then(|v| Cidr::parse(v).ok())
 }
 
 fn mtu(config: &Config) -> Option<u32> {
@@ -225,8 +223,9 @@ fn parse_ranges(v: &str) -> Result<Vec<(String, String)>> {
                 Error::invalid(format!("Invalid DHCP range \"{r}\" (want START-END)"))
             })?;
             for ip in [a, b] {
-                ip.parse::<std::net::Ipv4Addr>()
-                    .map_err(|_| Error::invalid(format!("Invalid address \"{ip}\" in DHCP range")))?;
+                ip.parse::<std::net::Ipv4Addr>().map_err(|_| {
+                    Error::invalid(format!("Invalid address \"{ip}\" in DHCP range"))
+                })?;
             }
             Ok((a.to_string(), b.to_string()))
         })
@@ -236,9 +235,7 @@ fn parse_ranges(v: &str) -> Result<Vec<(String, String)>> {
 /// The subnets taken by other networks of this installation and by the host.
 fn taken_subnets(ctx: &Context, except: &str) -> Result<Vec<Cidr>> {
     let project = ctx.project.clone();
-    let rows = ctx
-        .db()?
-        .read(|tx| incus_db::network_list(tx, &project))?;
+    let rows = ctx.db()?.read(|tx| incus_db::network_list(tx, &project))?;
     let mut out: Vec<Cidr> = rows
         .iter()
         .filter(|r| r.name != except)
@@ -317,7 +314,10 @@ fn setup(ctx: &Context, name: &str, config: &Config) -> Result<()> {
 fn start_dnsmasq(ctx: &Context, name: &str, config: &Config) -> Result<()> {
     let p = paths(ctx, name);
     let cidr = v4(config);
-    let dns_mode = config.get("dns.mode").map(String::as_str).unwrap_or("managed");
+    let dns_mode = config
+        .get("dns.mode")
+        .map(String::as_str)
+        .unwrap_or("managed");
     if cidr.is_none() {
         return dnsmasq::stop(&p);
     }
@@ -487,9 +487,7 @@ fn to_api(ctx: &Context, row: NetworkRow) -> Result<Network> {
 /// `network list` (managed networks).
 pub fn list(ctx: &Context) -> Result<Vec<Network>> {
     let project = ctx.project.clone();
-    let rows = ctx
-        .db()?
-        .read(|tx| incus_db::network_list(tx, &project))?;
+    let rows = ctx.db()?.read(|tx| incus_db::network_list(tx, &project))?;
     let mut out = Vec::new();
     for r in rows {
         if r.state == NETWORK_PENDING {
@@ -538,7 +536,9 @@ pub fn create(
         .read(|tx| incus_db::network_get(tx, &project, name))?
     {
         if !repair(ctx, &r)? {
-            return Err(Error::conflict(format!("Network \"{name}\" already exists")));
+            return Err(Error::conflict(format!(
+                "Network \"{name}\" already exists"
+            )));
         }
     }
     let host = host_bridge(ctx, name);
@@ -712,7 +712,9 @@ pub fn rename(ctx: &Context, name: &str, new_name: &str) -> Result<()> {
         )));
     }
     if !used_by(ctx, name)?.is_empty() {
-        return Err(Error::invalid("Renaming a network that is in use is not allowed"));
+        return Err(Error::invalid(
+            "Renaming a network that is in use is not allowed",
+        ));
     }
     {
         let _up = ctx.lock_network_up(name)?;
@@ -787,9 +789,7 @@ pub fn leases(ctx: &Context, name: &str) -> Result<Vec<NetworkLease>> {
             project: project.clone(),
         });
     }
-    let instances = ctx
-        .db()?
-        .read(|tx| incus_db::instance_list(tx, &project))?;
+    let instances = ctx.db()?.read(|tx| incus_db::instance_list(tx, &project))?;
     let mut static_macs = Vec::new();
     for i in &instances {
         let profiles = crate::instance::load_profiles(ctx, &i.profiles)?;
@@ -866,9 +866,8 @@ fn resolve_nics(
         }
         let (bridge, network, net_mtu) = match (d.get("network"), d.get("nictype")) {
             (Some(net), _) => {
-                let row = load(ctx, net).map_err(|e| {
-                    Error::invalid(format!("Device \"{dev}\": {}", e.message))
-                })?;
+                let row = load(ctx, net)
+                    .map_err(|e| Error::invalid(format!("Device \"{dev}\": {}", e.message)))?;
                 (host_bridge(ctx, net), Some(net.clone()), mtu(&row.config))
             }
             (None, Some(t)) if t == "bridged" => {
@@ -921,12 +920,13 @@ fn resolve_nics(
                 h
             }
         };
-        let nic_mtu = match d.get("mtu") {
-            Some(m) => Some(m.parse::<u32>().map_err(|_| {
-                Error::invalid(format!("Device \"{dev}\": mtu must be a number"))
-            })?),
-            None => net_mtu,
-        };
+        let nic_mtu =
+            match d.get("mtu") {
+                Some(m) => Some(m.parse::<u32>().map_err(|_| {
+                    Error::invalid(format!("Device \"{dev}\": mtu must be a number"))
+                })?),
+                None => net_mtu,
+            };
         if let Some(ip) = d.get("ipv4.address") {
             ip.parse::<std::net::Ipv4Addr>().map_err(|_| {
                 Error::invalid(format!("Device \"{dev}\": invalid ipv4.address \"{ip}\""))
@@ -956,7 +956,11 @@ fn write_host_entry(ctx: &Context, instance: &str, nic: &ResolvedNic) -> Result<
     };
     let row = load(ctx, net)?;
     let p = paths(ctx, net);
-    let managed_dns = row.config.get("dns.mode").map(String::as_str).unwrap_or("managed")
+    let managed_dns = row
+        .config
+        .get("dns.mode")
+        .map(String::as_str)
+        .unwrap_or("managed")
         == "managed";
     let line = dnsmasq::host_line(
         &nic.spec.hwaddr,
@@ -997,7 +1001,12 @@ pub fn prepare_nics(
 }
 
 /// Checks the NICs of an expanded device set (networks exist, nictypes known).
-pub fn validate_nics(ctx: &Context, instance: &str, config: &Config, devices: &Devices) -> Result<()> {
+pub fn validate_nics(
+    ctx: &Context,
+    instance: &str,
+    config: &Config,
+    devices: &Devices,
+) -> Result<()> {
     resolve_nics(ctx, instance, config, devices).map(|_| ())
 }
 
@@ -1028,9 +1037,7 @@ pub fn sync_running(
 /// Drops the dnsmasq host entries of an instance (deleted or renamed).
 pub fn forget_instance(ctx: &Context, instance: &str) -> Result<()> {
     let project = ctx.project.clone();
-    let rows = ctx
-        .db()?
-        .read(|tx| incus_db::network_list(tx, &project))?;
+    let rows = ctx.db()?.read(|tx| incus_db::network_list(tx, &project))?;
     for r in rows {
         let p = paths(ctx, &r.name);
         let Ok(rd) = std::fs::read_dir(p.hosts()) else {
@@ -1102,7 +1109,12 @@ pub fn instance_network_state(
                 host_name: String::new(),
                 mtu: 0,
                 state: "up".into(),
-                net_type: if c.name == "lo" { "loopback" } else { "broadcast" }.into(),
+                net_type: if c.name == "lo" {
+                    "loopback"
+                } else {
+                    "broadcast"
+                }
+                .into(),
             },
         );
     }
