@@ -174,6 +174,15 @@ fn nft_script(s: &str) -> bool {
     c.wait().map(|s| s.success()).unwrap_or(false)
 }
 
+/// This installation's nft tables (other tests run in parallel).
+fn own_tables(n: &NetEnv) -> Vec<String> {
+    nft_tables()
+        .lines()
+        .filter(|l| l.contains(&format!(" {}_", n.prefix())))
+        .map(String::from)
+        .collect()
+}
+
 fn nft_tables() -> String {
     let o = Command::new("nft")
         .args(["list", "tables"])
@@ -299,7 +308,7 @@ fn bad_input_changes_nothing() {
         .as_str()
         .unwrap()
         .to_string();
-    let tables_before = nft_tables();
+    let tables_before = own_tables(&n);
     let overlapping = subnet.replace(".1/24", ".9/16");
     let cases: &[(&[&str], i32, &str)] = &[
         (
@@ -355,7 +364,7 @@ fn bad_input_changes_nothing() {
         assert!(!Path::new("/sys/class/net").join(n.bridge(bad)).exists());
         assert!(!n.env.incus_dir.join("networks").join(bad).exists());
     }
-    assert_eq!(nft_tables(), tables_before);
+    assert_eq!(own_tables(&n), tables_before);
     assert_eq!(n.env.db_rows("networks"), 1);
     assert_eq!(
         show(&n.env, "good")["config"]["ipv4.address"],
@@ -562,4 +571,28 @@ fn admin_init_network_opt_in() {
         .env
         .json("incus-profile", &["show", "default", "--format", "json"]);
     assert_eq!(prof["devices"]["eth0"]["network"], "incusbr0");
+}
+
+#[test]
+fn killed_create_or_delete_is_repaired_by_the_next_command() {
+    let n = NetEnv::new();
+    n.create("half", &[]);
+    let pid_arg = format!("--pid-file={}", n.pid_file("half").display());
+    // What a create or delete killed half-way leaves: the row still pending, the
+    // bridge, its nft table and dnsmasq up, and no tool holding the network's lock.
+    let db = rusqlite::Connection::open(n.env.db_path()).unwrap();
+    db.execute("UPDATE networks SET state = 0 WHERE name = 'half'", [])
+        .unwrap();
+    drop(db);
+    assert!(Path::new("/sys/class/net").join(n.bridge("half")).exists());
+    // The next command that meets it removes it all.
+    let list = n.env.json("incus-net", &["list", "--format", "json"]);
+    assert_eq!(list.as_array().unwrap().len(), 0, "{list}");
+    assert_eq!(n.env.db_rows("networks"), 0);
+    n.assert_host_clean("half");
+    assert!(!dnsmasq_cmdlines().iter().any(|c| c.contains(&pid_arg)));
+    // And the name is free again.
+    n.create("half", &[]);
+    n.env.ok("incus-net", &["delete", "half"]);
+    n.assert_host_clean("half");
 }

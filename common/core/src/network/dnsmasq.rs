@@ -175,7 +175,8 @@ pub fn stop(p: &Paths) -> Result<()> {
         // SAFETY: plain kill(2) on a pid we just matched by its command line.
         unsafe { libc::kill(pid, libc::SIGTERM) };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while Path::new(&format!("/proc/{pid}")).exists() && running(p).is_some() {
+        // Its command line empties before its sockets close: wait for the zombie.
+        while !exited(pid) {
             if std::time::Instant::now() > deadline {
                 unsafe { libc::kill(pid, libc::SIGKILL) };
                 break;
@@ -185,6 +186,17 @@ pub fn stop(p: &Paths) -> Result<()> {
     }
     let _ = std::fs::remove_file(&p.pid);
     Ok(())
+}
+
+/// Gone or a zombie (its sockets are closed then).
+fn exited(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_none_or(|st| st == "Z" || st == "X"),
+        Err(_) => true,
+    }
 }
 
 /// Re-reads the hosts files (SIGHUP), if it runs.
