@@ -461,6 +461,11 @@ fn containers_get_leases_and_resolve_each_other() {
         .unwrap()
         .to_string();
     assert!(host_name.starts_with(&n.prefix()) && host_name.len() <= 15);
+    let info = n.env.ok("incus-instance", &["info", "c1"]).stdout;
+    assert!(
+        info.contains("Network usage:") && info.contains(&format!("inet:  {ip1}/24")),
+        "{info}"
+    );
     let csv = n
         .env
         .ok("incus-instance", &["list", "-c", "n4", "-f", "csv"])
