@@ -655,7 +655,9 @@ pub fn rename(ctx: &Context, name: &str, new_name: &str) -> Result<()> {
     renamed
         .config
         .insert(RENAME_MARK.to_string(), name.to_string());
-    finish_rename(ctx, &renamed)
+    finish_rename(ctx, &renamed)?;
+    // dnsmasq host entries carry the name; the next start writes new ones.
+    crate::network::forget_instance(ctx, name)
 }
 
 /// Replaces the writable part (`config edit`, `PUT`). Validates the result as a whole:

@@ -99,6 +99,7 @@ fn spec_of(
     row: &incus_db::InstanceRow,
     config: &Config,
     devices: &Devices,
+    nics: Vec<incus_runtime::NicSpec>,
 ) -> Result<ContainerSpec> {
     let flag = |k: &str| {
         config
@@ -120,7 +121,6 @@ fn spec_of(
         })
     };
     let (disks, unix_devices) = devices_of(devices)?;
-    let (nics, _) = crate::network::prepare_nics(ctx, &row.name, config, devices)?;
     Ok(ContainerSpec {
         name: row.name.clone(),
         host_prefix: ctx.prefix.clone(),
@@ -234,7 +234,7 @@ pub fn start(ctx: &Context, name: &str) -> Result<()> {
     instance::render_templates(ctx, &row, &config, &devices)?;
     // Generated NIC MACs and veth names are recorded first, so they stay stable
     // even when the start fails.
-    let (_, nic_volatile) = crate::network::prepare_nics(ctx, name, &config, &devices)?;
+    let (nics, nic_volatile) = crate::network::prepare_nics(ctx, name, &config, &devices)?;
     let mut config = config;
     if !nic_volatile.is_empty() {
         ctx.db()?.write(|tx| {
@@ -245,7 +245,7 @@ pub fn start(ctx: &Context, name: &str) -> Result<()> {
         })?;
         config.extend(nic_volatile);
     }
-    incus_runtime::start(&spec_of(ctx, &row, &config, &devices)?).map_err(rt_err)?;
+    incus_runtime::start(&spec_of(ctx, &row, &config, &devices, nics)?).map_err(rt_err)?;
     let now = time::now();
     let project = ctx.project.clone();
     ctx.db()?.write(|tx| {
