@@ -532,7 +532,25 @@ fn containers_get_leases_and_resolve_each_other() {
         || !Path::new("/sys/class/net").join(&host_name).exists(),
         "the veth to go",
     );
+    // As after a reboot: no bridge, no nft table, no dnsmasq. The next start of an
+    // instance on the network brings the host side back.
+    n.env.ok("incus-instance", &["stop", "-f", "c2"]);
+    let pid: i32 = std::fs::read_to_string(n.pid_file("lan"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let t = n.table("lan");
+    assert!(nft_script(&format!("delete table inet {t}\n")));
+    assert!(Command::new("ip")
+        .args(["link", "del", &n.bridge("lan")])
+        .status()
+        .unwrap()
+        .success());
     n.env.ok("incus-instance", &["start", "c1"]);
+    assert!(Path::new("/sys/class/net").join(n.bridge("lan")).exists());
+    assert!(own_tables(&n).iter().any(|l| l.ends_with(&t)));
     let c1 = n
         .env
         .json("incus-instance", &["list", "c1", "--format", "json"]);
