@@ -411,6 +411,11 @@ fn containers_get_leases_and_resolve_each_other() {
         "incus-net",
         &["attach-profile", "lan", "default", "eth0", "eth0"],
     );
+    // -n with a network that does not exist: refused before anything is made.
+    n.env
+        .run("incus-instance", &["launch", "bb", "c0", "-n", "nosuchnet"])
+        .err(exit::NOT_FOUND);
+    assert!(n.env.instance_names().is_empty());
     n.env.ok("incus-instance", &["launch", "bb", "c1"]);
     n.env.ok("incus-instance", &["launch", "bb", "c2"]);
 

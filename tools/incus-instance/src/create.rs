@@ -129,7 +129,10 @@ pub fn create(b: &dyn Backend, a: CreateArgs, start: bool, quiet: bool) -> Resul
             Ok(_) => {
                 nic.insert("network".into(), net.clone());
             }
-            Err(e) if e.kind == incus_api::ErrorKind::NotFound => {
+            Err(e)
+                if e.kind == incus_api::ErrorKind::NotFound
+                    && std::path::Path::new("/sys/class/net").join(net).exists() =>
+            {
                 nic.insert("nictype".into(), "bridged".into());
                 nic.insert("parent".into(), net.clone());
             }
