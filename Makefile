@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 # Debian packages the tests and the demo need.
-APT_PACKAGES := busybox-static bats jq xz-utils squashfs-tools sqlite3 lxc uidmap btrfs-progs debootstrap
+APT_PACKAGES := busybox-static bats jq xz-utils squashfs-tools sqlite3 lxc uidmap btrfs-progs debootstrap \
+	dnsmasq-base nftables iproute2
 DEMO_DIR ?= /tmp/incus-demo
 
 .PHONY: all deps build release test unit bats lint gen demo bench stress clean
@@ -55,10 +56,18 @@ gen:
 demo: deps release
 	@set -euo pipefail; \
 	export PATH="$(CURDIR)/target/release:$$PATH" INCUS_DIR="$(DEMO_DIR)/state"; \
-	if [ -d "$$INCUS_DIR" ]; then incus stop --all -f >/dev/null 2>&1 || true; fi; \
+	if [ -d "$$INCUS_DIR" ]; then \
+	  incus stop --all -f >/dev/null 2>&1 || true; \
+	  for i in $$(incus list -c n -f csv 2>/dev/null); do incus delete -f "$$i" >/dev/null 2>&1 || true; done; \
+	  for n in $$(incus network list -f csv 2>/dev/null | cut -d, -f1); do \
+	    incus network detach-profile "$$n" default >/dev/null 2>&1 || true; \
+	    incus network delete "$$n" >/dev/null 2>&1 || true; \
+	  done; \
+	fi; \
 	rm -rf "$(DEMO_DIR)"; mkdir -p "$(DEMO_DIR)"; \
-	echo "== incus admin init --minimal (INCUS_DIR=$$INCUS_DIR)"; \
-	incus admin init --minimal; \
+	echo "== incus admin init --minimal --network (INCUS_DIR=$$INCUS_DIR)"; \
+	incus admin init --minimal --network; \
+	incus network list; \
 	echo "== building a busybox image from /bin/busybox (busybox-static)"; \
 	image=$$(incus-image build-busybox "$(DEMO_DIR)/image"); \
 	echo "== incus image import $$image --alias busybox"; \
@@ -68,13 +77,15 @@ demo: deps release
 	incus launch busybox c1; \
 	echo "== incus exec c1 -- cat /proc/self/uid_map /etc/hostname"; \
 	incus exec c1 -- cat /proc/self/uid_map /etc/hostname; \
+	echo "== incus exec c1 -- udhcpc -i eth0 (DHCP from the bridge's dnsmasq)"; \
+	incus exec c1 -- udhcpc -i eth0 -s /usr/share/udhcpc/default.script -n -q -t 10 -T 1; \
 	echo "== incus list"; \
 	incus list; \
 	echo "== incus list --format json"; \
 	incus list --format json | jq .; \
 	echo "State is in $$INCUS_DIR; c1 is still running. Try:"; \
 	echo "  export INCUS_DIR=$$INCUS_DIR PATH=$(CURDIR)/target/release:\$$PATH"; \
-	echo "  incus exec c1 -- ps; incus stop -f c1; incus delete c1"
+	echo "  incus exec c1 -- ps; incus network list-leases incusbr0; incus stop -f c1; incus delete c1"
 
 # The reliability suite at full size: 20 processes x 50 mixed operations, and
 # 20000 random tarballs and 20000 random keys/names for the property tests.

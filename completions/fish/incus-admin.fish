@@ -37,6 +37,7 @@ complete -c incus-admin -n "__fish_incus_admin_using_subcommand init" -l minimal
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand init" -l preseed -d 'Read a preseed YAML document from standard input'
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand init" -l auto -d 'Automatic set-up (same as --minimal here)'
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand init" -l dump -d 'Print the current configuration as a preseed document'
+complete -c incus-admin -n "__fish_incus_admin_using_subcommand init" -l network -d 'With --minimal/--auto: also create the bridge incusbr0 (ipv4.address=auto, NAT) and eth0 on it in the default profile, as upstream does by default'
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand init" -s q -l quiet -d 'Print less'
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand init" -s h -l help -d 'Print help'
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand check" -s f -l format -r -f -a "table\t'Bordered table'

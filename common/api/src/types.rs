@@ -564,3 +564,52 @@ impl From<&StoragePool> for StoragePoolPut {
         }
     }
 }
+
+/// The writable part of a network (`PUT /1.0/networks/NAME`, and `network edit`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct NetworkPut {
+    pub config: Config,
+    pub description: String,
+}
+
+impl From<&Network> for NetworkPut {
+    fn from(n: &Network) -> Self {
+        NetworkPut {
+            config: n.config.clone(),
+            description: n.description.clone(),
+        }
+    }
+}
+
+/// `GET /1.0/networks/NAME/leases`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct NetworkLease {
+    pub hostname: String,
+    pub hwaddr: String,
+    pub address: String,
+    #[serde(rename = "type")]
+    pub lease_type: String,
+    pub location: String,
+    pub project: String,
+}
+
+/// `GET /1.0/networks/NAME/state`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct NetworkState {
+    pub addresses: Vec<InstanceStateNetworkAddress>,
+    pub counters: NetworkStateCounters,
+    pub hwaddr: String,
+    pub mtu: i64,
+    pub state: String,
+    #[serde(rename = "type")]
+    pub network_type: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct NetworkStateCounters {
+    pub bytes_received: i64,
+    pub bytes_sent: i64,
+    pub packets_received: i64,
+    pub packets_sent: i64,
+}

@@ -5,8 +5,8 @@
 
 use incus_api::{
     Config, Image, ImageAliasesEntry, ImagePut, Instance, InstancePut, InstanceSnapshot,
-    InstanceState, Profile, ProfilePut, Result, Server, StoragePool, StoragePoolResources,
-    StorageVolume,
+    InstanceState, Network, NetworkLease, NetworkPut, NetworkState, Profile, ProfilePut, Result,
+    Server, StoragePool, StoragePoolResources, StorageVolume,
 };
 use incus_api::{StorageVolumePut, StorageVolumeSnapshot, StorageVolumeState};
 use incus_core::storage::volume;
@@ -207,6 +207,25 @@ pub trait Backend {
     fn instance_file_delete(&self, name: &str, path: &str, recursive: bool) -> Result<()>;
     /// After a host boot: repair what the reboot left, start the autostart instances.
     fn admin_boot(&self, force: bool) -> Result<BootReport>;
+    // --- network ---
+    fn networks(&self) -> Result<Vec<Network>>;
+    fn network(&self, name: &str) -> Result<Network>;
+    fn network_create(
+        &self,
+        name: &str,
+        network_type: &str,
+        config: Config,
+        description: &str,
+    ) -> Result<Network>;
+    fn network_update(&self, name: &str, put: NetworkPut) -> Result<Network>;
+    /// Sets keys in one change; an empty value unsets.
+    fn network_set_keys(&self, name: &str, pairs: &Config) -> Result<Network>;
+    fn network_rename(&self, name: &str, new_name: &str) -> Result<()>;
+    fn network_delete(&self, name: &str) -> Result<()>;
+    fn network_state(&self, name: &str) -> Result<NetworkState>;
+    fn network_leases(&self, name: &str) -> Result<Vec<NetworkLease>>;
+    /// `admin init --network`: upstream's default bridge and `eth0` in the default profile.
+    fn admin_init_network(&self) -> Result<()>;
 }
 
 /// The in-process backend.
@@ -237,7 +256,9 @@ pub fn connect(project: &str) -> Result<Box<dyn Backend>> {
     Ok(Box::new(Local::from_env(project)?))
 }
 
-use incus_core::{admin, copy, image, instance, lifecycle, profile, server, snapshot, storage};
+use incus_core::{
+    admin, copy, image, instance, lifecycle, network, profile, server, snapshot, storage,
+};
 
 impl Backend for Local {
     fn server(&self) -> Result<Server> {
@@ -588,5 +609,42 @@ impl Backend for Local {
     }
     fn admin_boot(&self, force: bool) -> Result<BootReport> {
         incus_core::boot::boot(&self.ctx, force)
+    }
+    // --- network ---
+    fn networks(&self) -> Result<Vec<Network>> {
+        network::list(&self.ctx)
+    }
+    fn network(&self, name: &str) -> Result<Network> {
+        network::get(&self.ctx, name)
+    }
+    fn network_create(
+        &self,
+        name: &str,
+        network_type: &str,
+        config: Config,
+        description: &str,
+    ) -> Result<Network> {
+        network::create(&self.ctx, name, network_type, config, description)
+    }
+    fn network_update(&self, name: &str, put: NetworkPut) -> Result<Network> {
+        network::update(&self.ctx, name, put)
+    }
+    fn network_set_keys(&self, name: &str, pairs: &Config) -> Result<Network> {
+        network::set_keys(&self.ctx, name, pairs)
+    }
+    fn network_rename(&self, name: &str, new_name: &str) -> Result<()> {
+        network::rename(&self.ctx, name, new_name)
+    }
+    fn network_delete(&self, name: &str) -> Result<()> {
+        network::delete(&self.ctx, name)
+    }
+    fn network_state(&self, name: &str) -> Result<NetworkState> {
+        network::state(&self.ctx, name)
+    }
+    fn network_leases(&self, name: &str) -> Result<Vec<NetworkLease>> {
+        network::leases(&self.ctx, name)
+    }
+    fn admin_init_network(&self) -> Result<()> {
+        admin::init_network(&self.ctx)
     }
 }

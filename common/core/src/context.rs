@@ -242,6 +242,44 @@ impl Context {
     pub fn try_lock_instance(&self, name: &str) -> Result<Option<Lock>> {
         lock::try_lock(&self.lock_path("instance", name))
     }
+
+    // --- network ---
+    // A network's lock sits between pool and image in the order. Its `netup` lock
+    // (bridge, dnsmasq and nft bring-up) and `netalloc` (subnet choice) are leaves:
+    // nothing is taken after them, so an instance start may take `netup` under its
+    // instance lock.
+
+    /// The lock of a network (create, update, rename, delete).
+    pub fn lock_network(&self, name: &str) -> Result<Lock> {
+        lock::lock(
+            &self.lock_path("network", name),
+            LOCK_TIMEOUT,
+            &format!("Network \"{name}\""),
+        )
+    }
+
+    /// Tries the lock of a network without waiting (repair of half-done work).
+    pub fn try_lock_network(&self, name: &str) -> Result<Option<Lock>> {
+        lock::try_lock(&self.lock_path("network", name))
+    }
+
+    /// The leaf lock guarding a network's host side (bridge, dnsmasq, nft).
+    pub fn lock_network_up(&self, name: &str) -> Result<Lock> {
+        lock::lock(
+            &self.lock_path("netup", name),
+            LOCK_TIMEOUT,
+            &format!("Network \"{name}\""),
+        )
+    }
+
+    /// The leaf lock serialising subnet choices and overlap checks.
+    pub fn lock_network_alloc(&self) -> Result<Lock> {
+        lock::lock(
+            &self.lock_path("netalloc", "all"),
+            LOCK_TIMEOUT,
+            "Network address allocation",
+        )
+    }
 }
 
 /// Adds search permission for everyone (mode |= 0o111) without opening reads.

@@ -617,6 +617,7 @@ pub fn delete(ctx: &Context, name: &str) -> Result<()> {
     ctx.db()?
         .write(|tx| incus_db::instance_set_pending(tx, row.id, true))?;
     remove_everything(ctx, &row)?;
+    crate::network::forget_instance(ctx, name)?;
     events::lifecycle(
         ctx,
         "instance-deleted",
@@ -667,7 +668,9 @@ pub fn rename(ctx: &Context, name: &str, new_name: &str) -> Result<()> {
     renamed
         .config
         .insert(RENAME_MARK.to_string(), name.to_string());
-    finish_rename(ctx, &renamed)
+    finish_rename(ctx, &renamed)?;
+    // dnsmasq host entries carry the name; the next start writes new ones.
+    crate::network::forget_instance(ctx, name)
 }
 
 /// Replaces the writable part (`config edit`, `PUT`). Validates the result as a whole:
@@ -709,6 +712,7 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
         ));
     }
     let old_row = row.clone();
+    crate::network::validate_nics(ctx, name, &put.config, &expanded_devices)?;
     // volatile keys are ours: an edit that drops them keeps the stored values.
     let mut config = put.config;
     for (k, v) in &row.config {
@@ -752,6 +756,7 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
         return Err(e);
     }
     crate::lifecycle::apply_live(ctx, name)?;
+    crate::lifecycle::apply_live_nics(ctx, name)?;
     get(ctx, name)
 }
 

@@ -14,6 +14,7 @@ pub mod image;
 pub mod instance;
 pub mod lifecycle;
 pub mod names;
+pub mod network;
 pub mod profile;
 pub mod server;
 pub mod snapshot;

@@ -100,6 +100,7 @@ fn spec_of(
     row: &incus_db::InstanceRow,
     config: &Config,
     devices: &Devices,
+    nics: Vec<incus_runtime::NicSpec>,
 ) -> Result<ContainerSpec> {
     let flag = |k: &str| {
         config
@@ -138,6 +139,7 @@ fn spec_of(
         limits: limits_of(config)?,
         disks,
         unix_devices,
+        nics,
         nesting: flag("security.nesting"),
         stop_signal: None,
     })
@@ -209,12 +211,7 @@ fn devices_of(ctx: &Context, devices: &Devices) -> Result<(Vec<DiskMount>, Vec<U
                     mode: num("mode", 0o660)?,
                 });
             }
-            Some("nic") => {
-                return Err(Error::unsupported(format!(
-                    "Device \"{dname}\": nic devices need incus-net, which is not installed yet"
-                )))
-            }
-            Some("disk") | Some("none") => {}
+            Some("disk") | Some("none") | Some("nic") => {}
             Some(other) => {
                 return Err(Error::unsupported(format!(
                     "Device \"{dname}\": type \"{other}\" is not supported yet"
@@ -261,7 +258,20 @@ pub(crate) fn start_locked(ctx: &Context, name: &str) -> Result<()> {
     let profiles = instance::load_profiles(ctx, &row.profiles)?;
     let (config, devices) = instance::expand(&profiles, &row.config, &row.devices);
     instance::render_templates(ctx, &row, &config, &devices)?;
-    let spec = spec_of(ctx, &row, &config, &devices)?;
+    // Generated NIC MACs and veth names are recorded first, so they stay stable
+    // even when the start fails.
+    let (nics, nic_volatile) = crate::network::prepare_nics(ctx, name, &config, &devices)?;
+    let mut config = config;
+    if !nic_volatile.is_empty() {
+        ctx.db()?.write(|tx| {
+            for (k, v) in &nic_volatile {
+                incus_db::instance_config_set(tx, row.id, k, Some(v))?;
+            }
+            Ok(())
+        })?;
+        config.extend(nic_volatile);
+    }
+    let spec = spec_of(ctx, &row, &config, &devices, nics)?;
     if !spec.privileged {
         check_traversable(&spec.rootfs)?;
     }
@@ -408,6 +418,10 @@ pub fn state(ctx: &Context, name: &str) -> Result<InstanceState> {
             out.memory.usage = info.memory_usage as i64;
             out.memory.usage_peak = info.memory_peak as i64;
             out.cpu.usage = info.cpu_usage_ns as i64;
+            out.network = Some(crate::network::instance_network_state(
+                info.init_pid,
+                &info.network,
+            ));
         }
     }
     Ok(out)
@@ -486,6 +500,27 @@ pub fn apply_live_devices(ctx: &Context, name: &str, old: &Devices, new: &Device
             }
             e => e,
         });
+    }
+    Ok(())
+}
+
+/// Hot-plugs NIC changes into a running instance (after a device change) and records
+/// the volatile keys of new NICs.
+pub fn apply_live_nics(ctx: &Context, name: &str) -> Result<()> {
+    if status(ctx, name) == StatusCode::Stopped {
+        return Ok(());
+    }
+    let row = instance::get_row(ctx, name)?;
+    let profiles = instance::load_profiles(ctx, &row.profiles)?;
+    let (config, devices) = instance::expand(&profiles, &row.config, &row.devices);
+    let volatile = crate::network::sync_running(ctx, name, &config, &devices)?;
+    if !volatile.is_empty() {
+        ctx.db()?.write(|tx| {
+            for (k, v) in &volatile {
+                incus_db::instance_config_set(tx, row.id, k, Some(v))?;
+            }
+            Ok(())
+        })?;
     }
     Ok(())
 }

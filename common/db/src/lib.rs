@@ -5,10 +5,12 @@
 //! fails with SQLITE_BUSY under WAL instead of waiting). Transactions are short and never
 //! span I/O on instances.
 
+mod network;
 mod queries;
 pub mod schema;
 mod snapshot;
 
+pub use network::*;
 pub use queries::*;
 pub use snapshot::*;
 

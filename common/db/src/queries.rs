@@ -11,8 +11,8 @@ use std::collections::HashMap;
 
 /// Describes a config table: `table(fk, key, value)`.
 pub(crate) struct KvTable {
-    table: &'static str,
-    fk: &'static str,
+    pub(crate) table: &'static str,
+    pub(crate) fk: &'static str,
 }
 
 /// Describes a devices table pair: `table(fk, name, type)` + `cfg(dev_fk, key, value)`.
@@ -67,7 +67,7 @@ pub(crate) const SNAPSHOT_DEV: DevTable = DevTable {
 };
 
 /// Loads every row of a config table, grouped by owner id (one query for a whole list).
-fn load_kv_all(tx: &Tx, t: &KvTable) -> Result<HashMap<i64, Config>> {
+pub(crate) fn load_kv_all(tx: &Tx, t: &KvTable) -> Result<HashMap<i64, Config>> {
     let mut stmt = tx
         .prepare_cached(&format!("SELECT {}, key, value FROM {}", t.fk, t.table))
         .map_err(sql_err)?;
@@ -103,7 +103,7 @@ pub(crate) fn load_kv(tx: &Tx, t: &KvTable, id: i64) -> Result<Config> {
     rows.map(|r| r.map_err(sql_err)).collect()
 }
 
-fn replace_kv(tx: &Tx, t: &KvTable, id: i64, config: &Config) -> Result<()> {
+pub(crate) fn replace_kv(tx: &Tx, t: &KvTable, id: i64, config: &Config) -> Result<()> {
     tx.execute(
         &format!("DELETE FROM {} WHERE {} = ?1", t.table, t.fk),
         [id],

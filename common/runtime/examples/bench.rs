@@ -71,6 +71,7 @@ fn main() {
         },
         disks: vec![],
         unix_devices: vec![],
+        nics: vec![],
         nesting: false,
         stop_signal: None,
     };

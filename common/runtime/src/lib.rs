@@ -25,6 +25,7 @@ mod confine;
 mod console;
 mod exec;
 mod monitor;
+mod net;
 mod ops;
 mod rootfs;
 mod spec;
@@ -36,8 +37,8 @@ pub use console::{console_attach, console_connect, console_log, console_ring};
 pub use exec::{exec, exec_output};
 pub use monitor::monitor_main;
 pub use ops::{
-    apply_limits, cgroup_names, cleanup_stale, freeze, hot_add_disk, hot_add_unix, hot_remove_disk,
-    hot_remove_unix, info, start, status, stop, unfreeze,
+    apply_limits, cgroup_names, cleanup_stale, freeze, hot_add_disk, hot_add_nic, hot_add_unix,
+    hot_remove_disk, hot_remove_nic, hot_remove_unix, info, nics, start, status, stop, unfreeze,
 };
 pub use spec::*;
 

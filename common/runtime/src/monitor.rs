@@ -504,6 +504,11 @@ impl Monitor {
                 }
                 nix::sched::unshare(CF::CLONE_NEWCGROUP)
                     .map_err(|e| sys_err("unshare cgroupns", e))?;
+                // the monitor made the NICs before releasing us: up with loopback
+                crate::net::link_up("lo")?;
+                for n in &spec.nics {
+                    crate::net::link_up(&n.name)?;
+                }
                 let trees = recv_fds(sc.as_fd(), ndisks + 1)?;
                 if trees.len() != ndisks + 1 {
                     return Err(Error::Start("did not receive the mount trees".into()));
@@ -564,6 +569,9 @@ impl Monitor {
                 for d in &spec.disks {
                     trees.push(prepare_tree(&d.source, None, d.readonly, false)?);
                 }
+            }
+            for n in &spec.nics {
+                crate::net::attach(pid.as_raw(), n)?;
             }
             let raw: Vec<RawFd> = trees.iter().map(|t| t.as_raw_fd()).collect();
             send_fds(sp.as_fd(), &raw)?;

@@ -432,6 +432,44 @@ pub fn hot_add_disk(run_dir: &Path, disk: &DiskMount) -> Result<()> {
     state::write_spec(run_dir, &spec)
 }
 
+/// Adds a NIC to the running container (veth pair, peer up inside) and records it in
+/// spec.json. Forks the caller: single-threaded callers only.
+pub fn hot_add_nic(run_dir: &Path, nic: &crate::spec::NicSpec) -> Result<()> {
+    let (mut spec, rec, _) = running(run_dir)?;
+    if spec.nics.iter().any(|n| n.name == nic.name) {
+        return Err(Error::Invalid(format!(
+            "interface {} already exists in the container",
+            nic.name
+        )));
+    }
+    crate::net::attach(rec.init_pid, nic)?;
+    if let Err(e) = in_container(&rec, CF::CLONE_NEWNET, || crate::net::link_up(&nic.name)) {
+        let _ = crate::net::remove_host_side(&nic.host_name);
+        return Err(e);
+    }
+    spec.nics.push(nic.clone());
+    state::write_spec(run_dir, &spec)
+}
+
+/// The NICs of a running container (from spec.json); none when stopped.
+pub fn nics(run_dir: &Path) -> Result<Vec<crate::spec::NicSpec>> {
+    match running(run_dir) {
+        Ok((spec, _, _)) => Ok(spec.nics),
+        Err(Error::NotRunning) => Ok(vec![]),
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes a NIC (by its name inside) from the running container and from spec.json.
+pub fn hot_remove_nic(run_dir: &Path, name: &str) -> Result<()> {
+    let (mut spec, _, _) = running(run_dir)?;
+    if let Some(n) = spec.nics.iter().find(|n| n.name == name) {
+        crate::net::remove_host_side(&n.host_name)?;
+    }
+    spec.nics.retain(|n| n.name != name);
+    state::write_spec(run_dir, &spec)
+}
+
 /// Unmount a disk from the running container (lazy detach) and drop it from spec.json.
 /// Forks the caller: single-threaded callers only.
 pub fn hot_remove_disk(run_dir: &Path, path: &Path) -> Result<()> {

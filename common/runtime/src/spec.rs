@@ -42,6 +42,9 @@ pub struct ContainerSpec {
     /// `security.nesting`: relax confinement as LXC's nesting.conf does.
     #[serde(default)]
     pub nesting: bool,
+    /// Network interfaces (veth pairs on bridges).
+    #[serde(default)]
+    pub nics: Vec<NicSpec>,
     /// Signal for a clean halt; `None` = SIGRTMIN+3 if /sbin/init resolves to systemd, SIGPWR otherwise.
     #[serde(default)]
     pub stop_signal: Option<i32>,
@@ -97,6 +100,23 @@ pub struct DiskMount {
     /// Mount read-only.
     #[serde(default)]
     pub readonly: bool,
+}
+
+/// A veth NIC: `host_name` on `bridge` outside, `name` inside.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NicSpec {
+    /// Interface name inside the container (`eth0`).
+    pub name: String,
+    /// Host-side veth name (carries the installation prefix).
+    pub host_name: String,
+    /// Host bridge the host side joins.
+    pub bridge: String,
+    /// MAC address inside (empty: kernel random).
+    #[serde(default)]
+    pub hwaddr: String,
+    /// MTU of both ends.
+    #[serde(default)]
+    pub mtu: Option<u32>,
 }
 
 /// Device node type.

@@ -33,6 +33,10 @@ pub enum Cmd {
         /// Print the current configuration as a preseed document
         #[arg(long)]
         dump: bool,
+        /// With --minimal/--auto: also create the bridge incusbr0 (ipv4.address=auto,
+        /// NAT) and eth0 on it in the default profile, as upstream does by default
+        #[arg(long, conflicts_with_all = ["preseed", "dump"])]
+        network: bool,
     },
     /// Check that the database, the disk and the runtime agree (ours; read-only).
     /// Lists each disagreement and exits 1 when there is any
@@ -69,6 +73,7 @@ pub fn main() -> ExitCode {
                 preseed,
                 auto,
                 dump,
+                network,
             } => {
                 if dump {
                     let server = b.server()?;
@@ -80,6 +85,9 @@ pub fn main() -> ExitCode {
                     b.admin_init_preseed(&text)?;
                 } else if minimal || auto {
                     b.admin_init_minimal()?;
+                    if network {
+                        b.admin_init_network()?;
+                    }
                 } else {
                     return Err(Error::usage(
                         "Interactive init is not available: use --minimal, --auto or --preseed",

@@ -73,11 +73,6 @@ pub fn create(b: &dyn Backend, a: CreateArgs, start: bool, quiet: bool) -> Resul
             "Virtual machines and instance types are not supported yet",
         ));
     }
-    if a.network.is_some() {
-        return Err(Error::unsupported(
-            "Networks are not available yet (incus-net is not installed)",
-        ));
-    }
     let (image, name) = match (a.empty, a.image, a.name) {
         (true, Some(first), None) => (None, Some(first)),
         (true, None, None) => (None, None),
@@ -123,6 +118,27 @@ pub fn create(b: &dyn Backend, a: CreateArgs, start: bool, quiet: bool) -> Resul
         }
         // Only the overridden devices become local.
         devices.retain(|n, _| touched.contains(n));
+    }
+    if let Some(net) = &a.network {
+        // `-n NET`: eth0 on that network, as upstream's client builds it (a managed
+        // network by name, any other host bridge as a bridged parent).
+        let mut nic = Config::new();
+        nic.insert("type".into(), "nic".into());
+        nic.insert("name".into(), "eth0".into());
+        match b.network(net) {
+            Ok(_) => {
+                nic.insert("network".into(), net.clone());
+            }
+            Err(e)
+                if e.kind == incus_api::ErrorKind::NotFound
+                    && std::path::Path::new("/sys/class/net").join(net).exists() =>
+            {
+                nic.insert("nictype".into(), "bridged".into());
+                nic.insert("parent".into(), net.clone());
+            }
+            Err(e) => return Err(e),
+        }
+        devices.insert("eth0".into(), nic);
     }
     let inst = b.instance_create(CreateOptions {
         name,

@@ -192,6 +192,36 @@ pub fn info(b: &dyn Backend, name: Option<String>, show_log: bool) -> Result<Exi
             ));
         }
     }
+    // Network usage as upstream lays it out (loopback left out).
+    let nets: Vec<_> = st
+        .network
+        .iter()
+        .flatten()
+        .filter(|(n, _)| n.as_str() != "lo")
+        .collect();
+    if !nets.is_empty() {
+        s.push_str("  Network usage:\n");
+        for (n, net) in nets {
+            s.push_str(&format!(
+                "    {n}:\n      Type: {}\n      State: {}\n      Bytes received: {}\n      Bytes sent: {}\n      Packets received: {}\n      Packets sent: {}\n",
+                net.net_type,
+                net.state.to_uppercase(),
+                incus_cli::human_size(net.counters.bytes_received),
+                incus_cli::human_size(net.counters.bytes_sent),
+                net.counters.packets_received,
+                net.counters.packets_sent,
+            ));
+            if !net.addresses.is_empty() {
+                s.push_str("      IP addresses:\n");
+                for a in &net.addresses {
+                    s.push_str(&format!(
+                        "        {}:  {}/{} ({})\n",
+                        a.family, a.address, a.netmask, a.scope
+                    ));
+                }
+            }
+        }
+    }
     incus_cli::write_stdout(&s)?;
     if show_log {
         let log = b.instance_console_log(&name).unwrap_or_default();

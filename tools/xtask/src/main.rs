@@ -19,6 +19,7 @@ fn tools() -> Vec<clap::Command> {
         incus_admin::command(),
         incus_benchmark::command(),
         incus_snapshot::command(),
+        incus_net::command(),
     ]
 }
 

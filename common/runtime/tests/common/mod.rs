@@ -140,6 +140,7 @@ impl Ct {
             limits: Limits::default(),
             disks: vec![],
             unix_devices: vec![],
+            nics: vec![],
             nesting: false,
             stop_signal: None,
         };

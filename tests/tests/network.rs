@@ -1,0 +1,626 @@
+//! Managed bridges through `incus-net` with real bridges, veths, dnsmasq and nftables:
+//! busybox containers get DHCP leases, reach the bridge, resolve each other as
+//! NAME.incus; bad input changes nothing; `delete` leaves no bridge, nft table or
+//! dnsmasq behind. Only the test's own bridge addresses are ever contacted.
+
+use incus_tests::{busybox_images, exit, sha256_hex, TestEnv};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Debian's busybox looks for its udhcpc hook elsewhere; the image ships it here.
+const UDHCPC: &[&str] = &[
+    "udhcpc",
+    "-i",
+    "eth0",
+    "-s",
+    "/usr/share/udhcpc/default.script",
+    "-n",
+    "-q",
+    "-t",
+    "10",
+    "-T",
+    "1",
+];
+
+/// A TestEnv whose networks and instances are removed from the host even when the
+/// test fails half-way (bridges, nft tables and dnsmasq outlive a temp dir).
+struct NetEnv {
+    env: TestEnv,
+    nets: std::cell::RefCell<Vec<String>>,
+}
+
+impl NetEnv {
+    fn new() -> NetEnv {
+        let env = TestEnv::initialized();
+        // Containers' mapped root must traverse to the rootfs; a temp dir is 0700.
+        std::fs::set_permissions(
+            env.root(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .expect("chmod test root");
+        NetEnv {
+            env,
+            nets: Default::default(),
+        }
+    }
+
+    fn prefix(&self) -> String {
+        let h = sha256_hex(&[self.env.incus_dir.as_os_str().as_encoded_bytes()]);
+        format!("ix{}", &h[..6])
+    }
+
+    /// The host bridge of a network (the installation prefix and a hash of the name).
+    fn bridge(&self, name: &str) -> String {
+        let h = sha256_hex(&[name.as_bytes(), &[0]]);
+        format!("{}n{}", self.prefix(), &h[..6])
+    }
+
+    fn table(&self, name: &str) -> String {
+        format!("{}_{}", self.prefix(), self.bridge(name))
+    }
+
+    fn pid_file(&self, name: &str) -> PathBuf {
+        self.env
+            .run_dir
+            .join("networks")
+            .join(name)
+            .join("dnsmasq.pid")
+    }
+
+    /// `incus-net create NAME ARGS...`, remembered for cleanup.
+    fn create(&self, name: &str, args: &[&str]) {
+        self.nets.borrow_mut().push(name.to_string());
+        let mut a = vec!["create", name];
+        a.extend_from_slice(args);
+        self.env.ok("incus-net", &a);
+    }
+
+    fn import_busybox(&self) {
+        let img = busybox_images("network");
+        self.env.import(&[&img.unified], "bb");
+    }
+
+    fn exec(&self, inst: &str, cmd: &[&str]) -> incus_tests::Output {
+        let mut a = vec!["exec", inst, "--"];
+        a.extend_from_slice(cmd);
+        self.env.run("incus-instance", &a)
+    }
+
+    fn ipv4_of(&self, inst: &str) -> Option<String> {
+        let v = self
+            .env
+            .json("incus-instance", &["list", "--format", "json"]);
+        let i = v.as_array()?.iter().find(|i| i["name"] == inst)?;
+        i["state"]["network"]["eth0"]["addresses"]
+            .as_array()?
+            .iter()
+            .find(|a| a["family"] == "inet")
+            .and_then(|a| a["address"].as_str())
+            .map(String::from)
+    }
+
+    /// Runs udhcpc in the instance until `incus list` shows its address.
+    fn dhcp(&self, inst: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let out = self.exec(inst, UDHCPC);
+            if out.success() {
+                if let Some(ip) = self.ipv4_of(inst) {
+                    return ip;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{inst} got no DHCP lease: {}{}",
+                out.stdout,
+                out.stderr
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn assert_host_clean(&self, name: &str) {
+        let br = self.bridge(name);
+        assert!(
+            !Path::new("/sys/class/net").join(&br).exists(),
+            "bridge {br} left behind"
+        );
+        assert!(
+            !nft_tables().contains(&self.table(name)),
+            "nft table {} left behind",
+            self.table(name)
+        );
+        let pid_arg = format!("--pid-file={}", self.pid_file(name).display());
+        wait_for(
+            || !dnsmasq_cmdlines().iter().any(|c| c.contains(&pid_arg)),
+            "dnsmasq to exit",
+        );
+    }
+}
+
+impl Drop for NetEnv {
+    fn drop(&mut self) {
+        let _ = self.env.run("incus-instance", &["stop", "--all", "-f"]);
+        for n in self.nets.borrow().iter() {
+            if let Ok(pid) = std::fs::read_to_string(self.pid_file(n)) {
+                if let Ok(pid) = pid.trim().parse::<i32>() {
+                    let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                    if String::from_utf8_lossy(&cmd).contains("dnsmasq") {
+                        // SAFETY: kill(2) on the dnsmasq this test started.
+                        unsafe { libc::kill(pid, libc::SIGKILL) };
+                    }
+                }
+            }
+            let _ = Command::new("ip")
+                .args(["link", "del", &self.bridge(n)])
+                .stderr(std::process::Stdio::null())
+                .status();
+            let t = self.table(n);
+            let _ = nft_script(&format!("table inet {t} {{}}\ndelete table inet {t}\n"));
+        }
+    }
+}
+
+fn nft_script(s: &str) -> bool {
+    use std::io::Write;
+    let mut c = Command::new("nft")
+        .args(["-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("nft (make test installs nftables)");
+    c.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    c.wait().map(|s| s.success()).unwrap_or(false)
+}
+
+/// This installation's nft tables (other tests run in parallel).
+fn own_tables(n: &NetEnv) -> Vec<String> {
+    nft_tables()
+        .lines()
+        .filter(|l| l.contains(&format!(" {}_", n.prefix())))
+        .map(String::from)
+        .collect()
+}
+
+fn nft_tables() -> String {
+    let o = Command::new("nft")
+        .args(["list", "tables"])
+        .output()
+        .expect("nft (make test installs nftables)");
+    assert!(o.status.success(), "nft list tables failed");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn dnsmasq_cmdlines() -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(c) = std::fs::read(e.path().join("cmdline")) {
+            let c = String::from_utf8_lossy(&c).replace('\0', " ");
+            if c.starts_with("dnsmasq ") {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+fn wait_for(mut f: impl FnMut() -> bool, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn show(env: &TestEnv, name: &str) -> Value {
+    env.json("incus-net", &["show", name, "--format", "json"])
+}
+
+#[test]
+fn bridge_lifecycle_leaves_nothing_behind() {
+    let n = NetEnv::new();
+    n.create("tnet0", &["--description", "test bridge"]);
+    let net = show(&n.env, "tnet0");
+    let addr = net["config"]["ipv4.address"].as_str().unwrap().to_string();
+    assert!(addr.starts_with("10.") && addr.ends_with(".1/24"), "{addr}");
+    assert_eq!(net["config"]["ipv4.nat"], "true");
+    assert_eq!(net["config"]["ipv6.address"], "none");
+    assert_eq!(net["managed"], true);
+
+    // Host side: bridge with the address, nft table with masquerade, dnsmasq.
+    let br = n.bridge("tnet0");
+    assert!(br.len() <= 15);
+    let a = Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "dev", &br])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&a.stdout).contains(&addr));
+    assert!(nft_tables().contains(&n.table("tnet0")));
+    let rules = Command::new("nft")
+        .args(["list", "table", "inet", &n.table("tnet0")])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&rules.stdout).contains("masquerade"));
+    let pid_arg = format!("--pid-file={}", n.pid_file("tnet0").display());
+    assert!(dnsmasq_cmdlines().iter().any(|c| c.contains(&pid_arg)));
+
+    // info reads the bridge; list-leases has the gateway.
+    let info = n.env.ok("incus-net", &["info", "tnet0"]).stdout;
+    assert!(info.contains("State: up"), "{info}");
+    assert!(info.contains(addr.split('/').next().unwrap()), "{info}");
+    let leases = n
+        .env
+        .json("incus-net", &["list-leases", "tnet0", "--format", "json"]);
+    assert_eq!(leases[0]["type"], "gateway");
+    assert_eq!(leases[0]["hostname"], "tnet0.gw");
+
+    // A killed dnsmasq is restarted by the next command that needs it.
+    let pid: i32 = std::fs::read_to_string(n.pid_file("tnet0"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    wait_for(
+        || !dnsmasq_cmdlines().iter().any(|c| c.contains(&pid_arg)),
+        "dnsmasq to die",
+    );
+    n.env
+        .ok("incus-net", &["set", "tnet0", "ipv4.dhcp.expiry=2h"]);
+    assert!(dnsmasq_cmdlines()
+        .iter()
+        .any(|c| c.contains(&pid_arg) && c.contains(",2h")));
+
+    // set/get/unset, rename, edit round trip.
+    n.env.ok("incus-net", &["set", "tnet0", "user.x", "1"]);
+    assert_eq!(
+        n.env.ok("incus-net", &["get", "tnet0", "user.x"]).line(),
+        "1"
+    );
+    n.env.ok("incus-net", &["unset", "tnet0", "user.x"]);
+    assert_eq!(
+        n.env.ok("incus-net", &["get", "tnet0", "user.x"]).line(),
+        ""
+    );
+    n.nets.borrow_mut().push("tnet1".into());
+    n.env.ok("incus-net", &["rename", "tnet0", "tnet1"]);
+    n.assert_host_clean("tnet0");
+    assert!(Path::new("/sys/class/net").join(n.bridge("tnet1")).exists());
+    let yaml = n.env.ok("incus-net", &["show", "tnet1"]).stdout;
+    let edited = yaml.replace("description: test bridge", "description: edited");
+    n.env
+        .run_stdin("incus-net", &["edit", "tnet1"], &edited)
+        .ok();
+    assert_eq!(show(&n.env, "tnet1")["description"], "edited");
+
+    n.env.ok("incus-net", &["delete", "tnet1"]);
+    n.assert_host_clean("tnet1");
+    assert_eq!(n.env.db_rows("networks"), 0);
+    assert!(!n.env.incus_dir.join("networks/tnet1").exists());
+}
+
+#[test]
+fn bad_input_changes_nothing() {
+    let n = NetEnv::new();
+    n.create("good", &[]);
+    let subnet = show(&n.env, "good")["config"]["ipv4.address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tables_before = own_tables(&n);
+    let overlapping = subnet.replace(".1/24", ".9/16");
+    let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &["create", "bad1", &format!("ipv4.address={overlapping}")],
+            exit::CONFLICT,
+            "overlaps",
+        ),
+        (
+            &["create", "bad2", "ipv4.address=10.0.0.300/24"],
+            exit::INVALID,
+            "Invalid IPv4",
+        ),
+        (
+            &["create", "bad3", "ipv4.address=10.1.2.1"],
+            exit::INVALID,
+            "Invalid IPv4",
+        ),
+        (
+            &["create", "averyveryverylongname"],
+            exit::INVALID,
+            "15 characters",
+        ),
+        (
+            &["create", "bad4", "bridge.mode=fan"],
+            exit::INVALID,
+            "removed",
+        ),
+        (
+            &["create", "bad5", "fan.underlay_subnet=10.0.0.0/8"],
+            exit::INVALID,
+            "removed",
+        ),
+        (
+            &["create", "bad6", "bogus.key=1"],
+            exit::INVALID,
+            "Invalid network configuration key",
+        ),
+        (
+            &["create", "bad7", "--type", "ovn"],
+            exit::UNSUPPORTED,
+            "not supported",
+        ),
+        (&["create", "good"], exit::CONFLICT, "already exists"),
+        (&["set", "good", "fan.type=vxlan"], exit::INVALID, "removed"),
+        (&["set", "good", "ipv4.nat=maybe"], exit::INVALID, "boolean"),
+        (&["show", "missing"], exit::NOT_FOUND, "not found"),
+    ];
+    for (args, code, msg) in cases {
+        let out = n.env.run("incus-net", args).err(*code);
+        assert!(out.stderr.contains(msg), "{args:?}: {}", out.stderr);
+    }
+    for bad in ["bad1", "bad2", "bad3", "bad4", "bad5", "bad6", "bad7"] {
+        assert!(!Path::new("/sys/class/net").join(n.bridge(bad)).exists());
+        assert!(!n.env.incus_dir.join("networks").join(bad).exists());
+    }
+    assert_eq!(own_tables(&n), tables_before);
+    assert_eq!(n.env.db_rows("networks"), 1);
+    assert_eq!(
+        show(&n.env, "good")["config"]["ipv4.address"],
+        subnet.as_str()
+    );
+
+    // In use: refused, still there.
+    n.env.ok(
+        "incus-net",
+        &["attach-profile", "good", "default", "eth0", "eth0"],
+    );
+    let out = n
+        .env
+        .run("incus-net", &["delete", "good"])
+        .err(exit::CONFLICT);
+    assert!(
+        out.stderr.contains("/1.0/profiles/default"),
+        "{}",
+        out.stderr
+    );
+    n.env
+        .run("incus-net", &["rename", "good", "good2"])
+        .err(exit::INVALID);
+    assert!(Path::new("/sys/class/net").join(n.bridge("good")).exists());
+    n.env
+        .ok("incus-net", &["detach-profile", "good", "default"]);
+    n.env.ok("incus-net", &["delete", "good"]);
+    n.assert_host_clean("good");
+}
+
+#[test]
+fn containers_get_leases_and_resolve_each_other() {
+    let n = NetEnv::new();
+    n.import_busybox();
+    n.create("lan", &[]);
+    let gw = show(&n.env, "lan")["config"]["ipv4.address"]
+        .as_str()
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    n.env.ok(
+        "incus-net",
+        &["attach-profile", "lan", "default", "eth0", "eth0"],
+    );
+    // -n with a network that does not exist: refused before anything is made.
+    n.env
+        .run("incus-instance", &["launch", "bb", "c0", "-n", "nosuchnet"])
+        .err(exit::NOT_FOUND);
+    assert!(n.env.instance_names().is_empty());
+    n.env.ok("incus-instance", &["launch", "bb", "c1"]);
+    n.env.ok("incus-instance", &["launch", "bb", "c2"]);
+
+    let ip1 = n.dhcp("c1");
+    let ip2 = n.dhcp("c2");
+    assert_ne!(ip1, ip2);
+    n.exec("c1", &["ping", "-c", "1", "-W", "2", &gw]).ok();
+    // By name through the bridge's dnsmasq (names come from the hosts files).
+    let out = n
+        .exec("c2", &["ping", "-c", "1", "-W", "2", "c1.incus"])
+        .ok();
+    assert!(out.stdout.contains(&ip1), "{}", out.stdout);
+    let out = n
+        .exec("c1", &["ping", "-c", "1", "-W", "2", "c2.incus"])
+        .ok();
+    assert!(out.stdout.contains(&ip2), "{}", out.stdout);
+
+    // Leases, MAC stable in volatile, counters in state.
+    let leases = n
+        .env
+        .json("incus-net", &["list-leases", "lan", "--format", "json"]);
+    let dynamic: Vec<&Value> = leases
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["type"] == "dynamic")
+        .collect();
+    assert_eq!(dynamic.len(), 2, "{leases}");
+    let c1 = n
+        .env
+        .json("incus-instance", &["list", "c1", "--format", "json"]);
+    let mac = c1[0]["config"]["volatile.eth0.hwaddr"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(mac.starts_with("00:16:3e:"), "{mac}");
+    assert!(dynamic
+        .iter()
+        .any(|l| l["hwaddr"] == mac.as_str() && l["hostname"] == "c1"));
+    assert!(
+        c1[0]["state"]["network"]["eth0"]["counters"]["bytes_received"]
+            .as_i64()
+            .unwrap()
+            > 0
+    );
+    let host_name = c1[0]["config"]["volatile.eth0.host_name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(host_name.starts_with(&n.prefix()) && host_name.len() <= 15);
+    let info = n.env.ok("incus-instance", &["info", "c1"]).stdout;
+    assert!(
+        info.contains("Network usage:") && info.contains(&format!("inet:  {ip1}/24")),
+        "{info}"
+    );
+    let csv = n
+        .env
+        .ok("incus-instance", &["list", "-c", "n4", "-f", "csv"])
+        .stdout;
+    assert!(csv.contains(&format!("c1,{ip1} (eth0)")), "{csv}");
+
+    // Network in use by the instances.
+    let used = show(&n.env, "lan")["used_by"].clone();
+    assert!(
+        used.as_array()
+            .unwrap()
+            .contains(&"/1.0/instances/c1".into()),
+        "{used}"
+    );
+
+    // Hot-plug a second NIC into c2, then remove it.
+    n.env.ok(
+        "incus-instance",
+        &[
+            "config",
+            "device",
+            "add",
+            "c2",
+            "eth1",
+            "nic",
+            "network=lan",
+            "name=eth1",
+        ],
+    );
+    n.exec("c2", &["ip", "link", "show", "eth1"]).ok();
+    n.env.ok(
+        "incus-instance",
+        &["config", "device", "remove", "c2", "eth1"],
+    );
+    assert!(!n.exec("c2", &["ip", "link", "show", "eth1"]).success());
+
+    // A static address: a host entry for dnsmasq and a STATIC lease.
+    n.env.ok(
+        "incus-instance",
+        &[
+            "config",
+            "device",
+            "override",
+            "c2",
+            "eth0",
+            &format!("ipv4.address={}", ip2),
+        ],
+    );
+    let hosts = std::fs::read_to_string(n.env.incus_dir.join("networks/lan/dnsmasq.hosts/c2.eth0"))
+        .unwrap();
+    assert!(hosts.contains(&format!(",{ip2},c2")), "{hosts}");
+    let leases = n
+        .env
+        .json("incus-net", &["list-leases", "lan", "--format", "json"]);
+    assert!(leases
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["type"] == "static" && l["address"] == ip2.as_str()));
+
+    // Stop removes the veth; restart keeps the MAC.
+    n.env.ok("incus-instance", &["stop", "-f", "c1"]);
+    wait_for(
+        || !Path::new("/sys/class/net").join(&host_name).exists(),
+        "the veth to go",
+    );
+    // As after a reboot: no bridge, no nft table, no dnsmasq. The next start of an
+    // instance on the network brings the host side back.
+    n.env.ok("incus-instance", &["stop", "-f", "c2"]);
+    let pid: i32 = std::fs::read_to_string(n.pid_file("lan"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let t = n.table("lan");
+    assert!(nft_script(&format!("delete table inet {t}\n")));
+    assert!(Command::new("ip")
+        .args(["link", "del", &n.bridge("lan")])
+        .status()
+        .unwrap()
+        .success());
+    n.env.ok("incus-instance", &["start", "c1"]);
+    assert!(Path::new("/sys/class/net").join(n.bridge("lan")).exists());
+    assert!(own_tables(&n).iter().any(|l| l.ends_with(&t)));
+    let c1 = n
+        .env
+        .json("incus-instance", &["list", "c1", "--format", "json"]);
+    assert_eq!(c1[0]["config"]["volatile.eth0.hwaddr"], mac.as_str());
+    assert_eq!(n.dhcp("c1"), ip1, "same MAC, same lease");
+
+    // Everything goes: instances, then the network.
+    n.env.ok("incus-instance", &["delete", "-f", "c1", "c2"]);
+    assert!(!n
+        .env
+        .incus_dir
+        .join("networks/lan/dnsmasq.hosts/c2.eth0")
+        .exists());
+    n.env.ok("incus-net", &["detach-profile", "lan", "default"]);
+    n.env.ok("incus-net", &["delete", "lan"]);
+    n.assert_host_clean("lan");
+    assert!(!Path::new("/sys/class/net").join(&host_name).exists());
+}
+
+#[test]
+fn admin_init_network_opt_in() {
+    let n = NetEnv::new();
+    // --minimal alone makes no network (tests and idle hosts run no dnsmasq).
+    assert_eq!(n.env.db_rows("networks"), 0);
+    n.nets.borrow_mut().push("incusbr0".into());
+    n.env.ok("incus-admin", &["init", "--minimal", "--network"]);
+    let net = show(&n.env, "incusbr0");
+    assert!(net["config"]["ipv4.address"]
+        .as_str()
+        .unwrap()
+        .starts_with("10."));
+    let prof = n
+        .env
+        .json("incus-profile", &["show", "default", "--format", "json"]);
+    assert_eq!(prof["devices"]["eth0"]["network"], "incusbr0");
+    assert_eq!(prof["devices"]["eth0"]["name"], "eth0");
+    // Again: nothing new.
+    n.env.ok("incus-admin", &["init", "--minimal", "--network"]);
+    assert_eq!(n.env.db_rows("networks"), 1);
+    let prof = n
+        .env
+        .json("incus-profile", &["show", "default", "--format", "json"]);
+    assert_eq!(prof["devices"]["eth0"]["network"], "incusbr0");
+}
+
+#[test]
+fn killed_create_or_delete_is_repaired_by_the_next_command() {
+    let n = NetEnv::new();
+    n.create("half", &[]);
+    let pid_arg = format!("--pid-file={}", n.pid_file("half").display());
+    // What a create or delete killed half-way leaves: the row still pending, the
+    // bridge, its nft table and dnsmasq up, and no tool holding the network's lock.
+    let db = rusqlite::Connection::open(n.env.db_path()).unwrap();
+    db.execute("UPDATE networks SET state = 0 WHERE name = 'half'", [])
+        .unwrap();
+    drop(db);
+    assert!(Path::new("/sys/class/net").join(n.bridge("half")).exists());
+    // The next command that meets it removes it all.
+    let list = n.env.json("incus-net", &["list", "--format", "json"]);
+    assert_eq!(list.as_array().unwrap().len(), 0, "{list}");
+    assert_eq!(n.env.db_rows("networks"), 0);
+    n.assert_host_clean("half");
+    assert!(!dnsmasq_cmdlines().iter().any(|c| c.contains(&pid_arg)));
+    // And the name is free again.
+    n.create("half", &[]);
+    n.env.ok("incus-net", &["delete", "half"]);
+    n.assert_host_clean("half");
+}
