@@ -79,6 +79,9 @@ demo: deps release
 	incus exec c1 -- cat /proc/self/uid_map /etc/hostname; \
 	echo "== incus exec c1 -- udhcpc -i eth0 (DHCP from the bridge's dnsmasq)"; \
 	incus exec c1 -- udhcpc -i eth0 -s /usr/share/udhcpc/default.script -n -q -t 10 -T 1; \
+	echo "== incus snapshot create c1 snap0 (running: a consistent copy)"; \
+	incus snapshot create c1 snap0; \
+	incus snapshot list c1; \
 	echo "== incus list"; \
 	incus list; \
 	echo "== incus list --format json"; \
