@@ -488,6 +488,8 @@ pub struct AutoReport {
     pub created: Vec<String>,
     /// `INSTANCE/SNAP` pruned as expired.
     pub deleted: Vec<String>,
+    /// `INSTANCE/SNAP: what` for snapshots whose row and disk disagreed.
+    pub repaired: Vec<String>,
     /// `INSTANCE: error` for instances that failed (the run goes on).
     pub errors: Vec<String>,
 }
@@ -523,6 +525,7 @@ fn auto_one(ctx: &Context, name: &str, now: DateTime<Utc>, report: &mut AutoRepo
     if row.pending {
         return Ok(());
     }
+    reconcile(ctx, &row, report)?;
     // Prune first: expiry is about the clock, not the schedule.
     for s in rows(ctx, &row)? {
         if let Some(exp) = parse_time(&s.expires_at) {
@@ -559,6 +562,38 @@ fn auto_one(ctx: &Context, name: &str, now: DateTime<Utc>, report: &mut AutoRepo
     }
     let snap = create_locked(ctx, &row, &CreateOptions::default(), now, Some(slot))?;
     report.created.push(format!("{name}/{snap}"));
+    Ok(())
+}
+
+/// Rows without disk data lose their row; snapshot directories without a row are
+/// removed (what a hand-edited pool or a restored backup of the database leaves;
+/// the operations' own crashes are handled by their marks). Caller holds the lock.
+fn reconcile(ctx: &Context, row: &InstanceRow, report: &mut AutoReport) -> Result<()> {
+    let (pool, driver) = storage::load_pool(ctx, &row.pool)?;
+    let snaps = rows(ctx, row)?;
+    let ct = VolumeType::Container;
+    for s in &snaps {
+        if !pool.snapshot_path(ct, &row.name, &s.name).exists() {
+            let id = s.id;
+            ctx.db()?.write(|tx| incus_db::snapshot_delete(tx, id))?;
+            report.repaired.push(format!(
+                "{}/{}: no data on disk, row removed",
+                row.name, s.name
+            ));
+        }
+    }
+    let dir = pool.snapshot_path(ct, &row.name, "x").with_file_name("");
+    if let Ok(rd) = std::fs::read_dir(&dir) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !snaps.iter().any(|s| s.name == name) {
+                driver.delete_snapshot(&pool, ct, &row.name, &name)?;
+                report
+                    .repaired
+                    .push(format!("{}/{name}: data without a row, removed", row.name));
+            }
+        }
+    }
     Ok(())
 }
 
