@@ -626,6 +626,10 @@ fn timer_install_writes_units_and_remove_undoes_them() {
         env.incus_dir.display()
     )));
     assert!(svc.contains(&format!(
+        "Environment=INCUS_RUN_DIR={}",
+        env.run_dir.display()
+    )));
+    assert!(svc.contains(&format!(
         "ExecStart={} auto",
         incus_tests::bin("incus-snapshot").display()
     )));

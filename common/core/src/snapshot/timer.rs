@@ -57,7 +57,10 @@ pub fn render(spec: &TimerSpec) -> Result<Vec<(PathBuf, String)>> {
         )));
     }
     let mut vars = Vec::new();
-    for (var, value) in [("INCUS_DIR", &spec.incus_dir), ("INCUS_RUN_DIR", &spec.run_dir)] {
+    for (var, value) in [
+        ("INCUS_DIR", &spec.incus_dir),
+        ("INCUS_RUN_DIR", &spec.run_dir),
+    ] {
         if let Some(d) = value {
             let d = d
                 .to_str()
@@ -70,10 +73,7 @@ pub fn render(spec: &TimerSpec) -> Result<Vec<(PathBuf, String)>> {
     }
     Ok(match spec.kind {
         TimerKind::Systemd => {
-            let env: String = vars
-                .iter()
-                .map(|v| format!("Environment={v}\n"))
-                .collect();
+            let env: String = vars.iter().map(|v| format!("Environment={v}\n")).collect();
             let service = format!(
                 "[Unit]\nDescription=Incus scheduled snapshots and expiry\n\n\
                  [Service]\nType=oneshot\n{env}ExecStart={exe} auto\n"
