@@ -13,7 +13,7 @@ pub mod timer;
 
 use crate::instance;
 use crate::storage::{self, VolumeType};
-use crate::{events, time, Context, Error, Result};
+use crate::{events, Context, Error, Result};
 use chrono::{DateTime, Utc};
 use incus_api::{keys, Config, InstanceSnapshot, StatusCode};
 use incus_db::{InstanceRow, SnapshotRow};
@@ -90,8 +90,18 @@ fn expanded(ctx: &Context, row: &InstanceRow) -> Result<Config> {
 
 fn to_api(ctx: &Context, row: &InstanceRow, s: SnapshotRow) -> Result<InstanceSnapshot> {
     let profiles = instance::load_profiles(ctx, &row.profiles)?;
-    let (expanded_config, expanded_devices) = instance::expand(&profiles, &s.config, &s.devices);
-    Ok(InstanceSnapshot {
+    Ok(api_of(row, &profiles, s))
+}
+
+/// The REST object of a snapshot of `row`, expanded with the instance's profiles
+/// (also used by the instance list, which has the profiles at hand).
+pub(crate) fn api_of<'a>(
+    row: &InstanceRow,
+    profiles: impl IntoIterator<Item = &'a incus_db::ProfileRow>,
+    s: SnapshotRow,
+) -> InstanceSnapshot {
+    let (expanded_config, expanded_devices) = instance::expand(profiles, &s.config, &s.devices);
+    InstanceSnapshot {
         architecture: row.architecture.clone(),
         config: s.config,
         created_at: s.created_at,
@@ -106,7 +116,7 @@ fn to_api(ctx: &Context, row: &InstanceRow, s: SnapshotRow) -> Result<InstanceSn
         size: 0,
         stateful: s.stateful,
         description: s.description,
-    })
+    }
 }
 
 fn not_found(inst: &str, snap: &str) -> Error {
@@ -595,14 +605,4 @@ fn reconcile(ctx: &Context, row: &InstanceRow, report: &mut AutoReport) -> Resul
         }
     }
     Ok(())
-}
-
-/// Snapshot names of an instance, oldest first.
-pub fn names(ctx: &Context, row: &InstanceRow) -> Result<Vec<String>> {
-    Ok(rows(ctx, row)?.into_iter().map(|s| s.name).collect())
-}
-
-/// Now, for callers that pass no explicit clock.
-pub fn now() -> DateTime<Utc> {
-    parse_time(&time::now()).unwrap_or_else(Utc::now)
 }
