@@ -626,6 +626,10 @@ fn timer_install_writes_units_and_remove_undoes_them() {
         env.incus_dir.display()
     )));
     assert!(svc.contains(&format!(
+        "Environment=INCUS_RUN_DIR={}",
+        env.run_dir.display()
+    )));
+    assert!(svc.contains(&format!(
         "ExecStart={} auto",
         incus_tests::bin("incus-snapshot").display()
     )));
@@ -674,4 +678,55 @@ fn which(tool: &str) -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?)
         .map(|d| d.join(tool))
         .find(|p| p.is_file())
+}
+
+#[test]
+fn kill_during_copy_is_removed_by_the_next_command() {
+    let env = env_with_image();
+    env.ok("incus-instance", &["create", "busybox", "c1"]);
+    fill(&rootfs(&env, "c1"), 20_000);
+    env.ok("incus-snapshot", &["create", "c1", "s0"]);
+    let db = env.db();
+    let pending = |name: &str| -> Option<bool> {
+        db.query_row(
+            "SELECT pending FROM instances WHERE name = ?1",
+            [name],
+            |r| r.get::<_, i64>(0),
+        )
+        .ok()
+        .map(|p| p != 0)
+    };
+    let mut caught = false;
+    for attempt in 0..5 {
+        let name = format!("k{attempt}");
+        let mut child = env
+            .command("incus-instance")
+            .args(["copy", "c1", &name])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let killed = loop {
+            if pending(&name) == Some(true) {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                break pending(&name) == Some(true);
+            }
+            if child.try_wait().unwrap().is_some() {
+                break false;
+            }
+            std::thread::yield_now();
+        };
+        if killed {
+            caught = true;
+            assert_eq!(env.instance_names(), ["c1"], "the half copy is gone");
+            let pool = pool_dir(&env, "default");
+            assert!(!pool.join("containers").join(&name).exists());
+            assert!(!pool.join(format!("containers/.{name}.copy")).exists());
+            assert!(!pool.join("containers-snapshots").join(&name).exists());
+            assert_eq!(env.db_rows("instances_snapshots"), 1);
+            break;
+        }
+    }
+    assert!(caught, "never caught a copy in the middle");
 }

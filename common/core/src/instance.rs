@@ -211,7 +211,7 @@ pub fn list_full(ctx: &Context) -> Result<Vec<Instance>> {
                 .remove(&row.id)
                 .unwrap_or_default()
                 .into_iter()
-                .map(|s| snapshot_to_api(&inst, s))
+                .map(|s| crate::snapshot::api_of(row, profiles_of(row, &by_name), s))
                 .collect(),
         );
         inst.state = Some(st);
@@ -219,25 +219,6 @@ pub fn list_full(ctx: &Context) -> Result<Vec<Instance>> {
         out.push(inst);
     }
     Ok(out)
-}
-
-fn snapshot_to_api(inst: &Instance, s: incus_db::SnapshotRow) -> incus_api::InstanceSnapshot {
-    incus_api::InstanceSnapshot {
-        architecture: inst.architecture.clone(),
-        config: s.config.clone(),
-        created_at: s.created_at,
-        devices: s.devices.clone(),
-        ephemeral: false,
-        expanded_config: s.config,
-        expanded_devices: s.devices,
-        expires_at: s.expires_at,
-        last_used_at: incus_api::EPOCH_TIME.into(),
-        name: s.name,
-        profiles: inst.profiles.clone(),
-        size: 0,
-        stateful: s.stateful,
-        description: s.description,
-    }
 }
 
 /// `show`.

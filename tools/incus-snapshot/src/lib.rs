@@ -273,6 +273,9 @@ fn timer_cmd(cmd: TimerCmd, quiet: bool) -> Result<ExitCode> {
                 root,
                 exe,
                 incus_dir: ctx_prefix.1,
+                run_dir: std::env::var_os("INCUS_RUN_DIR")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from),
                 unit,
             })?;
             if !quiet {

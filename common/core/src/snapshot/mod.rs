@@ -13,7 +13,7 @@ pub mod timer;
 
 use crate::instance;
 use crate::storage::{self, VolumeType};
-use crate::{events, time, Context, Error, Result};
+use crate::{events, Context, Error, Result};
 use chrono::{DateTime, Utc};
 use incus_api::{keys, Config, InstanceSnapshot, StatusCode};
 use incus_db::{InstanceRow, SnapshotRow};
@@ -90,8 +90,18 @@ fn expanded(ctx: &Context, row: &InstanceRow) -> Result<Config> {
 
 fn to_api(ctx: &Context, row: &InstanceRow, s: SnapshotRow) -> Result<InstanceSnapshot> {
     let profiles = instance::load_profiles(ctx, &row.profiles)?;
-    let (expanded_config, expanded_devices) = instance::expand(&profiles, &s.config, &s.devices);
-    Ok(InstanceSnapshot {
+    Ok(api_of(row, &profiles, s))
+}
+
+/// The REST object of a snapshot of `row`, expanded with the instance's profiles
+/// (also used by the instance list, which has the profiles at hand).
+pub(crate) fn api_of<'a>(
+    row: &InstanceRow,
+    profiles: impl IntoIterator<Item = &'a incus_db::ProfileRow>,
+    s: SnapshotRow,
+) -> InstanceSnapshot {
+    let (expanded_config, expanded_devices) = instance::expand(profiles, &s.config, &s.devices);
+    InstanceSnapshot {
         architecture: row.architecture.clone(),
         config: s.config,
         created_at: s.created_at,
@@ -106,7 +116,7 @@ fn to_api(ctx: &Context, row: &InstanceRow, s: SnapshotRow) -> Result<InstanceSn
         size: 0,
         stateful: s.stateful,
         description: s.description,
-    })
+    }
 }
 
 fn not_found(inst: &str, snap: &str) -> Error {
@@ -488,6 +498,8 @@ pub struct AutoReport {
     pub created: Vec<String>,
     /// `INSTANCE/SNAP` pruned as expired.
     pub deleted: Vec<String>,
+    /// `INSTANCE/SNAP: what` for snapshots whose row and disk disagreed.
+    pub repaired: Vec<String>,
     /// `INSTANCE: error` for instances that failed (the run goes on).
     pub errors: Vec<String>,
 }
@@ -523,6 +535,7 @@ fn auto_one(ctx: &Context, name: &str, now: DateTime<Utc>, report: &mut AutoRepo
     if row.pending {
         return Ok(());
     }
+    reconcile(ctx, &row, report)?;
     // Prune first: expiry is about the clock, not the schedule.
     for s in rows(ctx, &row)? {
         if let Some(exp) = parse_time(&s.expires_at) {
@@ -562,12 +575,34 @@ fn auto_one(ctx: &Context, name: &str, now: DateTime<Utc>, report: &mut AutoRepo
     Ok(())
 }
 
-/// Snapshot names of an instance, oldest first.
-pub fn names(ctx: &Context, row: &InstanceRow) -> Result<Vec<String>> {
-    Ok(rows(ctx, row)?.into_iter().map(|s| s.name).collect())
-}
-
-/// Now, for callers that pass no explicit clock.
-pub fn now() -> DateTime<Utc> {
-    parse_time(&time::now()).unwrap_or_else(Utc::now)
+/// Rows without disk data lose their row; snapshot directories without a row are
+/// removed (what a hand-edited pool or a restored backup of the database leaves;
+/// the operations' own crashes are handled by their marks). Caller holds the lock.
+fn reconcile(ctx: &Context, row: &InstanceRow, report: &mut AutoReport) -> Result<()> {
+    let (pool, driver) = storage::load_pool(ctx, &row.pool)?;
+    let snaps = rows(ctx, row)?;
+    let ct = VolumeType::Container;
+    for s in &snaps {
+        if !pool.snapshot_path(ct, &row.name, &s.name).exists() {
+            let id = s.id;
+            ctx.db()?.write(|tx| incus_db::snapshot_delete(tx, id))?;
+            report.repaired.push(format!(
+                "{}/{}: no data on disk, row removed",
+                row.name, s.name
+            ));
+        }
+    }
+    let dir = pool.snapshot_path(ct, &row.name, "x").with_file_name("");
+    if let Ok(rd) = std::fs::read_dir(&dir) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !snaps.iter().any(|s| s.name == name) {
+                driver.delete_snapshot(&pool, ct, &row.name, &name)?;
+                report
+                    .repaired
+                    .push(format!("{}/{name}: data without a row, removed", row.name));
+            }
+        }
+    }
+    Ok(())
 }

@@ -22,6 +22,8 @@ pub struct TimerSpec {
     pub exe: PathBuf,
     /// `INCUS_DIR` to pass on, when not the default.
     pub incus_dir: Option<PathBuf>,
+    /// `INCUS_RUN_DIR` to pass on, when set: the timer must take the same locks.
+    pub run_dir: Option<PathBuf>,
     /// A unit name suffix, so two installations have their own timers.
     pub unit: String,
 }
@@ -54,21 +56,24 @@ pub fn render(spec: &TimerSpec) -> Result<Vec<(PathBuf, String)>> {
             "The timer needs an absolute path without spaces, not {exe}"
         )));
     }
-    let dir = match &spec.incus_dir {
-        Some(d) => Some(
-            d.to_str()
+    let mut vars = Vec::new();
+    for (var, value) in [
+        ("INCUS_DIR", &spec.incus_dir),
+        ("INCUS_RUN_DIR", &spec.run_dir),
+    ] {
+        if let Some(d) = value {
+            let d = d
+                .to_str()
                 .filter(|s| !s.contains(char::is_whitespace))
                 .ok_or_else(|| {
-                    Error::invalid(format!("INCUS_DIR {} cannot go in a timer", d.display()))
-                })?,
-        ),
-        None => None,
-    };
+                    Error::invalid(format!("{var} {} cannot go in a timer", d.display()))
+                })?;
+            vars.push(format!("{var}={d}"));
+        }
+    }
     Ok(match spec.kind {
         TimerKind::Systemd => {
-            let env = dir
-                .map(|d| format!("Environment=INCUS_DIR={d}\n"))
-                .unwrap_or_default();
+            let env: String = vars.iter().map(|v| format!("Environment={v}\n")).collect();
             let service = format!(
                 "[Unit]\nDescription=Incus scheduled snapshots and expiry\n\n\
                  [Service]\nType=oneshot\n{env}ExecStart={exe} auto\n"
@@ -84,7 +89,7 @@ pub fn render(spec: &TimerSpec) -> Result<Vec<(PathBuf, String)>> {
             ]
         }
         TimerKind::Cron => {
-            let env = dir.map(|d| format!("INCUS_DIR={d} ")).unwrap_or_default();
+            let env: String = vars.iter().map(|v| format!("{v} ")).collect();
             let line = format!(
                 "# Incus scheduled snapshots and expiry (incus-snapshot timer install)\n\
                  * * * * * root {env}{exe} auto >/dev/null\n"
