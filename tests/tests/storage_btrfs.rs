@@ -813,3 +813,46 @@ fn create_killed_while_filling_the_image_volume_never_leaves_it_in_use() {
     assert_eq!(env.instance_names(), vec!["k2".to_string()]);
     assert!(path.join("containers/k2/rootfs/bin/busybox").is_file());
 }
+
+#[test]
+fn rename_killed_after_its_rows_is_rolled_forward() {
+    let env = btrfs_env();
+    let _c = Cleanup { env: &env };
+    let path = pool_path(&env);
+    env.ok("incus-storage", &["volume", "create", "bt", "old"]);
+    std::fs::write(path.join("custom/old/f"), b"data").unwrap();
+    env.ok(
+        "incus-storage",
+        &["volume", "snapshot", "create", "bt", "old", "s"],
+    );
+    let flag = env.root().join("rename.reached");
+    let mut child = env
+        .command("incus-storage")
+        .args(["volume", "rename", "bt", "old", "new"])
+        .env("INCUS_TEST_HOOK", "volume-rename-rows-written")
+        .env("INCUS_TEST_HOOK_FILE", &flag)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&flag);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        path.join("custom/old").exists(),
+        "killed before the disk rename"
+    );
+    // The next command on the volume finishes the job.
+    let v = env.json(
+        "incus-storage",
+        &["volume", "show", "bt", "new", "-f", "json"],
+    );
+    assert!(v["config"].get("volatile.rename_from").is_none(), "{v}");
+    assert_eq!(std::fs::read(path.join("custom/new/f")).unwrap(), b"data");
+    assert!(!path.join("custom/old").exists());
+    assert!(path.join("custom-snapshots/new/s").exists());
+    env.run("incus-storage", &["volume", "show", "bt", "old"])
+        .err(exit::NOT_FOUND);
+    env.ok("incus-storage", &["volume", "delete", "bt", "new"]);
+    assert!(incus_tests::list_dir(&path.join("custom-snapshots")).is_empty());
+}

@@ -9,8 +9,8 @@
 //! where spawning `btrfs` costs milliseconds); quotas and formatting use btrfs-progs.
 
 use super::{
-    check_source_location, validate_common_key, DirDriver, Driver, ImageFiller, PoolInfo,
-    VolumeType,
+    check_source_location, test_hook, validate_common_key, DirDriver, Driver, ImageFiller,
+    PoolInfo, VolumeType,
 };
 use crate::{Context, Error, Result};
 use incus_api::{keys, Config, StoragePoolResources};
@@ -413,20 +413,6 @@ fn ensure_quota(pool: &Path, vol: &Path) -> Result<()> {
         &[os("quota"), os("rescan"), os("-w"), pool.as_os_str()],
     )?;
     Ok(())
-}
-
-/// Test hook: with `INCUS_TEST_HOOK=NAME` the process announces the point by creating
-/// `$INCUS_TEST_HOOK_FILE` and waits there to be killed (crash tests).
-fn test_hook(name: &str) {
-    if std::env::var("INCUS_TEST_HOOK").as_deref() != Ok(name) {
-        return;
-    }
-    if let Some(f) = std::env::var_os("INCUS_TEST_HOOK_FILE") {
-        let _ = std::fs::write(f, name);
-    }
-    loop {
-        std::thread::sleep(std::time::Duration::from_secs(1));
-    }
 }
 
 /// Swaps two paths atomically (`renameat2(RENAME_EXCHANGE)`).
