@@ -701,6 +701,7 @@ fn killed_pool_create_and_vanished_source_are_repaired() {
     assert!(Command::new("mkfs.btrfs")
         .arg("-q")
         .arg(&img)
+        .stdout(Stdio::null())
         .status()
         .unwrap()
         .success());
