@@ -852,7 +852,10 @@ impl Driver for BtrfsDriver {
         test_hook("btrfs-restore-before-swap");
         exchange(&cur, &tmp)?;
         test_hook("btrfs-restore-after-swap");
-        delete_any(&tmp)
+        // The restore is done; the old content may still be busy (mounted by a running
+        // instance): then the next restore or the volume's delete removes it.
+        let _ = delete_any(&tmp);
+        Ok(())
     }
 
     fn copy_volume(
