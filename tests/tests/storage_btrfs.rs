@@ -323,6 +323,14 @@ fn quotas_are_enforced_and_never_below_usage() {
     let inst = env.json("incus-instance", &["config", "show", "r1", "-f", "json"]);
     assert_eq!(inst["devices"]["root"]["size"], "100MiB", "{inst}");
 
+    // Without a size of its own, a new instance volume gets the pool's volume.size.
+    env.ok("incus-instance", &["init", "bb", "r2", "-s", "bt"]);
+    let out = dd(&path.join("containers/r2/rootfs/big"), 30);
+    assert!(
+        !out.status.success(),
+        "volume.size applies to instance volumes"
+    );
+
     // The dir driver has no quotas: said clearly.
     let out = env
         .run(

@@ -452,7 +452,7 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
             }
         }
         let (_, expanded) = expand(&profiles, &config, &local_devices);
-        if let Some(size) = storage::volume::root_size(&expanded)? {
+        if let Some(size) = storage::volume::new_root_size(&expanded, &pool_info)? {
             driver.set_quota(&pool_info, VolumeType::Container, &name, Some(size))?;
         }
         symlink_instance(ctx, &row)?;

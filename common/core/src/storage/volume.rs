@@ -894,3 +894,14 @@ pub(crate) fn root_size(devices: &Devices) -> Result<Option<u64>> {
         None => Ok(None),
     }
 }
+
+/// The size a new instance volume gets: its root disk's, else the pool's `volume.size`.
+pub(crate) fn new_root_size(devices: &Devices, pool: &PoolInfo) -> Result<Option<u64>> {
+    match root_size(devices)? {
+        Some(s) => Ok(Some(s)),
+        None => match pool.config.get("volume.size").filter(|v| !v.is_empty()) {
+            Some(v) => Ok(Some(keys::parse_size(v)?)),
+            None => Ok(None),
+        },
+    }
+}
