@@ -234,7 +234,7 @@ pub fn create(
     let project = ctx.project.clone();
     let done = size
         .map_or(Ok(()), |s| {
-            drv.set_quota(&info, VolumeType::Custom, name, Some(s))
+            apply_size(drv.as_ref(), &info, VolumeType::Custom, name, Some(s))
         })
         .and_then(|_| {
             ctx.db()?.write(|tx| {
@@ -268,7 +268,7 @@ fn update_locked(
     let (old, new) = (size_of(&row.config)?, size_of(&config)?);
     if old != new {
         // Refused below current usage by the driver; nothing is written then.
-        drv.set_quota(&info, VolumeType::Custom, name, new)?;
+        apply_size(drv.as_ref(), &info, VolumeType::Custom, name, new)?;
     }
     row.config = config;
     row.description = description.to_string();
@@ -487,7 +487,7 @@ pub fn copy(
     let project = ctx.project.clone();
     let done = size_of(&row.config)
         .and_then(|s| match s {
-            Some(s) => ddrv.set_quota(&dinfo, VolumeType::Custom, dst, Some(s)),
+            Some(s) => apply_size(ddrv.as_ref(), &dinfo, VolumeType::Custom, dst, Some(s)),
             None => Ok(()),
         })
         .and_then(|_| {
@@ -885,6 +885,21 @@ pub fn snapshot_restore(ctx: &Context, pool: &str, vol: &str, snap: &str) -> Res
         &format!("/1.0/storage-pools/{pool}/volumes/custom/{vol}"),
         serde_json::json!({"snapshot": snap}),
     )
+}
+
+/// Applies a volume size. A driver without quotas (dir) keeps the key without a limit,
+/// as upstream does on a filesystem without project quotas.
+pub(crate) fn apply_size(
+    drv: &dyn Driver,
+    pool: &PoolInfo,
+    vtype: VolumeType,
+    name: &str,
+    size: Option<u64>,
+) -> Result<()> {
+    match drv.set_quota(pool, vtype, name, size) {
+        Err(e) if e.kind == incus_api::ErrorKind::Unsupported => Ok(()),
+        r => r,
+    }
 }
 
 /// The `size` of an instance's root disk device, if any.
