@@ -176,6 +176,11 @@ fn loop_pool_is_remounted_after_unmount_and_deleted_cleanly() {
     assert_eq!(pool["config"]["size"], "300MiB");
     env.ok("incus-storage", &["volume", "create", "bt", "v1"]);
     std::fs::write(path.join("custom/v1/f"), b"kept").unwrap();
+    let info = env.json("incus-storage", &["info", "bt", "--bytes", "-f", "json"]);
+    let total: u64 = info["info"]["total space"].as_str().unwrap().parse().unwrap();
+    let used: u64 = info["info"]["space used"].as_str().unwrap().parse().unwrap();
+    assert!(total > 200 << 20 && total <= 300 << 20, "{info}");
+    assert!(used > 0 && used < total, "{info}");
 
     // A reboot, as far as the pool can tell.
     let st = Command::new("umount").arg(&path).status().unwrap();
