@@ -177,8 +177,16 @@ fn loop_pool_is_remounted_after_unmount_and_deleted_cleanly() {
     env.ok("incus-storage", &["volume", "create", "bt", "v1"]);
     std::fs::write(path.join("custom/v1/f"), b"kept").unwrap();
     let info = env.json("incus-storage", &["info", "bt", "--bytes", "-f", "json"]);
-    let total: u64 = info["info"]["total space"].as_str().unwrap().parse().unwrap();
-    let used: u64 = info["info"]["space used"].as_str().unwrap().parse().unwrap();
+    let total: u64 = info["info"]["total space"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let used: u64 = info["info"]["space used"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(total > 200 << 20 && total <= 300 << 20, "{info}");
     assert!(used > 0 && used < total, "{info}");
 
@@ -189,6 +197,27 @@ fn loop_pool_is_remounted_after_unmount_and_deleted_cleanly() {
     env.ok("incus-storage", &["volume", "list", "bt"]);
     assert!(is_mountpoint(&path), "the next command re-mounts the pool");
     assert_eq!(std::fs::read(path.join("custom/v1/f")).unwrap(), b"kept");
+
+    // Growing the loop file grows the filesystem; shrinking is refused.
+    env.ok("incus-storage", &["set", "bt", "size=400MiB"]);
+    let info = env.json("incus-storage", &["info", "bt", "--bytes", "-f", "json"]);
+    let grown: u64 = info["info"]["total space"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(grown > total + (50 << 20), "{total} -> {grown}");
+    assert_eq!(std::fs::metadata(&img).unwrap().len(), 400 << 20);
+    let out = env
+        .run("incus-storage", &["set", "bt", "size=300MiB"])
+        .err(exit::INVALID);
+    assert!(out.stderr.contains("shrink"), "{}", out.stderr);
+    assert_eq!(
+        env.ok("incus-storage", &["get", "bt", "size"])
+            .stdout
+            .trim(),
+        "400MiB"
+    );
 
     let out = env
         .run("incus-storage", &["delete", "bt"])

@@ -220,6 +220,12 @@ pub trait Driver {
     fn volume_usage(&self, pool: &PoolInfo, vtype: VolumeType, vol: &str) -> Result<u64> {
         Ok(incus_sys::fsutil::disk_usage(&pool.volume_path(vtype, vol)))
     }
+    /// Applies a config change to an existing pool (btrfs: grow its loop file) before
+    /// it is recorded; the default needs no disk work.
+    fn update_pool(&self, ctx: &Context, pool: &PoolInfo, new: &Config) -> Result<()> {
+        let _ = (ctx, pool, new);
+        Ok(())
+    }
     /// Brings the pool back after a reboot (e.g. re-mount a loop file); idempotent.
     fn mount_pool(&self, ctx: &Context, pool: &PoolInfo) -> Result<()> {
         let _ = (ctx, pool);
@@ -410,6 +416,7 @@ fn update_locked(
             "Cannot change \"source\" of an existing storage pool",
         ));
     }
+    drv.update_pool(ctx, &info, &config)?;
     ctx.db()?.write(|tx| {
         let mut row = incus_db::pool_get(tx, name)?
             .ok_or_else(|| Error::not_found(format!("Storage pool \"{name}\" not found")))?;
