@@ -176,6 +176,19 @@ fn loop_pool_is_remounted_after_unmount_and_deleted_cleanly() {
     assert_eq!(pool["config"]["size"], "300MiB");
     env.ok("incus-storage", &["volume", "create", "bt", "v1"]);
     std::fs::write(path.join("custom/v1/f"), b"kept").unwrap();
+    let info = env.json("incus-storage", &["info", "bt", "--bytes", "-f", "json"]);
+    let total: u64 = info["info"]["total space"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let used: u64 = info["info"]["space used"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(total > 200 << 20 && total <= 300 << 20, "{info}");
+    assert!(used > 0 && used < total, "{info}");
 
     // A reboot, as far as the pool can tell.
     let st = Command::new("umount").arg(&path).status().unwrap();
@@ -184,6 +197,27 @@ fn loop_pool_is_remounted_after_unmount_and_deleted_cleanly() {
     env.ok("incus-storage", &["volume", "list", "bt"]);
     assert!(is_mountpoint(&path), "the next command re-mounts the pool");
     assert_eq!(std::fs::read(path.join("custom/v1/f")).unwrap(), b"kept");
+
+    // Growing the loop file grows the filesystem; shrinking is refused.
+    env.ok("incus-storage", &["set", "bt", "size=400MiB"]);
+    let info = env.json("incus-storage", &["info", "bt", "--bytes", "-f", "json"]);
+    let grown: u64 = info["info"]["total space"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(grown > total + (50 << 20), "{total} -> {grown}");
+    assert_eq!(std::fs::metadata(&img).unwrap().len(), 400 << 20);
+    let out = env
+        .run("incus-storage", &["set", "bt", "size=300MiB"])
+        .err(exit::INVALID);
+    assert!(out.stderr.contains("shrink"), "{}", out.stderr);
+    assert_eq!(
+        env.ok("incus-storage", &["get", "bt", "size"])
+            .stdout
+            .trim(),
+        "400MiB"
+    );
 
     let out = env
         .run("incus-storage", &["delete", "bt"])
@@ -323,18 +357,23 @@ fn quotas_are_enforced_and_never_below_usage() {
     let inst = env.json("incus-instance", &["config", "show", "r1", "-f", "json"]);
     assert_eq!(inst["devices"]["root"]["size"], "100MiB", "{inst}");
 
-    // The dir driver has no quotas: said clearly.
-    let out = env
-        .run(
-            "incus-storage",
-            &["volume", "create", "default", "d", "size=1GiB"],
-        )
-        .err(exit::UNSUPPORTED);
-    assert!(out.stderr.contains("size"), "{}", out.stderr);
-    assert!(!env
-        .incus_dir
-        .join("storage-pools/default/custom/d")
-        .exists());
+    // Without a size of its own, a new instance volume gets the pool's volume.size.
+    env.ok("incus-instance", &["init", "bb", "r2", "-s", "bt"]);
+    let out = dd(&path.join("containers/r2/rootfs/big"), 30);
+    assert!(
+        !out.status.success(),
+        "volume.size applies to instance volumes"
+    );
+
+    // The dir driver has no quotas: the key is kept without a limit, as upstream does
+    // on a filesystem without project quotas.
+    env.ok(
+        "incus-storage",
+        &["volume", "create", "default", "d", "size=1MiB"],
+    );
+    let dir_vol = env.incus_dir.join("storage-pools/default/custom/d");
+    assert!(dd(&dir_vol.join("big"), 4).status.success());
+    env.ok("incus-storage", &["volume", "delete", "default", "d"]);
 }
 
 #[test]
@@ -701,6 +740,7 @@ fn killed_pool_create_and_vanished_source_are_repaired() {
     assert!(Command::new("mkfs.btrfs")
         .arg("-q")
         .arg(&img)
+        .stdout(Stdio::null())
         .status()
         .unwrap()
         .success());
@@ -812,4 +852,47 @@ fn create_killed_while_filling_the_image_volume_never_leaves_it_in_use() {
     );
     assert_eq!(env.instance_names(), vec!["k2".to_string()]);
     assert!(path.join("containers/k2/rootfs/bin/busybox").is_file());
+}
+
+#[test]
+fn rename_killed_after_its_rows_is_rolled_forward() {
+    let env = btrfs_env();
+    let _c = Cleanup { env: &env };
+    let path = pool_path(&env);
+    env.ok("incus-storage", &["volume", "create", "bt", "old"]);
+    std::fs::write(path.join("custom/old/f"), b"data").unwrap();
+    env.ok(
+        "incus-storage",
+        &["volume", "snapshot", "create", "bt", "old", "s"],
+    );
+    let flag = env.root().join("rename.reached");
+    let mut child = env
+        .command("incus-storage")
+        .args(["volume", "rename", "bt", "old", "new"])
+        .env("INCUS_TEST_HOOK", "volume-rename-rows-written")
+        .env("INCUS_TEST_HOOK_FILE", &flag)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&flag);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        path.join("custom/old").exists(),
+        "killed before the disk rename"
+    );
+    // The next command on the volume finishes the job.
+    let v = env.json(
+        "incus-storage",
+        &["volume", "show", "bt", "new", "-f", "json"],
+    );
+    assert!(v["config"].get("volatile.rename_from").is_none(), "{v}");
+    assert_eq!(std::fs::read(path.join("custom/new/f")).unwrap(), b"data");
+    assert!(!path.join("custom/old").exists());
+    assert!(path.join("custom-snapshots/new/s").exists());
+    env.run("incus-storage", &["volume", "show", "bt", "old"])
+        .err(exit::NOT_FOUND);
+    env.ok("incus-storage", &["volume", "delete", "bt", "new"]);
+    assert!(incus_tests::list_dir(&path.join("custom-snapshots")).is_empty());
 }

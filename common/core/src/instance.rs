@@ -436,8 +436,14 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
             }
         }
         let (_, expanded) = expand(&profiles, &config, &local_devices);
-        if let Some(size) = storage::volume::root_size(&expanded)? {
-            driver.set_quota(&pool_info, VolumeType::Container, &name, Some(size))?;
+        if let Some(size) = storage::volume::new_root_size(&expanded, &pool_info)? {
+            storage::volume::apply_size(
+                driver.as_ref(),
+                &pool_info,
+                VolumeType::Container,
+                &name,
+                Some(size),
+            )?;
         }
         symlink_instance(ctx, &row)?;
         // The last write clears the pending mark and records the event and the
@@ -713,7 +719,13 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
     let new_size = storage::volume::root_size(&expanded_devices)?;
     if old_size != new_size {
         let (pool_info, driver) = storage::load_pool(ctx, &row.pool)?;
-        driver.set_quota(&pool_info, VolumeType::Container, name, new_size)?;
+        storage::volume::apply_size(
+            driver.as_ref(),
+            &pool_info,
+            VolumeType::Container,
+            name,
+            new_size,
+        )?;
     }
     let project = ctx.project.clone();
     ctx.db()?.write(|tx| {

@@ -9,8 +9,8 @@
 //! where spawning `btrfs` costs milliseconds); quotas and formatting use btrfs-progs.
 
 use super::{
-    check_source_location, validate_common_key, DirDriver, Driver, ImageFiller, PoolInfo,
-    VolumeType,
+    check_source_location, test_hook, validate_common_key, DirDriver, Driver, ImageFiller,
+    PoolInfo, VolumeType,
 };
 use crate::{Context, Error, Result};
 use incus_api::{keys, Config, StoragePoolResources};
@@ -413,20 +413,6 @@ fn ensure_quota(pool: &Path, vol: &Path) -> Result<()> {
         &[os("quota"), os("rescan"), os("-w"), pool.as_os_str()],
     )?;
     Ok(())
-}
-
-/// Test hook: with `INCUS_TEST_HOOK=NAME` the process announces the point by creating
-/// `$INCUS_TEST_HOOK_FILE` and waits there to be killed (crash tests).
-fn test_hook(name: &str) {
-    if std::env::var("INCUS_TEST_HOOK").as_deref() != Ok(name) {
-        return;
-    }
-    if let Some(f) = std::env::var_os("INCUS_TEST_HOOK_FILE") {
-        let _ = std::fs::write(f, name);
-    }
-    loop {
-        std::thread::sleep(std::time::Duration::from_secs(1));
-    }
 }
 
 /// Swaps two paths atomically (`renameat2(RENAME_EXCHANGE)`).
@@ -866,7 +852,10 @@ impl Driver for BtrfsDriver {
         test_hook("btrfs-restore-before-swap");
         exchange(&cur, &tmp)?;
         test_hook("btrfs-restore-after-swap");
-        delete_any(&tmp)
+        // The restore is done; the old content may still be busy (mounted by a running
+        // instance): then the next restore or the volume's delete removes it.
+        let _ = delete_any(&tmp);
+        Ok(())
     }
 
     fn copy_volume(
@@ -939,6 +928,54 @@ impl Driver for BtrfsDriver {
         }
     }
 
+    fn update_pool(&self, ctx: &Context, pool: &PoolInfo, new: &Config) -> Result<()> {
+        if pool.config.get("size") == new.get("size") {
+            return Ok(());
+        }
+        let Source::Loop(file) = source_of(ctx, pool) else {
+            return Err(Error::invalid(
+                "\"size\" only applies to a loop file pool (no source)",
+            ));
+        };
+        let size = match new.get("size") {
+            Some(v) => keys::parse_size(v)?,
+            None => {
+                return Err(Error::invalid(
+                    "The size of a loop file pool cannot be unset",
+                ))
+            }
+        };
+        let cur = std::fs::metadata(&file)?.len();
+        if size < cur {
+            return Err(Error::invalid(format!(
+                "Cannot shrink storage pool \"{}\" ({cur} bytes now, {size} asked)",
+                pool.name
+            )));
+        }
+        if size == cur {
+            return Ok(());
+        }
+        self.mount_pool(ctx, pool)?;
+        let dev = loop_device_of(&file)
+            .ok_or_else(|| Error::internal(format!("No loop device backs {}", file.display())))?;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&file)?
+            .set_len(size)?;
+        // The loop device learns the new size, then the filesystem takes it.
+        run("losetup", &[os("-c"), dev.as_os_str()])?;
+        run(
+            "btrfs",
+            &[
+                os("filesystem"),
+                os("resize"),
+                os("max"),
+                pool.path.as_os_str(),
+            ],
+        )?;
+        Ok(())
+    }
+
     fn mount_pool(&self, ctx: &Context, pool: &PoolInfo) -> Result<()> {
         let (dev, looped) = match source_of(ctx, pool) {
             Source::Dir(_) => return Ok(()),
@@ -963,6 +1000,20 @@ impl Driver for BtrfsDriver {
         std::fs::create_dir_all(&pool.path)?;
         mount(&dev, &pool.path, looped, &mount_options(pool))
     }
+}
+
+/// The loop device whose backing file is `file` (from sysfs).
+fn loop_device_of(file: &Path) -> Option<PathBuf> {
+    let file = std::fs::canonicalize(file).ok()?;
+    std::fs::read_dir("/sys/block")
+        .ok()?
+        .flatten()
+        .find_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let backing = std::fs::read_to_string(e.path().join("loop/backing_file")).ok()?;
+            (name.starts_with("loop") && Path::new(backing.trim()) == file)
+                .then(|| PathBuf::from("/dev").join(name))
+        })
 }
 
 fn which(prog: &str) -> Option<PathBuf> {

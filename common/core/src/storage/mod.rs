@@ -220,6 +220,12 @@ pub trait Driver {
     fn volume_usage(&self, pool: &PoolInfo, vtype: VolumeType, vol: &str) -> Result<u64> {
         Ok(incus_sys::fsutil::disk_usage(&pool.volume_path(vtype, vol)))
     }
+    /// Applies a config change to an existing pool (btrfs: grow its loop file) before
+    /// it is recorded; the default needs no disk work.
+    fn update_pool(&self, ctx: &Context, pool: &PoolInfo, new: &Config) -> Result<()> {
+        let _ = (ctx, pool, new);
+        Ok(())
+    }
     /// Brings the pool back after a reboot (e.g. re-mount a loop file); idempotent.
     fn mount_pool(&self, ctx: &Context, pool: &PoolInfo) -> Result<()> {
         let _ = (ctx, pool);
@@ -440,6 +446,7 @@ fn update_locked(
             "Cannot change \"source\" of an existing storage pool",
         ));
     }
+    drv.update_pool(ctx, &info, &config)?;
     ctx.db()?.write(|tx| {
         let mut row = incus_db::pool_get(tx, name)?
             .ok_or_else(|| Error::not_found(format!("Storage pool \"{name}\" not found")))?;
@@ -544,4 +551,18 @@ pub(crate) fn check_source_location(ctx: &Context, source: &Path) -> Result<()> 
         )));
     }
     Ok(())
+}
+
+/// Test hook: with `INCUS_TEST_HOOK=NAME` the process announces the point by creating
+/// `$INCUS_TEST_HOOK_FILE` and waits there to be killed (crash tests).
+pub(crate) fn test_hook(name: &str) {
+    if std::env::var("INCUS_TEST_HOOK").as_deref() != Ok(name) {
+        return;
+    }
+    if let Some(f) = std::env::var_os("INCUS_TEST_HOOK_FILE") {
+        let _ = std::fs::write(f, name);
+    }
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
 }

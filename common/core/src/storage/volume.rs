@@ -62,10 +62,56 @@ fn not_found(pool: &str, name: &str) -> Error {
     ))
 }
 
+/// Set on a renamed volume's row until its directories carry the new name too.
+const RENAME_MARK: &str = "volatile.rename_from";
+
 fn get_row(ctx: &Context, pool: &str, vtype: VolumeType, name: &str) -> Result<VolumeRow> {
-    ctx.db()?
+    let row = ctx
+        .db()?
         .read(|tx| incus_db::volume_get(tx, pool, vtype.as_str(), name))?
-        .ok_or_else(|| not_found(pool, name))
+        .ok_or_else(|| not_found(pool, name))?;
+    if row.config.contains_key(RENAME_MARK) {
+        finish_rename(ctx, &row)?;
+        return get_row(ctx, pool, vtype, name);
+    }
+    Ok(row)
+}
+
+/// Rolls an interrupted rename forward: the rows have the new name, the directories
+/// may still have the old one. Idempotent; a concurrent finisher is fine.
+fn finish_rename(ctx: &Context, row: &VolumeRow) -> Result<()> {
+    let old = &row.config[RENAME_MARK];
+    let (info, drv) = load_pool(ctx, &row.pool)?;
+    let vol = |n: &str| info.volume_path(VolumeType::Custom, n);
+    if vol(old).exists() && !vol(&row.name).exists() {
+        drv.rename_volume(&info, VolumeType::Custom, old, &row.name)
+            .or_else(|e| {
+                if vol(&row.name).exists() {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })?;
+    }
+    let snaps = |n: &str| info.path.join("custom-snapshots").join(n);
+    if snaps(old).exists() && !snaps(&row.name).exists() {
+        std::fs::rename(snaps(old), snaps(&row.name)).or_else(|e| {
+            if snaps(&row.name).exists() {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })?;
+    }
+    let id = row.id;
+    ctx.db()?.write(|tx| {
+        if let Some(mut r) = incus_db::volume_get(tx, &row.pool, "custom", &row.name)? {
+            if r.id == id && r.config.remove(RENAME_MARK).is_some() {
+                incus_db::volume_update(tx, &r)?;
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Whether a disk device refers to custom volume `vol` of `pool`.
@@ -188,7 +234,7 @@ pub fn create(
     let project = ctx.project.clone();
     let done = size
         .map_or(Ok(()), |s| {
-            drv.set_quota(&info, VolumeType::Custom, name, Some(s))
+            apply_size(drv.as_ref(), &info, VolumeType::Custom, name, Some(s))
         })
         .and_then(|_| {
             ctx.db()?.write(|tx| {
@@ -222,7 +268,7 @@ fn update_locked(
     let (old, new) = (size_of(&row.config)?, size_of(&config)?);
     if old != new {
         // Refused below current usage by the driver; nothing is written then.
-        drv.set_quota(&info, VolumeType::Custom, name, new)?;
+        apply_size(drv.as_ref(), &info, VolumeType::Custom, name, new)?;
     }
     row.config = config;
     row.description = description.to_string();
@@ -316,9 +362,21 @@ pub fn delete(ctx: &Context, pool: &str, name: &str) -> Result<()> {
             serde_json::json!({}),
         )
     })?;
-    for s in &snaps {
-        let snap = s.name.split_once('/').map(|x| x.1).unwrap_or_default();
-        drv.delete_snapshot(&info, VolumeType::Custom, name, snap)?;
+    // Snapshot directories without rows (a killed snapshot create) go as well.
+    let dir = info.path.join("custom-snapshots").join(name);
+    let on_disk = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    for snap in snaps
+        .iter()
+        .filter_map(|s| s.name.split_once('/').map(|x| x.1.to_string()))
+        .chain(on_disk)
+    {
+        drv.delete_snapshot(&info, VolumeType::Custom, name, &snap)?;
     }
     drv.delete_volume(&info, VolumeType::Custom, name)
 }
@@ -343,17 +401,14 @@ pub fn rename(ctx: &Context, pool: &str, name: &str, new_name: &str) -> Result<(
     }
     clear_orphan(ctx, &info, drv.as_ref(), new_name)?;
     let snaps = snapshot_rows(ctx, pool, name)?;
-    drv.rename_volume(&info, VolumeType::Custom, name, new_name)?;
-    let snap_dir = |v: &str| info.path.join("custom-snapshots").join(v);
-    if snap_dir(name).exists() {
-        if let Err(e) = std::fs::rename(snap_dir(name), snap_dir(new_name)) {
-            let _ = drv.rename_volume(&info, VolumeType::Custom, new_name, name);
-            return Err(e.into());
-        }
-    }
+    // Rows first, marked; then the directories; then the mark goes. A kill in between
+    // is rolled forward by the next command that loads the volume.
     let project = ctx.project.clone();
+    let mut renamed = row.clone();
+    renamed.config.insert(RENAME_MARK.into(), name.to_string());
     ctx.db()?.write(|tx| {
         incus_db::volume_rename(tx, row.id, new_name)?;
+        incus_db::volume_update(tx, &renamed)?;
         for s in &snaps {
             let snap = s.name.split_once('/').map(|x| x.1).unwrap_or_default();
             incus_db::volume_rename(tx, s.id, &format!("{new_name}/{snap}"))?;
@@ -365,7 +420,10 @@ pub fn rename(ctx: &Context, pool: &str, name: &str, new_name: &str) -> Result<(
             &format!("/1.0/storage-pools/{pool}/volumes/custom/{new_name}"),
             serde_json::json!({"old_name": name}),
         )
-    })
+    })?;
+    super::test_hook("volume-rename-rows-written");
+    renamed.name = new_name.to_string();
+    finish_rename(ctx, &renamed)
 }
 
 /// `storage volume copy SRCPOOL/VOL[/SNAP] DSTPOOL/NEW`: a subvolume snapshot within a
@@ -429,7 +487,7 @@ pub fn copy(
     let project = ctx.project.clone();
     let done = size_of(&row.config)
         .and_then(|s| match s {
-            Some(s) => ddrv.set_quota(&dinfo, VolumeType::Custom, dst, Some(s)),
+            Some(s) => apply_size(ddrv.as_ref(), &dinfo, VolumeType::Custom, dst, Some(s)),
             None => Ok(()),
         })
         .and_then(|_| {
@@ -812,10 +870,36 @@ pub fn snapshot_restore(ctx: &Context, pool: &str, vol: &str, snap: &str) -> Res
     )
 }
 
+/// Applies a volume size. A driver without quotas (dir) keeps the key without a limit,
+/// as upstream does on a filesystem without project quotas.
+pub(crate) fn apply_size(
+    drv: &dyn Driver,
+    pool: &PoolInfo,
+    vtype: VolumeType,
+    name: &str,
+    size: Option<u64>,
+) -> Result<()> {
+    match drv.set_quota(pool, vtype, name, size) {
+        Err(e) if e.kind == incus_api::ErrorKind::Unsupported => Ok(()),
+        r => r,
+    }
+}
+
 /// The `size` of an instance's root disk device, if any.
 pub(crate) fn root_size(devices: &Devices) -> Result<Option<u64>> {
     match crate::devices::root_disk(devices) {
         Some((_, d)) => size_of(d),
         None => Ok(None),
+    }
+}
+
+/// The size a new instance volume gets: its root disk's, else the pool's `volume.size`.
+pub(crate) fn new_root_size(devices: &Devices, pool: &PoolInfo) -> Result<Option<u64>> {
+    match root_size(devices)? {
+        Some(s) => Ok(Some(s)),
+        None => match pool.config.get("volume.size").filter(|v| !v.is_empty()) {
+            Some(v) => Ok(Some(keys::parse_size(v)?)),
+            None => Ok(None),
+        },
     }
 }
