@@ -507,6 +507,20 @@ fn containers_get_leases_and_resolve_each_other() {
     );
     assert!(!n.exec("c2", &["ip", "link", "show", "eth1"]).success());
 
+    // A NIC added to the profile reaches both running instances, and goes again.
+    n.env.ok(
+        "incus-net",
+        &["attach-profile", "lan", "default", "eth2", "eth2"],
+    );
+    for c in ["c1", "c2"] {
+        n.exec(c, &["ip", "link", "show", "eth2"]).ok();
+    }
+    n.env
+        .ok("incus-net", &["detach-profile", "lan", "default", "eth2"]);
+    for c in ["c1", "c2"] {
+        assert!(!n.exec(c, &["ip", "link", "show", "eth2"]).success());
+    }
+
     // A static address: a host entry for dnsmasq and a STATIC lease.
     n.env.ok(
         "incus-instance",
