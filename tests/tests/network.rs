@@ -507,6 +507,36 @@ fn containers_get_leases_and_resolve_each_other() {
     );
     assert!(!n.exec("c2", &["ip", "link", "show", "eth1"]).success());
 
+    // A NIC added to the profile reaches both running instances, and goes again.
+    n.env.ok(
+        "incus-net",
+        &["attach-profile", "lan", "default", "eth2", "eth2"],
+    );
+    for c in ["c1", "c2"] {
+        n.exec(c, &["ip", "link", "show", "eth2"]).ok();
+    }
+    n.env
+        .ok("incus-net", &["detach-profile", "lan", "default", "eth2"]);
+    for c in ["c1", "c2"] {
+        assert!(!n.exec(c, &["ip", "link", "show", "eth2"]).success());
+    }
+
+    // A static address outside the subnet (or the gateway's) is refused.
+    for bad in ["192.0.2.10", gw.as_str()] {
+        n.env
+            .run(
+                "incus-instance",
+                &[
+                    "config",
+                    "device",
+                    "override",
+                    "c2",
+                    "eth0",
+                    &format!("ipv4.address={bad}"),
+                ],
+            )
+            .err(exit::INVALID);
+    }
     // A static address: a host entry for dnsmasq and a STATIC lease.
     n.env.ok(
         "incus-instance",

@@ -126,6 +126,7 @@ fn update_locked(ctx: &Context, name: &str, put: ProfilePut) -> Result<Profile> 
             }
         }
     }
+    let nics_changed = nics_of(&row.devices) != nics_of(&put.devices);
     row.config = put.config;
     row.devices = put.devices;
     row.description = put.description;
@@ -136,7 +137,22 @@ fn update_locked(ctx: &Context, name: &str, put: ProfilePut) -> Result<Profile> 
         &format!("/1.0/profiles/{name}"),
         serde_json::json!({}),
     )?;
+    if nics_changed {
+        // NICs are hot-plugged into running users, as upstream (profile -> instance
+        // is the lock order).
+        for inst in incus_db_used(ctx, row.id)? {
+            let _l = ctx.lock_instance(&inst)?;
+            crate::lifecycle::apply_live_nics(ctx, &inst)?;
+        }
+    }
     get(ctx, name)
+}
+
+fn nics_of(devices: &Devices) -> Vec<(&String, &Config)> {
+    devices
+        .iter()
+        .filter(|(_, d)| d.get("type").map(String::as_str) == Some("nic"))
+        .collect()
 }
 
 fn incus_db_used(ctx: &Context, id: i64) -> Result<Vec<String>> {

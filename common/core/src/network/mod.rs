@@ -868,6 +868,17 @@ fn resolve_nics(
             (Some(net), _) => {
                 let row = load(ctx, net)
                     .map_err(|e| Error::invalid(format!("Device \"{dev}\": {}", e.message)))?;
+                if let (Some(ip), Some(c)) = (d.get("ipv4.address"), v4(&row.config)) {
+                    let inside = ip
+                        .parse::<std::net::Ipv4Addr>()
+                        .is_ok_and(|a| c.contains(a) && a != c.addr);
+                    if !inside {
+                        return Err(Error::invalid(format!(
+                            "Device \"{dev}\": ipv4.address {ip} is not a host address of {} ({net})",
+                            c.subnet_string()
+                        )));
+                    }
+                }
                 (host_bridge(ctx, net), Some(net.clone()), mtu(&row.config))
             }
             (None, Some(t)) if t == "bridged" => {
