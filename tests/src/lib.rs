@@ -23,6 +23,7 @@ pub const TOOLS: &[&str] = &[
     "incus-profile",
     "incus-admin",
     "incus-snapshot",
+    "incus-net",
 ];
 
 /// Exit codes of DESIGN.md's table.

@@ -561,6 +561,24 @@ fn containers_get_leases_and_resolve_each_other() {
         .iter()
         .any(|l| l["type"] == "static" && l["address"] == ip2.as_str()));
 
+    // A reboot inside restarts init in place with its NICs.
+    let pid_of = |c: &str| {
+        n.env
+            .json("incus-instance", &["list", c, "--format", "json"])[0]["state"]["pid"]
+            .as_i64()
+            .unwrap_or(0)
+    };
+    let before = pid_of("c2");
+    n.exec("c2", &["reboot"]);
+    wait_for(
+        || {
+            let p = pid_of("c2");
+            p != before && p != 0
+        },
+        "c2 to reboot",
+    );
+    n.exec("c2", &["ip", "link", "show", "eth0"]).ok();
+
     // Stop removes the veth; restart keeps the MAC.
     n.env.ok("incus-instance", &["stop", "-f", "c1"]);
     wait_for(

@@ -298,7 +298,11 @@ fn run(run_dir: &Path, status: &mut Option<OwnedFd>) -> Result<()> {
         };
         log!("init {init} ended: {kind:?}");
         if kind == ExitKind::Reboot {
-            // reboot inside: restart in place, same monitor, console, cgroups
+            // reboot inside: restart in place, same monitor, console, cgroups; NICs as
+            // spec.json has them now (hot-plug updates it)
+            if let Ok(s) = state::read_spec(run_dir) {
+                mon.spec.nics = s.nics;
+            }
             match mon.launch() {
                 Ok((p, s)) => {
                     init = p;
