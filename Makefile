@@ -77,8 +77,12 @@ demo: deps release
 	incus launch busybox c1; \
 	echo "== incus exec c1 -- cat /proc/self/uid_map /etc/hostname"; \
 	incus exec c1 -- cat /proc/self/uid_map /etc/hostname; \
-	echo "== incus exec c1 -- udhcpc -i eth0 (DHCP from the bridge's dnsmasq)"; \
-	incus exec c1 -- udhcpc -i eth0 -s /usr/share/udhcpc/default.script -n -q -t 10 -T 1; \
+	echo "== waiting for c1's DHCP lease (the image runs udhcpc at boot; dnsmasq answers)"; \
+	for i in $$(seq 1 80); do \
+	  ip4=$$(incus list c1 -f json | jq -r '.[0].state.network.eth0.addresses[]? | select(.family=="inet") | .address'); \
+	  [ -n "$$ip4" ] && break; sleep 0.25; \
+	done; \
+	echo "c1 has $${ip4:-no address yet}"; \
 	echo "== incus snapshot create c1 snap0 (running: a consistent copy)"; \
 	incus snapshot create c1 snap0; \
 	incus snapshot list c1; \

@@ -108,8 +108,13 @@ teardown() {
     gw="${gw%/*}"
     incus launch bb c1 -n lan
     [ "$(incus config device get c1 eth0 network)" = lan ]
-    incus exec c1 -- udhcpc -i eth0 -s /usr/share/udhcpc/default.script -n -q -t 10 -T 1
-    ip4="$(incus list c1 -f json | jq -r '.[0].state.network.eth0.addresses[] | select(.family=="inet") | .address')"
+    # The image's init runs udhcpc at boot: poll for the lease (deadline 20 s).
+    ip4=""
+    for _ in $(seq 1 80); do
+        ip4="$(incus list c1 -f json | jq -r '.[0].state.network.eth0.addresses[]? | select(.family=="inet") | .address')"
+        [ -n "$ip4" ] && break
+        sleep 0.25
+    done
     [[ "$ip4" == "${gw%.1}".* ]]
     [ "$(incus list -c 4 -f csv)" = "$ip4 (eth0)" ]
     incus exec c1 -- ping -c 1 -W 2 "$gw"

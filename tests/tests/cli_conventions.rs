@@ -501,7 +501,14 @@ fn dispatcher_missing_tool_is_8() {
     let env = TestEnv::initialized();
     let lonely = tempfile::tempdir().unwrap();
     let incus = lonely.path().join("incus");
-    std::fs::copy(bin_dir().join("incus"), &incus).unwrap();
+    // Copied by cp, not std::fs::copy: a writable fd of ours would leak into children
+    // forked by parallel tests and make the exec fail with "Text file busy".
+    let copied = std::process::Command::new("cp")
+        .arg(bin_dir().join("incus"))
+        .arg(&incus)
+        .status()
+        .unwrap();
+    assert!(copied.success());
     let run = |args: &[&str]| {
         std::process::Command::new(&incus)
             .args(args)

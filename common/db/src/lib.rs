@@ -66,6 +66,14 @@ impl Db {
             .map_err(sql_err)?;
         conn.execute_batch("PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;")
             .map_err(sql_err)?;
+        // Every tool is a short-lived process: a checkpoint (and its fsyncs) at each
+        // close would cost every command; the WAL is checkpointed by SQLite's
+        // automatic checkpoints during commits instead.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )
+        .map_err(sql_err)?;
         let mut db = Db { conn };
         db.migrate()?;
         Ok(db)

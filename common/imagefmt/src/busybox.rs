@@ -34,6 +34,8 @@ const INITTAB: &str = "\
 ::sysinit:/bin/sh -c '[ -e /sys/kernel ] || mount -t sysfs sysfs /sys'
 ::sysinit:/bin/hostname -F /etc/hostname
 ::sysinit:/bin/touch /run/ready
+# DHCP on eth0 when the instance has a NIC (kept running to renew the lease).
+::once:/bin/sh -c '[ -e /sys/class/net/eth0 ] && exec /bin/udhcpc -f -i eth0'
 console::respawn:-/bin/sh
 ::ctrlaltdel:/bin/reboot
 ::shutdown:/bin/sync
@@ -105,6 +107,7 @@ pub fn build_busybox_image(
         ("bin", 0o755),
         ("dev", 0o755),
         ("etc", 0o755),
+        ("etc/udhcpc", 0o755),
         ("proc", 0o555),
         ("root", 0o700),
         ("run", 0o755),
@@ -135,6 +138,11 @@ pub fn build_busybox_image(
     rootfs.insert(
         "usr/share/udhcpc/default.script".into(),
         Node::File(UDHCPC_SCRIPT.as_bytes().to_vec(), 0o755),
+    );
+    // Where Debian's busybox looks for it by default.
+    rootfs.insert(
+        "etc/udhcpc/default.script".into(),
+        Node::Symlink("../../usr/share/udhcpc/default.script".into()),
     );
 
     let meta = ImageMetadata {
