@@ -14,6 +14,7 @@ pub mod profile;
 pub mod server;
 pub mod storage;
 pub mod time;
+pub mod trust;
 
 pub use context::Context;
 pub use incus_api::{Error, ErrorKind, Result};

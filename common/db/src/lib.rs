@@ -9,6 +9,10 @@ mod queries;
 pub mod schema;
 
 pub use queries::*;
+mod serve;
+pub use serve::*;
+mod trust;
+pub use trust::*;
 
 use incus_api::{Error, Result};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
