@@ -335,7 +335,9 @@ async fn run_pty(op: &Op, mut cmd: tokio::process::Command, mut receivers: Recei
     let mut child = cmd
         .spawn()
         .map_err(|e| Error::internal(format!("Run incus-instance: {e}")))?;
-    // Our copy of the slave must go, or the master never sees the end.
+    // Our copies of the slave (ours and the command's) must go, or the master never
+    // sees the end.
+    drop(cmd);
     drop(slave);
     spawn_control(receivers.remove("control"), child.id(), Some(master.clone()));
     let reader = tokio::fs::File::from_std(std::fs::File::from(clone(&master)?));
