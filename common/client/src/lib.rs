@@ -4,8 +4,8 @@
 //! business rule lives here, only the mapping.
 
 use incus_api::{
-    Config, Image, ImageAliasesEntry, ImagePut, Instance, InstancePut, InstanceState, Profile,
-    ProfilePut, Result, Server, StoragePool, StoragePoolResources, StorageVolume,
+    Certificate, Config, Image, ImageAliasesEntry, ImagePut, Instance, InstancePut, InstanceState,
+    Profile, ProfilePut, Result, Server, StoragePool, StoragePoolResources, StorageVolume,
 };
 use incus_core::Context;
 use std::path::{Path, PathBuf};
@@ -15,6 +15,7 @@ pub use incus_runtime::ExecSpec;
 
 pub use incus_core::image::ImportOptions;
 pub use incus_core::instance::CreateOptions;
+pub use incus_core::trust::{AddOptions as TrustOptions, JoinToken};
 pub use incus_imagefmt::ImageSource;
 
 /// The operations every front end needs, local or remote.
@@ -100,6 +101,21 @@ pub trait Backend {
     fn profile_device_add(&self, name: &str, dev: &str, config: Config) -> Result<Profile>;
     fn profile_device_remove(&self, name: &str, devs: &[String]) -> Result<Profile>;
     fn profile_device_set(&self, name: &str, dev: &str, pairs: Config) -> Result<Profile>;
+
+    // --- trust ---
+    fn certificates(&self) -> Result<Vec<Certificate>>;
+    fn certificate(&self, fingerprint: &str) -> Result<Certificate>;
+    fn certificate_add(&self, cert: &[u8], opts: &TrustOptions) -> Result<Certificate>;
+    fn certificate_update(&self, fingerprint: &str, opts: &TrustOptions) -> Result<Certificate>;
+    fn certificate_remove(&self, fingerprint: &str) -> Result<()>;
+    /// A join token for a new client: (token id, token).
+    fn trust_token_create(
+        &self,
+        client_name: &str,
+        opts: &TrustOptions,
+    ) -> Result<(String, JoinToken)>;
+    fn trust_tokens(&self) -> Result<Vec<(String, JoinToken)>>;
+    fn trust_token_revoke(&self, name: &str) -> Result<()>;
 }
 
 /// The in-process backend.
@@ -121,7 +137,7 @@ pub fn connect(project: &str) -> Result<Box<dyn Backend>> {
     Ok(Box::new(Local::from_env(project)?))
 }
 
-use incus_core::{admin, image, instance, lifecycle, profile, server, storage};
+use incus_core::{admin, image, instance, lifecycle, profile, server, storage, trust};
 
 impl Backend for Local {
     fn server(&self) -> Result<Server> {
@@ -316,5 +332,35 @@ impl Backend for Local {
     }
     fn profile_device_set(&self, name: &str, dev: &str, pairs: Config) -> Result<Profile> {
         profile::device_set(&self.ctx, name, dev, pairs)
+    }
+
+    // --- trust ---
+    fn certificates(&self) -> Result<Vec<Certificate>> {
+        trust::list(&self.ctx)
+    }
+    fn certificate(&self, fingerprint: &str) -> Result<Certificate> {
+        trust::get(&self.ctx, fingerprint)
+    }
+    fn certificate_add(&self, cert: &[u8], opts: &TrustOptions) -> Result<Certificate> {
+        trust::add(&self.ctx, cert, opts)
+    }
+    fn certificate_update(&self, fingerprint: &str, opts: &TrustOptions) -> Result<Certificate> {
+        trust::update(&self.ctx, fingerprint, opts)
+    }
+    fn certificate_remove(&self, fingerprint: &str) -> Result<()> {
+        trust::remove(&self.ctx, fingerprint)
+    }
+    fn trust_token_create(
+        &self,
+        client_name: &str,
+        opts: &TrustOptions,
+    ) -> Result<(String, JoinToken)> {
+        trust::token_create(&self.ctx, client_name, opts)
+    }
+    fn trust_tokens(&self) -> Result<Vec<(String, JoinToken)>> {
+        trust::token_list(&self.ctx)
+    }
+    fn trust_token_revoke(&self, name: &str) -> Result<()> {
+        trust::token_revoke(&self.ctx, name)
     }
 }

@@ -435,9 +435,7 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
                     Ok(())
                 };
                 // Marked before the call: a half-filled volume is ours to remove.
-                made_volume = !pool_info
-                    .volume_path(VolumeType::Container, &name)
-                    .exists();
+                made_volume = !pool_info.volume_path(VolumeType::Container, &name).exists();
                 driver.create_volume_from_image(
                     ctx,
                     &pool_info,

@@ -63,12 +63,11 @@ pub fn server_cert(ctx: &Context) -> Result<String> {
             let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
                 .map(|s| s.trim().to_string())
                 .unwrap_or_else(|_| "incus".into());
-            let cert = rcgen::generate_simple_self_signed(vec![
-                host,
-                "127.0.0.1".into(),
-                "::1".into(),
-            ])
-            .map_err(|e| Error::internal(format!("Generate the server certificate: {e}")))?;
+            let cert =
+                rcgen::generate_simple_self_signed(vec![host, "127.0.0.1".into(), "::1".into()])
+                    .map_err(|e| {
+                        Error::internal(format!("Generate the server certificate: {e}"))
+                    })?;
             std::fs::create_dir_all(&ctx.incus_dir)?;
             // The key first: a certificate is never left without its key.
             incus_sys::fsutil::atomic_write(&key, cert.key_pair.serialize_pem().as_bytes(), 0o600)?;
@@ -171,7 +170,9 @@ fn check_options(o: &AddOptions) -> Result<()> {
         )));
     }
     if !o.projects.is_empty() && !o.restricted {
-        return Err(Error::invalid("Projects can only be given with --restricted"));
+        return Err(Error::invalid(
+            "Projects can only be given with --restricted",
+        ));
     }
     Ok(())
 }
@@ -313,7 +314,11 @@ fn token_addresses(ctx: &Context) -> Result<Vec<String>> {
 }
 
 /// `config trust add NAME`: a single-use token for a new client.
-pub fn token_create(ctx: &Context, client_name: &str, opts: &AddOptions) -> Result<(String, JoinToken)> {
+pub fn token_create(
+    ctx: &Context,
+    client_name: &str,
+    opts: &AddOptions,
+) -> Result<(String, JoinToken)> {
     check_options(opts)?;
     crate::names::validate_object_name("Client", client_name)?;
     let addresses = token_addresses(ctx)?;
@@ -414,7 +419,9 @@ pub fn token_redeem(ctx: &Context, token: &str, cert: &[u8]) -> Result<Certifica
                 == Some(presented.secret.as_str())
         });
         let Some(found) = found else {
-            return Err(Error::forbidden("No matching certificate add operation found"));
+            return Err(Error::forbidden(
+                "No matching certificate add operation found",
+            ));
         };
         let stored: JoinToken = serde_json::from_value(found.metadata["token"].clone())
             .map_err(|_| Error::internal("Corrupt token row"))?;

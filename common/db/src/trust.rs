@@ -67,7 +67,14 @@ pub fn certificate_insert(tx: &Tx, c: &CertificateRow) -> Result<()> {
     tx.execute(
         "INSERT INTO certificates (fingerprint, type, name, certificate, restricted, description) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![c.fingerprint, c.cert_type, c.name, c.certificate, c.restricted, c.description],
+        params![
+            c.fingerprint,
+            c.cert_type,
+            c.name,
+            c.certificate,
+            c.restricted,
+            c.description
+        ],
     )
     .map_err(sql_err)?;
     Ok(())
@@ -77,15 +84,24 @@ pub fn certificate_update(tx: &Tx, c: &CertificateRow) -> Result<()> {
     tx.execute(
         "UPDATE certificates SET type = ?2, name = ?3, restricted = ?4, description = ?5 \
          WHERE fingerprint = ?1",
-        params![c.fingerprint, c.cert_type, c.name, c.restricted, c.description],
+        params![
+            c.fingerprint,
+            c.cert_type,
+            c.name,
+            c.restricted,
+            c.description
+        ],
     )
     .map_err(sql_err)?;
     Ok(())
 }
 
 pub fn certificate_delete(tx: &Tx, fingerprint: &str) -> Result<()> {
-    tx.execute("DELETE FROM certificates WHERE fingerprint = ?1", [fingerprint])
-        .map_err(sql_err)?;
+    tx.execute(
+        "DELETE FROM certificates WHERE fingerprint = ?1",
+        [fingerprint],
+    )
+    .map_err(sql_err)?;
     Ok(())
 }
 

@@ -71,8 +71,8 @@ impl From<Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.0.kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = StatusCode::from_u16(self.0.kind.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         json_response(status, &incus_api::Response::error(&self.0))
     }
 }
@@ -135,9 +135,7 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
 
 /// `recursion` of a query (0 when absent or not a number).
 pub fn recursion(q: &std::collections::HashMap<String, String>) -> u8 {
-    q.get("recursion")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+    q.get("recursion").and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
 /// Refuses projects other than `default`, as the tools do.

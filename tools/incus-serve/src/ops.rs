@@ -213,7 +213,13 @@ impl Ops {
     }
 
     pub fn all(&self) -> Vec<Arc<Op>> {
-        let mut v: Vec<_> = self.map.lock().expect("ops lock").values().cloned().collect();
+        let mut v: Vec<_> = self
+            .map
+            .lock()
+            .expect("ops lock")
+            .values()
+            .cloned()
+            .collect();
         v.sort_by(|a, b| a.snapshot().created_at.cmp(&b.snapshot().created_at));
         v
     }

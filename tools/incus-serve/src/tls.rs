@@ -14,7 +14,9 @@ pub use incus_core::trust::fingerprint;
 
 /// The fingerprint of the first certificate of a PEM text.
 pub fn pem_fingerprint(pem: &str) -> Option<String> {
-    incus_core::trust::cert_der(pem.as_bytes()).ok().map(|d| fingerprint(&d))
+    incus_core::trust::cert_der(pem.as_bytes())
+        .ok()
+        .map(|d| fingerprint(&d))
 }
 
 /// Loads `server.crt|key` from the state directory, generating them on first use.

@@ -17,6 +17,8 @@ fn tools() -> Vec<clap::Command> {
         incus_storage::command(),
         incus_profile::command(),
         incus_admin::command(),
+        incus_serve::command(),
+        incus_trust::command(),
     ]
 }
 

@@ -13,7 +13,11 @@ pub fn routes() -> Router<AppRef> {
     Router::new().route("/1.0/events", get(events))
 }
 
-async fn events(State(app): State<AppRef>, q: Query, ws: WebSocketUpgrade) -> Result<Response, ApiError> {
+async fn events(
+    State(app): State<AppRef>,
+    q: Query,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
     check_project(&q)?;
     let types: Vec<String> = q
         .get("type")
@@ -21,7 +25,9 @@ async fn events(State(app): State<AppRef>, q: Query, ws: WebSocketUpgrade) -> Re
         .map(|t| t.split(',').map(str::to_string).collect())
         .unwrap_or_else(|| vec!["logging".into(), "operation".into(), "lifecycle".into()]);
     let rx = app.events.subscribe();
-    Ok(ws.on_upgrade(move |socket| stream(socket, rx, types)).into_response())
+    Ok(ws
+        .on_upgrade(move |socket| stream(socket, rx, types))
+        .into_response())
 }
 
 async fn stream(
@@ -68,7 +74,8 @@ pub async fn tail(app: AppRef) {
             continue;
         }
         let after = last;
-        let Ok(rows) = core(move |ctx| ctx.db()?.read(|tx| incus_db::events_since(tx, after))).await
+        let Ok(rows) =
+            core(move |ctx| ctx.db()?.read(|tx| incus_db::events_since(tx, after))).await
         else {
             continue;
         };

@@ -53,7 +53,12 @@ struct ExecPost {
     cwd: String,
 }
 
-async fn exec(State(app): State<AppRef>, Path(name): Path<String>, q: Query, body: Bytes) -> ApiResult {
+async fn exec(
+    State(app): State<AppRef>,
+    Path(name): Path<String>,
+    q: Query,
+    body: Bytes,
+) -> ApiResult {
     check_project(&q)?;
     let post: ExecPost = parse_body(&body)?;
     if post.command.is_empty() {
@@ -117,7 +122,11 @@ fn command(app: &AppRef, name: &str, post: &ExecPost) -> tokio::process::Command
     for (k, v) in &env {
         c.arg("--env").arg(format!("{k}={v}"));
     }
-    c.arg(if post.interactive && post.wait_for_websocket { "-t" } else { "-T" });
+    c.arg(if post.interactive && post.wait_for_websocket {
+        "-t"
+    } else {
+        "-T"
+    });
     c.arg("--").args(&post.command);
     c.kill_on_drop(true);
     c
@@ -131,7 +140,10 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
 }
 
 fn done(op: &Op, code: i32, output: Option<serde_json::Value>) {
-    let mut meta = op.snapshot().metadata.unwrap_or_else(|| serde_json::json!({}));
+    let mut meta = op
+        .snapshot()
+        .metadata
+        .unwrap_or_else(|| serde_json::json!({}));
     meta["return"] = code.into();
     if let Some(o) = output {
         meta["output"] = o;
@@ -140,7 +152,12 @@ fn done(op: &Op, code: i32, output: Option<serde_json::Value>) {
 }
 
 /// No websockets: stdin is empty, output goes to files (`record-output`) or nowhere.
-async fn run_plain(op: &Op, mut cmd: tokio::process::Command, name: &str, record: bool) -> Result<()> {
+async fn run_plain(
+    op: &Op,
+    mut cmd: tokio::process::Command,
+    name: &str,
+    record: bool,
+) -> Result<()> {
     cmd.stdin(Stdio::null());
     let mut output = None;
     if record {
@@ -191,7 +208,11 @@ struct Control {
     signal: i32,
 }
 
-fn spawn_control(rx: Option<oneshot::Receiver<WebSocket>>, pid: Option<u32>, master: Option<Arc<OwnedFd>>) {
+fn spawn_control(
+    rx: Option<oneshot::Receiver<WebSocket>>,
+    pid: Option<u32>,
+    master: Option<Arc<OwnedFd>>,
+) {
     let Some(rx) = rx else { return };
     tokio::spawn(async move {
         let Ok(mut ws) = rx.await else { return };
@@ -202,16 +223,25 @@ fn spawn_control(rx: Option<oneshot::Receiver<WebSocket>>, pid: Option<u32>, mas
                 Message::Close(_) => break,
                 _ => continue,
             };
-            let Ok(c) = serde_json::from_slice::<Control>(&data) else { continue };
+            let Ok(c) = serde_json::from_slice::<Control>(&data) else {
+                continue;
+            };
             match c.command.as_str() {
                 "window-resize" => {
-                    let num = |k: &str| c.args.get(k).and_then(|v| v.parse::<u16>().ok()).unwrap_or(0);
+                    let num = |k: &str| {
+                        c.args
+                            .get(k)
+                            .and_then(|v| v.parse::<u16>().ok())
+                            .unwrap_or(0)
+                    };
                     if let Some(m) = &master {
                         set_winsize(m.as_raw_fd(), num("height"), num("width"));
                     }
                 }
                 "signal" => {
-                    if let (Some(pid), Ok(sig)) = (pid, nix::sys::signal::Signal::try_from(c.signal)) {
+                    if let (Some(pid), Ok(sig)) =
+                        (pid, nix::sys::signal::Signal::try_from(c.signal))
+                    {
                         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig);
                     }
                 }
@@ -236,13 +266,20 @@ fn set_winsize(fd: i32, rows: u16, cols: u16) {
 }
 
 /// Copies a reader to a websocket as binary messages, then closes it.
-async fn pump_out<R: AsyncRead + Unpin>(mut r: R, mut ws: futures_util::stream::SplitSink<WebSocket, Message>) {
+async fn pump_out<R: AsyncRead + Unpin>(
+    mut r: R,
+    mut ws: futures_util::stream::SplitSink<WebSocket, Message>,
+) {
     let mut buf = vec![0u8; 32 * 1024];
     loop {
         match r.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => {
-                if ws.send(Message::Binary(Bytes::copy_from_slice(&buf[..n]))).await.is_err() {
+                if ws
+                    .send(Message::Binary(Bytes::copy_from_slice(&buf[..n])))
+                    .await
+                    .is_err()
+                {
                     break;
                 }
             }
@@ -252,17 +289,26 @@ async fn pump_out<R: AsyncRead + Unpin>(mut r: R, mut ws: futures_util::stream::
 }
 
 /// Non-interactive: fds 0, 1, 2 as websockets, the tool on pipes.
-async fn run_pipes(op: &Op, mut cmd: tokio::process::Command, mut receivers: Receivers) -> Result<()> {
+async fn run_pipes(
+    op: &Op,
+    mut cmd: tokio::process::Command,
+    mut receivers: Receivers,
+) -> Result<()> {
     let ws0 = connect(&mut receivers, "0").await?;
     let ws1 = connect(&mut receivers, "1").await?;
     let ws2 = connect(&mut receivers, "2").await?;
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd
         .spawn()
         .map_err(|e| Error::internal(format!("Run incus-instance: {e}")))?;
     spawn_control(receivers.remove("control"), child.id(), None);
     let mut stdin = child.stdin.take();
-    let (stdout, stderr) = (child.stdout.take().expect("piped"), child.stderr.take().expect("piped"));
+    let (stdout, stderr) = (
+        child.stdout.take().expect("piped"),
+        child.stderr.take().expect("piped"),
+    );
     let (out_sink, _) = ws1.split();
     let (err_sink, _) = ws2.split();
     let out = tokio::spawn(pump_out(stdout, out_sink));
@@ -303,7 +349,12 @@ async fn run_pipes(op: &Op, mut cmd: tokio::process::Command, mut receivers: Rec
 }
 
 /// Interactive: fd 0 carries both directions through a pty the tool runs on.
-async fn run_pty(op: &Op, mut cmd: tokio::process::Command, mut receivers: Receivers, post: &ExecPost) -> Result<()> {
+async fn run_pty(
+    op: &Op,
+    mut cmd: tokio::process::Command,
+    mut receivers: Receivers,
+    post: &ExecPost,
+) -> Result<()> {
     let ws = connect(&mut receivers, "0").await?;
     let size = nix::pty::Winsize {
         ws_row: post.height.clamp(0, u16::MAX as i64) as u16,
@@ -311,14 +362,14 @@ async fn run_pty(op: &Op, mut cmd: tokio::process::Command, mut receivers: Recei
         ws_xpixel: 0,
         ws_ypixel: 0,
     };
-    let pty = nix::pty::openpty(
-        (size.ws_row > 0 && size.ws_col > 0).then_some(&size),
-        None,
-    )
-    .map_err(|e| Error::internal(format!("openpty: {e}")))?;
+    let pty = nix::pty::openpty((size.ws_row > 0 && size.ws_col > 0).then_some(&size), None)
+        .map_err(|e| Error::internal(format!("openpty: {e}")))?;
     let slave = pty.slave;
     let master = Arc::new(pty.master);
-    let clone = |fd: &OwnedFd| fd.try_clone().map_err(|e| Error::internal(format!("dup: {e}")));
+    let clone = |fd: &OwnedFd| {
+        fd.try_clone()
+            .map_err(|e| Error::internal(format!("dup: {e}")))
+    };
     cmd.stdin(Stdio::from(clone(&slave)?))
         .stdout(Stdio::from(clone(&slave)?))
         .stderr(Stdio::from(clone(&slave)?));
@@ -339,7 +390,11 @@ async fn run_pty(op: &Op, mut cmd: tokio::process::Command, mut receivers: Recei
     // sees the end.
     drop(cmd);
     drop(slave);
-    spawn_control(receivers.remove("control"), child.id(), Some(master.clone()));
+    spawn_control(
+        receivers.remove("control"),
+        child.id(),
+        Some(master.clone()),
+    );
     let reader = tokio::fs::File::from_std(std::fs::File::from(clone(&master)?));
     let mut writer = tokio::fs::File::from_std(std::fs::File::from(clone(&master)?));
     let (sink, mut stream) = ws.split();

@@ -2,7 +2,10 @@
 
 use super::profiles::merge_put;
 use super::{run_task, urls};
-use crate::app::{check_project, core, created, empty, parse_body, recursion, sync, sync_etag, ApiError, ApiResult, AppRef, Query};
+use crate::app::{
+    check_project, core, created, empty, parse_body, recursion, sync, sync_etag, ApiError,
+    ApiResult, AppRef, Query,
+};
 use crate::ops::OpSpec;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
@@ -26,9 +29,16 @@ pub fn routes() -> Router<AppRef> {
         .route("/1.0/images/aliases", get(aliases).post(alias_create))
         .route(
             "/1.0/images/aliases/{name}",
-            get(alias).put(alias_put).patch(alias_put).post(alias_rename).delete(alias_delete),
+            get(alias)
+                .put(alias_put)
+                .patch(alias_put)
+                .post(alias_rename)
+                .delete(alias_delete),
         )
-        .route("/1.0/images/{fp}", get(one).put(put).patch(patch).delete(delete))
+        .route(
+            "/1.0/images/{fp}",
+            get(one).put(put).patch(patch).delete(delete),
+        )
         .route("/1.0/images/{fp}/export", get(export))
 }
 
@@ -83,7 +93,10 @@ async fn delete(State(app): State<AppRef>, Path(fp): Path<String>) -> ApiResult 
     };
     run_task(
         &app,
-        OpSpec::task("Deleting image", &[("images", format!("/1.0/images/{full}"))]),
+        OpSpec::task(
+            "Deleting image",
+            &[("images", format!("/1.0/images/{full}"))],
+        ),
         move |ctx| image::delete(ctx, &full),
     )
 }
@@ -107,7 +120,10 @@ async fn export(Path(fp): Path<String>) -> Result<Response, ApiError> {
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename={filename}")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename={filename}"),
+            ),
         ],
         Body::from_stream(stream),
     )
@@ -141,10 +157,9 @@ async fn import(State(app): State<AppRef>, q: Query, headers: HeaderMap, body: B
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if ctype.starts_with("application/json") {
-        return Err(Error::unsupported(
-            "Image sources other than an upload are not supported yet",
-        )
-        .into());
+        return Err(
+            Error::unsupported("Image sources other than an upload are not supported yet").into(),
+        );
     }
     if ctype.starts_with("multipart/") {
         return Err(Error::unsupported("Split image uploads are not supported yet").into());
@@ -187,7 +202,12 @@ async fn import(State(app): State<AppRef>, q: Query, headers: HeaderMap, body: B
                 public,
                 properties,
             };
-            let img = image::import(ctx, &ImageSource::Unified(tmp.path().to_path_buf()), &opts, None)?;
+            let img = image::import(
+                ctx,
+                &ImageSource::Unified(tmp.path().to_path_buf()),
+                &opts,
+                None,
+            )?;
             drop(tmp);
             Ok(img)
         })
@@ -214,7 +234,10 @@ fn unescape(s: &str) -> String {
         match b[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < b.len() => {
-                match std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                match std::str::from_utf8(&b[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
                     Some(v) => {
                         out.push(v);
                         i += 2;
@@ -222,7 +245,7 @@ fn unescape(s: &str) -> String {
                     None => out.push(b'%'),
                 }
             }
-            
+
             c => out.push(c),
         }
         i += 1;
@@ -280,7 +303,11 @@ async fn alias_put(Path(name): Path<String>, body: Bytes) -> ApiResult {
             .into_iter()
             .find(|a| a.name == name)
             .ok_or_else(|| Error::not_found("Image alias not found"))?;
-        let target = if put.target.is_empty() { cur.target } else { put.target };
+        let target = if put.target.is_empty() {
+            cur.target
+        } else {
+            put.target
+        };
         image::get(ctx, &target)?;
         image::alias_delete(ctx, &name)?;
         image::alias_create(ctx, &name, &target, &put.description)

@@ -2,7 +2,9 @@
 
 use super::profiles::merge_put;
 use super::{run_task, urls};
-use crate::app::{check_project, core, parse_body, recursion, sync, sync_etag, ApiError, ApiResult, AppRef, Query};
+use crate::app::{
+    check_project, core, parse_body, recursion, sync, sync_etag, ApiError, ApiResult, AppRef, Query,
+};
 use crate::ops::OpSpec;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
@@ -92,7 +94,11 @@ impl Filter {
                 and = match words[i].as_str() {
                     "and" => true,
                     "or" => false,
-                    w => return Err(Error::invalid(format!("Invalid filter conjunction \"{w}\""))),
+                    w => {
+                        return Err(Error::invalid(format!(
+                            "Invalid filter conjunction \"{w}\""
+                        )))
+                    }
                 };
                 i += 1;
                 if i >= words.len() {
@@ -175,7 +181,9 @@ async fn create(State(app): State<AppRef>, q: Query, body: Bytes) -> ApiResult {
     let image = match post.source.source_type.as_str() {
         "image" => {
             if !post.source.server.is_empty() {
-                return Err(Error::unsupported("Images from remote servers are not supported yet").into());
+                return Err(
+                    Error::unsupported("Images from remote servers are not supported yet").into(),
+                );
             }
             let name = if !post.source.fingerprint.is_empty() {
                 post.source.fingerprint.clone()
@@ -188,7 +196,9 @@ async fn create(State(app): State<AppRef>, q: Query, body: Bytes) -> ApiResult {
         }
         "none" | "" => None,
         other => {
-            return Err(Error::unsupported(format!("Source type \"{other}\" is not supported yet")).into())
+            return Err(
+                Error::unsupported(format!("Source type \"{other}\" is not supported yet")).into(),
+            )
         }
     };
     let name = (!post.name.is_empty()).then(|| post.name.clone());
@@ -210,13 +220,17 @@ async fn create(State(app): State<AppRef>, q: Query, body: Bytes) -> ApiResult {
         ephemeral: post.ephemeral,
         description: post.description,
     };
-    run_task(&app, OpSpec::task("Creating instance", &resources), move |ctx| {
-        let inst = instance::create(ctx, opts)?;
-        if start {
-            lifecycle::start(ctx, &inst.name)?;
-        }
-        Ok(())
-    })
+    run_task(
+        &app,
+        OpSpec::task("Creating instance", &resources),
+        move |ctx| {
+            let inst = instance::create(ctx, opts)?;
+            if start {
+                lifecycle::start(ctx, &inst.name)?;
+            }
+            Ok(())
+        },
+    )
 }
 
 async fn one(Path(name): Path<String>, q: Query) -> ApiResult {
@@ -236,11 +250,22 @@ async fn one(Path(name): Path<String>, q: Query) -> ApiResult {
 }
 
 /// PUT replaces the writable part (async, as upstream); `restore` needs snapshots.
-async fn put(State(app): State<AppRef>, Path(name): Path<String>, q: Query, body: Bytes) -> ApiResult {
+async fn put(
+    State(app): State<AppRef>,
+    Path(name): Path<String>,
+    q: Query,
+    body: Bytes,
+) -> ApiResult {
     check_project(&q)?;
     let raw: serde_json::Value = parse_body(&body)?;
-    if raw.get("restore").and_then(|r| r.as_str()).is_some_and(|r| !r.is_empty()) {
-        return Err(Error::unsupported("Snapshot restore is not available through the API yet").into());
+    if raw
+        .get("restore")
+        .and_then(|r| r.as_str())
+        .is_some_and(|r| !r.is_empty())
+    {
+        return Err(
+            Error::unsupported("Snapshot restore is not available through the API yet").into(),
+        );
     }
     let put: InstancePut = parse_body(&body)?;
     run_task(
@@ -256,7 +281,12 @@ async fn patch(Path(name): Path<String>, q: Query, body: Bytes) -> ApiResult {
     let patch: serde_json::Value = parse_body(&body)?;
     core(move |ctx| {
         instance::modify(ctx, &name, |_, put| {
-            merge_put(&mut put.config, &mut put.devices, &mut put.description, &patch)?;
+            merge_put(
+                &mut put.config,
+                &mut put.devices,
+                &mut put.description,
+                &patch,
+            )?;
             if let Some(p) = patch.get("profiles") {
                 put.profiles = serde_json::from_value(p.clone())
                     .map_err(|e| Error::invalid(format!("Invalid profiles: {e}")))?;
@@ -280,7 +310,12 @@ struct InstancePost {
     migration: bool,
 }
 
-async fn rename(State(app): State<AppRef>, Path(name): Path<String>, q: Query, body: Bytes) -> ApiResult {
+async fn rename(
+    State(app): State<AppRef>,
+    Path(name): Path<String>,
+    q: Query,
+    body: Bytes,
+) -> ApiResult {
     check_project(&q)?;
     let post: InstancePost = parse_body(&body)?;
     if post.migration {
@@ -334,11 +369,19 @@ fn minus_one() -> i64 {
     -1
 }
 
-async fn put_state(State(app): State<AppRef>, Path(name): Path<String>, q: Query, body: Bytes) -> ApiResult {
+async fn put_state(
+    State(app): State<AppRef>,
+    Path(name): Path<String>,
+    q: Query,
+    body: Bytes,
+) -> ApiResult {
     check_project(&q)?;
     let st: StatePut = parse_body(&body)?;
     if st.stateful {
-        return Err(Error::unsupported("Stateful start/stop needs CRIU, which is not supported on this host").into());
+        return Err(Error::unsupported(
+            "Stateful start/stop needs CRIU, which is not supported on this host",
+        )
+        .into());
     }
     // The CLI's default -1 means no limit; 0 stops hard, as upstream.
     let timeout = if st.timeout < 0 {
@@ -416,7 +459,11 @@ async fn exec_output(Path((name, file)): Path<(String, String)>) -> Result<Respo
 
 /// Serves one plain file of the instance's log directory; names with a path
 /// separator or starting with a dot are refused (no traversal).
-async fn serve_file(name: String, sub: Option<&'static str>, file: String) -> Result<Response, ApiError> {
+async fn serve_file(
+    name: String,
+    sub: Option<&'static str>,
+    file: String,
+) -> Result<Response, ApiError> {
     if file.contains('/') || file.starts_with('.') || file.is_empty() {
         return Err(Error::invalid("Invalid log file name").into());
     }

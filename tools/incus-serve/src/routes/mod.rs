@@ -12,6 +12,7 @@ use incus_api::{Error, Result};
 use incus_core::Context;
 use std::sync::Arc;
 
+pub mod certificates;
 pub mod events;
 pub mod exec;
 pub mod images;
@@ -25,6 +26,8 @@ pub mod storage;
 pub fn router(app: AppRef) -> Router {
     Router::new()
         .merge(server::routes())
+        .merge(server::project_routes())
+        .merge(certificates::routes())
         .merge(instances::routes())
         .merge(exec::routes())
         .merge(images::routes())
@@ -47,7 +50,10 @@ async fn not_found() -> ApiError {
 }
 
 async fn not_allowed() -> ApiError {
-    ApiError(Error::new(incus_api::ErrorKind::Invalid, "method not allowed"))
+    ApiError(Error::new(
+        incus_api::ErrorKind::Invalid,
+        "method not allowed",
+    ))
 }
 
 /// Untrusted callers (HTTPS without a known certificate) reach only `GET /`, `GET /1.0`

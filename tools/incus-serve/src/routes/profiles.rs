@@ -1,7 +1,10 @@
 //! `/1.0/profiles`.
 
 use super::urls;
-use crate::app::{check_project, core, created, empty, parse_body, recursion, sync, sync_etag, ApiResult, AppRef, Query};
+use crate::app::{
+    check_project, core, created, empty, parse_body, recursion, sync, sync_etag, ApiResult, AppRef,
+    Query,
+};
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::routing::get;
@@ -62,7 +65,12 @@ async fn patch(Path(name): Path<String>, q: Query, body: Bytes) -> ApiResult {
     let patch: serde_json::Value = parse_body(&body)?;
     core(move |ctx| {
         profile::modify(ctx, &name, |put| {
-            merge_put(&mut put.config, &mut put.devices, &mut put.description, &patch)
+            merge_put(
+                &mut put.config,
+                &mut put.devices,
+                &mut put.description,
+                &patch,
+            )
         })
         .map(|_| ())
     })

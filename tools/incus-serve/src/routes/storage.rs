@@ -3,7 +3,10 @@
 
 use super::profiles::merge_put;
 use super::urls;
-use crate::app::{check_project, core, created, empty, parse_body, recursion, sync, sync_etag, ApiResult, AppRef, Query};
+use crate::app::{
+    check_project, core, created, empty, parse_body, recursion, sync, sync_etag, ApiResult, AppRef,
+    Query,
+};
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::routing::get;
@@ -47,7 +50,13 @@ async fn create(body: Bytes) -> ApiResult {
     let post: PoolsPost = parse_body(&body)?;
     let name = post.name.clone();
     core(move |ctx| {
-        storage::pool_create(ctx, &post.name, &post.driver, post.config, &post.description)
+        storage::pool_create(
+            ctx,
+            &post.name,
+            &post.driver,
+            post.config,
+            &post.description,
+        )
     })
     .await?;
     created(&format!("/1.0/storage-pools/{name}"))
