@@ -22,6 +22,7 @@ pub const TOOLS: &[&str] = &[
     "incus-storage",
     "incus-profile",
     "incus-admin",
+    "incus-trust",
 ];
 
 /// Exit codes of DESIGN.md's table.
