@@ -444,7 +444,7 @@ fn events_from_tools_reach_the_monitor() {
     let env = TestEnv::initialized();
     let srv = Server::start(&env);
     let out_path = env.root().join("monitor.out");
-    let mut monitor = Command::new(UPSTREAM)
+    let monitor = Command::new(UPSTREAM)
         .args(["monitor", "--type", "lifecycle", "--format", "json"])
         .env("INCUS_DIR", &env.incus_dir)
         .env("INCUS_CONF", env.root().join("client-conf"))
@@ -460,7 +460,6 @@ fn events_from_tools_reach_the_monitor() {
             let _ = self.0.wait();
         }
     }
-    let _ = monitor.id();
     let _guard = Kill(monitor);
     // A tool run from a shell (not through the server) writes the event; the monitor
     // may connect late, so keep making profiles until one shows up.

@@ -73,7 +73,7 @@ async fn serve(cli: Cli) -> Result<()> {
 
     let https = cli.https.unwrap_or(https_cfg);
     if !https.is_empty() {
-        let (pem, config) = app::core(|ctx| tls::load_or_create(ctx)).await?;
+        let (pem, config) = app::core(tls::load_or_create).await?;
         *app.server_cert.lock().expect("cert lock") = Some(pem);
         let addr = if https.starts_with(':') {
             format!("[::]{https}")
