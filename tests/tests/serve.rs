@@ -623,3 +623,84 @@ fn chrono_now_after(t: &str) -> Option<()> {
     let now = String::from_utf8_lossy(&out.stdout).trim().to_string();
     (now.as_str() > t).then_some(())
 }
+
+/// A venv with pylxd from PyPI, made once and kept in the temporary directory.
+fn pylxd_python() -> PathBuf {
+    let venv = std::env::temp_dir().join("incus-tests-pylxd-venv");
+    let python = venv.join("bin/python");
+    let has = |p: &Path| {
+        Command::new(p)
+            .args(["-c", "import pylxd"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    if !has(&python) {
+        // Serialised across test processes by a lock file next to the venv.
+        let lock =
+            std::fs::File::create(std::env::temp_dir().join("incus-tests-pylxd.lock")).unwrap();
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor we own; released when `lock` closes.
+        unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+        if !has(&python) {
+            let o = Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .output()
+                .unwrap();
+            assert!(
+                o.status.success(),
+                "python3 -m venv (apt-get install python3-venv): {o:?}"
+            );
+            let o = Command::new(venv.join("bin/pip"))
+                .args(["install", "-q", "pylxd"])
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "pip install pylxd: {o:?}");
+        }
+    }
+    python
+}
+
+const PYLXD_SCRIPT: &str = r#"
+import json, sys, urllib.parse, pylxd
+c = pylxd.Client(endpoint="http+unix://" + urllib.parse.quote(sys.argv[1], safe=""))
+out = {"trusted": c.trusted}
+inst = c.instances.create({"name": "py1", "source": {"type": "image", "alias": "busybox"}}, wait=True)
+inst.start(wait=True)
+out["running"] = c.instances.get("py1").status
+r = inst.execute(["sh", "-c", "echo hello; echo oops >&2; exit 3"])
+out["exec"] = [r.exit_code, r.stdout, r.stderr]
+inst.stop(wait=True, force=True)
+out["stopped"] = c.instances.get("py1").status
+inst.delete(wait=True)
+out["after"] = [i.name for i in c.instances.all()]
+print(json.dumps(out))
+"#;
+
+#[test]
+fn pylxd_basics() {
+    let python = pylxd_python();
+    let env = TestEnv::initialized();
+    with_image(&env);
+    let srv = Server::start(&env);
+    let o = Command::new(python)
+        .args(["-c", PYLXD_SCRIPT])
+        .arg(&srv.socket)
+        .output()
+        .expect("python");
+    let o = to_output("pylxd script".into(), o).ok();
+    let v = o.json();
+    assert_eq!(
+        v,
+        serde_json::json!({
+            "trusted": true,
+            "running": "Running",
+            "exec": [3, "hello\n", "oops\n"],
+            "stopped": "Stopped",
+            "after": [],
+        }),
+        "{}",
+        srv.log()
+    );
+}

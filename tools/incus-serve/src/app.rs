@@ -149,3 +149,14 @@ pub fn check_project(q: &std::collections::HashMap<String, String>) -> Result<()
 }
 
 pub type Query = axum::extract::Query<std::collections::HashMap<String, String>>;
+
+/// For fields that clients send as `null` when unset (Go's nil maps and slices,
+/// Python's None): null reads as the default.
+pub fn null_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + serde::Deserialize<'de>,
+{
+    use serde::Deserialize;
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}

@@ -79,7 +79,8 @@ impl Op {
         }
         *self.finished_at.lock().expect("op lock") = Some(Instant::now());
         self.announce();
-        let _ = self.done.send(true);
+        // send_replace stores the value even when nobody waits right now (send would not).
+        self.done.send_replace(true);
     }
 
     pub fn is_done(&self) -> bool {

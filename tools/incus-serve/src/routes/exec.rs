@@ -33,23 +33,31 @@ pub fn routes() -> Router<AppRef> {
 #[serde(deny_unknown_fields)]
 struct ExecPost {
     command: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::app::null_default")]
     environment: Config,
-    #[serde(default, rename = "wait-for-websocket")]
+    #[serde(
+        default,
+        rename = "wait-for-websocket",
+        deserialize_with = "crate::app::null_default"
+    )]
     wait_for_websocket: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::app::null_default")]
     interactive: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::app::null_default")]
     width: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::app::null_default")]
     height: i64,
-    #[serde(default, rename = "record-output")]
+    #[serde(
+        default,
+        rename = "record-output",
+        deserialize_with = "crate::app::null_default"
+    )]
     record_output: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::app::null_default")]
     user: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::app::null_default")]
     group: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::app::null_default")]
     cwd: String,
 }
 
@@ -202,9 +210,9 @@ async fn connect(receivers: &mut Receivers, fd: &str) -> Result<WebSocket> {
 #[derive(Deserialize)]
 struct Control {
     command: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::app::null_default")]
     args: std::collections::HashMap<String, String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::app::null_default")]
     signal: i32,
 }
 
@@ -288,6 +296,21 @@ async fn pump_out<R: AsyncRead + Unpin>(
     let _ = ws.send(Message::Close(None)).await;
 }
 
+/// Like [`pump_out`] on a whole websocket, then waits (briefly) for the client's
+/// close reply, so the client is not cut off while it answers the close.
+async fn pump_out_closing<R: AsyncRead + Unpin>(r: R, ws: WebSocket) {
+    let (sink, mut stream) = ws.split();
+    pump_out(r, sink).await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(m)) = stream.next().await {
+            if matches!(m, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
 /// Non-interactive: fds 0, 1, 2 as websockets, the tool on pipes.
 async fn run_pipes(
     op: &Op,
@@ -309,10 +332,8 @@ async fn run_pipes(
         child.stdout.take().expect("piped"),
         child.stderr.take().expect("piped"),
     );
-    let (out_sink, _) = ws1.split();
-    let (err_sink, _) = ws2.split();
-    let out = tokio::spawn(pump_out(stdout, out_sink));
-    let err = tokio::spawn(pump_out(stderr, err_sink));
+    let out = tokio::spawn(pump_out_closing(stdout, ws1));
+    let err = tokio::spawn(pump_out_closing(stderr, ws2));
     let (mut in_sink, mut in_stream) = ws0.split();
     // stdin: binary messages are data; a close, an empty text message or an error is EOF.
     let input = tokio::spawn(async move {
