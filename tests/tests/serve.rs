@@ -374,6 +374,57 @@ fn upstream_client_drives_instances() {
     let info = srv.incus(&["info", "c1"]).ok();
     assert!(info.stdout.contains("Status: RUNNING"), "{info:?}");
     srv.incus(&["storage", "list"]).ok();
+    let q = srv.incus(&["query", "/1.0"]).ok().json();
+    assert_eq!(q["api_version"], "1.0");
+    srv.incus(&["console", "c1", "--show-log"]).ok();
+    srv.incus(&["pause", "c1"]).ok();
+    assert_eq!(
+        srv.incus(&["list", "c1", "-c", "s", "-f", "csv"])
+            .ok()
+            .line(),
+        "FROZEN"
+    );
+    srv.incus(&["resume", "c1"]).ok();
+    srv.incus(&["restart", "c1", "-f"]).ok();
+    assert_eq!(
+        srv.incus(&["list", "c1", "-c", "s", "-f", "csv"])
+            .ok()
+            .line(),
+        "RUNNING"
+    );
+
+    // Images: export, delete and import again by upload.
+    let exported = env.root().join("exported");
+    srv.incus(&["image", "export", "busybox", exported.to_str().unwrap()])
+        .ok();
+    let img = busybox_images("serve");
+    let file = std::fs::read_dir(env.root())
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("exported"))
+        .expect("exported file");
+    assert_eq!(
+        std::fs::read(file.path()).unwrap(),
+        std::fs::read(&img.unified).unwrap()
+    );
+    srv.incus(&["image", "delete", "busybox"]).ok();
+    assert!(env
+        .json("incus-image", &["list", "--format", "json"])
+        .as_array()
+        .unwrap()
+        .is_empty());
+    srv.incus(&[
+        "image",
+        "import",
+        img.unified.to_str().unwrap(),
+        "--alias",
+        "busybox",
+    ])
+    .ok();
+    assert_eq!(
+        env.json("incus-image", &["list", "--format", "json"])[0]["aliases"][0]["name"],
+        "busybox"
+    );
 
     srv.incus(&["stop", "c1", "-f"]).ok();
     assert_eq!(

@@ -24,6 +24,7 @@ pub const API_EXTENSIONS: &[&str] = &[
     "operation_wait",
     "certificate_token",
     "container_backup",
+    "console",
 ];
 
 /// The server config map.

@@ -106,7 +106,15 @@ async fn export(Path(fp): Path<String>) -> Result<Response, ApiError> {
     let (path, filename) = core(move |ctx| {
         let row = image::resolve(ctx, &fp)?;
         match image::stored_source(ctx, &row) {
-            ImageSource::Unified(p) => Ok((p, format!("{}.tar.gz", row.fingerprint))),
+            // The stored file keeps its compression: name it after the upload.
+            ImageSource::Unified(p) => Ok((
+                p,
+                if row.filename.is_empty() {
+                    format!("{}.tar", row.fingerprint)
+                } else {
+                    row.filename.clone()
+                },
+            )),
             ImageSource::Split { .. } => Err(Error::unsupported(
                 "Exporting split images over the API is not supported yet",
             )),
