@@ -192,6 +192,21 @@ fn envelopes_and_errors() {
     let r = srv.curl("PUT", "/1.0", Some(r#"{"config":{"no.such.key":"1"}}"#));
     assert_error(&r, 400);
     assert_error(&srv.curl("GET", "/1.0/instances?project=other", None), 404);
+    assert_error(&srv.curl("PATCH", "/1.0/events", None), 405);
+    // Not a websocket request, and an oversized body: envelopes too.
+    assert_error(&srv.curl("GET", "/1.0/events", None), 400);
+    let big = format!("{{\"name\":\"{}\"}}", "a".repeat(5 << 20));
+    let big_file = env.root().join("big.json");
+    std::fs::write(&big_file, big).unwrap();
+    let o = Command::new("curl")
+        .args(["-s", "--unix-socket"])
+        .arg(&srv.socket)
+        .args(["-X", "POST", "-w", "\n%{http_code}", "--data-binary"])
+        .arg(format!("@{}", big_file.display()))
+        .arg("http://incus/1.0/profiles")
+        .output()
+        .unwrap();
+    assert_error(&parse_curl(o), 413);
 
     // Server config: PATCH merges and is what the tools see.
     let (code, _) = srv.curl(

@@ -37,6 +37,7 @@ pub fn router(app: AppRef) -> Router {
         .merge(events::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(not_allowed)
+        .layer(axum::middleware::from_fn(envelope_errors))
         .layer(axum::middleware::from_fn(guard))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_JSON_BODY))
         .with_state(app)
@@ -49,11 +50,10 @@ async fn not_found() -> ApiError {
     ApiError(Error::not_found("not found"))
 }
 
-async fn not_allowed() -> ApiError {
-    ApiError(Error::new(
-        incus_api::ErrorKind::Invalid,
-        "method not allowed",
-    ))
+async fn not_allowed() -> Response {
+    let mut body = incus_api::Response::error(&Error::invalid("method not allowed"));
+    body.error_code = 405;
+    json_response(StatusCode::METHOD_NOT_ALLOWED, &body)
 }
 
 /// Untrusted callers (HTTPS without a known certificate) reach only `GET /`, `GET /1.0`
@@ -75,6 +75,32 @@ async fn guard(req: Request, next: Next) -> Response {
         }
     }
     next.run(req).await
+}
+
+/// Rejections of axum's extractors (body too large, bad query, not a websocket
+/// request) are plain text; clients expect the error envelope for every failure.
+async fn envelope_errors(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !status.is_client_error() && !status.is_server_error() || is_json {
+        return resp;
+    }
+    let text = axum::body::to_bytes(resp.into_body(), 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
+    let mut body = incus_api::Response::error(&Error::invalid(message));
+    body.error_code = status.as_u16() as i32;
+    json_response(status, &body)
 }
 
 /// The async envelope of a new operation (202 with `Location`).
