@@ -446,6 +446,10 @@ fn upstream_client_drives_instances() {
         env.json("incus-instance", &["list", "--format", "json"])[0]["status"],
         "Stopped"
     );
+    // Rename (POST /1.0/instances/NAME) of the stopped instance, then back.
+    srv.incus(&["rename", "c1", "c9"]).ok();
+    assert_eq!(env.instance_names(), vec!["c9".to_string()]);
+    srv.incus(&["move", "c9", "c1"]).ok();
     srv.incus(&["start", "c1"]).ok();
     // delete refuses a running instance; -f stops it first.
     srv.incus(&["delete", "c1"]).code(1);
