@@ -646,10 +646,26 @@ fn https_trust_token_with_the_upstream_client() {
     // Single use.
     srv.incus(&["remote", "add", "srv2", &token]).code(1);
 
+    // The certificate the client made is what the server trusts (curl presents it).
+    let conf = env.root().join("client-conf");
+    let with_cert = || {
+        let o = Command::new("curl")
+            .args(["-sk", "--max-time", "20", "-w", "\n%{http_code}", "--cert"])
+            .arg(conf.join("client.crt"))
+            .arg("--key")
+            .arg(conf.join("client.key"))
+            .arg(format!("https://127.0.0.1:{port}/1.0/instances"))
+            .output()
+            .expect("curl");
+        parse_curl(o)
+    };
+    assert_eq!(with_cert().0, 200);
+
     // Revoked: the client is untrusted again.
     let fp = certs[0]["fingerprint"].as_str().unwrap().to_string();
     env.ok("incus-trust", &["remove", &fp[..12]]);
     srv.incus(&["list", "srv:"]).code(1);
+    assert_error(&with_cert(), 403);
 
     // An expired token is refused and dropped.
     env.ok(

@@ -104,17 +104,9 @@ async fn serve(cli: Cli) -> Result<()> {
                         .and_then(|c| c.first())
                         .map(|c| c.to_vec());
                     let fingerprint = der.as_deref().map(tls::fingerprint);
-                    let trusted = match &fingerprint {
-                        Some(fp) => {
-                            let fp = fp.clone();
-                            app::core(move |ctx| incus_core::trust::is_trusted(ctx, &fp))
-                                .await
-                                .unwrap_or(false)
-                        }
-                        None => false,
-                    };
+                    // Trust is decided per request (routes::guard).
                     let caller = Caller {
-                        trusted,
+                        trusted: false,
                         protocol: "tls",
                         fingerprint,
                         cert_der: der,

@@ -58,12 +58,23 @@ async fn not_allowed() -> Response {
 
 /// Untrusted callers (HTTPS without a known certificate) reach only `GET /`, `GET /1.0`
 /// and `POST /1.0/certificates` (which accepts nothing but a join token from them).
-async fn guard(req: Request, next: Next) -> Response {
-    let trusted = req
-        .extensions()
-        .get::<Caller>()
-        .map(|c| c.trusted)
-        .unwrap_or(false);
+async fn guard(mut req: Request, next: Next) -> Response {
+    let caller = req.extensions().get::<Caller>().cloned();
+    let trusted = match caller {
+        // Checked on every request, so a revoked certificate stops working at once
+        // even on a kept-alive connection.
+        Some(mut c) if c.fingerprint.is_some() => {
+            let fp = c.fingerprint.clone().unwrap_or_default();
+            c.trusted = core(move |ctx| incus_core::trust::is_trusted(ctx, &fp))
+                .await
+                .unwrap_or(false);
+            let t = c.trusted;
+            req.extensions_mut().insert(c);
+            t
+        }
+        Some(c) => c.trusted,
+        None => false,
+    };
     if !trusted {
         let path = req.uri().path().trim_end_matches('/');
         let open = matches!(
