@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 # Debian packages the tests and the demo need.
 APT_PACKAGES := busybox-static bats jq xz-utils squashfs-tools sqlite3 lxc uidmap btrfs-progs debootstrap \
-	dnsmasq-base nftables iproute2
+	dnsmasq-base nftables iproute2 curl bsdutils python3-venv
 DEMO_DIR ?= /tmp/incus-demo
 
 .PHONY: all deps build release test unit bats lint gen demo bench stress clean
@@ -19,6 +19,17 @@ deps:
 	  echo "Installing:$$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@# The upstream client (Incus 6.0) is the acceptance test of incus-serve; it comes
+	@# from bookworm-backports, added on the mirror of the existing bookworm entry.
+	@if ! dpkg-query -W -f='$${Status}' incus-client 2>/dev/null | grep -q "install ok installed"; then \
+	  if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then \
+	    uri=$$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n1); \
+	    printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+	      "$${uri:-http://deb.debian.org/debian}" > /etc/apt/sources.list.d/bookworm-backports.sources; \
+	  fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends -t bookworm-backports incus-client; \
 	fi
 	@# LXC is the oracle of the runtime's confinement test; with newuidmap installed it
 	@# needs root's subordinate ids for its user namespace.

@@ -24,6 +24,7 @@ pub const TOOLS: &[&str] = &[
     "incus-admin",
     "incus-snapshot",
     "incus-net",
+    "incus-trust",
 ];
 
 /// Exit codes of DESIGN.md's table.

@@ -4,9 +4,9 @@
 //! business rule lives here, only the mapping.
 
 use incus_api::{
-    Config, Image, ImageAliasesEntry, ImagePut, Instance, InstancePut, InstanceSnapshot,
-    InstanceState, Network, NetworkLease, NetworkPut, NetworkState, Profile, ProfilePut, Result,
-    Server, StoragePool, StoragePoolResources, StorageVolume,
+    Certificate, Config, Image, ImageAliasesEntry, ImagePut, Instance, InstancePut,
+    InstanceSnapshot, InstanceState, Network, NetworkLease, NetworkPut, NetworkState, Profile,
+    ProfilePut, Result, Server, StoragePool, StoragePoolResources, StorageVolume,
 };
 use incus_api::{StorageVolumePut, StorageVolumeSnapshot, StorageVolumeState};
 use incus_core::storage::volume;
@@ -24,6 +24,7 @@ pub use incus_core::files::{FileInfo, FileKind, FilePut};
 pub use incus_core::image::ImportOptions;
 pub use incus_core::instance::CreateOptions;
 pub use incus_core::snapshot::{timer, AutoReport, CreateOptions as SnapshotCreateOptions};
+pub use incus_core::trust::{AddOptions as TrustOptions, JoinToken};
 pub use incus_imagefmt::ImageSource;
 
 /// The operations every front end needs, local or remote.
@@ -226,6 +227,20 @@ pub trait Backend {
     fn network_leases(&self, name: &str) -> Result<Vec<NetworkLease>>;
     /// `admin init --network`: upstream's default bridge and `eth0` in the default profile.
     fn admin_init_network(&self) -> Result<()>;
+    // --- trust ---
+    fn certificates(&self) -> Result<Vec<Certificate>>;
+    fn certificate(&self, fingerprint: &str) -> Result<Certificate>;
+    fn certificate_add(&self, cert: &[u8], opts: &TrustOptions) -> Result<Certificate>;
+    fn certificate_update(&self, fingerprint: &str, opts: &TrustOptions) -> Result<Certificate>;
+    fn certificate_remove(&self, fingerprint: &str) -> Result<()>;
+    /// A join token for a new client: (token id, token).
+    fn trust_token_create(
+        &self,
+        client_name: &str,
+        opts: &TrustOptions,
+    ) -> Result<(String, JoinToken)>;
+    fn trust_tokens(&self) -> Result<Vec<(String, JoinToken)>>;
+    fn trust_token_revoke(&self, name: &str) -> Result<()>;
 }
 
 /// The in-process backend.
@@ -257,7 +272,7 @@ pub fn connect(project: &str) -> Result<Box<dyn Backend>> {
 }
 
 use incus_core::{
-    admin, copy, image, instance, lifecycle, network, profile, server, snapshot, storage,
+    admin, copy, image, instance, lifecycle, network, profile, server, snapshot, storage, trust,
 };
 
 impl Backend for Local {
@@ -646,5 +661,34 @@ impl Backend for Local {
     }
     fn admin_init_network(&self) -> Result<()> {
         admin::init_network(&self.ctx)
+    }
+    // --- trust ---
+    fn certificates(&self) -> Result<Vec<Certificate>> {
+        trust::list(&self.ctx)
+    }
+    fn certificate(&self, fingerprint: &str) -> Result<Certificate> {
+        trust::get(&self.ctx, fingerprint)
+    }
+    fn certificate_add(&self, cert: &[u8], opts: &TrustOptions) -> Result<Certificate> {
+        trust::add(&self.ctx, cert, opts)
+    }
+    fn certificate_update(&self, fingerprint: &str, opts: &TrustOptions) -> Result<Certificate> {
+        trust::update(&self.ctx, fingerprint, opts)
+    }
+    fn certificate_remove(&self, fingerprint: &str) -> Result<()> {
+        trust::remove(&self.ctx, fingerprint)
+    }
+    fn trust_token_create(
+        &self,
+        client_name: &str,
+        opts: &TrustOptions,
+    ) -> Result<(String, JoinToken)> {
+        trust::token_create(&self.ctx, client_name, opts)
+    }
+    fn trust_tokens(&self) -> Result<Vec<(String, JoinToken)>> {
+        trust::token_list(&self.ctx)
+    }
+    fn trust_token_revoke(&self, name: &str) -> Result<()> {
+        trust::token_revoke(&self.ctx, name)
     }
 }

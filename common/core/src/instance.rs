@@ -669,7 +669,7 @@ pub fn update(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance> {
 
 /// Read-modify-write of the writable part under the instance lock, so two
 /// concurrent `config set` calls never lose each other's keys.
-fn modify(
+pub fn modify(
     ctx: &Context,
     name: &str,
     f: impl FnOnce(&Instance, &mut InstancePut) -> Result<()>,

@@ -20,6 +20,7 @@ pub mod server;
 pub mod snapshot;
 pub mod storage;
 pub mod time;
+pub mod trust;
 
 pub use context::Context;
 pub use incus_api::{Error, ErrorKind, Result};

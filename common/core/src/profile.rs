@@ -98,7 +98,7 @@ pub fn update(ctx: &Context, name: &str, put: ProfilePut) -> Result<Profile> {
 
 /// Read-modify-write under the profile lock: concurrent `profile set` calls never lose
 /// each other's keys.
-fn modify(
+pub fn modify(
     ctx: &Context,
     name: &str,
     f: impl FnOnce(&mut ProfilePut) -> Result<()>,

@@ -16,6 +16,15 @@ pub const API_EXTENSIONS: &[&str] = &[
     "snapshot_expiry",
     "instance_snapshot_schedule",
     "explicit_trust_token",
+    // REST server (incus-serve): what the upstream client checks for.
+    "api_filtering",
+    "event_lifecycle",
+    "container_exec_recording",
+    "instance_create_start",
+    "operation_wait",
+    "certificate_token",
+    "container_backup",
+    "console",
 ];
 
 /// The server config map.

@@ -13,6 +13,10 @@ mod snapshot;
 pub use network::*;
 pub use queries::*;
 pub use snapshot::*;
+mod serve;
+pub use serve::*;
+mod trust;
+pub use trust::*;
 
 use incus_api::{Error, Result};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};

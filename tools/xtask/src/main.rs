@@ -20,6 +20,8 @@ fn tools() -> Vec<clap::Command> {
         incus_benchmark::command(),
         incus_snapshot::command(),
         incus_net::command(),
+        incus_serve::command(),
+        incus_trust::command(),
     ]
 }
 

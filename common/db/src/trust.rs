@@ -1,0 +1,155 @@
+//! The trust store: client certificates, and join tokens (kept as `token` rows of the
+//! operations table, as upstream keeps them as token operations).
+
+use crate::{sql_err, Result, Tx};
+use rusqlite::{params, OptionalExtension};
+
+/// A trusted certificate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CertificateRow {
+    pub fingerprint: String,
+    pub cert_type: String,
+    pub name: String,
+    /// PEM.
+    pub certificate: String,
+    pub restricted: bool,
+    pub description: String,
+}
+
+fn cert_of(r: &rusqlite::Row) -> rusqlite::Result<CertificateRow> {
+    Ok(CertificateRow {
+        fingerprint: r.get(0)?,
+        cert_type: r.get(1)?,
+        name: r.get(2)?,
+        certificate: r.get(3)?,
+        restricted: r.get(4)?,
+        description: r.get(5)?,
+    })
+}
+
+const CERT_COLS: &str = "fingerprint, type, name, certificate, restricted, description";
+
+/// Every certificate, by name then fingerprint.
+pub fn certificate_list(tx: &Tx) -> Result<Vec<CertificateRow>> {
+    let mut stmt = tx
+        .prepare_cached(&format!(
+            "SELECT {CERT_COLS} FROM certificates ORDER BY name, fingerprint"
+        ))
+        .map_err(sql_err)?;
+    let rows = stmt.query_map([], cert_of).map_err(sql_err)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(sql_err)
+}
+
+/// The certificates whose fingerprint starts with `prefix`.
+pub fn certificate_find(tx: &Tx, prefix: &str) -> Result<Vec<CertificateRow>> {
+    let mut stmt = tx
+        .prepare_cached(&format!(
+            "SELECT {CERT_COLS} FROM certificates WHERE substr(fingerprint, 1, length(?1)) = ?1"
+        ))
+        .map_err(sql_err)?;
+    let rows = stmt.query_map([prefix], cert_of).map_err(sql_err)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(sql_err)
+}
+
+/// Whether a certificate with exactly this fingerprint is trusted.
+pub fn certificate_exists(tx: &Tx, fingerprint: &str) -> Result<bool> {
+    tx.query_row(
+        "SELECT 1 FROM certificates WHERE fingerprint = ?1",
+        [fingerprint],
+        |_| Ok(()),
+    )
+    .optional()
+    .map(|r| r.is_some())
+    .map_err(sql_err)
+}
+
+pub fn certificate_insert(tx: &Tx, c: &CertificateRow) -> Result<()> {
+    tx.execute(
+        "INSERT INTO certificates (fingerprint, type, name, certificate, restricted, description) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            c.fingerprint,
+            c.cert_type,
+            c.name,
+            c.certificate,
+            c.restricted,
+            c.description
+        ],
+    )
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+pub fn certificate_update(tx: &Tx, c: &CertificateRow) -> Result<()> {
+    tx.execute(
+        "UPDATE certificates SET type = ?2, name = ?3, restricted = ?4, description = ?5 \
+         WHERE fingerprint = ?1",
+        params![
+            c.fingerprint,
+            c.cert_type,
+            c.name,
+            c.restricted,
+            c.description
+        ],
+    )
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+pub fn certificate_delete(tx: &Tx, fingerprint: &str) -> Result<()> {
+    tx.execute(
+        "DELETE FROM certificates WHERE fingerprint = ?1",
+        [fingerprint],
+    )
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+/// A join token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenRow {
+    pub uuid: String,
+    pub created_at: String,
+    /// `{client_name, secret, fingerprint, addresses, expires_at, restricted, projects}`.
+    pub metadata: serde_json::Value,
+}
+
+pub fn token_insert(tx: &Tx, t: &TokenRow) -> Result<()> {
+    tx.execute(
+        "INSERT INTO operations (uuid, class, description, created_at, updated_at, status_code, metadata) \
+         VALUES (?1, 'token', 'Certificate add token', ?2, ?2, 103, ?3)",
+        params![t.uuid, t.created_at, t.metadata.to_string()],
+    )
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+pub fn token_list(tx: &Tx) -> Result<Vec<TokenRow>> {
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT uuid, created_at, metadata FROM operations WHERE class = 'token' ORDER BY id",
+        )
+        .map_err(sql_err)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(TokenRow {
+                uuid: r.get(0)?,
+                created_at: r.get(1)?,
+                metadata: serde_json::from_str(&r.get::<_, String>(2)?)
+                    .unwrap_or(serde_json::Value::Null),
+            })
+        })
+        .map_err(sql_err)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(sql_err)
+}
+
+/// Removes one token; whether it existed.
+pub fn token_delete(tx: &Tx, uuid: &str) -> Result<bool> {
+    let n = tx
+        .execute(
+            "DELETE FROM operations WHERE class = 'token' AND uuid = ?1",
+            [uuid],
+        )
+        .map_err(sql_err)?;
+    Ok(n > 0)
+}

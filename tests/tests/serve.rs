@@ -1,0 +1,792 @@
+//! incus-serve: the REST API on the unix socket and HTTPS, driven with curl, the real
+//! upstream client (`incus` from incus-client, Debian bookworm-backports; `make deps`
+//! installs it) and the trust store. Each test runs its own server on a temporary
+//! installation and kills it (and stops its containers) on drop.
+
+use incus_tests::{busybox_images, Output, TestEnv};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The upstream client; the tests fail (not skip) without it.
+const UPSTREAM: &str = "/usr/bin/incus";
+
+fn upstream_present() {
+    assert!(
+        Path::new(UPSTREAM).is_file(),
+        "{UPSTREAM} is missing: apt-get install -t bookworm-backports incus-client (make deps does)"
+    );
+}
+
+/// A running incus-serve; on drop it is killed and every instance is force-deleted.
+struct Server<'a> {
+    env: &'a TestEnv,
+    child: Child,
+    socket: PathBuf,
+}
+
+impl<'a> Server<'a> {
+    fn start(env: &'a TestEnv) -> Server<'a> {
+        let log = std::fs::File::create(env.root().join("serve.log")).expect("log file");
+        let child = env
+            .command("incus-serve")
+            .stdout(log.try_clone().expect("dup log"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn incus-serve");
+        let socket = env.incus_dir.join("unix.socket");
+        let mut server = Server { env, child, socket };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        // Ready when it answers GET /1.0 (not merely when the socket file exists).
+        loop {
+            if let Ok(Some(st)) = server.child.try_wait() {
+                panic!("incus-serve exited early ({st}): {}", server.log());
+            }
+            if server.curl("GET", "/1.0", None).0 == 200 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "incus-serve not ready: {}",
+                server.log()
+            );
+            std::thread::yield_now();
+        }
+        server
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.env.root().join("serve.log")).unwrap_or_default()
+    }
+
+    /// (HTTP status, body as JSON or a string) of one request over the unix socket.
+    fn curl(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+        let mut c = Command::new("curl");
+        c.args(["-s", "--max-time", "60", "--unix-socket"])
+            .arg(&self.socket)
+            .args(["-X", method, "-w", "\n%{http_code}"]);
+        if let Some(b) = body {
+            c.args(["-H", "Content-Type: application/json", "--data-binary", b]);
+        }
+        c.arg(format!("http://incus{path}"));
+        parse_curl(c.output().expect("curl (apt-get install curl)"))
+    }
+
+    /// The upstream client against this server's socket, with its own config dir.
+    fn incus(&self, args: &[&str]) -> Output {
+        self.incus_stdin(args, Stdio::null())
+    }
+
+    fn incus_stdin(&self, args: &[&str], stdin: Stdio) -> Output {
+        let conf = self.env.root().join("client-conf");
+        let out = Command::new(UPSTREAM)
+            .args(args)
+            .env("INCUS_DIR", &self.env.incus_dir)
+            .env("INCUS_CONF", &conf)
+            .env("HOME", self.env.root())
+            .env_remove("INCUS_PROJECT")
+            .env_remove("INCUS_REMOTE")
+            .stdin(stdin)
+            .output()
+            .expect("run upstream incus");
+        to_output(format!("incus {}", args.join(" ")), out)
+    }
+}
+
+impl Drop for Server<'_> {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for name in self.env.instance_names() {
+            let _ = self.env.run("incus-instance", &["delete", "-f", &name]);
+        }
+    }
+}
+
+fn to_output(cmdline: String, o: std::process::Output) -> Output {
+    use std::os::unix::process::ExitStatusExt;
+    Output {
+        code: o
+            .status
+            .code()
+            .unwrap_or_else(|| 128 + o.status.signal().unwrap_or(0)),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        cmdline,
+    }
+}
+
+fn parse_curl(o: std::process::Output) -> (u16, Value) {
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
+    let code: u16 = code.trim().parse().unwrap_or(0);
+    let v = serde_json::from_str(body).unwrap_or(Value::String(body.to_string()));
+    (code, v)
+}
+
+fn assert_error(resp: &(u16, Value), status: u16) {
+    assert_eq!(resp.0, status, "{resp:?}");
+    let v = &resp.1;
+    assert_eq!(v["type"], "error", "{v}");
+    assert_eq!(v["error_code"], status, "{v}");
+    assert_eq!(v["status_code"], 0, "{v}");
+    assert!(v["metadata"].is_null(), "{v}");
+    assert!(!v["error"].as_str().unwrap_or("").is_empty(), "{v}");
+}
+
+fn with_image(env: &TestEnv) {
+    let img = busybox_images("serve");
+    env.import(&[&img.unified], "busybox");
+}
+
+#[test]
+fn envelopes_and_errors() {
+    let env = TestEnv::initialized();
+    let srv = Server::start(&env);
+
+    let (code, v) = srv.curl("GET", "/", None);
+    assert_eq!(
+        (code, v["metadata"].clone()),
+        (200, serde_json::json!(["/1.0"]))
+    );
+
+    let (code, v) = srv.curl("GET", "/1.0", None);
+    assert_eq!(code, 200);
+    for key in [
+        "type",
+        "status",
+        "status_code",
+        "operation",
+        "error_code",
+        "error",
+        "metadata",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}: {v}");
+    }
+    assert_eq!(v["type"], "sync");
+    assert_eq!(v["status_code"], 200);
+    assert_eq!(v["metadata"]["auth"], "trusted");
+    assert_eq!(v["metadata"]["api_version"], "1.0");
+
+    // Gone upstream, gone here.
+    assert_error(&srv.curl("GET", "/1.0/containers", None), 404);
+    assert_error(&srv.curl("GET", "/1.0/virtual-machines", None), 404);
+    assert_error(&srv.curl("GET", "/1.0/instances/nope", None), 404);
+
+    // Bad input: a clear 400 and nothing changed.
+    let before = env.db_rows("instances");
+    assert_error(
+        &srv.curl("POST", "/1.0/instances", Some("{\"name\": ")),
+        400,
+    );
+    assert_error(
+        &srv.curl(
+            "POST",
+            "/1.0/instances/nope/exec",
+            Some("{\"command\":[\"true\"],\"bogus\":1}"),
+        ),
+        400,
+    );
+    assert_eq!(env.db_rows("instances"), before);
+    let r = srv.curl("PUT", "/1.0", Some(r#"{"config":{"no.such.key":"1"}}"#));
+    assert_error(&r, 400);
+    assert_error(&srv.curl("GET", "/1.0/instances?project=other", None), 404);
+    assert_error(&srv.curl("PATCH", "/1.0/events", None), 405);
+    // Not a websocket request, and an oversized body: envelopes too.
+    assert_error(&srv.curl("GET", "/1.0/events", None), 400);
+    let big = format!("{{\"name\":\"{}\"}}", "a".repeat(5 << 20));
+    let big_file = env.root().join("big.json");
+    std::fs::write(&big_file, big).unwrap();
+    let o = Command::new("curl")
+        .args(["-s", "--unix-socket"])
+        .arg(&srv.socket)
+        .args(["-X", "POST", "-w", "\n%{http_code}", "--data-binary"])
+        .arg(format!("@{}", big_file.display()))
+        .arg("http://incus/1.0/profiles")
+        .output()
+        .unwrap();
+    assert_error(&parse_curl(o), 413);
+
+    // Server config: PATCH merges and is what the tools see.
+    let (code, _) = srv.curl(
+        "PATCH",
+        "/1.0",
+        Some(r#"{"config":{"images.auto_update_interval":"7"}}"#),
+    );
+    assert_eq!(code, 200);
+    assert_eq!(
+        env.ok(
+            "incus-instance",
+            &["config", "get", "images.auto_update_interval"]
+        )
+        .line(),
+        "7"
+    );
+
+    // Profiles: create (201 + Location), list at both recursion levels, conflict, delete.
+    let (code, _) = srv.curl(
+        "POST",
+        "/1.0/profiles",
+        Some(r#"{"name":"p1","config":{"limits.cpu":"1"}}"#),
+    );
+    assert_eq!(code, 201);
+    assert_error(
+        &srv.curl("POST", "/1.0/profiles", Some(r#"{"name":"p1"}"#)),
+        409,
+    );
+    let (_, v) = srv.curl("GET", "/1.0/profiles", None);
+    assert!(
+        v["metadata"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("/1.0/profiles/p1")),
+        "{v}"
+    );
+    let (_, v) = srv.curl("GET", "/1.0/profiles/p1", None);
+    assert_eq!(v["metadata"]["config"]["limits.cpu"], "1");
+    let (code, _) = srv.curl(
+        "PATCH",
+        "/1.0/profiles/p1",
+        Some(r#"{"config":{"limits.memory":"64MiB"}}"#),
+    );
+    assert_eq!(code, 200);
+    let p = env.json("incus-profile", &["show", "p1", "--format", "json"]);
+    assert_eq!(p["config"]["limits.cpu"], "1", "{p}");
+    assert_eq!(p["config"]["limits.memory"], "64MiB", "{p}");
+    assert_eq!(srv.curl("DELETE", "/1.0/profiles/p1", None).0, 200);
+    assert_error(&srv.curl("DELETE", "/1.0/profiles/default", None), 403);
+
+    // Storage pools and projects (default only).
+    let (_, v) = srv.curl("GET", "/1.0/storage-pools?recursion=1", None);
+    assert_eq!(v["metadata"][0]["name"], "default", "{v}");
+    let (_, v) = srv.curl("GET", "/1.0/projects", None);
+    assert_eq!(v["metadata"], serde_json::json!(["/1.0/projects/default"]));
+    assert_error(&srv.curl("GET", "/1.0/projects/other", None), 404);
+
+    // Operations: an async create of a bad image fails as an operation with its error.
+    let (code, v) = srv.curl(
+        "POST",
+        "/1.0/instances",
+        Some(r#"{"name":"x1","source":{"type":"image","alias":"no-such-image"}}"#),
+    );
+    assert_eq!(code, 202, "{v}");
+    assert_eq!(v["type"], "async");
+    assert_eq!(v["status_code"], 100);
+    let op = v["operation"].as_str().unwrap().to_string();
+    assert!(op.starts_with("/1.0/operations/"), "{op}");
+    let (code, w) = srv.curl("GET", &format!("{op}/wait?timeout=30"), None);
+    assert_eq!(code, 200);
+    assert_eq!(w["metadata"]["status"], "Failure", "{w}");
+    assert!(
+        w["metadata"]["err"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-image"),
+        "{w}"
+    );
+    let (_, l) = srv.curl("GET", "/1.0/operations", None);
+    assert!(
+        l["metadata"]["failure"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from(op.clone())),
+        "{l}"
+    );
+    assert_eq!(env.db_rows("instances"), before);
+}
+
+#[test]
+fn upstream_client_drives_instances() {
+    upstream_present();
+    let env = TestEnv::initialized();
+    with_image(&env);
+    let srv = Server::start(&env);
+
+    srv.incus(&["launch", "busybox", "c1"]).ok();
+    let list = srv.incus(&["list", "--format", "json"]).ok().json();
+    assert_eq!(list[0]["name"], "c1", "{list}");
+    assert_eq!(list[0]["status"], "Running", "{list}");
+    // The same answer as our own tool.
+    let ours = env.json("incus-instance", &["list", "--format", "json"]);
+    assert_eq!(ours[0]["name"], list[0]["name"]);
+    assert_eq!(ours[0]["expanded_config"], list[0]["expanded_config"]);
+
+    // Recursion levels and filters over the socket.
+    let (_, v) = srv.curl("GET", "/1.0/instances", None);
+    assert_eq!(v["metadata"], serde_json::json!(["/1.0/instances/c1"]));
+    let (_, v) = srv.curl("GET", "/1.0/instances?recursion=1", None);
+    assert!(v["metadata"][0].get("state").is_none(), "{v}");
+    let (_, v) = srv.curl("GET", "/1.0/instances?recursion=2", None);
+    assert!(
+        v["metadata"][0]["state"]["pid"].as_i64().unwrap() > 0,
+        "{v}"
+    );
+    let (_, v) = srv.curl(
+        "GET",
+        "/1.0/instances?recursion=1&filter=status+eq+Stopped",
+        None,
+    );
+    assert_eq!(v["metadata"], serde_json::json!([]));
+    let (_, v) = srv.curl("GET", "/1.0/instances?recursion=1&filter=name+eq+c1", None);
+    assert_eq!(v["metadata"][0]["name"], "c1");
+
+    // exec, non-interactive: stdout, stderr and the exit code apart; stdin reaches it.
+    let o = srv.incus(&[
+        "exec",
+        "c1",
+        "--",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 7",
+    ]);
+    assert_eq!(o.code, 7, "{o:?}");
+    assert_eq!(o.stdout, "out\n");
+    assert!(o.stderr.contains("err"), "{o:?}");
+    let input = env.root().join("stdin.txt");
+    std::fs::write(&input, "x".repeat(100_000)).unwrap();
+    let stdin = Stdio::from(std::fs::File::open(&input).unwrap());
+    let o = srv.incus_stdin(&["exec", "c1", "-T", "--", "wc", "-c"], stdin);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert_eq!(o.stdout.trim(), "100000", "{o:?}");
+
+    // exec with a pty: `script` gives the client a terminal.
+    let o = Command::new("script")
+        .args([
+            "-qec",
+            &format!("{UPSTREAM} exec c1 -- sh -c 'tty; exit 3'"),
+            "/dev/null",
+        ])
+        .env("INCUS_DIR", &env.incus_dir)
+        .env("INCUS_CONF", env.root().join("client-conf"))
+        .env("HOME", env.root())
+        .stdin(Stdio::null())
+        .output()
+        .expect("script (bsdutils)");
+    let o = to_output("script incus exec -t".into(), o);
+    assert_eq!(o.code, 3, "{o:?}");
+    assert!(o.stdout.contains("/dev/pts/"), "{o:?}");
+
+    // config set is a live change the tools see.
+    srv.incus(&["config", "set", "c1", "limits.memory=64MiB"])
+        .ok();
+    assert_eq!(
+        srv.incus(&["config", "get", "c1", "limits.memory"])
+            .ok()
+            .line(),
+        "64MiB"
+    );
+    assert_eq!(
+        env.ok("incus-instance", &["config", "get", "c1", "limits.memory"])
+            .line(),
+        "64MiB"
+    );
+
+    let images = srv.incus(&["image", "list", "--format", "csv"]).ok();
+    assert!(images.stdout.contains("busybox"), "{images:?}");
+    let profiles = srv.incus(&["profile", "list", "--format", "csv"]).ok();
+    assert!(profiles.stdout.contains("default"), "{profiles:?}");
+    let info = srv.incus(&["info", "c1"]).ok();
+    assert!(info.stdout.contains("Status: RUNNING"), "{info:?}");
+    srv.incus(&["storage", "list"]).ok();
+    let q = srv.incus(&["query", "/1.0"]).ok().json();
+    assert_eq!(q["api_version"], "1.0");
+    srv.incus(&["console", "c1", "--show-log"]).ok();
+    srv.incus(&["pause", "c1"]).ok();
+    assert_eq!(
+        srv.incus(&["list", "c1", "-c", "s", "-f", "csv"])
+            .ok()
+            .line(),
+        "FROZEN"
+    );
+    srv.incus(&["resume", "c1"]).ok();
+    srv.incus(&["restart", "c1", "-f"]).ok();
+    assert_eq!(
+        srv.incus(&["list", "c1", "-c", "s", "-f", "csv"])
+            .ok()
+            .line(),
+        "RUNNING"
+    );
+
+    // Images: export, delete and import again by upload.
+    let exported = env.root().join("exported");
+    srv.incus(&["image", "export", "busybox", exported.to_str().unwrap()])
+        .ok();
+    let img = busybox_images("serve");
+    let file = std::fs::read_dir(env.root())
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("exported"))
+        .expect("exported file");
+    assert_eq!(
+        std::fs::read(file.path()).unwrap(),
+        std::fs::read(&img.unified).unwrap()
+    );
+    srv.incus(&["image", "delete", "busybox"]).ok();
+    assert!(env
+        .json("incus-image", &["list", "--format", "json"])
+        .as_array()
+        .unwrap()
+        .is_empty());
+    srv.incus(&[
+        "image",
+        "import",
+        img.unified.to_str().unwrap(),
+        "--alias",
+        "busybox",
+    ])
+    .ok();
+    assert_eq!(
+        env.json("incus-image", &["list", "--format", "json"])[0]["aliases"][0]["name"],
+        "busybox"
+    );
+
+    srv.incus(&["stop", "c1", "-f"]).ok();
+    assert_eq!(
+        env.json("incus-instance", &["list", "--format", "json"])[0]["status"],
+        "Stopped"
+    );
+    // Rename (POST /1.0/instances/NAME) of the stopped instance, then back.
+    srv.incus(&["rename", "c1", "c9"]).ok();
+    assert_eq!(env.instance_names(), vec!["c9".to_string()]);
+    srv.incus(&["move", "c9", "c1"]).ok();
+    srv.incus(&["start", "c1"]).ok();
+    // delete refuses a running instance; -f stops it first.
+    srv.incus(&["delete", "c1"]).code(1);
+    srv.incus(&["delete", "-f", "c1"]).ok();
+    assert!(env.instance_names().is_empty());
+}
+
+#[test]
+fn exec_record_output() {
+    let env = TestEnv::initialized();
+    with_image(&env);
+    env.ok("incus-instance", &["launch", "busybox", "r1"]);
+    let srv = Server::start(&env);
+    let (code, v) = srv.curl(
+        "POST",
+        "/1.0/instances/r1/exec",
+        Some(r#"{"command":["sh","-c","echo hi; echo oops >&2; exit 5"],"record-output":true,"wait-for-websocket":false}"#),
+    );
+    assert_eq!(code, 202, "{v}");
+    let op = v["operation"].as_str().unwrap();
+    let (_, w) = srv.curl("GET", &format!("{op}/wait"), None);
+    assert_eq!(w["metadata"]["status"], "Success", "{w}");
+    assert_eq!(w["metadata"]["metadata"]["return"], 5, "{w}");
+    let out = w["metadata"]["metadata"]["output"]["1"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let err = w["metadata"]["metadata"]["output"]["2"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(srv.curl("GET", &out, None).1, Value::String("hi\n".into()));
+    assert_eq!(
+        srv.curl("GET", &err, None).1,
+        Value::String("oops\n".into())
+    );
+    // A missing command fails (upstream says 127; incus-instance exec says 1 for now).
+    let (_, v) = srv.curl(
+        "POST",
+        "/1.0/instances/r1/exec",
+        Some(r#"{"command":["/no/such"]}"#),
+    );
+    let (_, w) = srv.curl(
+        "GET",
+        &format!("{}/wait", v["operation"].as_str().unwrap()),
+        None,
+    );
+    assert_eq!(w["metadata"]["status"], "Success", "{w} {}", srv.log());
+    assert_ne!(w["metadata"]["metadata"]["return"], 0, "{w}");
+    // Log names cannot leave the log directory.
+    let (code, _) = srv.curl(
+        "GET",
+        "/1.0/instances/r1/logs/exec-output/..%2F..%2Fx",
+        None,
+    );
+    assert!(code == 400 || code == 404, "{code}");
+}
+
+#[test]
+fn events_from_tools_reach_the_monitor() {
+    upstream_present();
+    let env = TestEnv::initialized();
+    let srv = Server::start(&env);
+    let out_path = env.root().join("monitor.out");
+    let monitor = Command::new(UPSTREAM)
+        .args(["monitor", "--type", "lifecycle", "--format", "json"])
+        .env("INCUS_DIR", &env.incus_dir)
+        .env("INCUS_CONF", env.root().join("client-conf"))
+        .env("HOME", env.root())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("incus monitor");
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _guard = Kill(monitor);
+    // A tool run from a shell (not through the server) writes the event; the monitor
+    // may connect late, so keep making profiles until one shows up.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut n = 0;
+    loop {
+        n += 1;
+        env.ok("incus-profile", &["create", &format!("ev{n}")]);
+        let text = std::fs::read_to_string(&out_path).unwrap_or_default();
+        if text.contains("profile-created") && text.contains("/1.0/profiles/ev") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no lifecycle event seen: {text:?} {}",
+            srv.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn curl_https(port: u16, method: &str, path: &str) -> (u16, Value) {
+    let o = Command::new("curl")
+        .args([
+            "-sk",
+            "--max-time",
+            "20",
+            "-X",
+            method,
+            "-w",
+            "\n%{http_code}",
+        ])
+        .arg(format!("https://127.0.0.1:{port}{path}"))
+        .output()
+        .expect("curl");
+    parse_curl(o)
+}
+
+#[test]
+fn https_trust_token_with_the_upstream_client() {
+    upstream_present();
+    let env = TestEnv::initialized();
+    let port = free_port();
+    env.ok(
+        "incus-instance",
+        &[
+            "config",
+            "set",
+            &format!("core.https_address=127.0.0.1:{port}"),
+        ],
+    );
+    let srv = Server::start(&env);
+    assert!(env.incus_dir.join("server.crt").is_file());
+
+    // Untrusted: only GET /1.0, without environment; 403 everywhere else.
+    let (code, v) = curl_https(port, "GET", "/1.0");
+    assert_eq!(code, 200);
+    assert_eq!(v["metadata"]["auth"], "untrusted");
+    assert!(v["metadata"].get("environment").is_none(), "{v}");
+    for (m, p) in [
+        ("GET", "/1.0/instances"),
+        ("POST", "/1.0/instances"),
+        ("GET", "/1.0/instances/c1"),
+        ("DELETE", "/1.0/instances/c1"),
+        ("PUT", "/1.0/instances/c1/state"),
+        ("POST", "/1.0/instances/c1/exec"),
+        ("GET", "/1.0/images"),
+        ("GET", "/1.0/images/aliases"),
+        ("GET", "/1.0/profiles"),
+        ("GET", "/1.0/storage-pools"),
+        ("GET", "/1.0/projects"),
+        ("GET", "/1.0/certificates"),
+        ("GET", "/1.0/operations"),
+        ("GET", "/1.0/events"),
+        ("PUT", "/1.0"),
+        ("PATCH", "/1.0"),
+        ("GET", "/1.0/nope"),
+    ] {
+        assert_error(&curl_https(port, m, p), 403);
+    }
+
+    // A join token made by the tool, redeemed by the upstream client.
+    let token = env
+        .ok("incus-trust", &["add", "laptop", "-q"])
+        .line()
+        .to_string();
+    assert_eq!(
+        env.ok(
+            "incus",
+            &["config", "trust", "list-tokens", "--format", "csv"]
+        )
+        .stdout
+        .lines()
+        .count(),
+        1
+    );
+    srv.incus(&["remote", "add", "srv", &token]).ok();
+    let list = srv.incus(&["list", "srv:", "--format", "json"]).ok().json();
+    assert_eq!(list, serde_json::json!([]));
+    let certs = env.json("incus-trust", &["list", "--format", "json"]);
+    assert_eq!(certs[0]["name"], "laptop", "{certs}");
+    assert!(env
+        .ok("incus-trust", &["list-tokens", "--format", "csv"])
+        .stdout
+        .is_empty());
+    // Single use.
+    srv.incus(&["remote", "add", "srv2", &token]).code(1);
+
+    // The certificate the client made is what the server trusts (curl presents it).
+    let conf = env.root().join("client-conf");
+    let with_cert = || {
+        let o = Command::new("curl")
+            .args(["-sk", "--max-time", "20", "-w", "\n%{http_code}", "--cert"])
+            .arg(conf.join("client.crt"))
+            .arg("--key")
+            .arg(conf.join("client.key"))
+            .arg(format!("https://127.0.0.1:{port}/1.0/instances"))
+            .output()
+            .expect("curl");
+        parse_curl(o)
+    };
+    assert_eq!(with_cert().0, 200);
+
+    // Revoked: the client is untrusted again.
+    let fp = certs[0]["fingerprint"].as_str().unwrap().to_string();
+    env.ok("incus-trust", &["remove", &fp[..12]]);
+    srv.incus(&["list", "srv:"]).code(1);
+    assert_error(&with_cert(), 403);
+
+    // An expired token is refused and dropped.
+    env.ok(
+        "incus-instance",
+        &["config", "set", "core.remote_token_expiry=1S"],
+    );
+    let token = env
+        .ok("incus-trust", &["add", "late", "-q"])
+        .line()
+        .to_string();
+    let expires: String = env.json("incus-trust", &["list-tokens", "--format", "json"])[0]
+        ["expires_at"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Waits for the clock, not for another process.
+    while chrono_now_after(&expires).is_none() {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    srv.incus(&["remote", "add", "srv3", &token]).code(1);
+    assert!(env
+        .ok("incus-trust", &["list-tokens", "--format", "csv"])
+        .stdout
+        .is_empty());
+
+    // Bad tool input.
+    env.run("incus-trust", &["remove", "ffff"]).err(3);
+    env.run(
+        "incus-trust",
+        &["add", "x", "--projects", "other", "--restricted"],
+    )
+    .err(3);
+}
+
+/// Some(()) once the wall clock is past an RFC 3339 UTC time (`...Z`).
+fn chrono_now_after(t: &str) -> Option<()> {
+    let out = Command::new("date")
+        .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .ok()?;
+    let now = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (now.as_str() > t).then_some(())
+}
+
+/// A venv with pylxd from PyPI, made once and kept in the temporary directory.
+fn pylxd_python() -> PathBuf {
+    let venv = std::env::temp_dir().join("incus-tests-pylxd-venv");
+    let python = venv.join("bin/python");
+    let has = |p: &Path| {
+        Command::new(p)
+            .args(["-c", "import pylxd"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    if !has(&python) {
+        // Serialised across test processes by a lock file next to the venv.
+        let lock =
+            std::fs::File::create(std::env::temp_dir().join("incus-tests-pylxd.lock")).unwrap();
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor we own; released when `lock` closes.
+        unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+        if !has(&python) {
+            let o = Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .output()
+                .unwrap();
+            assert!(
+                o.status.success(),
+                "python3 -m venv (apt-get install python3-venv): {o:?}"
+            );
+            let o = Command::new(venv.join("bin/pip"))
+                .args(["install", "-q", "pylxd"])
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "pip install pylxd: {o:?}");
+        }
+    }
+    python
+}
+
+const PYLXD_SCRIPT: &str = r#"
+import json, sys, urllib.parse, pylxd
+c = pylxd.Client(endpoint="http+unix://" + urllib.parse.quote(sys.argv[1], safe=""))
+out = {"trusted": c.trusted}
+inst = c.instances.create({"name": "py1", "source": {"type": "image", "alias": "busybox"}}, wait=True)
+inst.start(wait=True)
+out["running"] = c.instances.get("py1").status
+r = inst.execute(["sh", "-c", "echo hello; echo oops >&2; exit 3"])
+out["exec"] = [r.exit_code, r.stdout, r.stderr]
+inst.stop(wait=True, force=True)
+out["stopped"] = c.instances.get("py1").status
+inst.delete(wait=True)
+out["after"] = [i.name for i in c.instances.all()]
+print(json.dumps(out))
+"#;
+
+#[test]
+fn pylxd_basics() {
+    let python = pylxd_python();
+    let env = TestEnv::initialized();
+    with_image(&env);
+    let srv = Server::start(&env);
+    let o = Command::new(python)
+        .args(["-c", PYLXD_SCRIPT])
+        .arg(&srv.socket)
+        .output()
+        .expect("python");
+    let o = to_output("pylxd script".into(), o).ok();
+    let v = o.json();
+    assert_eq!(
+        v,
+        serde_json::json!({
+            "trusted": true,
+            "running": "Running",
+            "exec": [3, "hello\n", "oops\n"],
+            "stopped": "Stopped",
+            "after": [],
+        }),
+        "{}",
+        srv.log()
+    );
+}

@@ -1,0 +1,162 @@
+//! Shared state of the server, the response envelopes, and the bridge to `incus_core`
+//! (synchronous calls on a blocking thread with a per-thread [`Context`]).
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use incus_api::{Error, Result};
+use incus_core::Context;
+use serde::Serialize;
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use crate::ops::Ops;
+
+/// What the handlers share.
+pub struct App {
+    pub ops: Ops,
+    /// Events (`operation` from this server, `lifecycle` tailed from the table).
+    pub events: tokio::sync::broadcast::Sender<serde_json::Value>,
+    /// The `incus-instance` binary exec is delegated to (it forks: see incus-runtime).
+    pub instance_tool: std::path::PathBuf,
+    /// PEM of the HTTPS server certificate, once generated.
+    pub server_cert: std::sync::Mutex<Option<String>>,
+}
+
+pub type AppRef = Arc<App>;
+
+/// Who is calling: the unix socket is trusted; HTTPS callers by certificate fingerprint.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub trusted: bool,
+    pub protocol: &'static str,
+    /// SHA-256 of the client certificate (DER), hex, when one was presented.
+    pub fingerprint: Option<String>,
+    /// The client certificate (DER) as presented.
+    pub cert_der: Option<Vec<u8>>,
+}
+
+thread_local! {
+    static CTX: RefCell<Option<Context>> = const { RefCell::new(None) };
+}
+
+/// Runs a core call on a blocking thread; each blocking thread keeps its own
+/// [`Context`] (and so its own database handle) across calls.
+pub async fn core<T, F>(f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Context) -> Result<T> + Send + 'static,
+{
+    tokio::task::spawn_blocking(move || {
+        CTX.with(|slot| {
+            let mut slot = slot.borrow_mut();
+            if slot.is_none() {
+                *slot = Some(Context::from_env()?);
+            }
+            f(slot.as_ref().expect("set above"))
+        })
+    })
+    .await
+    .map_err(|e| Error::internal(format!("Worker failed: {e}")))?
+}
+
+/// An error answered with upstream's error envelope and the matching HTTP status.
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.kind.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        json_response(status, &incus_api::Response::error(&self.0))
+    }
+}
+
+pub type ApiResult = std::result::Result<Response, ApiError>;
+
+pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut r = (status, bytes).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// A sync answer around `metadata`.
+pub fn sync<T: Serialize>(metadata: T) -> ApiResult {
+    let v = serde_json::to_value(metadata).map_err(|e| Error::internal(e.to_string()))?;
+    Ok(json_response(StatusCode::OK, &incus_api::Response::sync(v)))
+}
+
+/// A sync answer with an `ETag` header (single objects, as upstream).
+pub fn sync_etag<T: Serialize>(metadata: T) -> ApiResult {
+    let v = serde_json::to_value(&metadata).map_err(|e| Error::internal(e.to_string()))?;
+    let etag = etag_of(&v);
+    let mut r = json_response(StatusCode::OK, &incus_api::Response::sync(v));
+    if let Ok(h) = HeaderValue::from_str(&format!("\"{etag}\"")) {
+        r.headers_mut().insert(header::ETAG, h);
+    }
+    Ok(r)
+}
+
+/// A sync answer with no metadata (`{}` as upstream's EmptySyncResponse).
+pub fn empty() -> ApiResult {
+    sync(serde_json::json!({}))
+}
+
+/// A 201 with a `Location` header (creates that do not run as operations).
+pub fn created(location: &str) -> ApiResult {
+    let mut r = json_response(
+        StatusCode::CREATED,
+        &incus_api::Response::sync(serde_json::json!({})),
+    );
+    if let Ok(h) = HeaderValue::from_str(location) {
+        r.headers_mut().insert(header::LOCATION, h);
+    }
+    Ok(r)
+}
+
+fn etag_of(v: &serde_json::Value) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(v.to_string().as_bytes()))
+}
+
+/// Parses a JSON body into `T`, refusing malformed JSON with a 400 and a message.
+pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
+    serde_json::from_slice(body).map_err(|e| Error::invalid(format!("Invalid request body: {e}")))
+}
+
+/// `recursion` of a query (0 when absent or not a number).
+pub fn recursion(q: &std::collections::HashMap<String, String>) -> u8 {
+    q.get("recursion").and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+/// Refuses projects other than `default`, as the tools do.
+pub fn check_project(q: &std::collections::HashMap<String, String>) -> Result<()> {
+    match q.get("project").map(String::as_str) {
+        None | Some("") | Some("default") => Ok(()),
+        Some(p) => Err(Error::not_found(format!(
+            "Project \"{p}\" not found (only the default project exists for now)"
+        ))),
+    }
+}
+
+pub type Query = axum::extract::Query<std::collections::HashMap<String, String>>;
+
+/// For fields that clients send as `null` when unset (Go's nil maps and slices,
+/// Python's None): null reads as the default.
+pub fn null_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + serde::Deserialize<'de>,
+{
+    use serde::Deserialize;
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}

@@ -1,0 +1,178 @@
+//! `incus-serve`: the Incus REST API over `$INCUS_DIR/unix.socket` (trusted) and, when
+//! `core.https_address` is set, HTTPS with client certificates checked against the
+//! trust store. Every route calls the same core functions as the tools.
+
+mod app;
+mod ops;
+mod routes;
+mod tls;
+
+use app::{App, AppRef, Caller};
+use hyper_util::rt::TokioIo;
+use incus_api::{Error, Result};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+/// Serve the Incus REST API on the unix socket (and HTTPS when core.https_address is set)
+#[derive(Debug, clap::Parser)]
+#[command(name = "incus-serve", version, about)]
+pub struct Cli {
+    /// Unix socket to listen on (default: $INCUS_DIR/unix.socket)
+    #[arg(long, env = "INCUS_SOCKET")]
+    socket: Option<PathBuf>,
+    /// HTTPS address, overriding core.https_address (ADDR:PORT)
+    #[arg(long)]
+    https: Option<String>,
+}
+
+/// The clap definition (man pages and completions).
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+pub fn main() -> std::process::ExitCode {
+    let cli = match incus_cli::parse::<Cli>() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    incus_cli::run(|| {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| Error::internal(format!("Start the runtime: {e}")))?;
+        rt.block_on(serve(cli))?;
+        Ok(std::process::ExitCode::SUCCESS)
+    })
+}
+
+async fn serve(cli: Cli) -> Result<()> {
+    let (incus_dir, https_cfg) = app::core(|ctx| {
+        Ok((
+            ctx.incus_dir.clone(),
+            incus_core::server::get(ctx, "core.https_address").unwrap_or_default(),
+        ))
+    })
+    .await?;
+    let socket = cli.socket.unwrap_or_else(|| incus_dir.join("unix.socket"));
+    let instance_tool = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(|d| d.join("incus-instance")))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("incus-instance"));
+    let (events, _) = tokio::sync::broadcast::channel(1024);
+    let app: AppRef = Arc::new(App {
+        ops: ops::Ops::new(events.clone()),
+        events,
+        instance_tool,
+        server_cert: std::sync::Mutex::new(None),
+    });
+    let router = routes::router(app.clone());
+    tokio::spawn(routes::events::tail(app.clone()));
+
+    let https = cli.https.unwrap_or(https_cfg);
+    if !https.is_empty() {
+        let (pem, config) = app::core(tls::load_or_create).await?;
+        *app.server_cert.lock().expect("cert lock") = Some(pem);
+        let addr = if https.starts_with(':') {
+            format!("[::]{https}")
+        } else if https.contains(':') {
+            https.clone()
+        } else {
+            format!("{https}:8443")
+        };
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .map_err(|e| Error::invalid(format!("Listen on {addr}: {e}")))?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let router = router.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    continue;
+                };
+                let (acceptor, router) = (acceptor.clone(), router.clone());
+                tokio::spawn(async move {
+                    let Ok(stream) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let der = stream
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|c| c.first())
+                        .map(|c| c.to_vec());
+                    let fingerprint = der.as_deref().map(tls::fingerprint);
+                    // Trust is decided per request (routes::guard).
+                    let caller = Caller {
+                        trusted: false,
+                        protocol: "tls",
+                        fingerprint,
+                        cert_der: der,
+                    };
+                    serve_conn(stream, router, caller).await;
+                });
+            }
+        });
+    }
+
+    if socket.exists() {
+        // A live server answers on it; a stale file from a killed one is replaced.
+        if tokio::net::UnixStream::connect(&socket).await.is_ok() {
+            return Err(Error::conflict(format!(
+                "Another server is listening on {}",
+                socket.display()
+            )));
+        }
+        std::fs::remove_file(&socket)?;
+    }
+    let listener = tokio::net::UnixListener::bind(&socket)
+        .map_err(|e| Error::internal(format!("Listen on {}: {e}", socket.display())))?;
+    // Root only, as upstream's socket (group incus-admin aside).
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o660))?;
+    let shutdown = async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = tokio::signal::ctrl_c() => {},
+        }
+    };
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            conn = listener.accept() => {
+                let Ok((stream, _)) = conn else { continue };
+                let router = router.clone();
+                tokio::spawn(serve_conn(stream, router, Caller {
+                    trusted: true,
+                    protocol: "unix",
+                    fingerprint: None,
+                    cert_der: None,
+                }));
+            }
+        }
+    }
+    let _ = std::fs::remove_file(&socket);
+    Ok(())
+}
+
+/// One HTTP/1.1 connection (with upgrades for websockets); the caller rides along in
+/// the request extensions.
+async fn serve_conn<S>(stream: S, router: axum::Router, caller: Caller)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = router.map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(caller.clone());
+        req
+    });
+    let svc = hyper_util::service::TowerToHyperService::new(svc);
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), svc)
+        .with_upgrades()
+        .await;
+}

@@ -1,0 +1,494 @@
+//! `/1.0/instances`: list, create, one, update, rename, delete, state, logs.
+
+use super::profiles::merge_put;
+use super::{run_task, urls};
+use crate::app::{
+    check_project, core, parse_body, recursion, sync, sync_etag, ApiError, ApiResult, AppRef, Query,
+};
+use crate::ops::OpSpec;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use incus_api::{Error, Instance, InstancePut, InstancesPost, Result};
+use incus_core::instance::{self, CreateOptions};
+use incus_core::lifecycle;
+use serde::Deserialize;
+use std::time::Duration;
+
+pub fn routes() -> Router<AppRef> {
+    Router::new()
+        .route("/1.0/instances", get(list).post(create))
+        .route(
+            "/1.0/instances/{name}",
+            get(one).put(put).patch(patch).post(rename).delete(delete),
+        )
+        .route("/1.0/instances/{name}/state", get(state).put(put_state))
+        .route("/1.0/instances/{name}/snapshots", get(snapshots))
+        .route("/1.0/instances/{name}/backups", get(backups))
+        .route("/1.0/instances/{name}/logs", get(logs))
+        .route("/1.0/instances/{name}/logs/{file}", get(log_file))
+        .route(
+            "/1.0/instances/{name}/logs/exec-output/{file}",
+            get(exec_output),
+        )
+        .route("/1.0/instances/{name}/console", get(console_log))
+}
+
+fn url(name: &str) -> String {
+    format!("/1.0/instances/{name}")
+}
+
+async fn list(q: Query) -> ApiResult {
+    check_project(&q)?;
+    let depth = recursion(&q);
+    let filter = q.get("filter").map(|f| Filter::parse(f)).transpose()?;
+    let all = if depth >= 2 {
+        core(instance::list_full).await?
+    } else {
+        core(instance::list).await?
+    };
+    let all: Vec<Instance> = match &filter {
+        Some(f) => all.into_iter().filter(|i| f.matches(i)).collect(),
+        None => all,
+    };
+    if depth == 0 {
+        sync(urls("/1.0/instances", all.into_iter().map(|i| i.name)))
+    } else {
+        sync(all)
+    }
+}
+
+/// Upstream's `filter=` for the clauses clients send: `FIELD eq|ne VALUE`, joined by
+/// `and`/`or` (evaluated left to right), with dotted fields such as `config.image.os`.
+struct Filter {
+    clauses: Vec<(bool, String, bool, String)>,
+}
+
+impl Filter {
+    fn parse(s: &str) -> Result<Filter> {
+        let words = shell_split(s);
+        let mut clauses = Vec::new();
+        let mut i = 0;
+        let mut and = true;
+        while i < words.len() {
+            let mut negate = false;
+            if words[i] == "not" {
+                negate = true;
+                i += 1;
+            }
+            if i + 2 >= words.len() {
+                return Err(Error::invalid(format!("Invalid filter \"{s}\"")));
+            }
+            let (field, op, value) = (&words[i], &words[i + 1], &words[i + 2]);
+            let eq = match op.as_str() {
+                "eq" => !negate,
+                "ne" => negate,
+                _ => return Err(Error::invalid(format!("Invalid filter operator \"{op}\""))),
+            };
+            clauses.push((and, field.clone(), eq, value.clone()));
+            i += 3;
+            if i < words.len() {
+                and = match words[i].as_str() {
+                    "and" => true,
+                    "or" => false,
+                    w => {
+                        return Err(Error::invalid(format!(
+                            "Invalid filter conjunction \"{w}\""
+                        )))
+                    }
+                };
+                i += 1;
+                if i >= words.len() {
+                    return Err(Error::invalid(format!("Invalid filter \"{s}\"")));
+                }
+            }
+        }
+        Ok(Filter { clauses })
+    }
+
+    fn matches(&self, inst: &Instance) -> bool {
+        let v = serde_json::to_value(inst).unwrap_or_default();
+        let mut acc = true;
+        for (n, (and, field, eq, want)) in self.clauses.iter().enumerate() {
+            let got = lookup(&v, field);
+            let hit = (got.as_deref() == Some(want.as_str())) == *eq;
+            acc = if n == 0 {
+                hit
+            } else if *and {
+                acc && hit
+            } else {
+                acc || hit
+            };
+        }
+        acc
+    }
+}
+
+/// A dotted field of the instance; config keys themselves contain dots.
+fn lookup(v: &serde_json::Value, field: &str) -> Option<String> {
+    for map in ["config", "expanded_config"] {
+        if let Some(key) = field.strip_prefix(&format!("{map}.")) {
+            return v.get(map)?.get(key)?.as_str().map(str::to_string);
+        }
+    }
+    let mut cur = v;
+    for part in field.split('.') {
+        cur = cur.get(part)?;
+    }
+    match cur {
+        serde_json::Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+fn shell_split(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut any = false;
+    for c in s.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                any = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if any || !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            (None, c) => cur.push(c),
+        }
+    }
+    if any || !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+async fn create(State(app): State<AppRef>, q: Query, body: Bytes) -> ApiResult {
+    check_project(&q)?;
+    let post: InstancesPost = parse_body(&body)?;
+    if !post.instance_type.is_empty() && post.instance_type != "container" {
+        return Err(Error::unsupported("Virtual machines are not supported on this host").into());
+    }
+    let image = match post.source.source_type.as_str() {
+        "image" => {
+            if !post.source.server.is_empty() {
+                return Err(
+                    Error::unsupported("Images from remote servers are not supported yet").into(),
+                );
+            }
+            let name = if !post.source.fingerprint.is_empty() {
+                post.source.fingerprint.clone()
+            } else if !post.source.alias.is_empty() {
+                post.source.alias.clone()
+            } else {
+                return Err(Error::invalid("Image source needs an alias or a fingerprint").into());
+            };
+            Some(name)
+        }
+        "none" | "" => None,
+        other => {
+            return Err(
+                Error::unsupported(format!("Source type \"{other}\" is not supported yet")).into(),
+            )
+        }
+    };
+    let name = (!post.name.is_empty()).then(|| post.name.clone());
+    if let Some(n) = &name {
+        incus_core::names::validate_instance_name(n)?;
+    }
+    let resources = name
+        .iter()
+        .map(|n| ("instances", url(n)))
+        .collect::<Vec<_>>();
+    let start = post.start;
+    let opts = CreateOptions {
+        name,
+        image,
+        profiles: post.profiles,
+        config: post.config,
+        devices: post.devices,
+        pool: None,
+        ephemeral: post.ephemeral,
+        description: post.description,
+    };
+    run_task(
+        &app,
+        OpSpec::task("Creating instance", &resources),
+        move |ctx| {
+            let inst = instance::create(ctx, opts)?;
+            if start {
+                lifecycle::start(ctx, &inst.name)?;
+            }
+            Ok(())
+        },
+    )
+}
+
+async fn one(Path(name): Path<String>, q: Query) -> ApiResult {
+    check_project(&q)?;
+    let full = recursion(&q) > 0;
+    let inst = core(move |ctx| {
+        let mut inst = instance::get(ctx, &name)?;
+        if full {
+            inst.state = Some(lifecycle::state(ctx, &name)?);
+            inst.snapshots = Some(vec![]);
+            inst.backups = Some(vec![]);
+        }
+        Ok(inst)
+    })
+    .await?;
+    sync_etag(inst)
+}
+
+/// PUT replaces the writable part (async, as upstream); `restore` needs snapshots.
+async fn put(
+    State(app): State<AppRef>,
+    Path(name): Path<String>,
+    q: Query,
+    body: Bytes,
+) -> ApiResult {
+    check_project(&q)?;
+    let raw: serde_json::Value = parse_body(&body)?;
+    if raw
+        .get("restore")
+        .and_then(|r| r.as_str())
+        .is_some_and(|r| !r.is_empty())
+    {
+        return Err(
+            Error::unsupported("Snapshot restore is not available through the API yet").into(),
+        );
+    }
+    let put: InstancePut = parse_body(&body)?;
+    run_task(
+        &app,
+        OpSpec::task("Updating instance", &[("instances", url(&name))]),
+        move |ctx| instance::update(ctx, &name, put).map(|_| ()),
+    )
+}
+
+/// PATCH merges config keys and devices (sync, as upstream).
+async fn patch(Path(name): Path<String>, q: Query, body: Bytes) -> ApiResult {
+    check_project(&q)?;
+    let patch: serde_json::Value = parse_body(&body)?;
+    core(move |ctx| {
+        instance::modify(ctx, &name, |_, put| {
+            merge_put(
+                &mut put.config,
+                &mut put.devices,
+                &mut put.description,
+                &patch,
+            )?;
+            if let Some(p) = patch.get("profiles") {
+                put.profiles = serde_json::from_value(p.clone())
+                    .map_err(|e| Error::invalid(format!("Invalid profiles: {e}")))?;
+            }
+            if let Some(e) = patch.get("ephemeral").and_then(|e| e.as_bool()) {
+                put.ephemeral = e;
+            }
+            Ok(())
+        })
+        .map(|_| ())
+    })
+    .await?;
+    crate::app::empty()
+}
+
+#[derive(Deserialize)]
+struct InstancePost {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    migration: bool,
+}
+
+async fn rename(
+    State(app): State<AppRef>,
+    Path(name): Path<String>,
+    q: Query,
+    body: Bytes,
+) -> ApiResult {
+    check_project(&q)?;
+    let post: InstancePost = parse_body(&body)?;
+    if post.migration {
+        return Err(Error::unsupported("Migration is not supported yet").into());
+    }
+    if post.name.is_empty() {
+        return Err(Error::invalid("A new name is required").into());
+    }
+    run_task(
+        &app,
+        OpSpec::task("Renaming instance", &[("instances", url(&name))]),
+        move |ctx| instance::rename(ctx, &name, &post.name),
+    )
+}
+
+async fn delete(State(app): State<AppRef>, Path(name): Path<String>, q: Query) -> ApiResult {
+    check_project(&q)?;
+    // Fail fast on a missing instance (a 404 rather than a failed operation).
+    let n = name.clone();
+    core(move |ctx| instance::get_row(ctx, &n).map(|_| ())).await?;
+    run_task(
+        &app,
+        OpSpec::task("Deleting instance", &[("instances", url(&name))]),
+        move |ctx| instance::delete(ctx, &name),
+    )
+}
+
+async fn state(Path(name): Path<String>, q: Query) -> ApiResult {
+    check_project(&q)?;
+    sync(
+        core(move |ctx| {
+            instance::get_row(ctx, &name)?;
+            lifecycle::state(ctx, &name)
+        })
+        .await?,
+    )
+}
+
+#[derive(Deserialize)]
+struct StatePut {
+    action: String,
+    #[serde(default = "minus_one")]
+    timeout: i64,
+    #[serde(default)]
+    force: bool,
+    #[serde(default)]
+    stateful: bool,
+}
+
+fn minus_one() -> i64 {
+    -1
+}
+
+async fn put_state(
+    State(app): State<AppRef>,
+    Path(name): Path<String>,
+    q: Query,
+    body: Bytes,
+) -> ApiResult {
+    check_project(&q)?;
+    let st: StatePut = parse_body(&body)?;
+    if st.stateful {
+        return Err(Error::unsupported(
+            "Stateful start/stop needs CRIU, which is not supported on this host",
+        )
+        .into());
+    }
+    // The CLI's default -1 means no limit; 0 stops hard, as upstream.
+    let timeout = if st.timeout < 0 {
+        Duration::from_secs(u64::MAX / 4)
+    } else {
+        Duration::from_secs(st.timeout as u64)
+    };
+    let force = st.force || st.timeout == 0;
+    let action = st.action.clone();
+    let description = match action.as_str() {
+        "start" => "Starting instance",
+        "stop" => "Stopping instance",
+        "restart" => "Restarting instance",
+        "freeze" => "Freezing instance",
+        "unfreeze" => "Unfreezing instance",
+        other => return Err(Error::invalid(format!("Unknown action \"{other}\"")).into()),
+    };
+    let n = name.clone();
+    core(move |ctx| instance::get_row(ctx, &n).map(|_| ())).await?;
+    run_task(
+        &app,
+        OpSpec::task(description, &[("instances", url(&name))]),
+        move |ctx| match action.as_str() {
+            "start" => lifecycle::start(ctx, &name),
+            "stop" => lifecycle::stop(ctx, &name, timeout, force),
+            "restart" => lifecycle::restart(ctx, &name, timeout, force),
+            "freeze" => lifecycle::freeze(ctx, &name),
+            _ => lifecycle::unfreeze(ctx, &name),
+        },
+    )
+}
+
+async fn snapshots(Path(name): Path<String>, q: Query) -> ApiResult {
+    check_project(&q)?;
+    core(move |ctx| instance::get_row(ctx, &name).map(|_| ())).await?;
+    sync(Vec::<String>::new())
+}
+
+async fn backups(Path(name): Path<String>, q: Query) -> ApiResult {
+    check_project(&q)?;
+    core(move |ctx| instance::get_row(ctx, &name).map(|_| ())).await?;
+    sync(Vec::<String>::new())
+}
+
+/// The instance's log directory, listed as upstream (file URLs).
+async fn logs(Path(name): Path<String>) -> ApiResult {
+    let files = core(move |ctx| {
+        instance::get_row(ctx, &name)?;
+        let dir = ctx.instance_log_dir(&name);
+        let mut out = Vec::new();
+        if let Ok(rd) = std::fs::read_dir(&dir) {
+            for e in rd.flatten() {
+                if e.path().is_file() {
+                    out.push(format!(
+                        "/1.0/instances/{name}/logs/{}",
+                        e.file_name().to_string_lossy()
+                    ));
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    })
+    .await?;
+    sync(files)
+}
+
+async fn log_file(Path((name, file)): Path<(String, String)>) -> Result<Response, ApiError> {
+    serve_file(name, None, file).await
+}
+
+async fn exec_output(Path((name, file)): Path<(String, String)>) -> Result<Response, ApiError> {
+    serve_file(name, Some("exec-output"), file).await
+}
+
+/// Serves one plain file of the instance's log directory; names with a path
+/// separator or starting with a dot are refused (no traversal).
+async fn serve_file(
+    name: String,
+    sub: Option<&'static str>,
+    file: String,
+) -> Result<Response, ApiError> {
+    if file.contains('/') || file.starts_with('.') || file.is_empty() {
+        return Err(Error::invalid("Invalid log file name").into());
+    }
+    let data = core(move |ctx| {
+        instance::get_row(ctx, &name)?;
+        let mut p = ctx.instance_log_dir(&name);
+        if let Some(s) = sub {
+            p.push(s);
+        }
+        p.push(&file);
+        std::fs::read(&p).map_err(|_| Error::not_found("Log file not found"))
+    })
+    .await?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/octet-stream")],
+        Body::from(data),
+    )
+        .into_response())
+}
+
+async fn console_log(Path(name): Path<String>) -> Result<Response, ApiError> {
+    let data = core(move |ctx| lifecycle::console_log(ctx, &name)).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/octet-stream")],
+        Body::from(data),
+    )
+        .into_response())
+}

@@ -1,0 +1,168 @@
+//! The router: one module per API area. Areas still to come (snapshots, storage
+//! volumes, networks) add a module here and merge its `routes()` in [`router`].
+
+use crate::app::{core, json_response, ApiError, ApiResult, AppRef, Caller};
+use crate::ops::{Op, OpSpec};
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use incus_api::{Error, Result};
+use incus_core::Context;
+use std::sync::Arc;
+
+pub mod certificates;
+pub mod events;
+pub mod exec;
+pub mod images;
+pub mod instances;
+pub mod operations;
+pub mod profiles;
+pub mod server;
+pub mod storage;
+
+/// Every route of the API.
+pub fn router(app: AppRef) -> Router {
+    Router::new()
+        .merge(server::routes())
+        .merge(server::project_routes())
+        .merge(certificates::routes())
+        .merge(instances::routes())
+        .merge(exec::routes())
+        .merge(images::routes())
+        .merge(profiles::routes())
+        .merge(storage::routes())
+        .merge(operations::routes())
+        .merge(events::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_allowed)
+        .layer(axum::middleware::from_fn(envelope_errors))
+        .layer(axum::middleware::from_fn(guard))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_JSON_BODY))
+        .with_state(app)
+}
+
+/// Request bodies other than image uploads stay small.
+const MAX_JSON_BODY: usize = 4 << 20;
+
+async fn not_found() -> ApiError {
+    ApiError(Error::not_found("not found"))
+}
+
+async fn not_allowed() -> Response {
+    let mut body = incus_api::Response::error(&Error::invalid("method not allowed"));
+    body.error_code = 405;
+    json_response(StatusCode::METHOD_NOT_ALLOWED, &body)
+}
+
+/// Untrusted callers (HTTPS without a known certificate) reach only `GET /`, `GET /1.0`
+/// and `POST /1.0/certificates` (which accepts nothing but a join token from them).
+async fn guard(mut req: Request, next: Next) -> Response {
+    let caller = req.extensions().get::<Caller>().cloned();
+    let trusted = match caller {
+        // Checked on every request, so a revoked certificate stops working at once
+        // even on a kept-alive connection.
+        Some(mut c) if c.fingerprint.is_some() => {
+            let fp = c.fingerprint.clone().unwrap_or_default();
+            c.trusted = core(move |ctx| incus_core::trust::is_trusted(ctx, &fp))
+                .await
+                .unwrap_or(false);
+            let t = c.trusted;
+            req.extensions_mut().insert(c);
+            t
+        }
+        Some(c) => c.trusted,
+        None => false,
+    };
+    if !trusted {
+        let path = req.uri().path().trim_end_matches('/');
+        let open = matches!(
+            (req.method().as_str(), path),
+            ("GET", "") | ("GET", "/1.0") | ("POST", "/1.0/certificates")
+        );
+        if !open {
+            return ApiError(Error::forbidden("not authorized")).into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Rejections of axum's extractors (body too large, bad query, not a websocket
+/// request) are plain text; clients expect the error envelope for every failure.
+async fn envelope_errors(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !status.is_client_error() && !status.is_server_error() || is_json {
+        return resp;
+    }
+    let text = axum::body::to_bytes(resp.into_body(), 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
+    let mut body = incus_api::Response::error(&Error::invalid(message));
+    body.error_code = status.as_u16() as i32;
+    json_response(status, &body)
+}
+
+/// The async envelope of a new operation (202 with `Location`).
+pub fn async_response(op: &Op) -> ApiResult {
+    let body = serde_json::json!({
+        "type": "async",
+        "status": "Operation created",
+        "status_code": 100,
+        "operation": op.url(),
+        "error_code": 0,
+        "error": "",
+        "metadata": op.snapshot(),
+    });
+    let mut r = json_response(StatusCode::ACCEPTED, &body);
+    if let Ok(h) = HeaderValue::from_str(&op.url()) {
+        r.headers_mut().insert(header::LOCATION, h);
+    }
+    Ok(r)
+}
+
+/// Runs `f` as a task operation and answers with the async envelope at once.
+pub fn run_task<F>(app: &AppRef, spec: OpSpec, f: F) -> ApiResult
+where
+    F: FnOnce(&Context) -> Result<()> + Send + 'static,
+{
+    let op = app.ops.create(spec);
+    let running: Arc<Op> = op.clone();
+    tokio::spawn(async move {
+        let result = core(f).await;
+        running.finish(result);
+    });
+    async_response(&op)
+}
+
+/// A URL list (`recursion=0`) from names under `prefix`.
+pub fn urls(prefix: &str, names: impl IntoIterator<Item = String>) -> Vec<String> {
+    names
+        .into_iter()
+        .map(|n| format!("{prefix}/{}", encode(&n)))
+        .collect()
+}
+
+/// Percent-encodes a path segment (names are restricted, aliases may hold anything).
+pub fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,124 @@
+//! `/1.0/profiles`.
+
+use super::urls;
+use crate::app::{
+    check_project, core, created, empty, parse_body, recursion, sync, sync_etag, ApiResult, AppRef,
+    Query,
+};
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::routing::get;
+use axum::Router;
+use incus_api::{Error, ProfilePut};
+use incus_core::profile;
+use serde::Deserialize;
+
+pub fn routes() -> Router<AppRef> {
+    Router::new()
+        .route("/1.0/profiles", get(list).post(create))
+        .route(
+            "/1.0/profiles/{name}",
+            get(one).put(put).patch(patch).post(rename).delete(delete),
+        )
+}
+
+async fn list(q: Query) -> ApiResult {
+    check_project(&q)?;
+    let all = core(profile::list).await?;
+    if recursion(&q) > 0 {
+        sync(all)
+    } else {
+        sync(urls("/1.0/profiles", all.into_iter().map(|p| p.name)))
+    }
+}
+
+#[derive(Deserialize)]
+struct ProfilesPost {
+    name: String,
+    #[serde(flatten)]
+    put: ProfilePut,
+}
+
+async fn create(q: Query, body: Bytes) -> ApiResult {
+    check_project(&q)?;
+    let post: ProfilesPost = parse_body(&body)?;
+    let name = post.name.clone();
+    core(move |ctx| profile::create(ctx, &post.name, post.put)).await?;
+    created(&format!("/1.0/profiles/{name}"))
+}
+
+async fn one(Path(name): Path<String>, q: Query) -> ApiResult {
+    check_project(&q)?;
+    sync_etag(core(move |ctx| profile::get(ctx, &name)).await?)
+}
+
+async fn put(Path(name): Path<String>, q: Query, body: Bytes) -> ApiResult {
+    check_project(&q)?;
+    let put: ProfilePut = parse_body(&body)?;
+    core(move |ctx| profile::update(ctx, &name, put)).await?;
+    empty()
+}
+
+/// PATCH merges config keys and devices into the profile.
+async fn patch(Path(name): Path<String>, q: Query, body: Bytes) -> ApiResult {
+    check_project(&q)?;
+    let patch: serde_json::Value = parse_body(&body)?;
+    core(move |ctx| {
+        profile::modify(ctx, &name, |put| {
+            merge_put(
+                &mut put.config,
+                &mut put.devices,
+                &mut put.description,
+                &patch,
+            )
+        })
+        .map(|_| ())
+    })
+    .await?;
+    empty()
+}
+
+/// Upstream's PATCH: given config keys and devices replace the current ones one by one.
+pub fn merge_put(
+    config: &mut incus_api::Config,
+    devices: &mut incus_api::Devices,
+    description: &mut String,
+    patch: &serde_json::Value,
+) -> incus_api::Result<()> {
+    if !patch.is_object() {
+        return Err(Error::invalid("Invalid request body: expected an object"));
+    }
+    if let Some(c) = patch.get("config") {
+        let c: incus_api::Config = serde_json::from_value(c.clone())
+            .map_err(|e| Error::invalid(format!("Invalid config: {e}")))?;
+        config.extend(c);
+    }
+    if let Some(d) = patch.get("devices") {
+        let d: incus_api::Devices = serde_json::from_value(d.clone())
+            .map_err(|e| Error::invalid(format!("Invalid devices: {e}")))?;
+        devices.extend(d);
+    }
+    if let Some(s) = patch.get("description").and_then(|s| s.as_str()) {
+        *description = s.to_string();
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct NamePost {
+    name: String,
+}
+
+async fn rename(Path(name): Path<String>, q: Query, body: Bytes) -> ApiResult {
+    check_project(&q)?;
+    let post: NamePost = parse_body(&body)?;
+    let new = post.name.clone();
+    core(move |ctx| profile::rename(ctx, &name, &post.name)).await?;
+    created(&format!("/1.0/profiles/{new}"))
+}
+
+async fn delete(Path(name): Path<String>, q: Query) -> ApiResult {
+    check_project(&q)?;
+    core(move |ctx| profile::delete(ctx, &name)).await?;
+    empty()
+}

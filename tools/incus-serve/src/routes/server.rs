@@ -1,0 +1,119 @@
+//! `/` and `/1.0`: the server and its config.
+
+use crate::app::{core, empty, parse_body, sync, sync_etag, ApiResult, AppRef, Caller};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Extension, Router};
+use incus_api::ServerPut;
+use incus_core::server;
+
+pub fn routes() -> Router<AppRef> {
+    Router::new()
+        .route("/", get(root))
+        .route("/1.0", get(get_server).put(put_server).patch(patch_server))
+}
+
+async fn root() -> ApiResult {
+    sync(["/1.0"])
+}
+
+async fn get_server(State(app): State<AppRef>, Extension(caller): Extension<Caller>) -> ApiResult {
+    let mut info = core(server::info).await?;
+    info.environment.certificate = app
+        .server_cert
+        .lock()
+        .expect("cert lock")
+        .clone()
+        .unwrap_or_default();
+    if !info.environment.certificate.is_empty() {
+        info.environment.certificate_fingerprint =
+            crate::tls::pem_fingerprint(&info.environment.certificate).unwrap_or_default();
+    }
+    info.auth_user_method = caller.protocol.into();
+    if let Some(fp) = &caller.fingerprint {
+        info.auth_user_name = fp.clone();
+    }
+    if !caller.trusted {
+        // Upstream's ServerUntrusted: no config, no environment.
+        return sync(serde_json::json!({
+            "api_extensions": info.api_extensions,
+            "api_status": info.api_status,
+            "api_version": info.api_version,
+            "auth": "untrusted",
+            "public": false,
+            "auth_methods": info.auth_methods,
+        }));
+    }
+    sync_etag(info)
+}
+
+async fn put_server(body: Bytes) -> ApiResult {
+    let put: ServerPut = parse_body(&body)?;
+    core(move |ctx| server::replace(ctx, &put.config)).await?;
+    empty()
+}
+
+async fn patch_server(body: Bytes) -> ApiResult {
+    let put: ServerPut = parse_body(&body)?;
+    core(move |ctx| server::set_keys(ctx, &put.config)).await?;
+    empty()
+}
+
+/// `/1.0/projects`: only `default` exists for now.
+pub fn project_routes() -> Router<AppRef> {
+    Router::new()
+        .route("/1.0/projects", get(projects))
+        .route("/1.0/projects/{name}", get(project))
+}
+
+fn default_project(used_by: Vec<String>) -> incus_api::Project {
+    let config = [
+        "features.images",
+        "features.profiles",
+        "features.storage.volumes",
+        "features.storage.buckets",
+        "features.networks",
+        "features.networks.zones",
+    ]
+    .into_iter()
+    .map(|k| (k.to_string(), "true".to_string()))
+    .collect();
+    incus_api::Project {
+        config,
+        description: "Default Incus project".into(),
+        name: "default".into(),
+        used_by,
+    }
+}
+
+async fn projects(q: crate::app::Query) -> ApiResult {
+    if crate::app::recursion(&q) > 0 {
+        sync([default_project(used_by().await?)])
+    } else {
+        sync(["/1.0/projects/default"])
+    }
+}
+
+async fn project(axum::extract::Path(name): axum::extract::Path<String>) -> ApiResult {
+    if name != "default" {
+        return Err(incus_api::Error::not_found("Project not found").into());
+    }
+    sync_etag(default_project(used_by().await?))
+}
+
+async fn used_by() -> incus_api::Result<Vec<String>> {
+    core(|ctx| {
+        let mut out: Vec<String> = incus_core::instance::list(ctx)?
+            .into_iter()
+            .map(|i| format!("/1.0/instances/{}", i.name))
+            .collect();
+        out.extend(
+            incus_core::profile::list(ctx)?
+                .into_iter()
+                .map(|p| format!("/1.0/profiles/{}", p.name)),
+        );
+        Ok(out)
+    })
+    .await
+}

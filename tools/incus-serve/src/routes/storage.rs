@@ -1,0 +1,106 @@
+//! `/1.0/storage-pools` and the volume listing. Volume CRUD comes with the custom
+//! volumes work.
+
+use super::profiles::merge_put;
+use super::urls;
+use crate::app::{
+    check_project, core, created, empty, parse_body, recursion, sync, sync_etag, ApiResult, AppRef,
+    Query,
+};
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::routing::get;
+use axum::Router;
+use incus_api::{Config, StoragePoolPut};
+use incus_core::storage;
+use serde::Deserialize;
+
+pub fn routes() -> Router<AppRef> {
+    Router::new()
+        .route("/1.0/storage-pools", get(list).post(create))
+        .route(
+            "/1.0/storage-pools/{name}",
+            get(one).put(put).patch(patch).delete(delete),
+        )
+        .route("/1.0/storage-pools/{name}/resources", get(resources))
+        .route("/1.0/storage-pools/{name}/volumes", get(volumes))
+}
+
+async fn list(q: Query) -> ApiResult {
+    check_project(&q)?;
+    let all = core(storage::pool_list).await?;
+    if recursion(&q) > 0 {
+        sync(all)
+    } else {
+        sync(urls("/1.0/storage-pools", all.into_iter().map(|p| p.name)))
+    }
+}
+
+#[derive(Deserialize)]
+struct PoolsPost {
+    name: String,
+    driver: String,
+    #[serde(default)]
+    config: Config,
+    #[serde(default)]
+    description: String,
+}
+
+async fn create(body: Bytes) -> ApiResult {
+    let post: PoolsPost = parse_body(&body)?;
+    let name = post.name.clone();
+    core(move |ctx| {
+        storage::pool_create(
+            ctx,
+            &post.name,
+            &post.driver,
+            post.config,
+            &post.description,
+        )
+    })
+    .await?;
+    created(&format!("/1.0/storage-pools/{name}"))
+}
+
+async fn one(Path(name): Path<String>) -> ApiResult {
+    sync_etag(core(move |ctx| storage::pool_get(ctx, &name)).await?)
+}
+
+async fn put(Path(name): Path<String>, body: Bytes) -> ApiResult {
+    let put: StoragePoolPut = parse_body(&body)?;
+    core(move |ctx| storage::pool_update(ctx, &name, put.config, &put.description)).await?;
+    empty()
+}
+
+async fn patch(Path(name): Path<String>, body: Bytes) -> ApiResult {
+    let patch: serde_json::Value = parse_body(&body)?;
+    // Config keys merge under the pool lock (an empty value unsets, as upstream).
+    let mut config = Config::new();
+    let (mut devices, mut description) = (Default::default(), String::new());
+    merge_put(&mut config, &mut devices, &mut description, &patch)?;
+    core(move |ctx| storage::pool_set_keys(ctx, &name, &config).map(|_| ())).await?;
+    empty()
+}
+
+async fn delete(Path(name): Path<String>) -> ApiResult {
+    core(move |ctx| storage::pool_delete(ctx, &name)).await?;
+    empty()
+}
+
+async fn resources(Path(name): Path<String>) -> ApiResult {
+    sync(core(move |ctx| storage::pool_resources(ctx, &name)).await?)
+}
+
+async fn volumes(Path(name): Path<String>, q: Query) -> ApiResult {
+    check_project(&q)?;
+    let all = core(move |ctx| storage::volume_list(ctx, &name)).await?;
+    if recursion(&q) > 0 {
+        sync(all)
+    } else {
+        sync(
+            all.into_iter()
+                .map(|v| format!("/1.0/storage-pools/volumes/{}/{}", v.volume_type, v.name))
+                .collect::<Vec<_>>(),
+        )
+    }
+}
