@@ -189,6 +189,8 @@ impl Schedule {
     }
 }
 
+const MAX_EXPIRY_MONTHS: i64 = 1000 * 12;
+
 /// A parsed `snapshots.expiry` (`1M 2H 3d 4w 5m 6y`: minutes, hours, days, weeks,
 /// months, years, as upstream's units).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -212,18 +214,28 @@ impl Expiry {
         let mut e = Expiry::default();
         for tok in value.split_whitespace() {
             let unit = tok.chars().last().ok_or_else(bad)?;
-            let n: u32 = tok[..tok.len() - unit.len_utf8()]
-                .parse()
+            let n = tok[..tok.len() - unit.len_utf8()]
+                .parse::<u64>()
+                .map(|n| n.min(i64::MAX as u64) as i64)
                 .map_err(|_| bad())?;
-            match unit {
-                'M' => e.minutes += n as i64,
-                'H' => e.minutes += n as i64 * 60,
-                'd' => e.minutes += n as i64 * 60 * 24,
-                'w' => e.minutes += n as i64 * 60 * 24 * 7,
-                'm' => e.months += n,
-                'y' => e.months += n * 12,
+            let (minutes, months) = match unit {
+                'M' => (n, 0),
+                'H' => (n.saturating_mul(60), 0),
+                'd' => (n.saturating_mul(60 * 24), 0),
+                'w' => (n.saturating_mul(60 * 24 * 7), 0),
+                'm' => (0, n),
+                'y' => (0, n.saturating_mul(12)),
                 _ => return Err(bad()),
+            };
+            e.minutes = e.minutes.saturating_add(minutes);
+            let months = (e.months as i64).saturating_add(months);
+            // Beyond a thousand years is a typo, and would overflow the calendar.
+            if e.minutes > MAX_EXPIRY_MONTHS * 31 * 24 * 60 || months > MAX_EXPIRY_MONTHS {
+                return Err(Error::invalid(format!(
+                    "Invalid value for snapshots.expiry \"{value}\": longer than 1000 years"
+                )));
             }
+            e.months = months as u32;
         }
         Ok(Some(e))
     }
@@ -421,5 +433,28 @@ mod tests {
         assert_eq!(next_name("other", &have).unwrap(), "other-0");
         assert_eq!(next_name("fresh", &have).unwrap(), "fresh");
         assert!(next_name("a%d%d", &have).is_err());
+    }
+
+    proptest::proptest! {
+        /// Any schedule or expiry string gets an answer, never a panic; a parsed
+        /// schedule's due slot lies in its window; an expiry never ends before it starts.
+        #[test]
+        fn schedules_and_expiries_never_panic(
+            text in "\\PC{0,30}|[0-9*/,@ a-z-]{0,30}|[0-9]{1,12}[MHdwmy]( [0-9]{1,12}[MHdwmy]){0,3}",
+            start in 0i64..4_000_000_000,
+            span in 0i64..10_000_000,
+        ) {
+            let after = DateTime::from_timestamp(start, 0).unwrap();
+            let now = after + Duration::seconds(span);
+            if let Ok(s) = Schedule::parse(&text) {
+                if let Some(slot) = s.due(after, now) {
+                    proptest::prop_assert!(slot > after && slot <= now);
+                }
+            }
+            if let Ok(Some(e)) = Expiry::parse(&text) {
+                proptest::prop_assert!(e.after(after) >= after);
+            }
+            let _ = render_pattern(&text, now);
+        }
     }
 }
