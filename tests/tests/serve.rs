@@ -790,3 +790,68 @@ fn pylxd_basics() {
         srv.log()
     );
 }
+
+#[test]
+fn console_websocket_with_the_upstream_client() {
+    upstream_present();
+    let env = TestEnv::initialized();
+    with_image(&env);
+    env.ok("incus-instance", &["launch", "busybox", "k1"]);
+    let srv = Server::start(&env);
+    let input = env.root().join("console.in");
+    std::fs::write(&input, "echo MARK$((40+2))\n").unwrap();
+    let out_path = env.root().join("console.out");
+    let child = Command::new("script")
+        .args(["-qec", &format!("{UPSTREAM} console k1"), "/dev/null"])
+        .env("INCUS_DIR", &env.incus_dir)
+        .env("INCUS_CONF", env.root().join("client-conf"))
+        .env("HOME", env.root())
+        .stdin(std::fs::File::open(&input).unwrap())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script (bsdutils)");
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut client = Kill(child);
+    // What was typed reached the console's shell, and its answer came back.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(&out_path).unwrap_or_default();
+        if text.contains("MARK42") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no console output: {text:?} {}",
+            srv.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The client going away ends the console operation.
+    let _ = client.0.kill();
+    let _ = client.0.wait();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, v) = srv.curl("GET", "/1.0/operations?recursion=1", None);
+        let done = v["metadata"]["success"]
+            .as_array()
+            .is_some_and(|ops| ops.iter().any(|o| o["description"] == "Showing console"));
+        if done {
+            break;
+        }
+        assert!(Instant::now() < deadline, "console op still running: {v}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A stopped instance has no console: a plain error, no operation.
+    env.ok("incus-instance", &["stop", "-f", "k1"]);
+    assert_error(
+        &srv.curl("POST", "/1.0/instances/k1/console", Some("{}")),
+        400,
+    );
+}

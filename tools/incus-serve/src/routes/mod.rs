@@ -13,6 +13,7 @@ use incus_core::Context;
 use std::sync::Arc;
 
 pub mod certificates;
+pub mod console;
 pub mod events;
 pub mod exec;
 pub mod images;
@@ -30,6 +31,7 @@ pub fn router(app: AppRef) -> Router {
         .merge(certificates::routes())
         .merge(instances::routes())
         .merge(exec::routes())
+        .merge(console::routes())
         .merge(images::routes())
         .merge(profiles::routes())
         .merge(storage::routes())
