@@ -440,6 +440,18 @@ fn upstream_client_drives_instances() {
         env.json("incus-image", &["list", "--format", "json"])[0]["aliases"][0]["name"],
         "busybox"
     );
+    // A split image goes up as multipart.
+    srv.incus(&[
+        "image",
+        "import",
+        img.split_meta.to_str().unwrap(),
+        img.split_rootfs.to_str().unwrap(),
+        "--alias",
+        "split1",
+    ])
+    .ok();
+    let split = env.json("incus-image", &["show", "split1", "--format", "json"]);
+    assert_eq!(split["aliases"][0]["name"], "split1", "{split}");
 
     srv.incus(&["stop", "c1", "-f"]).ok();
     assert_eq!(
