@@ -6,6 +6,7 @@ pub mod admin;
 pub mod context;
 pub mod devices;
 pub mod events;
+pub mod files;
 pub mod image;
 pub mod instance;
 pub mod lifecycle;

@@ -16,6 +16,7 @@ pub mod certificates;
 pub mod console;
 pub mod events;
 pub mod exec;
+pub mod files;
 pub mod images;
 pub mod instances;
 pub mod operations;
@@ -31,6 +32,7 @@ pub fn router(app: AppRef) -> Router {
         .merge(certificates::routes())
         .merge(instances::routes())
         .merge(exec::routes())
+        .merge(files::routes())
         .merge(console::routes())
         .merge(images::routes())
         .merge(profiles::routes())
