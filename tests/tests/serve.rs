@@ -703,6 +703,21 @@ fn https_trust_token_with_the_upstream_client() {
         .stdout
         .is_empty());
 
+    // The upstream client manages tokens through the API (token operations).
+    let t = srv.incus(&["config", "trust", "add", "web", "-q"]).ok();
+    assert!(!t.line().is_empty());
+    let listed = env.ok("incus-trust", &["list-tokens", "--format", "csv"]);
+    assert!(listed.stdout.starts_with("web,"), "{listed:?}");
+    let up = srv
+        .incus(&["config", "trust", "list-tokens", "--format", "csv"])
+        .ok();
+    assert!(up.stdout.starts_with("web,"), "{up:?}");
+    srv.incus(&["config", "trust", "revoke-token", "web"]).ok();
+    assert!(env
+        .ok("incus-trust", &["list-tokens", "--format", "csv"])
+        .stdout
+        .is_empty());
+
     // Bad tool input.
     env.run("incus-trust", &["remove", "ffff"]).err(3);
     env.run(
