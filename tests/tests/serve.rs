@@ -440,6 +440,18 @@ fn upstream_client_drives_instances() {
         env.json("incus-image", &["list", "--format", "json"])[0]["aliases"][0]["name"],
         "busybox"
     );
+    // A split image goes up as multipart.
+    srv.incus(&[
+        "image",
+        "import",
+        img.split_meta.to_str().unwrap(),
+        img.split_rootfs.to_str().unwrap(),
+        "--alias",
+        "split1",
+    ])
+    .ok();
+    let split = env.json("incus-image", &["show", "split1", "--format", "json"]);
+    assert_eq!(split["aliases"][0]["name"], "split1", "{split}");
 
     srv.incus(&["stop", "c1", "-f"]).ok();
     assert_eq!(
@@ -691,6 +703,21 @@ fn https_trust_token_with_the_upstream_client() {
         .stdout
         .is_empty());
 
+    // The upstream client manages tokens through the API (token operations).
+    let t = srv.incus(&["config", "trust", "add", "web", "-q"]).ok();
+    assert!(!t.line().is_empty());
+    let listed = env.ok("incus-trust", &["list-tokens", "--format", "csv"]);
+    assert!(listed.stdout.starts_with("web,"), "{listed:?}");
+    let up = srv
+        .incus(&["config", "trust", "list-tokens", "--format", "csv"])
+        .ok();
+    assert!(up.stdout.starts_with("web,"), "{up:?}");
+    srv.incus(&["config", "trust", "revoke-token", "web"]).ok();
+    assert!(env
+        .ok("incus-trust", &["list-tokens", "--format", "csv"])
+        .stdout
+        .is_empty());
+
     // Bad tool input.
     env.run("incus-trust", &["remove", "ffff"]).err(3);
     env.run(
@@ -789,4 +816,207 @@ fn pylxd_basics() {
         "{}",
         srv.log()
     );
+}
+
+#[test]
+fn console_websocket_with_the_upstream_client() {
+    upstream_present();
+    let env = TestEnv::initialized();
+    with_image(&env);
+    env.ok("incus-instance", &["launch", "busybox", "k1"]);
+    let srv = Server::start(&env);
+    let input = env.root().join("console.in");
+    std::fs::write(&input, "echo MARK$((40+2))\n").unwrap();
+    let out_path = env.root().join("console.out");
+    let child = Command::new("script")
+        .args(["-qec", &format!("{UPSTREAM} console k1"), "/dev/null"])
+        .env("INCUS_DIR", &env.incus_dir)
+        .env("INCUS_CONF", env.root().join("client-conf"))
+        .env("HOME", env.root())
+        .stdin(std::fs::File::open(&input).unwrap())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script (bsdutils)");
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut client = Kill(child);
+    // What was typed reached the console's shell, and its answer came back.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(&out_path).unwrap_or_default();
+        if text.contains("MARK42") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no console output: {text:?} {}",
+            srv.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The client going away ends the console operation.
+    let _ = client.0.kill();
+    let _ = client.0.wait();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, v) = srv.curl("GET", "/1.0/operations?recursion=1", None);
+        let done = v["metadata"]["success"]
+            .as_array()
+            .is_some_and(|ops| ops.iter().any(|o| o["description"] == "Showing console"));
+        if done {
+            break;
+        }
+        assert!(Instant::now() < deadline, "console op still running: {v}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A stopped instance has no console: a plain error, no operation.
+    env.ok("incus-instance", &["stop", "-f", "k1"]);
+    assert_error(
+        &srv.curl("POST", "/1.0/instances/k1/console", Some("{}")),
+        400,
+    );
+}
+
+/// curl with raw bytes out (file pulls).
+fn curl_raw(srv: &Server, args: &[&str], path: &str) -> (u16, Vec<u8>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let headers = dir.path().join("h");
+    let body = dir.path().join("b");
+    let o = Command::new("curl")
+        .args(["-s", "--unix-socket"])
+        .arg(&srv.socket)
+        .args(args)
+        .arg("-D")
+        .arg(&headers)
+        .arg("-o")
+        .arg(&body)
+        .args(["-w", "%{http_code}"])
+        .arg(format!("http://incus{path}"))
+        .output()
+        .unwrap();
+    let code = String::from_utf8_lossy(&o.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0);
+    (
+        code,
+        std::fs::read(&body).unwrap_or_default(),
+        std::fs::read_to_string(&headers)
+            .unwrap_or_default()
+            .to_lowercase(),
+    )
+}
+
+#[test]
+fn files_api_stays_in_the_rootfs() {
+    let env = TestEnv::initialized();
+    with_image(&env);
+    env.ok("incus-instance", &["create", "busybox", "f1"]);
+    let srv = Server::start(&env);
+    let rootfs = env
+        .incus_dir
+        .join("storage-pools/default/containers/f1/rootfs");
+    let url = |p: &str| format!("/1.0/instances/f1/files?path={p}");
+
+    // Push with owner and mode; the bytes and the ownership land in the rootfs.
+    let (code, _, _) = curl_raw(
+        &srv,
+        &[
+            "-X",
+            "POST",
+            "--data-binary",
+            "hello\n",
+            "-H",
+            "X-Incus-uid: 1000",
+            "-H",
+            "X-Incus-gid: 1001",
+            "-H",
+            "X-Incus-mode: 0600",
+        ],
+        &url("/root/f.txt"),
+    );
+    assert_eq!(code, 200);
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(rootfs.join("root/f.txt")).unwrap();
+    assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (1000, 1001, 0o600));
+    curl_raw(
+        &srv,
+        &[
+            "-X",
+            "POST",
+            "--data-binary",
+            "more\n",
+            "-H",
+            "X-Incus-write: append",
+        ],
+        &url("/root/f.txt"),
+    );
+    let (code, body, headers) = curl_raw(&srv, &[], &url("/root/f.txt"));
+    assert_eq!((code, body.as_slice()), (200, b"hello\nmore\n".as_slice()));
+    assert!(
+        headers.contains("x-incus-uid: 1000") && headers.contains("x-incus-type: file"),
+        "{headers}"
+    );
+    assert!(headers.contains("x-incus-mode: 600"), "{headers}");
+
+    // Directories list as JSON; directories and symlinks are made by type.
+    curl_raw(
+        &srv,
+        &["-X", "POST", "-H", "X-Incus-type: directory"],
+        &url("/root/d"),
+    );
+    assert!(rootfs.join("root/d").is_dir());
+    let (_, v) = srv.curl("GET", &url("/root"), None);
+    assert_eq!(v["metadata"], serde_json::json!(["d", "f.txt"]));
+
+    // Escapes: .., absolute and relative symlinks all resolve inside the rootfs.
+    let outside = env.root().join("outside.txt");
+    std::fs::write(&outside, "secret").unwrap();
+    std::os::unix::fs::symlink(&outside, rootfs.join("root/abs")).unwrap();
+    std::os::unix::fs::symlink("../../../../../../../..", rootfs.join("root/up")).unwrap();
+    let outside_rel = outside
+        .strip_prefix("/")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    for p in [
+        format!("/../../../../../../{outside_rel}"),
+        format!("/root/up/{outside_rel}"),
+    ] {
+        let (code, body, _) = curl_raw(&srv, &[], &url(&p));
+        assert_eq!(code, 404, "{p}: {}", String::from_utf8_lossy(&body));
+    }
+    // A symlink is returned as a symlink, not followed out.
+    let (code, body, headers) = curl_raw(&srv, &[], &url("/root/abs"));
+    assert_eq!(code, 200);
+    assert!(headers.contains("x-incus-type: symlink"), "{headers}");
+    assert_eq!(body, outside.to_str().unwrap().as_bytes());
+    // Writing through a symlink at the leaf is refused; writing under one stays inside.
+    let (code, _, _) = curl_raw(
+        &srv,
+        &["-X", "POST", "--data-binary", "x"],
+        &url("/root/abs"),
+    );
+    // An existing entry of another kind (here a symlink) is a conflict.
+    assert_eq!(code, 409);
+    let (code, _, _) = curl_raw(
+        &srv,
+        &["-X", "POST", "--data-binary", "x"],
+        &url(&format!("/root/up/{outside_rel}")),
+    );
+    assert_ne!(code, 200);
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "secret");
+
+    // Delete.
+    assert_eq!(srv.curl("DELETE", &url("/root/f.txt"), None).0, 200);
+    assert!(!rootfs.join("root/f.txt").exists());
+    assert_error(&srv.curl("DELETE", &url("/root/f.txt"), None), 404);
+    assert_error(&srv.curl("GET", "/1.0/instances/f1/files", None), 400);
 }

@@ -401,6 +401,17 @@ pub fn console_attach(ctx: &Context, name: &str) -> Result<()> {
     incus_runtime::console_attach(&ctx.instance_run_dir(name)).map_err(rt_err)
 }
 
+/// A connection to a running instance's console (output out, input in), for the REST
+/// server's console websocket; `size` is (rows, cols).
+pub fn console_connect(
+    ctx: &Context,
+    name: &str,
+    size: Option<(u16, u16)>,
+) -> Result<std::os::unix::net::UnixStream> {
+    instance::get_row(ctx, name)?;
+    incus_runtime::console_connect(&ctx.instance_run_dir(name), size).map_err(rt_err)
+}
+
 /// Live state (`GET .../state`).
 pub fn state(ctx: &Context, name: &str) -> Result<InstanceState> {
     let st = status(ctx, name);

@@ -90,6 +90,8 @@ async fn serve(cli: Cli) -> Result<()> {
         tokio::spawn(async move {
             loop {
                 let Ok((tcp, _)) = listener.accept().await else {
+                    // Out of descriptors, most likely: let connections finish.
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                     continue;
                 };
                 let (acceptor, router) = (acceptor.clone(), router.clone());
@@ -145,7 +147,10 @@ async fn serve(cli: Cli) -> Result<()> {
         tokio::select! {
             _ = &mut shutdown => break,
             conn = listener.accept() => {
-                let Ok((stream, _)) = conn else { continue };
+                let Ok((stream, _)) = conn else {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                };
                 let router = router.clone();
                 tokio::spawn(serve_conn(stream, router, Caller {
                     trusted: true,

@@ -1,12 +1,11 @@
 //! `/1.0/certificates`: the trust store, and join tokens redeemed by new clients.
 
-use super::{async_response, urls};
+use super::urls;
 use crate::app::{
     core, created, empty, parse_body, recursion, sync, sync_etag, ApiResult, AppRef, Caller, Query,
 };
-use crate::ops::OpSpec;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::routing::get;
 use axum::{Extension, Router};
 use base64::Engine;
@@ -55,11 +54,7 @@ struct CertificatesPost {
     password: String,
 }
 
-async fn add(
-    State(app): State<AppRef>,
-    Extension(caller): Extension<Caller>,
-    body: Bytes,
-) -> ApiResult {
+async fn add(Extension(caller): Extension<Caller>, body: Bytes) -> ApiResult {
     let post: CertificatesPost = parse_body(&body)?;
     if !post.password.is_empty() {
         return Err(
@@ -89,19 +84,7 @@ async fn add(
     if post.token {
         let name = post.name.clone();
         let (id, token) = core(move |ctx| trust::token_create(ctx, &name, &opts)).await?;
-        let mut spec = OpSpec::task("Certificate add token", &[]);
-        spec.class = "token";
-        spec.metadata = Some(serde_json::json!({
-            "id": id,
-            "secret": token.secret,
-            "fingerprint": token.fingerprint,
-            "addresses": token.addresses,
-            "request": {"name": post.name, "type": "client", "restricted": post.restricted, "projects": post.projects.unwrap_or_default()},
-            "expiresAt": token.expires_at,
-        }));
-        // A token operation stays running until the token is used or revoked.
-        let op = app.ops.create(spec);
-        return async_response(&op);
+        return super::async_envelope(&super::token_operation(&id, &token));
     }
     let der = if post.certificate.is_empty() {
         caller

@@ -8,8 +8,8 @@ use crate::app::{
 };
 use crate::ops::OpSpec;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -25,7 +25,12 @@ const MAX_UPLOAD: u64 = 16 << 30;
 
 pub fn routes() -> Router<AppRef> {
     Router::new()
-        .route("/1.0/images", get(list).post(import))
+        .route(
+            "/1.0/images",
+            get(list)
+                .post(import)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route("/1.0/images/aliases", get(aliases).post(alias_create))
         .route(
             "/1.0/images/aliases/{name}",
@@ -156,21 +161,44 @@ fn tokio_util_stream(
     })
 }
 
-/// `POST /1.0/images` with a unified tarball as the body (what `incus image import
-/// FILE` sends); the import itself is core's, with its validation.
-async fn import(State(app): State<AppRef>, q: Query, headers: HeaderMap, body: Body) -> ApiResult {
+/// Writes an upload to a temporary file, refusing more than [`MAX_UPLOAD`] bytes.
+async fn save<S, E>(mut stream: S) -> Result<tempfile::NamedTempFile, Error>
+where
+    S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let mut tmp = tempfile::Builder::new()
+        .prefix("incus-serve-upload-")
+        .tempfile()
+        .map_err(|e| Error::internal(format!("Temporary file: {e}")))?;
+    let mut size = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| Error::invalid(format!("Upload failed: {e}")))?;
+        size += chunk.len() as u64;
+        if size > MAX_UPLOAD {
+            return Err(Error::invalid("Upload too large"));
+        }
+        tmp.write_all(&chunk)
+            .map_err(|e| Error::internal(format!("Write upload: {e}")))?;
+    }
+    Ok(tmp)
+}
+
+/// `POST /1.0/images` with an upload, as `incus image import` sends it: a unified
+/// tarball as the body, or a split image as multipart parts `metadata` and `rootfs`
+/// (or `rootfs.img`). The import itself is core's, with its validation.
+async fn import(State(app): State<AppRef>, q: Query, req: Request) -> ApiResult {
     check_project(&q)?;
+    let headers = req.headers().clone();
     let ctype = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+        .unwrap_or("")
+        .to_string();
     if ctype.starts_with("application/json") {
         return Err(
             Error::unsupported("Image sources other than an upload are not supported yet").into(),
         );
-    }
-    if ctype.starts_with("multipart/") {
-        return Err(Error::unsupported("Split image uploads are not supported yet").into());
     }
     let hdr = |k: &str| {
         headers
@@ -186,21 +214,34 @@ async fn import(State(app): State<AppRef>, q: Query, headers: HeaderMap, body: B
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         properties.insert(unescape(k), unescape(v));
     }
-    let mut tmp = tempfile::Builder::new()
-        .prefix("incus-serve-upload-")
-        .tempfile()
-        .map_err(|e| Error::internal(format!("Temporary file: {e}")))?;
-    let mut stream = body.into_data_stream();
-    let mut size = 0u64;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| Error::invalid(format!("Upload failed: {e}")))?;
-        size += chunk.len() as u64;
-        if size > MAX_UPLOAD {
-            return Err(Error::invalid("Upload too large").into());
+    let files = if ctype.starts_with("multipart/") {
+        let mut mp = Multipart::from_request(req, &())
+            .await
+            .map_err(|e| Error::invalid(format!("Invalid multipart upload: {e}")))?;
+        let (mut meta, mut rootfs) = (None, None);
+        while let Some(field) = mp
+            .next_field()
+            .await
+            .map_err(|e| Error::invalid(format!("Invalid multipart upload: {e}")))?
+        {
+            let name = field.name().unwrap_or("").to_string();
+            let file = save(field).await?;
+            match name.as_str() {
+                "metadata" => meta = Some(file),
+                "rootfs" | "rootfs.img" => rootfs = Some(file),
+                other => {
+                    return Err(Error::invalid(format!("Unknown upload part \"{other}\"")).into())
+                }
+            }
         }
-        tmp.write_all(&chunk)
-            .map_err(|e| Error::internal(format!("Write upload: {e}")))?;
-    }
+        match (meta, rootfs) {
+            (Some(m), Some(r)) => vec![m, r],
+            (Some(m), None) => vec![m],
+            _ => return Err(Error::invalid("The upload has no metadata part").into()),
+        }
+    } else {
+        vec![save(req.into_body().into_data_stream()).await?]
+    };
     let op = app.ops.create(OpSpec::task("Downloading image", &[]));
     let running = op.clone();
     tokio::spawn(async move {
@@ -210,13 +251,16 @@ async fn import(State(app): State<AppRef>, q: Query, headers: HeaderMap, body: B
                 public,
                 properties,
             };
-            let img = image::import(
-                ctx,
-                &ImageSource::Unified(tmp.path().to_path_buf()),
-                &opts,
-                None,
-            )?;
-            drop(tmp);
+            let src = match files.as_slice() {
+                [m, r] => ImageSource::Split {
+                    metadata: m.path().to_path_buf(),
+                    rootfs: r.path().to_path_buf(),
+                },
+                [u] => ImageSource::Unified(u.path().to_path_buf()),
+                _ => return Err(Error::internal("No upload")),
+            };
+            let img = image::import(ctx, &src, &opts, None)?;
+            drop(files);
             Ok(img)
         })
         .await;

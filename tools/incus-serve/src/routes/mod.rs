@@ -13,8 +13,10 @@ use incus_core::Context;
 use std::sync::Arc;
 
 pub mod certificates;
+pub mod console;
 pub mod events;
 pub mod exec;
+pub mod files;
 pub mod images;
 pub mod instances;
 pub mod operations;
@@ -30,6 +32,8 @@ pub fn router(app: AppRef) -> Router {
         .merge(certificates::routes())
         .merge(instances::routes())
         .merge(exec::routes())
+        .merge(files::routes())
+        .merge(console::routes())
         .merge(images::routes())
         .merge(profiles::routes())
         .merge(storage::routes())
@@ -116,20 +120,51 @@ async fn envelope_errors(req: Request, next: Next) -> Response {
 
 /// The async envelope of a new operation (202 with `Location`).
 pub fn async_response(op: &Op) -> ApiResult {
+    async_envelope(&op.snapshot())
+}
+
+/// The async envelope of an operation object.
+pub fn async_envelope(op: &incus_api::Operation) -> ApiResult {
+    let url = format!("/1.0/operations/{}", op.id);
     let body = serde_json::json!({
         "type": "async",
         "status": "Operation created",
         "status_code": 100,
-        "operation": op.url(),
+        "operation": url,
         "error_code": 0,
         "error": "",
-        "metadata": op.snapshot(),
+        "metadata": op,
     });
     let mut r = json_response(StatusCode::ACCEPTED, &body);
-    if let Ok(h) = HeaderValue::from_str(&op.url()) {
+    if let Ok(h) = HeaderValue::from_str(&url) {
         r.headers_mut().insert(header::LOCATION, h);
     }
     Ok(r)
+}
+
+/// A join token as upstream shows it: a running operation of class `token` (ours
+/// live in the database, so tokens made by `incus-trust` are listed too).
+pub fn token_operation(id: &str, t: &incus_core::trust::JoinToken) -> incus_api::Operation {
+    incus_api::Operation {
+        id: id.to_string(),
+        class: "token".into(),
+        description: "Certificate add token".into(),
+        created_at: incus_api::ZERO_TIME.into(),
+        updated_at: incus_api::ZERO_TIME.into(),
+        status: "Running".into(),
+        status_code: crate::ops::RUNNING,
+        resources: Default::default(),
+        metadata: Some(serde_json::json!({
+            "request": {"name": t.client_name, "type": "client"},
+            "secret": t.secret,
+            "fingerprint": t.fingerprint,
+            "addresses": t.addresses,
+            "expiresAt": t.expires_at,
+        })),
+        may_cancel: true,
+        err: String::new(),
+        location: "none".into(),
+    }
 }
 
 /// Runs `f` as a task operation and answers with the async envelope at once.

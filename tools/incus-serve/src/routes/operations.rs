@@ -1,6 +1,6 @@
 //! `/1.0/operations`: list, one, `/wait`, `/websocket`, cancel.
 
-use crate::app::{check_project, recursion, sync, ApiError, ApiResult, AppRef, Query};
+use crate::app::{check_project, core, recursion, sync, ApiError, ApiResult, AppRef, Query};
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -32,11 +32,35 @@ async fn list(State(app): State<AppRef>, q: Query) -> ApiResult {
         };
         by_status.entry(key).or_default().push(v);
     }
+    for (id, t) in core(incus_core::trust::token_list).await? {
+        let v = if deep {
+            serde_json::to_value(super::token_operation(&id, &t)).unwrap_or_default()
+        } else {
+            serde_json::Value::String(format!("/1.0/operations/{id}"))
+        };
+        by_status.entry("running".into()).or_default().push(v);
+    }
     sync(by_status)
 }
 
 async fn one(State(app): State<AppRef>, Path(id): Path<String>) -> ApiResult {
-    sync(app.ops.get(&id)?.snapshot())
+    match app.ops.get(&id) {
+        Ok(op) => sync(op.snapshot()),
+        Err(e) => match stored_token(&id).await? {
+            Some(t) => sync(super::token_operation(&id, &t)),
+            None => Err(e.into()),
+        },
+    }
+}
+
+/// A join token kept in the database, by its operation id.
+async fn stored_token(id: &str) -> incus_api::Result<Option<incus_core::trust::JoinToken>> {
+    let id = id.to_string();
+    Ok(core(incus_core::trust::token_list)
+        .await?
+        .into_iter()
+        .find(|(i, _)| *i == id)
+        .map(|(_, t)| t))
 }
 
 async fn wait(State(app): State<AppRef>, Path(id): Path<String>, q: Query) -> ApiResult {
@@ -52,6 +76,11 @@ async fn wait(State(app): State<AppRef>, Path(id): Path<String>, q: Query) -> Ap
 }
 
 async fn cancel(State(app): State<AppRef>, Path(id): Path<String>) -> ApiResult {
+    // Cancelling a token operation revokes the token.
+    if app.ops.get(&id).is_err() && stored_token(&id).await?.is_some() {
+        core(move |ctx| incus_core::trust::token_revoke(ctx, &id)).await?;
+        return sync(serde_json::json!({}));
+    }
     let op = app.ops.get(&id)?;
     if op.is_done() || !op.snapshot().may_cancel {
         return Err(ApiError(Error::invalid(
