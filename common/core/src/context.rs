@@ -147,8 +147,9 @@ impl Context {
         lock::lock(&self.lock_path("global", "all"), LOCK_TIMEOUT, "The server")
     }
 
-    // Lock order, always: global -> pool -> image -> instance (-> snapshot), each taken
-    // before any write transaction. Shared locks mark users of an object that must not
+    // Lock order, always: global -> pool -> network -> profile -> image -> image volume
+    // -> custom volume -> instance, each taken before any write transaction; pool-mount,
+    // network-up and address-allocation locks are leaves (nothing is taken under them). Shared locks mark users of an object that must not
     // vanish meanwhile (a pool or image during an instance create).
 
     /// The lock of a storage pool, exclusive (pool create, update, delete).
