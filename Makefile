@@ -111,6 +111,7 @@ stress: deps build
 	STRESS_WORKERS=20 STRESS_OPS=50 $(CARGO) test -p incus-tests --test reliability -- --nocapture
 	PROPTEST_CASES=20000 $(CARGO) test -p incus-imagefmt --test it fuzz
 	PROPTEST_CASES=20000 $(CARGO) test -p incus-api -p incus-core --lib
+	FUZZ_REST_ROUNDS=2000 $(CARGO) test -p incus-tests --test serve random_json -- --nocapture
 
 # The standard benchmark set (medians beside the budgets of DESIGN.md); a few minutes.
 # COUNT=50 LIST_COUNT=200 REPORT=file.csv override the defaults.

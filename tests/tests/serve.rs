@@ -1020,3 +1020,124 @@ fn files_api_stays_in_the_rootfs() {
     assert_error(&srv.curl("DELETE", &url("/root/f.txt"), None), 404);
     assert_error(&srv.curl("GET", "/1.0/instances/f1/files", None), 400);
 }
+
+/// Hostile REST bodies: random JSON (plausible objects with hostile values, and
+/// garbage) sent to the writing endpoints. Every request gets an answer (never a
+/// dropped connection), errors are error envelopes and never 5xx, the server survives,
+/// and the installation stays consistent.
+#[test]
+fn random_json_bodies_get_answers() {
+    let env = TestEnv::initialized();
+    let srv = Server::start(&env);
+    env.ok("incus-instance", &["create", "--empty", "fz"]);
+    let mut seed: u64 = 0x9e3779b97f4a7c15;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    const STRINGS: &[&str] = &[
+        "",
+        "x",
+        "c2",
+        "../../etc",
+        "/",
+        "a/b",
+        "\u{0}",
+        "é😀",
+        "default",
+        "none",
+        "-1",
+        "true",
+        "limits.memory",
+        "security.privileged",
+        "core.trust_password",
+        "image",
+        "copy",
+        "start",
+        "stop",
+        "freeze",
+        "dir",
+        "btrfs",
+    ];
+    fn value(next: &mut dyn FnMut(usize) -> usize, depth: usize) -> Value {
+        match next(if depth > 2 { 5 } else { 7 }) {
+            0 => Value::Null,
+            1 => Value::Bool(next(2) == 0),
+            2 => serde_json::json!(next(1 << 20) as i64 - (1 << 19)),
+            3 | 4 => {
+                Value::String(STRINGS[next(STRINGS.len())].repeat(1 + next(3) * next(2) * 700))
+            }
+            5 => Value::Array((0..next(3)).map(|_| value(next, depth + 1)).collect()),
+            _ => {
+                const KEYS: &[&str] = &[
+                    "name",
+                    "config",
+                    "devices",
+                    "profiles",
+                    "source",
+                    "type",
+                    "action",
+                    "timeout",
+                    "force",
+                    "description",
+                    "driver",
+                    "restore",
+                    "ephemeral",
+                    "stateful",
+                    "architecture",
+                    "instance_only",
+                    "path",
+                    "pool",
+                ];
+                let mut m = serde_json::Map::new();
+                for _ in 0..next(5) {
+                    m.insert(KEYS[next(KEYS.len())].to_string(), value(next, depth + 1));
+                }
+                Value::Object(m)
+            }
+        }
+    }
+    let targets = [
+        ("POST", "/1.0/instances"),
+        ("PUT", "/1.0"),
+        ("PATCH", "/1.0"),
+        ("POST", "/1.0/profiles"),
+        ("PATCH", "/1.0/profiles/default"),
+        ("POST", "/1.0/storage-pools"),
+        ("PUT", "/1.0/instances/fz/state"),
+        ("PATCH", "/1.0/instances/fz"),
+        ("POST", "/1.0/instances/fz/exec"),
+        ("POST", "/1.0/images/aliases"),
+    ];
+    let rounds = std::env::var("FUZZ_REST_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let mut statuses = std::collections::BTreeMap::new();
+    for i in 0..rounds {
+        let (method, path) = targets[i % targets.len()];
+        let body = if next(8) == 0 {
+            // Not JSON at all.
+            "{\"name\": [".to_string()
+        } else {
+            value(&mut next, 0).to_string()
+        };
+        let (code, v) = srv.curl(method, path, Some(&body));
+        assert!(code != 0, "{method} {path} {body}: no answer (crash?)");
+        assert!(code < 500, "{method} {path} {body}: {code} {v}");
+        if code >= 400 {
+            assert_eq!(v["type"], "error", "{method} {path} {body}: {v}");
+        }
+        *statuses.entry(code).or_insert(0) += 1;
+    }
+    incus_tests::notice(&format!(
+        "REST fuzz: {rounds} bodies, statuses {statuses:?}"
+    ));
+    assert_eq!(srv.curl("GET", "/1.0", None).0, 200, "the server survives");
+    drop(srv);
+    env.run("incus", &["stop", "--all", "-f"]);
+    let check = env.run("incus", &["admin", "check", "--format", "json"]);
+    assert_eq!(check.code, 0, "admin check: {}", check.stdout);
+}
