@@ -25,6 +25,8 @@ pub const TOOLS: &[&str] = &[
     "incus-snapshot",
     "incus-net",
     "incus-trust",
+    "incus-events",
+    "incus-benchmark",
 ];
 
 /// Exit codes of DESIGN.md's table.

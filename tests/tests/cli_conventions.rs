@@ -601,7 +601,9 @@ fn help_walk_every_tool() {
     for tool in TOOLS.iter().filter(|t| **t != "incus") {
         let mut seen = 0;
         help_walk(&env, tool, &mut vec![], &mut seen);
-        assert!(seen >= 2, "{tool}: only {seen} help pages");
+        // incus-events (`incus monitor`) is a single command, as upstream's.
+        let least = if *tool == "incus-events" { 1 } else { 2 };
+        assert!(seen >= least, "{tool}: only {seen} help pages");
         // -h too, and --version.
         env.ok(tool, &["-h"]);
         let v = env.ok(tool, &["--version"]);

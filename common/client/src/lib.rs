@@ -38,6 +38,10 @@ pub trait Backend {
     fn server_config_replace(&self, config: &Config) -> Result<()>;
     fn admin_init_minimal(&self) -> Result<()>;
     fn admin_init_preseed(&self, yaml: &str) -> Result<()>;
+    /// The id of the newest stored event.
+    fn event_last_id(&self) -> Result<i64>;
+    /// Events newer than `after` (id, REST event object), oldest first.
+    fn events_since(&self, after: i64) -> Result<Vec<(i64, serde_json::Value)>>;
     /// Where the database, the disk and the runtime disagree (local state only).
     fn admin_check(&self) -> Result<Vec<incus_core::check::Problem>> {
         Err(incus_api::Error::unsupported(
@@ -299,6 +303,12 @@ impl Backend for Local {
     }
     fn admin_check(&self) -> Result<Vec<incus_core::check::Problem>> {
         incus_core::check::check(&self.ctx)
+    }
+    fn event_last_id(&self) -> Result<i64> {
+        incus_core::events::last_id(&self.ctx)
+    }
+    fn events_since(&self, after: i64) -> Result<Vec<(i64, serde_json::Value)>> {
+        incus_core::events::since(&self.ctx, after)
     }
 
     fn instances(&self, full: bool) -> Result<Vec<Instance>> {

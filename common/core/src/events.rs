@@ -42,3 +42,25 @@ pub fn record(
 fn whoami() -> String {
     std::env::var("USER").unwrap_or_else(|_| "root".into())
 }
+
+/// A stored event as the REST API and `incus monitor` show it.
+pub fn to_api(row: &incus_db::EventRow) -> serde_json::Value {
+    json!({
+        "type": row.event_type,
+        "timestamp": row.timestamp,
+        "metadata": row.metadata,
+        "location": "none",
+        "project": row.project,
+    })
+}
+
+/// The id of the newest stored event (0 when there is none).
+pub fn last_id(ctx: &Context) -> Result<i64> {
+    Ok(ctx.db()?.read(incus_db::event_last_id)?)
+}
+
+/// Stored events newer than `after`, oldest first, with their ids.
+pub fn since(ctx: &Context, after: i64) -> Result<Vec<(i64, serde_json::Value)>> {
+    let rows = ctx.db()?.read(|tx| incus_db::events_since(tx, after))?;
+    Ok(rows.iter().map(|r| (r.id, to_api(r))).collect())
+}

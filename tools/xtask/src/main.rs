@@ -18,6 +18,7 @@ fn tools() -> Vec<clap::Command> {
         incus_profile::command(),
         incus_admin::command(),
         incus_benchmark::command(),
+        incus_events::command(),
         incus_snapshot::command(),
         incus_net::command(),
         incus_serve::command(),

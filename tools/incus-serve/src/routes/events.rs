@@ -81,13 +81,7 @@ pub async fn tail(app: AppRef) {
         };
         for row in rows {
             last = row.id;
-            let _ = app.events.send(serde_json::json!({
-                "type": row.event_type,
-                "timestamp": row.timestamp,
-                "metadata": row.metadata,
-                "location": "none",
-                "project": row.project,
-            }));
+            let _ = app.events.send(incus_core::events::to_api(&row));
         }
     }
 }

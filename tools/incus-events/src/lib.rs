@@ -1,0 +1,133 @@
+//! `incus-events`: upstream's `incus monitor`. Every tool appends its lifecycle events
+//! to the events table; this follows the table (no daemon to subscribe to), printing
+//! each new event as upstream does: YAML documents by default, one JSON object per
+//! line with `--format json`.
+
+use clap::{CommandFactory, Parser, ValueEnum};
+use incus_api::{Error, Result};
+use incus_cli::GlobalArgs;
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Follow events as they are recorded.
+#[derive(Debug, Parser)]
+#[command(name = "incus-events", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// Event types to show (repeatable: lifecycle, logging, operation); all by default
+    #[arg(long = "type", value_name = "TYPE")]
+    pub types: Vec<String>,
+    /// Output format
+    #[arg(short = 'f', long, value_enum, default_value_t = EventFormat::Yaml)]
+    pub format: EventFormat,
+    /// Also print the last N stored events first (ours)
+    #[arg(long, default_value_t = 0)]
+    pub since: usize,
+    /// Exit after printing N events (ours; for scripts and tests)
+    #[arg(long)]
+    pub count: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventFormat {
+    Yaml,
+    Json,
+    /// Human-readable: timestamp, type, action and source on one line
+    Pretty,
+}
+
+/// The clap definition (man pages and completions).
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// How often the table is looked at: fast enough to feel live, cheap when idle.
+const POLL: Duration = Duration::from_millis(100);
+
+pub fn main() -> ExitCode {
+    let cli = match incus_cli::parse::<Cli>() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    incus_cli::run(|| {
+        for t in &cli.types {
+            if !matches!(t.as_str(), "lifecycle" | "logging" | "operation") {
+                return Err(Error::invalid(format!(
+                    "Invalid event type \"{t}\" (lifecycle, logging or operation)"
+                )));
+            }
+        }
+        let b = incus_client::connect(&cli.global.project)?;
+        let mut last = b.event_last_id()?;
+        if cli.since > 0 {
+            last = (last - cli.since as i64).max(0);
+        }
+        let mut printed = 0;
+        let stdout = std::io::stdout();
+        loop {
+            for (id, ev) in b.events_since(last)? {
+                last = id;
+                let t = ev["type"].as_str().unwrap_or("");
+                if !cli.types.is_empty() && !cli.types.iter().any(|x| x == t) {
+                    continue;
+                }
+                if ev["project"]
+                    .as_str()
+                    .is_some_and(|p| p != cli.global.project)
+                {
+                    continue;
+                }
+                let text = render(&ev, cli.format)?;
+                let mut out = stdout.lock();
+                // A closed pipe (`| head`) ends the command quietly.
+                if out
+                    .write_all(text.as_bytes())
+                    .and_then(|_| out.flush())
+                    .is_err()
+                {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                printed += 1;
+                if cli.count.is_some_and(|n| printed >= n) {
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+            std::thread::sleep(POLL);
+        }
+    })
+}
+
+fn render(ev: &serde_json::Value, format: EventFormat) -> Result<String> {
+    Ok(match format {
+        EventFormat::Json => format!("{ev}\n"),
+        EventFormat::Yaml => format!("{}\n", incus_cli::to_yaml(ev)?.trim_end()) + "\n",
+        EventFormat::Pretty => format!(
+            "{} {} {} {}\n",
+            ev["timestamp"].as_str().unwrap_or(""),
+            ev["type"].as_str().unwrap_or(""),
+            ev["metadata"]["action"].as_str().unwrap_or(""),
+            ev["metadata"]["source"].as_str().unwrap_or("")
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        let ev = serde_json::json!({"type": "lifecycle", "timestamp": "t",
+            "metadata": {"action": "instance-created", "source": "/1.0/instances/c1"},
+            "location": "none", "project": "default"});
+        assert_eq!(render(&ev, EventFormat::Json).unwrap().lines().count(), 1);
+        let y = render(&ev, EventFormat::Yaml).unwrap();
+        assert!(y.contains("action: instance-created"), "{y}");
+        assert_eq!(
+            render(&ev, EventFormat::Pretty).unwrap(),
+            "t lifecycle instance-created /1.0/instances/c1\n"
+        );
+    }
+}
