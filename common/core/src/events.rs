@@ -56,7 +56,7 @@ pub fn to_api(row: &incus_db::EventRow) -> serde_json::Value {
 
 /// The id of the newest stored event (0 when there is none).
 pub fn last_id(ctx: &Context) -> Result<i64> {
-    Ok(ctx.db()?.read(incus_db::event_last_id)?)
+    ctx.db()?.read(incus_db::event_last_id)
 }
 
 /// Stored events newer than `after`, oldest first, with their ids.
