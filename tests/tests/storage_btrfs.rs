@@ -896,3 +896,59 @@ fn rename_killed_after_its_rows_is_rolled_forward() {
     env.ok("incus-storage", &["volume", "delete", "bt", "new"]);
     assert!(incus_tests::list_dir(&path.join("custom-snapshots")).is_empty());
 }
+
+/// Instances cross drivers: a dir instance with a snapshot is copied to btrfs (the
+/// copy's root and snapshot become subvolumes with the same content), and moved back.
+#[test]
+fn instances_copy_and_move_between_dir_and_btrfs() {
+    let env = btrfs_env();
+    let _cleanup = Cleanup { env: &env };
+    import_busybox(&env);
+    let i = |args: &[&str]| env.ok("incus", args);
+    i(&["create", "bb", "d1"]);
+    let dir_root = env
+        .incus_dir
+        .join("storage-pools/default/containers/d1/rootfs");
+    std::fs::write(dir_root.join("root/marker"), b"from dir").unwrap();
+    i(&["snapshot", "create", "d1", "s0"]);
+    std::fs::write(dir_root.join("root/marker"), b"after snapshot").unwrap();
+
+    i(&["copy", "d1", "b1", "-s", "bt"]);
+    let vol = pool_path(&env).join("containers/b1");
+    assert!(
+        subvol_field(&vol, "UUID").len() > 8,
+        "the copy is a subvolume"
+    );
+    assert_eq!(
+        std::fs::read(vol.join("rootfs/root/marker")).unwrap(),
+        b"after snapshot"
+    );
+    let snap = pool_path(&env).join("containers-snapshots/b1/s0");
+    assert!(subvol_field(&snap, "Flags").contains("readonly"));
+    assert_eq!(
+        std::fs::read(snap.join("rootfs/root/marker")).unwrap(),
+        b"from dir"
+    );
+    let b1 = env.json("incus", &["list", "b1", "-f", "json"]);
+    assert_eq!(
+        b1[0]["snapshots"].as_array().map(|s| s.len()),
+        Some(1),
+        "{b1}"
+    );
+    // The copy runs and is independent of its source.
+    i(&["start", "b1"]);
+    let o = env.ok("incus", &["exec", "b1", "--", "cat", "/root/marker"]);
+    assert_eq!(o.stdout, "after snapshot");
+    i(&["stop", "-f", "b1"]);
+    i(&["delete", "d1"]);
+
+    // Back to dir under a new name; nothing is left on btrfs.
+    i(&["move", "b1", "d2", "-s", "default"]);
+    assert!(!vol.exists() && !snap.exists());
+    let d2 = env
+        .incus_dir
+        .join("storage-pools/default/containers/d2/rootfs/root/marker");
+    assert_eq!(std::fs::read(&d2).unwrap(), b"after snapshot");
+    let check = env.run("incus", &["admin", "check", "-f", "json"]);
+    assert_eq!(check.code, 0, "{}", check.stdout);
+}
