@@ -363,6 +363,25 @@ impl Drop for TestEnv {
             if let Some(root) = self.root.take() {
                 notice(&format!("INCUS_TESTS_KEEP: kept {}", root.keep().display()));
             }
+            return;
+        }
+        // A test that failed half-way must not leave containers running on the host:
+        // stop what still runs (only when something of ours is left), then remove
+        // this installation's now empty cgroup directories.
+        let cgroups = self.cgroups();
+        if cgroups.is_empty() {
+            return;
+        }
+        if self.db_path().exists() {
+            let _ = self
+                .command("incus-instance")
+                .args(["stop", "--all", "--force"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+        for dir in self.cgroups() {
+            let _ = std::fs::remove_dir(dir);
         }
     }
 }
