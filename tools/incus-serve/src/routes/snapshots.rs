@@ -76,9 +76,19 @@ async fn create(
     if let Some(s) = &snap {
         incus_core::names::validate_snapshot_name(s)?;
     }
-    // Fail fast on a missing instance (a 404 rather than a failed operation).
-    let n = name.clone();
-    core(move |ctx| instance::get_row(ctx, &n).map(|_| ())).await?;
+    // Fail fast on a missing instance (404) or a taken name (409) rather than a
+    // failed operation.
+    let (n, s) = (name.clone(), snap.clone());
+    core(move |ctx| {
+        instance::get_row(ctx, &n)?;
+        match s {
+            Some(s) if snapshot::get(ctx, &n, &s).is_ok() => Err(Error::conflict(format!(
+                "Snapshot \"{s}\" of instance \"{n}\" already exists"
+            ))),
+            _ => Ok(()),
+        }
+    })
+    .await?;
     let opts = snapshot::CreateOptions {
         name: snap.clone(),
         stateful: post.stateful,
@@ -128,10 +138,14 @@ async fn update(
     let cur = core(move |ctx| snapshot::get(ctx, &n, &s)).await?;
     let expires_at = put.expires_at.unwrap_or(cur.expires_at);
     let description = put.description.unwrap_or(cur.description);
+    // Done before answering so that a bad time is a 400, as upstream's decoding;
+    // clients still get the operation they wait on.
+    let (n, s) = (name.clone(), snap.clone());
+    core(move |ctx| snapshot::update(ctx, &n, &s, &expires_at, &description)).await?;
     run_task(
         &app,
         OpSpec::task("Updating snapshot", &resources(&name, Some(&snap))),
-        move |ctx| snapshot::update(ctx, &name, &snap, &expires_at, &description).map(|_| ()),
+        |_| Ok(()),
     )
 }
 
@@ -184,7 +198,18 @@ async fn delete(
 
 /// `PUT /1.0/instances/NAME` with `{"restore": SNAP}` (async).
 pub fn restore(app: &AppRef, name: String, raw: &serde_json::Value) -> ApiResult {
-    let snap = raw["restore"].as_str().unwrap_or_default().to_string();
+    // Clients send `INST/SNAP` or `SNAP`, as upstream accepts.
+    let full = raw["restore"].as_str().unwrap_or_default();
+    let snap = match full.split_once('/') {
+        Some((i, s)) if i == name => s.to_string(),
+        Some(_) => {
+            return Err(Error::invalid(format!(
+                "Snapshot \"{full}\" is not a snapshot of instance \"{name}\""
+            ))
+            .into())
+        }
+        None => full.to_string(),
+    };
     let stateful = raw["stateful"].as_bool().unwrap_or(false);
     run_task(
         app,

@@ -1,0 +1,326 @@
+//! incus-serve, second half of the API: instance snapshots and copies, networks and
+//! custom storage volumes, driven with the real upstream client (`incus`) over the
+//! unix socket and checked against our own tools; curl checks the envelopes and the
+//! errors (404 unknown, 409 duplicate, 400 bad input).
+
+use incus_tests::serve::*;
+use incus_tests::TestEnv;
+use serde_json::Value;
+
+/// Snapshot names of an instance as our own tool lists them.
+fn our_snapshots(env: &TestEnv, inst: &str) -> Vec<String> {
+    let v = env.json("incus-snapshot", &["list", inst, "--format", "json"]);
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Waits for the operation of an async answer and returns its final state.
+fn wait_op(srv: &Server, resp: &(u16, Value)) -> Value {
+    assert_eq!(resp.0, 202, "{resp:?}");
+    assert_eq!(resp.1["type"], "async", "{resp:?}");
+    let op = resp.1["operation"].as_str().unwrap();
+    let (code, w) = srv.curl("GET", &format!("{op}/wait?timeout=60"), None);
+    assert_eq!(code, 200, "{w}");
+    w["metadata"].clone()
+}
+
+#[test]
+fn snapshots_restore_and_copy_with_upstream_client() {
+    upstream_present();
+    let env = TestEnv::initialized();
+    with_image(&env);
+    let srv = Server::start(&env);
+
+    srv.incus(&["init", "busybox", "c1"]).ok();
+    srv.incus(&["config", "set", "c1", "user.state=before"])
+        .ok();
+    srv.incus(&["snapshot", "create", "c1", "snap0"]).ok();
+    assert_eq!(our_snapshots(&env, "c1"), ["snap0"]);
+    let list = srv
+        .incus(&["snapshot", "list", "c1", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(list[0]["name"], "snap0", "{list}");
+
+    // Envelopes: URL list, recursion, one object with an ETag; errors.
+    let (code, v) = srv.curl("GET", "/1.0/instances/c1/snapshots", None);
+    assert_eq!(code, 200);
+    assert_eq!(
+        v["metadata"],
+        serde_json::json!(["/1.0/instances/c1/snapshots/snap0"])
+    );
+    let (_, v) = srv.curl("GET", "/1.0/instances/c1/snapshots?recursion=1", None);
+    assert_eq!(v["metadata"][0]["name"], "snap0", "{v}");
+    assert_eq!(v["metadata"][0]["config"]["user.state"], "before", "{v}");
+    assert_error(
+        &srv.curl("GET", "/1.0/instances/c1/snapshots/nope", None),
+        404,
+    );
+    assert_error(&srv.curl("GET", "/1.0/instances/nope/snapshots", None), 404);
+    assert_error(
+        &srv.curl(
+            "POST",
+            "/1.0/instances/c1/snapshots",
+            Some(r#"{"name":"snap0"}"#),
+        ),
+        409,
+    );
+    assert_error(
+        &srv.curl(
+            "POST",
+            "/1.0/instances/c1/snapshots",
+            Some(r#"{"name":"bad/name"}"#),
+        ),
+        400,
+    );
+    assert_error(
+        &srv.curl("POST", "/1.0/instances/c1/snapshots", Some("{not json")),
+        400,
+    );
+    assert_eq!(our_snapshots(&env, "c1"), ["snap0"]);
+
+    // Expiry through PATCH (async), seen by our tool.
+    let op = wait_op(
+        &srv,
+        &srv.curl(
+            "PATCH",
+            "/1.0/instances/c1/snapshots/snap0",
+            Some(r#"{"expires_at":"2999-01-02T03:04:05Z"}"#),
+        ),
+    );
+    assert_eq!(op["status"], "Success", "{op}");
+    let ours = env.json(
+        "incus-snapshot",
+        &["show", "c1", "snap0", "--format", "json"],
+    );
+    assert!(
+        ours["expires_at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2999-01-02"),
+        "{ours}"
+    );
+    assert_error(
+        &srv.curl(
+            "PUT",
+            "/1.0/instances/c1/snapshots/snap0",
+            Some(r#"{"expires_at":"tomorrow"}"#),
+        ),
+        400,
+    );
+
+    // Restore brings back the snapshot's config.
+    srv.incus(&["config", "set", "c1", "user.state=after"]).ok();
+    srv.incus(&["snapshot", "restore", "c1", "snap0"]).ok();
+    let c1 = env.json("incus-instance", &["show", "c1", "--format", "json"]);
+    assert_eq!(c1["config"]["user.state"], "before", "{c1}");
+    srv.incus(&["snapshot", "restore", "c1", "nope"]).code(1);
+
+    // Copies: with snapshots, from a snapshot, instance only.
+    srv.incus(&["copy", "c1", "c2"]).ok();
+    assert_eq!(our_snapshots(&env, "c2"), ["snap0"]);
+    srv.incus(&["copy", "c1", "c3", "--instance-only"]).ok();
+    assert!(our_snapshots(&env, "c3").is_empty());
+    srv.incus(&["copy", "c1/snap0", "c4"]).ok();
+    let c4 = env.json("incus-instance", &["show", "c4", "--format", "json"]);
+    assert_eq!(c4["config"]["user.state"], "before", "{c4}");
+    let c1 = env.json("incus-instance", &["show", "c1", "--format", "json"]);
+    assert_ne!(
+        c4["config"]["volatile.uuid"], c1["config"]["volatile.uuid"],
+        "a copy gets its own identity"
+    );
+    srv.incus(&["copy", "c1", "c2"]).code(1);
+    srv.incus(&["copy", "nope", "c5"]).code(1);
+    assert_eq!(env.instance_names(), ["c1", "c2", "c3", "c4"]);
+
+    // Rename and delete (async operations).
+    srv.incus(&["snapshot", "rename", "c1", "snap0", "snap1"])
+        .ok();
+    assert_eq!(our_snapshots(&env, "c1"), ["snap1"]);
+    srv.incus(&["snapshot", "delete", "c1", "snap1"]).ok();
+    assert!(our_snapshots(&env, "c1").is_empty());
+    assert_error(
+        &srv.curl("DELETE", "/1.0/instances/c1/snapshots/snap1", None),
+        404,
+    );
+}
+
+/// Removes the network through our tool even when the test fails half-way (a bridge,
+/// its nft table and dnsmasq outlive the temp dir).
+struct NetGuard<'a>(&'a TestEnv, &'static str);
+
+impl Drop for NetGuard<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.run("incus-net", &["delete", self.1]);
+    }
+}
+
+#[test]
+fn networks_with_upstream_client() {
+    upstream_present();
+    let env = TestEnv::initialized();
+    let srv = Server::start(&env);
+    let _guard = NetGuard(&env, "rnet0");
+    let _guard2 = NetGuard(&env, "rnet1");
+
+    srv.incus(&["network", "create", "rnet0", "ipv6.address=none"])
+        .ok();
+    let ours = env.json("incus-net", &["show", "rnet0", "--format", "json"]);
+    assert_eq!(ours["type"], "bridge", "{ours}");
+    let list = srv
+        .incus(&["network", "list", "--format", "json"])
+        .ok()
+        .json();
+    let theirs = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "rnet0")
+        .unwrap_or_else(|| panic!("rnet0 missing: {list}"));
+    assert_eq!(theirs["config"], ours["config"]);
+    let show = srv.incus(&["network", "show", "rnet0"]).ok();
+    assert!(show.stdout.contains("ipv4.address"), "{}", show.stdout);
+    srv.incus(&["network", "set", "rnet0", "user.k=v"]).ok();
+    let ours = env.json("incus-net", &["show", "rnet0", "--format", "json"]);
+    assert_eq!(ours["config"]["user.k"], "v", "{ours}");
+    srv.incus(&["network", "list-leases", "rnet0"]).ok();
+    let (code, v) = srv.curl("GET", "/1.0/networks/rnet0/leases", None);
+    assert_eq!(code, 200, "{v}");
+    assert!(v["metadata"].is_array(), "{v}");
+    let (code, v) = srv.curl("GET", "/1.0/networks/rnet0/state", None);
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["metadata"]["state"], "up", "{v}");
+
+    // Errors: unknown, duplicate, bad config; nothing changes.
+    assert_error(&srv.curl("GET", "/1.0/networks/nope", None), 404);
+    assert_error(
+        &srv.curl("POST", "/1.0/networks", Some(r#"{"name":"rnet0"}"#)),
+        409,
+    );
+    assert_error(
+        &srv.curl(
+            "POST",
+            "/1.0/networks",
+            Some(r#"{"name":"rnet1","config":{"ipv4.address":"10.1.2.300/24"}}"#),
+        ),
+        400,
+    );
+    let (_, v) = srv.curl("GET", "/1.0/networks", None);
+    assert!(
+        !v["metadata"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("/1.0/networks/rnet1")),
+        "{v}"
+    );
+
+    srv.incus(&["network", "rename", "rnet0", "rnet1"]).ok();
+    env.ok("incus-net", &["show", "rnet1"]);
+    srv.incus(&["network", "delete", "rnet1"]).ok();
+    env.run("incus-net", &["show", "rnet1"]).code(3);
+}
+
+#[test]
+fn storage_volumes_with_upstream_client() {
+    upstream_present();
+    let env = TestEnv::initialized();
+    let srv = Server::start(&env);
+    let pool = "default";
+
+    srv.incus(&["storage", "volume", "create", pool, "v1", "user.a=b"])
+        .ok();
+    let ours = env.json(
+        "incus-storage",
+        &["volume", "show", pool, "v1", "--format", "json"],
+    );
+    assert_eq!(ours["config"]["user.a"], "b", "{ours}");
+    let list = srv
+        .incus(&["storage", "volume", "list", pool, "--format", "json"])
+        .ok()
+        .json();
+    assert!(
+        list.as_array().unwrap().iter().any(|v| v["name"] == "v1"),
+        "{list}"
+    );
+    let (_, v) = srv.curl("GET", "/1.0/storage-pools/default/volumes/custom", None);
+    assert_eq!(
+        v["metadata"],
+        serde_json::json!(["/1.0/storage-pools/default/volumes/custom/v1"])
+    );
+
+    // Errors: unknown, duplicate, wrong type; nothing changes.
+    assert_error(
+        &srv.curl(
+            "GET",
+            "/1.0/storage-pools/default/volumes/custom/nope",
+            None,
+        ),
+        404,
+    );
+    assert_error(
+        &srv.curl(
+            "POST",
+            "/1.0/storage-pools/default/volumes/custom",
+            Some(r#"{"name":"v1"}"#),
+        ),
+        409,
+    );
+    assert_error(
+        &srv.curl(
+            "DELETE",
+            "/1.0/storage-pools/default/volumes/container/v1",
+            None,
+        ),
+        400,
+    );
+
+    // Data, snapshot, change, restore.
+    let data = env
+        .incus_dir
+        .join("storage-pools/default/custom/v1/data.txt");
+    std::fs::write(&data, "one").unwrap();
+    srv.incus(&["storage", "volume", "snapshot", "create", pool, "v1", "s1"])
+        .ok();
+    let (_, v) = srv.curl(
+        "GET",
+        "/1.0/storage-pools/default/volumes/custom/v1/snapshots",
+        None,
+    );
+    assert_eq!(
+        v["metadata"],
+        serde_json::json!(["/1.0/storage-pools/default/volumes/custom/v1/snapshots/s1"])
+    );
+    assert_error(
+        &srv.curl(
+            "GET",
+            "/1.0/storage-pools/default/volumes/custom/v1/snapshots/nope",
+            None,
+        ),
+        404,
+    );
+    std::fs::write(&data, "two").unwrap();
+    srv.incus(&["storage", "volume", "snapshot", "restore", pool, "v1", "s1"])
+        .ok();
+    assert_eq!(std::fs::read_to_string(&data).unwrap(), "one");
+
+    srv.incus(&[
+        "storage", "volume", "snapshot", "rename", pool, "v1", "s1", "s2",
+    ])
+    .ok();
+    let snaps = env.json(
+        "incus-storage",
+        &["volume", "snapshot", "list", pool, "v1", "--format", "json"],
+    );
+    assert_eq!(snaps[0]["name"], "s2", "{snaps}");
+    srv.incus(&["storage", "volume", "snapshot", "delete", pool, "v1", "s2"])
+        .ok();
+
+    srv.incus(&["storage", "volume", "rename", pool, "v1", "v2"])
+        .ok();
+    srv.incus(&["storage", "volume", "delete", pool, "v2"]).ok();
+    let (_, v) = srv.curl("GET", "/1.0/storage-pools/default/volumes/custom", None);
+    assert_eq!(v["metadata"], serde_json::json!([]), "{v}");
+}
