@@ -186,10 +186,37 @@ fn networks_with_upstream_client() {
     srv.incus(&["network", "set", "rnet0", "user.k=v"]).ok();
     let ours = env.json("incus-net", &["show", "rnet0", "--format", "json"]);
     assert_eq!(ours["config"]["user.k"], "v", "{ours}");
-    srv.incus(&["network", "list-leases", "rnet0"]).ok();
+
+    // Leases: the gateway, and an instance's static address set through the client.
+    with_image(&env);
+    srv.incus(&["init", "busybox", "c1"]).ok();
+    srv.incus(&["network", "attach", "rnet0", "c1", "eth0"])
+        .ok();
+    let gw = ours["config"]["ipv4.address"].as_str().unwrap().to_string();
+    let (net, _) = gw.rsplit_once('.').unwrap();
+    let ip = format!("{net}.50");
+    srv.incus(&[
+        "config",
+        "device",
+        "set",
+        "c1",
+        "eth0",
+        &format!("ipv4.address={ip}"),
+    ])
+    .ok();
+    let leases = srv
+        .incus(&["network", "list-leases", "rnet0", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(leases[0]["type"], "gateway", "{leases}");
+    assert_eq!(leases[1]["hostname"], "c1", "{leases}");
+    assert_eq!(leases[1]["address"], ip.as_str(), "{leases}");
     let (code, v) = srv.curl("GET", "/1.0/networks/rnet0/leases", None);
     assert_eq!(code, 200, "{v}");
-    assert!(v["metadata"].is_array(), "{v}");
+    assert_eq!(v["metadata"][1]["address"], ip.as_str(), "{v}");
+    // In use: not deleted.
+    srv.incus(&["network", "delete", "rnet0"]).code(1);
+    srv.incus(&["delete", "c1"]).ok();
     let (code, v) = srv.curl("GET", "/1.0/networks/rnet0/state", None);
     assert_eq!(code, 200, "{v}");
     assert_eq!(v["metadata"]["state"], "up", "{v}");
