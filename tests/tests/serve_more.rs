@@ -162,9 +162,10 @@ impl Drop for NetGuard<'_> {
 fn networks_with_upstream_client() {
     upstream_present();
     let env = TestEnv::initialized();
-    let srv = Server::start(&env);
+    // Dropped after the server, which deletes the instances that use the network.
     let _guard = NetGuard(&env, "rnet0");
     let _guard2 = NetGuard(&env, "rnet1");
+    let srv = Server::start(&env);
 
     srv.incus(&["network", "create", "rnet0", "ipv6.address=none"])
         .ok();
