@@ -28,6 +28,7 @@ pub const TOOLS: &[&str] = &[
 ];
 
 /// Exit codes of DESIGN.md's table.
+pub mod btrfs;
 pub mod serve;
 
 pub mod exit {

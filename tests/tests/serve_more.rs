@@ -3,6 +3,7 @@
 //! unix socket and checked against our own tools; curl checks the envelopes and the
 //! errors (404 unknown, 409 duplicate, 400 bad input).
 
+use incus_tests::btrfs::{need_btrfs, Cleanup};
 use incus_tests::serve::*;
 use incus_tests::TestEnv;
 use serde_json::Value;
@@ -256,7 +257,31 @@ fn storage_volumes_with_upstream_client() {
     upstream_present();
     let env = TestEnv::initialized();
     let srv = Server::start(&env);
-    let pool = "default";
+    volume_round_trip(&env, &srv, "default");
+}
+
+/// The same on a btrfs loop pool created through the API (subvolume snapshots).
+#[test]
+fn storage_volumes_on_btrfs_with_upstream_client() {
+    upstream_present();
+    need_btrfs();
+    let env = TestEnv::initialized();
+    let _c = Cleanup { env: &env };
+    let srv = Server::start(&env);
+    srv.incus(&["storage", "create", "bt", "btrfs", "size=300MiB"])
+        .ok();
+    assert_eq!(
+        env.json("incus-storage", &["show", "bt", "--format", "json"])["driver"],
+        "btrfs"
+    );
+    volume_round_trip(&env, &srv, "bt");
+    srv.incus(&["storage", "delete", "bt"]).ok();
+}
+
+/// Create, list, errors, snapshot, restore, rename, delete of a custom volume on
+/// `pool`, through the upstream client and curl, checked with our tool and the disk.
+fn volume_round_trip(env: &TestEnv, srv: &Server, pool: &str) {
+    let base = format!("/1.0/storage-pools/{pool}/volumes");
 
     srv.incus(&["storage", "volume", "create", pool, "v1", "user.a=b"])
         .ok();
@@ -273,60 +298,37 @@ fn storage_volumes_with_upstream_client() {
         list.as_array().unwrap().iter().any(|v| v["name"] == "v1"),
         "{list}"
     );
-    let (_, v) = srv.curl("GET", "/1.0/storage-pools/default/volumes/custom", None);
+    let (_, v) = srv.curl("GET", &format!("{base}/custom"), None);
     assert_eq!(
         v["metadata"],
-        serde_json::json!(["/1.0/storage-pools/default/volumes/custom/v1"])
+        serde_json::json!([format!("{base}/custom/v1")])
     );
 
     // Errors: unknown, duplicate, wrong type; nothing changes.
+    assert_error(&srv.curl("GET", &format!("{base}/custom/nope"), None), 404);
     assert_error(
-        &srv.curl(
-            "GET",
-            "/1.0/storage-pools/default/volumes/custom/nope",
-            None,
-        ),
-        404,
-    );
-    assert_error(
-        &srv.curl(
-            "POST",
-            "/1.0/storage-pools/default/volumes/custom",
-            Some(r#"{"name":"v1"}"#),
-        ),
+        &srv.curl("POST", &format!("{base}/custom"), Some(r#"{"name":"v1"}"#)),
         409,
     );
     assert_error(
-        &srv.curl(
-            "DELETE",
-            "/1.0/storage-pools/default/volumes/container/v1",
-            None,
-        ),
+        &srv.curl("DELETE", &format!("{base}/container/v1"), None),
         400,
     );
 
     // Data, snapshot, change, restore.
     let data = env
         .incus_dir
-        .join("storage-pools/default/custom/v1/data.txt");
+        .join(format!("storage-pools/{pool}/custom/v1/data.txt"));
     std::fs::write(&data, "one").unwrap();
     srv.incus(&["storage", "volume", "snapshot", "create", pool, "v1", "s1"])
         .ok();
-    let (_, v) = srv.curl(
-        "GET",
-        "/1.0/storage-pools/default/volumes/custom/v1/snapshots",
-        None,
-    );
+    let (_, v) = srv.curl("GET", &format!("{base}/custom/v1/snapshots"), None);
     assert_eq!(
         v["metadata"],
-        serde_json::json!(["/1.0/storage-pools/default/volumes/custom/v1/snapshots/s1"])
+        serde_json::json!([format!("{base}/custom/v1/snapshots/s1")])
     );
     assert_error(
-        &srv.curl(
-            "GET",
-            "/1.0/storage-pools/default/volumes/custom/v1/snapshots/nope",
-            None,
-        ),
+        &srv.curl("GET", &format!("{base}/custom/v1/snapshots/nope"), None),
         404,
     );
     std::fs::write(&data, "two").unwrap();
@@ -349,6 +351,6 @@ fn storage_volumes_with_upstream_client() {
     srv.incus(&["storage", "volume", "rename", pool, "v1", "v2"])
         .ok();
     srv.incus(&["storage", "volume", "delete", pool, "v2"]).ok();
-    let (_, v) = srv.curl("GET", "/1.0/storage-pools/default/volumes/custom", None);
+    let (_, v) = srv.curl("GET", &format!("{base}/custom"), None);
     assert_eq!(v["metadata"], serde_json::json!([]), "{v}");
 }
