@@ -137,6 +137,10 @@ fn snapshots_restore_and_copy_with_upstream_client() {
     srv.incus(&["copy", "nope", "c5"]).code(1);
     assert_eq!(env.instance_names(), ["c1", "c2", "c3", "c4"]);
 
+    // A name from the pattern when none is given.
+    srv.incus(&["snapshot", "create", "c4"]).ok();
+    assert_eq!(our_snapshots(&env, "c4"), ["snap0"]);
+
     // Rename and delete (async operations).
     srv.incus(&["snapshot", "rename", "c1", "snap0", "snap1"])
         .ok();
@@ -188,6 +192,13 @@ fn networks_with_upstream_client() {
     srv.incus(&["network", "set", "rnet0", "user.k=v"]).ok();
     let ours = env.json("incus-net", &["show", "rnet0", "--format", "json"]);
     assert_eq!(ours["config"]["user.k"], "v", "{ours}");
+    srv.incus(&["network", "unset", "rnet0", "user.k"]).ok();
+    let after = env.json("incus-net", &["show", "rnet0", "--format", "json"]);
+    assert!(after["config"].get("user.k").is_none(), "{after}");
+    assert_eq!(
+        after["config"]["ipv4.address"],
+        ours["config"]["ipv4.address"]
+    );
 
     // Leases: the gateway, and an instance's static address set through the client.
     with_image(&env);
@@ -348,9 +359,37 @@ fn volume_round_trip(env: &TestEnv, srv: &Server, pool: &str) {
     srv.incus(&["storage", "volume", "snapshot", "delete", pool, "v1", "s2"])
         .ok();
 
+    // Keys (the client's get-modify-PUT), info (state and snapshots), copy.
+    srv.incus(&["storage", "volume", "set", pool, "v1", "user.c=d"])
+        .ok();
+    srv.incus(&["storage", "volume", "unset", pool, "v1", "user.a"])
+        .ok();
+    let ours = env.json(
+        "incus-storage",
+        &["volume", "show", pool, "v1", "--format", "json"],
+    );
+    assert_eq!(ours["config"]["user.c"], "d", "{ours}");
+    assert!(ours["config"].get("user.a").is_none(), "{ours}");
+    srv.incus(&["storage", "volume", "info", pool, "v1"]).ok();
+    srv.incus(&[
+        "storage",
+        "volume",
+        "copy",
+        &format!("{pool}/v1"),
+        &format!("{pool}/v3"),
+    ])
+    .ok();
+    let copied = env
+        .incus_dir
+        .join(format!("storage-pools/{pool}/custom/v3/data.txt"));
+    assert_eq!(std::fs::read_to_string(copied).unwrap(), "one");
+
     srv.incus(&["storage", "volume", "rename", pool, "v1", "v2"])
         .ok();
+    srv.incus(&["storage", "volume", "rename", pool, "v2", "v3"])
+        .code(1);
     srv.incus(&["storage", "volume", "delete", pool, "v2"]).ok();
+    srv.incus(&["storage", "volume", "delete", pool, "v3"]).ok();
     let (_, v) = srv.curl("GET", &format!("{base}/custom"), None);
     assert_eq!(v["metadata"], serde_json::json!([]), "{v}");
 }

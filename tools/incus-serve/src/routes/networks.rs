@@ -69,7 +69,9 @@ async fn one(Path(name): Path<String>, q: Query) -> ApiResult {
 
 async fn put(Path(name): Path<String>, q: Query, body: Bytes) -> ApiResult {
     check_project(&q)?;
-    let put: NetworkPut = parse_body(&body)?;
+    let mut put: NetworkPut = parse_body(&body)?;
+    // An empty value is no value (upstream stores none; `network unset` sends one).
+    put.config.retain(|_, v| !v.is_empty());
     core(move |ctx| network::update(ctx, &name, put)).await?;
     empty()
 }

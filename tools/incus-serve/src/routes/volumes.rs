@@ -204,7 +204,9 @@ async fn put(
             return empty();
         }
     }
-    let put: StorageVolumePut = parse_body(&body)?;
+    let mut put: StorageVolumePut = parse_body(&body)?;
+    // An empty value is no value (upstream stores none; `volume unset` sends one).
+    put.config.retain(|_, v| !v.is_empty());
     core(move |ctx| volume::update(ctx, &pool, &name, put.config, &put.description)).await?;
     empty()
 }
