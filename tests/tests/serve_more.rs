@@ -120,6 +120,20 @@ fn snapshots_restore_and_copy_with_upstream_client() {
     assert_eq!(c1["config"]["user.state"], "before", "{c1}");
     srv.incus(&["snapshot", "restore", "c1", "nope"]).code(1);
 
+    // A running instance is restored in place and keeps running; its rootfs is the
+    // snapshot's.
+    srv.incus(&["launch", "busybox", "r1"]).ok();
+    srv.incus(&["snapshot", "create", "r1", "clean"]).ok();
+    srv.incus(&["exec", "r1", "--", "touch", "/marker"]).ok();
+    srv.incus(&["exec", "r1", "--", "test", "-e", "/marker"])
+        .ok();
+    srv.incus(&["snapshot", "restore", "r1", "clean"]).ok();
+    let r1 = srv.incus(&["list", "r1", "--format", "json"]).ok().json();
+    assert_eq!(r1[0]["status"], "Running", "{r1}");
+    srv.incus(&["exec", "r1", "--", "test", "-e", "/marker"])
+        .code(1);
+    srv.incus(&["delete", "-f", "r1"]).ok();
+
     // Copies: with snapshots, from a snapshot, instance only.
     srv.incus(&["copy", "c1", "c2"]).ok();
     assert_eq!(our_snapshots(&env, "c2"), ["snap0"]);
