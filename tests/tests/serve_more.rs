@@ -45,6 +45,14 @@ fn snapshots_restore_and_copy_with_upstream_client() {
         .ok()
         .json();
     assert_eq!(list[0]["name"], "snap0", "{list}");
+    let info = srv.incus(&["info", "c1"]).ok();
+    assert!(info.stdout.contains("snap0"), "{}", info.stdout);
+    let show = srv.incus(&["snapshot", "show", "c1", "snap0"]).ok();
+    assert!(
+        show.stdout.contains("user.state: before"),
+        "{}",
+        show.stdout
+    );
 
     // Envelopes: URL list, recursion, one object with an ETag; errors.
     let (code, v) = srv.curl("GET", "/1.0/instances/c1/snapshots", None);

@@ -240,7 +240,7 @@ async fn one(Path(name): Path<String>, q: Query) -> ApiResult {
         let mut inst = instance::get(ctx, &name)?;
         if full {
             inst.state = Some(lifecycle::state(ctx, &name)?);
-            inst.snapshots = Some(vec![]);
+            inst.snapshots = Some(incus_core::snapshot::list(ctx, &name)?);
             inst.backups = Some(vec![]);
         }
         Ok(inst)
