@@ -156,6 +156,14 @@ fn snapshots_restore_and_copy_with_upstream_client() {
         "a copy gets its own identity"
     );
     srv.incus(&["copy", "c1", "c2"]).code(1);
+    let copy = |src: &str, dst: &str| {
+        let body = serde_json::json!({"name": dst, "source": {"type": "copy", "source": src}});
+        srv.curl("POST", "/1.0/instances", Some(&body.to_string()))
+    };
+    assert_error(&copy("c1", "c2"), 409);
+    assert_error(&copy("nope", "c9"), 404);
+    assert_error(&copy("c1/nope", "c9"), 404);
+    assert_error(&copy("c1", "bad/name"), 400);
     srv.incus(&["copy", "nope", "c5"]).code(1);
     assert_eq!(env.instance_names(), ["c1", "c2", "c3", "c4"]);
 

@@ -194,7 +194,7 @@ async fn create(State(app): State<AppRef>, q: Query, body: Bytes) -> ApiResult {
             Some(name)
         }
         "none" | "" => None,
-        "copy" => return super::snapshots::copy_instance(&app, post),
+        "copy" => return super::snapshots::copy_instance(&app, post).await,
         other => {
             return Err(
                 Error::unsupported(format!("Source type \"{other}\" is not supported yet")).into(),

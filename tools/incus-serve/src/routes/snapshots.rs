@@ -221,7 +221,7 @@ pub fn restore(app: &AppRef, name: String, raw: &serde_json::Value) -> ApiResult
 /// `POST /1.0/instances` with `source.type=copy` (`source.source` is `INST` or
 /// `INST/SNAP`). Volatile keys of the source that clients echo back are dropped:
 /// the copy gets its own.
-pub fn copy_instance(app: &AppRef, post: InstancesPost) -> ApiResult {
+pub async fn copy_instance(app: &AppRef, post: InstancesPost) -> ApiResult {
     if post.name.is_empty() {
         return Err(Error::invalid("A name is required for a copy").into());
     }
@@ -236,6 +236,21 @@ pub fn copy_instance(app: &AppRef, post: InstancesPost) -> ApiResult {
     if source.is_empty() {
         return Err(Error::invalid("A copy needs a source instance").into());
     }
+    // Fail fast on a missing source (404) or a taken target (409), as upstream.
+    let (src, snap, target) = (source.clone(), source_snapshot.clone(), post.name.clone());
+    core(move |ctx| {
+        match &snap {
+            Some(s) => snapshot::get(ctx, &src, s).map(|_| ())?,
+            None => instance::get_row(ctx, &src).map(|_| ())?,
+        }
+        if instance::get_row(ctx, &target).is_ok() {
+            return Err(Error::conflict(format!(
+                "Instance \"{target}\" already exists"
+            )));
+        }
+        Ok(())
+    })
+    .await?;
     let config = post
         .config
         .into_iter()
