@@ -222,6 +222,25 @@ fn networks_with_upstream_client() {
     srv.incus(&["network", "set", "rnet0", "user.k=v"]).ok();
     let ours = env.json("incus-net", &["show", "rnet0", "--format", "json"]);
     assert_eq!(ours["config"]["user.k"], "v", "{ours}");
+    // PATCH merges: other keys stay; an empty value unsets.
+    let (code, v) = srv.curl(
+        "PATCH",
+        "/1.0/networks/rnet0",
+        Some(r#"{"config":{"user.p":"q"},"description":"patched"}"#),
+    );
+    assert_eq!(code, 200, "{v}");
+    let ours = env.json("incus-net", &["show", "rnet0", "--format", "json"]);
+    assert_eq!(ours["config"]["user.p"], "q", "{ours}");
+    assert_eq!(ours["config"]["user.k"], "v", "{ours}");
+    assert_eq!(ours["description"], "patched", "{ours}");
+    let (code, v) = srv.curl(
+        "PATCH",
+        "/1.0/networks/rnet0",
+        Some(r#"{"config":{"user.p":""}}"#),
+    );
+    assert_eq!(code, 200, "{v}");
+    let ours = env.json("incus-net", &["show", "rnet0", "--format", "json"]);
+    assert!(ours["config"].get("user.p").is_none(), "{ours}");
     srv.incus(&["network", "unset", "rnet0", "user.k"]).ok();
     let after = env.json("incus-net", &["show", "rnet0", "--format", "json"]);
     assert!(after["config"].get("user.k").is_none(), "{after}");
@@ -316,6 +335,18 @@ fn storage_volumes_on_btrfs_with_upstream_client() {
         "btrfs"
     );
     volume_round_trip(&env, &srv, "bt");
+
+    // Across pools: a move (an operation) copies the data and removes the source.
+    srv.incus(&["storage", "volume", "create", "default", "mv"])
+        .ok();
+    let src = env.incus_dir.join("storage-pools/default/custom/mv");
+    std::fs::write(src.join("f"), "moved").unwrap();
+    srv.incus(&["storage", "volume", "move", "default/mv", "bt/mv"])
+        .ok();
+    assert!(!src.exists());
+    let dst = env.incus_dir.join("storage-pools/bt/custom/mv/f");
+    assert_eq!(std::fs::read_to_string(dst).unwrap(), "moved");
+    srv.incus(&["storage", "volume", "delete", "bt", "mv"]).ok();
     srv.incus(&["storage", "delete", "bt"]).ok();
 }
 
@@ -401,6 +432,15 @@ fn volume_round_trip(env: &TestEnv, srv: &Server, pool: &str) {
     assert_eq!(ours["config"]["user.c"], "d", "{ours}");
     assert!(ours["config"].get("user.a").is_none(), "{ours}");
     srv.incus(&["storage", "volume", "info", pool, "v1"]).ok();
+    let (code, v) = srv.curl(
+        "PATCH",
+        &format!("{base}/custom/v1"),
+        Some(r#"{"config":{"user.e":"f","user.c":""}}"#),
+    );
+    assert_eq!(code, 200, "{v}");
+    let (_, v) = srv.curl("GET", &format!("{base}/custom/v1"), None);
+    assert_eq!(v["metadata"]["config"]["user.e"], "f", "{v}");
+    assert!(v["metadata"]["config"].get("user.c").is_none(), "{v}");
     srv.incus(&[
         "storage",
         "volume",
