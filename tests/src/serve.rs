@@ -26,9 +26,15 @@ pub struct Server<'a> {
 
 impl<'a> Server<'a> {
     pub fn start(env: &'a TestEnv) -> Server<'a> {
+        Server::start_with(env, &[])
+    }
+
+    /// With extra environment (e.g. `INCUS_TEST_PAUSE` for the crash tests).
+    pub fn start_with(env: &'a TestEnv, vars: &[(&str, &std::ffi::OsStr)]) -> Server<'a> {
         let log = std::fs::File::create(env.root().join("serve.log")).expect("log file");
         let child = env
             .command("incus-serve")
+            .envs(vars.iter().copied())
             .stdout(log.try_clone().expect("dup log"))
             .stderr(log)
             .spawn()

@@ -463,3 +463,49 @@ fn volume_round_trip(env: &TestEnv, srv: &Server, pool: &str) {
     let (_, v) = srv.curl("GET", &format!("{base}/custom"), None);
     assert_eq!(v["metadata"], serde_json::json!([]), "{v}");
 }
+
+/// The server killed (-9) in the middle of a snapshot operation: the snapshot is on
+/// disk, its mark on the instance. The next command (our tool) rolls it back, and the
+/// same snapshot can be taken again through a new server.
+#[test]
+fn server_killed_during_snapshot_create_is_repaired() {
+    upstream_present();
+    let env = TestEnv::initialized();
+    with_image(&env);
+    env.ok("incus-instance", &["init", "busybox", "c1"]);
+    let marker = env.root().join("paused");
+    {
+        let mut srv = Server::start_with(
+            &env,
+            &[
+                ("INCUS_TEST_PAUSE", "snapshot-create-before-record".as_ref()),
+                ("INCUS_TEST_PAUSE_MARKER", marker.as_os_str()),
+            ],
+        );
+        let resp = srv.curl(
+            "POST",
+            "/1.0/instances/c1/snapshots",
+            Some(r#"{"name":"s0"}"#),
+        );
+        assert_eq!(resp.0, 202, "{resp:?}");
+        incus_tests::poll(30, "the server to reach the pause point", || {
+            marker.exists().then_some(())
+        });
+        srv.child.kill().expect("kill -9 incus-serve");
+        srv.child.wait().expect("reap incus-serve");
+        // Its drop would delete the instances: the repair is what is under test.
+        std::mem::forget(srv);
+    }
+    let snap_dir = env
+        .incus_dir
+        .join("storage-pools/default/containers-snapshots/c1/s0");
+    assert!(snap_dir.exists(), "the kill came after the disk work");
+    assert!(our_snapshots(&env, "c1").is_empty());
+    assert!(!snap_dir.exists(), "the half-made snapshot is rolled back");
+    let c1 = env.json("incus-instance", &["show", "c1", "--format", "json"]);
+    assert!(c1["config"].get("volatile.snapshot.op").is_none(), "{c1}");
+
+    let srv = Server::start(&env);
+    srv.incus(&["snapshot", "create", "c1", "s0"]).ok();
+    assert_eq!(our_snapshots(&env, "c1"), ["s0"]);
+}

@@ -245,6 +245,7 @@ fn create_locked(
         let _ = rollback_create(ctx, row, &name);
         return Err(e);
     }
+    incus_sys::testhook::pause_point("snapshot-create-before-record");
     let project = ctx.project.clone();
     ctx.db()?.write(|tx| {
         incus_db::instance_config_set(tx, row.id, OP_MARK, None)?;
