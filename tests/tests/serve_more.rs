@@ -403,6 +403,14 @@ fn volume_round_trip(env: &TestEnv, srv: &Server, pool: &str) {
         &srv.curl("GET", &format!("{base}/custom/v1/snapshots/nope"), None),
         404,
     );
+    assert_error(
+        &srv.curl(
+            "PUT",
+            &format!("{base}/custom/v1/snapshots/s1"),
+            Some(r#"{"description":"x"}"#),
+        ),
+        501,
+    );
     std::fs::write(&data, "two").unwrap();
     srv.incus(&["storage", "volume", "snapshot", "restore", pool, "v1", "s1"])
         .ok();

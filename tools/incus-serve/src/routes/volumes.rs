@@ -42,6 +42,7 @@ pub fn routes() -> Router<AppRef> {
         .route(
             "/1.0/storage-pools/{pool}/volumes/{vtype}/{name}/snapshots/{snap}",
             get(snapshot_one)
+                .put(snapshot_put)
                 .post(snapshot_rename)
                 .delete(snapshot_delete),
         )
@@ -364,6 +365,11 @@ async fn snapshot_one(
     check_project(&q)?;
     custom_only(&vtype)?;
     sync_etag(core(move |ctx| find_snapshot(ctx, &pool, &name, &snap)).await?)
+}
+
+/// Volume snapshots keep no expiry or description of their own yet.
+async fn snapshot_put() -> ApiResult {
+    Err(Error::unsupported("Editing a storage volume snapshot is not supported yet").into())
 }
 
 #[derive(Deserialize)]
