@@ -170,6 +170,22 @@ fn snapshots_restore_and_copy_with_upstream_client() {
     // A name from the pattern when none is given.
     srv.incus(&["snapshot", "create", "c4"]).ok();
     assert_eq!(our_snapshots(&env, "c4"), ["snap0"]);
+    // snapshots.expiry applies unless the client sends --no-expiry (the zero time).
+    srv.incus(&["config", "set", "c4", "snapshots.expiry=1d"])
+        .ok();
+    srv.incus(&["snapshot", "create", "c4", "e1"]).ok();
+    srv.incus(&["snapshot", "create", "c4", "e2", "--no-expiry"])
+        .ok();
+    let expiry = |snap: &str| {
+        let v = env.json("incus-snapshot", &["show", "c4", snap, "--format", "json"]);
+        v["expires_at"].as_str().unwrap().to_string()
+    };
+    assert!(!expiry("e1").starts_with("0001"), "{}", expiry("e1"));
+    assert!(expiry("e2").starts_with("0001"), "{}", expiry("e2"));
+    // --reuse replaces a snapshot of the same name (now the newest).
+    srv.incus(&["snapshot", "create", "c4", "e1", "--reuse"])
+        .ok();
+    assert_eq!(our_snapshots(&env, "c4"), ["snap0", "e2", "e1"]);
 
     // Rename and delete (async operations).
     srv.incus(&["snapshot", "rename", "c1", "snap0", "snap1"])

@@ -32,6 +32,7 @@ pub const API_EXTENSIONS: &[&str] = &[
     "storage_api_volume_snapshots",
     "storage_api_local_volume_handling",
     "container_only_migration",
+    "snapshot_expiry_creation",
 ];
 
 /// The server config map.
