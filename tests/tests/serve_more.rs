@@ -363,6 +363,18 @@ fn storage_volumes_on_btrfs_with_upstream_client() {
     let dst = env.incus_dir.join("storage-pools/bt/custom/mv/f");
     assert_eq!(std::fs::read_to_string(dst).unwrap(), "moved");
     srv.incus(&["storage", "volume", "delete", "bt", "mv"]).ok();
+
+    // `copy -s POOL` puts the copy's root on that pool.
+    with_image(&env);
+    srv.incus(&["init", "busybox", "b1"]).ok();
+    srv.incus(&["copy", "b1", "b2", "-s", "bt"]).ok();
+    let b2 = env.json("incus-instance", &["show", "b2", "--format", "json"]);
+    assert_eq!(b2["expanded_devices"]["root"]["pool"], "bt", "{b2}");
+    assert!(env
+        .incus_dir
+        .join("storage-pools/bt/containers/b2")
+        .is_dir());
+    srv.incus(&["delete", "b2"]).ok();
     srv.incus(&["storage", "delete", "bt"]).ok();
 }
 

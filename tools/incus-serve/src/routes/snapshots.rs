@@ -238,19 +238,31 @@ pub async fn copy_instance(app: &AppRef, post: InstancesPost) -> ApiResult {
     }
     // Fail fast on a missing source (404) or a taken target (409), as upstream.
     let (src, snap, target) = (source.clone(), source_snapshot.clone(), post.name.clone());
-    core(move |ctx| {
-        match &snap {
-            Some(s) => snapshot::get(ctx, &src, s).map(|_| ())?,
-            None => instance::get_row(ctx, &src).map(|_| ())?,
+    let src_pool = core(move |ctx| {
+        let row = instance::get_row(ctx, &src)?;
+        if let Some(s) = &snap {
+            snapshot::get(ctx, &src, s)?;
         }
         if instance::get_row(ctx, &target).is_ok() {
             return Err(Error::conflict(format!(
                 "Instance \"{target}\" already exists"
             )));
         }
-        Ok(())
+        Ok(row.pool)
     })
     .await?;
+    // `copy -s POOL` arrives as the root disk's pool among the devices the client
+    // echoes; other devices stay the source's, as `copy::copy` keeps them.
+    let pool = post
+        .devices
+        .values()
+        .find(|d| {
+            d.get("type").map(String::as_str) == Some("disk")
+                && d.get("path").map(String::as_str) == Some("/")
+        })
+        .and_then(|d| d.get("pool"))
+        .filter(|p| !p.is_empty() && **p != src_pool)
+        .cloned();
     let config = post
         .config
         .into_iter()
@@ -264,7 +276,7 @@ pub async fn copy_instance(app: &AppRef, post: InstancesPost) -> ApiResult {
         ephemeral: post.ephemeral,
         config,
         profiles: post.profiles,
-        pool: None,
+        pool,
         keep_identity: false,
     };
     let start = post.start;
