@@ -295,6 +295,8 @@ fn networks_with_upstream_client() {
     // In use: not deleted.
     srv.incus(&["network", "delete", "rnet0"]).code(1);
     srv.incus(&["delete", "c1"]).ok();
+    let info = srv.incus(&["network", "info", "rnet0"]).ok();
+    assert!(info.stdout.contains(&gw), "{}", info.stdout);
     let (code, v) = srv.curl("GET", "/1.0/networks/rnet0/state", None);
     assert_eq!(code, 200, "{v}");
     assert_eq!(v["metadata"]["state"], "up", "{v}");
@@ -468,6 +470,8 @@ fn volume_round_trip(env: &TestEnv, srv: &Server, pool: &str) {
     assert_eq!(ours["config"]["user.c"], "d", "{ours}");
     assert!(ours["config"].get("user.a").is_none(), "{ours}");
     srv.incus(&["storage", "volume", "info", pool, "v1"]).ok();
+    let show = srv.incus(&["storage", "volume", "show", pool, "v1"]).ok();
+    assert!(show.stdout.contains("user.c: d"), "{}", show.stdout);
     let (code, v) = srv.curl(
         "PATCH",
         &format!("{base}/custom/v1"),
