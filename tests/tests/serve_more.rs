@@ -121,6 +121,20 @@ fn snapshots_restore_and_copy_with_upstream_client() {
         400,
     );
 
+    // An expiry given at creation.
+    let op = wait_op(
+        &srv,
+        &srv.curl(
+            "POST",
+            "/1.0/instances/c1/snapshots",
+            Some(r#"{"name":"timed","expires_at":"2998-05-06T07:08:09Z"}"#),
+        ),
+    );
+    assert_eq!(op["status"], "Success", "{op}");
+    let (_, v) = srv.curl("GET", "/1.0/instances/c1/snapshots/timed", None);
+    assert_eq!(v["metadata"]["expires_at"], "2998-05-06T07:08:09Z", "{v}");
+    srv.incus(&["snapshot", "delete", "c1", "timed"]).ok();
+
     // Restore brings back the snapshot's config.
     srv.incus(&["config", "set", "c1", "user.state=after"]).ok();
     srv.incus(&["snapshot", "restore", "c1", "snap0"]).ok();

@@ -103,7 +103,8 @@ async fn create(
         OpSpec::task("Snapshotting instance", &resources(&name, snap.as_deref())),
         move |ctx| {
             let s = snapshot::create(ctx, &name, opts)?;
-            if !expires_at.is_empty() {
+            // The zero time (`--no-expiry`) is what `no_expiry` already gave.
+            if !expires_at.is_empty() && !expires_at.starts_with("0001-01-01") {
                 snapshot::update(ctx, &name, &s.name, &expires_at, &s.description)?;
             }
             Ok(())
