@@ -30,6 +30,9 @@ pub const TOOLS: &[&str] = &[
 ];
 
 /// Exit codes of DESIGN.md's table.
+pub mod btrfs;
+pub mod serve;
+
 pub mod exit {
     pub const OK: i32 = 0;
     pub const INTERNAL: i32 = 1;

@@ -7,47 +7,11 @@
 //! drop, even on failure: it force-deletes instances and unmounts whatever is mounted
 //! under the test's directory (loop devices go with the mount: autoclear).
 
+use incus_tests::btrfs::{need_btrfs, Cleanup};
 use incus_tests::{busybox_images, exit, TestEnv};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-struct Cleanup<'a> {
-    env: &'a TestEnv,
-}
-
-impl Drop for Cleanup<'_> {
-    fn drop(&mut self) {
-        for name in self.env.instance_names() {
-            let _ = self
-                .env
-                .run("incus-instance", &["delete", "--force", &name]);
-        }
-        let root = self.env.root().to_path_buf();
-        let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
-        let mut ours: Vec<&str> = mounts
-            .lines()
-            .filter_map(|l| l.split_whitespace().nth(1))
-            .filter(|m| Path::new(m).starts_with(&root))
-            .collect();
-        ours.reverse();
-        for m in ours {
-            let _ = Command::new("umount").arg("-l").arg(m).status();
-        }
-    }
-}
-
-fn need_btrfs() {
-    assert!(
-        Command::new("mkfs.btrfs")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false),
-        "mkfs.btrfs is missing: apt-get install btrfs-progs (make test does)"
-    );
-}
 
 /// A fresh installation with a btrfs loop pool `pool` (300 MiB, sparse).
 fn btrfs_env() -> TestEnv {

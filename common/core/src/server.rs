@@ -25,6 +25,14 @@ pub const API_EXTENSIONS: &[&str] = &[
     "certificate_token",
     "container_backup",
     "console",
+    // REST routes for snapshots, copies, networks and volumes.
+    "network_state",
+    "network_leases",
+    "storage_api_volume_rename",
+    "storage_api_volume_snapshots",
+    "storage_api_local_volume_handling",
+    "container_only_migration",
+    "snapshot_expiry_creation",
 ];
 
 /// The server config map.

@@ -6,7 +6,8 @@
 //! Points: `start-before-runtime`, `start-spawned` (monitor spawned, its answer not
 //! read yet), `start-before-record` (container running, database not updated),
 //! `stop-before-runtime`, `stop-signaled` (halt signal sent, not waited for),
-//! `stop-before-record` (container stopped, database not updated).
+//! `stop-before-record` (container stopped, database not updated),
+//! `snapshot-create-before-record` (snapshot on disk, its mark not cleared).
 
 /// Blocks forever at `point` when `INCUS_TEST_PAUSE` names it (tests only).
 pub fn pause_point(point: &str) {

@@ -245,6 +245,7 @@ fn create_locked(
         let _ = rollback_create(ctx, row, &name);
         return Err(e);
     }
+    incus_sys::testhook::pause_point("snapshot-create-before-record");
     let project = ctx.project.clone();
     ctx.db()?.write(|tx| {
         incus_db::instance_config_set(tx, row.id, OP_MARK, None)?;
@@ -605,4 +606,37 @@ fn reconcile(ctx: &Context, row: &InstanceRow, report: &mut AutoReport) -> Resul
         }
     }
     Ok(())
+}
+
+/// `PUT|PATCH /1.0/instances/NAME/snapshots/SNAP`: the expiry (RFC 3339; empty or the
+/// zero time: never) and the description.
+pub fn update(
+    ctx: &Context,
+    inst: &str,
+    snap: &str,
+    expires_at: &str,
+    description: &str,
+) -> Result<InstanceSnapshot> {
+    let expires_at = if expires_at.is_empty() || expires_at.starts_with("0001-01-01") {
+        incus_api::ZERO_TIME.to_string()
+    } else {
+        let t = parse_time(expires_at)
+            .ok_or_else(|| Error::invalid(format!("Invalid expires_at \"{expires_at}\"")))?;
+        fmt_time(t)
+    };
+    let _lock = ctx.lock_instance(inst)?;
+    let row = load(ctx, inst)?;
+    let s = one(ctx, &row, snap)?;
+    let project = ctx.project.clone();
+    ctx.db()?.write(|tx| {
+        incus_db::snapshot_update(tx, s.id, &expires_at, description)?;
+        events::record(
+            tx,
+            &project,
+            "instance-snapshot-updated",
+            &format!("/1.0/instances/{}/snapshots/{snap}", row.name),
+            serde_json::json!({}),
+        )
+    })?;
+    to_api(ctx, &row, one(ctx, &row, snap)?)
 }

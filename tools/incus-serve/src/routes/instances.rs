@@ -26,7 +26,6 @@ pub fn routes() -> Router<AppRef> {
             get(one).put(put).patch(patch).post(rename).delete(delete),
         )
         .route("/1.0/instances/{name}/state", get(state).put(put_state))
-        .route("/1.0/instances/{name}/snapshots", get(snapshots))
         .route("/1.0/instances/{name}/backups", get(backups))
         .route("/1.0/instances/{name}/logs", get(logs))
         .route("/1.0/instances/{name}/logs/{file}", get(log_file))
@@ -195,6 +194,7 @@ async fn create(State(app): State<AppRef>, q: Query, body: Bytes) -> ApiResult {
             Some(name)
         }
         "none" | "" => None,
+        "copy" => return super::snapshots::copy_instance(&app, post).await,
         other => {
             return Err(
                 Error::unsupported(format!("Source type \"{other}\" is not supported yet")).into(),
@@ -240,7 +240,7 @@ async fn one(Path(name): Path<String>, q: Query) -> ApiResult {
         let mut inst = instance::get(ctx, &name)?;
         if full {
             inst.state = Some(lifecycle::state(ctx, &name)?);
-            inst.snapshots = Some(vec![]);
+            inst.snapshots = Some(incus_core::snapshot::list(ctx, &name)?);
             inst.backups = Some(vec![]);
         }
         Ok(inst)
@@ -249,7 +249,7 @@ async fn one(Path(name): Path<String>, q: Query) -> ApiResult {
     sync_etag(inst)
 }
 
-/// PUT replaces the writable part (async, as upstream); `restore` needs snapshots.
+/// PUT replaces the writable part, or restores a snapshot (async, as upstream).
 async fn put(
     State(app): State<AppRef>,
     Path(name): Path<String>,
@@ -263,9 +263,7 @@ async fn put(
         .and_then(|r| r.as_str())
         .is_some_and(|r| !r.is_empty())
     {
-        return Err(
-            Error::unsupported("Snapshot restore is not available through the API yet").into(),
-        );
+        return super::snapshots::restore(&app, name, &raw);
     }
     let put: InstancePut = parse_body(&body)?;
     run_task(
@@ -412,12 +410,6 @@ async fn put_state(
             _ => lifecycle::unfreeze(ctx, &name),
         },
     )
-}
-
-async fn snapshots(Path(name): Path<String>, q: Query) -> ApiResult {
-    check_project(&q)?;
-    core(move |ctx| instance::get_row(ctx, &name).map(|_| ())).await?;
-    sync(Vec::<String>::new())
 }
 
 async fn backups(Path(name): Path<String>, q: Query) -> ApiResult {

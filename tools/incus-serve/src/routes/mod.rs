@@ -19,10 +19,13 @@ pub mod exec;
 pub mod files;
 pub mod images;
 pub mod instances;
+pub mod networks;
 pub mod operations;
 pub mod profiles;
 pub mod server;
+pub mod snapshots;
 pub mod storage;
+pub mod volumes;
 
 /// Every route of the API.
 pub fn router(app: AppRef) -> Router {
@@ -37,6 +40,9 @@ pub fn router(app: AppRef) -> Router {
         .merge(images::routes())
         .merge(profiles::routes())
         .merge(storage::routes())
+        .merge(snapshots::routes())
+        .merge(networks::routes())
+        .merge(volumes::routes())
         .merge(operations::routes())
         .merge(events::routes())
         .fallback(not_found)

@@ -1,5 +1,4 @@
-//! `/1.0/storage-pools` and the volume listing. Volume CRUD comes with the custom
-//! volumes work.
+//! `/1.0/storage-pools` (volumes are in `volumes.rs`).
 
 use super::profiles::merge_put;
 use super::urls;
@@ -23,7 +22,6 @@ pub fn routes() -> Router<AppRef> {
             get(one).put(put).patch(patch).delete(delete),
         )
         .route("/1.0/storage-pools/{name}/resources", get(resources))
-        .route("/1.0/storage-pools/{name}/volumes", get(volumes))
 }
 
 async fn list(q: Query) -> ApiResult {
@@ -89,18 +87,4 @@ async fn delete(Path(name): Path<String>) -> ApiResult {
 
 async fn resources(Path(name): Path<String>) -> ApiResult {
     sync(core(move |ctx| storage::pool_resources(ctx, &name)).await?)
-}
-
-async fn volumes(Path(name): Path<String>, q: Query) -> ApiResult {
-    check_project(&q)?;
-    let all = core(move |ctx| storage::volume_list(ctx, &name)).await?;
-    if recursion(&q) > 0 {
-        sync(all)
-    } else {
-        sync(
-            all.into_iter()
-                .map(|v| format!("/1.0/storage-pools/volumes/{}/{}", v.volume_type, v.name))
-                .collect::<Vec<_>>(),
-        )
-    }
 }
