@@ -996,7 +996,12 @@ fn random_json_bodies_get_answers() {
         };
         let (code, v) = srv.curl(method, path, Some(&body));
         assert!(code != 0, "{method} {path} {body}: no answer (crash?)");
-        assert!(code < 500, "{method} {path} {body}: {code} {v}");
+        // 501 is upstream's answer for a feature it has and we have not built
+        // (migration, VMs); anything else at 5xx is a bug.
+        assert!(
+            code < 500 || code == 501,
+            "{method} {path} {body}: {code} {v}"
+        );
         if code >= 400 {
             assert_eq!(v["type"], "error", "{method} {path} {body}: {v}");
         }

@@ -174,8 +174,14 @@ fn shell_split(s: &str) -> Vec<String> {
 async fn create(State(app): State<AppRef>, q: Query, body: Bytes) -> ApiResult {
     check_project(&q)?;
     let post: InstancesPost = parse_body(&body)?;
-    if !post.instance_type.is_empty() && post.instance_type != "container" {
-        return Err(Error::unsupported("Virtual machines are not supported on this host").into());
+    match post.instance_type.as_str() {
+        "" | "container" => {}
+        "virtual-machine" => {
+            return Err(
+                Error::unsupported("Virtual machines are not supported on this host").into(),
+            )
+        }
+        other => return Err(Error::invalid(format!("Unknown instance type \"{other}\"")).into()),
     }
     let image = match post.source.source_type.as_str() {
         "image" => {
@@ -195,11 +201,14 @@ async fn create(State(app): State<AppRef>, q: Query, body: Bytes) -> ApiResult {
         }
         "none" | "" => None,
         "copy" => return super::snapshots::copy_instance(&app, post).await,
-        other => {
+        // Upstream's other source types exist but are not built here yet (501);
+        // anything else is a bad request (400), as upstream answers.
+        other @ ("migration" | "conversion") => {
             return Err(
                 Error::unsupported(format!("Source type \"{other}\" is not supported yet")).into(),
             )
         }
+        other => return Err(Error::invalid(format!("Unknown source type \"{other}\"")).into()),
     };
     let name = (!post.name.is_empty()).then(|| post.name.clone());
     if let Some(n) = &name {
