@@ -251,6 +251,15 @@ fn upstream_client_drives_instances() {
             .line(),
         "64MiB"
     );
+    // The upstream client's unset PUTs the key with "": the key is gone, not empty.
+    srv.incus(&["config", "set", "c1", "user.tmp=1"]).ok();
+    srv.incus(&["config", "unset", "c1", "user.tmp"]).ok();
+    let shown = env.json("incus-instance", &["show", "c1", "--format", "json"]);
+    assert!(
+        shown["config"].get("user.tmp").is_none(),
+        "{}",
+        shown["config"]
+    );
 
     let images = srv.incus(&["image", "list", "--format", "csv"]).ok();
     assert!(images.stdout.contains("busybox"), "{images:?}");

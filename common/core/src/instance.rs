@@ -700,13 +700,16 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
     }
     let old_row = row.clone();
     crate::network::validate_nics(ctx, name, &put.config, &expanded_devices)?;
-    // volatile keys are ours: an edit that drops them keeps the stored values.
     let mut config = put.config;
+    // volatile keys are ours: an edit that leaves them out keeps the stored values.
     for (k, v) in &row.config {
         if k.starts_with("volatile.") && !config.contains_key(k) {
             config.insert(k.clone(), v.clone());
         }
     }
+    // An empty value is no value, as upstream stores config (its client's
+    // `config unset` sends the key with "" in a PUT).
+    config.retain(|_, v| !v.is_empty());
     row.config = config;
     row.devices = put.devices;
     row.profiles = put.profiles;
