@@ -693,11 +693,36 @@ impl NetEnv {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(ip) = self.ipv6_of(inst) {
-                assert!(ip.starts_with(prefix), "{inst}: {ip} not in {prefix}");
+                let a: std::net::Ipv6Addr = ip.parse().unwrap();
+                let p: std::net::Ipv6Addr = prefix.parse().unwrap();
+                assert_eq!(
+                    a.segments()[..4],
+                    p.segments()[..4],
+                    "{inst}: {ip} not in {prefix}/64"
+                );
                 return ip;
             }
             assert!(Instant::now() < deadline, "{inst} got no IPv6 address");
             std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl NetEnv {
+    /// Pings until an answer (a fresh SLAAC address is tentative until DAD is done).
+    fn ping_until(&self, inst: &str, target: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let out = self.exec(inst, &["ping", "-c", "1", "-W", "1", target]);
+            if out.success() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{inst} cannot ping {target}: {}{}",
+                out.stdout,
+                out.stderr
+            );
         }
     }
 }
@@ -767,7 +792,7 @@ fn ipv6_slaac_on_auto_and_explicit_prefixes() {
 
     // Bad input: clear errors, nothing changed.
     let other = format!("{net_b}9/64");
-    let narrow = format!("fd42:{s0}:{s1}:{s2}:1::1/80");
+    let narrow = format!("fd43:{s0}:{s1}:{s2}:1::1/80");
     let tables_before = own_tables(&n);
     let cases: &[(&[&str], i32, &str)] = &[
         (
@@ -845,8 +870,8 @@ fn ipv6_slaac_on_auto_and_explicit_prefixes() {
     let ip2 = n.slaac("c2", &net_b);
     let gw_a = auto.trim_end_matches("/64");
     let gw_b = format!("{net_b}1");
-    n.exec("c1", &["ping", "-c", "1", "-W", "2", gw_a]).ok();
-    n.exec("c2", &["ping", "-c", "1", "-W", "2", &gw_b]).ok();
+    n.ping_until("c1", gw_a);
+    n.ping_until("c2", &gw_b);
     let csv = n
         .env
         .ok("incus-instance", &["list", "-c", "n6", "-f", "csv"])
