@@ -635,6 +635,8 @@ fn admin_init_network_opt_in() {
         .as_str()
         .unwrap()
         .starts_with("10."));
+    // IPv6 stays opt-in (see docs/ipv6.md).
+    assert_eq!(net["config"]["ipv6.address"], "none");
     let prof = n
         .env
         .json("incus-profile", &["show", "default", "--format", "json"]);
@@ -872,6 +874,24 @@ fn ipv6_slaac_on_auto_and_explicit_prefixes() {
     let gw_b = format!("{net_b}1");
     n.ping_until("c1", gw_a);
     n.ping_until("c2", &gw_b);
+    // ra-names: with a DHCPv4 lease, dnsmasq answers AAAA for NAME.incus with the
+    // SLAAC address it derived from the MAC (after checking it answers).
+    n.dhcp("c1");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        // ping -6 resolves AAAA through the resolv.conf udhcpc wrote (the bridge).
+        let out = n.exec("c1", &["ping", "-6", "-c", "1", "-W", "1", "c1.incus"]);
+        if out.stdout.contains(&format!("({ip1})")) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no AAAA for c1.incus: {}{}",
+            out.stdout,
+            out.stderr
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
     let csv = n
         .env
         .ok("incus-instance", &["list", "-c", "n6", "-f", "csv"])
