@@ -169,7 +169,7 @@ pub fn validate_config(config: &Config) -> Result<()> {
                 }
             }
             "ipv6.address" => {
-                if v != "none" && v != "auto" {
+                if v != "none" && v != "auto" && !v.is_empty() {
                     let c = Cidr6::parse(v)?;
                     if c.prefix > 126 || u128::from(c.addr) == c.network() {
                         return bad("needs a host address in a prefix of /126 or larger");
