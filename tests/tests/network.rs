@@ -791,6 +791,15 @@ fn ipv6_slaac_on_auto_and_explicit_prefixes() {
     }
     let info = n.env.ok("incus-net", &["info", "v6b"]).stdout;
     assert!(info.contains(&format!("{net_b}1")), "{info}");
+    let leases = n
+        .env
+        .json("incus-net", &["list-leases", "v6b", "--format", "json"]);
+    assert_eq!(leases[0]["type"], "gateway", "{leases}");
+    assert_eq!(
+        leases[0]["address"],
+        format!("{net_b}1").as_str(),
+        "{leases}"
+    );
 
     // Bad input: clear errors, nothing changed.
     let other = format!("{net_b}9/64");

@@ -913,6 +913,16 @@ pub fn leases(ctx: &Context, name: &str) -> Result<Vec<NetworkLease>> {
             project: project.clone(),
         });
     }
+    if let Some(c) = v6(&row.config) {
+        out.push(NetworkLease {
+            hostname: format!("{name}.gw"),
+            hwaddr: bridge::attr(&host, "address"),
+            address: c.addr.to_string(),
+            lease_type: "gateway".into(),
+            location: "none".into(),
+            project: project.clone(),
+        });
+    }
     let instances = ctx.db()?.read(|tx| incus_db::instance_list(tx, &project))?;
     let mut static_macs = Vec::new();
     for i in &instances {
