@@ -123,3 +123,34 @@ teardown() {
     incus network delete lan
     host_clean lan
 }
+
+@test "ipv6.address=auto: a SLAAC address shown by incus list -c 6; bad prefixes refused" {
+    need_busybox_image
+    incus image import "$BUSYBOX_UNIFIED" --alias bb
+    incus network create lan6 ipv6.address=auto
+    gw6="$(incus network get lan6 ipv6.address)"
+    [[ "$gw6" == fd42:*::1/64 ]]
+    [ "$(incus network get lan6 ipv6.nat)" = true ]
+    ip -6 -o addr show dev "$(bridge_of lan6)" | grep -qF "$gw6"
+    [ "$(incus network list -f csv | cut -d, -f5)" = "$gw6" ]
+    run -4 --separate-stderr incus network create bad6 "ipv6.address=${gw6%::1/64}::9/64"
+    assert_error 4 "overlaps"
+    run -7 --separate-stderr incus network create bad7 ipv6.address=fd42:1:2:3:4::1/80
+    assert_error 7 "SLAAC"
+    run -7 --separate-stderr incus network create bad8 ipv6.address=fd42::1
+    assert_error 7 "Invalid IPv6"
+    for n in bad6 bad7 bad8; do host_clean "$n"; done
+    incus launch bb c6 -n lan6
+    # The kernel does SLAAC from dnsmasq's router advertisements: poll (deadline 20 s).
+    ip6=""
+    for _ in $(seq 1 80); do
+        ip6="$(incus list c6 -f json | jq -r '.[0].state.network.eth0.addresses[]? | select(.family=="inet6" and .scope=="global") | .address')"
+        [ -n "$ip6" ] && break
+        sleep 0.25
+    done
+    [ -n "$ip6" ]
+    [ "$(incus list -c 6 -f csv)" = "$ip6 (eth0)" ]
+    incus delete -f c6
+    incus network delete lan6
+    host_clean lan6
+}

@@ -635,6 +635,8 @@ fn admin_init_network_opt_in() {
         .as_str()
         .unwrap()
         .starts_with("10."));
+    // IPv6 stays opt-in (see docs/ipv6.md).
+    assert_eq!(net["config"]["ipv6.address"], "none");
     let prof = n
         .env
         .json("incus-profile", &["show", "default", "--format", "json"]);
@@ -671,4 +673,249 @@ fn killed_create_or_delete_is_repaired_by_the_next_command() {
     n.create("half", &[]);
     n.env.ok("incus-net", &["delete", "half"]);
     n.assert_host_clean("half");
+}
+
+impl NetEnv {
+    /// eth0's global IPv6 address as `incus list` reports it.
+    fn ipv6_of(&self, inst: &str) -> Option<String> {
+        let v = self
+            .env
+            .json("incus-instance", &["list", "--format", "json"]);
+        let i = v.as_array()?.iter().find(|i| i["name"] == inst)?;
+        i["state"]["network"]["eth0"]["addresses"]
+            .as_array()?
+            .iter()
+            .find(|a| a["family"] == "inet6" && a["scope"] == "global")
+            .and_then(|a| a["address"].as_str())
+            .map(String::from)
+    }
+
+    /// Waits for the kernel's SLAAC address (the bridge's dnsmasq advertises the prefix).
+    fn slaac(&self, inst: &str, prefix: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(ip) = self.ipv6_of(inst) {
+                let a: std::net::Ipv6Addr = ip.parse().unwrap();
+                let p: std::net::Ipv6Addr = prefix.parse().unwrap();
+                assert_eq!(
+                    a.segments()[..4],
+                    p.segments()[..4],
+                    "{inst}: {ip} not in {prefix}/64"
+                );
+                return ip;
+            }
+            assert!(Instant::now() < deadline, "{inst} got no IPv6 address");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl NetEnv {
+    /// Pings until an answer (a fresh SLAAC address is tentative until DAD is done).
+    fn ping_until(&self, inst: &str, target: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let out = self.exec(inst, &["ping", "-c", "1", "-W", "1", target]);
+            if out.success() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{inst} cannot ping {target}: {}{}",
+                out.stdout,
+                out.stderr
+            );
+        }
+    }
+}
+
+fn ip6_addrs(dev: &str) -> String {
+    let o = Command::new("ip")
+        .args(["-6", "-o", "addr", "show", "dev", dev])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn ipv6_slaac_on_auto_and_explicit_prefixes() {
+    let n = NetEnv::new();
+    n.import_busybox();
+    n.create("v6a", &["ipv6.address=auto"]);
+    let cfg = show(&n.env, "v6a")["config"].clone();
+    let auto = cfg["ipv6.address"].as_str().unwrap().to_string();
+    assert!(
+        auto.starts_with("fd42:") && auto.ends_with("::1/64"),
+        "{auto}"
+    );
+    assert_eq!(cfg["ipv6.nat"], "true");
+    // An explicit prefix unique to this test run (tests run in parallel), IPv6 only.
+    let h = sha256_hex(&[n.prefix().as_bytes()]);
+    // Segments with a nonzero top nibble print as four digits, never compressed.
+    let seg = |i: usize| {
+        format!(
+            "{:x}",
+            u16::from_str_radix(&h[i..i + 4], 16).unwrap() | 0x1000
+        )
+    };
+    let (s0, s1, s2) = (seg(0), seg(4), seg(8));
+    let net_b = format!("fd42:{s0}:{s1}:{s2}::");
+    let explicit = format!("{net_b}1/64");
+    n.create(
+        "v6b",
+        &[&format!("ipv6.address={explicit}"), "ipv4.address=none"],
+    );
+
+    // Host side: addresses on the bridges, ip6 masquerade, dnsmasq advertising.
+    assert!(ip6_addrs(&n.bridge("v6a")).contains(&auto));
+    assert!(ip6_addrs(&n.bridge("v6b")).contains(&explicit));
+    let rules = Command::new("nft")
+        .args(["list", "table", "inet", &n.table("v6a")])
+        .output()
+        .unwrap();
+    let rules = String::from_utf8_lossy(&rules.stdout).into_owned();
+    let auto_net = auto.trim_end_matches("1/64");
+    assert!(
+        rules.contains(&format!("ip6 saddr {auto_net}/64")) && rules.contains("masquerade"),
+        "{rules}"
+    );
+    for (net, mode) in [("v6a", "ra-stateless,ra-names"), ("v6b", "ra-stateless")] {
+        let pid_arg = format!("--pid-file={}", n.pid_file(net).display());
+        assert!(
+            dnsmasq_cmdlines()
+                .iter()
+                .any(|c| c.contains(&pid_arg) && c.contains("--enable-ra") && c.contains(mode)),
+            "{net}: {:?}",
+            dnsmasq_cmdlines()
+        );
+    }
+    let info = n.env.ok("incus-net", &["info", "v6b"]).stdout;
+    assert!(info.contains(&format!("{net_b}1")), "{info}");
+    let leases = n
+        .env
+        .json("incus-net", &["list-leases", "v6b", "--format", "json"]);
+    assert_eq!(leases[0]["type"], "gateway", "{leases}");
+    assert_eq!(
+        leases[0]["address"],
+        format!("{net_b}1").as_str(),
+        "{leases}"
+    );
+
+    // Bad input: clear errors, nothing changed.
+    let other = format!("{net_b}9/64");
+    let narrow = format!("fd43:{s0}:{s1}:{s2}:1::1/80");
+    let tables_before = own_tables(&n);
+    let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &["create", "bad61", "ipv6.address=fd42::1/129"],
+            exit::INVALID,
+            "Invalid IPv6",
+        ),
+        (
+            &["create", "bad62", "ipv6.address=fd42::zz/64"],
+            exit::INVALID,
+            "Invalid IPv6",
+        ),
+        (
+            &["create", "bad63", &format!("ipv6.address={other}")],
+            exit::CONFLICT,
+            "overlaps",
+        ),
+        (
+            &["create", "bad64", &format!("ipv6.address={narrow}")],
+            exit::INVALID,
+            "SLAAC",
+        ),
+        (
+            &["set", "v6a", &format!("ipv6.address={other}")],
+            exit::CONFLICT,
+            "overlaps",
+        ),
+        (
+            &["set", "v6b", "ipv6.dhcp.ranges=fd42::1"],
+            exit::INVALID,
+            "DHCPv6 range",
+        ),
+    ];
+    for (args, code, msg) in cases {
+        let out = n.env.run("incus-net", args).err(*code);
+        assert!(out.stderr.contains(msg), "{args:?}: {}", out.stderr);
+    }
+    for bad in ["bad61", "bad62", "bad63", "bad64"] {
+        assert!(!Path::new("/sys/class/net").join(n.bridge(bad)).exists());
+    }
+    assert_eq!(own_tables(&n), tables_before);
+    assert_eq!(n.env.db_rows("networks"), 2);
+    assert_eq!(show(&n.env, "v6a")["config"]["ipv6.address"], auto.as_str());
+    assert!(ip6_addrs(&n.bridge("v6a")).contains(&auto));
+    // A stateful prefix may be narrower than /64.
+    n.create(
+        "v6c",
+        &[
+            &format!("ipv6.address={narrow}"),
+            "ipv6.dhcp.stateful=true",
+            "ipv4.address=none",
+        ],
+    );
+    let pid_arg = format!("--pid-file={}", n.pid_file("v6c").display());
+    let (s, _) = narrow.split_once("::1/").unwrap();
+    assert!(
+        dnsmasq_cmdlines().iter().any(
+            |c| c.contains(&pid_arg) && c.contains(&format!("{s}::2,{s}:ffff:ffff:ffff,80,1h"))
+        ),
+        "{:?}",
+        dnsmasq_cmdlines()
+    );
+    n.env.ok("incus-net", &["delete", "v6c"]);
+    n.assert_host_clean("v6c");
+
+    // Containers: SLAAC address in the prefix, ping to the bridge, `list -c 6`.
+    n.env.ok(
+        "incus-net",
+        &["attach-profile", "v6a", "default", "eth0", "eth0"],
+    );
+    n.env.ok("incus-instance", &["launch", "bb", "c1"]);
+    n.env
+        .ok("incus-instance", &["launch", "bb", "c2", "-n", "v6b"]);
+    let ip1 = n.slaac("c1", auto_net);
+    let ip2 = n.slaac("c2", &net_b);
+    let gw_a = auto.trim_end_matches("/64");
+    let gw_b = format!("{net_b}1");
+    n.ping_until("c1", gw_a);
+    n.ping_until("c2", &gw_b);
+    // ra-names: with a DHCPv4 lease, dnsmasq answers AAAA for NAME.incus with the
+    // SLAAC address it derived from the MAC (after checking it answers).
+    n.dhcp("c1");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        // ping -6 resolves AAAA through the resolv.conf udhcpc wrote (the bridge).
+        let out = n.exec("c1", &["ping", "-6", "-c", "1", "-W", "1", "c1.incus"]);
+        if out.stdout.contains(&format!("({ip1})")) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no AAAA for c1.incus: {}{}",
+            out.stdout,
+            out.stderr
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let csv = n
+        .env
+        .ok("incus-instance", &["list", "-c", "n6", "-f", "csv"])
+        .stdout;
+    assert!(csv.contains(&format!("c1,{ip1} (eth0)")), "{csv}");
+    assert!(csv.contains(&format!("c2,{ip2} (eth0)")), "{csv}");
+    let info = n.env.ok("incus-instance", &["info", "c2"]).stdout;
+    assert!(info.contains(&ip2), "{info}");
+
+    // Delete leaves nothing.
+    n.env.ok("incus-instance", &["delete", "-f", "c1", "c2"]);
+    n.env.ok("incus-net", &["detach-profile", "v6a", "default"]);
+    for net in ["v6a", "v6b"] {
+        n.env.ok("incus-net", &["delete", net]);
+        n.assert_host_clean(net);
+    }
+    assert_eq!(n.env.db_rows("networks"), 0);
 }

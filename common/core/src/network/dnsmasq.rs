@@ -4,6 +4,7 @@
 //! the first command after a reboot brings it back).
 
 use super::addr::Cidr;
+use super::addr6::Cidr6;
 use crate::{Error, Result};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -44,6 +45,12 @@ pub struct Setup<'a> {
     /// `None` when dns.mode is none.
     pub domain: Option<&'a str>,
     pub user: Option<&'a str>,
+    pub v6: Option<Cidr6>,
+    pub dhcp6: bool,
+    pub stateful6: bool,
+    /// Stateful DHCPv6 ranges (start, end).
+    pub ranges6: Vec<(String, String)>,
+    pub expiry6: &'a str,
 }
 
 /// Upstream's argument list (`bridge.setup()`), with a pid file instead of
@@ -64,13 +71,17 @@ pub fn args(s: &Setup, p: &Paths) -> Vec<String> {
         "--quiet-ra".into(),
         format!("--log-facility={}", p.log.display()),
     ];
+    let files = |a: &mut Vec<String>| {
+        a.push(format!("--dhcp-leasefile={}", p.leases().display()));
+        a.push(format!("--dhcp-hostsfile={}", p.hosts().display()));
+    };
+    let dhcp4 = s.v4.is_some() && s.dhcp;
     if let Some(v4) = s.v4 {
         a.push(format!("--listen-address={}", v4.addr));
         if s.dhcp {
             a.push("--dhcp-no-override".into());
             a.push("--dhcp-authoritative".into());
-            a.push(format!("--dhcp-leasefile={}", p.leases().display()));
-            a.push(format!("--dhcp-hostsfile={}", p.hosts().display()));
+            files(&mut a);
             if let Some(gw) = s.gateway_option {
                 a.push(format!("--dhcp-option-force=3,{gw}"));
             }
@@ -84,6 +95,27 @@ pub fn args(s: &Setup, p: &Paths) -> Vec<String> {
                 a.push("--dhcp-range".into());
                 a.push(format!("{start},{end},{}", s.expiry));
             }
+        }
+    }
+    if let Some(v6) = s.v6 {
+        a.push(format!("--listen-address={}", v6.addr));
+        a.push("--enable-ra".into());
+        if s.dhcp6 {
+            if !dhcp4 {
+                files(&mut a);
+            }
+            if s.stateful6 {
+                for (start, end) in &s.ranges6 {
+                    a.push("--dhcp-range".into());
+                    a.push(format!("{start},{end},{},{}", v6.prefix, s.expiry6));
+                }
+            } else {
+                a.push("--dhcp-range".into());
+                a.push(format!("::,constructor:{},ra-stateless,ra-names", s.bridge));
+            }
+        } else {
+            a.push("--dhcp-range".into());
+            a.push(format!("::,constructor:{},ra-only", s.bridge));
         }
     }
     if let Some(d) = s.domain {
@@ -260,6 +292,11 @@ mod tests {
                 dns_search: None,
                 domain: Some("incus"),
                 user: None,
+                v6: Some(Cidr6::parse("fd42:1:2:3::1/64").unwrap()),
+                dhcp6: true,
+                stateful6: false,
+                ranges6: vec![],
+                expiry6: "1h",
             },
             &p,
         );
@@ -268,6 +305,9 @@ mod tests {
         assert!(j.contains("--listen-address=10.5.6.1 --dhcp-no-override --dhcp-authoritative"));
         assert!(j.contains("--dhcp-range 10.5.6.2,10.5.6.254,1h"));
         assert!(j.contains("--dhcp-option-force=26,1400"));
+        assert!(j.contains(
+            "--listen-address=fd42:1:2:3::1 --enable-ra --dhcp-range ::,constructor:ixbr,ra-stateless,ra-names"
+        ));
         assert!(j.contains("-s incus --interface-name _gateway.incus,ixbr -S /incus/"));
         assert!(j.ends_with("--conf-file=/s/networks/br/dnsmasq.raw"));
     }

@@ -7,12 +7,14 @@
 //! `<prefix><hash>`, so two installations (tests run many at once) never collide.
 
 pub mod addr;
+pub mod addr6;
 mod bridge;
 mod dnsmasq;
 mod nft;
 
 use crate::{events, Context, Error, Result};
 use addr::Cidr;
+use addr6::Cidr6;
 use incus_api::{
     keys, Config, Devices, InstanceStateNetwork, InstanceStateNetworkAddress,
     InstanceStateNetworkCounters, Network, NetworkLease, NetworkPut, NetworkState,
@@ -113,6 +115,12 @@ fn v4(config: &Config) -> Option<Cidr> {
     config.get("ipv4.address").and_then(|v| Cidr::parse(v).ok())
 }
 
+fn v6(config: &Config) -> Option<Cidr6> {
+    config
+        .get("ipv6.address")
+        .and_then(|v| Cidr6::parse(v).ok())
+}
+
 fn mtu(config: &Config) -> Option<u32> {
     config.get("bridge.mtu").and_then(|v| v.parse().ok())
 }
@@ -161,10 +169,19 @@ pub fn validate_config(config: &Config) -> Result<()> {
                 }
             }
             "ipv6.address" => {
-                if v != "none" && !v.is_empty() {
-                    return Err(Error::unsupported(
-                        "IPv6 on managed bridges is not implemented yet (use ipv6.address=none)",
-                    ));
+                if v != "none" && v != "auto" && !v.is_empty() {
+                    let c = Cidr6::parse(v)?;
+                    if c.prefix > 126 || u128::from(c.addr) == c.network() {
+                        return bad("needs a host address in a prefix of /126 or larger");
+                    }
+                    // Router advertisements with SLAAC only work on a /64.
+                    let slaac = bool_key(config, "ipv6.dhcp", true)
+                        && !bool_key(config, "ipv6.dhcp.stateful", false);
+                    if slaac && c.prefix != 64 {
+                        return bad(
+                            "SLAAC needs a /64 prefix (or set ipv6.dhcp.stateful=true or ipv6.dhcp=false)",
+                        );
+                    }
                 }
             }
             "ipv4.nat" | "ipv4.dhcp" | "ipv4.firewall" | "ipv4.routing" | "ipv6.nat"
@@ -172,6 +189,14 @@ pub fn validate_config(config: &Config) -> Result<()> {
                 if keys::parse_bool(v).is_none() {
                     return bad("must be a boolean");
                 }
+            }
+            "ipv6.nat.address" => {
+                if v.parse::<std::net::Ipv6Addr>().is_err() {
+                    return bad("must be an IPv6 address");
+                }
+            }
+            "ipv6.dhcp.ranges" => {
+                parse_ranges6(v)?;
             }
             "ipv4.nat.address" | "ipv4.dhcp.gateway" => {
                 if v.parse::<std::net::Ipv4Addr>().is_err() {
@@ -192,7 +217,7 @@ pub fn validate_config(config: &Config) -> Result<()> {
                 }
             }
             "ipv4.dhcp.expiry" | "ipv6.dhcp.expiry" | "dns.domain" | "dns.search"
-            | "raw.dnsmasq" | "ipv6.dhcp.ranges" | "ipv6.nat.address" => {
+            | "raw.dnsmasq" => {
                 if v.contains(['\n', ' ']) && k != "raw.dnsmasq" {
                     return bad("must not contain spaces");
                 }
@@ -232,6 +257,68 @@ fn parse_ranges(v: &str) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
+fn parse_ranges6(v: &str) -> Result<Vec<(String, String)>> {
+    v.split(',')
+        .map(|r| {
+            let (a, b) = r.trim().split_once('-').ok_or_else(|| {
+                Error::invalid(format!("Invalid DHCPv6 range \"{r}\" (want START-END)"))
+            })?;
+            for ip in [a, b] {
+                ip.parse::<std::net::Ipv6Addr>().map_err(|_| {
+                    Error::invalid(format!("Invalid address \"{ip}\" in DHCPv6 range"))
+                })?;
+            }
+            Ok((a.to_string(), b.to_string()))
+        })
+        .collect()
+}
+
+/// The IPv6 prefixes taken by other networks of this installation and by the host.
+fn taken_prefixes(ctx: &Context, except: &str) -> Result<Vec<Cidr6>> {
+    let project = ctx.project.clone();
+    let rows = ctx.db()?.read(|tx| incus_db::network_list(tx, &project))?;
+    let mut out: Vec<Cidr6> = rows
+        .iter()
+        .filter(|r| r.name != except)
+        .filter_map(|r| v6(&r.config))
+        .collect();
+    out.extend(addr6::host_subnets(Some(&host_bridge(ctx, except))));
+    Ok(out)
+}
+
+/// `ipv6.address`: fills `auto` with a free random ULA /64, refuses overlaps.
+fn allocate6(ctx: &Context, name: &str, config: &mut Config) -> Result<()> {
+    match config.get("ipv6.address").map(String::as_str) {
+        Some("auto") => {
+            let taken = taken_prefixes(ctx, name)?;
+            for _ in 0..64 {
+                let seed = short_hash(&[&ctx.prefix, name, &uuid::Uuid::new_v4().to_string()], 16);
+                let c = addr6::random_ula(u64::from_str_radix(&seed, 16).unwrap_or(0));
+                if !taken.iter().any(|t| t.overlaps(&c)) {
+                    config.insert("ipv6.address".into(), c.to_string());
+                    if !config.contains_key("ipv6.nat") {
+                        config.insert("ipv6.nat".into(), "true".into());
+                    }
+                    return Ok(());
+                }
+            }
+            Err(Error::conflict("Failed to find a free IPv6 prefix"))
+        }
+        Some(v) if v != "none" => {
+            let c = Cidr6::parse(v)?;
+            if let Some(t) = taken_prefixes(ctx, name)?.iter().find(|t| t.overlaps(&c)) {
+                return Err(Error::conflict(format!(
+                    "Subnet {} overlaps {} (used by another network or a host route)",
+                    c.subnet_string(),
+                    t.subnet_string()
+                )));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The subnets taken by other networks of this installation and by the host.
 fn taken_subnets(ctx: &Context, except: &str) -> Result<Vec<Cidr>> {
     let project = ctx.project.clone();
@@ -247,6 +334,7 @@ fn taken_subnets(ctx: &Context, except: &str) -> Result<Vec<Cidr>> {
 
 /// Fills `auto`, checks overlaps; call under the allocation lock.
 fn allocate(ctx: &Context, name: &str, config: &mut Config) -> Result<()> {
+    allocate6(ctx, name, config)?;
     let taken = taken_subnets(ctx, name)?;
     match config.get("ipv4.address").map(String::as_str) {
         Some("auto") => {
@@ -293,17 +381,28 @@ fn setup(ctx: &Context, name: &str, config: &Config) -> Result<()> {
         format!("00:16:3e:{}:{}:{}", &h[0..2], &h[2..4], &h[4..6])
     });
     bridge::ensure(&host, mtu(config), Some(&mac), cidr.as_ref())?;
+    let cidr6 = v6(config);
+    bridge::ensure_v6(&host, cidr6.as_ref())?;
+    if cidr6.is_some() && bool_key(config, "ipv6.routing", true) {
+        if let Err(why) = bridge::enable_v6_forwarding() {
+            eprintln!("Warning: network {name}: {why}");
+        }
+    }
     if cidr.is_some() && bool_key(config, "ipv4.routing", true) {
         // Forwarding is host-wide; upstream turns it on for routed bridges too.
         let _ = std::fs::write("/proc/sys/net/ipv4/ip_forward", "1");
     }
-    if bool_key(config, "ipv4.firewall", true) || bool_key(config, "ipv4.nat", false) {
+    let nat6 = bool_key(config, "ipv6.nat", false);
+    if bool_key(config, "ipv4.firewall", true) || bool_key(config, "ipv4.nat", false) || nat6 {
         nft::apply(&nft::Rules {
             table: &table_name(ctx, name),
             bridge: &host,
             subnet: cidr,
             nat: bool_key(config, "ipv4.nat", false),
             nat_address: config.get("ipv4.nat.address").map(String::as_str),
+            subnet6: cidr6,
+            nat6,
+            nat6_address: config.get("ipv6.nat.address").map(String::as_str),
         })?;
     } else {
         nft::remove(&table_name(ctx, name))?;
@@ -318,9 +417,18 @@ fn start_dnsmasq(ctx: &Context, name: &str, config: &Config) -> Result<()> {
         .get("dns.mode")
         .map(String::as_str)
         .unwrap_or("managed");
-    if cidr.is_none() {
+    let cidr6 = v6(config);
+    if cidr.is_none() && cidr6.is_none() {
         return dnsmasq::stop(&p);
     }
+    let ranges6 = match (config.get("ipv6.dhcp.ranges"), cidr6) {
+        (Some(r), _) => parse_ranges6(r)?,
+        (None, Some(c)) => {
+            let (a, b) = c.dhcp_range();
+            vec![(a.to_string(), b.to_string())]
+        }
+        _ => vec![],
+    };
     let ranges = match config.get("ipv4.dhcp.ranges") {
         Some(r) => parse_ranges(r)?,
         None => cidr
@@ -355,6 +463,14 @@ fn start_dnsmasq(ctx: &Context, name: &str, config: &Config) -> Result<()> {
             dns_search: config.get("dns.search").map(String::as_str),
             domain: (dns_mode != "none").then_some(domain),
             user,
+            v6: cidr6,
+            dhcp6: bool_key(config, "ipv6.dhcp", true),
+            stateful6: bool_key(config, "ipv6.dhcp.stateful", false),
+            ranges6,
+            expiry6: config
+                .get("ipv6.dhcp.expiry")
+                .map(String::as_str)
+                .unwrap_or("1h"),
         },
         &p,
     )
@@ -380,7 +496,7 @@ fn teardown(ctx: &Context, name: &str) -> Result<()> {
 pub fn ensure_up(ctx: &Context, name: &str) -> Result<()> {
     let row = load(ctx, name)?;
     let host = host_bridge(ctx, name);
-    let needs_dns = v4(&row.config).is_some();
+    let needs_dns = v4(&row.config).is_some() || v6(&row.config).is_some();
     if bridge::exists(&host) && (!needs_dns || dnsmasq::running(&paths(ctx, name)).is_some()) {
         return Ok(());
     }
@@ -748,6 +864,14 @@ pub fn state(ctx: &Context, name: &str) -> Result<NetworkState> {
             scope: "global".into(),
         });
     }
+    if let (true, Some(c)) = (up, v6(&row.config)) {
+        addresses.push(InstanceStateNetworkAddress {
+            family: "inet6".into(),
+            address: c.addr.to_string(),
+            netmask: c.prefix.to_string(),
+            scope: "global".into(),
+        });
+    }
     Ok(NetworkState {
         addresses,
         counters: NetworkStateCounters {
@@ -780,6 +904,16 @@ pub fn leases(ctx: &Context, name: &str) -> Result<Vec<NetworkLease>> {
     let project = ctx.project.clone();
     let mut out = Vec::new();
     if let Some(c) = v4(&row.config) {
+        out.push(NetworkLease {
+            hostname: format!("{name}.gw"),
+            hwaddr: bridge::attr(&host, "address"),
+            address: c.addr.to_string(),
+            lease_type: "gateway".into(),
+            location: "none".into(),
+            project: project.clone(),
+        });
+    }
+    if let Some(c) = v6(&row.config) {
         out.push(NetworkLease {
             hostname: format!("{name}.gw"),
             hwaddr: bridge::attr(&host, "address"),
@@ -1069,8 +1203,8 @@ pub fn forget_instance(ctx: &Context, instance: &str) -> Result<()> {
     Ok(())
 }
 
-/// Network state of a running instance: per interface, IPv4 addresses (read from
-/// `/proc/PID/net/fib_trie` and `route`, no fork, no setns) and counters.
+/// Network state of a running instance: per interface, IPv4 and IPv6 addresses (read from
+/// `/proc/PID/net/fib_trie`, `route` and `if_inet6`, no fork, no setns) and counters.
 pub fn instance_network_state(
     pid: i32,
     counters: &[incus_runtime::NetCounters],
@@ -1080,6 +1214,9 @@ pub fn instance_network_state(
         &std::fs::read_to_string(format!("/proc/{pid}/net/route")).unwrap_or_default(),
     );
     let locals = addr::local_addresses(&fib);
+    let inet6 = addr6::parse_if_inet6(
+        &std::fs::read_to_string(format!("/proc/{pid}/net/if_inet6")).unwrap_or_default(),
+    );
     let mut out = std::collections::BTreeMap::new();
     for c in counters {
         let mut addresses = Vec::new();
@@ -1104,6 +1241,14 @@ pub fn instance_network_state(
                     scope: "global".into(),
                 });
             }
+        }
+        for a in inet6.iter().filter(|a| a.device == c.name) {
+            addresses.push(InstanceStateNetworkAddress {
+                family: "inet6".into(),
+                address: a.cidr.addr.to_string(),
+                netmask: a.cidr.prefix.to_string(),
+                scope: a.scope.into(),
+            });
         }
         out.insert(
             c.name.clone(),
