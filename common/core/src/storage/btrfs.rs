@@ -813,22 +813,6 @@ impl Driver for BtrfsDriver {
         Ok(())
     }
 
-    fn rename_snapshot(
-        &self,
-        pool: &PoolInfo,
-        vtype: VolumeType,
-        vol: &str,
-        old: &str,
-        new: &str,
-    ) -> Result<()> {
-        let to = pool.snapshot_path(vtype, vol, new);
-        if to.exists() {
-            return Err(Error::conflict(format!("{} already exists", to.display())));
-        }
-        std::fs::rename(pool.snapshot_path(vtype, vol, old), to)?;
-        Ok(())
-    }
-
     fn restore_snapshot(
         &self,
         pool: &PoolInfo,

@@ -153,7 +153,7 @@ pub trait Driver {
             self.name()
         )))
     }
-    /// Renames a snapshot.
+    /// Renames a snapshot (a directory or subvolume renamed in place).
     fn rename_snapshot(
         &self,
         pool: &PoolInfo,
@@ -162,11 +162,12 @@ pub trait Driver {
         old: &str,
         new: &str,
     ) -> Result<()> {
-        let _ = (pool, vtype, vol, old, new);
-        Err(Error::unsupported(format!(
-            "Snapshots are not supported by the {} driver",
-            self.name()
-        )))
+        let to = pool.snapshot_path(vtype, vol, new);
+        if to.exists() {
+            return Err(Error::conflict(format!("{} already exists", to.display())));
+        }
+        std::fs::rename(pool.snapshot_path(vtype, vol, old), to)?;
+        Ok(())
     }
     /// Makes the volume's content equal to the snapshot's. A crash at any point
     /// leaves either the old or the new content in place, never none.
