@@ -231,14 +231,27 @@ pub fn create(
     let mut row = volume_row(ctx, pool, VolumeType::Custom, name);
     row.config = config;
     row.description = description.to_string();
+    finish_create(ctx, drv.as_ref(), &info, &row, size)
+}
+
+/// The last steps of a create or copy once the volume is on disk: its size limit,
+/// then the row and the event in one commit. On failure the volume is removed again.
+fn finish_create(
+    ctx: &Context,
+    drv: &dyn Driver,
+    info: &PoolInfo,
+    row: &VolumeRow,
+    size: Option<u64>,
+) -> Result<StorageVolume> {
+    let (pool, name) = (&row.pool, &row.name);
     let project = ctx.project.clone();
     let done = size
         .map_or(Ok(()), |s| {
-            apply_size(drv.as_ref(), &info, VolumeType::Custom, name, Some(s))
+            apply_size(drv, info, VolumeType::Custom, name, Some(s))
         })
         .and_then(|_| {
             ctx.db()?.write(|tx| {
-                incus_db::volume_create(tx, &row)?;
+                incus_db::volume_create(tx, row)?;
                 events::record(
                     tx,
                     &project,
@@ -249,7 +262,7 @@ pub fn create(
             })
         });
     if let Err(e) = done {
-        let _ = drv.delete_volume(&info, VolumeType::Custom, name);
+        let _ = drv.delete_volume(info, VolumeType::Custom, name);
         return Err(e);
     }
     get(ctx, pool, VolumeType::Custom, name)
@@ -484,29 +497,8 @@ pub fn copy(
         .filter(|(k, _)| !k.starts_with("volatile."))
         .collect();
     row.description = src_row.description;
-    let project = ctx.project.clone();
-    let done = size_of(&row.config)
-        .and_then(|s| match s {
-            Some(s) => apply_size(ddrv.as_ref(), &dinfo, VolumeType::Custom, dst, Some(s)),
-            None => Ok(()),
-        })
-        .and_then(|_| {
-            ctx.db()?.write(|tx| {
-                incus_db::volume_create(tx, &row)?;
-                events::record(
-                    tx,
-                    &project,
-                    "storage-volume-created",
-                    &format!("/1.0/storage-pools/{dst_pool}/volumes/custom/{dst}"),
-                    serde_json::json!({}),
-                )
-            })
-        });
-    if let Err(e) = done {
-        let _ = ddrv.delete_volume(&dinfo, VolumeType::Custom, dst);
-        return Err(e);
-    }
-    get(ctx, dst_pool, VolumeType::Custom, dst)
+    let size = size_of(&row.config)?;
+    finish_create(ctx, ddrv.as_ref(), &dinfo, &row, size)
 }
 
 /// Copies a volume's files into a new volume of another pool (`cp -a`: keeps owners,
