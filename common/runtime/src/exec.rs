@@ -298,8 +298,19 @@ fn helper_main(
                     )
                     .map_err(|e| sys_err("setresuid", e))?;
                 }
-                let prog = resolve(&es.argv[0], path_env)
-                    .ok_or_else(|| Error::Exec(format!("{}: command not found", es.argv[0])))?;
+                // From here on a failure is the command's, not ours: like a shell, say
+                // so on the command's stderr and exit 127 (not found) or 126 (cannot run).
+                let fail = |code: i32, why: String| -> ! {
+                    let _ = nix::unistd::write(
+                        unsafe { std::os::fd::BorrowedFd::borrow_raw(2) },
+                        format!("{}: {why}\n", es.argv[0]).as_bytes(),
+                    );
+                    // SAFETY: leave the forked copy immediately
+                    unsafe { libc::_exit(code) }
+                };
+                let Some(prog) = resolve(&es.argv[0], path_env) else {
+                    fail(127, "command not found".into())
+                };
                 let argv: Vec<CString> = es
                     .argv
                     .iter()
@@ -308,7 +319,12 @@ fn helper_main(
                 let p = CString::new(prog.as_os_str().as_bytes())
                     .map_err(|_| Error::Invalid("NUL in command".into()))?;
                 let e = nix::unistd::execve(&p, &argv, env).unwrap_err();
-                Err(sys_err(format!("exec {}", es.argv[0]), e))
+                let code = if e == nix::errno::Errno::ENOENT {
+                    127
+                } else {
+                    126
+                };
+                fail(code, e.desc().to_string())
             })();
             if let Err(e) = r {
                 let _ = nix::unistd::write(
