@@ -49,6 +49,14 @@ pub(crate) fn sql_err(e: rusqlite::Error) -> Error {
     }
 }
 
+/// [`sql_err`], with `message` for a uniqueness conflict (the object already exists).
+pub(crate) fn exists_err(message: String) -> impl FnOnce(rusqlite::Error) -> Error {
+    move |e| match sql_err(e) {
+        err if err.kind == incus_api::ErrorKind::Conflict => Error::conflict(message),
+        err => err,
+    }
+}
+
 impl Db {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Db> {

@@ -1,8 +1,8 @@
 //! Networks: rows of `networks` and `networks_config`, and who uses them.
 
 use crate::queries::{load_kv, load_kv_all, project_id, replace_kv, KvTable};
-use crate::{sql_err, Tx};
-use incus_api::{Config, Error, ErrorKind, Result};
+use crate::{exists_err, sql_err, Tx};
+use incus_api::{Config, Result};
 use rusqlite::{params, OptionalExtension};
 
 const NETWORK_CFG: KvTable = KvTable {
@@ -90,12 +90,7 @@ pub fn network_create(tx: &Tx, n: &NetworkRow) -> Result<i64> {
          VALUES (?1, ?2, ?3, ?4, ?5)",
         params![n.name, pid, n.description, n.state, n.network_type],
     )
-    .map_err(|e| match sql_err(e) {
-        err if err.kind == ErrorKind::Conflict => {
-            Error::conflict(format!("Network \"{}\" already exists", n.name))
-        }
-        err => err,
-    })?;
+    .map_err(exists_err(format!("Network \"{}\" already exists", n.name)))?;
     let id = tx.last_insert_rowid();
     replace_kv(tx, &NETWORK_CFG, id, &n.config)?;
     Ok(id)
@@ -127,12 +122,7 @@ pub fn network_rename(tx: &Tx, id: i64, new_name: &str) -> Result<()> {
         "UPDATE networks SET name = ?1 WHERE id = ?2",
         params![new_name, id],
     )
-    .map_err(|e| match sql_err(e) {
-        err if err.kind == ErrorKind::Conflict => {
-            Error::conflict(format!("Network \"{new_name}\" already exists"))
-        }
-        err => err,
-    })?;
+    .map_err(exists_err(format!("Network \"{new_name}\" already exists")))?;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! Typed queries. Each takes a transaction from [`crate::Db::read`] or
 //! [`crate::Db::write`]; none opens its own.
 
-use crate::{sql_err, Tx};
+use crate::{exists_err, sql_err, Tx};
 use incus_api::{Config, Devices, Error, Result};
 use rusqlite::{params, OptionalExtension};
 use std::collections::HashMap;
@@ -354,12 +354,7 @@ pub fn profile_create(tx: &Tx, project: &str, p: &ProfileRow) -> Result<i64> {
         "INSERT INTO profiles (name, description, project_id) VALUES (?1, ?2, ?3)",
         params![p.name, p.description, pid],
     )
-    .map_err(|e| match sql_err(e) {
-        err if err.kind == incus_api::ErrorKind::Conflict => {
-            Error::conflict(format!("Profile \"{}\" already exists", p.name))
-        }
-        err => err,
-    })?;
+    .map_err(exists_err(format!("Profile \"{}\" already exists", p.name)))?;
     let id = tx.last_insert_rowid();
     replace_kv(tx, &PROFILE_CFG, id, &p.config)?;
     replace_devices(tx, &PROFILE_DEV, id, &p.devices)?;
@@ -381,12 +376,7 @@ pub fn profile_rename(tx: &Tx, id: i64, new_name: &str) -> Result<()> {
         "UPDATE profiles SET name = ?1 WHERE id = ?2",
         params![new_name, id],
     )
-    .map_err(|e| match sql_err(e) {
-        err if err.kind == incus_api::ErrorKind::Conflict => {
-            Error::conflict(format!("Profile \"{new_name}\" already exists"))
-        }
-        err => err,
-    })?;
+    .map_err(exists_err(format!("Profile \"{new_name}\" already exists")))?;
     Ok(())
 }
 
@@ -477,12 +467,10 @@ pub fn pool_create(tx: &Tx, p: &PoolRow) -> Result<i64> {
         "INSERT INTO storage_pools (name, driver, description) VALUES (?1, ?2, ?3)",
         params![p.name, p.driver, p.description],
     )
-    .map_err(|e| match sql_err(e) {
-        err if err.kind == incus_api::ErrorKind::Conflict => {
-            Error::conflict(format!("Storage pool \"{}\" already exists", p.name))
-        }
-        err => err,
-    })?;
+    .map_err(exists_err(format!(
+        "Storage pool \"{}\" already exists",
+        p.name
+    )))?;
     let id = tx.last_insert_rowid();
     replace_kv(tx, &POOL_CFG, id, &p.config)?;
     Ok(id)
@@ -589,13 +577,10 @@ pub fn volume_create(tx: &Tx, v: &VolumeRow) -> Result<i64> {
             v.created_at
         ],
     )
-    .map_err(|e| match sql_err(e) {
-        err if err.kind == incus_api::ErrorKind::Conflict => Error::conflict(format!(
-            "Storage volume \"{}\" of type \"{}\" already exists in pool \"{}\"",
-            v.name, v.volume_type, v.pool
-        )),
-        err => err,
-    })?;
+    .map_err(exists_err(format!(
+        "Storage volume \"{}\" of type \"{}\" already exists in pool \"{}\"",
+        v.name, v.volume_type, v.pool
+    )))?;
     let id = tx.last_insert_rowid();
     replace_kv(tx, &VOLUME_CFG, id, &v.config)?;
     Ok(id)
@@ -776,13 +761,10 @@ pub fn image_create(tx: &Tx, img: &ImageRow) -> Result<i64> {
             img.format
         ],
     )
-    .map_err(|e| match sql_err(e) {
-        err if err.kind == incus_api::ErrorKind::Conflict => Error::conflict(format!(
-            "Image with same fingerprint already exists ({})",
-            img.fingerprint
-        )),
-        err => err,
-    })?;
+    .map_err(exists_err(format!(
+        "Image with same fingerprint already exists ({})",
+        img.fingerprint
+    )))?;
     let id = tx.last_insert_rowid();
     replace_kv(tx, &IMAGE_PROPS, id, &img.properties)?;
     Ok(id)
@@ -861,12 +843,7 @@ pub fn alias_create(
         "INSERT INTO images_aliases (name, image_id, description, project_id) VALUES (?1, ?2, ?3, ?4)",
         params![name, image_id, description, pid],
     )
-    .map_err(|e| match sql_err(e) {
-        err if err.kind == incus_api::ErrorKind::Conflict => {
-            Error::conflict(format!("Alias \"{name}\" already exists"))
-        }
-        err => err,
-    })?;
+    .map_err(exists_err(format!("Alias \"{name}\" already exists")))?;
     Ok(())
 }
 
@@ -890,12 +867,7 @@ pub fn alias_rename(tx: &Tx, project: &str, name: &str, new_name: &str) -> Resul
             "UPDATE images_aliases SET name = ?1 WHERE project_id = ?2 AND name = ?3",
             params![new_name, pid, name],
         )
-        .map_err(|e| match sql_err(e) {
-            err if err.kind == incus_api::ErrorKind::Conflict => {
-                Error::conflict(format!("Alias \"{new_name}\" already exists"))
-            }
-            err => err,
-        })?;
+        .map_err(exists_err(format!("Alias \"{new_name}\" already exists")))?;
     Ok(n > 0)
 }
 
@@ -1074,12 +1046,10 @@ pub fn instance_create(tx: &Tx, i: &InstanceRow) -> Result<i64> {
             i.pending
         ],
     )
-    .map_err(|e| match sql_err(e) {
-        err if err.kind == incus_api::ErrorKind::Conflict => {
-            Error::conflict(format!("Instance \"{}\" already exists", i.name))
-        }
-        err => err,
-    })?;
+    .map_err(exists_err(format!(
+        "Instance \"{}\" already exists",
+        i.name
+    )))?;
     let id = tx.last_insert_rowid();
     replace_kv(tx, &INSTANCE_CFG, id, &i.config)?;
     replace_devices(tx, &INSTANCE_DEV, id, &i.devices)?;
@@ -1137,12 +1107,9 @@ pub fn instance_rename(tx: &Tx, id: i64, new_name: &str) -> Result<()> {
         "UPDATE instances SET name = ?1 WHERE id = ?2",
         params![new_name, id],
     )
-    .map_err(|e| match sql_err(e) {
-        err if err.kind == incus_api::ErrorKind::Conflict => {
-            Error::conflict(format!("Instance \"{new_name}\" already exists"))
-        }
-        err => err,
-    })?;
+    .map_err(exists_err(format!(
+        "Instance \"{new_name}\" already exists"
+    )))?;
     Ok(())
 }
 
@@ -1216,12 +1183,10 @@ pub fn snapshot_create(tx: &Tx, s: &SnapshotRow) -> Result<i64> {
             s.expires_at
         ],
     )
-    .map_err(|e| match sql_err(e) {
-        err if err.kind == incus_api::ErrorKind::Conflict => {
-            Error::conflict(format!("Snapshot \"{}\" already exists", s.name))
-        }
-        err => err,
-    })?;
+    .map_err(exists_err(format!(
+        "Snapshot \"{}\" already exists",
+        s.name
+    )))?;
     let id = tx.last_insert_rowid();
     replace_kv(tx, &SNAPSHOT_CFG, id, &s.config)?;
     replace_devices(tx, &SNAPSHOT_DEV, id, &s.devices)?;

@@ -1,8 +1,8 @@
 //! Instance snapshot rows (the disk side lives in core's storage drivers).
 
 use crate::queries::{load_devices, load_kv, SNAPSHOT_CFG, SNAPSHOT_DEV};
-use crate::{sql_err, SnapshotRow, Tx};
-use incus_api::{Error, Result};
+use crate::{exists_err, sql_err, SnapshotRow, Tx};
+use incus_api::Result;
 use rusqlite::{params, OptionalExtension};
 
 const SELECT: &str =
@@ -62,12 +62,9 @@ pub fn snapshot_rename(tx: &Tx, id: i64, new_name: &str) -> Result<()> {
         "UPDATE instances_snapshots SET name = ?2 WHERE id = ?1",
         params![id, new_name],
     )
-    .map_err(|e| match sql_err(e) {
-        err if err.kind == incus_api::ErrorKind::Conflict => {
-            Error::conflict(format!("Snapshot \"{new_name}\" already exists"))
-        }
-        err => err,
-    })?;
+    .map_err(exists_err(format!(
+        "Snapshot \"{new_name}\" already exists"
+    )))?;
     Ok(())
 }
 
