@@ -151,7 +151,7 @@ mod tests {
         };
         let id = db.write(|tx| network_create(tx, &row)).unwrap();
         let err = db.write(|tx| network_create(tx, &row)).unwrap_err();
-        assert_eq!(err.kind, ErrorKind::Conflict);
+        assert_eq!(err.kind, incus_api::ErrorKind::Conflict);
         db.write(|tx| network_set_state(tx, id, NETWORK_CREATED))
             .unwrap();
         db.write(|tx| network_rename(tx, id, "br1")).unwrap();
