@@ -205,12 +205,10 @@ fn dnsmasq_cmdlines() -> Vec<String> {
     out
 }
 
+/// Polls `f` until it holds (10 s at most).
+#[track_caller]
 fn wait_for(mut f: impl FnMut() -> bool, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    incus_tests::poll(10, what, || f().then_some(()))
 }
 
 fn show(env: &TestEnv, name: &str) -> Value {

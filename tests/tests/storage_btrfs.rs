@@ -11,7 +11,7 @@ use incus_tests::btrfs::{need_btrfs, Cleanup};
 use incus_tests::{busybox_images, exit, TestEnv};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// A fresh installation with a btrfs loop pool `pool` (300 MiB, sparse).
 fn btrfs_env() -> TestEnv {
@@ -463,15 +463,9 @@ fn custom_volume_lifecycle() {
 
 /// Waits (with a deadline) for the hook file a tool writes when it reaches the point.
 fn wait_for(file: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !file.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "hook {} never reached",
-            file.display()
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    incus_tests::poll(30, &format!("hook {}", file.display()), || {
+        file.exists().then_some(())
+    })
 }
 
 #[test]
