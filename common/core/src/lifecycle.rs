@@ -382,11 +382,18 @@ pub fn unfreeze(ctx: &Context, name: &str) -> Result<()> {
 
 /// `exec`: runs a command in a running instance; returns its exit code.
 pub fn exec(ctx: &Context, name: &str, spec: &incus_runtime::ExecSpec) -> Result<i32> {
+    exec_ready(ctx, name)?;
+    incus_runtime::exec(&ctx.instance_run_dir(name), spec).map_err(rt_err)
+}
+
+/// Whether a command can run in the instance now: it exists and is running (the
+/// server asks before it opens an exec operation).
+pub fn exec_ready(ctx: &Context, name: &str) -> Result<()> {
     instance::get_row(ctx, name)?;
     if status(ctx, name) != StatusCode::Running {
         return Err(Error::invalid("Instance is not running"));
     }
-    incus_runtime::exec(&ctx.instance_run_dir(name), spec).map_err(rt_err)
+    Ok(())
 }
 
 /// `console --show-log`.

@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::Router;
 use futures_util::{SinkExt, StreamExt};
-use incus_api::{Config, Error, Result, StatusCode as InstStatus};
+use incus_api::{Config, Error, Result};
 use serde::Deserialize;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::Stdio;
@@ -73,14 +73,7 @@ async fn exec(
         return Err(Error::invalid("No command given").into());
     }
     let n = name.clone();
-    core(move |ctx| {
-        incus_core::instance::get_row(ctx, &n)?;
-        if incus_core::lifecycle::status(ctx, &n) != InstStatus::Running {
-            return Err(Error::invalid("Instance is not running"));
-        }
-        Ok(())
-    })
-    .await?;
+    core(move |ctx| incus_core::lifecycle::exec_ready(ctx, &n)).await?;
     let resources = [("instances", format!("/1.0/instances/{name}"))];
     let mut spec = OpSpec::task("Executing command", &resources);
     if post.wait_for_websocket {
