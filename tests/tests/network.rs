@@ -882,7 +882,12 @@ fn ipv6_slaac_on_auto_and_explicit_prefixes() {
     n.ping_until("c1", gw_a);
     n.ping_until("c2", &gw_b);
     // ra-names: with a DHCPv4 lease, dnsmasq answers AAAA for NAME.incus with the
-    // SLAAC address it derived from the MAC (after checking it answers).
+    // SLAAC address it derived from the MAC (after checking it answers). The image's
+    // boot-time DHCP took its lease before SLAAC was up, so dnsmasq's check may have
+    // given up: release that lease (-R) and take a fresh one now that SLAAC is up.
+    let mut release = UDHCPC.to_vec();
+    release.push("-R");
+    n.exec("c1", &release).ok();
     n.dhcp("c1");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
