@@ -76,6 +76,18 @@ fn kill_at(env: &TestEnv, point: &str, args: &[&str]) {
 fn repaired(env: &TestEnv, name: &str, expect: &str) {
     let st = env.status(name);
     assert_eq!(st, expect, "{name} right after the kill");
+    // What a host boot would restore: the state the killed command was asked for,
+    // recorded before the runtime acted.
+    let power = env.ok(
+        "incus-instance",
+        &["config", "get", name, "volatile.last_state.power"],
+    );
+    let asked = if name.starts_with('s') {
+        "RUNNING"
+    } else {
+        "STOPPED"
+    };
+    assert_eq!(power.line(), asked, "{name}: volatile.last_state.power");
     if st == "Running" {
         env.ok("incus-instance", &["stop", "-f", name]);
     }

@@ -275,8 +275,10 @@ pub(crate) fn start_locked(ctx: &Context, name: &str) -> Result<()> {
     if !spec.privileged {
         check_traversable(&spec.rootfs)?;
     }
-    pause_point("start-before-runtime");
-    incus_runtime::start(&spec).map_err(rt_err)?;
+    with_power_intent(ctx, &row, "RUNNING", || {
+        pause_point("start-before-runtime");
+        incus_runtime::start(&spec).map_err(rt_err)
+    })?;
     pause_point("start-before-record");
     let now = time::now();
     let project = ctx.project.clone();
@@ -284,7 +286,6 @@ pub(crate) fn start_locked(ctx: &Context, name: &str) -> Result<()> {
         if row.config.contains_key("volatile.apply_template") {
             incus_db::instance_config_set(tx, row.id, "volatile.apply_template", None)?;
         }
-        incus_db::instance_config_set(tx, row.id, "volatile.last_state.power", Some("RUNNING"))?;
         incus_db::instance_set_last_used(tx, row.id, &now)?;
         events::record(
             tx,
@@ -323,12 +324,13 @@ pub(crate) fn stop_locked(
     if status(ctx, name) == StatusCode::Stopped {
         return Err(Error::invalid("The instance is already stopped"));
     }
-    pause_point("stop-before-runtime");
-    incus_runtime::stop(&ctx.instance_run_dir(name), timeout, force).map_err(rt_err)?;
+    with_power_intent(ctx, &row, "STOPPED", || {
+        pause_point("stop-before-runtime");
+        incus_runtime::stop(&ctx.instance_run_dir(name), timeout, force).map_err(rt_err)
+    })?;
     pause_point("stop-before-record");
     let project = ctx.project.clone();
     ctx.db()?.write(|tx| {
-        incus_db::instance_config_set(tx, row.id, "volatile.last_state.power", Some("STOPPED"))?;
         events::record(
             tx,
             &project,
@@ -456,6 +458,31 @@ pub fn apply_live(ctx: &Context, name: &str) -> Result<()> {
         &limits_of(&inst.expanded_config)?,
     )
     .map_err(rt_err)
+}
+
+/// Runs `act` with `volatile.last_state.power` (what a host boot restores) already set
+/// to the user's intent, so a kill between the runtime acting and the record cannot leave
+/// the old value; the old value is put back when `act` fails.
+fn with_power_intent<T>(
+    ctx: &Context,
+    row: &incus_db::InstanceRow,
+    power: &str,
+    act: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    let before = row.config.get("volatile.last_state.power").cloned();
+    let set = |v: Option<&str>| {
+        ctx.db()?
+            .write(|tx| incus_db::instance_config_set(tx, row.id, "volatile.last_state.power", v))
+    };
+    if before.as_deref() == Some(power) {
+        return act();
+    }
+    set(Some(power))?;
+    act().inspect_err(|_| {
+        if let Err(e) = set(before.as_deref()) {
+            eprintln!("Warning: could not put back volatile.last_state.power: {e}");
+        }
+    })
 }
 
 /// Records `volatile.last_state.power` (what a boot restores) without other changes.
