@@ -71,6 +71,28 @@ exit 0
 
 const HOSTNAME_TPL: &str = "{{ instance.name }}\n";
 
+/// (directory, applet) pairs from `busybox --list-full`; empty when the binary cannot
+/// run here (another architecture): the image then has only [`APPLETS`].
+fn installed_applets(busybox: &Path) -> Vec<(String, String)> {
+    let Ok(out) = std::process::Command::new(busybox)
+        .arg("--list-full")
+        .output()
+    else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.rsplit_once('/'))
+        .filter(|(dir, applet)| {
+            !applet.is_empty()
+                && !dir
+                    .split('/')
+                    .any(|c| c.is_empty() || c == "." || c == "..")
+        })
+        .map(|(d, a)| (d.to_string(), a.to_string()))
+        .collect()
+}
+
 enum Node {
     Dir(u32),
     File(Vec<u8>, u32),
@@ -80,7 +102,8 @@ enum Node {
 /// Build a busybox system-container image in `out_dir` from a static `busybox` binary
 /// (e.g. `/bin/busybox` from Debian's busybox-static).
 ///
-/// The rootfs has `bin/busybox` with applet symlinks ([`APPLETS`]), `sbin/init -> ../bin/busybox`,
+/// The rootfs has `bin/busybox` with applet symlinks ([`APPLETS`] in `bin/`, the others where
+/// `busybox --install -s` puts them), `sbin/init -> ../bin/busybox`,
 /// an `etc/inittab` that mounts proc/sys when needed, sets the hostname from `/etc/hostname` and
 /// touches `/run/ready`, plus passwd/group/hostname/hosts and the usual empty directories.
 /// `metadata.yaml` carries the host architecture (uname), the build time (or `SOURCE_DATE_EPOCH`,
@@ -124,6 +147,22 @@ pub fn build_busybox_image(
     rootfs.insert("bin/busybox".into(), Node::File(bin, 0o755));
     for applet in APPLETS {
         rootfs.insert(format!("bin/{applet}"), Node::Symlink("busybox".into()));
+    }
+    // Every other applet where busybox itself would install it (`--install -s`), as
+    // upstream's busybox image has them (stty, vi, wget...).
+    for (dir, applet) in installed_applets(busybox) {
+        if APPLETS.contains(&applet.as_str()) {
+            continue;
+        }
+        let up = "../".repeat(dir.matches('/').count() + 1);
+        for (i, _) in dir.match_indices('/').chain([(dir.len(), "")]) {
+            rootfs
+                .entry(dir[..i].to_string())
+                .or_insert(Node::Dir(0o755));
+        }
+        rootfs
+            .entry(format!("{dir}/{applet}"))
+            .or_insert(Node::Symlink(format!("{up}bin/busybox")));
     }
     rootfs.insert("sbin/init".into(), Node::Symlink("../bin/busybox".into()));
     for (f, body) in [

@@ -33,6 +33,24 @@ fn check_rootfs(root: &Path) {
         std::fs::read_link(root.join("sbin/init")).unwrap().to_str(),
         Some("../bin/busybox")
     );
+    // Every applet is linked: the few in bin/, the rest where `--install -s` puts them,
+    // each link leading to bin/busybox.
+    let full = Command::new(busybox()).arg("--list-full").output().unwrap();
+    let busybox_real = root.join("bin/busybox").canonicalize().unwrap();
+    let mut linked = 0;
+    for path in String::from_utf8_lossy(&full.stdout).lines() {
+        let Some((_, applet)) = path.rsplit_once('/') else {
+            continue;
+        };
+        let link = if APPLETS.contains(&applet) {
+            root.join("bin").join(applet)
+        } else {
+            root.join(path)
+        };
+        assert_eq!(link.canonicalize().unwrap(), busybox_real, "{path}");
+        linked += 1;
+    }
+    assert!(linked > 200, "only {linked} applets linked");
     let inittab = std::fs::read_to_string(root.join("etc/inittab")).unwrap();
     for needle in [
         "mount -t proc",
