@@ -691,3 +691,65 @@ fn good_image_after_hostile_ones() {
         Path::new("hostname")
     );
 }
+
+/// A dir pool keeps one unpacked copy of an image (filled once, crash-safe) and copies
+/// it for each instance; the copy is the instance's own, and it goes with the image.
+#[test]
+fn dir_pool_caches_the_unpacked_image() {
+    use std::os::unix::fs::MetadataExt;
+    let img = busybox_images("dir_pool_caches_the_unpacked_image");
+    let env = TestEnv::initialized();
+    let fp = env.import(&[&img.unified], "bb");
+    let pool = env.incus_dir.join("storage-pools/default");
+    let cache = pool.join("images").join(&fp);
+
+    // Killed while filling: only the staging is left, never a cache in use.
+    let flag = env.root().join("filled.reached");
+    let mut child = env
+        .command("incus-instance")
+        .args(["init", "bb", "k1"])
+        .env("INCUS_TEST_HOOK", "image-volume-filled")
+        .env("INCUS_TEST_HOOK_FILE", &flag)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    incus_tests::poll(30, "the fill hook", || flag.exists().then_some(()));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(list_dir(&pool.join("images")), [format!(".{fp}.partial")]);
+
+    env.ok("incus-instance", &["create", "bb", "c1"]);
+    assert_eq!(list_dir(&pool.join("images")), std::slice::from_ref(&fp));
+    let ino = std::fs::metadata(cache.join("rootfs/bin/busybox"))
+        .unwrap()
+        .ino();
+    env.ok("incus-instance", &["create", "bb", "c2"]);
+    // Not unpacked again, and each instance has its own files.
+    assert_eq!(
+        std::fs::metadata(cache.join("rootfs/bin/busybox"))
+            .unwrap()
+            .ino(),
+        ino
+    );
+    let c1 = pool.join("containers/c1/rootfs");
+    assert_ne!(
+        std::fs::metadata(c1.join("bin/busybox")).unwrap().ino(),
+        ino
+    );
+    std::fs::write(c1.join("etc/hostname"), "changed\n").unwrap();
+    assert_eq!(read(&cache.join("rootfs/etc/hostname")), b"busybox\n");
+    assert_eq!(
+        read(&pool.join("containers/c2/rootfs/etc/hostname")),
+        b"busybox\n"
+    );
+    assert_eq!(
+        read(&c1.join("bin/busybox")),
+        read(Path::new("/bin/busybox"))
+    );
+    assert_eq!(env.instance_names(), ["c1", "c2"]);
+
+    env.ok("incus-image", &["delete", "bb"]);
+    assert_eq!(list_dir(&pool.join("images")), Vec::<String>::new());
+    assert!(pool.join("containers/c2/rootfs/bin/busybox").is_file());
+}

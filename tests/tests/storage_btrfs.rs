@@ -785,7 +785,7 @@ fn create_killed_while_filling_the_image_volume_never_leaves_it_in_use() {
     let mut child = env
         .command("incus-instance")
         .args(["init", "bb", "k1", "-s", "bt"])
-        .env("INCUS_TEST_HOOK", "btrfs-image-filled")
+        .env("INCUS_TEST_HOOK", "image-volume-filled")
         .env("INCUS_TEST_HOOK_FILE", &flag)
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -742,29 +742,17 @@ impl Driver for BtrfsDriver {
         fingerprint: &str,
         fill: ImageFiller,
     ) -> Result<PathBuf> {
-        let image = pool.volume_path(VolumeType::Image, fingerprint);
-        if !image.exists() {
-            // Filled once per pool under its own lock; it only gets its final name
-            // (the "complete" mark) once fully filled, so a crash never leaves a
-            // half image volume in use.
-            let _lock = ctx.lock_image_volume(&pool.name, fingerprint)?;
-            if !image.exists() {
-                let tmp = pool
-                    .path
-                    .join("images")
-                    .join(format!(".{fingerprint}.partial"));
-                delete_any(&tmp)?;
-                subvol_create(&tmp)?;
-                std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o711))?;
-                if let Err(e) = fill(&tmp) {
-                    let _ = delete_any(&tmp);
-                    return Err(e);
-                }
-                test_hook("btrfs-image-filled");
-                subvol_set_readonly(&tmp, true)?;
-                std::fs::rename(&tmp, &image)?;
-            }
-        }
+        let image = super::image_volume(
+            ctx,
+            pool,
+            fingerprint,
+            fill,
+            super::ImageVolumeOps {
+                create: &|p| subvol_create(p),
+                seal: &|p| subvol_set_readonly(p, true),
+                delete: &|p| delete_any(p),
+            },
+        )?;
         let path = self.vol_path(pool, vtype, name);
         std::fs::create_dir_all(path.parent().unwrap_or(Path::new("/")))?;
         subvol_snapshot(&image, &path, false)?;
@@ -772,12 +760,7 @@ impl Driver for BtrfsDriver {
     }
 
     fn delete_image_volume(&self, pool: &PoolInfo, fingerprint: &str) -> Result<()> {
-        delete_any(
-            &pool
-                .path
-                .join("images")
-                .join(format!(".{fingerprint}.partial")),
-        )?;
+        delete_any(&super::image_volume_staging(pool, fingerprint))?;
         delete_any(&pool.volume_path(VolumeType::Image, fingerprint))
     }
 

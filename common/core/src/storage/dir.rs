@@ -1,6 +1,8 @@
 //! The `dir` driver: volumes are plain directories (upstream's layout).
 
-use super::{check_source_location, validate_common_key, Driver, PoolInfo, VolumeType};
+use super::{
+    check_source_location, validate_common_key, Driver, ImageFiller, PoolInfo, VolumeType,
+};
 use crate::{Context, Error, Result};
 use incus_api::{Config, ResourceUsage, StoragePoolResources};
 use std::path::{Path, PathBuf};
@@ -199,18 +201,37 @@ impl Driver for DirDriver {
             Some(s) => pool.snapshot_path(vtype, src, s),
             None => pool.volume_path(vtype, src),
         };
-        let to = pool.volume_path(vtype, dst);
-        if to.exists() {
-            return Err(Error::conflict(format!(
-                "Create volume {}: already exists",
-                to.display()
-            )));
-        }
-        let tmp = staging(&to, "copy");
-        incus_sys::fsutil::remove_tree(&tmp)?;
-        incus_sys::copytree::copy_tree(&from, &tmp)?;
-        std::fs::rename(&tmp, &to)?;
-        Ok(to)
+        copy_new_volume(&from, &pool.volume_path(vtype, dst))
+    }
+
+    /// One unpacked copy of the image per pool, copied for each new volume: a copy
+    /// costs a fraction of decompressing the image again (busybox: ~150 -> ~30 ms).
+    fn create_volume_from_image(
+        &self,
+        ctx: &Context,
+        pool: &PoolInfo,
+        vtype: VolumeType,
+        name: &str,
+        fingerprint: &str,
+        fill: ImageFiller,
+    ) -> Result<PathBuf> {
+        let image = super::image_volume(
+            ctx,
+            pool,
+            fingerprint,
+            fill,
+            super::ImageVolumeOps {
+                create: &|p| Ok(std::fs::create_dir(p)?),
+                seal: &|_| Ok(()),
+                delete: &|p| incus_sys::fsutil::remove_tree(p),
+            },
+        )?;
+        copy_new_volume(&image, &pool.volume_path(vtype, name))
+    }
+
+    fn delete_image_volume(&self, pool: &PoolInfo, fingerprint: &str) -> Result<()> {
+        incus_sys::fsutil::remove_tree(&super::image_volume_staging(pool, fingerprint))?;
+        incus_sys::fsutil::remove_tree(&pool.volume_path(VolumeType::Image, fingerprint))
     }
 
     fn rename_volume(
@@ -241,6 +262,23 @@ impl Driver for DirDriver {
             },
         })
     }
+}
+
+/// Copies `from` to the new volume `to` through a staging directory, so a killed copy
+/// never leaves a partial volume under the final name.
+fn copy_new_volume(from: &Path, to: &Path) -> Result<PathBuf> {
+    if to.exists() {
+        return Err(Error::conflict(format!(
+            "Create volume {}: already exists",
+            to.display()
+        )));
+    }
+    std::fs::create_dir_all(to.parent().unwrap_or(Path::new("/")))?;
+    let tmp = staging(to, "copy");
+    incus_sys::fsutil::remove_tree(&tmp)?;
+    incus_sys::copytree::copy_tree(from, &tmp)?;
+    std::fs::rename(&tmp, to)?;
+    Ok(to.to_path_buf())
 }
 
 /// A staging path beside `path` (`.NAME.what`): instance names never start with a

@@ -78,6 +78,57 @@ impl PoolInfo {
 /// metadata.yaml). Drivers call it once per volume (dir) or once per image (btrfs).
 pub type ImageFiller<'a> = &'a dyn Fn(&Path) -> Result<()>;
 
+/// How a driver makes, seals and drops its per-pool image volume (see [`image_volume`]).
+pub(crate) struct ImageVolumeOps<'a> {
+    /// Creates the empty staging volume.
+    pub create: &'a dyn Fn(&Path) -> Result<()>,
+    /// Runs after the fill, before the volume gets its final name (e.g. read-only).
+    pub seal: &'a dyn Fn(&Path) -> Result<()>,
+    /// Removes a (staging) volume; missing is fine.
+    pub delete: &'a dyn Fn(&Path) -> Result<()>,
+}
+
+/// The pool's image volume of `fingerprint`, filled once per pool under its own lock.
+/// It gets its final name (the "complete" mark) only once fully filled and sealed, so
+/// a crash never leaves a half image volume in use; the next call starts over.
+pub(crate) fn image_volume(
+    ctx: &Context,
+    pool: &PoolInfo,
+    fingerprint: &str,
+    fill: ImageFiller,
+    ops: ImageVolumeOps,
+) -> Result<PathBuf> {
+    let image = pool.volume_path(VolumeType::Image, fingerprint);
+    if image.exists() {
+        return Ok(image);
+    }
+    let _lock = ctx.lock_image_volume(&pool.name, fingerprint)?;
+    if image.exists() {
+        return Ok(image);
+    }
+    let tmp = image_volume_staging(pool, fingerprint);
+    (ops.delete)(&tmp)?;
+    std::fs::create_dir_all(tmp.parent().unwrap_or(Path::new("/")))?;
+    (ops.create)(&tmp)?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o711))?;
+    if let Err(e) = fill(&tmp) {
+        let _ = (ops.delete)(&tmp);
+        return Err(e);
+    }
+    test_hook("image-volume-filled");
+    (ops.seal)(&tmp)?;
+    std::fs::rename(&tmp, &image)?;
+    Ok(image)
+}
+
+/// Where [`image_volume`] fills an image volume before it is complete.
+pub(crate) fn image_volume_staging(pool: &PoolInfo, fingerprint: &str) -> PathBuf {
+    pool.path
+        .join("images")
+        .join(format!(".{fingerprint}.partial"))
+}
+
 /// A storage backend.
 pub trait Driver {
     /// Upstream's driver name.
