@@ -538,3 +538,235 @@ pub fn serve(root: &Rootfs, input: impl Read, output: impl Write) -> io::Result<
         w.write_all(&answer)?;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::net::UnixStream;
+
+    /// A bare client: sends packets, reads answers.
+    struct Client {
+        s: UnixStream,
+        id: u32,
+    }
+
+    fn str_(o: &mut Vec<u8>, b: &[u8]) {
+        o.extend_from_slice(&(b.len() as u32).to_be_bytes());
+        o.extend_from_slice(b);
+    }
+
+    impl Client {
+        fn start(root: Rootfs) -> (Client, std::thread::JoinHandle<()>) {
+            let (a, b) = UnixStream::pair().unwrap();
+            let t = std::thread::spawn(move || {
+                let r = b.try_clone().unwrap();
+                serve(&root, r, b).unwrap();
+            });
+            let mut c = Client { s: a, id: 0 };
+            let (kind, body) = c.raw(FXP_INIT, &3u32.to_be_bytes(), false);
+            assert_eq!(kind, FXP_VERSION);
+            assert_eq!(&body[..4], &3u32.to_be_bytes());
+            (c, t)
+        }
+
+        fn raw(&mut self, kind: u8, body: &[u8], with_id: bool) -> (u8, Vec<u8>) {
+            let mut p = vec![kind];
+            if with_id {
+                self.id += 1;
+                p.extend_from_slice(&self.id.to_be_bytes());
+            }
+            p.extend_from_slice(body);
+            let mut out = (p.len() as u32).to_be_bytes().to_vec();
+            out.extend_from_slice(&p);
+            self.s.write_all(&out).unwrap();
+            let p = read_packet(&mut self.s).unwrap().unwrap();
+            if with_id {
+                assert_eq!(&p[1..5], &self.id.to_be_bytes());
+                (p[0], p[5..].to_vec())
+            } else {
+                (p[0], p[1..].to_vec())
+            }
+        }
+
+        /// A request expected to answer with a status: its code.
+        fn status(&mut self, kind: u8, fields: &[&[u8]]) -> u32 {
+            let mut b = Vec::new();
+            for f in fields {
+                str_(&mut b, f);
+            }
+            let (k, body) = self.raw(kind, &b, true);
+            assert_eq!(k, FXP_STATUS);
+            u32::from_be_bytes(body[..4].try_into().unwrap())
+        }
+
+        fn open(&mut self, path: &[u8], pflags: u32) -> Result<Vec<u8>, u32> {
+            let mut b = Vec::new();
+            str_(&mut b, path);
+            b.extend_from_slice(&pflags.to_be_bytes());
+            b.extend_from_slice(&0u32.to_be_bytes());
+            let (k, body) = self.raw(FXP_OPEN, &b, true);
+            let mut c = Cursor(&body);
+            match k {
+                FXP_HANDLE => Ok(c.bytes().ok().unwrap().to_vec()),
+                _ => Err(c.u32().ok().unwrap()),
+            }
+        }
+
+        fn write(&mut self, h: &[u8], data: &[u8]) -> u32 {
+            let mut b = Vec::new();
+            str_(&mut b, h);
+            b.extend_from_slice(&0u64.to_be_bytes());
+            str_(&mut b, data);
+            let (_, body) = self.raw(FXP_WRITE, &b, true);
+            u32::from_be_bytes(body[..4].try_into().unwrap())
+        }
+
+        fn read(&mut self, h: &[u8]) -> Vec<u8> {
+            let mut b = Vec::new();
+            str_(&mut b, h);
+            b.extend_from_slice(&0u64.to_be_bytes());
+            b.extend_from_slice(&4096u32.to_be_bytes());
+            let (k, body) = self.raw(FXP_READ, &b, true);
+            assert_eq!(k, FXP_DATA);
+            Cursor(&body).bytes().ok().unwrap().to_vec()
+        }
+
+        fn names(&mut self, kind: u8, path: &[u8]) -> Vec<Vec<u8>> {
+            let mut b = Vec::new();
+            str_(&mut b, path);
+            let (k, body) = self.raw(kind, &b, true);
+            assert_eq!(k, FXP_NAME, "{body:?}");
+            let mut c = Cursor(&body);
+            let n = c.u32().ok().unwrap();
+            (0..n)
+                .map(|_| {
+                    let name = c.bytes().ok().unwrap().to_vec();
+                    c.bytes().ok().unwrap();
+                    c.attrs().ok().unwrap();
+                    name
+                })
+                .collect()
+        }
+    }
+
+    /// A rootfs and, beside it, a canary that no request may read, change or remove.
+    fn setup() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("rootfs");
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::write(root.join("etc/hostname"), "guest\n").unwrap();
+        let canary = t.path().join("canary");
+        std::fs::write(&canary, "secret").unwrap();
+        std::os::unix::fs::symlink("/", root.join("slash")).unwrap();
+        std::os::unix::fs::symlink("../../../../../../..", root.join("etc/up")).unwrap();
+        std::os::unix::fs::symlink(&canary, root.join("abs")).unwrap();
+        (t, root, canary)
+    }
+
+    #[test]
+    fn files_round_trip_and_escapes_stay_inside() {
+        let (_t, root, canary) = setup();
+        let (mut c, t) = Client::start(Rootfs::from_dir(&root).unwrap());
+        let canary_rel = canary.to_str().unwrap().trim_start_matches('/').as_bytes();
+
+        // Write, read back, realpath and listing.
+        let h = c
+            .open(b"/etc/new", FXF_WRITE | FXF_CREAT | FXF_TRUNC)
+            .unwrap();
+        assert_eq!(c.write(&h, b"hello"), FX_OK);
+        assert_eq!(c.status(FXP_CLOSE, &[&h]), FX_OK);
+        assert_eq!(std::fs::read(root.join("etc/new")).unwrap(), b"hello");
+        let h = c.open(b"etc/./new", FXF_READ).unwrap();
+        assert_eq!(c.read(&h), b"hello");
+        assert_eq!(c.names(FXP_REALPATH, b"."), vec![b"/".to_vec()]);
+        assert_eq!(c.names(FXP_REALPATH, b"/a/../../b/"), vec![b"/b".to_vec()]);
+        let dir = {
+            let mut b = Vec::new();
+            str_(&mut b, b"/etc");
+            let (k, body) = c.raw(FXP_OPENDIR, &b, true);
+            assert_eq!(k, FXP_HANDLE);
+            Cursor(&body).bytes().ok().unwrap().to_vec()
+        };
+        let mut b = Vec::new();
+        str_(&mut b, &dir);
+        let (k, _) = c.raw(FXP_READDIR, &b, true);
+        assert_eq!(k, FXP_NAME);
+        let (k, body) = c.raw(FXP_READDIR, &b, true);
+        assert_eq!((k, &body[..4]), (FXP_STATUS, &FX_EOF.to_be_bytes()[..]));
+
+        // Every path out resolves inside: through `..`, `/`-links and up-links.
+        let via_up = [b"etc/up/".as_slice(), canary_rel].concat();
+        let via_slash = [b"/slash/".as_slice(), canary_rel].concat();
+        let via_dots = [b"/../../../../".as_slice(), canary_rel].concat();
+        for p in [&via_up, &via_slash, &via_dots] {
+            assert_eq!(c.open(p, FXF_READ).err(), Some(FX_NO_SUCH_FILE));
+            assert_eq!(c.status(FXP_REMOVE, &[p]), FX_NO_SUCH_FILE);
+            // A write lands inside the rootfs (or fails), never on the canary.
+            if let Ok(h) = c.open(p, FXF_WRITE | FXF_CREAT | FXF_TRUNC) {
+                c.write(&h, b"pwned");
+                c.status(FXP_CLOSE, &[&h]);
+            }
+            c.status(FXP_RENAME, &[p, b"/stolen"]);
+            c.status(FXP_EXTENDED, &[b"hardlink@openssh.com", p, b"/linked"]);
+        }
+        // What was written landed inside (and was renamed inside).
+        assert_eq!(std::fs::read(root.join("stolen")).unwrap(), b"pwned");
+        // A symlink to the host path: not followed out; removing it removes the link.
+        assert_eq!(c.open(b"/abs", FXF_READ).err(), Some(FX_NO_SUCH_FILE));
+        assert_eq!(c.open(b"/abs", FXF_WRITE | FXF_CREAT).err(), Some(FX_FAILURE));
+        assert_eq!(c.status(FXP_REMOVE, &[b"/abs"]), FX_OK);
+        assert!(std::fs::symlink_metadata(root.join("abs")).is_err());
+        // SETSTAT through the links: the canary's mode and owner stay.
+        let mut b = Vec::new();
+        str_(&mut b, &via_slash);
+        b.extend_from_slice(&(ATTR_PERMISSIONS | ATTR_SIZE).to_be_bytes());
+        b.extend_from_slice(&0u64.to_be_bytes());
+        b.extend_from_slice(&0o777u32.to_be_bytes());
+        c.raw(FXP_SETSTAT, &b, true);
+        // A new symlink to the canary is only a name inside.
+        assert_eq!(c.status(FXP_SYMLINK, &[canary.to_str().unwrap().as_bytes(), b"/l2"]), FX_OK);
+        assert_eq!(c.open(b"/l2", FXF_READ).err(), Some(FX_NO_SUCH_FILE));
+        assert_eq!(
+            c.names(FXP_READLINK, b"/l2"),
+            vec![canary.to_str().unwrap().as_bytes().to_vec()]
+        );
+        assert_eq!(std::fs::read_to_string(&canary).unwrap(), "secret");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&canary).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
+
+        // The root itself cannot be removed or renamed; bad handles are errors.
+        assert_eq!(c.status(FXP_RMDIR, &[b"/"]), FX_PERMISSION_DENIED);
+        assert_eq!(c.status(FXP_CLOSE, &[b"999"]), FX_FAILURE);
+        // An unknown request is unsupported, and the session goes on.
+        let (k, body) = c.raw(99, &[], true);
+        assert_eq!((k, &body[..4]), (FXP_STATUS, &FX_OP_UNSUPPORTED.to_be_bytes()[..]));
+        drop(c);
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn a_fifo_is_refused_not_opened() {
+        let (_t, root, _) = setup();
+        let fifo = std::ffi::CString::new(root.join("fifo").to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo on a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        let (mut c, t) = Client::start(Rootfs::from_dir(&root).unwrap());
+        assert_eq!(c.open(b"/fifo", FXF_WRITE).err(), Some(FX_FAILURE));
+        assert_eq!(c.open(b"/fifo", FXF_READ).err(), Some(FX_FAILURE));
+        drop(c);
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn oversized_and_truncated_packets_end_the_session() {
+        let (_t, root, _) = setup();
+        let (a, b) = UnixStream::pair().unwrap();
+        let rootfs = Rootfs::from_dir(&root).unwrap();
+        let t = std::thread::spawn(move || serve(&rootfs, b.try_clone().unwrap(), b));
+        (&a).write_all(&(64u32 << 20).to_be_bytes()).unwrap();
+        assert!(t.join().unwrap().is_err());
+    }
+}
