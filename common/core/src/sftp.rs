@@ -668,6 +668,9 @@ mod tests {
         let (_t, root, canary) = setup();
         let (mut c, t) = Client::start(Rootfs::from_dir(&root).unwrap());
         let canary_rel = canary.to_str().unwrap().trim_start_matches('/').as_bytes();
+        // The canary's directory exists inside too, so writes succeed there.
+        let inside = root.join(canary.parent().unwrap().strip_prefix("/").unwrap());
+        std::fs::create_dir_all(inside).unwrap();
 
         // Write, read back, realpath and listing.
         let h = c
@@ -698,19 +701,21 @@ mod tests {
         let via_up = [b"etc/up/".as_slice(), canary_rel].concat();
         let via_slash = [b"/slash/".as_slice(), canary_rel].concat();
         let via_dots = [b"/../../../../".as_slice(), canary_rel].concat();
-        for p in [&via_up, &via_slash, &via_dots] {
+        for (i, p) in [&via_up, &via_slash, &via_dots].into_iter().enumerate() {
+            let stolen = format!("/stolen{i}");
             assert_eq!(c.open(p, FXF_READ).err(), Some(FX_NO_SUCH_FILE));
             assert_eq!(c.status(FXP_REMOVE, &[p]), FX_NO_SUCH_FILE);
-            // A write lands inside the rootfs (or fails), never on the canary.
-            if let Ok(h) = c.open(p, FXF_WRITE | FXF_CREAT | FXF_TRUNC) {
-                c.write(&h, b"pwned");
-                c.status(FXP_CLOSE, &[&h]);
-            }
-            c.status(FXP_RENAME, &[p, b"/stolen"]);
-            c.status(FXP_EXTENDED, &[b"hardlink@openssh.com", p, b"/linked"]);
+            // A write lands inside the rootfs, never on the canary.
+            let h = c.open(p, FXF_WRITE | FXF_CREAT | FXF_TRUNC).unwrap();
+            assert_eq!(c.write(&h, b"pwned"), FX_OK);
+            assert_eq!(c.status(FXP_CLOSE, &[&h]), FX_OK);
+            assert_eq!(c.status(FXP_RENAME, &[p, stolen.as_bytes()]), FX_OK);
+            // What was written landed inside (and was renamed inside).
+            assert_eq!(std::fs::read(root.join(&stolen[1..])).unwrap(), b"pwned");
+            // Nothing there now: the host canary is not what gets linked.
+            let link = c.status(FXP_EXTENDED, &[b"hardlink@openssh.com", p, b"/linked"]);
+            assert_eq!(link, FX_NO_SUCH_FILE);
         }
-        // What was written landed inside (and was renamed inside).
-        assert_eq!(std::fs::read(root.join("stolen")).unwrap(), b"pwned");
         // A symlink to the host path: not followed out; removing it removes the link.
         assert_eq!(c.open(b"/abs", FXF_READ).err(), Some(FX_NO_SUCH_FILE));
         assert_eq!(c.open(b"/abs", FXF_WRITE | FXF_CREAT).err(), Some(FX_FAILURE));
