@@ -582,6 +582,15 @@ impl Rootfs {
         fstat(self.resolve(path, follow)?.as_fd())
     }
 
+    /// statvfs of the filesystem holding `path`.
+    pub fn statvfs(&self, path: &[u8]) -> io::Result<libc::statvfs> {
+        let fd = self.resolve(path, true)?;
+        // SAFETY: fstatvfs fills the zeroed struct; works on O_PATH descriptors.
+        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+        cvt(unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut st) })?;
+        Ok(st)
+    }
+
     /// The parent directory (resolved in the root) and the last name: what the `*at`
     /// calls act on. The root itself has no parent (EPERM).
     fn parent(&self, path: &[u8]) -> io::Result<(OwnedFd, CString)> {
@@ -600,8 +609,8 @@ impl Rootfs {
     }
 
     /// Opens a regular file with `flags` (access mode, `O_APPEND`, `O_TRUNC`, `O_CREAT`,
-    /// `O_EXCL`); a new file gets exactly `mode` (no umask). Nothing but a regular file
-    /// is ever opened: a device or fifo the guest planted is refused, not opened.
+    /// `O_EXCL`), or a directory read-only; a new file gets exactly `mode` (no umask).
+    /// Nothing else is ever opened: a device or fifo the guest planted is refused.
     pub fn open_file(&self, path: &[u8], flags: libc::c_int, mode: u32) -> io::Result<std::fs::File> {
         let access = flags & (libc::O_ACCMODE | libc::O_APPEND | libc::O_TRUNC);
         let create = flags & libc::O_CREAT != 0;
@@ -611,11 +620,14 @@ impl Rootfs {
                     return Err(errno(libc::EEXIST));
                 }
                 let st = fstat(fd.as_fd())?;
-                match st.st_mode & libc::S_IFMT {
-                    libc::S_IFREG => {}
+                let read_only = access == libc::O_RDONLY;
+                let access = match st.st_mode & libc::S_IFMT {
+                    libc::S_IFREG => access,
+                    // Clients open a path before they look at its type (as open(2) can).
+                    libc::S_IFDIR if read_only => access | libc::O_DIRECTORY,
                     libc::S_IFDIR => return Err(errno(libc::EISDIR)),
                     _ => return Err(io::Error::other("not a regular file")),
-                }
+                };
                 // Reopen that very inode through our descriptor (never the path again).
                 let c = proc_fd(fd.as_fd());
                 // SAFETY: open on a valid C string; the fd is owned below.

@@ -43,6 +43,7 @@ const FXP_DATA: u8 = 103;
 const FXP_NAME: u8 = 104;
 const FXP_ATTRS: u8 = 105;
 const FXP_EXTENDED: u8 = 200;
+const FXP_EXTENDED_REPLY: u8 = 201;
 
 // Status codes.
 const FX_OK: u32 = 0;
@@ -79,8 +80,9 @@ const MAX_HANDLES: usize = 256;
 const DIR_BATCH: usize = 128;
 
 /// Extensions announced in VERSION.
-const EXTENSIONS: [(&str, &str); 3] = [
+const EXTENSIONS: [(&str, &str); 4] = [
     ("posix-rename@openssh.com", "1"),
+    ("statvfs@openssh.com", "2"),
     ("hardlink@openssh.com", "1"),
     ("fsync@openssh.com", "1"),
 ];
@@ -453,6 +455,26 @@ impl Session<'_> {
                         root.link(from, to)?;
                     }
                     b"fsync@openssh.com" => self.file(c.bytes()?)?.sync_all()?,
+                    b"statvfs@openssh.com" => {
+                        let v = root.statvfs(c.bytes()?)?;
+                        let mut o = Out::new(FXP_EXTENDED_REPLY, Some(id));
+                        for n in [
+                            v.f_bsize as u64,
+                            v.f_frsize as u64,
+                            v.f_blocks as u64,
+                            v.f_bfree as u64,
+                            v.f_bavail as u64,
+                            v.f_files as u64,
+                            v.f_ffree as u64,
+                            v.f_favail as u64,
+                            v.f_fsid as u64,
+                            v.f_flag as u64,
+                            v.f_namemax as u64,
+                        ] {
+                            o.u64(n);
+                        }
+                        return Ok(o.finish());
+                    }
                     _ => {
                         return Err(Status(
                             FX_OP_UNSUPPORTED,
