@@ -1,6 +1,6 @@
 //! incus-serve's SFTP endpoint (`GET /1.0/instances/NAME/sftp`, `Upgrade: sftp`) driven
-//! by the real upstream client: `incus file push/create/delete/edit` speak SFTP to it
-//! (pull and `-r`/`-p` use the files API), over the unix socket and over HTTPS.
+//! by the real upstream client: in 6.0 every `incus file` command (push, pull, `-r`,
+//! `-p`, create, delete, edit) speaks SFTP to it, over the unix socket and over HTTPS.
 //! Hostile paths (`..`, symlinks to `/` and up the tree) must never reach a host file.
 
 use incus_tests::serve::*;
@@ -69,7 +69,9 @@ fn push_pull_create_delete_with_the_upstream_client() {
     assert_eq!(guest_stat(&srv, "c1", "/root/blob"), "0 0 604 6");
 
     // Pull to stdout.
-    let hostname = srv.incus(&["exec", "c1", "--", "cat", "/etc/hostname"]).ok();
+    let hostname = srv
+        .incus(&["exec", "c1", "--", "cat", "/etc/hostname"])
+        .ok();
     let o = srv.incus(&["file", "pull", "c1/etc/hostname", "-"]).ok();
     assert_eq!(o.stdout, hostname.stdout);
     assert!(!o.stdout.is_empty());
@@ -83,7 +85,9 @@ fn push_pull_create_delete_with_the_upstream_client() {
         "c1/new/deep/dir/f",
     ])
     .ok();
-    let o = srv.incus(&["exec", "c1", "--", "cat", "/new/deep/dir/f"]).ok();
+    let o = srv
+        .incus(&["exec", "c1", "--", "cat", "/new/deep/dir/f"])
+        .ok();
     assert_eq!(o.stdout, "short\n");
     // Without -p a missing parent is an error.
     srv.incus(&["file", "push", src.to_str().unwrap(), "c1/nope/f"])
@@ -110,8 +114,14 @@ fn push_pull_create_delete_with_the_upstream_client() {
     assert_eq!(o.stdout, "b\na.txt\na\n");
     let pulled = local.join("pulled");
     std::fs::create_dir(&pulled).unwrap();
-    srv.incus(&["file", "pull", "-r", "c1/root/tree", pulled.to_str().unwrap()])
-        .ok();
+    srv.incus(&[
+        "file",
+        "pull",
+        "-r",
+        "c1/root/tree",
+        pulled.to_str().unwrap(),
+    ])
+    .ok();
     assert_eq!(
         std::fs::read_to_string(pulled.join("tree/sub/b.txt")).unwrap(),
         "b\n"
@@ -140,8 +150,14 @@ fn push_pull_create_delete_with_the_upstream_client() {
             .collect::<Vec<_>>(),
         ["5", "0", "700"]
     );
-    srv.incus(&["file", "create", "--type=symlink", "c1/root/sl", "/root/empty"])
-        .ok();
+    srv.incus(&[
+        "file",
+        "create",
+        "--type=symlink",
+        "c1/root/sl",
+        "/root/empty",
+    ])
+    .ok();
     let o = srv
         .incus(&["exec", "c1", "--", "sh", "-c", "readlink /root/sl"])
         .ok();
@@ -207,7 +223,14 @@ fn stopped_instance_and_bad_requests() {
     // Plain HTTP on the endpoint: no Upgrade header is a 400; unknown instance 404.
     assert_error(&srv.curl("GET", "/1.0/instances/s1/sftp", None), 400);
     let o = Command::new("curl")
-        .args(["-s", "--max-time", "20", "-w", "\n%{http_code}", "--unix-socket"])
+        .args([
+            "-s",
+            "--max-time",
+            "20",
+            "-w",
+            "\n%{http_code}",
+            "--unix-socket",
+        ])
         .arg(&srv.socket)
         .args(["-H", "Upgrade: sftp", "-H", "Connection: Upgrade"])
         .arg("http://incus/1.0/instances/nope/sftp")
@@ -234,7 +257,12 @@ fn hostile_paths_never_reach_the_host() {
     std::fs::create_dir(&canary_dir).unwrap();
     let canary = canary_dir.join("c.txt");
     std::fs::write(&canary, "secret").unwrap();
-    let rel = canary.strip_prefix("/").unwrap().to_str().unwrap().to_string();
+    let rel = canary
+        .strip_prefix("/")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
     let rel_dir = canary_dir
         .strip_prefix("/")
         .unwrap()

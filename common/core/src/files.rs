@@ -599,19 +599,19 @@ impl Rootfs {
         let name = CString::new(std::os::unix::ffi::OsStrExt::as_bytes(name))
             .map_err(|_| errno(libc::EINVAL))?;
         let dir = p.parent().unwrap_or(Path::new("/"));
-        let fd = inroot::open_in_root(
-            self.root.as_fd(),
-            dir,
-            libc::O_PATH | libc::O_DIRECTORY,
-            0,
-        )?;
+        let fd = inroot::open_in_root(self.root.as_fd(), dir, libc::O_PATH | libc::O_DIRECTORY, 0)?;
         Ok((fd, name))
     }
 
     /// Opens a regular file with `flags` (access mode, `O_APPEND`, `O_TRUNC`, `O_CREAT`,
     /// `O_EXCL`), or a directory read-only; a new file gets exactly `mode` (no umask).
     /// Nothing else is ever opened: a device or fifo the guest planted is refused.
-    pub fn open_file(&self, path: &[u8], flags: libc::c_int, mode: u32) -> io::Result<std::fs::File> {
+    pub fn open_file(
+        &self,
+        path: &[u8],
+        flags: libc::c_int,
+        mode: u32,
+    ) -> io::Result<std::fs::File> {
         let access = flags & (libc::O_ACCMODE | libc::O_APPEND | libc::O_TRUNC);
         let create = flags & libc::O_CREAT != 0;
         match self.resolve(path, true) {
@@ -669,7 +669,12 @@ impl Rootfs {
             // SAFETY: fstatat fills the zeroed struct.
             let mut st: libc::stat = unsafe { std::mem::zeroed() };
             let rc = unsafe {
-                libc::fstatat(dir.as_raw_fd(), c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW)
+                libc::fstatat(
+                    dir.as_raw_fd(),
+                    c.as_ptr(),
+                    &mut st,
+                    libc::AT_SYMLINK_NOFOLLOW,
+                )
             };
             // An entry removed meanwhile is skipped.
             if rc == 0 {
@@ -740,7 +745,13 @@ impl Rootfs {
         let (td, tname) = self.parent(to)?;
         // SAFETY: linkat with plain names on directory descriptors.
         cvt(unsafe {
-            libc::linkat(fd.as_raw_fd(), fname.as_ptr(), td.as_raw_fd(), tname.as_ptr(), 0)
+            libc::linkat(
+                fd.as_raw_fd(),
+                fname.as_ptr(),
+                td.as_raw_fd(),
+                tname.as_ptr(),
+                0,
+            )
         })
     }
 
@@ -758,7 +769,12 @@ impl Rootfs {
         let mut buf = vec![0u8; libc::PATH_MAX as usize];
         // SAFETY: readlinkat with an empty name reads the O_PATH link itself.
         let n = unsafe {
-            libc::readlinkat(fd.as_raw_fd(), c"".as_ptr(), buf.as_mut_ptr().cast(), buf.len())
+            libc::readlinkat(
+                fd.as_raw_fd(),
+                c"".as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
         };
         if n < 0 {
             return Err(io::Error::last_os_error());
@@ -790,8 +806,14 @@ impl Rootfs {
         }
         if let (Some((atime, mtime)), false) = (a.times, is_link) {
             let ts = [
-                libc::timespec { tv_sec: atime as libc::time_t, tv_nsec: 0 },
-                libc::timespec { tv_sec: mtime as libc::time_t, tv_nsec: 0 },
+                libc::timespec {
+                    tv_sec: atime as libc::time_t,
+                    tv_nsec: 0,
+                },
+                libc::timespec {
+                    tv_sec: mtime as libc::time_t,
+                    tv_nsec: 0,
+                },
             ];
             // SAFETY: utimensat reads two timespecs; the path is our descriptor's.
             cvt(unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), ts.as_ptr(), 0) })?;

@@ -1,7 +1,7 @@
 //! An SFTP server (protocol version 3, draft-ietf-secsh-filexfer-02, with OpenSSH's
 //! argument order for SYMLINK) on one instance's rootfs: what the REST server speaks on
 //! `GET /1.0/instances/NAME/sftp` after `101 Switching Protocols`, and what upstream's
-//! client (`incus file push/create/delete`, pkg/sftp) talks to.
+//! client (every `incus file` command in 6.0, through pkg/sftp) talks to.
 //!
 //! Synchronous, one request at a time, on any byte stream. Every path goes through
 //! [`Rootfs`] (`openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)` and `*at` calls on
@@ -459,17 +459,17 @@ impl Session<'_> {
                         let v = root.statvfs(c.bytes()?)?;
                         let mut o = Out::new(FXP_EXTENDED_REPLY, Some(id));
                         for n in [
-                            v.f_bsize as u64,
-                            v.f_frsize as u64,
-                            v.f_blocks as u64,
-                            v.f_bfree as u64,
-                            v.f_bavail as u64,
-                            v.f_files as u64,
-                            v.f_ffree as u64,
-                            v.f_favail as u64,
-                            v.f_fsid as u64,
-                            v.f_flag as u64,
-                            v.f_namemax as u64,
+                            v.f_bsize,
+                            v.f_frsize,
+                            v.f_blocks,
+                            v.f_bfree,
+                            v.f_bavail,
+                            v.f_files,
+                            v.f_ffree,
+                            v.f_favail,
+                            v.f_fsid,
+                            v.f_flag,
+                            v.f_namemax,
                         ] {
                             o.u64(n);
                         }
@@ -484,7 +484,10 @@ impl Session<'_> {
                 }
                 ok()
             }
-            _ => Err(Status(FX_OP_UNSUPPORTED, format!("unsupported request {kind}"))),
+            _ => Err(Status(
+                FX_OP_UNSUPPORTED,
+                format!("unsupported request {kind}"),
+            )),
         }
     }
 }
@@ -740,7 +743,10 @@ mod tests {
         }
         // A symlink to the host path: not followed out; removing it removes the link.
         assert_eq!(c.open(b"/abs", FXF_READ).err(), Some(FX_NO_SUCH_FILE));
-        assert_eq!(c.open(b"/abs", FXF_WRITE | FXF_CREAT).err(), Some(FX_FAILURE));
+        assert_eq!(
+            c.open(b"/abs", FXF_WRITE | FXF_CREAT).err(),
+            Some(FX_FAILURE)
+        );
         assert_eq!(c.status(FXP_REMOVE, &[b"/abs"]), FX_OK);
         assert!(std::fs::symlink_metadata(root.join("abs")).is_err());
         // SETSTAT through the links: the canary's mode and owner stay.
@@ -751,7 +757,10 @@ mod tests {
         b.extend_from_slice(&0o777u32.to_be_bytes());
         c.raw(FXP_SETSTAT, &b, true);
         // A new symlink to the canary is only a name inside.
-        assert_eq!(c.status(FXP_SYMLINK, &[canary.to_str().unwrap().as_bytes(), b"/l2"]), FX_OK);
+        assert_eq!(
+            c.status(FXP_SYMLINK, &[canary.to_str().unwrap().as_bytes(), b"/l2"]),
+            FX_OK
+        );
         assert_eq!(c.open(b"/l2", FXF_READ).err(), Some(FX_NO_SUCH_FILE));
         assert_eq!(
             c.names(FXP_READLINK, b"/l2"),
@@ -769,7 +778,10 @@ mod tests {
         assert_eq!(c.status(FXP_CLOSE, &[b"999"]), FX_FAILURE);
         // An unknown request is unsupported, and the session goes on.
         let (k, body) = c.raw(99, &[], true);
-        assert_eq!((k, &body[..4]), (FXP_STATUS, &FX_OP_UNSUPPORTED.to_be_bytes()[..]));
+        assert_eq!(
+            (k, &body[..4]),
+            (FXP_STATUS, &FX_OP_UNSUPPORTED.to_be_bytes()[..])
+        );
         drop(c);
         t.join().unwrap();
     }

@@ -1,7 +1,7 @@
 //! `GET /1.0/instances/NAME/sftp` with `Upgrade: sftp`: `101 Switching Protocols`, then
 //! the raw connection carries SFTP (v3) on the instance's rootfs, served by
-//! `incus_core::sftp` on a blocking thread. Upstream's client uses it for
-//! `file push`, `file create`, `file delete` and `file mount`.
+//! `incus_core::sftp` on a blocking thread. Upstream's client (6.0) uses it for every
+//! `incus file` command: push, pull (`-r`, `-p`), create, delete (`-f`), edit, mount.
 
 use crate::app::{check_project, core, ApiError, AppRef, Query};
 use axum::body::Body;
@@ -42,7 +42,10 @@ async fn sftp(Path(name): Path<String>, q: Query, mut req: Request) -> Result<Re
         let rt = Handle::current();
         // One blocking thread per session: the protocol and the file calls are sync.
         let _ = tokio::task::spawn_blocking(move || {
-            let input = Bridge { io: r, rt: rt.clone() };
+            let input = Bridge {
+                io: r,
+                rt: rt.clone(),
+            };
             let output = Bridge { io: w, rt };
             incus_core::sftp::serve(&root, input, output)
         })
