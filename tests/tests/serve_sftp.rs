@@ -4,7 +4,8 @@
 //! Hostile paths (`..`, symlinks to `/` and up the tree) must never reach a host file.
 
 use incus_tests::serve::*;
-use incus_tests::{noise, Running, TestEnv};
+use incus_tests::{noise, poll, Running, TestEnv};
+use std::io::{Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -239,6 +240,39 @@ fn stopped_instance_and_bad_requests() {
     assert_error(&parse_curl(o), 404);
     srv.incus(&["file", "push", src.to_str().unwrap(), "nope/root/f"])
         .code(1);
+
+    // A raw session: 101 with `Upgrade: sftp`, then SFTP's VERSION answers INIT.
+    let mut srv = srv;
+    let mut sock = std::os::unix::net::UnixStream::connect(&srv.socket).unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    sock.write_all(
+        b"GET /1.0/instances/s1/sftp HTTP/1.1\r\nHost: incus\r\n\
+          Upgrade: sftp\r\nConnection: Upgrade\r\n\r\n",
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        sock.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_lowercase();
+    assert!(head.starts_with("http/1.1 101"), "{head}");
+    assert!(head.contains("upgrade: sftp"), "{head}");
+    sock.write_all(&[0, 0, 0, 5, 1, 0, 0, 0, 3]).unwrap();
+    let mut answer = [0u8; 9];
+    sock.read_exact(&mut answer).unwrap();
+    assert_eq!(answer[4], 2, "SSH_FXP_VERSION");
+    assert_eq!(&answer[5..9], &3u32.to_be_bytes());
+
+    // SIGTERM with the session open: the server still exits.
+    // SAFETY: kill has no memory effects.
+    unsafe { libc::kill(srv.child.id() as i32, libc::SIGTERM) };
+    let status = poll(20, "incus-serve exits on SIGTERM", || {
+        srv.child.try_wait().unwrap()
+    });
+    assert!(status.success(), "{status}");
 }
 
 #[test]

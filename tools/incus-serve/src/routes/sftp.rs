@@ -40,16 +40,21 @@ async fn sftp(Path(name): Path<String>, q: Query, mut req: Request) -> Result<Re
         };
         let (r, w) = tokio::io::split(TokioIo::new(upgraded));
         let rt = Handle::current();
-        // One blocking thread per session: the protocol and the file calls are sync.
-        let _ = tokio::task::spawn_blocking(move || {
-            let input = Bridge {
-                io: r,
-                rt: rt.clone(),
-            };
-            let output = Bridge { io: w, rt };
-            incus_core::sftp::serve(&root, input, output)
-        })
-        .await;
+        // A thread of its own per session (the protocol and the file calls are sync):
+        // long sessions must not hold the blocking pool that every core call uses.
+        let spawned = std::thread::Builder::new()
+            .name("sftp".into())
+            .spawn(move || {
+                let input = Bridge {
+                    io: r,
+                    rt: rt.clone(),
+                };
+                let output = Bridge { io: w, rt };
+                let _ = incus_core::sftp::serve(&root, input, output);
+            });
+        if let Err(e) = spawned {
+            eprintln!("incus-serve: SFTP session thread: {e}");
+        }
     });
     Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
