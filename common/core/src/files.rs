@@ -102,20 +102,12 @@ impl FilePut {
 /// kernel resolves what remains inside the rootfs anyway; this only guarantees that
 /// the last part is a real name that `*at` calls can act on.
 fn clean(path: &str) -> Result<Vec<String>> {
-    if path.contains('\0') {
-        return Err(Error::invalid("Paths cannot contain NUL bytes"));
-    }
-    let mut parts: Vec<String> = Vec::new();
-    for c in path.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c.to_string()),
-        }
-    }
-    Ok(parts)
+    let p = clean_bytes(path.as_bytes())
+        .map_err(|_| Error::invalid("Paths cannot contain NUL bytes"))?;
+    Ok(p.components()
+        .skip(1)
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect())
 }
 
 fn join(parts: &[String]) -> PathBuf {

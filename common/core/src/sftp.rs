@@ -263,6 +263,10 @@ impl Session<'_> {
             return Err(Status(FX_FAILURE, "too many open handles".into()));
         }
         self.next = self.next.wrapping_add(1);
+        // After a wrap, never reuse a handle still open.
+        while self.handles.contains_key(&self.next) {
+            self.next = self.next.wrapping_add(1);
+        }
         self.handles.insert(self.next, h);
         Ok(self.next.to_string().into_bytes())
     }
