@@ -102,20 +102,12 @@ impl FilePut {
 /// kernel resolves what remains inside the rootfs anyway; this only guarantees that
 /// the last part is a real name that `*at` calls can act on.
 fn clean(path: &str) -> Result<Vec<String>> {
-    if path.contains('\0') {
-        return Err(Error::invalid("Paths cannot contain NUL bytes"));
-    }
-    let mut parts: Vec<String> = Vec::new();
-    for c in path.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c.to_string()),
-        }
-    }
-    Ok(parts)
+    let p = clean_bytes(path.as_bytes())
+        .map_err(|_| Error::invalid("Paths cannot contain NUL bytes"))?;
+    Ok(p.components()
+        .skip(1)
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect())
 }
 
 fn join(parts: &[String]) -> PathBuf {
@@ -155,7 +147,7 @@ fn cname(name: &str) -> io::Result<CString> {
     CString::new(name).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in name"))
 }
 
-fn fstat(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
+pub(crate) fn fstat(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
     // SAFETY: fstat fills the zeroed struct; works on O_PATH descriptors too.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     cvt(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) })?;
@@ -497,6 +489,329 @@ pub fn delete(ctx: &Context, name: &str, path: &str, recursive: bool) -> Result<
         .ok_or_else(|| Error::not_found(format!("No such file or directory: {}", p.display())))?;
     let is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
     remove_at(dir.as_fd(), &last, is_dir, recursive).map_err(|e| io_err(&p, e))
+}
+
+/// An instance's rootfs opened once, for sessions of many operations (the SFTP
+/// endpoint). Paths are bytes (guest names need not be UTF-8), cleaned as [`clean`]
+/// does and resolved in the root; errors keep their errno for the protocol's codes.
+pub struct Rootfs {
+    root: OwnedFd,
+}
+
+/// What `set_attrs` changes (`None`: left alone).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SetAttrs {
+    pub size: Option<u64>,
+    /// uid and gid as the guest sees them (the rootfs is stored unshifted).
+    pub owner: Option<(u32, u32)>,
+    /// Permission bits (`0o7777` at most).
+    pub mode: Option<u32>,
+    /// (atime, mtime) in seconds.
+    pub times: Option<(i64, i64)>,
+}
+
+fn errno(e: libc::c_int) -> io::Error {
+    io::Error::from_raw_os_error(e)
+}
+
+/// `/` plus the cleaned parts of a guest path (`..` clamped at the root).
+pub fn clean_bytes(path: &[u8]) -> io::Result<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    if path.contains(&0) {
+        return Err(errno(libc::EINVAL));
+    }
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for c in path.split(|b| *b == b'/') {
+        match c {
+            b"" | b"." => {}
+            b".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    let mut p = PathBuf::from("/");
+    for c in parts {
+        p.push(std::ffi::OsStr::from_bytes(c));
+    }
+    Ok(p)
+}
+
+/// The descriptor's own path in /proc (it names that very inode, whatever happens to
+/// the path it was resolved from).
+fn proc_fd(fd: BorrowedFd<'_>) -> CString {
+    CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).expect("no NUL")
+}
+
+impl Rootfs {
+    /// The rootfs of an instance (running or stopped: the host view of its files).
+    pub fn open(ctx: &Context, name: &str) -> Result<Rootfs> {
+        Ok(Rootfs {
+            root: root_of(ctx, name)?,
+        })
+    }
+
+    /// Any trusted host directory as the root.
+    pub fn from_dir(dir: &Path) -> io::Result<Rootfs> {
+        Ok(Rootfs {
+            root: inroot::open_root(dir)?,
+        })
+    }
+
+    fn at(&self, path: &[u8], flags: libc::c_int, mode: u32) -> io::Result<OwnedFd> {
+        inroot::open_in_root(self.root.as_fd(), &clean_bytes(path)?, flags, mode)
+    }
+
+    /// An `O_PATH` descriptor of `path`; a final symlink is followed (inside the root)
+    /// or, without `follow`, is what the descriptor names.
+    pub fn resolve(&self, path: &[u8], follow: bool) -> io::Result<OwnedFd> {
+        let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
+        self.at(path, libc::O_PATH | nofollow, 0)
+    }
+
+    /// stat (`follow`) or lstat of a path.
+    pub fn stat(&self, path: &[u8], follow: bool) -> io::Result<libc::stat> {
+        fstat(self.resolve(path, follow)?.as_fd())
+    }
+
+    /// statvfs of the filesystem holding `path`.
+    pub fn statvfs(&self, path: &[u8]) -> io::Result<libc::statvfs> {
+        let fd = self.resolve(path, true)?;
+        // SAFETY: fstatvfs fills the zeroed struct; works on O_PATH descriptors.
+        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+        cvt(unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut st) })?;
+        Ok(st)
+    }
+
+    /// The parent directory (resolved in the root) and the last name: what the `*at`
+    /// calls act on. The root itself has no parent (EPERM).
+    fn parent(&self, path: &[u8]) -> io::Result<(OwnedFd, CString)> {
+        let p = clean_bytes(path)?;
+        let name = p.file_name().ok_or_else(|| errno(libc::EPERM))?;
+        let name = CString::new(std::os::unix::ffi::OsStrExt::as_bytes(name))
+            .map_err(|_| errno(libc::EINVAL))?;
+        let dir = p.parent().unwrap_or(Path::new("/"));
+        let fd = inroot::open_in_root(self.root.as_fd(), dir, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+        Ok((fd, name))
+    }
+
+    /// Opens a regular file with `flags` (access mode, `O_APPEND`, `O_TRUNC`, `O_CREAT`,
+    /// `O_EXCL`), or a directory read-only; a new file gets exactly `mode` (no umask).
+    /// Nothing else is ever opened: a device or fifo the guest planted is refused.
+    pub fn open_file(
+        &self,
+        path: &[u8],
+        flags: libc::c_int,
+        mode: u32,
+    ) -> io::Result<std::fs::File> {
+        let access = flags & (libc::O_ACCMODE | libc::O_APPEND | libc::O_TRUNC);
+        let create = flags & libc::O_CREAT != 0;
+        match self.resolve(path, true) {
+            Ok(fd) => {
+                if create && flags & libc::O_EXCL != 0 {
+                    return Err(errno(libc::EEXIST));
+                }
+                let st = fstat(fd.as_fd())?;
+                let read_only = access == libc::O_RDONLY;
+                let access = match st.st_mode & libc::S_IFMT {
+                    libc::S_IFREG => access,
+                    // Clients open a path before they look at its type (as open(2) can).
+                    libc::S_IFDIR if read_only => access | libc::O_DIRECTORY,
+                    libc::S_IFDIR => return Err(errno(libc::EISDIR)),
+                    _ => return Err(io::Error::other("not a regular file")),
+                };
+                // Reopen that very inode through our descriptor (never the path again).
+                let c = proc_fd(fd.as_fd());
+                // SAFETY: open on a valid C string; the fd is owned below.
+                let raw = unsafe {
+                    libc::open(
+                        c.as_ptr(),
+                        access | libc::O_NOCTTY | libc::O_NONBLOCK | libc::O_CLOEXEC,
+                    )
+                };
+                if raw < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                // SAFETY: a new descriptor owned by nobody else.
+                Ok(unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(raw) })
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) && create => {
+                // O_EXCL: a name that appeared meanwhile (or a dangling symlink) is
+                // refused rather than opened.
+                let mode = mode & 0o7777;
+                let fd = self.at(path, access | libc::O_CREAT | libc::O_EXCL, mode)?;
+                chmod_fd(fd.as_fd(), mode)?;
+                Ok(std::fs::File::from(fd))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The entries of a directory (a final symlink followed inside the root), without
+    /// `.` and `..`, each with its lstat.
+    pub fn read_dir(&self, path: &[u8]) -> io::Result<Vec<(Vec<u8>, libc::stat)>> {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = self.at(path, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+        let proc_path = format!("/proc/self/fd/{}", dir.as_raw_fd());
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(proc_path)? {
+            let e = e?;
+            let name = e.file_name();
+            let c = CString::new(name.as_bytes()).map_err(|_| errno(libc::EINVAL))?;
+            // SAFETY: fstatat fills the zeroed struct.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            let rc = unsafe {
+                libc::fstatat(
+                    dir.as_raw_fd(),
+                    c.as_ptr(),
+                    &mut st,
+                    libc::AT_SYMLINK_NOFOLLOW,
+                )
+            };
+            // An entry removed meanwhile is skipped.
+            if rc == 0 {
+                out.push((name.as_bytes().to_vec(), st));
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    /// mkdir with exactly `mode` (no umask).
+    pub fn mkdir(&self, path: &[u8], mode: u32) -> io::Result<()> {
+        let (dir, name) = self.parent(path)?;
+        // SAFETY: mkdirat on a directory descriptor with one plain name.
+        cvt(unsafe { libc::mkdirat(dir.as_raw_fd(), name.as_ptr(), 0o700) })?;
+        // SAFETY: openat with a plain name; O_NOFOLLOW refuses a swapped-in symlink.
+        let raw = unsafe {
+            libc::openat(
+                dir.as_raw_fd(),
+                name.as_ptr(),
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            )
+        };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: a new descriptor owned by nobody else.
+        let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) };
+        chmod_fd(fd.as_fd(), mode & 0o7777)
+    }
+
+    /// Removes a non-directory (a symlink itself, never its target).
+    pub fn remove(&self, path: &[u8]) -> io::Result<()> {
+        let (dir, name) = self.parent(path)?;
+        // SAFETY: unlinkat with a plain name on a directory descriptor.
+        cvt(unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), 0) })
+    }
+
+    /// Removes an empty directory.
+    pub fn rmdir(&self, path: &[u8]) -> io::Result<()> {
+        let (dir, name) = self.parent(path)?;
+        // SAFETY: unlinkat with a plain name on a directory descriptor.
+        cvt(unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), libc::AT_REMOVEDIR) })
+    }
+
+    /// Renames; an existing target is replaced only when `replace`.
+    pub fn rename(&self, from: &[u8], to: &[u8], replace: bool) -> io::Result<()> {
+        let (fd, fname) = self.parent(from)?;
+        let (td, tname) = self.parent(to)?;
+        let flags = if replace { 0 } else { libc::RENAME_NOREPLACE };
+        // SAFETY: renameat2 with plain names on directory descriptors.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_renameat2,
+                fd.as_raw_fd(),
+                fname.as_ptr(),
+                td.as_raw_fd(),
+                tname.as_ptr(),
+                flags,
+            )
+        };
+        cvt(rc as libc::c_int)
+    }
+
+    /// A hard link `to` of `from` (a symlink at `from` is linked itself).
+    pub fn link(&self, from: &[u8], to: &[u8]) -> io::Result<()> {
+        let (fd, fname) = self.parent(from)?;
+        let (td, tname) = self.parent(to)?;
+        // SAFETY: linkat with plain names on directory descriptors.
+        cvt(unsafe {
+            libc::linkat(
+                fd.as_raw_fd(),
+                fname.as_ptr(),
+                td.as_raw_fd(),
+                tname.as_ptr(),
+                0,
+            )
+        })
+    }
+
+    /// A symlink at `link` holding `target` verbatim (resolved in the root when used).
+    pub fn symlink(&self, target: &[u8], link: &[u8]) -> io::Result<()> {
+        let t = CString::new(target).map_err(|_| errno(libc::EINVAL))?;
+        let (dir, name) = self.parent(link)?;
+        // SAFETY: symlinkat with a plain name on a directory descriptor.
+        cvt(unsafe { libc::symlinkat(t.as_ptr(), dir.as_raw_fd(), name.as_ptr()) })
+    }
+
+    /// The target of a symlink.
+    pub fn readlink(&self, path: &[u8]) -> io::Result<Vec<u8>> {
+        let fd = self.resolve(path, false)?;
+        let mut buf = vec![0u8; libc::PATH_MAX as usize];
+        // SAFETY: readlinkat with an empty name reads the O_PATH link itself.
+        let n = unsafe {
+            libc::readlinkat(
+                fd.as_raw_fd(),
+                c"".as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        buf.truncate(n as usize);
+        Ok(buf)
+    }
+
+    /// Changes what `a` asks of the inode behind `fd` (an `O_PATH` descriptor from
+    /// [`Rootfs::resolve`] or an open file): owner first, as chown clears the
+    /// setuid/setgid bits that the mode then sets.
+    pub fn set_attrs(fd: BorrowedFd<'_>, a: &SetAttrs) -> io::Result<()> {
+        let st = fstat(fd)?;
+        let is_link = st.st_mode & libc::S_IFMT == libc::S_IFLNK;
+        let c = proc_fd(fd);
+        if let Some(size) = a.size {
+            if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+                return Err(errno(libc::EINVAL));
+            }
+            // SAFETY: truncate through our own descriptor's /proc path (no open).
+            cvt(unsafe { libc::truncate(c.as_ptr(), size as libc::off_t) })?;
+        }
+        if let Some((uid, gid)) = a.owner {
+            chown_fd(fd, uid, gid)?;
+        }
+        if let (Some(mode), false) = (a.mode, is_link) {
+            // SAFETY: chmod through our own descriptor's /proc path (works for O_PATH).
+            cvt(unsafe { libc::chmod(c.as_ptr(), (mode & 0o7777) as libc::mode_t) })?;
+        }
+        if let (Some((atime, mtime)), false) = (a.times, is_link) {
+            let ts = [
+                libc::timespec {
+                    tv_sec: atime as libc::time_t,
+                    tv_nsec: 0,
+                },
+                libc::timespec {
+                    tv_sec: mtime as libc::time_t,
+                    tv_nsec: 0,
+                },
+            ];
+            // SAFETY: utimensat reads two timespecs; the path is our descriptor's.
+            cvt(unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), ts.as_ptr(), 0) })?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod names;
 pub mod network;
 pub mod profile;
 pub mod server;
+pub mod sftp;
 pub mod snapshot;
 pub mod storage;
 pub mod time;

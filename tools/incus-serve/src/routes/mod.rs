@@ -23,6 +23,7 @@ pub mod networks;
 pub mod operations;
 pub mod profiles;
 pub mod server;
+pub mod sftp;
 pub mod snapshots;
 pub mod storage;
 pub mod volumes;
@@ -36,6 +37,7 @@ pub fn router(app: AppRef) -> Router {
         .merge(instances::routes())
         .merge(exec::routes())
         .merge(files::routes())
+        .merge(sftp::routes())
         .merge(console::routes())
         .merge(images::routes())
         .merge(profiles::routes())
