@@ -179,11 +179,16 @@ fn remote_over_unix_socket() {
         })),
         ErrorKind::Conflict
     );
-    // A failed operation keeps its kind too (start of a running instance).
-    let started_again = b.instance_start("ru1");
-    if let Err(e) = &started_again {
-        assert_ne!(e.kind, ErrorKind::Internal, "{e:?}");
-    }
+    // A failed operation keeps its kind too (start is an operation; a running
+    // instance makes it fail with Invalid, exit 7, as the local tool).
+    let e = b.instance_start("ru1").unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Invalid, "{e:?}");
+    assert!(e.message.contains("already running"), "{e:?}");
+    b.instance_console_log("ru1").unwrap();
+    assert_eq!(
+        kind(b.instance_console_log("ru-missing")),
+        ErrorKind::NotFound
+    );
 
     // exec: stdio are the given fds, exit code from the operation.
     let (code, out, err) = exec(
