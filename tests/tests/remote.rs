@@ -590,3 +590,26 @@ fn remote_over_https_with_client_certificates() {
         local.instance_delete("rh1").unwrap();
     });
 }
+
+#[test]
+fn remote_kept_alive_connection_survives_a_server_restart() {
+    let env = TestEnv::initialized();
+    let srv = Server::start(&env);
+    let r = unix(&srv);
+    r.profile_create("rk-p1", Default::default()).unwrap();
+    // The idle kept-alive connection dies with the server; the next call (a POST too)
+    // goes out again on a new connection, once.
+    drop(srv);
+    let srv = Server::start(&env);
+    r.profile_create("rk-p2", Default::default()).unwrap();
+    let names: Vec<String> = r.profiles().unwrap().into_iter().map(|p| p.name).collect();
+    assert_eq!(
+        names.iter().filter(|n| *n == "rk-p2").count(),
+        1,
+        "{names:?}"
+    );
+    drop(srv);
+    // No server at all: a clear error, not a hang.
+    let e = r.profiles().unwrap_err();
+    assert!(e.message.contains("Connect to"), "{e:?}");
+}
