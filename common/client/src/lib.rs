@@ -1,7 +1,7 @@
 //! What the tools talk to. [`Backend`] has the operations as upstream's REST API has
-//! them; [`Local`] calls `incus_core` directly in-process (no daemon). A remote
-//! implementation (REST over HTTPS or a unix socket) comes with `incus-serve`; no
-//! business rule lives here, only the mapping.
+//! them; [`Local`] calls `incus_core` directly in-process (no daemon);
+//! [`remote::Remote`] speaks REST to an `incus-serve` over its unix socket or HTTPS.
+//! No business rule lives here, only the mapping.
 
 use incus_api::{
     Certificate, Config, Image, ImageAliasesEntry, ImagePut, Instance, InstancePut,
@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use incus_runtime::ExecSpec;
+
+pub mod remote;
 
 pub use chrono::{DateTime, Utc};
 pub use incus_core::boot::BootReport;
@@ -245,6 +247,29 @@ pub trait Backend {
     ) -> Result<(String, JoinToken)>;
     fn trust_tokens(&self) -> Result<Vec<(String, JoinToken)>>;
     fn trust_token_revoke(&self, name: &str) -> Result<()>;
+    // --- remote ---
+    /// Follows new events of `types` (all when empty), oldest first, until `f` returns
+    /// false. By default the events table is polled; the remote backend reads the
+    /// server's `/1.0/events` websocket.
+    fn events_follow(
+        &self,
+        types: &[&str],
+        f: &mut dyn FnMut(serde_json::Value) -> bool,
+    ) -> Result<()> {
+        // Fast enough to feel live, cheap when idle.
+        const POLL: Duration = Duration::from_millis(100);
+        let mut last = self.event_last_id()?;
+        loop {
+            for (id, ev) in self.events_since(last)? {
+                last = id;
+                let t = ev["type"].as_str().unwrap_or("");
+                if (types.is_empty() || types.contains(&t)) && !f(ev) {
+                    return Ok(());
+                }
+            }
+            std::thread::sleep(POLL);
+        }
+    }
 }
 
 /// The in-process backend.
