@@ -16,6 +16,8 @@ use std::time::Duration;
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// [REMOTE:] to follow (the default remote when omitted)
+    pub remote: Option<String>,
     /// Event types to show (repeatable: lifecycle, logging, operation); all by default
     #[arg(long = "type", value_name = "TYPE")]
     pub types: Vec<String>,
@@ -59,7 +61,8 @@ pub fn main() -> ExitCode {
                 )));
             }
         }
-        let b = incus_client::connect(&cli.global.project)?;
+        let mut cli = cli;
+        let b = incus_client::connect_args(&cli.global.project, cli.remote.iter_mut().collect())?;
         let mut last = b.event_last_id()?;
         if cli.since > 0 {
             last = (last - cli.since as i64).max(0);

@@ -136,8 +136,17 @@ pub fn main() -> ExitCode {
         {
             return build_busybox(out_dir, busybox, *split);
         }
-        let b = incus_client::connect(&cli.global.project)?;
-        exec(b.as_ref(), cli.command, cli.global.quiet)?;
+        let mut cmd = cli.command;
+        let b = incus_client::connect_args(&cli.global.project, remote_args(&mut cmd))?;
+        match &mut cmd {
+            Cmd::Import { rest, .. } => rest.retain(|a| !a.is_empty()),
+            Cmd::List { filters, .. }
+            | Cmd::Alias {
+                command: AliasCmd::List { filters, .. },
+            } => filters.retain(|f| !f.is_empty()),
+            _ => {}
+        }
+        exec(b.as_ref(), cmd, cli.global.quiet)?;
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -210,6 +219,39 @@ fn cell(img: &Image, c: char) -> String {
         'u' => incus_cli::list_date(&img.uploaded_at),
         'e' => img.project.clone(),
         _ => String::new(),
+    }
+}
+
+/// The `[REMOTE:]NAME` arguments (they choose the backend).
+fn remote_args(cmd: &mut Cmd) -> Vec<&mut String> {
+    // `import FILE [ROOTFS] [REMOTE:]`, `list [REMOTE:] [FILTER...]`.
+    let bare = |a: &String| a.ends_with(':') && !a.contains('=');
+    match cmd {
+        Cmd::Import { rest, .. } => rest.iter_mut().filter(|a| bare(a)).collect(),
+        Cmd::List { filters, .. } => filters
+            .iter_mut()
+            .take(1)
+            .filter(|f| !f.contains('='))
+            .collect(),
+        Cmd::Info { image }
+        | Cmd::Show { image, .. }
+        | Cmd::Edit { image }
+        | Cmd::Export { image, .. }
+        | Cmd::GetProperty { image, .. }
+        | Cmd::SetProperty { image, .. }
+        | Cmd::UnsetProperty { image, .. } => vec![image],
+        Cmd::Delete { images } => images.iter_mut().collect(),
+        Cmd::Alias { command } => match command {
+            AliasCmd::Create { alias, .. }
+            | AliasCmd::Delete { alias }
+            | AliasCmd::Rename { alias, .. } => vec![alias],
+            AliasCmd::List { filters, .. } => filters
+                .iter_mut()
+                .take(1)
+                .filter(|f| !f.contains('='))
+                .collect(),
+        },
+        Cmd::BuildBusybox { .. } => Vec::new(),
     }
 }
 

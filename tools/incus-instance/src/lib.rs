@@ -116,9 +116,113 @@ pub fn main() -> ExitCode {
         Err(code) => return code,
     };
     incus_cli::run(|| {
-        let backend = incus_client::connect(&cli.global.project)?;
+        let mut cli = cli;
+        let (args, follow) = remote_args(&mut cli.command);
+        let backend = incus_client::connect_with(&cli.global.project, args, follow)?;
+        drop_bare_remote(&mut cli.command);
         exec(backend.as_ref(), cli)
     })
+}
+
+/// The `[REMOTE:]NAME` arguments of a command (they choose the backend), and those
+/// that follow the others when they name no remote (the image of `launch`).
+fn remote_args(cmd: &mut Cmd) -> (Vec<&mut String>, Vec<&mut String>) {
+    use config::{ConfigCmd, DeviceCmd};
+    use file::FileCmd;
+    let none = Vec::new;
+    match cmd {
+        Cmd::Create(a) | Cmd::Launch(a) => {
+            (a.name.iter_mut().collect(), a.image.iter_mut().collect())
+        }
+        // `list [REMOTE:] [FILTER...]`: a filter has a `=` or no `:`.
+        Cmd::List(a) => (
+            a.filters
+                .iter_mut()
+                .take(1)
+                .filter(|f| !f.contains('='))
+                .collect(),
+            none(),
+        ),
+        Cmd::Show { name, .. } | Cmd::Console { name, .. } => (vec![name], none()),
+        Cmd::Exec(a) => (vec![&mut a.name], none()),
+        Cmd::Rename { name, new_name } => (vec![name], vec![new_name]),
+        Cmd::Delete { names, .. } => (names.iter_mut().collect(), none()),
+        Cmd::Start(a) | Cmd::Stop(a) | Cmd::Restart(a) | Cmd::Pause(a) | Cmd::Resume(a) => {
+            (a.names.iter_mut().collect(), none())
+        }
+        Cmd::Info { name, .. } => (name.iter_mut().collect(), none()),
+        Cmd::Copy(a) => (vec![&mut a.source, &mut a.target], none()),
+        Cmd::Move(a) => (
+            std::iter::once(&mut a.source)
+                .chain(a.target.iter_mut())
+                .collect(),
+            none(),
+        ),
+        Cmd::Config(c) => match &mut c.command {
+            // The server form names no instance, or only `REMOTE:`.
+            ConfigCmd::Get { args, .. } | ConfigCmd::Unset { args } => {
+                let n = args.len();
+                (args.iter_mut().take(1).filter(|_| n == 2).collect(), none())
+            }
+            ConfigCmd::Set { args } => (
+                args.iter_mut()
+                    .take(1)
+                    .filter(|a| !config::names_server(a))
+                    .collect(),
+                none(),
+            ),
+            ConfigCmd::Show { name, .. } | ConfigCmd::Edit { name } => {
+                (name.iter_mut().collect(), none())
+            }
+            ConfigCmd::Device { command } => match command {
+                DeviceCmd::Add { name, .. }
+                | DeviceCmd::Get { name, .. }
+                | DeviceCmd::List { name }
+                | DeviceCmd::Override { name, .. }
+                | DeviceCmd::Remove { name, .. }
+                | DeviceCmd::Set { name, .. }
+                | DeviceCmd::Show { name }
+                | DeviceCmd::Unset { name, .. } => (vec![name], none()),
+            },
+        },
+        Cmd::File(f) => match &mut f.command {
+            FileCmd::Push { args, .. } => (args.iter_mut().last().into_iter().collect(), none()),
+            FileCmd::Pull { args, .. } => {
+                let n = args.len();
+                (args.iter_mut().take(n.saturating_sub(1)).collect(), none())
+            }
+            FileCmd::Delete { paths, .. } => (paths.iter_mut().collect(), none()),
+            FileCmd::Edit { path } | FileCmd::Create { path, .. } => (vec![path], none()),
+        },
+    }
+}
+
+/// A bare `REMOTE:` names the remote only: `list srv:`, `info srv:`, `config get srv: KEY`.
+fn drop_bare_remote(cmd: &mut Cmd) {
+    use config::ConfigCmd;
+    match cmd {
+        Cmd::List(a) if a.filters.first().is_some_and(|f| f.is_empty()) => {
+            a.filters.remove(0);
+        }
+        Cmd::Info { name, .. } if name.as_deref() == Some("") => *name = None,
+        Cmd::Start(a) | Cmd::Stop(a) | Cmd::Restart(a) | Cmd::Pause(a) | Cmd::Resume(a) => {
+            a.names.retain(|n| !n.is_empty())
+        }
+        Cmd::Config(c) => match &mut c.command {
+            ConfigCmd::Get { args, .. } | ConfigCmd::Unset { args } | ConfigCmd::Set { args }
+                if args.first().is_some_and(|a| a.is_empty()) =>
+            {
+                args.remove(0);
+            }
+            ConfigCmd::Show { name, .. } | ConfigCmd::Edit { name }
+                if name.as_deref() == Some("") =>
+            {
+                *name = None
+            }
+            _ => {}
+        },
+        _ => {}
+    }
 }
 
 fn exec(b: &dyn Backend, cli: Cli) -> incus_api::Result<ExitCode> {

@@ -58,6 +58,13 @@ pub fn route(args: &[String]) -> Option<Route> {
             consumed: 0,
         });
     }
+    if first == "query" {
+        // `incus query PATH` is `incus-remote query PATH`.
+        return Some(Route {
+            tool: "incus-remote",
+            consumed: 0,
+        });
+    }
     if INSTANCE_VERBS.contains(&first) {
         return Some(Route {
             tool: "incus-instance",
@@ -119,6 +126,7 @@ Instances:   launch create list show start stop restart pause resume delete rena
              copy move exec console info config file
 Not yet:     publish rebuild export import (exit 8)
 Groups:      snapshot image storage network profile project admin remote operation monitor
+Remotes:     remote add|list|remove|rename|switch|get-default|set-url, query [REMOTE:]PATH
 Trust:       config trust ...
 Other:       version
 
@@ -204,6 +212,11 @@ pub fn command() -> clap::Command {
             .about("Runs incus-instance config, or incus-trust for `config trust`")
             .allow_external_subcommands(true),
     )
+    .subcommand(
+        clap::Command::new("query")
+            .about("Runs incus-remote query")
+            .allow_external_subcommands(true),
+    )
     .subcommand(clap::Command::new("version").about("Prints the version"))
 }
 
@@ -239,6 +252,8 @@ mod tests {
             Some(("incus-instance", 0))
         );
         assert_eq!(tool(&["admin", "init"]), Some(("incus-admin", 1)));
+        assert_eq!(tool(&["query", "/1.0"]), Some(("incus-remote", 0)));
+        assert_eq!(tool(&["remote", "list"]), Some(("incus-remote", 1)));
         assert_eq!(tool(&["bogus"]), None);
     }
 

@@ -1,0 +1,563 @@
+//! `incus-remote`: upstream's `incus remote` commands (the client configuration) and
+//! `incus query` (one raw REST call to a remote).
+
+use clap::{CommandFactory, Parser, Subcommand};
+use incus_api::{Error, Result};
+use incus_cli::{Format, GlobalArgs};
+use incus_client::config::{pem_fingerprint, valid_remote_name, ClientConfig, RemoteConfig};
+use incus_client::remote::{fetch_server_certificate, Remote};
+use incus_client::JoinToken;
+use std::io::{BufRead, IsTerminal, Read};
+use std::process::ExitCode;
+
+/// Manage the remotes of the client configuration.
+#[derive(Debug, Parser)]
+#[command(name = "incus-remote", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Add a remote: NAME [URL|TOKEN] (a join token, an https:// or unix:// URL, a host)
+    Add {
+        name: String,
+        addr: Option<String>,
+        /// Accept the server certificate without asking
+        #[arg(long)]
+        accept_certificate: bool,
+        /// Join token to redeem on a server that does not trust this client yet
+        #[arg(long, default_value = "")]
+        token: String,
+        /// Removed upstream (trust passwords are gone): refused
+        #[arg(long, hide = true)]
+        password: Option<String>,
+        /// Server protocol (only incus)
+        #[arg(long, default_value = "incus")]
+        protocol: String,
+        /// Authentication type (only tls)
+        #[arg(long, default_value = "tls")]
+        auth_type: String,
+        /// Public image server (no authentication)
+        #[arg(long)]
+        public: bool,
+        /// Project to use on the remote by default
+        #[arg(long = "remote-project", default_value = "")]
+        remote_project: String,
+    },
+    /// List the remotes
+    #[command(visible_alias = "ls")]
+    List {
+        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Remove remotes
+    #[command(visible_alias = "rm")]
+    Remove {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Rename a remote
+    #[command(visible_alias = "mv")]
+    Rename { name: String, new_name: String },
+    /// Make a remote the default
+    #[command(visible_alias = "set-default")]
+    Switch { name: String },
+    /// Print the default remote
+    GetDefault,
+    /// Change a remote's URL
+    SetUrl { name: String, url: String },
+    /// Print the client certificate (made on first use)
+    GetClientCertificate,
+    /// Make the client certificate if there is none
+    GenerateCertificate,
+    /// One REST call: [REMOTE:]PATH (what `incus query` runs)
+    Query {
+        path: String,
+        /// HTTP method
+        #[arg(short = 'X', long = "request", default_value = "GET")]
+        method: String,
+        /// Request body (JSON; `-` reads stdin)
+        #[arg(short = 'd', long = "data", default_value = "")]
+        data: String,
+        /// Wait for an asynchronous operation to finish
+        #[arg(long)]
+        wait: bool,
+        /// Print the whole response, not only its metadata
+        #[arg(long)]
+        raw: bool,
+    },
+}
+
+/// The clap definition (man pages and completions).
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+pub fn main() -> ExitCode {
+    let cli = match incus_cli::parse::<Cli>() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    incus_cli::run(|| {
+        exec(cli.command, &cli.global)?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn exec(cmd: Cmd, global: &GlobalArgs) -> Result<()> {
+    match cmd {
+        Cmd::Add {
+            name,
+            addr,
+            accept_certificate,
+            token,
+            password,
+            protocol,
+            auth_type,
+            public,
+            remote_project,
+        } => {
+            if password.is_some() {
+                return Err(Error::unsupported(
+                    "--password was removed upstream (trust passwords are gone): use a join token (incus config trust add NAME on the server)",
+                ));
+            }
+            if protocol != "incus" {
+                return Err(Error::unsupported(format!(
+                    "Protocol {protocol:?} is not supported (only incus)"
+                )));
+            }
+            if auth_type != "tls" {
+                return Err(Error::unsupported(format!(
+                    "Authentication type {auth_type:?} is not supported (only tls)"
+                )));
+            }
+            let addr = addr.unwrap_or_else(|| name.clone());
+            let opts = AddOpts {
+                accept_certificate,
+                token,
+                public,
+                project: remote_project,
+                quiet: global.quiet,
+            };
+            add(&name, &addr, &opts)?;
+        }
+        Cmd::List { format } => list(format)?,
+        Cmd::Remove { names } => ClientConfig::update(|cfg| {
+            for n in &names {
+                let r = cfg.remote(n)?;
+                if r.is_static {
+                    return Err(Error::invalid(format!(
+                        "Remote {n} is static and can't be removed"
+                    )));
+                }
+                if cfg.default_remote == *n {
+                    return Err(Error::invalid("Can't remove the default remote"));
+                }
+            }
+            for n in &names {
+                cfg.remotes.remove(n);
+                cfg.remove_server_cert(n)?;
+            }
+            Ok(())
+        })?,
+        Cmd::Rename { name, new_name } => ClientConfig::update(|cfg| {
+            valid_remote_name(&new_name)?;
+            let r = cfg.remote(&name)?.clone();
+            if r.is_static {
+                return Err(Error::invalid(format!(
+                    "Remote {name} is static and can't be renamed"
+                )));
+            }
+            if cfg.remotes.contains_key(&new_name) {
+                return Err(Error::conflict(format!("Remote {new_name} already exists")));
+            }
+            cfg.remotes.remove(&name);
+            cfg.remotes.insert(new_name.clone(), r);
+            cfg.rename_server_cert(&name, &new_name)?;
+            if cfg.default_remote == name {
+                cfg.default_remote = new_name.clone();
+            }
+            Ok(())
+        })?,
+        Cmd::Switch { name } => ClientConfig::update(|cfg| {
+            cfg.remote(&name)?;
+            cfg.default_remote = name.clone();
+            Ok(())
+        })?,
+        Cmd::GetDefault => println!("{}", ClientConfig::load()?.current_remote()),
+        Cmd::SetUrl { name, url } => ClientConfig::update(|cfg| {
+            let addr = normalize_addr(&url)?;
+            let r = cfg
+                .remotes
+                .get_mut(&name)
+                .ok_or_else(|| Error::not_found(format!("The remote \"{name}\" doesn't exist")))?;
+            if r.is_static {
+                return Err(Error::invalid(format!(
+                    "Remote {name} is static and can't be modified"
+                )));
+            }
+            r.addr = addr;
+            Ok(())
+        })?,
+        Cmd::GetClientCertificate => print!("{}", ClientConfig::load()?.client_cert()?.0),
+        Cmd::GenerateCertificate => {
+            ClientConfig::load()?.client_cert()?;
+        }
+        Cmd::Query {
+            path,
+            method,
+            data,
+            wait,
+            raw,
+        } => query(global, path, &method, &data, wait, raw)?,
+    }
+    Ok(())
+}
+
+struct AddOpts {
+    accept_certificate: bool,
+    token: String,
+    public: bool,
+    project: String,
+    quiet: bool,
+}
+
+/// `https://HOST:8443` from a host, `host:port` or URL, as upstream completes it;
+/// `unix://` URLs are kept.
+fn normalize_addr(raw: &str) -> Result<String> {
+    if raw.starts_with("unix:") {
+        return Ok(raw.to_string());
+    }
+    let rest = match raw.split_once("://") {
+        None => raw,
+        Some(("https", rest)) => rest,
+        Some((scheme, _)) => {
+            return Err(Error::invalid(format!(
+                "Invalid URL scheme \"{scheme}\" in \"{raw}\""
+            )))
+        }
+    };
+    let host = rest.trim_end_matches('/');
+    if host.is_empty() || host.contains('/') {
+        return Err(Error::invalid(format!("Invalid remote address {raw:?}")));
+    }
+    // A port is there when the text ends with :digits after any IPv6 brackets.
+    let has_port = match host.rsplit_once(':') {
+        Some((h, p)) => {
+            !p.is_empty()
+                && p.chars().all(|c| c.is_ascii_digit())
+                && (h.ends_with(']') || !h.contains(':'))
+        }
+        None => false,
+    };
+    let host = if !has_port && host.matches(':').count() > 1 && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
+    Ok(if has_port {
+        format!("https://{host}")
+    } else {
+        format!("https://{host}:8443")
+    })
+}
+
+fn add(name: &str, addr: &str, opts: &AddOpts) -> Result<()> {
+    valid_remote_name(name)?;
+    let cfg = ClientConfig::load()?;
+    if cfg.remotes.contains_key(name) {
+        return Err(Error::conflict(format!(
+            "Remote {name} exists as <{}>",
+            cfg.remotes[name].addr
+        )));
+    }
+    // A join token first: upstream takes any argument that decodes as one.
+    let token = if !opts.token.is_empty() {
+        Some(JoinToken::decode(&opts.token)?)
+    } else {
+        JoinToken::decode(addr).ok()
+    };
+    let raw_token = if opts.token.is_empty() {
+        addr
+    } else {
+        opts.token.as_str()
+    };
+    let entry = |addr: String| RemoteConfig {
+        addr,
+        auth_type: if opts.public {
+            String::new()
+        } else {
+            "tls".into()
+        },
+        project: opts.project.clone(),
+        protocol: "incus".into(),
+        public: opts.public,
+        extra: Default::default(),
+        is_static: false,
+        global: false,
+    };
+
+    if let (Some(t), true) = (&token, opts.token.is_empty()) {
+        // `remote add NAME TOKEN`: the first address whose certificate is the token's.
+        let mut last = Error::invalid("The join token has no address");
+        for a in &t.addresses {
+            let url = normalize_addr(a)?;
+            let pem = match fetch_server_certificate(&url) {
+                Ok(p) => p,
+                Err(e) => {
+                    last = e.context(format!("Connect to {url}"));
+                    continue;
+                }
+            };
+            if pem_fingerprint(&pem)? != t.fingerprint {
+                last = Error::forbidden(format!(
+                    "Certificate fingerprint mismatch between join token and {url}"
+                ));
+                continue;
+            }
+            redeem(&cfg, &url, &pem, raw_token)?;
+            return save_remote(name, entry(url), Some(&pem), opts.quiet);
+        }
+        return Err(last);
+    }
+
+    let url = normalize_addr(addr)?;
+    if url.starts_with("unix:") {
+        return save_remote(
+            name,
+            RemoteConfig {
+                auth_type: "file access".into(),
+                ..entry(url)
+            },
+            None,
+            opts.quiet,
+        );
+    }
+    let pem = fetch_server_certificate(&url)?;
+    let fp = pem_fingerprint(&pem)?;
+    if let Some(t) = &token {
+        if t.fingerprint != fp {
+            return Err(Error::forbidden(format!(
+                "Certificate fingerprint mismatch between join token and {url}"
+            )));
+        }
+    } else if !opts.accept_certificate {
+        accept_interactively(&fp)?;
+    }
+    if opts.public {
+        return save_remote(name, entry(url), Some(&pem), opts.quiet);
+    }
+    if !trusted(&cfg, &url, &pem)? {
+        if token.is_none() {
+            return Err(Error::forbidden(format!(
+                "The server at {url} does not trust this client: add it with a join token (incus config trust add NAME on the server, then --token TOKEN)"
+            )));
+        }
+        redeem(&cfg, &url, &pem, raw_token)?;
+    }
+    save_remote(name, entry(url), Some(&pem), opts.quiet)
+}
+
+/// Asks on the terminal; without one the certificate must be accepted by flag.
+fn accept_interactively(fp: &str) -> Result<()> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::forbidden(format!(
+            "Unknown server certificate (fingerprint {fp}): check it and pass --accept-certificate"
+        )));
+    }
+    eprint!("Certificate fingerprint: {fp}\nok (y/n/[fingerprint])? ");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let answer = line.trim();
+    if answer.eq_ignore_ascii_case("y") || answer.eq_ignore_ascii_case("yes") || answer == fp {
+        Ok(())
+    } else {
+        Err(Error::forbidden("Server certificate NACKed by user"))
+    }
+}
+
+fn spec(cfg: &ClientConfig, url: &str, pem: &str) -> Result<incus_client::remote::RemoteSpec> {
+    let (cert, key) = cfg.client_cert()?;
+    Ok(incus_client::remote::RemoteSpec {
+        addr: url.to_string(),
+        client_cert: Some(cert),
+        client_key: Some(key),
+        server_cert: Some(pem.to_string()),
+        project: "default".into(),
+    })
+}
+
+fn trusted(cfg: &ClientConfig, url: &str, pem: &str) -> Result<bool> {
+    let r = Remote::connect(spec(cfg, url, pem)?)?;
+    let info = r.query("GET", "/1.0", None)?;
+    Ok(info["auth"] == "trusted")
+}
+
+/// Presents the client certificate with the token (upstream's CertificatesPost).
+fn redeem(cfg: &ClientConfig, url: &str, pem: &str, token: &str) -> Result<()> {
+    let r = Remote::connect(spec(cfg, url, pem)?)?;
+    let body = serde_json::json!({"type": "client", "trust_token": token});
+    r.query("POST", "/1.0/certificates", Some(&body))
+        .map_err(|e| e.context("Failed to create certificate"))?;
+    Ok(())
+}
+
+/// Records the remote and pins its certificate, under the configuration lock.
+fn save_remote(name: &str, r: RemoteConfig, pem: Option<&str>, quiet: bool) -> Result<()> {
+    let addr = r.addr.clone();
+    ClientConfig::update(|cfg| {
+        if cfg.remotes.contains_key(name) {
+            return Err(Error::conflict(format!(
+                "Remote {name} exists as <{}>",
+                cfg.remotes[name].addr
+            )));
+        }
+        if let Some(p) = pem {
+            cfg.set_server_cert(name, p)?;
+        }
+        cfg.remotes.insert(name.to_string(), r);
+        Ok(())
+    })?;
+    if !quiet {
+        eprintln!("Remote {name} added ({addr})");
+    }
+    Ok(())
+}
+
+fn list(format: Format) -> Result<()> {
+    let cfg = ClientConfig::load()?;
+    let current = cfg.current_remote();
+    let yes = |b: bool| if b { "YES" } else { "NO" }.to_string();
+    let rows: Vec<Vec<String>> = cfg
+        .remotes
+        .iter()
+        .map(|(n, r)| {
+            let auth = if !r.auth_type.is_empty() {
+                r.auth_type.clone()
+            } else if r.addr.starts_with("unix:") {
+                "file access".into()
+            } else if r.public {
+                "none".into()
+            } else {
+                "tls".into()
+            };
+            vec![
+                if *n == current {
+                    format!("{n} (current)")
+                } else {
+                    n.clone()
+                },
+                r.addr.clone(),
+                r.protocol.clone(),
+                auth,
+                yes(r.public),
+                yes(r.is_static),
+                yes(r.global),
+            ]
+        })
+        .collect();
+    match format {
+        // Upstream prints its Go structs here (field names capitalised).
+        Format::Json => {
+            let objects: serde_json::Map<String, serde_json::Value> = cfg
+                .remotes
+                .iter()
+                .map(|(n, r)| (n.clone(), r.list_object()))
+                .collect();
+            incus_cli::write_stdout(&(incus_cli::to_json(&objects)? + "\n"))
+        }
+        _ => incus_cli::print_list(
+            format,
+            &[
+                "NAME",
+                "URL",
+                "PROTOCOL",
+                "AUTH TYPE",
+                "PUBLIC",
+                "STATIC",
+                "GLOBAL",
+            ],
+            &rows,
+            &cfg.remotes,
+        ),
+    }
+}
+
+fn query(
+    global: &GlobalArgs,
+    path: String,
+    method: &str,
+    data: &str,
+    wait: bool,
+    raw: bool,
+) -> Result<()> {
+    let cfg = ClientConfig::load()?;
+    let mut path = path;
+    let remote = incus_client::target::strip_remote(&cfg, vec![&mut path])?;
+    if !path.starts_with('/') {
+        return Err(Error::usage("Query path must start with /"));
+    }
+    let body = match data {
+        "" => None,
+        "-" => {
+            let mut s = String::new();
+            std::io::stdin().read_to_string(&mut s)?;
+            Some(s)
+        }
+        d => Some(d.to_string()),
+    };
+    let body = body
+        .map(|b| serde_json::from_str::<serde_json::Value>(&b))
+        .transpose()
+        .map_err(|e| Error::invalid(format!("The request body is not JSON: {e}")))?;
+    let r = Remote::connect(incus_client::target::remote_spec(
+        &cfg,
+        &remote,
+        &global.project,
+    )?)?;
+    let method = method.to_uppercase();
+    let out = if raw && !wait {
+        r.query_raw(&method, &path, body.as_ref())?
+    } else if wait {
+        r.query(&method, &path, body.as_ref())?
+    } else {
+        r.query_raw(&method, &path, body.as_ref())?["metadata"].take()
+    };
+    if !out.is_null() {
+        let text = serde_json::to_string_pretty(&out)
+            .map_err(|e| Error::internal(format!("JSON: {e}")))?;
+        println!("{text}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_completed_as_upstream() {
+        assert_eq!(normalize_addr("10.0.0.1").unwrap(), "https://10.0.0.1:8443");
+        assert_eq!(
+            normalize_addr("10.0.0.1:9000").unwrap(),
+            "https://10.0.0.1:9000"
+        );
+        assert_eq!(
+            normalize_addr("https://h.example/").unwrap(),
+            "https://h.example:8443"
+        );
+        assert_eq!(normalize_addr("::1").unwrap(), "https://[::1]:8443");
+        assert_eq!(normalize_addr("[::1]:8444").unwrap(), "https://[::1]:8444");
+        assert_eq!(
+            normalize_addr("unix:///run/x.socket").unwrap(),
+            "unix:///run/x.socket"
+        );
+        assert!(normalize_addr("http://h").is_err());
+        assert!(normalize_addr("https://h/path").is_err());
+    }
+}
