@@ -21,6 +21,8 @@ pub mod target;
 pub use incus_runtime::ExecSpec;
 pub use target::{connect_args, connect_remote, connect_with};
 
+pub mod remote;
+
 pub use chrono::{DateTime, Utc};
 pub use incus_core::boot::BootReport;
 pub use incus_core::copy::CopyOptions;
@@ -249,6 +251,29 @@ pub trait Backend {
     ) -> Result<(String, JoinToken)>;
     fn trust_tokens(&self) -> Result<Vec<(String, JoinToken)>>;
     fn trust_token_revoke(&self, name: &str) -> Result<()>;
+    // --- remote ---
+    /// Follows new events of `types` (all when empty), oldest first, until `f` returns
+    /// false. By default the events table is polled; the remote backend reads the
+    /// server's `/1.0/events` websocket.
+    fn events_follow(
+        &self,
+        types: &[&str],
+        f: &mut dyn FnMut(serde_json::Value) -> bool,
+    ) -> Result<()> {
+        // Fast enough to feel live, cheap when idle.
+        const POLL: Duration = Duration::from_millis(100);
+        let mut last = self.event_last_id()?;
+        loop {
+            for (id, ev) in self.events_since(last)? {
+                last = id;
+                let t = ev["type"].as_str().unwrap_or("");
+                if (types.is_empty() || types.contains(&t)) && !f(ev) {
+                    return Ok(());
+                }
+            }
+            std::thread::sleep(POLL);
+        }
+    }
 }
 
 /// The in-process backend.

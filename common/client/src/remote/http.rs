@@ -1,0 +1,237 @@
+//! A small HTTP/1.1 client over [`Stream`]: one request per connection
+//! (`Connection: close`), bodies sent with a length or chunked, responses read with
+//! Content-Length, chunked or to the end of the stream, all as streams.
+
+use super::transport::Stream;
+use incus_api::{Error, Result};
+use std::io::{BufRead, BufReader, Read, Write};
+
+/// What a request carries.
+pub(crate) enum Body<'a> {
+    None,
+    Bytes(&'a [u8]),
+    /// A stream, with its length when known (else sent chunked).
+    Reader(&'a mut dyn Read, Option<u64>),
+}
+
+pub(crate) struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: BodyReader,
+}
+
+impl Response {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub(crate) fn bytes(mut self) -> Result<Vec<u8>> {
+        let mut v = Vec::new();
+        self.body
+            .read_to_end(&mut v)
+            .map_err(|e| Error::internal(format!("Read response: {e}")))?;
+        Ok(v)
+    }
+}
+
+fn io_err(what: &str) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |e| Error::internal(format!("{what}: {e}"))
+}
+
+/// Sends one request; `progress` sees the body bytes sent so far.
+pub(crate) fn request(
+    mut stream: Stream,
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: Body<'_>,
+    progress: Option<&dyn Fn(u64)>,
+) -> Result<Response> {
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: incus-rs\r\nConnection: close\r\n"
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    let chunked = match &body {
+        Body::None => false,
+        Body::Bytes(b) => {
+            head.push_str(&format!("Content-Length: {}\r\n", b.len()));
+            false
+        }
+        Body::Reader(_, Some(n)) => {
+            head.push_str(&format!("Content-Length: {n}\r\n"));
+            false
+        }
+        Body::Reader(_, None) => {
+            head.push_str("Transfer-Encoding: chunked\r\n");
+            true
+        }
+    };
+    head.push_str("\r\n");
+    let send = io_err("Send request");
+    let mut w = std::io::BufWriter::with_capacity(64 * 1024, &mut stream);
+    w.write_all(head.as_bytes()).map_err(&send)?;
+    match body {
+        Body::None => {}
+        Body::Bytes(b) => w.write_all(b).map_err(&send)?,
+        Body::Reader(r, _) => {
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut sent = 0u64;
+            loop {
+                let n = match r.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(Error::from(e).context("Read request body")),
+                };
+                if chunked {
+                    w.write_all(format!("{n:x}\r\n").as_bytes())
+                        .map_err(&send)?;
+                }
+                w.write_all(&buf[..n]).map_err(&send)?;
+                if chunked {
+                    w.write_all(b"\r\n").map_err(&send)?;
+                }
+                sent += n as u64;
+                if let Some(p) = progress {
+                    p(sent);
+                }
+            }
+            if chunked {
+                w.write_all(b"0\r\n\r\n").map_err(&send)?;
+            }
+        }
+    }
+    w.flush().map_err(&send)?;
+    drop(w);
+    read_response(stream, method == "HEAD")
+}
+
+fn read_response(stream: Stream, head_only: bool) -> Result<Response> {
+    let mut r = BufReader::with_capacity(64 * 1024, stream);
+    let recv = io_err("Read response");
+    let mut raw = Vec::new();
+    loop {
+        let n = r.read_until(b'\n', &mut raw).map_err(&recv)?;
+        if n == 0 {
+            return Err(Error::internal("The server closed the connection without answering"));
+        }
+        if raw.ends_with(b"\r\n\r\n") || raw.ends_with(b"\n\n") {
+            break;
+        }
+        if raw.len() > 1 << 20 {
+            return Err(Error::internal("Response head too large"));
+        }
+    }
+    let mut hdrs = [httparse::EMPTY_HEADER; 64];
+    let mut resp = httparse::Response::new(&mut hdrs);
+    resp.parse(&raw)
+        .map_err(|e| Error::internal(format!("Invalid HTTP response: {e}")))?;
+    let status = resp.code.unwrap_or(0);
+    let headers: Vec<(String, String)> = resp
+        .headers
+        .iter()
+        .map(|h| {
+            (
+                h.name.to_string(),
+                String::from_utf8_lossy(h.value).trim().to_string(),
+            )
+        })
+        .collect();
+    let find = |n: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(n))
+            .map(|(_, v)| v.clone())
+    };
+    let mode = if head_only || status == 204 || status == 304 {
+        Mode::Length(0)
+    } else if find("Transfer-Encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"))
+    {
+        Mode::Chunk(0)
+    } else if let Some(n) = find("Content-Length").and_then(|v| v.parse().ok()) {
+        Mode::Length(n)
+    } else {
+        Mode::Eof
+    };
+    Ok(Response {
+        status,
+        headers,
+        body: BodyReader { r, mode },
+    })
+}
+
+enum Mode {
+    Length(u64),
+    /// Bytes left in the current chunk (0: read the next size line).
+    Chunk(u64),
+    Done,
+    Eof,
+}
+
+/// A response body, decoded.
+pub(crate) struct BodyReader {
+    r: BufReader<Stream>,
+    mode: Mode,
+}
+
+impl Read for BodyReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::io::{Error as IoError, ErrorKind};
+        loop {
+            match self.mode {
+                Mode::Done | Mode::Length(0) => return Ok(0),
+                Mode::Eof => return self.r.read(buf),
+                Mode::Length(left) => {
+                    let max = buf.len().min(left as usize);
+                    let n = self.r.read(&mut buf[..max])?;
+                    if n == 0 {
+                        return Err(IoError::new(ErrorKind::UnexpectedEof, "body cut short"));
+                    }
+                    self.mode = Mode::Length(left - n as u64);
+                    return Ok(n);
+                }
+                Mode::Chunk(0) => {
+                    let mut line = String::new();
+                    self.r.read_line(&mut line)?;
+                    let size = line.trim().split(';').next().unwrap_or("");
+                    let size = u64::from_str_radix(size, 16).map_err(|_| {
+                        IoError::new(ErrorKind::InvalidData, format!("bad chunk size {line:?}"))
+                    })?;
+                    if size == 0 {
+                        // Trailers, up to the empty line.
+                        loop {
+                            line.clear();
+                            if self.r.read_line(&mut line)? == 0 || line.trim().is_empty() {
+                                break;
+                            }
+                        }
+                        self.mode = Mode::Done;
+                        return Ok(0);
+                    }
+                    self.mode = Mode::Chunk(size);
+                }
+                Mode::Chunk(left) => {
+                    let max = buf.len().min(left as usize);
+                    let n = self.r.read(&mut buf[..max])?;
+                    if n == 0 {
+                        return Err(IoError::new(ErrorKind::UnexpectedEof, "chunk cut short"));
+                    }
+                    let left = left - n as u64;
+                    if left == 0 {
+                        let mut crlf = String::new();
+                        self.r.read_line(&mut crlf)?;
+                    }
+                    // Chunk(0) after a finished chunk reads the next size line.
+                    self.mode = Mode::Chunk(left);
+                    return Ok(n);
+                }
+            }
+        }
+    }
+}
