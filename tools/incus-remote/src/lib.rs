@@ -321,7 +321,8 @@ fn add(name: &str, addr: &str, opts: &AddOpts) -> Result<()> {
                 continue;
             }
             redeem(&cfg, &url, &pem, raw_token)?;
-            return save_remote(name, entry(url), Some(&pem), opts.quiet);
+            save_remote(name, entry(url), Some(&pem))?;
+            return trusted_by(name, opts.quiet);
         }
         return Err(last);
     }
@@ -335,7 +336,6 @@ fn add(name: &str, addr: &str, opts: &AddOpts) -> Result<()> {
                 ..entry(url)
             },
             None,
-            opts.quiet,
         );
     }
     let pem = fetch_server_certificate(&url)?;
@@ -350,7 +350,7 @@ fn add(name: &str, addr: &str, opts: &AddOpts) -> Result<()> {
         accept_interactively(&fp)?;
     }
     if opts.public {
-        return save_remote(name, entry(url), Some(&pem), opts.quiet);
+        return save_remote(name, entry(url), Some(&pem));
     }
     if !trusted(&cfg, &url, &pem)? {
         if token.is_none() {
@@ -359,8 +359,17 @@ fn add(name: &str, addr: &str, opts: &AddOpts) -> Result<()> {
             )));
         }
         redeem(&cfg, &url, &pem, raw_token)?;
+        save_remote(name, entry(url), Some(&pem))?;
+        return trusted_by(name, opts.quiet);
     }
-    save_remote(name, entry(url), Some(&pem), opts.quiet)
+    save_remote(name, entry(url), Some(&pem))
+}
+
+fn trusted_by(name: &str, quiet: bool) -> Result<()> {
+    if !quiet {
+        println!("Client certificate now trusted by server: {name}");
+    }
+    Ok(())
 }
 
 /// Asks on the terminal; without one the certificate must be accepted by flag.
@@ -408,8 +417,7 @@ fn redeem(cfg: &ClientConfig, url: &str, pem: &str, token: &str) -> Result<()> {
 }
 
 /// Records the remote and pins its certificate, under the configuration lock.
-fn save_remote(name: &str, r: RemoteConfig, pem: Option<&str>, quiet: bool) -> Result<()> {
-    let addr = r.addr.clone();
+fn save_remote(name: &str, r: RemoteConfig, pem: Option<&str>) -> Result<()> {
     ClientConfig::update(|cfg| {
         if cfg.remotes.contains_key(name) {
             return Err(Error::conflict(format!(
@@ -422,11 +430,7 @@ fn save_remote(name: &str, r: RemoteConfig, pem: Option<&str>, quiet: bool) -> R
         }
         cfg.remotes.insert(name.to_string(), r);
         Ok(())
-    })?;
-    if !quiet {
-        eprintln!("Remote {name} added ({addr})");
-    }
-    Ok(())
+    })
 }
 
 fn list(format: Format) -> Result<()> {

@@ -81,7 +81,12 @@ impl Backend for Remote {
         Err(todo("instance_device_set"))
     }
 
-    fn instance_device_override(&self, _name: &str, _dev: &str, _pairs: &Config) -> Result<Instance> {
+    fn instance_device_override(
+        &self,
+        _name: &str,
+        _dev: &str,
+        _pairs: &Config,
+    ) -> Result<Instance> {
         Err(todo("instance_device_override"))
     }
 
@@ -137,7 +142,12 @@ impl Backend for Remote {
         Err(todo("image"))
     }
 
-    fn image_import(&self, _src: &ImageSource, _opts: &ImportOptions, _progress: Option<&dyn Fn(u64, u64)>) -> Result<Image> {
+    fn image_import(
+        &self,
+        _src: &ImageSource,
+        _opts: &ImportOptions,
+        _progress: Option<&dyn Fn(u64, u64)>,
+    ) -> Result<Image> {
         Err(todo("image_import"))
     }
 
@@ -177,7 +187,13 @@ impl Backend for Remote {
         Err(todo("pool"))
     }
 
-    fn pool_create(&self, _name: &str, _driver: &str, _config: Config, _description: &str) -> Result<StoragePool> {
+    fn pool_create(
+        &self,
+        _name: &str,
+        _driver: &str,
+        _config: Config,
+        _description: &str,
+    ) -> Result<StoragePool> {
         Err(todo("pool_create"))
     }
 
@@ -257,7 +273,11 @@ impl Backend for Remote {
         Err(todo("snapshot"))
     }
 
-    fn snapshot_create(&self, _instance: &str, _opts: SnapshotCreateOptions) -> Result<InstanceSnapshot> {
+    fn snapshot_create(
+        &self,
+        _instance: &str,
+        _opts: SnapshotCreateOptions,
+    ) -> Result<InstanceSnapshot> {
         Err(todo("snapshot_create"))
     }
 
@@ -289,11 +309,22 @@ impl Backend for Remote {
         Err(todo("volume"))
     }
 
-    fn volume_create(&self, _pool: &str, _name: &str, _config: Config, _description: &str) -> Result<StorageVolume> {
+    fn volume_create(
+        &self,
+        _pool: &str,
+        _name: &str,
+        _config: Config,
+        _description: &str,
+    ) -> Result<StorageVolume> {
         Err(todo("volume_create"))
     }
 
-    fn volume_update(&self, _pool: &str, _name: &str, _put: StorageVolumePut) -> Result<StorageVolume> {
+    fn volume_update(
+        &self,
+        _pool: &str,
+        _name: &str,
+        _put: StorageVolumePut,
+    ) -> Result<StorageVolume> {
         Err(todo("volume_update"))
     }
 
@@ -309,19 +340,46 @@ impl Backend for Remote {
         Err(todo("volume_rename"))
     }
 
-    fn volume_copy(&self, _src_pool: &str, _src: &str, _dst_pool: &str, _dst: &str) -> Result<StorageVolume> {
+    fn volume_copy(
+        &self,
+        _src_pool: &str,
+        _src: &str,
+        _dst_pool: &str,
+        _dst: &str,
+    ) -> Result<StorageVolume> {
         Err(todo("volume_copy"))
     }
 
-    fn volume_move(&self, _src_pool: &str, _src: &str, _dst_pool: &str, _dst: &str) -> Result<StorageVolume> {
+    fn volume_move(
+        &self,
+        _src_pool: &str,
+        _src: &str,
+        _dst_pool: &str,
+        _dst: &str,
+    ) -> Result<StorageVolume> {
         Err(todo("volume_move"))
     }
 
-    fn volume_attach(&self, _pool: &str, _vol: &str, _target: &str, _profile: bool, _device: Option<&str>, _path: &str) -> Result<()> {
+    fn volume_attach(
+        &self,
+        _pool: &str,
+        _vol: &str,
+        _target: &str,
+        _profile: bool,
+        _device: Option<&str>,
+        _path: &str,
+    ) -> Result<()> {
         Err(todo("volume_attach"))
     }
 
-    fn volume_detach(&self, _pool: &str, _vol: &str, _target: &str, _profile: bool, _device: Option<&str>) -> Result<()> {
+    fn volume_detach(
+        &self,
+        _pool: &str,
+        _vol: &str,
+        _target: &str,
+        _profile: bool,
+        _device: Option<&str>,
+    ) -> Result<()> {
         Err(todo("volume_detach"))
     }
 
@@ -333,7 +391,12 @@ impl Backend for Remote {
         Err(todo("volume_snapshots"))
     }
 
-    fn volume_snapshot_create(&self, _pool: &str, _vol: &str, _snap: Option<&str>) -> Result<StorageVolumeSnapshot> {
+    fn volume_snapshot_create(
+        &self,
+        _pool: &str,
+        _vol: &str,
+        _snap: Option<&str>,
+    ) -> Result<StorageVolumeSnapshot> {
         Err(todo("volume_snapshot_create"))
     }
 
@@ -341,7 +404,13 @@ impl Backend for Remote {
         Err(todo("volume_snapshot_delete"))
     }
 
-    fn volume_snapshot_rename(&self, _pool: &str, _vol: &str, _snap: &str, _new: &str) -> Result<()> {
+    fn volume_snapshot_rename(
+        &self,
+        _pool: &str,
+        _vol: &str,
+        _snap: &str,
+        _new: &str,
+    ) -> Result<()> {
         Err(todo("volume_snapshot_rename"))
     }
 
@@ -349,11 +418,22 @@ impl Backend for Remote {
         Err(todo("volume_snapshot_restore"))
     }
 
-    fn instance_file_get(&self, _name: &str, _path: &str, _out: &mut dyn Write) -> Result<FileInfo> {
+    fn instance_file_get(
+        &self,
+        _name: &str,
+        _path: &str,
+        _out: &mut dyn Write,
+    ) -> Result<FileInfo> {
         Err(todo("instance_file_get"))
     }
 
-    fn instance_file_put(&self, _name: &str, _path: &str, _put: &FilePut, _input: &mut dyn Read) -> Result<()> {
+    fn instance_file_put(
+        &self,
+        _name: &str,
+        _path: &str,
+        _put: &FilePut,
+        _input: &mut dyn Read,
+    ) -> Result<()> {
         Err(todo("instance_file_put"))
     }
 
@@ -373,7 +453,13 @@ impl Backend for Remote {
         Err(todo("network"))
     }
 
-    fn network_create(&self, _name: &str, _network_type: &str, _config: Config, _description: &str) -> Result<Network> {
+    fn network_create(
+        &self,
+        _name: &str,
+        _network_type: &str,
+        _config: Config,
+        _description: &str,
+    ) -> Result<Network> {
         Err(todo("network_create"))
     }
 
@@ -425,7 +511,11 @@ impl Backend for Remote {
         Err(todo("certificate_remove"))
     }
 
-    fn trust_token_create(&self, _client_name: &str, _opts: &TrustOptions) -> Result<(String, JoinToken)> {
+    fn trust_token_create(
+        &self,
+        _client_name: &str,
+        _opts: &TrustOptions,
+    ) -> Result<(String, JoinToken)> {
         Err(todo("trust_token_create"))
     }
 

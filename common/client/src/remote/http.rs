@@ -119,7 +119,9 @@ fn read_response(stream: Stream, head_only: bool) -> Result<Response> {
     loop {
         let n = r.read_until(b'\n', &mut raw).map_err(&recv)?;
         if n == 0 {
-            return Err(Error::internal("The server closed the connection without answering"));
+            return Err(Error::internal(
+                "The server closed the connection without answering",
+            ));
         }
         if raw.ends_with(b"\r\n\r\n") || raw.ends_with(b"\n\n") {
             break;

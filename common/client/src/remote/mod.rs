@@ -155,7 +155,10 @@ pub(crate) fn envelope(resp: Response) -> Result<Value> {
     if v.is_null() {
         return Err(Error::internal(format!(
             "Invalid response (HTTP {status}): {}",
-            String::from_utf8_lossy(&body).chars().take(200).collect::<String>()
+            String::from_utf8_lossy(&body)
+                .chars()
+                .take(200)
+                .collect::<String>()
         )));
     }
     Ok(v)

@@ -24,7 +24,11 @@ pub(crate) enum Addr {
 impl Addr {
     pub(crate) fn parse(addr: &str) -> Result<Addr> {
         if let Some(p) = addr.strip_prefix("unix://") {
-            let p = if p.is_empty() { "/var/lib/incus/unix.socket" } else { p };
+            let p = if p.is_empty() {
+                "/var/lib/incus/unix.socket"
+            } else {
+                p
+            };
             return Ok(Addr::Unix(PathBuf::from(p)));
         }
         let rest = addr.strip_prefix("https://").ok_or_else(|| {
@@ -52,7 +56,9 @@ impl Addr {
                 .map_err(|_| Error::invalid(format!("Invalid port in remote address {addr:?}")))?
         };
         if host.is_empty() {
-            return Err(Error::invalid(format!("No host in remote address {addr:?}")));
+            return Err(Error::invalid(format!(
+                "No host in remote address {addr:?}"
+            )));
         }
         Ok(Addr::Https { host, port })
     }
@@ -185,7 +191,9 @@ fn client_config(
                 .collect::<std::result::Result<Vec<_>, _>>()
                 .map_err(|e| Error::invalid(format!("Invalid client certificate PEM: {e}")))?;
             if certs.is_empty() {
-                return Err(Error::invalid("No certificate in the client certificate PEM"));
+                return Err(Error::invalid(
+                    "No certificate in the client certificate PEM",
+                ));
             }
             let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut k.as_bytes())
                 .map_err(|e| Error::invalid(format!("Invalid client key PEM: {e}")))?
