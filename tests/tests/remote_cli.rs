@@ -1,0 +1,395 @@
+//! The client side of remotes: `incus remote add` with a join token against our
+//! incus-serve over HTTPS on a loopback port, the client configuration (its own
+//! INCUS_CONF), and the tools acting on `srv:NAME` through the REST API.
+
+use incus_tests::serve::{to_output, Server};
+use incus_tests::{busybox_images, Output, TestEnv};
+use serde_json::Value;
+use std::path::PathBuf;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The client side: an installation of its own (its `local`) and a config directory.
+struct Client {
+    env: TestEnv,
+    conf: PathBuf,
+}
+
+impl Client {
+    fn new() -> Client {
+        let env = TestEnv::initialized();
+        let conf = env.root().join("client-conf");
+        Client { env, conf }
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) -> Output {
+        let mut c = self.env.command(tool);
+        c.args(args)
+            .env("INCUS_CONF", &self.conf)
+            .env_remove("INCUS_REMOTE");
+        let out = c.output().expect("run a tool");
+        to_output(format!("{tool} {}", args.join(" ")), out)
+    }
+
+    #[track_caller]
+    fn ok(&self, tool: &str, args: &[&str]) -> Output {
+        self.run(tool, args).ok()
+    }
+
+    #[track_caller]
+    fn json(&self, tool: &str, args: &[&str]) -> Value {
+        self.ok(tool, args).json()
+    }
+
+    fn remotes(&self) -> Value {
+        self.json("incus-remote", &["list", "--format", "json"])
+    }
+}
+
+/// A server listening on HTTPS on a free loopback port.
+fn https_server(env: &TestEnv) -> (Server<'_>, u16) {
+    let port = free_port();
+    env.ok(
+        "incus-instance",
+        &[
+            "config",
+            "set",
+            &format!("core.https_address=127.0.0.1:{port}"),
+        ],
+    );
+    (Server::start(env), port)
+}
+
+fn token(server: &TestEnv, name: &str) -> String {
+    server
+        .ok("incus-trust", &["add", name, "-q"])
+        .line()
+        .to_string()
+}
+
+fn fingerprint_of(pem_path: &std::path::Path) -> String {
+    let pem = std::fs::read(pem_path).expect("read certificate");
+    let der = rustls_pemfile::certs(&mut &pem[..])
+        .next()
+        .expect("a certificate")
+        .expect("valid PEM");
+    incus_tests::sha256_hex(&[&der])
+}
+
+#[test]
+fn token_enrolment_and_remote_management() {
+    let server = TestEnv::initialized();
+    let (_srv, port) = https_server(&server);
+    let client = Client::new();
+
+    // Before anything: only `local`, current, static; no file written by reading.
+    let r = client.remotes();
+    assert_eq!(r["local"]["Addr"], "unix://");
+    assert_eq!(r["local"]["Static"], true);
+    assert_eq!(r.as_object().unwrap().len(), 1);
+    assert_eq!(client.ok("incus-remote", &["get-default"]).line(), "local");
+
+    // A URL whose certificate nobody accepted: refused, nothing recorded.
+    let url = format!("https://127.0.0.1:{port}");
+    let o = client.run("incus-remote", &["add", "srv", &url]).err(6);
+    assert!(o.stderr.contains("fingerprint"), "{}", o.stderr);
+    assert!(client.remotes().get("srv").is_none());
+    // Trust passwords are gone upstream.
+    client
+        .run("incus-remote", &["add", "srv", &url, "--password", "x"])
+        .err(8);
+
+    // A token whose fingerprint is not the server's: refused, and the token survives.
+    let tok = token(&server, "laptop");
+    let mut forged: Value = serde_json::from_slice(&base64_decode(&tok)).unwrap();
+    forged["fingerprint"] = Value::from("00".repeat(32));
+    let forged = base64_encode(forged.to_string().as_bytes());
+    let o = client.run("incus-remote", &["add", "srv", &forged]).err(6);
+    assert!(o.stderr.contains("mismatch"), "{}", o.stderr);
+    assert!(client.remotes().get("srv").is_none());
+
+    // The real token: the server now trusts the client certificate, pinned locally.
+    let o = client.ok("incus", &["remote", "add", "srv", &tok]);
+    assert!(o.stdout.contains("now trusted"), "{}", o.stdout);
+    let r = client.remotes();
+    assert_eq!(r["srv"]["Addr"], url.as_str());
+    assert_eq!(r["srv"]["Protocol"], "incus");
+    assert_eq!(r["srv"]["AuthType"], "tls");
+    assert_eq!(r["srv"]["Static"], false);
+    assert_eq!(
+        fingerprint_of(&client.conf.join("servercerts/srv.crt")),
+        fingerprint_of(&server.incus_dir.join("server.crt"))
+    );
+    let client_fp = fingerprint_of(&client.conf.join("client.crt"));
+    let certs = server.json("incus-trust", &["list", "--format", "json"]);
+    assert!(
+        certs
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["fingerprint"] == client_fp.as_str() && c["name"] == "laptop"),
+        "{certs}"
+    );
+    let yml = std::fs::read_to_string(client.conf.join("config.yml")).unwrap();
+    assert!(yml.contains("default-remote: local"), "{yml}");
+    assert!(yml.contains(&format!("addr: {url}")), "{yml}");
+
+    // The token works once: another client replaying it is refused.
+    let other = Client::new();
+    let o = other.run("incus-remote", &["add", "srv", &tok]).err(6);
+    assert!(o.stderr.contains("certificate"), "{}", o.stderr);
+    assert!(other.remotes().get("srv").is_none());
+
+    // incus query, through the dispatcher.
+    let info = client.json("incus", &["query", "srv:/1.0"]);
+    assert_eq!(info["auth"], "trusted");
+    let raw = client.json("incus", &["query", "--raw", "srv:/1.0/certificates"]);
+    assert_eq!(raw["status_code"], 200);
+    client.run("incus", &["query", "nope:/1.0"]).err(3);
+
+    // switch, get-default, rename, set-url, remove.
+    client.ok("incus-remote", &["switch", "srv"]);
+    assert_eq!(client.ok("incus-remote", &["get-default"]).line(), "srv");
+    let table = client
+        .ok("incus-remote", &["list", "--format", "csv"])
+        .stdout;
+    assert!(table.contains("srv (current),"), "{table}");
+    client.ok("incus-remote", &["rename", "srv", "prod"]);
+    assert_eq!(client.ok("incus-remote", &["get-default"]).line(), "prod");
+    assert!(client.conf.join("servercerts/prod.crt").is_file());
+    assert!(!client.conf.join("servercerts/srv.crt").exists());
+    // Plain paths go to the default remote now.
+    assert_eq!(client.json("incus", &["query", "/1.0"])["auth"], "trusted");
+    client.run("incus-remote", &["remove", "prod"]).err(7);
+    client.run("incus-remote", &["remove", "local"]).err(7);
+    client.run("incus-remote", &["rename", "local", "x"]).err(7);
+    client.ok("incus-remote", &["set-url", "prod", "127.0.0.1:1"]);
+    assert_eq!(client.remotes()["prod"]["Addr"], "https://127.0.0.1:1");
+    client.ok("incus-remote", &["set-url", "prod", &url]);
+    client.ok("incus-remote", &["switch", "local"]);
+
+    // A revoked certificate: forbidden (exit 6) from then on.
+    server.ok("incus-trust", &["remove", &client_fp[..16]]);
+    client
+        .run("incus-remote", &["query", "prod:/1.0/instances"])
+        .err(6);
+    client.ok("incus-remote", &["remove", "prod"]);
+    assert!(client.remotes().get("prod").is_none());
+    assert!(!client.conf.join("servercerts/prod.crt").exists());
+}
+
+#[test]
+fn concurrent_remote_adds_keep_every_remote() {
+    let server = TestEnv::initialized();
+    let (_srv, port) = https_server(&server);
+    let client = Client::new();
+    client.ok("incus-remote", &["add", "srv", &token(&server, "c")]);
+    let url = format!("https://127.0.0.1:{port}");
+    let sock = format!("unix://{}", server.incus_dir.join("unix.socket").display());
+    let names: Vec<String> = (0..8).map(|i| format!("r{i}")).collect();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let (client, url, sock) = (&client, &url, &sock);
+                s.spawn(move || {
+                    // Half by HTTPS (already trusted), half by the unix socket.
+                    if i % 2 == 0 {
+                        client.run("incus-remote", &["add", n, url, "--accept-certificate"])
+                    } else {
+                        client.run("incus-remote", &["add", n, sock])
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap().ok();
+        }
+    });
+    let r = client.remotes();
+    for n in &names {
+        assert!(r.get(n).is_some(), "{n} lost: {r}");
+    }
+    assert_eq!(r.as_object().unwrap().len(), names.len() + 2, "{r}");
+    for (i, n) in names.iter().enumerate() {
+        assert_eq!(
+            client.conf.join(format!("servercerts/{n}.crt")).is_file(),
+            i % 2 == 0,
+            "{n}"
+        );
+        assert_eq!(
+            client.json("incus", &["query", &format!("{n}:/1.0")])["auth"],
+            "trusted"
+        );
+    }
+    // Adding a name twice is a conflict and changes nothing.
+    client.run("incus-remote", &["add", "r1", &sock]).err(4);
+}
+
+#[test]
+fn instances_on_a_remote() {
+    let server = TestEnv::initialized();
+    let (_srv, _port) = https_server(&server);
+    let client = Client::new();
+    client.ok("incus", &["remote", "add", "srv", &token(&server, "c")]);
+    let img = busybox_images("remote_cli");
+
+    // Images: imported onto the remote, listed there, not here.
+    client.ok(
+        "incus",
+        &[
+            "image",
+            "import",
+            img.unified.to_str().unwrap(),
+            "srv:",
+            "--alias",
+            "bb",
+        ],
+    );
+    let images = client.json("incus", &["image", "list", "srv:", "--format", "json"]);
+    assert_eq!(images.as_array().unwrap().len(), 1, "{images}");
+    assert_eq!(
+        client.json("incus", &["image", "list", "--format", "json"]),
+        Value::Array(vec![])
+    );
+    assert_eq!(
+        server
+            .json("incus-image", &["list", "--format", "json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    client.ok("incus", &["launch", "bb", "srv:c1"]);
+    assert_eq!(
+        server.json("incus-instance", &["list", "c1", "--format", "json"])[0]["status"],
+        "Running"
+    );
+    let list = client.json("incus", &["list", "srv:", "--format", "json"]);
+    assert_eq!(list[0]["name"], "c1");
+    assert_eq!(list[0]["status"], "Running");
+    assert_eq!(
+        client.json("incus", &["list", "--format", "json"]),
+        Value::Array(vec![])
+    );
+
+    // exec: stdout and the exit code come back.
+    let o = client.ok("incus", &["exec", "srv:c1", "--", "cat", "/etc/hostname"]);
+    assert_eq!(o.line(), "c1");
+    client
+        .run("incus", &["exec", "srv:c1", "--", "sh", "-c", "exit 7"])
+        .code(7);
+
+    // config set/get.
+    client.ok("incus", &["config", "set", "srv:c1", "user.where=remote"]);
+    assert_eq!(
+        client
+            .ok("incus", &["config", "get", "srv:c1", "user.where"])
+            .line(),
+        "remote"
+    );
+    assert_eq!(
+        server
+            .ok("incus-instance", &["config", "get", "c1", "user.where"])
+            .line(),
+        "remote"
+    );
+
+    // Files both ways.
+    let f = client.env.root().join("hello.txt");
+    std::fs::write(&f, "hello remote\n").unwrap();
+    client.ok(
+        "incus",
+        &["file", "push", f.to_str().unwrap(), "srv:c1/root/hello.txt"],
+    );
+    assert_eq!(
+        client
+            .ok("incus", &["exec", "srv:c1", "--", "cat", "/root/hello.txt"])
+            .stdout,
+        "hello remote\n"
+    );
+    let back = client.env.root().join("back.txt");
+    client.ok(
+        "incus",
+        &[
+            "file",
+            "pull",
+            "srv:c1/root/hello.txt",
+            back.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(std::fs::read_to_string(&back).unwrap(), "hello remote\n");
+
+    // Snapshots: create, list, restore.
+    client.ok("incus", &["snapshot", "create", "srv:c1", "s1"]);
+    client.ok("incus", &["exec", "srv:c1", "--", "rm", "/root/hello.txt"]);
+    let snaps = client.json("incus", &["snapshot", "list", "srv:c1", "--format", "json"]);
+    assert_eq!(snaps[0]["name"], "s1", "{snaps}");
+    client.ok("incus", &["snapshot", "restore", "srv:c1", "s1"]);
+    assert_eq!(
+        client
+            .ok("incus", &["exec", "srv:c1", "--", "cat", "/root/hello.txt"])
+            .stdout,
+        "hello remote\n"
+    );
+
+    // Lists of the other areas come from the server.
+    let pools = client.json("incus", &["storage", "list", "srv:", "--format", "json"]);
+    assert_eq!(pools[0]["name"], "default");
+    let profiles = client.json("incus", &["profile", "list", "srv:", "--format", "json"]);
+    assert_eq!(profiles[0]["name"], "default");
+    client.ok("incus", &["network", "list", "srv:", "--format", "json"]);
+    client.ok("incus", &["profile", "create", "srv:remote-only"]);
+    assert!(server
+        .ok("incus-profile", &["list", "--format", "csv"])
+        .stdout
+        .contains("remote-only"));
+    assert!(!client
+        .ok("incus-profile", &["list", "--format", "csv"])
+        .stdout
+        .contains("remote-only"));
+
+    // Mixing remotes in one command is refused, naming both.
+    let o = client.run("incus", &["copy", "srv:c1", "c2"]).err(8);
+    assert!(
+        o.stderr.contains("srv") && o.stderr.contains("local"),
+        "{}",
+        o.stderr
+    );
+    client.run("incus", &["list", "nope:"]).err(3);
+
+    // The default remote: plain names go to srv.
+    client.ok("incus", &["remote", "switch", "srv"]);
+    assert_eq!(
+        client
+            .ok("incus", &["exec", "c1", "--", "cat", "/etc/hostname"])
+            .line(),
+        "c1"
+    );
+    client.ok("incus", &["delete", "-f", "c1"]);
+    assert_eq!(
+        server.json("incus-instance", &["list", "--format", "json"]),
+        Value::Array(vec![])
+    );
+    client.ok("incus", &["remote", "switch", "local"]);
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(s.trim())
+        .expect("base64")
+}
+
+fn base64_encode(b: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
