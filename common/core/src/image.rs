@@ -317,7 +317,7 @@ pub fn delete(ctx: &Context, name: &str) -> Result<()> {
 }
 
 /// File extension for an exported file, from its content.
-fn extension(path: &Path) -> &'static str {
+pub fn extension(path: &Path) -> &'static str {
     let mut magic = [0u8; 6];
     let n = std::fs::File::open(path)
         .and_then(|mut f| std::io::Read::read(&mut f, &mut magic))

@@ -242,7 +242,7 @@ pub fn validate_config(config: &Config) -> Result<()> {
     Ok(())
 }
 
-fn random_name() -> String {
+pub fn random_name() -> String {
     const ADJ: &[&str] = &[
         "able", "brave", "calm", "eager", "fair", "gentle", "happy", "jolly", "keen", "lively",
         "merry", "noble", "proud", "quick", "sharp", "tidy", "vivid", "witty",

@@ -25,7 +25,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// Window size of a terminal fd.
-pub(crate) fn winsize_of(fd: RawFd) -> Option<(u16, u16)> {
+pub fn winsize_of(fd: RawFd) -> Option<(u16, u16)> {
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
     // SAFETY: ioctl with a valid out pointer.
     if unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) } == 0 && ws.ws_row > 0 {
@@ -36,7 +36,7 @@ pub(crate) fn winsize_of(fd: RawFd) -> Option<(u16, u16)> {
 }
 
 /// Put a tty in raw mode; returns the previous settings.
-pub(crate) fn raw_mode(fd: RawFd) -> Result<Termios> {
+pub fn raw_mode(fd: RawFd) -> Result<Termios> {
     let t = termios::tcgetattr(borrow(fd)).map_err(|e| sys_err("tcgetattr", e))?;
     let mut r = t.clone();
     termios::cfmakeraw(&mut r);

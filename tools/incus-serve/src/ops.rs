@@ -73,6 +73,13 @@ impl Op {
             st.status = status_text(code).into();
             st.may_cancel = false;
             if let Err(e) = result {
+                // Not upstream's: the failure's kind as the HTTP status a sync answer
+                // would have had, so our remote client exits as the local tools do.
+                let mut m = st.metadata.take().unwrap_or_else(|| serde_json::json!({}));
+                if let Some(o) = m.as_object_mut() {
+                    o.insert("error_code".into(), e.kind.http_status().into());
+                }
+                st.metadata = Some(m);
                 st.err = e.message;
             }
             st.updated_at = incus_core::time::now();

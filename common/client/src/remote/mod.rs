@@ -3,7 +3,9 @@
 //! lives here; every rule is the server's.
 
 mod backend;
+mod files;
 mod http;
+mod stdio;
 mod transport;
 
 pub use transport::fetch_server_certificate;
@@ -11,7 +13,6 @@ pub use transport::fetch_server_certificate;
 use http::{Body, Response};
 use incus_api::{Error, ErrorKind, Result};
 use serde_json::Value;
-use std::io::Read;
 use transport::{Addr, Connector};
 
 /// How to reach one server.
@@ -194,10 +195,25 @@ pub(crate) fn encode(s: &str) -> String {
     out
 }
 
-/// Reads a whole response body (for tools that want raw bytes).
-pub(crate) fn read_all(mut r: impl Read) -> Result<Vec<u8>> {
-    let mut v = Vec::new();
-    r.read_to_end(&mut v)
-        .map_err(|e| Error::internal(format!("Read response: {e}")))?;
-    Ok(v)
+/// Undoes [`encode`] (names in URL lists).
+pub(crate) fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -570,7 +570,7 @@ pub fn disk_source(ctx: &Context, pool: &str, source: &str) -> Result<PathBuf> {
     Ok(info.volume_path(VolumeType::Custom, source))
 }
 
-fn disk_device(pool: &str, vol: &str, path: &str) -> Result<Config> {
+pub fn disk_device(pool: &str, vol: &str, path: &str) -> Result<Config> {
     if !path.starts_with('/') || path == "/" {
         return Err(Error::invalid(format!(
             "Invalid mount path \"{path}\": it must be absolute and not /"
@@ -622,7 +622,12 @@ pub fn attach_profile(
     Ok(())
 }
 
-fn find_device(devices: &Devices, pool: &str, vol: &str, device: Option<&str>) -> Result<String> {
+pub fn find_device(
+    devices: &Devices,
+    pool: &str,
+    vol: &str,
+    device: Option<&str>,
+) -> Result<String> {
     match device {
         Some(d) => match devices.get(d) {
             Some(dev) if refers_to(dev, pool, vol) => Ok(d.to_string()),
