@@ -88,7 +88,10 @@ pub fn main() -> ExitCode {
                 return false;
             }
             printed += 1;
-            !cli.count.is_some_and(|n| printed >= n)
+            match cli.count {
+                Some(n) => printed < n,
+                None => true,
+            }
         };
         let types: Vec<&str> = cli.types.iter().map(String::as_str).collect();
         let wanted = |ev: &serde_json::Value| {
