@@ -357,6 +357,22 @@ fn instances_on_a_remote() {
         .stdout
         .contains("remote-only"));
 
+    // An image of the client's own store launched onto the remote: uploaded once.
+    client
+        .env
+        .import(&[&img.split_meta, &img.split_rootfs], "bbsplit");
+    client.ok("incus", &["launch", "local:bbsplit", "srv:c2"]);
+    client.ok("incus", &["init", "local:bbsplit", "srv:c3"]);
+    let on_server = server.json("incus-image", &["list", "--format", "json"]);
+    assert_eq!(on_server.as_array().unwrap().len(), 2, "{on_server}");
+    let c2 = server.json("incus-instance", &["list", "c2", "--format", "json"]);
+    assert_eq!(c2[0]["status"], "Running");
+    assert_eq!(
+        server.json("incus-instance", &["list", "c3", "--format", "json"])[0]["status"],
+        "Stopped"
+    );
+    client.ok("incus", &["delete", "-f", "srv:c2", "srv:c3"]);
+
     // Mixing remotes in one command is refused, naming both.
     let o = client.run("incus", &["copy", "srv:c1", "c2"]).err(8);
     assert!(

@@ -117,8 +117,20 @@ pub fn main() -> ExitCode {
     };
     incus_cli::run(|| {
         let mut cli = cli;
-        let (args, follow) = remote_args(&mut cli.command);
-        let backend = incus_client::connect_with(&cli.global.project, args, follow)?;
+        let project = cli.global.project.clone();
+        let uploaded = match &mut cli.command {
+            Cmd::Create(a) | Cmd::Launch(a) => {
+                create::local_image_onto_remote(&project, a, cli.global.quiet)?
+            }
+            _ => None,
+        };
+        let backend = match uploaded {
+            Some(b) => b,
+            None => {
+                let (args, follow) = remote_args(&mut cli.command);
+                incus_client::connect_with(&project, args, follow)?
+            }
+        };
         drop_bare_remote(&mut cli.command);
         exec(backend.as_ref(), cli)
     })
