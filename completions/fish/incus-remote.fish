@@ -47,7 +47,7 @@ complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l token 
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l password -d 'Removed upstream (trust passwords are gone): refused' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l protocol -d 'Server protocol (only incus)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l auth-type -d 'Authentication type (only tls)' -r
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l remote-project -d 'Project to use on the remote by default' -r
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l remote-project -d 'Project to use on the remote by default (also taken from --project)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l accept-certificate -d 'Accept the server certificate without asking'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l public -d 'Public image server (no authentication)'

@@ -44,7 +44,7 @@ pub enum Cmd {
         /// Public image server (no authentication)
         #[arg(long)]
         public: bool,
-        /// Project to use on the remote by default
+        /// Project to use on the remote by default (also taken from --project)
         #[arg(long = "remote-project", default_value = "")]
         remote_project: String,
     },
@@ -141,7 +141,12 @@ fn exec(cmd: Cmd, global: &GlobalArgs) -> Result<()> {
                 accept_certificate,
                 token,
                 public,
-                project: remote_project,
+                // Upstream's `remote add --project P` (our global flag) or ours.
+                project: if remote_project.is_empty() && global.project != "default" {
+                    global.project.clone()
+                } else {
+                    remote_project
+                },
                 quiet: global.quiet,
             };
             add(&name, &addr, &opts)?;
