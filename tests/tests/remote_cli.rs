@@ -179,6 +179,8 @@ fn token_enrolment_and_remote_management() {
     client
         .run("incus-remote", &["query", "prod:/1.0/instances"])
         .err(6);
+    client.run("incus", &["list", "prod:"]).err(6);
+    client.run("incus", &["profile", "list", "prod:"]).err(6);
     client.ok("incus-remote", &["remove", "prod"]);
     assert!(client.remotes().get("prod").is_none());
     assert!(!client.conf.join("servercerts/prod.crt").exists());
@@ -372,6 +374,37 @@ fn instances_on_a_remote() {
         "Stopped"
     );
     client.ok("incus", &["delete", "-f", "srv:c2", "srv:c3"]);
+
+    // copy and move within the remote; server config and trust through `srv:`.
+    client.ok("incus", &["copy", "srv:c1", "srv:c1copy"]);
+    client.ok("incus", &["move", "srv:c1copy", "srv:c1moved"]);
+    let names: Vec<String> = server
+        .json("incus-instance", &["list", "--format", "json"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["c1", "c1moved"]);
+    client.ok("incus", &["delete", "srv:c1moved"]);
+    let addr = client.ok("incus", &["config", "get", "srv:", "core.https_address"]);
+    assert!(addr.line().starts_with("127.0.0.1:"), "{}", addr.stdout);
+    client.ok("incus", &["config", "set", "srv:", "user.site=remote"]);
+    assert_eq!(
+        server
+            .ok("incus-instance", &["config", "get", "user.site"])
+            .line(),
+        "remote"
+    );
+    assert_eq!(
+        client.ok("incus", &["config", "get", "user.site"]).line(),
+        ""
+    );
+    let certs = client.json(
+        "incus",
+        &["config", "trust", "list", "srv:", "--format", "json"],
+    );
+    assert_eq!(certs[0]["name"], "c", "{certs}");
 
     // Mixing remotes in one command is refused, naming both.
     let o = client.run("incus", &["copy", "srv:c1", "c2"]).err(8);
