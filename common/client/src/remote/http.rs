@@ -1,6 +1,6 @@
-//! A small HTTP/1.1 client over [`Stream`]: one request per connection
-//! (`Connection: close`), bodies sent with a length or chunked, responses read with
-//! Content-Length, chunked or to the end of the stream, all as streams.
+//! A small HTTP/1.1 client over [`Stream`]: bodies sent with a length or chunked,
+//! responses read with Content-Length, chunked or to the end of the stream, all as
+//! streams. A connection whose response was read to its end can be kept alive.
 
 use super::transport::Stream;
 use incus_api::{Error, Result};
@@ -28,6 +28,21 @@ impl Response {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The whole body, and the connection when it can carry another request.
+    pub(crate) fn finish(mut self) -> Result<(u16, Vec<u8>, Option<Stream>)> {
+        let mut v = Vec::new();
+        self.body
+            .read_to_end(&mut v)
+            .map_err(|e| Error::internal(format!("Read response: {e}")))?;
+        let close = self
+            .header("Connection")
+            .is_some_and(|c| c.eq_ignore_ascii_case("close"));
+        let reusable = !close
+            && matches!(self.body.mode, Mode::Done | Mode::Length(0))
+            && self.body.r.buffer().is_empty();
+        Ok((self.status, v, reusable.then(|| self.body.r.into_inner())))
+    }
+
     pub(crate) fn bytes(mut self) -> Result<Vec<u8>> {
         let mut v = Vec::new();
         self.body
@@ -37,24 +52,65 @@ impl Response {
     }
 }
 
+/// Why a request failed.
+pub(crate) enum Failure {
+    /// Nothing came back: on a kept-alive connection, the server had closed it and
+    /// the request can be sent again on a new one.
+    Unanswered(Error),
+    Other(Error),
+}
+
+impl From<Failure> for Error {
+    fn from(f: Failure) -> Error {
+        match f {
+            Failure::Unanswered(e) | Failure::Other(e) => e,
+        }
+    }
+}
+
 fn io_err(what: &str) -> impl Fn(std::io::Error) -> Error + '_ {
     move |e| Error::internal(format!("{what}: {e}"))
 }
 
+/// What to send.
+pub(crate) struct Request<'a> {
+    pub host: &'a str,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub headers: &'a [(&'a str, String)],
+    pub keep_alive: bool,
+}
+
 /// Sends one request; `progress` sees the body bytes sent so far.
 pub(crate) fn request(
-    mut stream: Stream,
-    host: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, String)],
+    stream: Stream,
+    req: &Request<'_>,
     body: Body<'_>,
     progress: Option<&dyn Fn(u64)>,
-) -> Result<Response> {
+) -> Result<Response, Failure> {
+    let mut stream = stream;
+    send(&mut stream, req, body, progress).map_err(Failure::Unanswered)?;
+    read_response(stream, req.method == "HEAD")
+}
+
+fn send(
+    stream: &mut Stream,
+    req: &Request<'_>,
+    body: Body<'_>,
+    progress: Option<&dyn Fn(u64)>,
+) -> Result<()> {
+    let Request {
+        host,
+        method,
+        path,
+        headers,
+        keep_alive,
+    } = req;
+    let conn = if *keep_alive { "keep-alive" } else { "close" };
     let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: incus-rs\r\nConnection: close\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: incus-rs\r\nConnection: {conn}\r\n"
     );
-    for (k, v) in headers {
+    for (k, v) in headers.iter() {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     let chunked = match &body {
@@ -74,7 +130,7 @@ pub(crate) fn request(
     };
     head.push_str("\r\n");
     let send = io_err("Send request");
-    let mut w = std::io::BufWriter::with_capacity(64 * 1024, &mut stream);
+    let mut w = std::io::BufWriter::with_capacity(64 * 1024, stream);
     w.write_all(head.as_bytes()).map_err(&send)?;
     match body {
         Body::None => {}
@@ -108,32 +164,41 @@ pub(crate) fn request(
         }
     }
     w.flush().map_err(&send)?;
-    drop(w);
-    read_response(stream, method == "HEAD")
+    Ok(())
 }
 
-fn read_response(stream: Stream, head_only: bool) -> Result<Response> {
+fn read_response(stream: Stream, head_only: bool) -> Result<Response, Failure> {
     let mut r = BufReader::with_capacity(64 * 1024, stream);
     let recv = io_err("Read response");
     let mut raw = Vec::new();
+    // A failure before the first byte of the answer is "unanswered".
+    let fail = |raw: &Vec<u8>, e: Error| {
+        if raw.is_empty() {
+            Failure::Unanswered(e)
+        } else {
+            Failure::Other(e)
+        }
+    };
     loop {
-        let n = r.read_until(b'\n', &mut raw).map_err(&recv)?;
+        let n = match r.read_until(b'\n', &mut raw) {
+            Ok(n) => n,
+            Err(e) => return Err(fail(&raw, recv(e))),
+        };
         if n == 0 {
-            return Err(Error::internal(
-                "The server closed the connection without answering",
-            ));
+            let e = Error::internal("The server closed the connection without answering");
+            return Err(fail(&raw, e));
         }
         if raw.ends_with(b"\r\n\r\n") || raw.ends_with(b"\n\n") {
             break;
         }
         if raw.len() > 1 << 20 {
-            return Err(Error::internal("Response head too large"));
+            return Err(Failure::Other(Error::internal("Response head too large")));
         }
     }
     let mut hdrs = [httparse::EMPTY_HEADER; 64];
     let mut resp = httparse::Response::new(&mut hdrs);
     resp.parse(&raw)
-        .map_err(|e| Error::internal(format!("Invalid HTTP response: {e}")))?;
+        .map_err(|e| Failure::Other(Error::internal(format!("Invalid HTTP response: {e}"))))?;
     let status = resp.code.unwrap_or(0);
     let headers: Vec<(String, String)> = resp
         .headers

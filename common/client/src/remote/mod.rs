@@ -30,10 +30,12 @@ pub struct RemoteSpec {
     pub project: String,
 }
 
-/// A connection factory to one server (each request opens its own stream).
+/// A client of one server: REST calls reuse one kept-alive connection; streams and
+/// websockets open their own.
 pub struct Remote {
     conn: Connector,
     project: String,
+    idle: std::sync::Mutex<Option<transport::Stream>>,
 }
 
 impl Remote {
@@ -51,7 +53,11 @@ impl Remote {
         } else {
             spec.project
         };
-        Ok(Remote { conn, project })
+        Ok(Remote {
+            conn,
+            project,
+            idle: Default::default(),
+        })
     }
 
     /// One REST call: method, path starting with /1.0 (query string allowed), optional JSON body.
@@ -78,8 +84,46 @@ impl Remote {
             }
             None => Body::None,
         };
-        let resp = self.request(method, path, &headers, b, None)?;
-        envelope(resp)
+        let (status, body) = self.exchange(method, path, &headers, b)?;
+        envelope_of(status, &body)
+    }
+
+    /// A request with a small body on the kept-alive connection (sent again on a new
+    /// one when the server had closed the idle one); the whole answer.
+    fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Body<'_>,
+    ) -> Result<(u16, Vec<u8>)> {
+        let url = self.url(path);
+        let host = self.conn.addr.host_header();
+        let req = http::Request {
+            host: &host,
+            method,
+            path: &url,
+            headers,
+            keep_alive: true,
+        };
+        let bytes = match body {
+            Body::Bytes(b) => Some(b),
+            _ => None,
+        };
+        let again = || bytes.map_or(Body::None, Body::Bytes);
+        let idle = self.idle.lock().map(|mut i| i.take()).unwrap_or(None);
+        let resp = match idle.map(|s| http::request(s, &req, again(), None)) {
+            Some(Ok(resp)) => resp,
+            None | Some(Err(http::Failure::Unanswered(_))) => {
+                http::request(self.conn.connect()?, &req, again(), None)?
+            }
+            Some(Err(http::Failure::Other(e))) => return Err(e),
+        };
+        let (status, body, stream) = resp.finish()?;
+        if let (Some(s), Ok(mut idle)) = (stream, self.idle.lock()) {
+            *idle = Some(s);
+        }
+        Ok((status, body))
     }
 
     /// Waits for the operation of an async envelope; its failure is an error (with
@@ -102,7 +146,7 @@ impl Remote {
         format!("{path}{sep}project={}", encode(&self.project))
     }
 
-    /// One request on a new stream, the response head read.
+    /// One request on a new stream (bodies streamed both ways), the response head read.
     pub(crate) fn request(
         &self,
         method: &str,
@@ -112,15 +156,16 @@ impl Remote {
         progress: Option<&dyn Fn(u64)>,
     ) -> Result<Response> {
         let stream = self.conn.connect()?;
-        http::request(
-            stream,
-            &self.conn.addr.host_header(),
+        let url = self.url(path);
+        let host = self.conn.addr.host_header();
+        let req = http::Request {
+            host: &host,
             method,
-            &self.url(path),
+            path: &url,
             headers,
-            body,
-            progress,
-        )
+            keep_alive: false,
+        };
+        Ok(http::request(stream, &req, body, progress)?)
     }
 }
 
@@ -149,9 +194,13 @@ fn operation_result(op: Value) -> Result<Value> {
 pub(crate) fn envelope(resp: Response) -> Result<Value> {
     let status = resp.status;
     let body = resp.bytes()?;
-    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    envelope_of(status, &body)
+}
+
+fn envelope_of(status: u16, body: &[u8]) -> Result<Value> {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     if !(200..300).contains(&status) {
-        return Err(status_error(status, &v, &body));
+        return Err(status_error(status, &v, body));
     }
     if v.is_null() {
         return Err(Error::internal(format!(
