@@ -374,6 +374,24 @@ fn instances_on_a_remote() {
         "Stopped"
     );
     client.ok("incus", &["delete", "-f", "srv:c2", "srv:c3"]);
+    // image copy both ways: an alias on the copy that exists; a download to here.
+    client.ok(
+        "incus",
+        &["image", "copy", "bbsplit", "srv:", "--alias", "copied"],
+    );
+    let shown = server.json("incus-image", &["show", "copied", "--format", "json"]);
+    assert_eq!(shown["type"], "container");
+    client.ok(
+        "incus",
+        &["image", "copy", "srv:bb", "local:", "--copy-aliases"],
+    );
+    assert_eq!(
+        client.json("incus-image", &["show", "bb", "--format", "json"])["fingerprint"],
+        server.json("incus-image", &["show", "bb", "--format", "json"])["fingerprint"]
+    );
+    client
+        .run("incus", &["image", "copy", "srv:bb", "srv:"])
+        .err(7);
 
     // copy and move within the remote; server config and trust through `srv:`.
     client.ok("incus", &["copy", "srv:c1", "srv:c1copy"]);

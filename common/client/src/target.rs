@@ -117,3 +117,39 @@ pub fn remote_spec(cfg: &ClientConfig, name: &str, project: &str) -> Result<Remo
         project,
     })
 }
+
+/// Copies an image between two backends (`image copy`, `launch local:IMAGE srv:NAME`):
+/// exported from `src` into a temporary directory and uploaded to `dst`, skipped when
+/// `dst` has that fingerprint already. Returns the fingerprint.
+pub fn copy_image(
+    src: &dyn Backend,
+    dst: &dyn Backend,
+    name: &str,
+    opts: &crate::ImportOptions,
+    progress: Option<&dyn Fn(u64, u64)>,
+) -> Result<String> {
+    let fp = src.image(name)?.fingerprint;
+    match dst.image(&fp) {
+        Ok(_) => {
+            for alias in &opts.aliases {
+                dst.image_alias_create(alias, &fp, "")?;
+            }
+        }
+        Err(e) if e.kind == incus_api::ErrorKind::NotFound => {
+            let dir = tempfile::tempdir()
+                .map_err(|e| Error::internal(format!("Temporary directory: {e}")))?;
+            let files = src.image_export(&fp, dir.path())?;
+            let source = match files.as_slice() {
+                [unified] => crate::ImageSource::Unified(unified.clone()),
+                [metadata, rootfs] => crate::ImageSource::Split {
+                    metadata: metadata.clone(),
+                    rootfs: rootfs.clone(),
+                },
+                _ => return Err(Error::internal("Unexpected image export")),
+            };
+            dst.image_import(&source, opts, progress)?;
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(fp)
+}

@@ -163,8 +163,7 @@ pub fn create(b: &dyn Backend, a: CreateArgs, start: bool, quiet: bool) -> Resul
 }
 
 /// `launch local:IMAGE srv:NAME`: an image of this host's store onto a remote. Upstream
-/// has the target pull it; ours is exported here and uploaded (skipped when the remote
-/// has that fingerprint already). Returns the target's backend, the image argument
+/// has the target pull it; ours is exported here and uploaded (`incus_client::target::copy_image`). Returns the target's backend, the image argument
 /// replaced by the fingerprint and the name stripped of its remote; None when the
 /// command is not of that form.
 pub fn local_image_onto_remote(
@@ -188,33 +187,22 @@ pub fn local_image_onto_remote(
     }
     let local = incus_client::connect_remote(&cfg, LOCAL, project)?;
     let target = incus_client::connect_remote(&cfg, &target_remote, project)?;
-    let fp = local.image(&img_name)?.fingerprint;
-    match target.image(&fp) {
-        Ok(_) => {}
-        Err(e) if e.kind == incus_api::ErrorKind::NotFound => {
-            let dir = tempfile::tempdir()?;
-            let files = local.image_export(&fp, dir.path())?;
-            let src = match files.as_slice() {
-                [unified] => incus_client::ImageSource::Unified(unified.clone()),
-                [metadata, rootfs] => incus_client::ImageSource::Split {
-                    metadata: metadata.clone(),
-                    rootfs: rootfs.clone(),
-                },
-                _ => return Err(Error::internal("Unexpected image export")),
-            };
-            let progress = incus_cli::Progress::new("Copying the image:", quiet);
-            let report = |done: u64, total: u64| progress.update(done, total);
-            let opts = incus_client::ImportOptions {
-                aliases: Vec::new(),
-                public: false,
-                properties: Config::new(),
-            };
-            let done = target.image_import(&src, &opts, Some(&report));
-            progress.finish();
-            done?;
-        }
-        Err(e) => return Err(e),
-    }
+    let progress = incus_cli::Progress::new("Copying the image:", quiet);
+    let report = |done: u64, total: u64| progress.update(done, total);
+    let opts = incus_client::ImportOptions {
+        aliases: Vec::new(),
+        public: false,
+        properties: Config::new(),
+    };
+    let fp = incus_client::target::copy_image(
+        local.as_ref(),
+        target.as_ref(),
+        &img_name,
+        &opts,
+        Some(&report),
+    );
+    progress.finish();
+    let fp = fp?;
     a.image = Some(fp);
     a.name = name;
     Ok(Some(target))
