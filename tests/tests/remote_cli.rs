@@ -231,8 +231,14 @@ fn concurrent_remote_adds_keep_every_remote() {
             "trusted"
         );
     }
-    // Adding a name twice is a conflict and changes nothing.
+    // Adding a name twice is a conflict and changes nothing; a dead socket is refused.
     client.run("incus-remote", &["add", "r1", &sock]).err(4);
+    let dead = format!(
+        "unix://{}",
+        client.env.root().join("nothing.socket").display()
+    );
+    client.run("incus-remote", &["add", "dead", &dead]).err(3);
+    assert!(client.remotes().get("dead").is_none());
 }
 
 #[test]

@@ -334,6 +334,15 @@ fn add(name: &str, addr: &str, opts: &AddOpts) -> Result<()> {
 
     let url = normalize_addr(addr)?;
     if url.starts_with("unix:") {
+        // As upstream: the socket must answer before the remote is recorded.
+        Remote::connect(incus_client::remote::RemoteSpec {
+            addr: url.clone(),
+            client_cert: None,
+            client_key: None,
+            server_cert: None,
+            project: "default".into(),
+        })?
+        .query("GET", "/1.0", None)?;
         return save_remote(
             name,
             RemoteConfig {
