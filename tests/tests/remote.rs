@@ -216,6 +216,18 @@ fn remote_over_unix_socket() {
     );
     assert_eq!(code, 5);
     assert!(out.contains("30 100"), "{out:?}");
+    // The end of input reaches a command reading the pty (an EOT, as upstream).
+    let (code, out, _) = exec(b, "ru1", &["cat"], b"typed\n", true);
+    assert_eq!(code, 0);
+    assert!(out.contains("typed"), "{out:?}");
+    // The local tool ends the same way (its runtime sends the EOT).
+    let o = env.run_stdin(
+        "incus-instance",
+        &["exec", "-t", "ru1", "--", "cat"],
+        "local\n",
+    );
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(o.stdout.contains("local"), "{o:?}");
     // A command that does not exist: upstream's 127.
     let (code, _, _) = exec(b, "ru1", &["/nonexistent"], b"", false);
     assert_eq!(code, 127);

@@ -409,7 +409,12 @@ fn relay(m: BorrowedFd, child: Pid, es: &ExecSpec, winch: Option<&SignalFd>) {
                 Ok(n) if n > 0 => {
                     let _ = write_all(m.as_raw_fd(), &buf[..n]);
                 }
-                _ => stdin_open = false,
+                _ => {
+                    // The end of input is an EOT on the terminal, as upstream makes
+                    // it, so `echo x | exec -t c -- cat` ends.
+                    stdin_open = false;
+                    let _ = write_all(m.as_raw_fd(), &[4]);
+                }
             }
         }
         if !rev[1].is_empty() {

@@ -335,8 +335,13 @@ fn relay_tty(mut ws: Ws, mut control: Ws, fin: RawFd, fout: RawFd, escape: bool)
         if stdin_open && readable(fin, 0) {
             let n = read_fd(fin, &mut buf);
             if n == 0 {
-                // Input ended: the session goes on until the other side ends it.
+                // Input ended: the session goes on until the other side ends it. A
+                // command reading the pty sees the end as upstream's server makes
+                // it: an EOT (ctrl+d) on the terminal.
                 stdin_open = false;
+                if !escape && ws.send(Message::binary(vec![4u8])).is_err() {
+                    break Ok(());
+                }
             } else {
                 let mut out = Vec::with_capacity(n);
                 let mut detach = false;

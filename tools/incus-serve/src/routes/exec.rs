@@ -379,6 +379,13 @@ async fn run_pty(
     let pty = nix::pty::openpty((size.ws_row > 0 && size.ws_col > 0).then_some(&size), None)
         .map_err(|e| Error::internal(format!("openpty: {e}")))?;
     let slave = pty.slave;
+    // Raw from the start: the tool makes it raw too, but only once it runs, and input
+    // that arrives before (an EOT ending the client's input) must not be taken by
+    // this pty's line discipline; the container's own pty is the one that edits lines.
+    if let Ok(mut t) = nix::sys::termios::tcgetattr(&slave) {
+        nix::sys::termios::cfmakeraw(&mut t);
+        let _ = nix::sys::termios::tcsetattr(&slave, nix::sys::termios::SetArg::TCSANOW, &t);
+    }
     let master = Arc::new(pty.master);
     let clone = |fd: &OwnedFd| {
         fd.try_clone()
