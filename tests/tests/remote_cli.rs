@@ -231,6 +231,32 @@ fn concurrent_remote_adds_keep_every_remote() {
             "trusted"
         );
     }
+    // A fresh configuration used by several commands at once gets one certificate.
+    let fresh = Client::new();
+    let certs: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| s.spawn(|| fresh.ok("incus-remote", &["get-client-certificate"]).stdout))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(
+        certs[0].starts_with("-----BEGIN CERTIFICATE-----"),
+        "{}",
+        certs[0]
+    );
+    assert!(certs.iter().all(|c| *c == certs[0]), "{certs:?}");
+    assert_eq!(
+        std::fs::read_to_string(fresh.conf.join("client.crt")).unwrap(),
+        certs[0]
+    );
+
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(fresh.conf.join("client.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+
     // Adding a name twice is a conflict and changes nothing; a dead socket is refused.
     client.run("incus-remote", &["add", "r1", &sock]).err(4);
     let dead = format!(
