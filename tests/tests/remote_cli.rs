@@ -152,6 +152,17 @@ fn token_enrolment_and_remote_management() {
     let raw = client.json("incus", &["query", "--raw", "srv:/1.0/certificates"]);
     assert_eq!(raw["status_code"], 200);
     client.run("incus", &["query", "nope:/1.0"]).err(3);
+    let v = client.ok("incus", &["version", "srv:"]).stdout;
+    let server_version = server.json("incus-remote", &["query", "/1.0"])["environment"]
+        ["server_version"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!server_version.is_empty());
+    assert!(
+        v.contains(&format!("\nServer version: {server_version}\n")),
+        "{v}"
+    );
 
     // switch, get-default, rename, set-url, remove.
     client.ok("incus-remote", &["switch", "srv"]);

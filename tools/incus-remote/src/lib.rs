@@ -74,6 +74,11 @@ pub enum Cmd {
     GetClientCertificate,
     /// Make the client certificate if there is none
     GenerateCertificate,
+    /// Print the client's and a server's version (`incus version [REMOTE:]`)
+    Version {
+        /// [REMOTE:] (the default remote when omitted)
+        remote: Option<String>,
+    },
     /// One REST call: [REMOTE:]PATH (what `incus query` runs)
     Query {
         path: String,
@@ -212,6 +217,18 @@ fn exec(cmd: Cmd, global: &GlobalArgs) -> Result<()> {
         Cmd::GetClientCertificate => print!("{}", ClientConfig::load()?.client_cert()?.0),
         Cmd::GenerateCertificate => {
             ClientConfig::load()?.client_cert()?;
+        }
+        Cmd::Version { mut remote } => {
+            let cfg = ClientConfig::load()?;
+            let name = incus_client::target::strip_remote(&cfg, remote.iter_mut().collect())?;
+            println!("Client version: {}", env!("CARGO_PKG_VERSION"));
+            // As upstream: a server that does not answer is "unreachable", not an error.
+            match incus_client::connect_remote(&cfg, &name, &global.project)
+                .and_then(|b| b.server())
+            {
+                Ok(s) => println!("Server version: {}", s.environment.server_version),
+                Err(_) => println!("Server version: unreachable"),
+            }
         }
         Cmd::Query {
             path,

@@ -58,8 +58,8 @@ pub fn route(args: &[String]) -> Option<Route> {
             consumed: 0,
         });
     }
-    if first == "query" {
-        // `incus query PATH` is `incus-remote query PATH`.
+    if first == "query" || first == "version" {
+        // `incus query PATH` is `incus-remote query PATH` (and `version`).
         return Some(Route {
             tool: "incus-remote",
             consumed: 0,
@@ -142,6 +142,9 @@ pub fn main() -> ExitCode {
             print!("{HELP}");
             return ExitCode::SUCCESS;
         }
+        // `incus version [REMOTE:]` asks the server too (incus-remote); without the
+        // tool, the client's version alone.
+        Some("version") if find_tool("incus-remote").is_some() => {}
         Some("version") | Some("--version") => {
             println!("Client version: {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
@@ -253,6 +256,7 @@ mod tests {
         );
         assert_eq!(tool(&["admin", "init"]), Some(("incus-admin", 1)));
         assert_eq!(tool(&["query", "/1.0"]), Some(("incus-remote", 0)));
+        assert_eq!(tool(&["version", "srv:"]), Some(("incus-remote", 0)));
         assert_eq!(tool(&["remote", "list"]), Some(("incus-remote", 1)));
         assert_eq!(tool(&["bogus"]), None);
     }
