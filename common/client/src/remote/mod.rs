@@ -205,7 +205,7 @@ fn envelope_of(status: u16, body: &[u8]) -> Result<Value> {
     if v.is_null() {
         return Err(Error::internal(format!(
             "Invalid response (HTTP {status}): {}",
-            String::from_utf8_lossy(&body)
+            String::from_utf8_lossy(body)
                 .chars()
                 .take(200)
                 .collect::<String>()
