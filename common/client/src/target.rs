@@ -31,7 +31,12 @@ pub fn strip_remote(cfg: &ClientConfig, args: Vec<&mut String>) -> Result<String
     resolve(cfg, args, Vec::new())
 }
 
-fn resolve(cfg: &ClientConfig, args: Vec<&mut String>, follow: Vec<&mut String>) -> Result<String> {
+/// The remote named by `args` and `follow` (see [`connect_with`]), prefixes stripped.
+pub fn resolve(
+    cfg: &ClientConfig,
+    args: Vec<&mut String>,
+    follow: Vec<&mut String>,
+) -> Result<String> {
     let mut chosen: Option<String> = None;
     let mut agree = |remote: String| -> Result<()> {
         match &chosen {

@@ -295,3 +295,99 @@ fn exec(b: &dyn Backend, cli: Cli) -> incus_api::Result<ExitCode> {
         Cmd::File(a) => file::file(b, a),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use incus_client::config::{ClientConfig, RemoteConfig};
+
+    /// The remote a command line resolves to, and the command's arguments after
+    /// stripping (as `main` does before connecting).
+    fn resolve(line: &[&str]) -> incus_api::Result<(String, String)> {
+        let mut cfg = ClientConfig::load_from(std::path::Path::new("/nonexistent")).unwrap();
+        cfg.remotes.insert(
+            "srv".into(),
+            RemoteConfig {
+                addr: "https://127.0.0.1:8443".into(),
+                auth_type: "tls".into(),
+                project: String::new(),
+                protocol: "incus".into(),
+                public: false,
+                extra: Default::default(),
+                is_static: false,
+                global: false,
+            },
+        );
+        let mut cli =
+            Cli::try_parse_from(std::iter::once("incus-instance").chain(line.iter().copied()))
+                .expect("clap");
+        let (args, follow) = remote_args(&mut cli.command);
+        let remote = incus_client::target::resolve(&cfg, args, follow)?;
+        drop_bare_remote(&mut cli.command);
+        Ok((remote, format!("{:?}", cli.command)))
+    }
+
+    #[test]
+    fn remote_arguments_of_each_verb() {
+        std::env::remove_var("INCUS_REMOTE");
+        let r = |line: &[&str]| resolve(line).unwrap().0;
+        assert_eq!(r(&["list"]), "local");
+        assert_eq!(r(&["list", "srv:"]), "srv");
+        assert_eq!(r(&["list", "srv:", "status=Running"]), "srv");
+        // A filter with a `=` is never a remote, whatever it holds.
+        assert_eq!(r(&["list", "user.x=a:b"]), "local");
+        assert_eq!(r(&["exec", "srv:c1", "--", "cat", "x:y"]), "srv");
+        assert_eq!(
+            r(&["config", "set", "core.https_address=127.0.0.1:8443"]),
+            "local"
+        );
+        assert_eq!(r(&["config", "get", "srv:", "core.https_address"]), "srv");
+        assert_eq!(r(&["config", "set", "srv:c1", "k=v"]), "srv");
+        assert_eq!(
+            r(&["config", "device", "add", "srv:c1", "d", "disk"]),
+            "srv"
+        );
+        // A local source file with a `:` is not a remote.
+        assert_eq!(r(&["file", "push", "a:b", "srv:c1/root/"]), "srv");
+        assert_eq!(
+            r(&["file", "pull", "srv:c1/etc/hostname", "out:file"]),
+            "srv"
+        );
+        assert_eq!(r(&["launch", "img", "srv:c1"]), "srv");
+        assert_eq!(r(&["launch", "srv:img"]), "srv");
+        assert_eq!(r(&["copy", "srv:c1", "srv:c2"]), "srv");
+        assert_eq!(r(&["info", "srv:"]), "srv");
+        assert_eq!(r(&["start", "srv:c1", "srv:c2"]), "srv");
+        assert_eq!(r(&["rename", "srv:c1", "c2"]), "srv");
+
+        // Stripped arguments: a bare remote is gone, names lose their prefix.
+        let args = |line: &[&str]| resolve(line).unwrap().1;
+        assert!(args(&["list", "srv:"]).contains("filters: []"));
+        assert!(args(&["info", "srv:"]).contains("name: None"));
+        let get = args(&["config", "get", "srv:", "core.https_address"]);
+        assert!(get.contains(r#"args: ["core.https_address"]"#), "{get}");
+        let push = args(&["file", "push", "a:b", "srv:c1/root/"]);
+        assert!(push.contains(r#"args: ["a:b", "c1/root/"]"#), "{push}");
+
+        // Two remotes in one command, or an unknown one.
+        let e = resolve(&["copy", "srv:c1", "c2"]).unwrap_err();
+        assert_eq!(e.kind, incus_api::ErrorKind::Unsupported);
+        assert!(
+            e.message.contains("srv") && e.message.contains("local"),
+            "{}",
+            e.message
+        );
+        assert_eq!(
+            resolve(&["launch", "local:img", "srv:c1"])
+                .unwrap_err()
+                .kind,
+            incus_api::ErrorKind::Unsupported
+        );
+        assert_eq!(
+            resolve(&["exec", "nope:c1", "--", "true"])
+                .unwrap_err()
+                .kind,
+            incus_api::ErrorKind::NotFound
+        );
+    }
+}
