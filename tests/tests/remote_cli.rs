@@ -503,3 +503,69 @@ fn base64_encode(b: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(b)
 }
+
+/// The upstream client on a configuration directory: its own HOME, no INCUS_DIR.
+fn upstream(conf: &std::path::Path, args: &[&str]) -> Output {
+    let out = std::process::Command::new(incus_tests::serve::UPSTREAM)
+        .args(args)
+        .env("INCUS_CONF", conf)
+        .env("HOME", conf.parent().unwrap())
+        .env_remove("INCUS_DIR")
+        .env_remove("INCUS_REMOTE")
+        .env_remove("INCUS_PROJECT")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run upstream incus");
+    to_output(format!("incus {}", args.join(" ")), out)
+}
+
+#[test]
+fn configuration_shared_with_the_upstream_client() {
+    incus_tests::serve::upstream_present();
+    let server = TestEnv::initialized();
+    let (_srv, _port) = https_server(&server);
+    server.ok("incus-profile", &["create", "extra"]);
+
+    // Ours enrols; upstream's client uses the same directory (config.yml, client
+    // certificate, pinned server certificate) and sees the same answers.
+    let ours = Client::new();
+    ours.ok("incus-remote", &["add", "srv", &token(&server, "ours")]);
+    let listed = upstream(&ours.conf, &["remote", "list", "--format", "json"]).ok();
+    assert_eq!(listed.json()["srv"], ours.remotes()["srv"]);
+    let up = upstream(&ours.conf, &["query", "srv:/1.0/profiles"]).ok();
+    let mine = ours.ok("incus-remote", &["query", "srv:/1.0/profiles"]);
+    assert_eq!(up.stdout, mine.stdout);
+    let up = upstream(&ours.conf, &["profile", "list", "srv:", "--format", "csv"]).ok();
+    assert!(up.stdout.contains("extra,"), "{}", up.stdout);
+
+    // Upstream enrols; our tools use its directory.
+    let theirs = Client::new();
+    std::fs::create_dir_all(&theirs.conf).unwrap();
+    upstream(
+        &theirs.conf,
+        &["remote", "add", "srv", &token(&server, "theirs")],
+    )
+    .ok();
+    let profiles = theirs.json("incus-profile", &["list", "srv:", "--format", "json"]);
+    assert!(
+        profiles
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "extra"),
+        "{profiles}"
+    );
+    // Its `images` remote is listed, and refused when used (simplestreams).
+    assert_eq!(theirs.remotes()["images"]["Protocol"], "simplestreams");
+    theirs.run("incus", &["image", "list", "images:"]).err(8);
+    // Writing keeps what upstream wrote.
+    theirs.ok("incus-remote", &["switch", "srv"]);
+    let yml = std::fs::read_to_string(theirs.conf.join("config.yml")).unwrap();
+    assert!(yml.contains("images.linuxcontainers.org"), "{yml}");
+    assert_eq!(
+        upstream(&theirs.conf, &["remote", "get-default"])
+            .ok()
+            .line(),
+        "srv"
+    );
+}

@@ -564,16 +564,51 @@ fn query(
         r.query_raw(&method, &path, body.as_ref())?["metadata"].take()
     };
     if !out.is_null() {
-        let text = serde_json::to_string_pretty(&out)
-            .map_err(|e| Error::internal(format!("JSON: {e}")))?;
-        println!("{text}");
+        // Upstream ends it with an empty line.
+        println!("{}\n", upstream_pretty(&out)?);
     }
     Ok(())
+}
+
+/// JSON as upstream's `incus query` prints it (Go's MarshalIndent of a map): keys
+/// sorted, tab indentation.
+fn upstream_pretty(v: &serde_json::Value) -> Result<String> {
+    fn sorted(v: &serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                Value::Object(
+                    keys.into_iter()
+                        .map(|k| (k.clone(), sorted(&m[k])))
+                        .collect(),
+                )
+            }
+            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"\t");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    serde::Serialize::serialize(&sorted(v), &mut ser)
+        .map_err(|e| Error::internal(format!("JSON: {e}")))?;
+    String::from_utf8(buf).map_err(|e| Error::internal(format!("JSON: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_output_as_upstream() {
+        let v = serde_json::json!({"b": 1, "a": {"d": [true], "c": null}});
+        assert_eq!(
+            upstream_pretty(&v).unwrap(),
+            "{\n\t\"a\": {\n\t\t\"c\": null,\n\t\t\"d\": [\n\t\t\ttrue\n\t\t]\n\t},\n\t\"b\": 1\n}"
+        );
+    }
 
     #[test]
     fn addresses_are_completed_as_upstream() {
