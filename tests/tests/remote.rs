@@ -625,3 +625,122 @@ fn remote_kept_alive_connection_survives_a_server_restart() {
     let e = r.profiles().unwrap_err();
     assert!(e.message.contains("Connect to"), "{e:?}");
 }
+
+/// `remote-probe` (a `Remote` call owning its stdio) under a terminal made by
+/// `script`; input through a pipe, output into a file.
+struct Probe {
+    child: std::process::Child,
+    input: std::process::ChildStdin,
+    out: std::path::PathBuf,
+}
+
+impl Probe {
+    fn start(env: &TestEnv, args: &str) -> Probe {
+        let out = env.root().join(format!("probe-{}.out", std::process::id()));
+        let cmd = format!("{} {args}", env!("CARGO_BIN_EXE_remote-probe"));
+        let mut child = std::process::Command::new("script")
+            .args(["-qefc", &cmd, "/dev/null"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("script (bsdutils)");
+        let input = child.stdin.take().unwrap();
+        Probe { child, input, out }
+    }
+
+    fn send(&mut self, data: &[u8]) {
+        std::io::Write::write_all(&mut self.input, data).unwrap();
+    }
+
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.out).unwrap_or_default()
+    }
+
+    /// Polls until the output has `what` (sending `nudge` each time).
+    fn wait_for(&mut self, what: &str, nudge: &[u8]) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !self.output().contains(what) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {what:?} in the probe's output: {:?}",
+                self.output()
+            );
+            if !nudge.is_empty() {
+                self.send(nudge);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn exit_code(&mut self) -> i32 {
+        incus_tests::poll(30, "the probe to exit", || self.child.try_wait().unwrap())
+            .code()
+            .unwrap_or(-1)
+    }
+
+    /// The terminal the probe runs on (the pty `script` made).
+    fn tty(&self) -> std::path::PathBuf {
+        let script = self.child.id();
+        incus_tests::poll(10, "the probe's process", || {
+            let kids = std::fs::read_to_string(format!("/proc/{script}/task/{script}/children"))
+                .unwrap_or_default();
+            kids.split_whitespace()
+                .next()
+                .and_then(|pid| std::fs::read_link(format!("/proc/{pid}/fd/0")).ok())
+        })
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn remote_console_and_exec_on_a_terminal() {
+    let env = TestEnv::initialized();
+    with_image(&env);
+    let srv = Server::start(&env);
+    let r = unix(&srv);
+    launch(&r, "rt1");
+    let addr = format!("unix://{}", srv.socket.display());
+
+    // Console: what is typed reaches the console's shell; ctrl+a q detaches.
+    let mut p = Probe::start(&env, &format!("{addr} console rt1"));
+    p.wait_for("MARK42", b"echo MARK$((40+2))\n");
+    p.send(b"\x01q");
+    assert_eq!(p.exit_code(), 0, "{}", p.output());
+    incus_tests::poll(30, "the console operation to end", || {
+        let (_, v) = srv.curl("GET", "/1.0/operations?recursion=1", None);
+        v["metadata"]["success"]
+            .as_array()
+            .is_some_and(|ops| ops.iter().any(|o| o["description"] == "Showing console"))
+            .then_some(())
+    });
+    drop(p);
+
+    // exec -t: a window change (SIGWINCH) reaches the command's terminal; ctrl+d
+    // ends its input; the exit code is the command's.
+    let mut p = Probe::start(
+        &env,
+        &format!("{addr} exec rt1 -t -- sh -c 'while read l; do stty size; done; exit 4'"),
+    );
+    p.wait_for("\n", b"\n");
+    let tty = p.tty();
+    let st = std::process::Command::new("stty")
+        .arg("-F")
+        .arg(&tty)
+        .args(["rows", "41", "cols", "121"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    p.wait_for("41 121", b"\n");
+    p.send(b"\x04");
+    assert_eq!(p.exit_code(), 4, "{}", p.output());
+    r.instance_stop("rt1", Duration::from_secs(5), true)
+        .unwrap();
+    r.instance_delete("rt1").unwrap();
+}

@@ -1,7 +1,7 @@
 //! What the tools talk to. [`Backend`] has the operations as upstream's REST API has
-//! them; [`Local`] calls `incus_core` directly in-process (no daemon). A remote
-//! implementation (REST over HTTPS or a unix socket) comes with `incus-serve`; no
-//! business rule lives here, only the mapping.
+//! them; [`Local`] calls `incus_core` directly in-process (no daemon);
+//! [`remote::Remote`] speaks REST to an `incus-serve` over its unix socket or HTTPS.
+//! No business rule lives here, only the mapping.
 
 use incus_api::{
     Certificate, Config, Image, ImageAliasesEntry, ImagePut, Instance, InstancePut,

@@ -228,6 +228,7 @@ fn pump_out(mut ws: Ws, fd: RawFd) -> Result<()> {
             Ok(Message::Binary(b)) if !broken => broken = write_fd(fd, &b).is_err(),
             Ok(Message::Text(t)) if !broken => broken = write_fd(fd, t.as_bytes()).is_err(),
             Ok(_) => {}
+            Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
                 return Ok(())
             }
@@ -378,10 +379,13 @@ fn relay_tty(mut ws: Ws, mut control: Ws, fin: RawFd, fout: RawFd, escape: bool)
                 let _ = write_fd(fout, t.as_bytes());
             }
             Ok(_) => {}
+            // A timeout, or a signal (SIGWINCH) interrupting the read: carry on.
             Err(tungstenite::Error::Io(e))
                 if matches!(
                     e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::TimedOut
+                        | std::io::ErrorKind::Interrupted
                 ) => {}
             Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
                 break Ok(())
