@@ -184,11 +184,23 @@ impl ClientConfig {
     /// Changes the configuration: `f` runs on the current file's contents under the
     /// directory's lock and the result is written atomically.
     pub fn update<T>(f: impl FnOnce(&mut ClientConfig) -> Result<T>) -> Result<T> {
+        ClientConfig::update_then(f, |_, _| Ok(()))
+    }
+
+    /// Like [`ClientConfig::update`], and `then` runs after the file is written, still
+    /// under the lock: files a remote no longer needs go only once config.yml stopped
+    /// naming them (a command killed in between leaves an unused file, never a remote
+    /// without its certificate).
+    pub fn update_then<T>(
+        f: impl FnOnce(&mut ClientConfig) -> Result<T>,
+        then: impl FnOnce(&ClientConfig, &T) -> Result<()>,
+    ) -> Result<T> {
         let dir = config_dir();
         let _lock = lock_dir(&dir)?;
         let mut cfg = ClientConfig::load_from(&dir)?;
         let out = f(&mut cfg)?;
         cfg.save()?;
+        then(&cfg, &out)?;
         Ok(out)
     }
 
@@ -220,10 +232,12 @@ impl ClientConfig {
         }
     }
 
-    pub fn rename_server_cert(&self, name: &str, new_name: &str) -> Result<()> {
-        match std::fs::rename(self.server_cert_path(name), self.server_cert_path(new_name)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
-            _ => Ok(()),
+    /// Pins the certificate of `name` under `new_name` too (a rename; the old file goes
+    /// once config.yml is written).
+    pub fn copy_server_cert(&self, name: &str, new_name: &str) -> Result<()> {
+        match self.server_cert(name)? {
+            Some(pem) => self.set_server_cert(new_name, &pem),
+            None => Ok(()),
         }
     }
 

@@ -157,43 +157,53 @@ fn exec(cmd: Cmd, global: &GlobalArgs) -> Result<()> {
             add(&name, &addr, &opts)?;
         }
         Cmd::List { format } => list(format)?,
-        Cmd::Remove { names } => ClientConfig::update(|cfg| {
-            for n in &names {
-                let r = cfg.remote(n)?;
+        Cmd::Remove { names } => ClientConfig::update_then(
+            |cfg| {
+                for n in &names {
+                    let r = cfg.remote(n)?;
+                    if r.is_static {
+                        return Err(Error::invalid(format!(
+                            "Remote {n} is static and can't be removed"
+                        )));
+                    }
+                    if cfg.default_remote == *n {
+                        return Err(Error::invalid("Can't remove the default remote"));
+                    }
+                }
+                for n in &names {
+                    cfg.remotes.remove(n);
+                }
+                Ok(())
+            },
+            |cfg, _| {
+                for n in &names {
+                    cfg.remove_server_cert(n)?;
+                }
+                Ok(())
+            },
+        )?,
+        Cmd::Rename { name, new_name } => ClientConfig::update_then(
+            |cfg| {
+                valid_remote_name(&new_name)?;
+                let r = cfg.remote(&name)?.clone();
                 if r.is_static {
                     return Err(Error::invalid(format!(
-                        "Remote {n} is static and can't be removed"
+                        "Remote {name} is static and can't be renamed"
                     )));
                 }
-                if cfg.default_remote == *n {
-                    return Err(Error::invalid("Can't remove the default remote"));
+                if cfg.remotes.contains_key(&new_name) {
+                    return Err(Error::conflict(format!("Remote {new_name} already exists")));
                 }
-            }
-            for n in &names {
-                cfg.remotes.remove(n);
-                cfg.remove_server_cert(n)?;
-            }
-            Ok(())
-        })?,
-        Cmd::Rename { name, new_name } => ClientConfig::update(|cfg| {
-            valid_remote_name(&new_name)?;
-            let r = cfg.remote(&name)?.clone();
-            if r.is_static {
-                return Err(Error::invalid(format!(
-                    "Remote {name} is static and can't be renamed"
-                )));
-            }
-            if cfg.remotes.contains_key(&new_name) {
-                return Err(Error::conflict(format!("Remote {new_name} already exists")));
-            }
-            cfg.remotes.remove(&name);
-            cfg.remotes.insert(new_name.clone(), r);
-            cfg.rename_server_cert(&name, &new_name)?;
-            if cfg.default_remote == name {
-                cfg.default_remote = new_name.clone();
-            }
-            Ok(())
-        })?,
+                cfg.remotes.remove(&name);
+                cfg.remotes.insert(new_name.clone(), r);
+                cfg.copy_server_cert(&name, &new_name)?;
+                if cfg.default_remote == name {
+                    cfg.default_remote = new_name.clone();
+                }
+                Ok(())
+            },
+            |cfg, _| cfg.remove_server_cert(&name),
+        )?,
         Cmd::Switch { name } => ClientConfig::update(|cfg| {
             cfg.remote(&name)?;
             cfg.default_remote = name.clone();
