@@ -164,6 +164,16 @@ fn token_enrolment_and_remote_management() {
         "{v}"
     );
 
+    // A user alias (config.yml `aliases`) through the dispatcher; not recursive.
+    client.ok("incus", &["alias", "add", "srvinfo", "query srv:/1.0"]);
+    assert_eq!(client.json("incus", &["srvinfo"])["auth"], "trusted");
+    client.ok("incus", &["alias", "add", "again", "srvinfo2"]);
+    client.ok("incus", &["alias", "add", "srvinfo2", "again"]);
+    client.run("incus", &["again"]).err(2);
+    client.run("incus", &["alias", "add", "again", "x"]).err(4);
+    let yml = std::fs::read_to_string(client.conf.join("config.yml")).unwrap();
+    assert!(yml.contains("srvinfo: query srv:/1.0"), "{yml}");
+
     // switch, get-default, rename, set-url, remove.
     client.ok("incus-remote", &["switch", "srv"]);
     assert_eq!(client.ok("incus-remote", &["get-default"]).line(), "srv");

@@ -79,6 +79,18 @@ pub enum Cmd {
         /// [REMOTE:] (the default remote when omitted)
         remote: Option<String>,
     },
+    /// Manage command aliases (`incus alias`)
+    Alias {
+        #[command(subcommand)]
+        command: AliasCmd,
+    },
+    /// Runs the alias the command line starts with (what `incus` does with an unknown
+    /// command word)
+    #[command(hide = true)]
+    ExpandAlias {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// One REST call: [REMOTE:]PATH (what `incus query` runs)
     Query {
         path: String,
@@ -96,6 +108,27 @@ pub enum Cmd {
         raw: bool,
     },
 }
+
+#[derive(Debug, Subcommand)]
+pub enum AliasCmd {
+    /// Add an alias: NAME TARGET (`@ARGS@`, `@ARG1@`... take the arguments)
+    Add { name: String, target: String },
+    /// List the aliases
+    #[command(visible_alias = "ls")]
+    List {
+        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Remove an alias
+    #[command(visible_alias = "rm")]
+    Remove { name: String },
+    /// Rename an alias
+    #[command(visible_alias = "mv")]
+    Rename { name: String, new_name: String },
+}
+
+/// Upstream's built-in alias.
+const DEFAULT_ALIASES: &[(&str, &str)] = &[("shell", "exec @ARGS@ -- su -l")];
 
 /// The clap definition (man pages and completions).
 pub fn command() -> clap::Command {
@@ -240,6 +273,8 @@ fn exec(cmd: Cmd, global: &GlobalArgs) -> Result<()> {
                 Err(_) => println!("Server version: unreachable"),
             }
         }
+        Cmd::Alias { command } => alias(command)?,
+        Cmd::ExpandAlias { args } => expand_alias(global, args)?,
         Cmd::Query {
             path,
             method,
@@ -250,6 +285,125 @@ fn exec(cmd: Cmd, global: &GlobalArgs) -> Result<()> {
     }
     Ok(())
 }
+
+fn alias(cmd: AliasCmd) -> Result<()> {
+    match cmd {
+        AliasCmd::Add { name, target } => ClientConfig::update(|cfg| {
+            if cfg.aliases.contains_key(&name) {
+                return Err(Error::conflict(format!("Alias {name} already exists")));
+            }
+            cfg.aliases.insert(name.clone(), target.clone());
+            Ok(())
+        }),
+        AliasCmd::Remove { name } => ClientConfig::update(|cfg| {
+            cfg.aliases
+                .remove(&name)
+                .map(|_| ())
+                .ok_or_else(|| Error::not_found(format!("Alias {name} doesn't exist")))
+        }),
+        AliasCmd::Rename { name, new_name } => ClientConfig::update(|cfg| {
+            if cfg.aliases.contains_key(&new_name) {
+                return Err(Error::conflict(format!("Alias {new_name} already exists")));
+            }
+            let target = cfg
+                .aliases
+                .remove(&name)
+                .ok_or_else(|| Error::not_found(format!("Alias {name} doesn't exist")))?;
+            cfg.aliases.insert(new_name.clone(), target);
+            Ok(())
+        }),
+        AliasCmd::List { format } => {
+            let cfg = ClientConfig::load()?;
+            let mut all: std::collections::BTreeMap<String, String> = DEFAULT_ALIASES
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            all.extend(cfg.aliases.clone());
+            let rows: Vec<Vec<String>> = all
+                .iter()
+                .map(|(k, v)| vec![k.clone(), v.clone()])
+                .collect();
+            incus_cli::print_list(format, &["ALIAS", "TARGET"], &rows, &all)
+        }
+    }
+}
+
+/// Expands the alias `args` start with, as upstream does: the longest alias whose
+/// words begin the command line; `@ARGS@` takes the remaining arguments, `@ARGn@` the
+/// n-th, and without `@ARGS@` they are appended. Not recursive.
+fn expansion(
+    aliases: &std::collections::BTreeMap<String, String>,
+    args: &[String],
+) -> Option<Vec<String>> {
+    let (key, target) = aliases
+        .iter()
+        .filter(|(k, _)| {
+            let words: Vec<&str> = k.split_whitespace().collect();
+            !words.is_empty()
+                && words.len() <= args.len()
+                && words.iter().zip(args).all(|(w, a)| *w == a)
+        })
+        .max_by_key(|(k, _)| k.split_whitespace().count())?;
+    let rest = &args[key.split_whitespace().count()..];
+    let mut out = Vec::new();
+    let mut used_all = false;
+    for word in target.split_whitespace() {
+        if word == "@ARGS@" {
+            out.extend(rest.iter().cloned());
+            used_all = true;
+        } else if let Some(n) = word
+            .strip_prefix("@ARG")
+            .and_then(|w| w.strip_suffix('@'))
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            out.push(rest.get(n.wrapping_sub(1)).cloned().unwrap_or_default());
+            used_all = true;
+        } else {
+            out.push(word.to_string());
+        }
+    }
+    if !used_all {
+        out.extend(rest.iter().cloned());
+    }
+    Some(out)
+}
+
+fn expand_alias(global: &GlobalArgs, args: Vec<String>) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    let cfg = ClientConfig::load()?;
+    let mut aliases: std::collections::BTreeMap<String, String> = DEFAULT_ALIASES
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    aliases.extend(cfg.aliases.clone());
+    let word = args.first().cloned().unwrap_or_default();
+    // An expansion is run once: an alias naming another alias is an unknown command.
+    let expanded = match expansion(&aliases, &args) {
+        Some(e) if std::env::var_os(EXPANDED).is_none() => e,
+        _ => {
+            return Err(Error::usage(format!(
+                "unknown command \"{word}\" (see incus --help)"
+            )))
+        }
+    };
+    let incus = std::env::current_exe()
+        .ok()
+        .and_then(|me| me.parent().map(|d| d.join("incus")))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| "incus".into());
+    let mut c = std::process::Command::new(incus);
+    if global.project != "default" {
+        c.args(["--project", &global.project]);
+    }
+    if global.quiet {
+        c.arg("--quiet");
+    }
+    let err = c.args(&expanded).env(EXPANDED, "1").exec();
+    Err(Error::internal(format!("Run incus: {err}")))
+}
+
+/// Set while an alias's expansion runs (aliases are not recursive).
+const EXPANDED: &str = "INCUS_ALIAS_EXPANDED";
 
 struct AddOpts {
     accept_certificate: bool,
@@ -610,6 +764,29 @@ fn upstream_pretty(v: &serde_json::Value) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aliases_expand_as_upstream() {
+        let a: std::collections::BTreeMap<String, String> = [
+            ("ll", "list -c ns"),
+            ("sh", "exec @ARG1@ -- sh -c @ARG2@"),
+            ("shell", "exec @ARGS@ -- su -l"),
+            ("snap ls", "snapshot list"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let x = |args: &[&str]| {
+            let v: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+            expansion(&a, &v).map(|e| e.join(" "))
+        };
+        assert_eq!(x(&["ll", "srv:"]).unwrap(), "list -c ns srv:");
+        assert_eq!(x(&["shell", "c1"]).unwrap(), "exec c1 -- su -l");
+        assert_eq!(x(&["sh", "c1", "true"]).unwrap(), "exec c1 -- sh -c true");
+        assert_eq!(x(&["snap", "ls", "c1"]).unwrap(), "snapshot list c1");
+        assert_eq!(x(&["snap"]), None);
+        assert_eq!(x(&["nope"]), None);
+    }
 
     #[test]
     fn query_output_as_upstream() {

@@ -58,7 +58,7 @@ pub fn route(args: &[String]) -> Option<Route> {
             consumed: 0,
         });
     }
-    if first == "query" || first == "version" {
+    if first == "query" || first == "version" || first == "alias" {
         // `incus query PATH` is `incus-remote query PATH` (and `version`).
         return Some(Route {
             tool: "incus-remote",
@@ -158,9 +158,22 @@ pub fn main() -> ExitCode {
         );
         return ExitCode::from(8);
     }
-    let Some(r) = route(&rest) else {
-        eprintln!("Error: unknown command \"{}\" (see incus --help)", rest[0]);
-        return ExitCode::from(2);
+    // An unknown word may be a user alias (config.yml): incus-remote expands it.
+    let alias_route = Route {
+        tool: "incus-remote",
+        consumed: 0,
+    };
+    let (r, rest) = match route(&rest) {
+        Some(r) => (r, rest),
+        None if find_tool("incus-remote").is_some() => {
+            let mut with = vec!["expand-alias".to_string()];
+            with.extend(rest);
+            (alias_route, with)
+        }
+        None => {
+            eprintln!("Error: unknown command \"{}\" (see incus --help)", rest[0]);
+            return ExitCode::from(2);
+        }
     };
     let Some(path) = find_tool(r.tool) else {
         eprintln!(
