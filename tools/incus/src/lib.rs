@@ -126,7 +126,8 @@ Instances:   launch create list show start stop restart pause resume delete rena
              copy move exec console info config file
 Not yet:     publish rebuild export import (exit 8)
 Groups:      snapshot image storage network profile project admin remote operation monitor
-Remotes:     remote add|list|remove|rename|switch|get-default|set-url, query [REMOTE:]PATH
+Remotes:     remote add|list|remove|rename|switch|get-default|set-url, query [REMOTE:]PATH,
+             version [REMOTE:]; alias add|list|remove|rename (config.yml aliases)
 Trust:       config trust ...
 Other:       version
 
@@ -231,6 +232,11 @@ pub fn command() -> clap::Command {
     .subcommand(
         clap::Command::new("query")
             .about("Runs incus-remote query")
+            .allow_external_subcommands(true),
+    )
+    .subcommand(
+        clap::Command::new("alias")
+            .about("Runs incus-remote alias")
             .allow_external_subcommands(true),
     )
     .subcommand(clap::Command::new("version").about("Prints the version"))
