@@ -302,3 +302,109 @@ impl Read for BodyReader {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::net::UnixStream;
+
+    /// The response parsed from `raw` (what a server sent), and the rest of the
+    /// stream's bytes after it.
+    fn parse(raw: &[u8], head_only: bool) -> (u16, Vec<u8>, bool) {
+        let (a, mut b) = UnixStream::pair().unwrap();
+        b.write_all(raw).unwrap();
+        drop(b);
+        let resp = match read_response(Stream::Unix(a), head_only) {
+            Ok(r) => r,
+            Err(f) => panic!("{}", Error::from(f)),
+        };
+        let (status, body, stream) = resp.finish().unwrap();
+        (status, body, stream.is_some())
+    }
+
+    #[test]
+    fn bodies_by_length_chunks_and_end_of_stream() {
+        let (s, b, keep) = parse(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: x\r\n\r\nhello",
+            false,
+        );
+        assert_eq!((s, b.as_slice(), keep), (200, &b"hello"[..], true));
+        let (s, b, keep) = parse(
+            b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nX-Trailer: 1\r\n\r\n",
+            false,
+        );
+        assert_eq!((s, b.as_slice(), keep), (404, &b"abcde"[..], true));
+        // No length: the body runs to the end, and the connection is spent.
+        let (s, b, keep) = parse(b"HTTP/1.1 200 OK\r\n\r\nto the end", false);
+        assert_eq!((s, b.as_slice(), keep), (200, &b"to the end"[..], false));
+        // The server says close: not kept.
+        let (_, _, keep) = parse(
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+            false,
+        );
+        assert!(!keep);
+        // HEAD: a length but no body.
+        let (s, b, keep) = parse(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n", true);
+        assert_eq!((s, b.len(), keep), (200, 0, true));
+    }
+
+    #[test]
+    fn cut_and_missing_answers() {
+        let (a, mut b) = UnixStream::pair().unwrap();
+        b.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort")
+            .unwrap();
+        drop(b);
+        let Ok(resp) = read_response(Stream::Unix(a), false) else {
+            panic!("head should parse")
+        };
+        assert!(resp.finish().is_err(), "a cut body is an error");
+        // Nothing at all: unanswered (a kept-alive connection may be sent again).
+        let (a, b) = UnixStream::pair().unwrap();
+        drop(b);
+        assert!(matches!(
+            read_response(Stream::Unix(a), false),
+            Err(Failure::Unanswered(_))
+        ));
+        // Half a head: not unanswered.
+        let (a, mut b) = UnixStream::pair().unwrap();
+        b.write_all(b"HTTP/1.1 200 OK\r\n").unwrap();
+        drop(b);
+        assert!(matches!(
+            read_response(Stream::Unix(a), false),
+            Err(Failure::Other(_))
+        ));
+    }
+
+    #[test]
+    fn request_bodies_are_framed() {
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let req = Request {
+            host: "incus",
+            method: "POST",
+            path: "/1.0/x?y=1",
+            headers: &[("X-Incus-type", "file".into())],
+            keep_alive: false,
+        };
+        let mut input: &[u8] = b"streamed";
+        let sent = std::cell::Cell::new(0);
+        let progress = |n: u64| sent.set(n);
+        send(
+            &mut Stream::Unix(a),
+            &req,
+            Body::Reader(&mut input, None),
+            Some(&progress),
+        )
+        .unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = b.read(&mut buf).unwrap();
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        assert!(text.starts_with("POST /1.0/x?y=1 HTTP/1.1\r\n"), "{text}");
+        assert!(text.contains("Connection: close\r\n"), "{text}");
+        assert!(text.contains("X-Incus-type: file\r\n"), "{text}");
+        assert!(
+            text.ends_with("Transfer-Encoding: chunked\r\n\r\n8\r\nstreamed\r\n0\r\n\r\n"),
+            "{text}"
+        );
+        assert_eq!(sent.get(), 8);
+    }
+}

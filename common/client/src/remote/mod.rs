@@ -266,3 +266,73 @@ pub(crate) fn decode(s: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_encode_and_decode() {
+        for s in ["plain", "a b/c", "ünï", "100%", "x?y=z&w"] {
+            assert_eq!(decode(&encode(s)), s);
+        }
+        assert_eq!(encode("a b/c"), "a%20b%2Fc");
+        assert_eq!(decode("bad%zz%4"), "bad%zz%4");
+    }
+
+    #[test]
+    fn error_statuses_map_to_kinds_with_the_message() {
+        let v =
+            serde_json::json!({"type": "error", "error": "Instance not found", "error_code": 404});
+        let e = envelope_of(404, v.to_string().as_bytes()).unwrap_err();
+        assert_eq!(
+            (e.kind, e.message.as_str()),
+            (ErrorKind::NotFound, "Instance not found")
+        );
+        for (status, kind) in [
+            (400, ErrorKind::Invalid),
+            (403, ErrorKind::Forbidden),
+            (409, ErrorKind::Conflict),
+            (501, ErrorKind::Unsupported),
+            (503, ErrorKind::Busy),
+            (500, ErrorKind::Internal),
+        ] {
+            assert_eq!(envelope_of(status, b"oops").unwrap_err().kind, kind);
+        }
+        assert_eq!(envelope_of(502, b"").unwrap_err().message, "HTTP 502");
+        assert!(envelope_of(200, b"not json").is_err());
+    }
+
+    #[test]
+    fn failed_operations_keep_their_kind() {
+        let op = serde_json::json!({"status_code": 400, "status": "Failure",
+            "err": "The instance is already running", "metadata": {"error_code": 400}});
+        let e = operation_result(op).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Invalid);
+        // An upstream server says nothing of the kind.
+        let op = serde_json::json!({"status_code": 400, "err": "boom", "metadata": null});
+        assert_eq!(operation_result(op).unwrap_err().kind, ErrorKind::Internal);
+        let op = serde_json::json!({"status_code": 200, "metadata": {"return": 3}});
+        assert_eq!(operation_result(op).unwrap()["metadata"]["return"], 3);
+    }
+
+    #[test]
+    fn project_goes_in_the_query() {
+        let r = Remote::connect(RemoteSpec {
+            addr: "unix:///nonexistent".into(),
+            project: "p1".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(r.url("/1.0/instances"), "/1.0/instances?project=p1");
+        assert_eq!(r.url("/1.0/x?recursion=1"), "/1.0/x?recursion=1&project=p1");
+        let d = Remote::connect(RemoteSpec {
+            addr: "unix:///nonexistent".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(d.url("/1.0/instances"), "/1.0/instances");
+        let e = d.query("GET", "/1.0", None).unwrap_err();
+        assert!(e.message.contains("/nonexistent"), "{e:?}");
+    }
+}

@@ -10,6 +10,8 @@ use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureSch
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
+#[cfg(test)]
+use std::path::Path;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -321,4 +323,57 @@ fn pem_encode(der: &[u8]) -> String {
     }
     out.push_str("-----END CERTIFICATE-----\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn https(a: &str) -> (String, u16) {
+        match Addr::parse(a).unwrap() {
+            Addr::Https { host, port } => (host, port),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn address_forms() {
+        assert!(
+            matches!(Addr::parse("unix:///run/x.socket").unwrap(), Addr::Unix(p) if p == Path::new("/run/x.socket"))
+        );
+        assert!(
+            matches!(Addr::parse("unix://").unwrap(), Addr::Unix(p) if p == Path::new("/var/lib/incus/unix.socket"))
+        );
+        assert_eq!(https("https://h.example"), ("h.example".into(), 8443));
+        assert_eq!(https("https://10.0.0.1:9443/"), ("10.0.0.1".into(), 9443));
+        assert_eq!(https("https://[::1]:7443"), ("::1".into(), 7443));
+        assert_eq!(https("https://[fd00::2]"), ("fd00::2".into(), 8443));
+        assert_eq!(
+            Addr::parse("https://[::1]:7443").unwrap().host_header(),
+            "[::1]:7443"
+        );
+        for bad in ["http://h:1", "h:8443", "https://h:notaport", "https://:1"] {
+            assert_eq!(
+                Addr::parse(bad).unwrap_err().kind,
+                incus_api::ErrorKind::Invalid,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn https_needs_a_pin_and_a_key_with_a_certificate() {
+        let a = || Addr::parse("https://127.0.0.1:1").unwrap();
+        let e = Connector::new(a(), None, None, None).err().unwrap();
+        assert!(e.message.contains("pinned"), "{e:?}");
+        let e = Connector::new(a(), None, None, Some("not a pem"))
+            .err()
+            .unwrap();
+        assert_eq!(e.kind, incus_api::ErrorKind::Invalid);
+        let pem = pem_encode(b"\x30\x03\x02\x01\x01");
+        let e = Connector::new(a(), Some(&pem), None, Some(&pem))
+            .err()
+            .unwrap();
+        assert!(e.message.contains("key"), "{e:?}");
+    }
 }
