@@ -25,6 +25,7 @@ pub const TOOLS: &[&str] = &[
     "incus-snapshot",
     "incus-net",
     "incus-trust",
+    "incus-remote",
     "incus-events",
     "incus-benchmark",
 ];

@@ -15,7 +15,11 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub mod config;
+pub mod target;
+
 pub use incus_runtime::ExecSpec;
+pub use target::{connect_args, connect_remote, connect_with};
 
 pub mod remote;
 
@@ -295,7 +299,8 @@ pub fn installation_prefix() -> Result<(String, Option<PathBuf>)> {
     Ok((ctx.prefix.clone(), dir))
 }
 
-/// Connects to the backend the caller asked for (local only for now).
+/// The local backend (what `incus-admin` uses: it always acts on this host). Tools
+/// that take `[REMOTE:]NAME` use [`connect_args`].
 pub fn connect(project: &str) -> Result<Box<dyn Backend>> {
     Ok(Box::new(Local::from_env(project)?))
 }

@@ -1,5 +1,6 @@
 //! `incus-events`: upstream's `incus monitor`. Every tool appends its lifecycle events
-//! to the events table; this follows the table (no daemon to subscribe to), printing
+//! to the events table; this follows it (locally: the table; a remote: its /1.0/events
+//! websocket, through `Backend::events_follow`), printing
 //! each new event as upstream does: YAML documents by default, one JSON object per
 //! line with `--format json`.
 
@@ -8,7 +9,6 @@ use incus_api::{Error, Result};
 use incus_cli::GlobalArgs;
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::Duration;
 
 /// Follow events as they are recorded.
 #[derive(Debug, Parser)]
@@ -16,6 +16,8 @@ use std::time::Duration;
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// [REMOTE:] to follow (the default remote when omitted)
+    pub remote: Option<String>,
     /// Event types to show (repeatable: lifecycle, logging, operation); all by default
     #[arg(long = "type", value_name = "TYPE")]
     pub types: Vec<String>,
@@ -43,9 +45,6 @@ pub fn command() -> clap::Command {
     Cli::command()
 }
 
-/// How often the table is looked at: fast enough to feel live, cheap when idle.
-const POLL: Duration = Duration::from_millis(100);
-
 pub fn main() -> ExitCode {
     let cli = match incus_cli::parse::<Cli>() {
         Ok(c) => c,
@@ -59,42 +58,61 @@ pub fn main() -> ExitCode {
                 )));
             }
         }
-        let b = incus_client::connect(&cli.global.project)?;
-        let mut last = b.event_last_id()?;
-        if cli.since > 0 {
-            last = (last - cli.since as i64).max(0);
-        }
+        let mut cli = cli;
+        let b = incus_client::connect_args(&cli.global.project, cli.remote.iter_mut().collect())?;
         let mut printed = 0;
+        let mut failed = None;
         let stdout = std::io::stdout();
-        loop {
-            for (id, ev) in b.events_since(last)? {
-                last = id;
-                let t = ev["type"].as_str().unwrap_or("");
-                if !cli.types.is_empty() && !cli.types.iter().any(|x| x == t) {
-                    continue;
+        // Prints one event; false ends the command (a closed pipe, or --count reached).
+        let mut emit = |ev: serde_json::Value| -> bool {
+            if ev["project"]
+                .as_str()
+                .is_some_and(|p| p != cli.global.project)
+            {
+                return true;
+            }
+            let text = match render(&ev, cli.format) {
+                Ok(t) => t,
+                Err(e) => {
+                    failed = Some(e);
+                    return false;
                 }
-                if ev["project"]
-                    .as_str()
-                    .is_some_and(|p| p != cli.global.project)
-                {
-                    continue;
-                }
-                let text = render(&ev, cli.format)?;
-                let mut out = stdout.lock();
-                // A closed pipe (`| head`) ends the command quietly.
-                if out
-                    .write_all(text.as_bytes())
-                    .and_then(|_| out.flush())
-                    .is_err()
-                {
-                    return Ok(ExitCode::SUCCESS);
-                }
-                printed += 1;
-                if cli.count.is_some_and(|n| printed >= n) {
-                    return Ok(ExitCode::SUCCESS);
+            };
+            let mut out = stdout.lock();
+            // A closed pipe (`| head`) ends the command quietly.
+            if out
+                .write_all(text.as_bytes())
+                .and_then(|_| out.flush())
+                .is_err()
+            {
+                return false;
+            }
+            printed += 1;
+            match cli.count {
+                Some(n) => printed < n,
+                None => true,
+            }
+        };
+        let types: Vec<&str> = cli.types.iter().map(String::as_str).collect();
+        let wanted = |ev: &serde_json::Value| {
+            types.is_empty() || types.contains(&ev["type"].as_str().unwrap_or(""))
+        };
+        let mut more = true;
+        if cli.since > 0 {
+            let last = b.event_last_id()?;
+            for (_, ev) in b.events_since((last - cli.since as i64).max(0))? {
+                if wanted(&ev) && !emit(ev) {
+                    more = false;
+                    break;
                 }
             }
-            std::thread::sleep(POLL);
+        }
+        if more {
+            b.events_follow(&types, &mut emit)?;
+        }
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(ExitCode::SUCCESS),
         }
     })
 }

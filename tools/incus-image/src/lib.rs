@@ -60,6 +60,22 @@ pub enum Cmd {
         #[arg(required = true)]
         images: Vec<String>,
     },
+    /// Copy an image to another remote: [REMOTE:]IMAGE REMOTE:
+    #[command(visible_alias = "cp")]
+    Copy {
+        image: String,
+        /// The target remote (`srv:`)
+        target: String,
+        /// Alias of the copy (repeatable)
+        #[arg(long = "alias")]
+        aliases: Vec<String>,
+        /// Give the copy the source image's aliases too
+        #[arg(long)]
+        copy_aliases: bool,
+        /// Make the copy public
+        #[arg(long)]
+        public: bool,
+    },
     /// Export an image's files into a directory (current directory by default)
     Export {
         image: String,
@@ -136,8 +152,27 @@ pub fn main() -> ExitCode {
         {
             return build_busybox(out_dir, busybox, *split);
         }
-        let b = incus_client::connect(&cli.global.project)?;
-        exec(b.as_ref(), cli.command, cli.global.quiet)?;
+        let mut cmd = cli.command;
+        if let Cmd::Copy {
+            image,
+            target,
+            aliases,
+            copy_aliases,
+            public,
+        } = cmd
+        {
+            return copy(&cli.global, image, target, aliases, copy_aliases, public);
+        }
+        let b = incus_client::connect_args(&cli.global.project, remote_args(&mut cmd))?;
+        match &mut cmd {
+            Cmd::Import { rest, .. } => rest.retain(|a| !a.is_empty()),
+            Cmd::List { filters, .. }
+            | Cmd::Alias {
+                command: AliasCmd::List { filters, .. },
+            } => filters.retain(|f| !f.is_empty()),
+            _ => {}
+        }
+        exec(b.as_ref(), cmd, cli.global.quiet)?;
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -211,6 +246,82 @@ fn cell(img: &Image, c: char) -> String {
         'e' => img.project.clone(),
         _ => String::new(),
     }
+}
+
+/// The `[REMOTE:]NAME` arguments (they choose the backend).
+fn remote_args(cmd: &mut Cmd) -> Vec<&mut String> {
+    // `import FILE [ROOTFS] [REMOTE:]`, `list [REMOTE:] [FILTER...]`.
+    let bare = |a: &String| a.ends_with(':') && !a.contains('=');
+    match cmd {
+        Cmd::Import { rest, .. } => rest.iter_mut().filter(|a| bare(a)).collect(),
+        Cmd::List { filters, .. } => filters
+            .iter_mut()
+            .take(1)
+            .filter(|f| !f.contains('='))
+            .collect(),
+        Cmd::Info { image }
+        | Cmd::Show { image, .. }
+        | Cmd::Edit { image }
+        | Cmd::Export { image, .. }
+        | Cmd::GetProperty { image, .. }
+        | Cmd::SetProperty { image, .. }
+        | Cmd::UnsetProperty { image, .. } => vec![image],
+        Cmd::Delete { images } => images.iter_mut().collect(),
+        Cmd::Alias { command } => match command {
+            AliasCmd::Create { alias, .. }
+            | AliasCmd::Delete { alias }
+            | AliasCmd::Rename { alias, .. } => vec![alias],
+            AliasCmd::List { filters, .. } => filters
+                .iter_mut()
+                .take(1)
+                .filter(|f| !f.contains('='))
+                .collect(),
+        },
+        Cmd::BuildBusybox { .. } | Cmd::Copy { .. } => Vec::new(),
+    }
+}
+
+/// `image copy [REMOTE:]IMAGE REMOTE:`: the one command that spans two remotes.
+fn copy(
+    global: &GlobalArgs,
+    mut image: String,
+    mut target: String,
+    mut aliases: Vec<String>,
+    copy_aliases: bool,
+    public: bool,
+) -> Result<ExitCode> {
+    use incus_client::config::ClientConfig;
+    use incus_client::target::{connect_remote, copy_image, strip_remote};
+    let cfg = ClientConfig::load()?;
+    let src_remote = strip_remote(&cfg, vec![&mut image])?;
+    let dst_remote = strip_remote(&cfg, vec![&mut target])?;
+    if !target.is_empty() {
+        return Err(Error::usage(format!(
+            "The target is a remote (\"{dst_remote}:\"), not \"{dst_remote}:{target}\""
+        )));
+    }
+    if src_remote == dst_remote {
+        return Err(Error::invalid("The source and target remotes are the same"));
+    }
+    let src = connect_remote(&cfg, &src_remote, &global.project)?;
+    let dst = connect_remote(&cfg, &dst_remote, &global.project)?;
+    if copy_aliases {
+        aliases.extend(src.image(&image)?.aliases.into_iter().map(|a| a.name));
+    }
+    let progress = incus_cli::Progress::new("Copying the image:", global.quiet);
+    let report = |done: u64, total: u64| progress.update(done, total);
+    let opts = ImportOptions {
+        aliases,
+        public,
+        properties: Default::default(),
+    };
+    let fp = copy_image(src.as_ref(), dst.as_ref(), &image, &opts, Some(&report));
+    progress.finish();
+    let fp = fp?;
+    if !global.quiet {
+        println!("Image copied successfully: {fp}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
@@ -379,7 +490,7 @@ fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
                 )?;
             }
         },
-        Cmd::BuildBusybox { .. } => unreachable!("handled before connecting"),
+        Cmd::BuildBusybox { .. } | Cmd::Copy { .. } => unreachable!("handled before connecting"),
     }
     Ok(())
 }

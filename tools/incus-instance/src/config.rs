@@ -108,7 +108,7 @@ pub enum DeviceCmd {
 
 /// Whether the first argument of `config set` is a key (server form) rather than an
 /// instance name: keys always contain a dot, instance names never do.
-fn names_server(first: &str) -> bool {
+pub(crate) fn names_server(first: &str) -> bool {
     first.contains('.') || first.contains('=')
 }
 

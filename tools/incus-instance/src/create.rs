@@ -161,3 +161,49 @@ pub fn create(b: &dyn Backend, a: CreateArgs, start: bool, quiet: bool) -> Resul
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `launch local:IMAGE srv:NAME`: an image of this host's store onto a remote. Upstream
+/// has the target pull it; ours is exported here and uploaded (`incus_client::target::copy_image`). Returns the target's backend, the image argument
+/// replaced by the fingerprint and the name stripped of its remote; None when the
+/// command is not of that form.
+pub fn local_image_onto_remote(
+    project: &str,
+    a: &mut CreateArgs,
+    quiet: bool,
+) -> Result<Option<Box<dyn Backend>>> {
+    use incus_client::config::{ClientConfig, LOCAL};
+    let Some(image) = a.image.as_deref() else {
+        return Ok(None);
+    };
+    let cfg = ClientConfig::load()?;
+    let Some((img_remote, img_name)) = cfg.parse_explicit(image)? else {
+        return Ok(None);
+    };
+    let mut name = a.name.clone();
+    let target_remote =
+        incus_client::target::strip_remote(&cfg, name.iter_mut().collect::<Vec<_>>())?;
+    if img_remote != LOCAL || target_remote == LOCAL {
+        return Ok(None);
+    }
+    let local = incus_client::connect_remote(&cfg, LOCAL, project)?;
+    let target = incus_client::connect_remote(&cfg, &target_remote, project)?;
+    let progress = incus_cli::Progress::new("Copying the image:", quiet);
+    let report = |done: u64, total: u64| progress.update(done, total);
+    let opts = incus_client::ImportOptions {
+        aliases: Vec::new(),
+        public: false,
+        properties: Config::new(),
+    };
+    let fp = incus_client::target::copy_image(
+        local.as_ref(),
+        target.as_ref(),
+        &img_name,
+        &opts,
+        Some(&report),
+    );
+    progress.finish();
+    let fp = fp?;
+    a.image = Some(fp);
+    a.name = name;
+    Ok(Some(target))
+}

@@ -116,9 +116,125 @@ pub fn main() -> ExitCode {
         Err(code) => return code,
     };
     incus_cli::run(|| {
-        let backend = incus_client::connect(&cli.global.project)?;
+        let mut cli = cli;
+        let project = cli.global.project.clone();
+        let uploaded = match &mut cli.command {
+            Cmd::Create(a) | Cmd::Launch(a) => {
+                create::local_image_onto_remote(&project, a, cli.global.quiet)?
+            }
+            _ => None,
+        };
+        let backend = match uploaded {
+            Some(b) => b,
+            None => {
+                let (args, follow) = remote_args(&mut cli.command);
+                incus_client::connect_with(&project, args, follow)?
+            }
+        };
+        drop_bare_remote(&mut cli.command);
         exec(backend.as_ref(), cli)
     })
+}
+
+/// The `[REMOTE:]NAME` arguments of a command (they choose the backend), and those
+/// that follow the others when they name no remote (the image of `launch`).
+fn remote_args(cmd: &mut Cmd) -> (Vec<&mut String>, Vec<&mut String>) {
+    use config::{ConfigCmd, DeviceCmd};
+    use file::FileCmd;
+    let none = Vec::new;
+    match cmd {
+        Cmd::Create(a) | Cmd::Launch(a) => {
+            (a.name.iter_mut().collect(), a.image.iter_mut().collect())
+        }
+        // `list [REMOTE:] [FILTER...]`: a filter has a `=` or no `:`.
+        Cmd::List(a) => (
+            a.filters
+                .iter_mut()
+                .take(1)
+                .filter(|f| !f.contains('='))
+                .collect(),
+            none(),
+        ),
+        Cmd::Show { name, .. } | Cmd::Console { name, .. } => (vec![name], none()),
+        Cmd::Exec(a) => (vec![&mut a.name], none()),
+        Cmd::Rename { name, new_name } => (vec![name], vec![new_name]),
+        Cmd::Delete { names, .. } => (names.iter_mut().collect(), none()),
+        Cmd::Start(a) | Cmd::Stop(a) | Cmd::Restart(a) | Cmd::Pause(a) | Cmd::Resume(a) => {
+            (a.names.iter_mut().collect(), none())
+        }
+        Cmd::Info { name, .. } => (name.iter_mut().collect(), none()),
+        Cmd::Copy(a) => (vec![&mut a.source, &mut a.target], none()),
+        Cmd::Move(a) => (
+            std::iter::once(&mut a.source)
+                .chain(a.target.iter_mut())
+                .collect(),
+            none(),
+        ),
+        Cmd::Config(c) => match &mut c.command {
+            // The server form names no instance, or only `REMOTE:`.
+            ConfigCmd::Get { args, .. } | ConfigCmd::Unset { args } => {
+                let n = args.len();
+                (args.iter_mut().take(1).filter(|_| n == 2).collect(), none())
+            }
+            ConfigCmd::Set { args } => (
+                args.iter_mut()
+                    .take(1)
+                    .filter(|a| !config::names_server(a))
+                    .collect(),
+                none(),
+            ),
+            ConfigCmd::Show { name, .. } | ConfigCmd::Edit { name } => {
+                (name.iter_mut().collect(), none())
+            }
+            ConfigCmd::Device { command } => match command {
+                DeviceCmd::Add { name, .. }
+                | DeviceCmd::Get { name, .. }
+                | DeviceCmd::List { name }
+                | DeviceCmd::Override { name, .. }
+                | DeviceCmd::Remove { name, .. }
+                | DeviceCmd::Set { name, .. }
+                | DeviceCmd::Show { name }
+                | DeviceCmd::Unset { name, .. } => (vec![name], none()),
+            },
+        },
+        Cmd::File(f) => match &mut f.command {
+            FileCmd::Push { args, .. } => (args.iter_mut().last().into_iter().collect(), none()),
+            FileCmd::Pull { args, .. } => {
+                let n = args.len();
+                (args.iter_mut().take(n.saturating_sub(1)).collect(), none())
+            }
+            FileCmd::Delete { paths, .. } => (paths.iter_mut().collect(), none()),
+            FileCmd::Edit { path } | FileCmd::Create { path, .. } => (vec![path], none()),
+        },
+    }
+}
+
+/// A bare `REMOTE:` names the remote only: `list srv:`, `info srv:`, `config get srv: KEY`.
+fn drop_bare_remote(cmd: &mut Cmd) {
+    use config::ConfigCmd;
+    match cmd {
+        Cmd::List(a) if a.filters.first().is_some_and(|f| f.is_empty()) => {
+            a.filters.remove(0);
+        }
+        Cmd::Info { name, .. } if name.as_deref() == Some("") => *name = None,
+        Cmd::Start(a) | Cmd::Stop(a) | Cmd::Restart(a) | Cmd::Pause(a) | Cmd::Resume(a) => {
+            a.names.retain(|n| !n.is_empty())
+        }
+        Cmd::Config(c) => match &mut c.command {
+            ConfigCmd::Get { args, .. } | ConfigCmd::Unset { args } | ConfigCmd::Set { args }
+                if args.first().is_some_and(|a| a.is_empty()) =>
+            {
+                args.remove(0);
+            }
+            ConfigCmd::Show { name, .. } | ConfigCmd::Edit { name }
+                if name.as_deref() == Some("") =>
+            {
+                *name = None
+            }
+            _ => {}
+        },
+        _ => {}
+    }
 }
 
 fn exec(b: &dyn Backend, cli: Cli) -> incus_api::Result<ExitCode> {
@@ -177,5 +293,101 @@ fn exec(b: &dyn Backend, cli: Cli) -> incus_api::Result<ExitCode> {
         Cmd::Copy(a) => copy::copy(b, a),
         Cmd::Move(a) => copy::move_(b, a),
         Cmd::File(a) => file::file(b, a),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use incus_client::config::{ClientConfig, RemoteConfig};
+
+    /// The remote a command line resolves to, and the command's arguments after
+    /// stripping (as `main` does before connecting).
+    fn resolve(line: &[&str]) -> incus_api::Result<(String, String)> {
+        let mut cfg = ClientConfig::load_from(std::path::Path::new("/nonexistent")).unwrap();
+        cfg.remotes.insert(
+            "srv".into(),
+            RemoteConfig {
+                addr: "https://127.0.0.1:8443".into(),
+                auth_type: "tls".into(),
+                project: String::new(),
+                protocol: "incus".into(),
+                public: false,
+                extra: Default::default(),
+                is_static: false,
+                global: false,
+            },
+        );
+        let mut cli =
+            Cli::try_parse_from(std::iter::once("incus-instance").chain(line.iter().copied()))
+                .expect("clap");
+        let (args, follow) = remote_args(&mut cli.command);
+        let remote = incus_client::target::resolve(&cfg, args, follow)?;
+        drop_bare_remote(&mut cli.command);
+        Ok((remote, format!("{:?}", cli.command)))
+    }
+
+    #[test]
+    fn remote_arguments_of_each_verb() {
+        std::env::remove_var("INCUS_REMOTE");
+        let r = |line: &[&str]| resolve(line).unwrap().0;
+        assert_eq!(r(&["list"]), "local");
+        assert_eq!(r(&["list", "srv:"]), "srv");
+        assert_eq!(r(&["list", "srv:", "status=Running"]), "srv");
+        // A filter with a `=` is never a remote, whatever it holds.
+        assert_eq!(r(&["list", "user.x=a:b"]), "local");
+        assert_eq!(r(&["exec", "srv:c1", "--", "cat", "x:y"]), "srv");
+        assert_eq!(
+            r(&["config", "set", "core.https_address=127.0.0.1:8443"]),
+            "local"
+        );
+        assert_eq!(r(&["config", "get", "srv:", "core.https_address"]), "srv");
+        assert_eq!(r(&["config", "set", "srv:c1", "k=v"]), "srv");
+        assert_eq!(
+            r(&["config", "device", "add", "srv:c1", "d", "disk"]),
+            "srv"
+        );
+        // A local source file with a `:` is not a remote.
+        assert_eq!(r(&["file", "push", "a:b", "srv:c1/root/"]), "srv");
+        assert_eq!(
+            r(&["file", "pull", "srv:c1/etc/hostname", "out:file"]),
+            "srv"
+        );
+        assert_eq!(r(&["launch", "img", "srv:c1"]), "srv");
+        assert_eq!(r(&["launch", "srv:img"]), "srv");
+        assert_eq!(r(&["copy", "srv:c1", "srv:c2"]), "srv");
+        assert_eq!(r(&["info", "srv:"]), "srv");
+        assert_eq!(r(&["start", "srv:c1", "srv:c2"]), "srv");
+        assert_eq!(r(&["rename", "srv:c1", "c2"]), "srv");
+
+        // Stripped arguments: a bare remote is gone, names lose their prefix.
+        let args = |line: &[&str]| resolve(line).unwrap().1;
+        assert!(args(&["list", "srv:"]).contains("filters: []"));
+        assert!(args(&["info", "srv:"]).contains("name: None"));
+        let get = args(&["config", "get", "srv:", "core.https_address"]);
+        assert!(get.contains(r#"args: ["core.https_address"]"#), "{get}");
+        let push = args(&["file", "push", "a:b", "srv:c1/root/"]);
+        assert!(push.contains(r#"args: ["a:b", "c1/root/"]"#), "{push}");
+
+        // Two remotes in one command, or an unknown one.
+        let e = resolve(&["copy", "srv:c1", "c2"]).unwrap_err();
+        assert_eq!(e.kind, incus_api::ErrorKind::Unsupported);
+        assert!(
+            e.message.contains("srv") && e.message.contains("local"),
+            "{}",
+            e.message
+        );
+        assert_eq!(
+            resolve(&["launch", "local:img", "srv:c1"])
+                .unwrap_err()
+                .kind,
+            incus_api::ErrorKind::Unsupported
+        );
+        assert_eq!(
+            resolve(&["exec", "nope:c1", "--", "true"])
+                .unwrap_err()
+                .kind,
+            incus_api::ErrorKind::NotFound
+        );
     }
 }

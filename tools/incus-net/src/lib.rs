@@ -32,6 +32,8 @@ pub enum Cmd {
     /// List networks
     #[command(visible_alias = "ls")]
     List {
+        /// [REMOTE:] to list
+        remote: Option<String>,
         #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -109,8 +111,9 @@ pub fn main() -> ExitCode {
         Err(code) => return code,
     };
     incus_cli::run(|| {
-        let b = incus_client::connect(&cli.global.project)?;
-        exec(b.as_ref(), cli.command)?;
+        let mut cmd = cli.command;
+        let b = incus_client::connect_args(&cli.global.project, remote_args(&mut cmd))?;
+        exec(b.as_ref(), cmd)?;
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -160,6 +163,27 @@ fn find_nic(devices: &incus_api::Devices, network: &str, device: Option<&str>) -
     }
 }
 
+/// The `[REMOTE:]NAME` arguments (they choose the backend).
+fn remote_args(cmd: &mut Cmd) -> Vec<&mut String> {
+    match cmd {
+        Cmd::Create { name, .. }
+        | Cmd::Show { name, .. }
+        | Cmd::Info { name }
+        | Cmd::Get { name, .. }
+        | Cmd::Set { name, .. }
+        | Cmd::Unset { name, .. }
+        | Cmd::Edit { name }
+        | Cmd::Rename { name, .. }
+        | Cmd::ListLeases { name, .. } => vec![name],
+        Cmd::List { remote, .. } => remote.iter_mut().collect(),
+        Cmd::Delete { names, .. } => names.iter_mut().collect(),
+        Cmd::Attach { network, .. }
+        | Cmd::Detach { network, .. }
+        | Cmd::AttachProfile { network, .. }
+        | Cmd::DetachProfile { network, .. } => vec![network],
+    }
+}
+
 fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
     match cmd {
         Cmd::Create {
@@ -176,7 +200,7 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
             )?;
             println!("Network {name} created");
         }
-        Cmd::List { format } => {
+        Cmd::List { format, .. } => {
             let nets = b.networks()?;
             let rows: Vec<Vec<String>> = nets
                 .iter()

@@ -28,6 +28,8 @@ pub enum Cmd {
     /// List profiles
     #[command(visible_alias = "ls")]
     List {
+        /// [REMOTE:] to list
+        remote: Option<String>,
         #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -122,10 +124,36 @@ pub fn main() -> ExitCode {
         Err(code) => return code,
     };
     incus_cli::run(|| {
-        let b = incus_client::connect(&cli.global.project)?;
-        exec(b.as_ref(), cli.command)?;
+        let mut cmd = cli.command;
+        let b = incus_client::connect_args(&cli.global.project, remote_args(&mut cmd))?;
+        exec(b.as_ref(), cmd)?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The `[REMOTE:]NAME` arguments (they choose the backend).
+fn remote_args(cmd: &mut Cmd) -> Vec<&mut String> {
+    match cmd {
+        Cmd::Create { name, .. }
+        | Cmd::Show { name, .. }
+        | Cmd::Edit { name }
+        | Cmd::Get { name, .. }
+        | Cmd::Set { name, .. }
+        | Cmd::Unset { name, .. }
+        | Cmd::Rename { name, .. } => vec![name],
+        Cmd::Copy { name, target } => vec![name, target],
+        Cmd::List { remote, .. } => remote.iter_mut().collect(),
+        Cmd::Delete { names } => names.iter_mut().collect(),
+        Cmd::Device { command } => match command {
+            DeviceCmd::Add { name, .. }
+            | DeviceCmd::Get { name, .. }
+            | DeviceCmd::List { name }
+            | DeviceCmd::Remove { name, .. }
+            | DeviceCmd::Set { name, .. }
+            | DeviceCmd::Show { name }
+            | DeviceCmd::Unset { name, .. } => vec![name],
+        },
+    }
 }
 
 fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
@@ -140,7 +168,7 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
             )?;
             println!("Profile {name} created");
         }
-        Cmd::List { format } => {
+        Cmd::List { format, .. } => {
             let profiles = b.profiles()?;
             let rows: Vec<Vec<String>> = profiles
                 .iter()

@@ -126,8 +126,20 @@ pub fn main() -> ExitCode {
         if let Cmd::Timer { command } = cli.command {
             return timer_cmd(command, cli.global.quiet);
         }
-        let b = incus_client::connect(&cli.global.project)?;
-        exec(b.as_ref(), cli.command, cli.global.quiet)
+        let mut cmd = cli.command;
+        let args = match &mut cmd {
+            Cmd::Create { instance, .. }
+            | Cmd::Delete { instance, .. }
+            | Cmd::List { instance, .. }
+            | Cmd::Rename { instance, .. }
+            | Cmd::Restore { instance, .. }
+            | Cmd::Show { instance, .. }
+            | Cmd::Info { instance, .. } => vec![instance],
+            // Scheduled snapshots are this host's.
+            Cmd::Auto { .. } | Cmd::Timer { .. } => Vec::new(),
+        };
+        let b = incus_client::connect_args(&cli.global.project, args)?;
+        exec(b.as_ref(), cmd, cli.global.quiet)
     })
 }
 

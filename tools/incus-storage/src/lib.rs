@@ -30,6 +30,8 @@ pub enum Cmd {
     /// List storage pools
     #[command(visible_alias = "ls")]
     List {
+        /// [REMOTE:] to list
+        remote: Option<String>,
         #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -490,10 +492,52 @@ pub fn main() -> ExitCode {
         Err(code) => return code,
     };
     incus_cli::run(|| {
-        let b = incus_client::connect(&cli.global.project)?;
-        exec(b.as_ref(), cli.command)?;
+        let mut cmd = cli.command;
+        let b = incus_client::connect_args(&cli.global.project, remote_args(&mut cmd))?;
+        exec(b.as_ref(), cmd)?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The `[REMOTE:]NAME` arguments (they choose the backend).
+fn remote_args(cmd: &mut Cmd) -> Vec<&mut String> {
+    match cmd {
+        Cmd::Create { name, .. }
+        | Cmd::Show { name, .. }
+        | Cmd::Info { name, .. }
+        | Cmd::Get { name, .. }
+        | Cmd::Set { name, .. }
+        | Cmd::Unset { name, .. }
+        | Cmd::Edit { name } => vec![name],
+        Cmd::List { remote, .. } => remote.iter_mut().collect(),
+        Cmd::Delete { names, .. } => names.iter_mut().collect(),
+        Cmd::Volume { command } => match command {
+            VolumeCmd::Copy { source, target } | VolumeCmd::Move { source, target } => {
+                vec![source, target]
+            }
+            VolumeCmd::Snapshot { command } => match command {
+                SnapshotCmd::Create { pool, .. }
+                | SnapshotCmd::List { pool, .. }
+                | SnapshotCmd::Delete { pool, .. }
+                | SnapshotCmd::Restore { pool, .. }
+                | SnapshotCmd::Rename { pool, .. } => vec![pool],
+            },
+            VolumeCmd::List { pool, .. }
+            | VolumeCmd::Create { pool, .. }
+            | VolumeCmd::Show { pool, .. }
+            | VolumeCmd::Get { pool, .. }
+            | VolumeCmd::Set { pool, .. }
+            | VolumeCmd::Unset { pool, .. }
+            | VolumeCmd::Edit { pool, .. }
+            | VolumeCmd::Delete { pool, .. }
+            | VolumeCmd::Rename { pool, .. }
+            | VolumeCmd::Attach { pool, .. }
+            | VolumeCmd::AttachProfile { pool, .. }
+            | VolumeCmd::Detach { pool, .. }
+            | VolumeCmd::DetachProfile { pool, .. }
+            | VolumeCmd::Info { pool, .. } => vec![pool],
+        },
+    }
 }
 
 fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
@@ -512,7 +556,7 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
             )?;
             println!("Storage pool {name} created");
         }
-        Cmd::List { format } => {
+        Cmd::List { format, .. } => {
             let pools = b.pools()?;
             let rows: Vec<Vec<String>> = pools
                 .iter()

@@ -48,6 +48,8 @@ pub enum Cmd {
     /// List trusted certificates
     #[command(visible_alias = "ls")]
     List {
+        /// [REMOTE:] to list
+        remote: Option<String>,
         #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -62,6 +64,8 @@ pub enum Cmd {
     Remove { fingerprint: String },
     /// List open join tokens
     ListTokens {
+        /// [REMOTE:] to list
+        remote: Option<String>,
         #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -75,10 +79,21 @@ pub fn main() -> ExitCode {
         Err(code) => return code,
     };
     incus_cli::run(|| {
-        let b = incus_client::connect(&cli.global.project)?;
-        exec(b.as_ref(), cli.command, cli.global.quiet)?;
+        let mut cmd = cli.command;
+        let b = incus_client::connect_args(&cli.global.project, remote_args(&mut cmd))?;
+        exec(b.as_ref(), cmd, cli.global.quiet)?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The `[REMOTE:]NAME` arguments (they choose the backend).
+fn remote_args(cmd: &mut Cmd) -> Vec<&mut String> {
+    match cmd {
+        Cmd::Add { name, .. } | Cmd::RevokeToken { name } => vec![name],
+        Cmd::Show { fingerprint, .. } | Cmd::Remove { fingerprint } => vec![fingerprint],
+        Cmd::List { remote, .. } | Cmd::ListTokens { remote, .. } => remote.iter_mut().collect(),
+        Cmd::AddCertificate { .. } => Vec::new(),
+    }
 }
 
 fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
@@ -120,7 +135,7 @@ fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
             };
             b.certificate_add(&data, &opts)?;
         }
-        Cmd::List { format } => {
+        Cmd::List { format, .. } => {
             let certs = b.certificates()?;
             let rows: Vec<Vec<String>> = certs
                 .iter()
@@ -145,7 +160,7 @@ fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
             format,
         } => incus_cli::print_show(format, &b.certificate(&fingerprint)?)?,
         Cmd::Remove { fingerprint } => b.certificate_remove(&fingerprint)?,
-        Cmd::ListTokens { format } => {
+        Cmd::ListTokens { format, .. } => {
             let tokens = b.trust_tokens()?;
             let rows: Vec<Vec<String>> = tokens
                 .iter()

@@ -58,6 +58,13 @@ pub fn route(args: &[String]) -> Option<Route> {
             consumed: 0,
         });
     }
+    if first == "query" || first == "version" || first == "alias" {
+        // `incus query PATH` is `incus-remote query PATH` (and `version`).
+        return Some(Route {
+            tool: "incus-remote",
+            consumed: 0,
+        });
+    }
     if INSTANCE_VERBS.contains(&first) {
         return Some(Route {
             tool: "incus-instance",
@@ -119,6 +126,8 @@ Instances:   launch create list show start stop restart pause resume delete rena
              copy move exec console info config file
 Not yet:     publish rebuild export import (exit 8)
 Groups:      snapshot image storage network profile project admin remote operation monitor
+Remotes:     remote add|list|remove|rename|switch|get-default|set-url, query [REMOTE:]PATH,
+             version [REMOTE:]; alias add|list|remove|rename (config.yml aliases)
 Trust:       config trust ...
 Other:       version
 
@@ -134,6 +143,9 @@ pub fn main() -> ExitCode {
             print!("{HELP}");
             return ExitCode::SUCCESS;
         }
+        // `incus version [REMOTE:]` asks the server too (incus-remote); without the
+        // tool, the client's version alone.
+        Some("version") if find_tool("incus-remote").is_some() => {}
         Some("version") | Some("--version") => {
             println!("Client version: {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
@@ -147,9 +159,22 @@ pub fn main() -> ExitCode {
         );
         return ExitCode::from(8);
     }
-    let Some(r) = route(&rest) else {
-        eprintln!("Error: unknown command \"{}\" (see incus --help)", rest[0]);
-        return ExitCode::from(2);
+    // An unknown word may be a user alias (config.yml): incus-remote expands it.
+    let alias_route = Route {
+        tool: "incus-remote",
+        consumed: 0,
+    };
+    let (r, rest) = match route(&rest) {
+        Some(r) => (r, rest),
+        None if find_tool("incus-remote").is_some() => {
+            let mut with = vec!["expand-alias".to_string()];
+            with.extend(rest);
+            (alias_route, with)
+        }
+        None => {
+            eprintln!("Error: unknown command \"{}\" (see incus --help)", rest[0]);
+            return ExitCode::from(2);
+        }
     };
     let Some(path) = find_tool(r.tool) else {
         eprintln!(
@@ -204,6 +229,16 @@ pub fn command() -> clap::Command {
             .about("Runs incus-instance config, or incus-trust for `config trust`")
             .allow_external_subcommands(true),
     )
+    .subcommand(
+        clap::Command::new("query")
+            .about("Runs incus-remote query")
+            .allow_external_subcommands(true),
+    )
+    .subcommand(
+        clap::Command::new("alias")
+            .about("Runs incus-remote alias")
+            .allow_external_subcommands(true),
+    )
     .subcommand(clap::Command::new("version").about("Prints the version"))
 }
 
@@ -239,6 +274,9 @@ mod tests {
             Some(("incus-instance", 0))
         );
         assert_eq!(tool(&["admin", "init"]), Some(("incus-admin", 1)));
+        assert_eq!(tool(&["query", "/1.0"]), Some(("incus-remote", 0)));
+        assert_eq!(tool(&["version", "srv:"]), Some(("incus-remote", 0)));
+        assert_eq!(tool(&["remote", "list"]), Some(("incus-remote", 1)));
         assert_eq!(tool(&["bogus"]), None);
     }
 

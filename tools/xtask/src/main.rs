@@ -23,6 +23,7 @@ fn tools() -> Vec<clap::Command> {
         incus_net::command(),
         incus_serve::command(),
         incus_trust::command(),
+        incus_remote::command(),
     ]
 }
 

@@ -1,0 +1,820 @@
+//! `incus-remote`: upstream's `incus remote` commands (the client configuration) and
+//! `incus query` (one raw REST call to a remote).
+
+use clap::{CommandFactory, Parser, Subcommand};
+use incus_api::{Error, Result};
+use incus_cli::{Format, GlobalArgs};
+use incus_client::config::{pem_fingerprint, valid_remote_name, ClientConfig, RemoteConfig};
+use incus_client::remote::{fetch_server_certificate, Remote};
+use incus_client::JoinToken;
+use std::io::{BufRead, IsTerminal, Read};
+use std::process::ExitCode;
+
+/// Manage the remotes of the client configuration.
+#[derive(Debug, Parser)]
+#[command(name = "incus-remote", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Add a remote: NAME [URL|TOKEN] (a join token, an https:// or unix:// URL, a host)
+    Add {
+        name: String,
+        addr: Option<String>,
+        /// Accept the server certificate without asking
+        #[arg(long)]
+        accept_certificate: bool,
+        /// Join token to redeem on a server that does not trust this client yet
+        #[arg(long, default_value = "")]
+        token: String,
+        /// Removed upstream (trust passwords are gone): refused
+        #[arg(long, hide = true)]
+        password: Option<String>,
+        /// Server protocol (only incus)
+        #[arg(long, default_value = "incus")]
+        protocol: String,
+        /// Authentication type (only tls)
+        #[arg(long, default_value = "tls")]
+        auth_type: String,
+        /// Public image server (no authentication)
+        #[arg(long)]
+        public: bool,
+        /// Project to use on the remote by default (also taken from --project)
+        #[arg(long = "remote-project", default_value = "")]
+        remote_project: String,
+    },
+    /// List the remotes
+    #[command(visible_alias = "ls")]
+    List {
+        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Remove remotes
+    #[command(visible_alias = "rm")]
+    Remove {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Rename a remote
+    #[command(visible_alias = "mv")]
+    Rename { name: String, new_name: String },
+    /// Make a remote the default
+    #[command(visible_alias = "set-default")]
+    Switch { name: String },
+    /// Print the default remote
+    GetDefault,
+    /// Change a remote's URL
+    SetUrl { name: String, url: String },
+    /// Print the client certificate (made on first use)
+    GetClientCertificate,
+    /// Make the client certificate if there is none
+    GenerateCertificate,
+    /// Print the client's and a server's version (`incus version [REMOTE:]`)
+    Version {
+        /// [REMOTE:] (the default remote when omitted)
+        remote: Option<String>,
+    },
+    /// Manage command aliases (`incus alias`)
+    Alias {
+        #[command(subcommand)]
+        command: AliasCmd,
+    },
+    /// Runs the alias the command line starts with (what `incus` does with an unknown
+    /// command word)
+    #[command(hide = true)]
+    ExpandAlias {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// One REST call: [REMOTE:]PATH (what `incus query` runs)
+    Query {
+        path: String,
+        /// HTTP method
+        #[arg(short = 'X', long = "request", default_value = "GET")]
+        method: String,
+        /// Request body (JSON; `-` reads stdin)
+        #[arg(short = 'd', long = "data", default_value = "")]
+        data: String,
+        /// Wait for an asynchronous operation to finish
+        #[arg(long)]
+        wait: bool,
+        /// Print the whole response, not only its metadata
+        #[arg(long)]
+        raw: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AliasCmd {
+    /// Add an alias: NAME TARGET (`@ARGS@`, `@ARG1@`... take the arguments)
+    Add { name: String, target: String },
+    /// List the aliases
+    #[command(visible_alias = "ls")]
+    List {
+        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Remove an alias
+    #[command(visible_alias = "rm")]
+    Remove { name: String },
+    /// Rename an alias
+    #[command(visible_alias = "mv")]
+    Rename { name: String, new_name: String },
+}
+
+/// Upstream's built-in alias.
+const DEFAULT_ALIASES: &[(&str, &str)] = &[("shell", "exec @ARGS@ -- su -l")];
+
+/// The clap definition (man pages and completions).
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+pub fn main() -> ExitCode {
+    let cli = match incus_cli::parse::<Cli>() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    incus_cli::run(|| {
+        exec(cli.command, &cli.global)?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn exec(cmd: Cmd, global: &GlobalArgs) -> Result<()> {
+    match cmd {
+        Cmd::Add {
+            name,
+            addr,
+            accept_certificate,
+            token,
+            password,
+            protocol,
+            auth_type,
+            public,
+            remote_project,
+        } => {
+            if password.is_some() {
+                return Err(Error::unsupported(
+                    "--password was removed upstream (trust passwords are gone): use a join token (incus config trust add NAME on the server)",
+                ));
+            }
+            if protocol != "incus" {
+                return Err(Error::unsupported(format!(
+                    "Protocol {protocol:?} is not supported (only incus)"
+                )));
+            }
+            if auth_type != "tls" {
+                return Err(Error::unsupported(format!(
+                    "Authentication type {auth_type:?} is not supported (only tls)"
+                )));
+            }
+            let addr = addr.unwrap_or_else(|| name.clone());
+            let opts = AddOpts {
+                accept_certificate,
+                token,
+                public,
+                // Upstream's `remote add --project P` (our global flag) or ours.
+                project: if remote_project.is_empty() && global.project != "default" {
+                    global.project.clone()
+                } else {
+                    remote_project
+                },
+                quiet: global.quiet,
+            };
+            add(&name, &addr, &opts)?;
+        }
+        Cmd::List { format } => list(format)?,
+        Cmd::Remove { names } => ClientConfig::update_then(
+            |cfg| {
+                for n in &names {
+                    let r = cfg.remote(n)?;
+                    if r.is_static {
+                        return Err(Error::invalid(format!(
+                            "Remote {n} is static and can't be removed"
+                        )));
+                    }
+                    if cfg.default_remote == *n {
+                        return Err(Error::invalid("Can't remove the default remote"));
+                    }
+                }
+                for n in &names {
+                    cfg.remotes.remove(n);
+                }
+                Ok(())
+            },
+            |cfg, _| {
+                for n in &names {
+                    cfg.remove_server_cert(n)?;
+                }
+                Ok(())
+            },
+        )?,
+        Cmd::Rename { name, new_name } => ClientConfig::update_then(
+            |cfg| {
+                valid_remote_name(&new_name)?;
+                let r = cfg.remote(&name)?.clone();
+                if r.is_static {
+                    return Err(Error::invalid(format!(
+                        "Remote {name} is static and can't be renamed"
+                    )));
+                }
+                if cfg.remotes.contains_key(&new_name) {
+                    return Err(Error::conflict(format!("Remote {new_name} already exists")));
+                }
+                cfg.remotes.remove(&name);
+                cfg.remotes.insert(new_name.clone(), r);
+                cfg.copy_server_cert(&name, &new_name)?;
+                if cfg.default_remote == name {
+                    cfg.default_remote = new_name.clone();
+                }
+                Ok(())
+            },
+            |cfg, _| cfg.remove_server_cert(&name),
+        )?,
+        Cmd::Switch { name } => ClientConfig::update(|cfg| {
+            cfg.remote(&name)?;
+            cfg.default_remote = name.clone();
+            Ok(())
+        })?,
+        Cmd::GetDefault => println!("{}", ClientConfig::load()?.current_remote()),
+        Cmd::SetUrl { name, url } => ClientConfig::update(|cfg| {
+            let addr = normalize_addr(&url)?;
+            let r = cfg
+                .remotes
+                .get_mut(&name)
+                .ok_or_else(|| Error::not_found(format!("The remote \"{name}\" doesn't exist")))?;
+            if r.is_static {
+                return Err(Error::invalid(format!(
+                    "Remote {name} is static and can't be modified"
+                )));
+            }
+            r.addr = addr;
+            Ok(())
+        })?,
+        Cmd::GetClientCertificate => print!("{}", ClientConfig::load()?.client_cert()?.0),
+        Cmd::GenerateCertificate => {
+            ClientConfig::load()?.client_cert()?;
+        }
+        Cmd::Version { mut remote } => {
+            let cfg = ClientConfig::load()?;
+            let name = incus_client::target::strip_remote(&cfg, remote.iter_mut().collect())?;
+            println!("Client version: {}", env!("CARGO_PKG_VERSION"));
+            // As upstream: a server that does not answer is "unreachable", not an error.
+            match incus_client::connect_remote(&cfg, &name, &global.project)
+                .and_then(|b| b.server())
+            {
+                Ok(s) => println!("Server version: {}", s.environment.server_version),
+                Err(_) => println!("Server version: unreachable"),
+            }
+        }
+        Cmd::Alias { command } => alias(command)?,
+        Cmd::ExpandAlias { args } => expand_alias(global, args)?,
+        Cmd::Query {
+            path,
+            method,
+            data,
+            wait,
+            raw,
+        } => query(global, path, &method, &data, wait, raw)?,
+    }
+    Ok(())
+}
+
+fn alias(cmd: AliasCmd) -> Result<()> {
+    match cmd {
+        AliasCmd::Add { name, target } => ClientConfig::update(|cfg| {
+            if cfg.aliases.contains_key(&name) {
+                return Err(Error::conflict(format!("Alias {name} already exists")));
+            }
+            cfg.aliases.insert(name.clone(), target.clone());
+            Ok(())
+        }),
+        AliasCmd::Remove { name } => ClientConfig::update(|cfg| {
+            cfg.aliases
+                .remove(&name)
+                .map(|_| ())
+                .ok_or_else(|| Error::not_found(format!("Alias {name} doesn't exist")))
+        }),
+        AliasCmd::Rename { name, new_name } => ClientConfig::update(|cfg| {
+            if cfg.aliases.contains_key(&new_name) {
+                return Err(Error::conflict(format!("Alias {new_name} already exists")));
+            }
+            let target = cfg
+                .aliases
+                .remove(&name)
+                .ok_or_else(|| Error::not_found(format!("Alias {name} doesn't exist")))?;
+            cfg.aliases.insert(new_name.clone(), target);
+            Ok(())
+        }),
+        AliasCmd::List { format } => {
+            let cfg = ClientConfig::load()?;
+            let mut all: std::collections::BTreeMap<String, String> = DEFAULT_ALIASES
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            all.extend(cfg.aliases.clone());
+            let rows: Vec<Vec<String>> = all
+                .iter()
+                .map(|(k, v)| vec![k.clone(), v.clone()])
+                .collect();
+            incus_cli::print_list(format, &["ALIAS", "TARGET"], &rows, &all)
+        }
+    }
+}
+
+/// Expands the alias `args` start with, as upstream does: the longest alias whose
+/// words begin the command line; `@ARGS@` takes the remaining arguments, `@ARGn@` the
+/// n-th, and without `@ARGS@` they are appended. Not recursive.
+fn expansion(
+    aliases: &std::collections::BTreeMap<String, String>,
+    args: &[String],
+) -> Option<Vec<String>> {
+    let (key, target) = aliases
+        .iter()
+        .filter(|(k, _)| {
+            let words: Vec<&str> = k.split_whitespace().collect();
+            !words.is_empty()
+                && words.len() <= args.len()
+                && words.iter().zip(args).all(|(w, a)| *w == a)
+        })
+        .max_by_key(|(k, _)| k.split_whitespace().count())?;
+    let rest = &args[key.split_whitespace().count()..];
+    let mut out = Vec::new();
+    let mut used_all = false;
+    for word in target.split_whitespace() {
+        if word == "@ARGS@" {
+            out.extend(rest.iter().cloned());
+            used_all = true;
+        } else if let Some(n) = word
+            .strip_prefix("@ARG")
+            .and_then(|w| w.strip_suffix('@'))
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            out.push(rest.get(n.wrapping_sub(1)).cloned().unwrap_or_default());
+            used_all = true;
+        } else {
+            out.push(word.to_string());
+        }
+    }
+    if !used_all {
+        out.extend(rest.iter().cloned());
+    }
+    Some(out)
+}
+
+fn expand_alias(global: &GlobalArgs, args: Vec<String>) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    let cfg = ClientConfig::load()?;
+    let mut aliases: std::collections::BTreeMap<String, String> = DEFAULT_ALIASES
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    aliases.extend(cfg.aliases.clone());
+    let word = args.first().cloned().unwrap_or_default();
+    // An expansion is run once: an alias naming another alias is an unknown command.
+    let expanded = match expansion(&aliases, &args) {
+        Some(e) if std::env::var_os(EXPANDED).is_none() => e,
+        _ => {
+            return Err(Error::usage(format!(
+                "unknown command \"{word}\" (see incus --help)"
+            )))
+        }
+    };
+    let incus = std::env::current_exe()
+        .ok()
+        .and_then(|me| me.parent().map(|d| d.join("incus")))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| "incus".into());
+    let mut c = std::process::Command::new(incus);
+    if global.project != "default" {
+        c.args(["--project", &global.project]);
+    }
+    if global.quiet {
+        c.arg("--quiet");
+    }
+    let err = c.args(&expanded).env(EXPANDED, "1").exec();
+    Err(Error::internal(format!("Run incus: {err}")))
+}
+
+/// Set while an alias's expansion runs (aliases are not recursive).
+const EXPANDED: &str = "INCUS_ALIAS_EXPANDED";
+
+struct AddOpts {
+    accept_certificate: bool,
+    token: String,
+    public: bool,
+    project: String,
+    quiet: bool,
+}
+
+/// `https://HOST:8443` from a host, `host:port` or URL, as upstream completes it;
+/// `unix://` URLs are kept.
+fn normalize_addr(raw: &str) -> Result<String> {
+    if raw.starts_with("unix:") {
+        return Ok(raw.to_string());
+    }
+    let rest = match raw.split_once("://") {
+        None => raw,
+        Some(("https", rest)) => rest,
+        Some((scheme, _)) => {
+            return Err(Error::invalid(format!(
+                "Invalid URL scheme \"{scheme}\" in \"{raw}\""
+            )))
+        }
+    };
+    let host = rest.trim_end_matches('/');
+    if host.is_empty() || host.contains('/') {
+        return Err(Error::invalid(format!("Invalid remote address {raw:?}")));
+    }
+    // A port is there when the text ends with :digits after any IPv6 brackets.
+    let has_port = match host.rsplit_once(':') {
+        Some((h, p)) => {
+            !p.is_empty()
+                && p.chars().all(|c| c.is_ascii_digit())
+                && (h.ends_with(']') || !h.contains(':'))
+        }
+        None => false,
+    };
+    let host = if !has_port && host.matches(':').count() > 1 && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
+    Ok(if has_port {
+        format!("https://{host}")
+    } else {
+        format!("https://{host}:8443")
+    })
+}
+
+fn add(name: &str, addr: &str, opts: &AddOpts) -> Result<()> {
+    valid_remote_name(name)?;
+    let cfg = ClientConfig::load()?;
+    if cfg.remotes.contains_key(name) {
+        return Err(Error::conflict(format!(
+            "Remote {name} exists as <{}>",
+            cfg.remotes[name].addr
+        )));
+    }
+    // A join token first: upstream takes any argument that decodes as one.
+    let token = if !opts.token.is_empty() {
+        Some(JoinToken::decode(&opts.token)?)
+    } else {
+        JoinToken::decode(addr).ok()
+    };
+    let raw_token = if opts.token.is_empty() {
+        addr
+    } else {
+        opts.token.as_str()
+    };
+    let entry = |addr: String| RemoteConfig {
+        addr,
+        auth_type: if opts.public {
+            String::new()
+        } else {
+            "tls".into()
+        },
+        project: opts.project.clone(),
+        protocol: "incus".into(),
+        public: opts.public,
+        extra: Default::default(),
+        is_static: false,
+        global: false,
+    };
+
+    if let (Some(t), true) = (&token, opts.token.is_empty()) {
+        // `remote add NAME TOKEN`: the first address whose certificate is the token's.
+        let mut last = Error::invalid("The join token has no address");
+        for a in &t.addresses {
+            let url = normalize_addr(a)?;
+            let pem = match fetch_server_certificate(&url) {
+                Ok(p) => p,
+                Err(e) => {
+                    last = e.context(format!("Connect to {url}"));
+                    continue;
+                }
+            };
+            if pem_fingerprint(&pem)? != t.fingerprint {
+                last = Error::forbidden(format!(
+                    "Certificate fingerprint mismatch between join token and {url}"
+                ));
+                continue;
+            }
+            redeem(&cfg, &url, &pem, raw_token)?;
+            save_remote(name, entry(url), Some(&pem))?;
+            return trusted_by(name, opts.quiet);
+        }
+        return Err(last);
+    }
+
+    let url = normalize_addr(addr)?;
+    if url.starts_with("unix:") {
+        // As upstream: the socket must answer before the remote is recorded.
+        Remote::connect(incus_client::remote::RemoteSpec {
+            addr: url.clone(),
+            client_cert: None,
+            client_key: None,
+            server_cert: None,
+            project: "default".into(),
+        })?
+        .query("GET", "/1.0", None)?;
+        return save_remote(
+            name,
+            RemoteConfig {
+                auth_type: "file access".into(),
+                ..entry(url)
+            },
+            None,
+        );
+    }
+    let pem = fetch_server_certificate(&url)?;
+    let fp = pem_fingerprint(&pem)?;
+    if let Some(t) = &token {
+        if t.fingerprint != fp {
+            return Err(Error::forbidden(format!(
+                "Certificate fingerprint mismatch between join token and {url}"
+            )));
+        }
+    } else if !opts.accept_certificate {
+        accept_interactively(&fp)?;
+    }
+    if opts.public {
+        return save_remote(name, entry(url), Some(&pem));
+    }
+    if !trusted(&cfg, &url, &pem)? {
+        if token.is_none() {
+            return Err(Error::forbidden(format!(
+                "The server at {url} does not trust this client: add it with a join token (incus config trust add NAME on the server, then --token TOKEN)"
+            )));
+        }
+        redeem(&cfg, &url, &pem, raw_token)?;
+        save_remote(name, entry(url), Some(&pem))?;
+        return trusted_by(name, opts.quiet);
+    }
+    save_remote(name, entry(url), Some(&pem))
+}
+
+fn trusted_by(name: &str, quiet: bool) -> Result<()> {
+    if !quiet {
+        println!("Client certificate now trusted by server: {name}");
+    }
+    Ok(())
+}
+
+/// Asks on the terminal; without one the certificate must be accepted by flag.
+fn accept_interactively(fp: &str) -> Result<()> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::forbidden(format!(
+            "Unknown server certificate (fingerprint {fp}): check it and pass --accept-certificate"
+        )));
+    }
+    eprint!("Certificate fingerprint: {fp}\nok (y/n/[fingerprint])? ");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let answer = line.trim();
+    if answer.eq_ignore_ascii_case("y") || answer.eq_ignore_ascii_case("yes") || answer == fp {
+        Ok(())
+    } else {
+        Err(Error::forbidden("Server certificate NACKed by user"))
+    }
+}
+
+fn spec(cfg: &ClientConfig, url: &str, pem: &str) -> Result<incus_client::remote::RemoteSpec> {
+    let (cert, key) = cfg.client_cert()?;
+    Ok(incus_client::remote::RemoteSpec {
+        addr: url.to_string(),
+        client_cert: Some(cert),
+        client_key: Some(key),
+        server_cert: Some(pem.to_string()),
+        project: "default".into(),
+    })
+}
+
+fn trusted(cfg: &ClientConfig, url: &str, pem: &str) -> Result<bool> {
+    let r = Remote::connect(spec(cfg, url, pem)?)?;
+    let info = r.query("GET", "/1.0", None)?;
+    Ok(info["auth"] == "trusted")
+}
+
+/// Presents the client certificate with the token (upstream's CertificatesPost).
+fn redeem(cfg: &ClientConfig, url: &str, pem: &str, token: &str) -> Result<()> {
+    let r = Remote::connect(spec(cfg, url, pem)?)?;
+    let body = serde_json::json!({"type": "client", "trust_token": token});
+    r.query("POST", "/1.0/certificates", Some(&body))
+        .map_err(|e| e.context("Failed to create certificate"))?;
+    Ok(())
+}
+
+/// Records the remote and pins its certificate, under the configuration lock.
+fn save_remote(name: &str, r: RemoteConfig, pem: Option<&str>) -> Result<()> {
+    ClientConfig::update(|cfg| {
+        if cfg.remotes.contains_key(name) {
+            return Err(Error::conflict(format!(
+                "Remote {name} exists as <{}>",
+                cfg.remotes[name].addr
+            )));
+        }
+        if let Some(p) = pem {
+            cfg.set_server_cert(name, p)?;
+        }
+        cfg.remotes.insert(name.to_string(), r);
+        Ok(())
+    })
+}
+
+fn list(format: Format) -> Result<()> {
+    let cfg = ClientConfig::load()?;
+    let current = cfg.current_remote();
+    let yes = |b: bool| if b { "YES" } else { "NO" }.to_string();
+    let rows: Vec<Vec<String>> = cfg
+        .remotes
+        .iter()
+        .map(|(n, r)| {
+            let auth = if !r.auth_type.is_empty() {
+                r.auth_type.clone()
+            } else if r.addr.starts_with("unix:") {
+                "file access".into()
+            } else if r.public {
+                "none".into()
+            } else {
+                "tls".into()
+            };
+            vec![
+                if *n == current {
+                    format!("{n} (current)")
+                } else {
+                    n.clone()
+                },
+                r.addr.clone(),
+                r.protocol.clone(),
+                auth,
+                yes(r.public),
+                yes(r.is_static),
+                yes(r.global),
+            ]
+        })
+        .collect();
+    match format {
+        // Upstream prints its Go structs here (field names capitalised).
+        Format::Json => {
+            let objects: serde_json::Map<String, serde_json::Value> = cfg
+                .remotes
+                .iter()
+                .map(|(n, r)| (n.clone(), r.list_object()))
+                .collect();
+            incus_cli::write_stdout(&(incus_cli::to_json(&objects)? + "\n"))
+        }
+        _ => incus_cli::print_list(
+            format,
+            &[
+                "NAME",
+                "URL",
+                "PROTOCOL",
+                "AUTH TYPE",
+                "PUBLIC",
+                "STATIC",
+                "GLOBAL",
+            ],
+            &rows,
+            &cfg.remotes,
+        ),
+    }
+}
+
+fn query(
+    global: &GlobalArgs,
+    path: String,
+    method: &str,
+    data: &str,
+    wait: bool,
+    raw: bool,
+) -> Result<()> {
+    let cfg = ClientConfig::load()?;
+    let mut path = path;
+    let remote = incus_client::target::strip_remote(&cfg, vec![&mut path])?;
+    if !path.starts_with('/') {
+        return Err(Error::usage("Query path must start with /"));
+    }
+    let body = match data {
+        "" => None,
+        "-" => {
+            let mut s = String::new();
+            std::io::stdin().read_to_string(&mut s)?;
+            Some(s)
+        }
+        d => Some(d.to_string()),
+    };
+    let body = body
+        .map(|b| serde_json::from_str::<serde_json::Value>(&b))
+        .transpose()
+        .map_err(|e| Error::invalid(format!("The request body is not JSON: {e}")))?;
+    let r = Remote::connect(incus_client::target::remote_spec(
+        &cfg,
+        &remote,
+        &global.project,
+    )?)?;
+    let method = method.to_uppercase();
+    let out = if raw && !wait {
+        r.query_raw(&method, &path, body.as_ref())?
+    } else if wait {
+        r.query(&method, &path, body.as_ref())?
+    } else {
+        r.query_raw(&method, &path, body.as_ref())?["metadata"].take()
+    };
+    if !out.is_null() {
+        // Upstream ends it with an empty line.
+        println!("{}\n", upstream_pretty(&out)?);
+    }
+    Ok(())
+}
+
+/// JSON as upstream's `incus query` prints it (Go's MarshalIndent of a map): keys
+/// sorted, tab indentation.
+fn upstream_pretty(v: &serde_json::Value) -> Result<String> {
+    fn sorted(v: &serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                Value::Object(
+                    keys.into_iter()
+                        .map(|k| (k.clone(), sorted(&m[k])))
+                        .collect(),
+                )
+            }
+            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"\t");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    serde::Serialize::serialize(&sorted(v), &mut ser)
+        .map_err(|e| Error::internal(format!("JSON: {e}")))?;
+    String::from_utf8(buf).map_err(|e| Error::internal(format!("JSON: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aliases_expand_as_upstream() {
+        let a: std::collections::BTreeMap<String, String> = [
+            ("ll", "list -c ns"),
+            ("sh", "exec @ARG1@ -- sh -c @ARG2@"),
+            ("shell", "exec @ARGS@ -- su -l"),
+            ("snap ls", "snapshot list"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let x = |args: &[&str]| {
+            let v: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+            expansion(&a, &v).map(|e| e.join(" "))
+        };
+        assert_eq!(x(&["ll", "srv:"]).unwrap(), "list -c ns srv:");
+        assert_eq!(x(&["shell", "c1"]).unwrap(), "exec c1 -- su -l");
+        assert_eq!(x(&["sh", "c1", "true"]).unwrap(), "exec c1 -- sh -c true");
+        assert_eq!(x(&["snap", "ls", "c1"]).unwrap(), "snapshot list c1");
+        assert_eq!(x(&["snap"]), None);
+        assert_eq!(x(&["nope"]), None);
+    }
+
+    #[test]
+    fn query_output_as_upstream() {
+        let v = serde_json::json!({"b": 1, "a": {"d": [true], "c": null}});
+        assert_eq!(
+            upstream_pretty(&v).unwrap(),
+            "{\n\t\"a\": {\n\t\t\"c\": null,\n\t\t\"d\": [\n\t\t\ttrue\n\t\t]\n\t},\n\t\"b\": 1\n}"
+        );
+    }
+
+    #[test]
+    fn addresses_are_completed_as_upstream() {
+        assert_eq!(normalize_addr("10.0.0.1").unwrap(), "https://10.0.0.1:8443");
+        assert_eq!(
+            normalize_addr("10.0.0.1:9000").unwrap(),
+            "https://10.0.0.1:9000"
+        );
+        assert_eq!(
+            normalize_addr("https://h.example/").unwrap(),
+            "https://h.example:8443"
+        );
+        assert_eq!(normalize_addr("::1").unwrap(), "https://[::1]:8443");
+        assert_eq!(normalize_addr("[::1]:8444").unwrap(), "https://[::1]:8444");
+        assert_eq!(
+            normalize_addr("unix:///run/x.socket").unwrap(),
+            "unix:///run/x.socket"
+        );
+        assert!(normalize_addr("http://h").is_err());
+        assert!(normalize_addr("https://h/path").is_err());
+    }
+}
