@@ -209,10 +209,40 @@ fn client_config(
     }
 }
 
+/// How long a connect and the TLS handshake may take: a peer that accepts TCP and
+/// never answers (an address from a stale token) must not hang `remote add`.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 fn tls_connect(host: &str, port: u16, cfg: Arc<ClientConfig>) -> Result<Stream> {
-    let tcp = TcpStream::connect((host, port))
-        .map_err(|e| Error::from(e).context(format!("Connect to {host}:{port}")))?;
+    tls_connect_within(host, port, cfg, HANDSHAKE_TIMEOUT)
+}
+
+fn tls_connect_within(
+    host: &str,
+    port: u16,
+    cfg: Arc<ClientConfig>,
+    timeout: Duration,
+) -> Result<Stream> {
+    use std::net::ToSocketAddrs;
+    let connect_err =
+        |e: std::io::Error| Error::from(e).context(format!("Connect to {host}:{port}"));
+    let mut last = None;
+    let mut tcp = None;
+    for a in (host, port).to_socket_addrs().map_err(connect_err)? {
+        match TcpStream::connect_timeout(&a, timeout) {
+            Ok(t) => {
+                tcp = Some(t);
+                break;
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    let tcp = tcp.ok_or_else(|| {
+        connect_err(last.unwrap_or_else(|| std::io::ErrorKind::AddrNotAvailable.into()))
+    })?;
     let _ = tcp.set_nodelay(true);
+    tcp.set_read_timeout(Some(timeout)).map_err(connect_err)?;
+    tcp.set_write_timeout(Some(timeout)).map_err(connect_err)?;
     // The name is not checked (the certificate is pinned), but SNI wants one.
     let name = ServerName::try_from(host.to_string())
         .unwrap_or_else(|_| ServerName::try_from("incus").expect("static name"));
@@ -223,8 +253,16 @@ fn tls_connect(host: &str, port: u16, cfg: Arc<ClientConfig>) -> Result<Stream> 
     while s.conn.is_handshaking() {
         s.conn
             .complete_io(&mut s.sock)
-            .map_err(|e| Error::forbidden(format!("TLS handshake with {host}:{port}: {e}")))?;
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => Error::internal(
+                    format!("TLS handshake with {host}:{port}: no answer within {timeout:?}"),
+                ),
+                _ => Error::forbidden(format!("TLS handshake with {host}:{port}: {e}")),
+            })?;
     }
+    // Later reads wait as long as the call does (operations, exec, events).
+    s.sock.set_read_timeout(None).map_err(connect_err)?;
+    s.sock.set_write_timeout(None).map_err(connect_err)?;
     Ok(Stream::Tls(Box::new(s)))
 }
 
@@ -334,6 +372,25 @@ mod tests {
             Addr::Https { host, port } => (host, port),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_silent_peer_times_out_instead_of_hanging() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        // Accepted by the kernel's backlog, never answered.
+        let verifier = Arc::new(Pinned {
+            der: CertificateDer::from(Vec::new()),
+            provider: provider(),
+            seen: None,
+        });
+        let cfg = Arc::new(client_config(verifier, None, None).unwrap());
+        let err = match tls_connect_within("127.0.0.1", port, cfg, Duration::from_millis(200)) {
+            Ok(_) => panic!("a silent peer completed a handshake"),
+            Err(e) => e,
+        };
+        assert!(err.to_string().contains("no answer within"), "{err}");
+        drop(l);
     }
 
     #[test]
