@@ -201,9 +201,10 @@ pub fn list(ctx: &Context) -> Result<Vec<Instance>> {
 pub fn list_full(ctx: &Context) -> Result<Vec<Instance>> {
     let (rows, by_name) = list_rows(ctx)?;
     let mut snapshots = ctx.db()?.read(incus_db::snapshot_list_all)?;
+    let run_dirs: Vec<PathBuf> = rows.iter().map(|r| ctx.instance_run_dir(&r.name)).collect();
+    let states = states_of(&run_dirs);
     let mut out = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let st = crate::lifecycle::state(ctx, &row.name)?;
+    for (row, st) in rows.iter().zip(states) {
         let status = crate::lifecycle::status_of(&st);
         let mut inst = to_api(row, profiles_of(row, &by_name), status);
         inst.snapshots = Some(
@@ -219,6 +220,40 @@ pub fn list_full(ctx: &Context) -> Result<Vec<Instance>> {
         out.push(inst);
     }
     Ok(out)
+}
+
+/// The runtime state of many instances. The reads are small files of /proc, cgroupfs
+/// and the run directory, mostly kernel time: spread over the cores when there are
+/// enough to repay a thread.
+fn states_of(run_dirs: &[PathBuf]) -> Vec<InstanceState> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(run_dirs.len() / 16)
+        .max(1);
+    if threads == 1 {
+        return run_dirs
+            .iter()
+            .map(|d| crate::lifecycle::state_at(d))
+            .collect();
+    }
+    let chunk = run_dirs.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = run_dirs
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|d| crate::lifecycle::state_at(d))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|p| p.join().expect("state reads do not panic"))
+            .collect()
+    })
 }
 
 /// `show`.

@@ -23,7 +23,11 @@ pub(crate) fn rt_err(e: incus_runtime::Error) -> Error {
 
 /// The status of an instance from its run directory (monitor lock, state file).
 pub fn status(ctx: &Context, name: &str) -> StatusCode {
-    match incus_runtime::status(&ctx.instance_run_dir(name)) {
+    status_code(&incus_runtime::status(&ctx.instance_run_dir(name)))
+}
+
+fn status_code(st: &incus_runtime::Status) -> StatusCode {
+    match st {
         incus_runtime::Status::Running { .. } | incus_runtime::Status::Orphaned { .. } => {
             StatusCode::Running
         }
@@ -421,7 +425,14 @@ pub fn console_connect(
 
 /// Live state (`GET .../state`).
 pub fn state(ctx: &Context, name: &str) -> Result<InstanceState> {
-    let st = status(ctx, name);
+    Ok(state_at(&ctx.instance_run_dir(name)))
+}
+
+/// The live state from an instance's run directory: one look at it for the status and
+/// the usage figures (lists call this for every instance, from several threads).
+pub fn state_at(run_dir: &std::path::Path) -> InstanceState {
+    let (rt, info) = incus_runtime::status_info(run_dir);
+    let st = status_code(&rt);
     let mut out = InstanceState {
         status: st.as_str().into(),
         status_code: st.code(),
@@ -430,7 +441,7 @@ pub fn state(ctx: &Context, name: &str) -> Result<InstanceState> {
     };
     // A stopped instance keeps pid and processes at 0, as upstream reports them.
     if st != StatusCode::Stopped {
-        if let Ok(info) = incus_runtime::info(&ctx.instance_run_dir(name)) {
+        if let Some(info) = info {
             out.pid = info.init_pid as i64;
             out.processes = info.processes as i64;
             out.memory.usage = info.memory_usage as i64;
@@ -442,7 +453,7 @@ pub fn state(ctx: &Context, name: &str) -> Result<InstanceState> {
             ));
         }
     }
-    Ok(out)
+    out
 }
 
 /// Applies changed limits to a running instance (after `config set`).

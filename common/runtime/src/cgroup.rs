@@ -90,6 +90,17 @@ pub(crate) fn parse_layout(mounts: &str) -> Result<Layout> {
 }
 
 impl Layout {
+    /// [`Layout::detect`] once per process, for the read-only probes a list makes of
+    /// every instance (the host's cgroup mounts do not change under a running tool).
+    pub fn detect_cached() -> Result<Layout> {
+        static LAYOUT: std::sync::OnceLock<Layout> = std::sync::OnceLock::new();
+        if let Some(l) = LAYOUT.get() {
+            return Ok(l.clone());
+        }
+        let l = Layout::detect()?;
+        Ok(LAYOUT.get_or_init(|| l).clone())
+    }
+
     /// Discover the host layout.
     pub fn detect() -> Result<Layout> {
         let m = fs::read_to_string("/proc/self/mounts")
