@@ -7,6 +7,7 @@
 use crate::spec::{DeviceKind, Limits, UnixDevice};
 use crate::sys::write_file;
 use crate::{Error, Result};
+use incus_sys::fsutil::read_small;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -650,10 +651,10 @@ impl Cgroups {
             return false;
         };
         match self.layout.kind {
-            Kind::V1 => fs::read_to_string(d.join("freezer.state"))
+            Kind::V1 => read_small(d.join("freezer.state"))
                 .map(|s| s.trim() != "THAWED")
                 .unwrap_or(false),
-            Kind::V2 => fs::read_to_string(d.join("cgroup.events"))
+            Kind::V2 => read_small(d.join("cgroup.events"))
                 .map(|s| s.contains("frozen 1"))
                 .unwrap_or(false),
         }
@@ -661,7 +662,7 @@ impl Cgroups {
 
     /// Read a single-number file of controller `ctrl`.
     pub fn read_u64(&self, ctrl: &str, file: &str) -> Option<u64> {
-        let s = fs::read_to_string(self.dir(ctrl)?.join(file)).ok()?;
+        let s = read_small(self.dir(ctrl)?.join(file)).ok()?;
         s.split_whitespace().next()?.parse().ok()
     }
 

@@ -9,6 +9,7 @@ use crate::spec::{
 use crate::state::{self, init_pidfd, monitor_alive, monitor_pidfd, RunRecord, State};
 use crate::sys::{now_unix, pidfd_send_signal, sys_err, wait_readable};
 use crate::{Error, Result};
+use incus_sys::fsutil::read_small;
 use nix::sched::CloneFlags as CF;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, pipe2, ForkResult};
@@ -588,7 +589,7 @@ pub fn info(run_dir: &Path) -> Result<RuntimeInfo> {
 fn usage(cg: &Cgroups, rec: &RunRecord) -> RuntimeInfo {
     let v2 = cg.layout.kind == crate::cgroup::Kind::V2;
     let (mem, peak, cpu) = if v2 {
-        let cpu = fs::read_to_string(cg.dir("cpu").unwrap_or_default().join("cpu.stat"))
+        let cpu = read_small(cg.dir("cpu").unwrap_or_default().join("cpu.stat"))
             .ok()
             .and_then(|s| {
                 s.lines().find_map(|l| {
@@ -618,7 +619,7 @@ fn usage(cg: &Cgroups, rec: &RunRecord) -> RuntimeInfo {
         memory_peak: peak.unwrap_or(0),
         cpu_usage_ns: cpu,
         network: parse_net_dev(
-            &fs::read_to_string(format!("/proc/{}/net/dev", rec.init_pid)).unwrap_or_default(),
+            &read_small(format!("/proc/{}/net/dev", rec.init_pid)).unwrap_or_default(),
         ),
         lxcfs: false,
     }

@@ -120,3 +120,14 @@ mod tests {
         );
     }
 }
+
+/// Reads a small text file of /proc or cgroupfs into a page-sized buffer: one read and
+/// the one that sees the end. (`fs::read_to_string` asks for the size first and, as
+/// these files report 0, then reads in small probing steps; a list reads several such
+/// files per instance.)
+pub fn read_small(path: impl AsRef<Path>) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut buf = Vec::with_capacity(4096);
+    std::fs::File::open(path)?.read_to_end(&mut buf)?;
+    String::from_utf8(buf).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
