@@ -23,7 +23,12 @@ pub(crate) fn rt_err(e: incus_runtime::Error) -> Error {
 
 /// The status of an instance from its run directory (monitor lock, state file).
 pub fn status(ctx: &Context, name: &str) -> StatusCode {
-    status_code(&incus_runtime::status(&ctx.instance_run_dir(name)))
+    status_at(&ctx.instance_run_dir(name))
+}
+
+/// [`status`] from an instance's run directory.
+pub fn status_at(run_dir: &std::path::Path) -> StatusCode {
+    status_code(&incus_runtime::status(run_dir))
 }
 
 fn status_code(st: &incus_runtime::Status) -> StatusCode {
