@@ -72,6 +72,7 @@ bench_teardown() {
     [ "$(echo "$output" | jq -r '[.serve.throughput[].transport] | join(",")')" = "unix,https" ]
     [ "$(echo "$output" | jq -r '[.serve.throughput[] | .requests > 0 and .rps > 0 and .budget_rps == 500] | all')" = true ]
     [ "$(echo "$output" | jq -r '.serve.memory | .idle_rss_kib > 0 and .busy_rss_kib > 0 and .budget_kib == 20480')" = true ]
+    [ "$(echo "$output" | jq -r '[.serve.cpu[] | "\(.operation):\(.requests):\(.cpu_ms_per_request >= 0)"] | join(",")')" = "api-root:51:true,api-list:21:true,api-full:21:true" ]
     # The instances it made are gone, and so is the server.
     [ "$(incus list -f json | jq length)" = 0 ]
     [ "$(cut -d, -f2 "$TEST_ROOT/s.csv" | tr '\n' ' ')" = "operation api-root api-list api-full list api-root-rps-unix api-root-rps-https serve-memory " ]
@@ -79,6 +80,7 @@ bench_teardown() {
     assert_status 0
     assert_contains "GET /1.0 over unix:"
     assert_contains "incus-serve RSS: idle"
+    assert_contains "incus-serve CPU time per request"
     bench_teardown
 }
 

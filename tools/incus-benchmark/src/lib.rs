@@ -437,15 +437,16 @@ impl Bench {
         self.with_running(|n| {
             let server = serve::Server::start(&program)?;
             let idle = server.rss_kib();
-            out.operations
-                .push(serve::latency(&server, "api-root", "/1.0", 51, n)?);
-            let list = "/1.0/instances?recursion=1";
-            out.operations
-                .push(serve::latency(&server, "api-list", list, 21, n)?);
-            let full = "/1.0/instances?recursion=2";
-            out.operations
-                .push(serve::latency(&server, "api-full", full, 21, n)?);
             let mut group = serve::ServeResults::default();
+            for (op, path, rounds) in [
+                ("api-root", "/1.0", 51),
+                ("api-list", "/1.0/instances?recursion=1", 21),
+                ("api-full", "/1.0/instances?recursion=2", 21),
+            ] {
+                let (stats, cpu) = serve::latency(&server, op, path, rounds, n)?;
+                out.operations.push(stats);
+                group.cpu.push(cpu);
+            }
             group.throughput.push(serve::load_unix(&server, "/1.0")?);
             match serve::load_https(&server, "/1.0")? {
                 Some(t) => group.throughput.push(t),
@@ -723,6 +724,17 @@ fn render_table(r: &Results) -> String {
             t.rps / t.budget_rps
         ));
     }
+    if let Some(g) = r.serve.as_ref().filter(|g| !g.cpu.is_empty()) {
+        let each: Vec<String> = g
+            .cpu
+            .iter()
+            .map(|c| format!("{} {:.2} ms", c.operation, c.cpu_ms_per_request))
+            .collect();
+        out.push_str(&format!(
+            "incus-serve CPU time per request (all threads; other load does not count): {}\n",
+            each.join(", ")
+        ));
+    }
     if let Some(m) = r.serve.as_ref().and_then(|g| g.memory.as_ref()) {
         out.push_str(&format!(
             "incus-serve RSS: idle {:.1} MiB, after the group {:.1} MiB (budget {} MiB idle: {}, {:.2} of budget)\n",
@@ -817,6 +829,11 @@ mod tests {
                     Some(2.5),
                 )],
                 memory: Some(serve::memory(12 * 1024, 30 * 1024)),
+                cpu: vec![serve::ServerCpu {
+                    operation: "api-full".into(),
+                    requests: 21,
+                    cpu_ms_per_request: 12.5,
+                }],
             }),
         };
         let t = render_table(&r);
@@ -828,6 +845,7 @@ mod tests {
             t.contains("GET /1.0 over unix: 1500 req/s") && t.contains("pass (3.0x)"),
             "{t}"
         );
+        assert!(t.contains("api-full 12.50 ms"), "{t}");
         assert!(
             t.contains("idle 12.0 MiB") && t.contains("budget 20 MiB idle: pass"),
             "{t}"

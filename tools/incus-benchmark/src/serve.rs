@@ -44,11 +44,21 @@ pub struct ServeMemory {
     pub within_budget: bool,
 }
 
+/// CPU time (user + system, all threads) the server spent per request: unlike the
+/// latency it does not grow when other work shares the cores.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerCpu {
+    pub operation: String,
+    pub requests: usize,
+    pub cpu_ms_per_request: f64,
+}
+
 /// What the group measured besides the latency lines.
 #[derive(Debug, Default, Serialize)]
 pub struct ServeResults {
     pub throughput: Vec<Throughput>,
     pub memory: Option<ServeMemory>,
+    pub cpu: Vec<ServerCpu>,
 }
 
 /// A running `incus-serve`, killed when dropped.
@@ -106,6 +116,22 @@ impl Server {
 
     pub fn rss_kib(&self) -> u64 {
         crate::proc_field(self.child.id(), "VmRSS:").unwrap_or(0)
+    }
+
+    /// utime + stime of the server so far, ms (/proc/PID/stat counts in 1/100 s).
+    fn cpu_ms(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the command name, which may hold spaces: utime and stime are
+        // the 14th and 15th of the line, the 12th and 13th after ')'.
+        let rest = stat.rsplit_once(')').map(|r| r.1).unwrap_or("");
+        let ticks: u64 = rest
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .filter_map(|v| v.parse::<u64>().ok())
+            .sum();
+        ticks as f64 * 10.0
     }
 }
 
@@ -191,17 +217,30 @@ impl Conn {
     }
 }
 
-/// `rounds` requests one after another on one connection.
-pub fn latency(server: &Server, op: &str, path: &str, rounds: usize, n: usize) -> Result<Stats> {
+/// `rounds` requests one after another on one connection; also the server's CPU time
+/// per request.
+pub fn latency(
+    server: &Server,
+    op: &str,
+    path: &str,
+    rounds: usize,
+    n: usize,
+) -> Result<(Stats, ServerCpu)> {
     let mut c = Conn::unix(&server.socket)?;
     c.get(path)?; // warm: first-use costs (database handle of the worker) are not the median's
     let mut samples = Vec::with_capacity(rounds);
+    let cpu = server.cpu_ms();
     for _ in 0..rounds {
         let t = Instant::now();
         c.get(path)?;
         samples.push(t.elapsed());
     }
-    Ok(Stats::from(op, 1, n, samples))
+    let cpu = ServerCpu {
+        operation: op.into(),
+        requests: rounds,
+        cpu_ms_per_request: ((server.cpu_ms() - cpu) / rounds as f64 * 100.0).round() / 100.0,
+    };
+    Ok((Stats::from(op, 1, n, samples), cpu))
 }
 
 /// `GET path` from CONNECTIONS threads for LOAD_TIME, each on its own keep-alive
