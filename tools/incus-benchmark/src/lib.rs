@@ -731,7 +731,7 @@ fn render_table(r: &Results) -> String {
             .map(|c| format!("{} {:.2} ms", c.operation, c.cpu_ms_per_request))
             .collect();
         out.push_str(&format!(
-            "incus-serve CPU time per request (all threads; other load does not count): {}\n",
+            "incus-serve CPU time per request (all threads; less sensitive to other load than latency): {}\n",
             each.join(", ")
         ));
     }

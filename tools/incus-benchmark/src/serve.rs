@@ -44,8 +44,8 @@ pub struct ServeMemory {
     pub within_budget: bool,
 }
 
-/// CPU time (user + system, all threads) the server spent per request: unlike the
-/// latency it does not grow when other work shares the cores.
+/// CPU time (user + system, all threads) the server spent per request: it does not
+/// count the time spent waiting for a core that other work holds, as the latency does.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServerCpu {
     pub operation: String,
