@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 # Debian packages the tests and the demo need.
 APT_PACKAGES := busybox-static bats jq xz-utils squashfs-tools sqlite3 lxc uidmap btrfs-progs debootstrap \
-	dnsmasq-base nftables iproute2 curl bsdutils python3-venv systemd
+	dnsmasq-base nftables iproute2 curl bsdutils python3-venv systemd wrk
 DEMO_DIR ?= /tmp/incus-demo
 
 .PHONY: all deps build release test unit bats lint gen demo bench stress clean

@@ -59,6 +59,31 @@ bench_teardown() {
     bench_teardown
 }
 
+@test "benchmark: serve group reports REST latency, requests/s and memory" {
+    need_busybox_image
+    command -v wrk >/dev/null || { echo "wrk is missing: make deps installs it" >&2; return 1; }
+    incus admin init --minimal
+    incus image import "$BUSYBOX_UNIFIED" --alias busybox
+    run --separate-stderr incus-benchmark serve --count 2 -f json --report-file "$TEST_ROOT/s.csv"
+    assert_status 0
+    [ "$(echo "$output" | jq -r '[.operations[].operation] | join(",")')" = "api-root,api-list,api-full,list" ]
+    [ "$(echo "$output" | jq -r '.operations[2] | "\(.instances) \(.count) \(.budget_ms) \(.upstream_ms)"')" = "2 21 30 null" ]
+    [ "$(echo "$output" | jq -r '.operations[3].budget_ms')" = 20 ]
+    [ "$(echo "$output" | jq -r '[.serve.throughput[].transport] | join(",")')" = "unix,https" ]
+    [ "$(echo "$output" | jq -r '[.serve.throughput[] | .requests > 0 and .rps > 0 and .budget_rps == 500] | all')" = true ]
+    [ "$(echo "$output" | jq -r '.serve.memory | .idle_rss_kib > 0 and .busy_rss_kib > 0 and .budget_kib == 20480')" = true ]
+    [ "$(echo "$output" | jq -r '[.serve.cpu[] | "\(.operation):\(.requests):\(.cpu_ms_per_request >= 0)"] | join(",")')" = "api-root:51:true,api-list:21:true,api-full:21:true" ]
+    # The instances it made are gone, and so is the server.
+    [ "$(incus list -f json | jq length)" = 0 ]
+    [ "$(cut -d, -f2 "$TEST_ROOT/s.csv" | tr '\n' ' ')" = "operation api-root api-list api-full list api-root-rps-unix api-root-rps-https serve-memory " ]
+    run incus-benchmark serve --count 1
+    assert_status 0
+    assert_contains "GET /1.0 over unix:"
+    assert_contains "incus-serve RSS: idle"
+    assert_contains "incus-serve CPU time per request"
+    bench_teardown
+}
+
 @test "benchmark: bad input and missing instances are errors" {
     incus admin init --minimal
     run -7 --separate-stderr incus-benchmark exec --count 0

@@ -1,7 +1,8 @@
 #!/bin/bash
 # `make bench`: the standard benchmark set on a fresh installation in a temp dir:
 # busybox image; dir pool (and btrfs on a loop file when the driver is built in);
-# 1 and $COUNT instances for the per-operation figures, $LIST_COUNT for list.
+# 1 and $COUNT instances for the per-operation figures, $LIST_COUNT for list and the
+# serve group (REST latency, GET /1.0 requests/s, incus-serve memory).
 # Prints tables with the budgets of DESIGN.md; asserts no timing.
 set -euo pipefail
 BIN="${INCUS_BIN_DIR:-$(cd "$(dirname "$0")/.." && pwd)/target/release}"
@@ -37,5 +38,5 @@ for pool in $pools; do
     echo "== pool $pool ($driver): $COUNT instances"
     incus-benchmark standard --count "$COUNT" -s "$pool" --report-file "${REPORT:-/dev/null}"
 done
-echo "== list with $LIST_COUNT running instances"
-incus-benchmark list --count "$LIST_COUNT" --report-file "${REPORT:-/dev/null}"
+echo "== list and incus-serve with $LIST_COUNT running instances"
+incus-benchmark serve --count "$LIST_COUNT" --report-file "${REPORT:-/dev/null}"

@@ -190,9 +190,12 @@ fn profiles_of<'a>(
 /// `list`: every instance (recursion=1).
 pub fn list(ctx: &Context) -> Result<Vec<Instance>> {
     let (rows, by_name) = list_rows(ctx)?;
+    let run_dirs: Vec<PathBuf> = rows.iter().map(|r| ctx.instance_run_dir(&r.name)).collect();
+    let statuses = each_run_dir(&run_dirs, crate::lifecycle::status_at);
     Ok(rows
         .iter()
-        .map(|row| to_api(row, profiles_of(row, &by_name), status(ctx, &row.name)))
+        .zip(statuses)
+        .map(|(row, st)| to_api(row, profiles_of(row, &by_name), st))
         .collect())
 }
 
@@ -201,9 +204,10 @@ pub fn list(ctx: &Context) -> Result<Vec<Instance>> {
 pub fn list_full(ctx: &Context) -> Result<Vec<Instance>> {
     let (rows, by_name) = list_rows(ctx)?;
     let mut snapshots = ctx.db()?.read(incus_db::snapshot_list_all)?;
+    let run_dirs: Vec<PathBuf> = rows.iter().map(|r| ctx.instance_run_dir(&r.name)).collect();
+    let states = each_run_dir(&run_dirs, crate::lifecycle::state_at);
     let mut out = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let st = crate::lifecycle::state(ctx, &row.name)?;
+    for (row, st) in rows.iter().zip(states) {
         let status = crate::lifecycle::status_of(&st);
         let mut inst = to_api(row, profiles_of(row, &by_name), status);
         inst.snapshots = Some(
@@ -219,6 +223,31 @@ pub fn list_full(ctx: &Context) -> Result<Vec<Instance>> {
         out.push(inst);
     }
     Ok(out)
+}
+
+/// `look` at the run directory of many instances, in order. The reads are small files
+/// of /proc, cgroupfs and the run directory, mostly kernel time: spread over the cores
+/// when there are enough instances to repay a thread.
+fn each_run_dir<T: Send>(run_dirs: &[PathBuf], look: fn(&Path) -> T) -> Vec<T> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(run_dirs.len() / 16)
+        .max(1);
+    if threads == 1 {
+        return run_dirs.iter().map(|d| look(d)).collect();
+    }
+    let chunk = run_dirs.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = run_dirs
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(|d| look(d)).collect::<Vec<_>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|p| p.join().expect("run directory reads do not panic"))
+            .collect()
+    })
 }
 
 /// `show`.

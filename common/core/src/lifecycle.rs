@@ -23,7 +23,16 @@ pub(crate) fn rt_err(e: incus_runtime::Error) -> Error {
 
 /// The status of an instance from its run directory (monitor lock, state file).
 pub fn status(ctx: &Context, name: &str) -> StatusCode {
-    match incus_runtime::status(&ctx.instance_run_dir(name)) {
+    status_at(&ctx.instance_run_dir(name))
+}
+
+/// [`status`] from an instance's run directory.
+pub fn status_at(run_dir: &std::path::Path) -> StatusCode {
+    status_code(&incus_runtime::status(run_dir))
+}
+
+fn status_code(st: &incus_runtime::Status) -> StatusCode {
+    match st {
         incus_runtime::Status::Running { .. } | incus_runtime::Status::Orphaned { .. } => {
             StatusCode::Running
         }
@@ -423,7 +432,14 @@ pub fn console_connect(
 
 /// Live state (`GET .../state`).
 pub fn state(ctx: &Context, name: &str) -> Result<InstanceState> {
-    let st = status(ctx, name);
+    Ok(state_at(&ctx.instance_run_dir(name)))
+}
+
+/// The live state from an instance's run directory: one look at it for the status and
+/// the usage figures (lists call this for every instance, from several threads).
+pub fn state_at(run_dir: &std::path::Path) -> InstanceState {
+    let (rt, info) = incus_runtime::status_info(run_dir);
+    let st = status_code(&rt);
     let mut out = InstanceState {
         status: st.as_str().into(),
         status_code: st.code(),
@@ -432,7 +448,7 @@ pub fn state(ctx: &Context, name: &str) -> Result<InstanceState> {
     };
     // A stopped instance keeps pid and processes at 0, as upstream reports them.
     if st != StatusCode::Stopped {
-        if let Ok(info) = incus_runtime::info(&ctx.instance_run_dir(name)) {
+        if let Some(info) = info {
             out.pid = info.init_pid as i64;
             out.processes = info.processes as i64;
             out.memory.usage = info.memory_usage as i64;
@@ -444,7 +460,7 @@ pub fn state(ctx: &Context, name: &str) -> Result<InstanceState> {
             ));
         }
     }
-    Ok(out)
+    out
 }
 
 /// Applies changed limits to a running instance (after `config set`).

@@ -7,6 +7,7 @@
 use crate::spec::{DeviceKind, Limits, UnixDevice};
 use crate::sys::write_file;
 use crate::{Error, Result};
+use incus_sys::fsutil::read_small;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -90,6 +91,17 @@ pub(crate) fn parse_layout(mounts: &str) -> Result<Layout> {
 }
 
 impl Layout {
+    /// [`Layout::detect`] once per process, for the read-only probes a list makes of
+    /// every instance (the host's cgroup mounts do not change under a running tool).
+    pub fn detect_cached() -> Result<Layout> {
+        static LAYOUT: std::sync::OnceLock<Layout> = std::sync::OnceLock::new();
+        if let Some(l) = LAYOUT.get() {
+            return Ok(l.clone());
+        }
+        let l = Layout::detect()?;
+        Ok(LAYOUT.get_or_init(|| l).clone())
+    }
+
     /// Discover the host layout.
     pub fn detect() -> Result<Layout> {
         let m = fs::read_to_string("/proc/self/mounts")
@@ -639,10 +651,10 @@ impl Cgroups {
             return false;
         };
         match self.layout.kind {
-            Kind::V1 => fs::read_to_string(d.join("freezer.state"))
+            Kind::V1 => read_small(d.join("freezer.state"))
                 .map(|s| s.trim() != "THAWED")
                 .unwrap_or(false),
-            Kind::V2 => fs::read_to_string(d.join("cgroup.events"))
+            Kind::V2 => read_small(d.join("cgroup.events"))
                 .map(|s| s.contains("frozen 1"))
                 .unwrap_or(false),
         }
@@ -650,7 +662,7 @@ impl Cgroups {
 
     /// Read a single-number file of controller `ctrl`.
     pub fn read_u64(&self, ctrl: &str, file: &str) -> Option<u64> {
-        let s = fs::read_to_string(self.dir(ctrl)?.join(file)).ok()?;
+        let s = read_small(self.dir(ctrl)?.join(file)).ok()?;
         s.split_whitespace().next()?.parse().ok()
     }
 

@@ -9,6 +9,7 @@ use crate::spec::{
 use crate::state::{self, init_pidfd, monitor_alive, monitor_pidfd, RunRecord, State};
 use crate::sys::{now_unix, pidfd_send_signal, sys_err, wait_readable};
 use crate::{Error, Result};
+use incus_sys::fsutil::read_small;
 use nix::sched::CloneFlags as CF;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, pipe2, ForkResult};
@@ -151,16 +152,27 @@ pub fn start(spec: &ContainerSpec) -> Result<Started> {
 /// Current state. Detects a dead monitor (lifetime lock free) and an orphaned init (pid +
 /// start time still match). Never fails: unreadable state reads as stopped.
 pub fn status(run_dir: &Path) -> Status {
+    probe(run_dir, false).0
+}
+
+/// [`status`] and, when the monitor runs, [`info`]: one read of the run directory for
+/// both (a list asks this of every instance).
+pub fn status_info(run_dir: &Path) -> (Status, Option<RuntimeInfo>) {
+    probe(run_dir, true)
+}
+
+fn probe(run_dir: &Path, want_info: bool) -> (Status, Option<RuntimeInfo>) {
     let st = state::read_state(run_dir).unwrap_or_default();
     let alive = monitor_alive(run_dir);
     match (alive, st.running) {
         (true, Some(r)) => {
-            let frozen = state::read_spec(run_dir)
-                .ok()
-                .and_then(|s| cgroups(&s).ok())
-                .map(|c| c.is_frozen())
-                .unwrap_or(false);
-            if frozen {
+            let cg = state::read_spec(run_dir).ok().and_then(|s| {
+                Layout::detect_cached()
+                    .ok()
+                    .map(|l| Cgroups::new(l, container_rel(&s.host_prefix, &s.name)))
+            });
+            let frozen = cg.as_ref().is_some_and(|c| c.is_frozen());
+            let status = if frozen {
                 Status::Frozen {
                     init_pid: r.init_pid,
                     monitor_pid: r.monitor_pid,
@@ -170,10 +182,11 @@ pub fn status(run_dir: &Path) -> Status {
                     init_pid: r.init_pid,
                     monitor_pid: r.monitor_pid,
                 }
-            }
+            };
+            (status, cg.filter(|_| want_info).map(|cg| usage(&cg, &r)))
         }
         (false, Some(r)) => {
-            if init_pidfd(&r).is_some() {
+            let status = if init_pidfd(&r).is_some() {
                 Status::Orphaned {
                     init_pid: r.init_pid,
                 }
@@ -185,9 +198,10 @@ pub fn status(run_dir: &Path) -> Status {
                         repaired: false,
                     }),
                 }
-            }
+            };
+            (status, None)
         }
-        (_, None) => Status::Stopped { last: st.last },
+        (_, None) => (Status::Stopped { last: st.last }, None),
     }
 }
 
@@ -568,9 +582,14 @@ pub fn hot_remove_unix(run_dir: &Path, path: &Path) -> Result<()> {
 /// Usage figures of a running container.
 pub fn info(run_dir: &Path) -> Result<RuntimeInfo> {
     let (_, rec, cg) = running(run_dir)?;
+    Ok(usage(&cg, &rec))
+}
+
+/// One read of each cgroup file the figures need, and of init's /proc/PID/net/dev.
+fn usage(cg: &Cgroups, rec: &RunRecord) -> RuntimeInfo {
     let v2 = cg.layout.kind == crate::cgroup::Kind::V2;
     let (mem, peak, cpu) = if v2 {
-        let cpu = fs::read_to_string(cg.dir("cpu").unwrap_or_default().join("cpu.stat"))
+        let cpu = read_small(cg.dir("cpu").unwrap_or_default().join("cpu.stat"))
             .ok()
             .and_then(|s| {
                 s.lines().find_map(|l| {
@@ -592,7 +611,7 @@ pub fn info(run_dir: &Path) -> Result<RuntimeInfo> {
             cg.read_u64("cpuacct", "cpuacct.usage").unwrap_or(0),
         )
     };
-    Ok(RuntimeInfo {
+    RuntimeInfo {
         init_pid: rec.init_pid,
         monitor_pid: rec.monitor_pid,
         processes: cg.read_u64("pids", "pids.current").unwrap_or(0),
@@ -600,10 +619,10 @@ pub fn info(run_dir: &Path) -> Result<RuntimeInfo> {
         memory_peak: peak.unwrap_or(0),
         cpu_usage_ns: cpu,
         network: parse_net_dev(
-            &fs::read_to_string(format!("/proc/{}/net/dev", rec.init_pid)).unwrap_or_default(),
+            &read_small(format!("/proc/{}/net/dev", rec.init_pid)).unwrap_or_default(),
         ),
         lxcfs: false,
-    })
+    }
 }
 
 pub(crate) fn parse_net_dev(s: &str) -> Vec<NetCounters> {

@@ -39,7 +39,7 @@ pub(crate) fn path(run_dir: &Path, f: &str) -> PathBuf {
 
 pub(crate) fn read_spec(run_dir: &Path) -> Result<ContainerSpec> {
     let p = path(run_dir, SPEC);
-    let s = fs::read(&p).map_err(|e| Error::io(&p, e))?;
+    let s = incus_sys::fsutil::read_small_bytes(&p).map_err(|e| Error::io(&p, e))?;
     serde_json::from_slice(&s).map_err(|e| Error::State {
         path: p,
         msg: e.to_string(),
@@ -53,7 +53,7 @@ pub(crate) fn write_spec(run_dir: &Path, spec: &ContainerSpec) -> Result<()> {
 
 pub(crate) fn read_state(run_dir: &Path) -> Result<State> {
     let p = path(run_dir, STATE);
-    match fs::read(&p) {
+    match incus_sys::fsutil::read_small_bytes(&p) {
         Ok(s) => serde_json::from_slice(&s).map_err(|e| Error::State {
             path: p,
             msg: e.to_string(),

@@ -89,6 +89,36 @@ pub fn disk_usage(path: &Path) -> u64 {
     }
 }
 
+/// Reads a small text file (of /proc, cgroupfs, a run directory) into a page-sized
+/// buffer: open, one read, the read that sees the end, close. (`fs::read_to_string`
+/// also asks for the size and the offset first and, as /proc and cgroupfs report 0,
+/// then reads in small probing steps; a list reads several such files per instance.)
+pub fn read_small(path: impl AsRef<Path>) -> std::io::Result<String> {
+    String::from_utf8(read_small_bytes(path)?)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
+/// [`read_small`] as bytes.
+pub fn read_small_bytes(path: impl AsRef<Path>) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 4096];
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            buf.resize(len * 2, 0);
+        }
+        match f.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(len);
+    Ok(buf)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,5 +148,21 @@ mod tests {
             outside.join("keep").is_file(),
             "the link's target is untouched"
         );
+    }
+
+    #[test]
+    fn read_small_reads_past_the_first_buffer() {
+        let dir = std::env::temp_dir().join(format!("read-small-{}", std::process::id()));
+        let data: String = (0..3000).map(|i| format!("{i}\n")).collect();
+        std::fs::write(&dir, &data).unwrap();
+        let got = super::read_small(&dir);
+        std::fs::remove_file(&dir).unwrap();
+        assert_eq!(got.unwrap(), data);
+        let mounts = super::read_small("/proc/self/mounts").unwrap();
+        assert_eq!(
+            mounts,
+            std::fs::read_to_string("/proc/self/mounts").unwrap()
+        );
+        assert!(super::read_small("/nonexistent/x").is_err());
     }
 }

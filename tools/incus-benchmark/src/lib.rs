@@ -11,6 +11,8 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
+mod serve;
+
 /// Measure instance operations and compare them with the performance budget.
 #[derive(Debug, Parser)]
 #[command(name = "incus-benchmark", version, about)]
@@ -74,6 +76,9 @@ pub enum Cmd {
     Snapshot,
     /// The standard set: launch, stop, start, exec, config, list, snapshot, delete
     Standard,
+    /// incus-serve with --count running instances: REST list latency, `GET /1.0`
+    /// requests/s (unix socket; HTTPS with wrk when installed), idle memory, `list`
+    Serve,
 }
 
 /// The clap definition (man pages and completions).
@@ -94,17 +99,19 @@ pub fn main() -> ExitCode {
     })
 }
 
-/// DESIGN.md's budget and upstream's median here, in ms, by operation.
-fn budget(op: &str) -> Option<(f64, f64)> {
+/// DESIGN.md's (or the server issue's) budget and upstream's median here, in ms, by
+/// operation. `api-*` are REST requests to incus-serve over its unix socket.
+fn budget(op: &str) -> Option<(f64, Option<f64>)> {
     Some(match op {
-        "launch" => (30.0, 290.0),
-        "start" => (25.0, 290.0),
-        "stop" => (15.0, 740.0),
-        "exec" => (5.0, 55.0),
-        "snapshot" => (15.0, 150.0),
-        "restore" => (60.0, 1080.0),
-        "list" => (20.0, 1020.0),
-        "config" => (5.0, 57.0),
+        "launch" => (30.0, Some(290.0)),
+        "start" => (25.0, Some(290.0)),
+        "stop" => (15.0, Some(740.0)),
+        "exec" => (5.0, Some(55.0)),
+        "snapshot" => (15.0, Some(150.0)),
+        "restore" => (60.0, Some(1080.0)),
+        "list" => (20.0, Some(1020.0)),
+        "config" => (5.0, Some(57.0)),
+        "api-full" => (30.0, None),
         _ => return None,
     })
 }
@@ -138,6 +145,9 @@ pub struct MonitorMemory {
 pub struct Results {
     pub operations: Vec<Stats>,
     pub monitor_memory: Option<MonitorMemory>,
+    /// The `serve` group's throughput and memory (absent for the other scenarios).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serve: Option<serve::ServeResults>,
 }
 
 impl Stats {
@@ -173,7 +183,7 @@ impl Stats {
             max_ms: samples.last().map(|d| ms(*d)).unwrap_or(0.0),
             p95_ms: if n == 0 { 0.0 } else { at(0.95) },
             budget_ms: b.map(|b| b.0),
-            upstream_ms: b.map(|b| b.1),
+            upstream_ms: b.and_then(|b| b.1),
             within_budget: b.filter(|_| n > 0).map(|b| median <= b.0),
         }
     }
@@ -387,31 +397,67 @@ impl Bench {
         })
     }
 
-    /// `list` with --count running instances (made here when fewer exist).
-    fn list(&self) -> Result<Stats> {
+    /// Runs `f(instances)` with at least --count running instances (made here when
+    /// fewer exist, and deleted again afterwards).
+    fn with_running<T>(&self, f: impl FnOnce(usize) -> Result<T>) -> Result<T> {
         let existing = self.existing()?;
         let missing = self.opts.count.saturating_sub(existing.len());
         let made: Vec<String> = (0..missing)
             .map(|i| format!("{PREFIX}list{i}-{}", std::process::id()))
             .collect();
-        let run = || -> Result<Stats> {
+        let run = || -> Result<T> {
             self.each(&made, |n| self.time(&self.create_args("launch", n)))?;
             for n in &existing {
                 // Start the stopped ones (already running is fine).
                 let _ = self.time(&["start", n]);
             }
-            let rounds: Vec<usize> = (0..15).collect();
-            let samples = self.each(&rounds, |_| self.time(&["list", "--format", "json"]))?;
-            Ok(Stats::from(
-                "list",
-                self.opts.parallel,
-                existing.len() + made.len(),
-                samples,
-            ))
+            f(existing.len() + made.len())
         };
         let result = run();
         self.each(&made, |n| self.time(&["delete", "-f", n]))?;
         result
+    }
+
+    /// `list --format json`, 15 rounds.
+    fn list_rounds(&self, instances: usize) -> Result<Stats> {
+        let rounds: Vec<usize> = (0..15).collect();
+        let samples = self.each(&rounds, |_| self.time(&["list", "--format", "json"]))?;
+        Ok(Stats::from("list", self.opts.parallel, instances, samples))
+    }
+
+    /// `list` with --count running instances.
+    fn list(&self) -> Result<Stats> {
+        self.with_running(|n| self.list_rounds(n))
+    }
+
+    /// The `serve` group (see serve.rs): REST latency of `GET /1.0` and of the list at
+    /// both recursion depths, `GET /1.0` under load, the server's memory, and `list`.
+    fn serve(&self, out: &mut Results) -> Result<()> {
+        let program = self.tool_path("incus-serve");
+        self.with_running(|n| {
+            let server = serve::Server::start(&program)?;
+            let idle = server.rss_kib();
+            let mut group = serve::ServeResults::default();
+            for (op, path, rounds) in [
+                ("api-root", "/1.0", 51),
+                ("api-list", "/1.0/instances?recursion=1", 21),
+                ("api-full", "/1.0/instances?recursion=2", 21),
+            ] {
+                let (stats, cpu) = serve::latency(&server, op, path, rounds, n)?;
+                out.operations.push(stats);
+                group.cpu.push(cpu);
+            }
+            group.throughput.push(serve::load_unix(&server, "/1.0")?);
+            match serve::load_https(&server, "/1.0")? {
+                Some(t) => group.throughput.push(t),
+                None => eprintln!("(wrk is not installed: no HTTPS load figure)"),
+            }
+            group.memory = Some(serve::memory(idle, server.rss_kib()));
+            drop(server);
+            out.operations.push(self.list_rounds(n)?);
+            out.serve = Some(group);
+            Ok(())
+        })
     }
 
     fn snapshot(&self) -> Result<Vec<Stats>> {
@@ -442,6 +488,7 @@ impl Bench {
                 .push(self.on_all("delete", &["delete", "-f"])?),
             Cmd::Exec => out.operations.push(self.exec()?),
             Cmd::List => out.operations.push(self.list()?),
+            Cmd::Serve => self.serve(&mut out)?,
             Cmd::Config => out.operations.push(self.config()?),
             Cmd::Snapshot => out.operations.extend(self.snapshot()?),
             Cmd::Standard => {
@@ -465,6 +512,14 @@ impl Bench {
         }
         out.monitor_memory = self.monitor_memory();
         Ok(out)
+    }
+
+    /// A tool beside this binary, else by name on PATH.
+    fn tool_path(&self, tool: &str) -> PathBuf {
+        match &self.bin_dir {
+            Some(d) if d.join(tool).is_file() => d.join(tool),
+            _ => PathBuf::from(tool),
+        }
     }
 
     fn has_tool(&self, tool: &str) -> bool {
@@ -553,8 +608,10 @@ fn proc_field(pid: u32, field: &str) -> Option<u64> {
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
 }
 
+/// `rps` and `rss_kib` are for the serve group's throughput (`api-root-rps-<transport>`)
+/// and memory (`serve-memory`, idle RSS) lines.
 const CSV_HEADER: &str =
-    "timestamp,operation,count,parallel,instances,median_ms,min_ms,max_ms,p95_ms,budget_ms,within_budget";
+    "timestamp,operation,count,parallel,instances,median_ms,min_ms,max_ms,p95_ms,budget_ms,within_budget,rps,rss_kib";
 
 fn write_csv(path: &std::path::Path, r: &Results) -> Result<()> {
     use std::io::Write;
@@ -572,7 +629,7 @@ fn write_csv(path: &std::path::Path, r: &Results) -> Result<()> {
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     for s in &r.operations {
         text.push_str(&format!(
-            "{now},{},{},{},{},{},{},{},{},{},{}\n",
+            "{now},{},{},{},{},{},{},{},{},{},{},,\n",
             s.operation,
             s.count,
             s.parallel,
@@ -583,6 +640,25 @@ fn write_csv(path: &std::path::Path, r: &Results) -> Result<()> {
             s.p95_ms,
             s.budget_ms.map(|b| b.to_string()).unwrap_or_default(),
             s.within_budget.map(|b| b.to_string()).unwrap_or_default(),
+        ));
+    }
+    let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    for t in r.serve.iter().flat_map(|g| &g.throughput) {
+        text.push_str(&format!(
+            "{now},api-root-rps-{},{},{},,{},,,{},,{},{},\n",
+            t.transport,
+            t.requests,
+            t.connections,
+            opt(t.median_ms),
+            opt(t.p95_ms),
+            t.within_budget,
+            t.rps,
+        ));
+    }
+    if let Some(m) = r.serve.as_ref().and_then(|g| g.memory.as_ref()) {
+        text.push_str(&format!(
+            "{now},serve-memory,1,1,,,,,,,{},,{}\n",
+            m.within_budget, m.idle_rss_kib
         ));
     }
     f.write_all(text.as_bytes())
@@ -610,8 +686,9 @@ fn render_table(r: &Results) -> String {
             Some(false) => "OVER",
             None => "",
         };
-        let ratio = match s.upstream_ms {
-            Some(u) if s.median_ms > 0.0 => format!("{:.1}x faster", u / s.median_ms),
+        let ratio = match (s.upstream_ms, s.budget_ms) {
+            (Some(u), _) if s.median_ms > 0.0 => format!("{:.1}x faster", u / s.median_ms),
+            (None, Some(b)) => format!("{:.2} of budget", s.median_ms / b),
             _ => String::new(),
         };
         out.push_str(&format!(
@@ -627,6 +704,45 @@ fn render_table(r: &Results) -> String {
             s.budget_ms.map(|b| format!("{b}ms")).unwrap_or_default(),
             verdict,
             ratio
+        ));
+    }
+    for t in r.serve.iter().flat_map(|g| &g.throughput) {
+        let lat = match (t.median_ms, t.p95_ms) {
+            (Some(m), Some(p)) => format!("; median {m:.2} ms, p95 {p:.2} ms"),
+            (Some(m), None) => format!("; median {m:.2} ms"),
+            _ => String::new(),
+        };
+        out.push_str(&format!(
+            "{} over {}: {:.0} req/s ({} connections, {:.1} s{lat}); budget {} req/s: {} ({:.1}x)\n",
+            t.operation,
+            t.transport,
+            t.rps,
+            t.connections,
+            t.seconds,
+            t.budget_rps,
+            if t.within_budget { "pass" } else { "UNDER" },
+            t.rps / t.budget_rps
+        ));
+    }
+    if let Some(g) = r.serve.as_ref().filter(|g| !g.cpu.is_empty()) {
+        let each: Vec<String> = g
+            .cpu
+            .iter()
+            .map(|c| format!("{} {:.2} ms", c.operation, c.cpu_ms_per_request))
+            .collect();
+        out.push_str(&format!(
+            "incus-serve CPU time per request (all threads; less sensitive to other load than latency): {}\n",
+            each.join(", ")
+        ));
+    }
+    if let Some(m) = r.serve.as_ref().and_then(|g| g.memory.as_ref()) {
+        out.push_str(&format!(
+            "incus-serve RSS: idle {:.1} MiB, after the group {:.1} MiB (budget {} MiB idle: {}, {:.2} of budget)\n",
+            m.idle_rss_kib as f64 / 1024.0,
+            m.busy_rss_kib as f64 / 1024.0,
+            m.budget_kib / 1024,
+            if m.within_budget { "pass" } else { "OVER" },
+            m.idle_rss_kib as f64 / m.budget_kib as f64
         ));
     }
     if let Some(m) = &r.monitor_memory {
@@ -674,6 +790,7 @@ mod tests {
                 peak_rss_kib_max: 1500,
                 peak_rss_kib_median: 1400,
             }),
+            serve: None,
         };
         let t = render_table(&r);
         assert!(
@@ -694,6 +811,63 @@ mod tests {
             lines[1].contains(",launch,3,2,3,30,20,40,40,30,true"),
             "{}",
             lines[1]
+        );
+    }
+
+    #[test]
+    fn serve_group_in_table_and_csv() {
+        let r = Results {
+            operations: vec![Stats::from("api-full", 1, 200, ms(&[10, 20, 30]))],
+            monitor_memory: None,
+            serve: Some(serve::ServeResults {
+                throughput: vec![serve::throughput(
+                    "/1.0",
+                    "unix",
+                    2.0,
+                    3000,
+                    Some(1.0),
+                    Some(2.5),
+                )],
+                memory: Some(serve::memory(12 * 1024, 30 * 1024)),
+                cpu: vec![serve::ServerCpu {
+                    operation: "api-full".into(),
+                    requests: 21,
+                    cpu_ms_per_request: 12.5,
+                }],
+            }),
+        };
+        let t = render_table(&r);
+        assert!(
+            t.contains("api-full") && t.contains("0.67 of budget"),
+            "{t}"
+        );
+        assert!(
+            t.contains("GET /1.0 over unix: 1500 req/s") && t.contains("pass (3.0x)"),
+            "{t}"
+        );
+        assert!(t.contains("api-full 12.50 ms"), "{t}");
+        assert!(
+            t.contains("idle 12.0 MiB") && t.contains("budget 20 MiB idle: pass"),
+            "{t}"
+        );
+        let f = std::env::temp_dir().join(format!("bench-csv-serve-{}", std::process::id()));
+        let _ = std::fs::remove_file(&f);
+        write_csv(&f, &r).unwrap();
+        let text = std::fs::read_to_string(&f).unwrap();
+        std::fs::remove_file(&f).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        let cols = CSV_HEADER.split(',').count();
+        assert!(lines.iter().all(|l| l.split(',').count() == cols), "{text}");
+        assert!(
+            lines[2].contains(",api-root-rps-unix,3000,4,,1,,,2.5,,true,1500,"),
+            "{}",
+            lines[2]
+        );
+        assert!(
+            lines[3].ends_with(",serve-memory,1,1,,,,,,,true,,12288"),
+            "{}",
+            lines[3]
         );
     }
 }

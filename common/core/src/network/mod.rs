@@ -1209,13 +1209,19 @@ pub fn instance_network_state(
     pid: i32,
     counters: &[incus_runtime::NetCounters],
 ) -> std::collections::BTreeMap<String, InstanceStateNetwork> {
-    let fib = std::fs::read_to_string(format!("/proc/{pid}/net/fib_trie")).unwrap_or_default();
     let routes = addr::parse_routes(
-        &std::fs::read_to_string(format!("/proc/{pid}/net/route")).unwrap_or_default(),
+        &incus_sys::fsutil::read_small(format!("/proc/{pid}/net/route")).unwrap_or_default(),
     );
+    // An IPv4 address is listed only under a device with a route to it: with no routes
+    // (a container with only lo) the local addresses are not needed.
+    let fib = if routes.is_empty() {
+        String::new()
+    } else {
+        incus_sys::fsutil::read_small(format!("/proc/{pid}/net/fib_trie")).unwrap_or_default()
+    };
     let locals = addr::local_addresses(&fib);
     let inet6 = addr6::parse_if_inet6(
-        &std::fs::read_to_string(format!("/proc/{pid}/net/if_inet6")).unwrap_or_default(),
+        &incus_sys::fsutil::read_small(format!("/proc/{pid}/net/if_inet6")).unwrap_or_default(),
     );
     let mut out = std::collections::BTreeMap::new();
     for c in counters {
