@@ -563,3 +563,50 @@ fn server_killed_during_snapshot_create_is_repaired() {
     srv.incus(&["snapshot", "create", "c1", "s0"]).ok();
     assert_eq!(our_snapshots(&env, "c1"), ["s0"]);
 }
+
+/// `incus move NAME --storage POOL` (upstream's `instance_pool_move`: POST with
+/// `migration` and `pool`) moves the instance's volume to another local pool.
+#[test]
+fn move_to_another_pool_with_upstream_client() {
+    upstream_present();
+    let env = TestEnv::initialized();
+    with_image(&env);
+    let srv = Server::start(&env);
+    let p2 = env.root().join("p2src");
+    std::fs::create_dir(&p2).unwrap();
+    env.ok(
+        "incus-storage",
+        &["create", "p2", "dir", &format!("source={}", p2.display())],
+    );
+    srv.incus(&["init", "busybox", "m1"]).ok();
+    srv.incus(&["config", "set", "m1", "user.k=v"]).ok();
+    srv.incus(&["move", "m1", "--storage", "p2"]).ok();
+    let pools = |name: &str| -> Vec<String> {
+        ["default", "p2"]
+            .iter()
+            .filter(|p| {
+                env.json("incus-storage", &["volume", "list", p, "-f", "json"])
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|v| v["name"] == name && v["type"] == "container")
+            })
+            .map(|p| p.to_string())
+            .collect()
+    };
+    assert_eq!(pools("m1"), ["p2"]);
+    assert!(p2.join("containers/m1/rootfs/bin/busybox").is_file());
+    let show = env.json("incus-instance", &["show", "m1", "-f", "json"]);
+    assert_eq!(show["config"]["user.k"], "v");
+    assert_eq!(show["expanded_devices"]["root"]["pool"], "p2");
+    // Renamed on the way, and back to the first pool.
+    srv.incus(&["move", "m1", "m2", "--storage", "default"])
+        .ok();
+    assert_eq!(pools("m2"), ["default"]);
+    assert!(pools("m1").is_empty());
+    // Unknown pool or instance: a clear refusal, nothing changed.
+    let o = srv.incus(&["move", "m2", "--storage", "nope"]).code(1);
+    assert!(o.stderr.contains("not found"), "{}", o.stderr);
+    assert_eq!(pools("m2"), ["default"]);
+    srv.incus(&["move", "nope", "--storage", "p2"]).code(1);
+}

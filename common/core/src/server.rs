@@ -33,6 +33,7 @@ pub const API_EXTENSIONS: &[&str] = &[
     "storage_api_local_volume_handling",
     "container_only_migration",
     "snapshot_expiry_creation",
+    "instance_pool_move",
 ];
 
 /// The server config map.

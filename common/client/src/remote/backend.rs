@@ -583,12 +583,16 @@ impl Backend for Remote {
         self.instance(&opts.target)
     }
     fn instance_move(&self, name: &str, new_name: &str, pool: Option<&str>) -> Result<()> {
-        if pool.is_some() {
-            return Err(Error::unsupported(
-                "Moving an instance to another pool is not supported remotely (the server has no route for it)",
-            ));
+        match pool {
+            Some(pool) => self
+                .send(
+                    "POST",
+                    &inst_url(name),
+                    json!({ "name": new_name, "migration": true, "pool": pool }),
+                )
+                .map(drop),
+            None => self.instance_rename(name, new_name),
         }
-        self.instance_rename(name, new_name)
     }
 
     fn volume(&self, pool: &str, vtype: &str, name: &str) -> Result<StorageVolume> {

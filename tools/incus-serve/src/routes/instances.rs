@@ -315,6 +315,11 @@ struct InstancePost {
     name: String,
     #[serde(default)]
     migration: bool,
+    /// A local move to another storage pool (`instance_pool_move`).
+    #[serde(default)]
+    pool: String,
+    #[serde(default)]
+    project: String,
 }
 
 async fn rename(
@@ -325,8 +330,30 @@ async fn rename(
 ) -> ApiResult {
     check_project(&q)?;
     let post: InstancePost = parse_body(&body)?;
-    if post.migration {
-        return Err(Error::unsupported("Migration is not supported yet").into());
+    if post.migration && !post.pool.is_empty() && post.project.is_empty() {
+        let new_name = if post.name.is_empty() {
+            name.clone()
+        } else {
+            post.name.clone()
+        };
+        // An unknown instance or pool is a 404 at once, not a failed operation.
+        let (n, p) = (name.clone(), post.pool.clone());
+        core(move |ctx| {
+            instance::get_row(ctx, &n)?;
+            incus_core::storage::pool_get(ctx, &p).map(drop)
+        })
+        .await?;
+        return run_task(
+            &app,
+            OpSpec::task("Moving instance", &[("instances", url(&name))]),
+            move |ctx| incus_core::copy::move_instance(ctx, &name, &new_name, Some(&post.pool)),
+        );
+    }
+    if post.migration || !post.project.is_empty() {
+        return Err(Error::unsupported(
+            "Migration to another server or project is not supported yet",
+        )
+        .into());
     }
     if post.name.is_empty() {
         return Err(Error::invalid("A new name is required").into());
