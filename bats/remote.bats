@@ -97,7 +97,7 @@ teardown() {
     enrol
     client image import "$BUSYBOX_UNIFIED" srv: --alias bb
     [ "$(client image list srv: -f json | jq length)" = 1 ]
-    client launch bb srv:c1
+    client launch srv:bb srv:c1
     run client exec srv:c1 -- cat /etc/hostname
     assert_output c1
     run client exec srv:c1 -- sh -c 'exit 3'

@@ -323,7 +323,11 @@ fn instances_on_a_remote() {
         1
     );
 
-    client.ok("incus", &["launch", "bb", "srv:c1"]);
+    // As upstream, an image without REMOTE: is the default remote's (local here, where
+    // there is none of that name): not found, nothing made on srv.
+    client.run("incus", &["launch", "bb", "srv:c0"]).code(3);
+    assert!(server.instance_names().is_empty());
+    client.ok("incus", &["launch", "srv:bb", "srv:c1"]);
     assert_eq!(
         server.json("incus-instance", &["list", "c1", "--format", "json"])[0]["status"],
         "Running"
@@ -426,7 +430,12 @@ fn instances_on_a_remote() {
         server.json("incus-instance", &["list", "c3", "--format", "json"])[0]["status"],
         "Stopped"
     );
-    client.ok("incus", &["delete", "-f", "srv:c2", "srv:c3"]);
+    // The same image named without a remote: the default remote's (local), and the
+    // server has its fingerprint already, so nothing is uploaded again.
+    client.ok("incus", &["init", "bbsplit", "srv:c4"]);
+    let on_server = server.json("incus-image", &["list", "--format", "json"]);
+    assert_eq!(on_server.as_array().unwrap().len(), 2, "{on_server}");
+    client.ok("incus", &["delete", "-f", "srv:c2", "srv:c3", "srv:c4"]);
     // image copy both ways: an alias on the copy that exists; a download to here.
     client.ok(
         "incus",

@@ -162,30 +162,33 @@ pub fn create(b: &dyn Backend, a: CreateArgs, start: bool, quiet: bool) -> Resul
     Ok(ExitCode::SUCCESS)
 }
 
-/// `launch local:IMAGE srv:NAME`: an image of this host's store onto a remote. Upstream
-/// has the target pull it; ours is exported here and uploaded (`incus_client::target::copy_image`). Returns the target's backend, the image argument
-/// replaced by the fingerprint and the name stripped of its remote; None when the
-/// command is not of that form.
-pub fn local_image_onto_remote(
+/// `launch [REMOTE:]IMAGE srv:NAME` with the image on another remote than the instance
+/// (an image without `REMOTE:` is the default remote's, as upstream). Upstream has the
+/// target pull it; ours is exported and uploaded (`incus_client::target::copy_image`,
+/// skipped when the target has the fingerprint). Returns the target's backend, the image
+/// argument replaced by the fingerprint and the name stripped of its remote; None when
+/// image and instance are on one remote.
+pub fn image_from_another_remote(
     project: &str,
     a: &mut CreateArgs,
     quiet: bool,
 ) -> Result<Option<Box<dyn Backend>>> {
-    use incus_client::config::{ClientConfig, LOCAL};
+    use incus_client::config::ClientConfig;
     let Some(image) = a.image.as_deref() else {
         return Ok(None);
     };
     let cfg = ClientConfig::load()?;
-    let Some((img_remote, img_name)) = cfg.parse_explicit(image)? else {
-        return Ok(None);
+    let (img_remote, img_name) = match cfg.parse_explicit(image)? {
+        Some(explicit) => explicit,
+        None => (cfg.current_remote(), image.to_string()),
     };
     let mut name = a.name.clone();
     let target_remote =
         incus_client::target::strip_remote(&cfg, name.iter_mut().collect::<Vec<_>>())?;
-    if img_remote != LOCAL || target_remote == LOCAL {
+    if img_remote == target_remote {
         return Ok(None);
     }
-    let local = incus_client::connect_remote(&cfg, LOCAL, project)?;
+    let source = incus_client::connect_remote(&cfg, &img_remote, project)?;
     let target = incus_client::connect_remote(&cfg, &target_remote, project)?;
     let progress = incus_cli::Progress::new("Copying the image:", quiet);
     let report = |done: u64, total: u64| progress.update(done, total);
@@ -195,7 +198,7 @@ pub fn local_image_onto_remote(
         properties: Config::new(),
     };
     let fp = incus_client::target::copy_image(
-        local.as_ref(),
+        source.as_ref(),
         target.as_ref(),
         &img_name,
         &opts,

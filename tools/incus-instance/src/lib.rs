@@ -120,7 +120,7 @@ pub fn main() -> ExitCode {
         let project = cli.global.project.clone();
         let uploaded = match &mut cli.command {
             Cmd::Create(a) | Cmd::Launch(a) => {
-                create::local_image_onto_remote(&project, a, cli.global.quiet)?
+                create::image_from_another_remote(&project, a, cli.global.quiet)?
             }
             _ => None,
         };
