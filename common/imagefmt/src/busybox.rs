@@ -49,13 +49,14 @@ const HOSTS: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loop
 /// udhcpc applies a lease only through this script.
 const UDHCPC_SCRIPT: &str = r#"#!/bin/sh
 # Minimal udhcpc hook: configure the address, default route and resolvers.
+# IPv4 only: flushing all addresses would drop the link-local and SLAAC ones.
 case "$1" in
 deconfig)
-	ip addr flush dev "$interface"
+	ip -4 addr flush dev "$interface"
 	ip link set "$interface" up
 	;;
 bound|renew)
-	ip addr flush dev "$interface"
+	ip -4 addr flush dev "$interface"
 	ip addr add "$ip/${mask:-24}" dev "$interface"
 	if [ -n "$router" ]; then
 		ip route replace default via "${router%% *}" dev "$interface"
