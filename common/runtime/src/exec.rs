@@ -122,9 +122,32 @@ pub fn exec(run_dir: &Path, es: &ExecSpec) -> Result<i32> {
     } else {
         None
     };
+    // Signals for the command are blocked here and read from a signalfd while the helper
+    // runs, then passed on to it (it passes them on to the command).
+    let forwarded = forwarded_signals();
+    let old_mask = forwarded
+        .thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_BLOCK)
+        .map_err(|e| sys_err("sigprocmask", e))?;
+    let restore_mask = |sigs: Option<&SignalFd>| {
+        // What is still pending was passed on already or came too late: dropped, so it
+        // does not hit this process once unblocked.
+        while let Some(Ok(Some(_))) = sigs.map(|s| s.read_signal()) {}
+        let _ = old_mask.thread_set_mask();
+    };
+    let sigs =
+        match SignalFd::with_flags(&forwarded, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK) {
+            Ok(s) => s,
+            Err(e) => {
+                restore_mask(None);
+                return Err(sys_err("signalfd", e));
+            }
+        };
     // SAFETY: documented requirement: single-threaded caller.
     let helper = match unsafe { fork() } {
-        Err(e) => return Err(sys_err("fork", e)),
+        Err(e) => {
+            restore_mask(Some(&sigs));
+            return Err(sys_err("fork", e));
+        }
         Ok(ForkResult::Child) => {
             drop(err_r);
             let code = match helper_main(
@@ -150,9 +173,9 @@ pub fn exec(run_dir: &Path, es: &ExecSpec) -> Result<i32> {
         Ok(ForkResult::Parent { child }) => child,
     };
     drop(err_w);
-    let mut msg = String::new();
-    let _ = std::fs::File::from(err_r).read_to_string(&mut msg);
+    let msg = read_passing_signals(err_r, &sigs, helper);
     let ws = waitpid(helper, None);
+    restore_mask(Some(&sigs));
     if let Some(t) = saved {
         let _ = termios::tcsetattr(borrow(es.stdin.unwrap_or(0)), termios::SetArg::TCSANOW, &t);
     }
@@ -165,6 +188,36 @@ pub fn exec(run_dir: &Path, es: &ExecSpec) -> Result<i32> {
         Ok(o) => Err(Error::Exec(format!("unexpected wait status {o:?}"))),
         Err(e) => Err(sys_err("waitpid", e)),
     }
+}
+
+/// Reads the helper's error pipe to its end (the helper's exit), passing the signals
+/// this process gets on to the helper meanwhile.
+fn read_passing_signals(err_r: OwnedFd, sigs: &SignalFd, helper: Pid) -> String {
+    let mut msg = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let mut p = [
+            PollFd::new(err_r.as_fd(), PollFlags::POLLIN),
+            PollFd::new(sigs.as_fd(), PollFlags::POLLIN),
+        ];
+        match poll(&mut p, PollTimeout::NONE) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => break,
+            Ok(_) => {}
+        }
+        if p[1].revents().is_some_and(|r| !r.is_empty()) {
+            while let Ok(Some(si)) = sigs.read_signal() {
+                pass_on(helper, si.ssi_signo);
+            }
+        }
+        if p[0].revents().is_some_and(|r| !r.is_empty()) {
+            match nix::unistd::read(err_r.as_raw_fd(), &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => msg.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+    String::from_utf8_lossy(&msg).into_owned()
 }
 
 /// Convenience: run a command with stdin from /dev/null and capture its stdout (stderr
@@ -236,24 +289,20 @@ fn helper_main(
         Some(m) => Some(unsafe { nix::pty::ptsname(m) }.map_err(|e| sys_err("ptsname", e))?),
         None => None,
     };
-    let mut mask = SigSet::empty();
-    mask.add(Signal::SIGWINCH);
-    let winch = if master.is_some() {
-        mask.thread_block().map_err(|e| sys_err("sigprocmask", e))?;
-        Some(
-            SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
-                .map_err(|e| sys_err("signalfd", e))?,
-        )
-    } else {
-        None
-    };
+    // The forwarded signals (blocked since the caller) and, with a pty, SIGWINCH are read
+    // from a signalfd and passed on to the command.
+    let mut mask = forwarded_signals();
+    if master.is_some() {
+        mask.add(Signal::SIGWINCH);
+    }
+    mask.thread_block().map_err(|e| sys_err("sigprocmask", e))?;
+    let sigs = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+        .map_err(|e| sys_err("signalfd", e))?;
     // SAFETY: the helper is single-threaded.
     match unsafe { fork() }.map_err(|e| sys_err("fork", e))? {
         ForkResult::Child => {
             let r = (|| -> Result<()> {
-                if master.is_some() {
-                    let _ = mask.thread_unblock();
-                }
+                let _ = mask.thread_unblock();
                 nix::unistd::setsid().map_err(|e| sys_err("setsid", e))?;
                 if let Some(p) = &slave_name {
                     let s =
@@ -336,8 +385,9 @@ fn helper_main(
             unsafe { libc::_exit(127) }
         }
         ForkResult::Parent { child } => {
-            if let Some(m) = &master {
-                relay(m.as_fd(), child, es, winch.as_ref());
+            match &master {
+                Some(m) => relay(m.as_fd(), child, es, &sigs),
+                None => forward_until_exit(child, &sigs),
             }
             Ok(match waitpid(child, None) {
                 Ok(WaitStatus::Exited(_, c)) => c,
@@ -350,7 +400,7 @@ fn helper_main(
 
 /// Relay between the caller's stdio and the pty master until the command exits and the master
 /// is drained. SIGWINCH copies the caller's window size.
-fn relay(m: BorrowedFd, child: Pid, es: &ExecSpec, winch: Option<&SignalFd>) {
+fn relay(m: BorrowedFd, child: Pid, es: &ExecSpec, sigs: &SignalFd) {
     let (inp, out) = (es.stdin.unwrap_or(0), es.stdout.unwrap_or(1));
     let Ok(cfd) = crate::sys::pidfd_open(child.as_raw()) else {
         return;
@@ -361,9 +411,7 @@ fn relay(m: BorrowedFd, child: Pid, es: &ExecSpec, winch: Option<&SignalFd>) {
     loop {
         let mut p = vec![PollFd::new(m, PollFlags::POLLIN)];
         p.push(PollFd::new(cfd.as_fd(), PollFlags::POLLIN));
-        if let Some(w) = winch {
-            p.push(PollFd::new(w.as_fd(), PollFlags::POLLIN));
-        }
+        p.push(PollFd::new(sigs.as_fd(), PollFlags::POLLIN));
         let stdin_idx = p.len();
         if stdin_open {
             p.push(PollFd::new(borrow(inp), PollFlags::POLLIN));
@@ -391,17 +439,22 @@ fn relay(m: BorrowedFd, child: Pid, es: &ExecSpec, winch: Option<&SignalFd>) {
                 }
             }
         }
-        if winch.is_some() && !rev[2].is_empty() {
-            while let Ok(Some(_)) = winch.map(|w| w.read_signal()).unwrap_or(Ok(None)) {}
-            if let Some((r, c)) = winsize_of(inp) {
-                let ws = libc::winsize {
-                    ws_row: r,
-                    ws_col: c,
-                    ws_xpixel: 0,
-                    ws_ypixel: 0,
-                };
-                // SAFETY: ioctl on the master with a valid struct.
-                unsafe { libc::ioctl(m.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+        if !rev[2].is_empty() {
+            while let Ok(Some(si)) = sigs.read_signal() {
+                if si.ssi_signo != Signal::SIGWINCH as u32 {
+                    pass_on(child, si.ssi_signo);
+                    continue;
+                }
+                if let Some((r, c)) = winsize_of(inp) {
+                    let ws = libc::winsize {
+                        ws_row: r,
+                        ws_col: c,
+                        ws_xpixel: 0,
+                        ws_ypixel: 0,
+                    };
+                    // SAFETY: ioctl on the master with a valid struct.
+                    unsafe { libc::ioctl(m.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+                }
             }
         }
         if stdin_open && !rev[stdin_idx].is_empty() {
@@ -421,6 +474,55 @@ fn relay(m: BorrowedFd, child: Pid, es: &ExecSpec, winch: Option<&SignalFd>) {
             exited = true;
         }
         if exited && !got {
+            return;
+        }
+    }
+}
+
+/// Signals `exec` passes on to the command, as upstream's `incus exec` does: the command
+/// runs in its own session, so a terminal's ^C or a `kill` of the tool reaches it only so.
+fn forwarded_signals() -> SigSet {
+    let mut set = SigSet::empty();
+    for s in [
+        Signal::SIGHUP,
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+        Signal::SIGTERM,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+    ] {
+        set.add(s);
+    }
+    set
+}
+
+fn pass_on(to: Pid, signo: u32) {
+    if let Ok(sig) = Signal::try_from(signo as i32) {
+        let _ = nix::sys::signal::kill(to, sig);
+    }
+}
+
+/// Without a pty: passes signals on to the command until it exits.
+fn forward_until_exit(child: Pid, sigs: &SignalFd) {
+    let Ok(cfd) = crate::sys::pidfd_open(child.as_raw()) else {
+        return;
+    };
+    loop {
+        let mut p = [
+            PollFd::new(cfd.as_fd(), PollFlags::POLLIN),
+            PollFd::new(sigs.as_fd(), PollFlags::POLLIN),
+        ];
+        match poll(&mut p, PollTimeout::NONE) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return,
+            Ok(_) => {}
+        }
+        if p[1].revents().is_some_and(|r| !r.is_empty()) {
+            while let Ok(Some(si)) = sigs.read_signal() {
+                pass_on(child, si.ssi_signo);
+            }
+        }
+        if p[0].revents().is_some_and(|r| !r.is_empty()) {
             return;
         }
     }
