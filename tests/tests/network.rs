@@ -890,7 +890,9 @@ fn ipv6_slaac_on_auto_and_explicit_prefixes() {
     n.exec("c1", &release).ok();
     n.dhcp("c1");
     // The image's DHCP hook touches IPv4 only: the SLAAC address survives a lease.
-    let v6 = n.exec("c1", &["ip", "-6", "addr", "show", "dev", "eth0"]).stdout;
+    let v6 = n
+        .exec("c1", &["ip", "-6", "addr", "show", "dev", "eth0"])
+        .stdout;
     assert!(v6.contains(&ip1), "SLAAC address {ip1} lost to DHCP: {v6}");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {

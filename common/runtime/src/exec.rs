@@ -195,28 +195,15 @@ pub fn exec(run_dir: &Path, es: &ExecSpec) -> Result<i32> {
 fn read_passing_signals(err_r: OwnedFd, sigs: &SignalFd, helper: Pid) -> String {
     let mut msg = Vec::new();
     let mut buf = [0u8; 4096];
-    loop {
-        let mut p = [
-            PollFd::new(err_r.as_fd(), PollFlags::POLLIN),
-            PollFd::new(sigs.as_fd(), PollFlags::POLLIN),
-        ];
-        match poll(&mut p, PollTimeout::NONE) {
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => break,
-            Ok(_) => {}
-        }
-        if p[1].revents().is_some_and(|r| !r.is_empty()) {
-            while let Ok(Some(si)) = sigs.read_signal() {
-                pass_on(helper, si.ssi_signo);
+    pass_signals_until(err_r.as_fd(), sigs, helper, || {
+        match nix::unistd::read(err_r.as_raw_fd(), &mut buf) {
+            Ok(0) | Err(_) => true,
+            Ok(n) => {
+                msg.extend_from_slice(&buf[..n]);
+                false
             }
         }
-        if p[0].revents().is_some_and(|r| !r.is_empty()) {
-            match nix::unistd::read(err_r.as_raw_fd(), &mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => msg.extend_from_slice(&buf[..n]),
-            }
-        }
-    }
+    });
     String::from_utf8_lossy(&msg).into_owned()
 }
 
@@ -504,12 +491,17 @@ fn pass_on(to: Pid, signo: u32) {
 
 /// Without a pty: passes signals on to the command until it exits.
 fn forward_until_exit(child: Pid, sigs: &SignalFd) {
-    let Ok(cfd) = crate::sys::pidfd_open(child.as_raw()) else {
-        return;
-    };
+    if let Ok(cfd) = crate::sys::pidfd_open(child.as_raw()) {
+        pass_signals_until(cfd.as_fd(), sigs, child, || true);
+    }
+}
+
+/// Passes the signals read from `sigs` on to `to` while waiting for `fd`; each time
+/// `fd` is readable `ready` runs, and the wait ends when it returns true.
+fn pass_signals_until(fd: BorrowedFd, sigs: &SignalFd, to: Pid, mut ready: impl FnMut() -> bool) {
     loop {
         let mut p = [
-            PollFd::new(cfd.as_fd(), PollFlags::POLLIN),
+            PollFd::new(fd, PollFlags::POLLIN),
             PollFd::new(sigs.as_fd(), PollFlags::POLLIN),
         ];
         match poll(&mut p, PollTimeout::NONE) {
@@ -519,10 +511,10 @@ fn forward_until_exit(child: Pid, sigs: &SignalFd) {
         }
         if p[1].revents().is_some_and(|r| !r.is_empty()) {
             while let Ok(Some(si)) = sigs.read_signal() {
-                pass_on(child, si.ssi_signo);
+                pass_on(to, si.ssi_signo);
             }
         }
-        if p[0].revents().is_some_and(|r| !r.is_empty()) {
+        if p[0].revents().is_some_and(|r| !r.is_empty()) && ready() {
             return;
         }
     }
