@@ -178,6 +178,15 @@ pub fn run(body: impl FnOnce() -> Result<ExitCode>) -> ExitCode {
     }
 }
 
+/// A tool's `main`: parses argv (see [`parse`]) and runs `body` on the result, an error
+/// becoming its message and exit code (see [`run`]).
+pub fn main_with<P: clap::Parser>(body: impl FnOnce(P) -> Result<ExitCode>) -> ExitCode {
+    match parse::<P>() {
+        Ok(p) => run(|| body(p)),
+        Err(code) => code,
+    }
+}
+
 /// Parses argv with clap; usage errors exit 2 with clap's message, help exits 0.
 pub fn parse<P: clap::Parser>() -> std::result::Result<P, ExitCode> {
     match P::try_parse() {

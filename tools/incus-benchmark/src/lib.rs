@@ -87,11 +87,7 @@ pub fn command() -> clap::Command {
 }
 
 pub fn main() -> ExitCode {
-    let cli = match incus_cli::parse::<Cli>() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    incus_cli::run(|| {
+    incus_cli::main_with(|cli: Cli| {
         let bench = Bench::new(cli.opts)?;
         let results = bench.run(&cli.command)?;
         bench.report(&results)?;

@@ -46,11 +46,7 @@ pub fn command() -> clap::Command {
 }
 
 pub fn main() -> ExitCode {
-    let cli = match incus_cli::parse::<Cli>() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    incus_cli::run(|| {
+    incus_cli::main_with(|cli: Cli| {
         for t in &cli.types {
             if !matches!(t.as_str(), "lifecycle" | "logging" | "operation") {
                 return Err(Error::invalid(format!(

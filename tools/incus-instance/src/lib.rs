@@ -111,11 +111,7 @@ pub fn command() -> clap::Command {
 }
 
 pub fn main() -> ExitCode {
-    let cli = match incus_cli::parse::<Cli>() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    incus_cli::run(|| {
+    incus_cli::main_with(|cli: Cli| {
         let mut cli = cli;
         let project = cli.global.project.clone();
         let uploaded = match &mut cli.command {

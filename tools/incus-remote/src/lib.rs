@@ -136,11 +136,7 @@ pub fn command() -> clap::Command {
 }
 
 pub fn main() -> ExitCode {
-    let cli = match incus_cli::parse::<Cli>() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    incus_cli::run(|| {
+    incus_cli::main_with(|cli: Cli| {
         exec(cli.command, &cli.global)?;
         Ok(ExitCode::SUCCESS)
     })

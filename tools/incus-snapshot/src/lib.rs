@@ -118,11 +118,7 @@ pub fn command() -> clap::Command {
 }
 
 pub fn main() -> ExitCode {
-    let cli = match incus_cli::parse::<Cli>() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    incus_cli::run(|| {
+    incus_cli::main_with(|cli: Cli| {
         if let Cmd::Timer { command } = cli.command {
             return timer_cmd(command, cli.global.quiet);
         }

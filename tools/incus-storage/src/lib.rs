@@ -487,11 +487,7 @@ pub fn command() -> clap::Command {
 }
 
 pub fn main() -> ExitCode {
-    let cli = match incus_cli::parse::<Cli>() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    incus_cli::run(|| {
+    incus_cli::main_with(|cli: Cli| {
         let mut cmd = cli.command;
         let b = incus_client::connect_args(&cli.global.project, remote_args(&mut cmd))?;
         exec(b.as_ref(), cmd)?;
