@@ -1025,3 +1025,44 @@ fn random_json_bodies_get_answers() {
     let check = env.run("incus", &["admin", "check", "--format", "json"]);
     assert_eq!(check.code, 0, "admin check: {}", check.stdout);
 }
+
+/// Every method and path of upstream's API (tests/data/rest-routes.txt, from the 6.0
+/// OpenAPI) as an untrusted HTTPS client: 403, except `GET /`, `GET /1.0` and adding a
+/// certificate (which needs a token: refused without one). Nothing changes.
+#[test]
+fn untrusted_client_is_refused_on_every_upstream_route() {
+    let env = TestEnv::initialized();
+    let port = free_port();
+    env.ok(
+        "incus-instance",
+        &[
+            "config",
+            "set",
+            &format!("core.https_address=127.0.0.1:{port}"),
+        ],
+    );
+    let _srv = Server::start(&env);
+    let routes = include_str!("../data/rest-routes.txt");
+    let mut walked = 0;
+    for line in routes.lines().filter(|l| !l.starts_with('#')) {
+        let (method, path) = line.split_once(' ').unwrap();
+        let (code, v) = curl_https(port, method, path);
+        walked += 1;
+        let resource = path.split('?').next().unwrap();
+        match (method, resource) {
+            ("GET", "/" | "/1.0") => assert_eq!(code, 200, "{line}: {v}"),
+            ("POST", p) if p.starts_with("/1.0/certificates") => {
+                assert!(code == 400 || code == 403, "{line}: {code} {v}")
+            }
+            _ => assert_eq!(code, 403, "{line}: {v}"),
+        }
+    }
+    assert!(walked > 250, "only {walked} routes");
+    assert_eq!(env.db_rows("certificates"), 0);
+    assert_eq!(env.db_rows("instances"), 0);
+    assert_eq!(
+        env.ok("incus-instance", &["config", "get", "core.https_address"])
+            .line(),
+        format!("127.0.0.1:{port}")
+    );
+}
