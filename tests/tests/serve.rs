@@ -760,6 +760,18 @@ fn console_websocket_with_the_upstream_client() {
         &srv.curl("POST", "/1.0/instances/k1/console", Some("{}")),
         400,
     );
+    // The log outlives the run; DELETE empties it (upstream's `console` log DELETE).
+    let (code, log, _) = curl_raw(&srv, &[], "/1.0/instances/k1/console");
+    assert_eq!(code, 200);
+    assert!(String::from_utf8_lossy(&log).contains("MARK42"));
+    let (code, v) = srv.curl("DELETE", "/1.0/instances/k1/console", None);
+    assert_eq!(code, 200, "{v}");
+    let (code, log, _) = curl_raw(&srv, &[], "/1.0/instances/k1/console");
+    assert_eq!((code, log.len()), (200, 0));
+    assert_error(
+        &srv.curl("DELETE", "/1.0/instances/nope/console", None),
+        404,
+    );
 }
 
 /// curl with raw bytes out (file pulls).

@@ -413,6 +413,12 @@ pub fn console_log(ctx: &Context, name: &str) -> Result<Vec<u8>> {
     incus_runtime::console_log(&ctx.instance_log_dir(name)).map_err(rt_err)
 }
 
+/// Empties the console log (`DELETE /1.0/instances/NAME/console`).
+pub fn console_log_clear(ctx: &Context, name: &str) -> Result<()> {
+    instance::get_row(ctx, name)?;
+    incus_runtime::console_log_clear(&ctx.instance_log_dir(name)).map_err(rt_err)
+}
+
 /// `console`: attaches the terminal (detach with ctrl+a q).
 pub fn console_attach(ctx: &Context, name: &str) -> Result<()> {
     instance::get_row(ctx, name)?;

@@ -287,6 +287,24 @@ pub fn console_attach(run_dir: &Path) -> Result<()> {
     r
 }
 
+/// Empties the persisted console output (`DELETE .../console`): the rotated file goes, the
+/// live one is truncated (the monitor appends with O_APPEND, so it goes on writing at
+/// the new end).
+pub fn console_log_clear(log_dir: &Path) -> Result<()> {
+    let rotated = log_dir.join("console.log.1");
+    match fs::remove_file(&rotated) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io(&rotated, e)),
+    }
+    let live = log_dir.join("console.log");
+    match fs::OpenOptions::new().write(true).open(&live) {
+        Ok(f) => f.set_len(0).map_err(|e| Error::io(&live, e)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(&live, e)),
+    }
+}
+
 /// The persisted console output of an instance (console.log.1 then console.log), readable
 /// whether or not it runs.
 pub fn console_log(log_dir: &Path) -> Result<Vec<u8>> {

@@ -33,7 +33,7 @@ mod state;
 mod sys;
 
 pub use confine::{expected_capbnd, DROPPED_CAPS};
-pub use console::{console_attach, console_connect, console_log, console_ring};
+pub use console::{console_attach, console_connect, console_log, console_log_clear, console_ring};
 pub use exec::{exec, exec_output, raw_mode, winsize_of};
 pub use monitor::monitor_main;
 pub use ops::{

@@ -33,7 +33,10 @@ pub fn routes() -> Router<AppRef> {
             "/1.0/instances/{name}/logs/exec-output/{file}",
             get(exec_output),
         )
-        .route("/1.0/instances/{name}/console", get(console_log))
+        .route(
+            "/1.0/instances/{name}/console",
+            get(console_log).delete(console_log_clear),
+        )
 }
 
 fn url(name: &str) -> String {
@@ -510,6 +513,12 @@ async fn serve_file(
         Body::from(data),
     )
         .into_response())
+}
+
+async fn console_log_clear(Path(name): Path<String>, q: Query) -> ApiResult {
+    check_project(&q)?;
+    core(move |ctx| lifecycle::console_log_clear(ctx, &name)).await?;
+    crate::app::empty()
 }
 
 async fn console_log(Path(name): Path<String>) -> Result<Response, ApiError> {
