@@ -4,6 +4,7 @@
 //! Protocol: the client sends one line, `attach ROWS COLS\n` (then raw bytes both ways) or
 //! `log\n` (the monitor replies with the ring buffer and closes).
 
+use crate::exec::set_winsize;
 use crate::sys::{borrow, isatty, sys_err};
 use crate::{Error, Result};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -27,17 +28,6 @@ pub(crate) struct ConsoleServer {
     log_path: PathBuf,
     log: fs::File,
     log_size: u64,
-}
-
-fn set_winsize(fd: BorrowedFd, rows: u16, cols: u16) {
-    let ws = libc::winsize {
-        ws_row: rows,
-        ws_col: cols,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: ioctl with a valid winsize.
-    unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
 }
 
 impl ConsoleServer {

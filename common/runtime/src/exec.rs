@@ -35,6 +35,18 @@ pub fn winsize_of(fd: RawFd) -> Option<(u16, u16)> {
     }
 }
 
+/// Sets a terminal's window size (a pty master: the command gets SIGWINCH).
+pub(crate) fn set_winsize(fd: BorrowedFd, rows: u16, cols: u16) {
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: ioctl with a valid winsize.
+    unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+}
+
 /// Put a tty in raw mode; returns the previous settings.
 pub fn raw_mode(fd: RawFd) -> Result<Termios> {
     let t = termios::tcgetattr(borrow(fd)).map_err(|e| sys_err("tcgetattr", e))?;
@@ -258,14 +270,7 @@ fn helper_main(
         nix::pty::grantpt(&m).map_err(|e| sys_err("grantpt", e))?;
         nix::pty::unlockpt(&m).map_err(|e| sys_err("unlockpt", e))?;
         if let Some((r, c)) = window {
-            let ws = libc::winsize {
-                ws_row: r,
-                ws_col: c,
-                ws_xpixel: 0,
-                ws_ypixel: 0,
-            };
-            // SAFETY: ioctl on our master with a valid struct.
-            unsafe { libc::ioctl(m.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+            set_winsize(m.as_fd(), r, c);
         }
         Some(m)
     } else {
@@ -433,14 +438,7 @@ fn relay(m: BorrowedFd, child: Pid, es: &ExecSpec, sigs: &SignalFd) {
                     continue;
                 }
                 if let Some((r, c)) = winsize_of(inp) {
-                    let ws = libc::winsize {
-                        ws_row: r,
-                        ws_col: c,
-                        ws_xpixel: 0,
-                        ws_ypixel: 0,
-                    };
-                    // SAFETY: ioctl on the master with a valid struct.
-                    unsafe { libc::ioctl(m.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+                    set_winsize(m, r, c);
                 }
             }
         }
