@@ -466,6 +466,17 @@ fn instances_on_a_remote() {
         .map(|i| i["name"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(names, ["c1", "c1moved"]);
+    // To another pool of the server (instance_pool_move over REST).
+    let p2 = server.root().join("p2src");
+    std::fs::create_dir(&p2).unwrap();
+    server.ok(
+        "incus-storage",
+        &["create", "p2", "dir", &format!("source={}", p2.display())],
+    );
+    client.ok("incus", &["move", "srv:c1moved", "--storage", "p2"]);
+    let shown = server.json("incus-instance", &["show", "c1moved", "-f", "json"]);
+    assert_eq!(shown["expanded_devices"]["root"]["pool"], "p2");
+    assert!(p2.join("containers/c1moved/rootfs/bin/busybox").is_file());
     client.ok("incus", &["delete", "srv:c1moved"]);
     let addr = client.ok("incus", &["config", "get", "srv:", "core.https_address"]);
     assert!(addr.line().starts_with("127.0.0.1:"), "{}", addr.stdout);
