@@ -89,7 +89,8 @@ pub fn cert_der(data: &[u8]) -> Result<Vec<u8>> {
     Ok(data.to_vec())
 }
 
-fn pem_of(der: &[u8]) -> String {
+/// A DER certificate as PEM text.
+pub fn pem_of(der: &[u8]) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(der);
     let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
     for chunk in b64.as_bytes().chunks(64) {

@@ -348,19 +348,7 @@ pub fn fetch_server_certificate(addr: &str) -> Result<String> {
         .expect("seen lock")
         .take()
         .ok_or_else(|| Error::internal("The server presented no certificate"))?;
-    Ok(pem_encode(&der))
-}
-
-fn pem_encode(der: &[u8]) -> String {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(chunk).expect("base64 is ascii"));
-        out.push('\n');
-    }
-    out.push_str("-----END CERTIFICATE-----\n");
-    out
+    Ok(incus_core::trust::pem_of(&der))
 }
 
 #[cfg(test)]
@@ -427,7 +415,7 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(e.kind, incus_api::ErrorKind::Invalid);
-        let pem = pem_encode(b"\x30\x03\x02\x01\x01");
+        let pem = incus_core::trust::pem_of(b"\x30\x03\x02\x01\x01");
         let e = Connector::new(a(), Some(&pem), None, Some(&pem))
             .err()
             .unwrap();
