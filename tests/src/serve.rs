@@ -17,6 +17,15 @@ pub fn upstream_present() {
     );
 }
 
+/// A loopback TCP port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A running incus-serve; on drop it is killed and every instance is force-deleted.
 pub struct Server<'a> {
     pub env: &'a TestEnv,
@@ -27,6 +36,20 @@ pub struct Server<'a> {
 impl<'a> Server<'a> {
     pub fn start(env: &'a TestEnv) -> Server<'a> {
         Server::start_with(env, &[])
+    }
+
+    /// Also on HTTPS, on a free loopback port (`core.https_address`); returns the port.
+    pub fn start_https(env: &'a TestEnv) -> (Server<'a>, u16) {
+        let port = free_port();
+        env.ok(
+            "incus-instance",
+            &[
+                "config",
+                "set",
+                &format!("core.https_address=127.0.0.1:{port}"),
+            ],
+        );
+        (Server::start(env), port)
     }
 
     /// With extra environment (e.g. `INCUS_TEST_PAUSE` for the crash tests).

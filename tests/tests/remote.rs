@@ -46,14 +46,6 @@ fn https(port: u16, cert: Option<&ClientCert>, server_cert: &str) -> Remote {
     .expect("connect over HTTPS")
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn kind<T: std::fmt::Debug>(r: incus_api::Result<T>) -> ErrorKind {
     r.expect_err("expected an error").kind
 }
@@ -470,16 +462,7 @@ fn remote_over_unix_socket() {
 fn remote_over_https_with_client_certificates() {
     let env = TestEnv::initialized();
     with_image(&env);
-    let port = free_port();
-    env.ok(
-        "incus-instance",
-        &[
-            "config",
-            "set",
-            &format!("core.https_address=127.0.0.1:{port}"),
-        ],
-    );
-    let srv = Server::start(&env);
+    let (srv, port) = Server::start_https(&env);
     let addr = format!("https://127.0.0.1:{port}");
 
     // The certificate the server presents is its server.crt.

@@ -7,14 +7,6 @@ use incus_tests::{busybox_images, Output, TestEnv};
 use serde_json::Value;
 use std::path::PathBuf;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The client side: an installation of its own (its `local`) and a config directory.
 struct Client {
     env: TestEnv,
@@ -52,20 +44,6 @@ impl Client {
     }
 }
 
-/// A server listening on HTTPS on a free loopback port.
-fn https_server(env: &TestEnv) -> (Server<'_>, u16) {
-    let port = free_port();
-    env.ok(
-        "incus-instance",
-        &[
-            "config",
-            "set",
-            &format!("core.https_address=127.0.0.1:{port}"),
-        ],
-    );
-    (Server::start(env), port)
-}
-
 fn token(server: &TestEnv, name: &str) -> String {
     server
         .ok("incus-trust", &["add", name, "-q"])
@@ -85,7 +63,7 @@ fn fingerprint_of(pem_path: &std::path::Path) -> String {
 #[test]
 fn token_enrolment_and_remote_management() {
     let server = TestEnv::initialized();
-    let (_srv, port) = https_server(&server);
+    let (_srv, port) = Server::start_https(&server);
     let client = Client::new();
 
     // Before anything: only `local`, current, static; no file written by reading.
@@ -210,7 +188,7 @@ fn token_enrolment_and_remote_management() {
 #[test]
 fn concurrent_remote_adds_keep_every_remote() {
     let server = TestEnv::initialized();
-    let (_srv, port) = https_server(&server);
+    let (_srv, port) = Server::start_https(&server);
     let client = Client::new();
     client.ok("incus-remote", &["add", "srv", &token(&server, "c")]);
     let url = format!("https://127.0.0.1:{port}");
@@ -291,7 +269,7 @@ fn concurrent_remote_adds_keep_every_remote() {
 #[test]
 fn instances_on_a_remote() {
     let server = TestEnv::initialized();
-    let (_srv, _port) = https_server(&server);
+    let (_srv, _port) = Server::start_https(&server);
     let client = Client::new();
     client.ok("incus", &["remote", "add", "srv", &token(&server, "c")]);
     let img = busybox_images("remote_cli");
@@ -553,7 +531,7 @@ fn upstream(conf: &std::path::Path, args: &[&str]) -> Output {
 fn configuration_shared_with_the_upstream_client() {
     incus_tests::serve::upstream_present();
     let server = TestEnv::initialized();
-    let (_srv, _port) = https_server(&server);
+    let (_srv, _port) = Server::start_https(&server);
     server.ok("incus-profile", &["create", "extra"]);
 
     // Ours enrols; upstream's client uses the same directory (config.yml, client

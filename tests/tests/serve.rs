@@ -442,14 +442,6 @@ fn events_from_tools_reach_the_monitor() {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn curl_https(port: u16, method: &str, path: &str) -> (u16, Value) {
     let o = Command::new("curl")
         .args([
@@ -471,16 +463,7 @@ fn curl_https(port: u16, method: &str, path: &str) -> (u16, Value) {
 fn https_trust_token_with_the_upstream_client() {
     upstream_present();
     let env = TestEnv::initialized();
-    let port = free_port();
-    env.ok(
-        "incus-instance",
-        &[
-            "config",
-            "set",
-            &format!("core.https_address=127.0.0.1:{port}"),
-        ],
-    );
-    let srv = Server::start(&env);
+    let (srv, port) = Server::start_https(&env);
     assert!(env.incus_dir.join("server.crt").is_file());
 
     // Untrusted: only GET /1.0, without environment; 403 everywhere else.
@@ -1044,16 +1027,7 @@ fn random_json_bodies_get_answers() {
 #[test]
 fn untrusted_client_is_refused_on_every_upstream_route() {
     let env = TestEnv::initialized();
-    let port = free_port();
-    env.ok(
-        "incus-instance",
-        &[
-            "config",
-            "set",
-            &format!("core.https_address=127.0.0.1:{port}"),
-        ],
-    );
-    let _srv = Server::start(&env);
+    let (_srv, port) = Server::start_https(&env);
     let routes = include_str!("../data/rest-routes.txt");
     let mut walked = 0;
     for line in routes.lines().filter(|l| !l.starts_with('#')) {

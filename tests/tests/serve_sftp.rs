@@ -352,30 +352,13 @@ fn hostile_paths_never_reach_the_host() {
     assert_eq!(std::fs::read_to_string(&canary).unwrap(), "secret");
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn https_trusted_push_and_untrusted_403() {
     upstream_present();
     let env = TestEnv::initialized();
     with_image(&env);
     env.ok("incus-instance", &["create", "busybox", "t1"]);
-    let port = free_port();
-    env.ok(
-        "incus-instance",
-        &[
-            "config",
-            "set",
-            &format!("core.https_address=127.0.0.1:{port}"),
-        ],
-    );
-    let srv = Server::start(&env);
+    let (srv, port) = Server::start_https(&env);
 
     // Untrusted (no certificate, or an unknown one): 403, no upgrade.
     let o = Command::new("curl")
