@@ -63,8 +63,38 @@ setup() {
 }
 
 teardown() {
+    stop_incus_serve
     if [ -n "${TEST_ROOT:-}" ] && [ -d "$TEST_ROOT" ]; then
         rm -rf "$TEST_ROOT"
+    fi
+}
+
+# Starts incus-serve on this installation in the background (SERVE_PID, log in
+# $TEST_ROOT/serve.log) and waits until it answers GET /1.0 on its unix socket.
+start_incus_serve() {
+    incus-serve >"$TEST_ROOT/serve.log" 2>&1 &
+    SERVE_PID=$!
+    local i
+    for i in $(seq 200); do
+        if curl -sf --unix-socket "$INCUS_DIR/unix.socket" http://incus/1.0 >/dev/null; then
+            return 0
+        fi
+        if ! kill -0 "$SERVE_PID" 2>/dev/null; then
+            cat "$TEST_ROOT/serve.log" >&2
+            return 1
+        fi
+        sleep 0.05
+    done
+    echo "incus-serve did not answer" >&2
+    return 1
+}
+
+# Stops the server start_incus_serve started, if any.
+stop_incus_serve() {
+    if [ -n "${SERVE_PID:-}" ]; then
+        kill "$SERVE_PID" 2>/dev/null || true
+        wait "$SERVE_PID" 2>/dev/null || true
+        SERVE_PID=
     fi
 }
 

@@ -22,21 +22,7 @@ start_https_server() {
     PORT="$(free_port)"
     incus admin init --minimal
     incus config set "core.https_address=127.0.0.1:$PORT"
-    incus-serve >"$TEST_ROOT/serve.log" 2>&1 &
-    SERVE_PID=$!
-    local i
-    for i in $(seq 200); do
-        if curl -sf --unix-socket "$INCUS_DIR/unix.socket" http://incus/1.0 >/dev/null; then
-            return 0
-        fi
-        if ! kill -0 "$SERVE_PID" 2>/dev/null; then
-            cat "$TEST_ROOT/serve.log" >&2
-            return 1
-        fi
-        sleep 0.05
-    done
-    echo "incus-serve did not answer" >&2
-    return 1
+    start_incus_serve
 }
 
 # client ARGS...: incus as the client host (other state, other configuration).
@@ -55,10 +41,7 @@ teardown() {
     if [ -n "${INCUS_DIR:-}" ] && [ -e "$INCUS_DIR/database/local.db" ]; then
         for n in $(incus list -f csv -c n 2>/dev/null); do incus delete -f "$n" >/dev/null 2>&1 || true; done
     fi
-    if [ -n "${SERVE_PID:-}" ]; then
-        kill "$SERVE_PID" 2>/dev/null || true
-        wait "$SERVE_PID" 2>/dev/null || true
-    fi
+    stop_incus_serve
     if [ -n "${TEST_ROOT:-}" ] && [ -d "$TEST_ROOT" ]; then
         rm -rf "$TEST_ROOT"
     fi

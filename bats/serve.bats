@@ -4,37 +4,9 @@
 load helpers
 bats_require_minimum_version 1.5.0
 
-start_server() {
-    incus-serve >"$TEST_ROOT/serve.log" 2>&1 &
-    SERVE_PID=$!
-    local i
-    for i in $(seq 200); do
-        if curl -sf --unix-socket "$INCUS_DIR/unix.socket" http://incus/1.0 >/dev/null; then
-            return 0
-        fi
-        if ! kill -0 "$SERVE_PID" 2>/dev/null; then
-            cat "$TEST_ROOT/serve.log" >&2
-            return 1
-        fi
-        sleep 0.05
-    done
-    echo "incus-serve did not answer" >&2
-    return 1
-}
-
-teardown() {
-    if [ -n "${SERVE_PID:-}" ]; then
-        kill "$SERVE_PID" 2>/dev/null || true
-        wait "$SERVE_PID" 2>/dev/null || true
-    fi
-    if [ -n "${TEST_ROOT:-}" ] && [ -d "$TEST_ROOT" ]; then
-        rm -rf "$TEST_ROOT"
-    fi
-}
-
 @test "serve: GET /1.0 is a sync envelope, /1.0/containers is a 404 envelope" {
     incus admin init --minimal
-    start_server
+    start_incus_serve
     run curl -s --unix-socket "$INCUS_DIR/unix.socket" http://incus/1.0
     assert_status 0
     [ "$(echo "$output" | jq -r .type)" = sync ]
@@ -47,7 +19,7 @@ teardown() {
 
 @test "serve: a second server on the same socket is refused; the socket goes on SIGTERM" {
     incus admin init --minimal
-    start_server
+    start_incus_serve
     run --separate-stderr incus-serve
     assert_error 4 "Another server"
     kill "$SERVE_PID"
