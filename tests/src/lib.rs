@@ -711,6 +711,34 @@ impl TestEnv {
             .collect()
     }
 
+    /// Runs `tool ARGS` until it reaches the pause point `point` (`INCUS_TEST_PAUSE`),
+    /// then kills it there with SIGKILL (crash tests).
+    #[track_caller]
+    pub fn kill_at(&self, tool: &str, args: &[&str], point: &str) {
+        let marker = self.root().join(format!("marker-{point}"));
+        let _ = std::fs::remove_file(&marker);
+        let mut child = self
+            .command(tool)
+            .args(args)
+            .env("INCUS_TEST_PAUSE", point)
+            .env("INCUS_TEST_PAUSE_MARKER", &marker)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        poll(60, &format!("{tool} to reach {point}"), || {
+            if let Some(st) = child.try_wait().unwrap() {
+                let mut err = String::new();
+                use std::io::Read;
+                let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+                panic!("{tool} {args:?} ended ({st}) before reaching {point}: {err}");
+            }
+            marker.exists().then_some(())
+        });
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
     /// The status of an instance as `list --format json` reports it.
     #[track_caller]
     pub fn status(&self, name: &str) -> String {

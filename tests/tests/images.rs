@@ -704,19 +704,11 @@ fn dir_pool_caches_the_unpacked_image() {
     let cache = pool.join("images").join(&fp);
 
     // Killed while filling: only the staging is left, never a cache in use.
-    let flag = env.root().join("filled.reached");
-    let mut child = env
-        .command("incus-instance")
-        .args(["init", "bb", "k1"])
-        .env("INCUS_TEST_HOOK", "image-volume-filled")
-        .env("INCUS_TEST_HOOK_FILE", &flag)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    incus_tests::poll(30, "the fill hook", || flag.exists().then_some(()));
-    child.kill().unwrap();
-    child.wait().unwrap();
+    env.kill_at(
+        "incus-instance",
+        &["init", "bb", "k1"],
+        "image-volume-filled",
+    );
     assert_eq!(list_dir(&pool.join("images")), [format!(".{fp}.partial")]);
 
     env.ok("incus-instance", &["create", "bb", "c1"]);

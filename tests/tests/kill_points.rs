@@ -6,7 +6,6 @@
 
 use incus_tests::{busybox_images, poll, Running, TestEnv};
 use std::path::Path;
-use std::process::Stdio;
 
 /// The live `incus-monitor` processes of one instance (zombies have no cmdline).
 fn monitors_of(env: &TestEnv, name: &str) -> Vec<u32> {
@@ -39,36 +38,6 @@ fn host_mounts(env: &TestEnv) -> Vec<String> {
         .filter(|l| l.contains(&root))
         .map(String::from)
         .collect()
-}
-
-/// Runs `incus-instance ARGS` paused at `point`, waits for the marker, kills it.
-fn kill_at(env: &TestEnv, point: &str, args: &[&str]) {
-    let marker = env.root().join(format!("marker-{point}"));
-    let mut child = env
-        .command("incus-instance")
-        .args(args)
-        .env("INCUS_TEST_PAUSE", point)
-        .env("INCUS_TEST_PAUSE_MARKER", &marker)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    poll(60, &format!("the tool to reach {point}"), || {
-        if let Some(st) = child.try_wait().unwrap() {
-            let mut err = String::new();
-            use std::io::Read;
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut err)
-                .unwrap();
-            panic!("{args:?} ended ({st}) before reaching {point}: {err}");
-        }
-        marker.exists().then_some(())
-    });
-    child.kill().unwrap();
-    child.wait().unwrap();
 }
 
 /// After a kill: the state is one of the two, the next commands make it clean.
@@ -133,7 +102,7 @@ fn kill9_inside_start_and_stop_is_repaired() {
     {
         let name = format!("s{i}");
         env.ok("incus-instance", &["create", "bb", &name]);
-        kill_at(&env, point, &["start", &name]);
+        env.kill_at("incus-instance", &["start", &name], point);
         if point == "start-spawned" {
             // The monitor goes on without its caller: wait until it has settled.
             poll(30, "the orphaned start to settle", || {
@@ -164,7 +133,7 @@ fn kill9_inside_start_and_stop_is_repaired() {
         env.ok("incus-instance", &["start", &name]);
         let mut a = args.clone();
         a.push(&name);
-        kill_at(&env, point, &a);
+        env.kill_at("incus-instance", &a, point);
         let expect = match point {
             "stop-before-runtime" => "Running",
             "stop-signaled" => {

@@ -462,11 +462,6 @@ fn custom_volume_lifecycle() {
 }
 
 /// Waits (with a deadline) for the hook file a tool writes when it reaches the point.
-fn wait_for(file: &Path) {
-    incus_tests::poll(30, &format!("hook {}", file.display()), || {
-        file.exists().then_some(())
-    })
-}
 
 #[test]
 fn restore_killed_at_any_point_leaves_old_or_new_content() {
@@ -485,19 +480,11 @@ fn restore_killed_at_any_point_leaves_old_or_new_content() {
         ("btrfs-restore-before-swap", &b"current"[..]),
         ("btrfs-restore-after-swap", &b"snapshot"[..]),
     ] {
-        let flag = env.root().join(format!("{hook}.reached"));
-        let mut child = env
-            .command("incus-storage")
-            .args(["volume", "snapshot", "restore", "bt", "v", "s"])
-            .env("INCUS_TEST_HOOK", hook)
-            .env("INCUS_TEST_HOOK_FILE", &flag)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        wait_for(&flag);
-        child.kill().unwrap();
-        child.wait().unwrap();
+        env.kill_at(
+            "incus-storage",
+            &["volume", "snapshot", "restore", "bt", "v", "s"],
+            hook,
+        );
         assert_eq!(
             std::fs::read(path.join("custom/v/f")).unwrap(),
             expect,
@@ -781,19 +768,11 @@ fn create_killed_while_filling_the_image_volume_never_leaves_it_in_use() {
     let _c = Cleanup { env: &env };
     let fp = import_busybox(&env);
     let path = pool_path(&env);
-    let flag = env.root().join("filled.reached");
-    let mut child = env
-        .command("incus-instance")
-        .args(["init", "bb", "k1", "-s", "bt"])
-        .env("INCUS_TEST_HOOK", "image-volume-filled")
-        .env("INCUS_TEST_HOOK_FILE", &flag)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for(&flag);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    env.kill_at(
+        "incus-instance",
+        &["init", "bb", "k1", "-s", "bt"],
+        "image-volume-filled",
+    );
     assert!(
         !path.join("images").join(&fp).exists(),
         "not complete, not in use"
@@ -823,19 +802,11 @@ fn rename_killed_after_its_rows_is_rolled_forward() {
         "incus-storage",
         &["volume", "snapshot", "create", "bt", "old", "s"],
     );
-    let flag = env.root().join("rename.reached");
-    let mut child = env
-        .command("incus-storage")
-        .args(["volume", "rename", "bt", "old", "new"])
-        .env("INCUS_TEST_HOOK", "volume-rename-rows-written")
-        .env("INCUS_TEST_HOOK_FILE", &flag)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for(&flag);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    env.kill_at(
+        "incus-storage",
+        &["volume", "rename", "bt", "old", "new"],
+        "volume-rename-rows-written",
+    );
     assert!(
         path.join("custom/old").exists(),
         "killed before the disk rename"

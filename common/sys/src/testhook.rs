@@ -7,7 +7,10 @@
 //! read yet), `start-before-record` (container running, database not updated),
 //! `stop-before-runtime`, `stop-signaled` (halt signal sent, not waited for),
 //! `stop-before-record` (container stopped, database not updated),
-//! `snapshot-create-before-record` (snapshot on disk, its mark not cleared).
+//! `snapshot-create-before-record` (snapshot on disk, its mark not cleared),
+//! `image-volume-filled` (a pool's image volume filled, not yet complete),
+//! `btrfs-restore-before-swap`, `btrfs-restore-after-swap`,
+//! `volume-rename-rows-written` (rows renamed, disk not yet).
 
 /// Blocks forever at `point` when `INCUS_TEST_PAUSE` names it (tests only).
 pub fn pause_point(point: &str) {

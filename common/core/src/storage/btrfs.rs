@@ -9,8 +9,8 @@
 //! where spawning `btrfs` costs milliseconds); quotas and formatting use btrfs-progs.
 
 use super::{
-    check_source_location, test_hook, validate_common_key, DirDriver, Driver, ImageFiller,
-    PoolInfo, VolumeType,
+    check_source_location, validate_common_key, DirDriver, Driver, ImageFiller, PoolInfo,
+    VolumeType,
 };
 use crate::{Context, Error, Result};
 use incus_api::{keys, Config, StoragePoolResources};
@@ -816,9 +816,9 @@ impl Driver for BtrfsDriver {
         // holds a complete one either way.
         delete_any(&tmp)?;
         subvol_snapshot(&snap_path, &tmp, false)?;
-        test_hook("btrfs-restore-before-swap");
+        incus_sys::testhook::pause_point("btrfs-restore-before-swap");
         exchange(&cur, &tmp)?;
-        test_hook("btrfs-restore-after-swap");
+        incus_sys::testhook::pause_point("btrfs-restore-after-swap");
         // The restore is done; the old content may still be busy (mounted by a running
         // instance): then the next restore or the volume's delete removes it.
         let _ = delete_any(&tmp);

@@ -116,7 +116,7 @@ pub(crate) fn image_volume(
         let _ = (ops.delete)(&tmp);
         return Err(e);
     }
-    test_hook("image-volume-filled");
+    incus_sys::testhook::pause_point("image-volume-filled");
     (ops.seal)(&tmp)?;
     std::fs::rename(&tmp, &image)?;
     Ok(image)
@@ -603,18 +603,4 @@ pub(crate) fn check_source_location(ctx: &Context, source: &Path) -> Result<()> 
         )));
     }
     Ok(())
-}
-
-/// Test hook: with `INCUS_TEST_HOOK=NAME` the process announces the point by creating
-/// `$INCUS_TEST_HOOK_FILE` and waits there to be killed (crash tests).
-pub(crate) fn test_hook(name: &str) {
-    if std::env::var("INCUS_TEST_HOOK").as_deref() != Ok(name) {
-        return;
-    }
-    if let Some(f) = std::env::var_os("INCUS_TEST_HOOK_FILE") {
-        let _ = std::fs::write(f, name);
-    }
-    loop {
-        std::thread::sleep(std::time::Duration::from_secs(1));
-    }
 }

@@ -434,7 +434,7 @@ pub fn rename(ctx: &Context, pool: &str, name: &str, new_name: &str) -> Result<(
             serde_json::json!({"old_name": name}),
         )
     })?;
-    super::test_hook("volume-rename-rows-written");
+    incus_sys::testhook::pause_point("volume-rename-rows-written");
     renamed.name = new_name.to_string();
     finish_rename(ctx, &renamed)
 }
