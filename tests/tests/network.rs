@@ -927,3 +927,320 @@ fn ipv6_slaac_on_auto_and_explicit_prefixes() {
     }
     assert_eq!(n.env.db_rows("networks"), 0);
 }
+
+/// An interface made by the test, standing in for a host uplink (`eth0`); removed
+/// when dropped. A veth pair, not a `dummy` (this kernel has no dummy driver), and
+/// the same kind as the NICs' host sides: the hardest case to tell apart.
+struct Dummy(String);
+
+impl Dummy {
+    fn new(tag: &str) -> Dummy {
+        let name = format!("ixd{:05x}{tag}", std::process::id() & 0xfffff);
+        let _ = Command::new("ip").args(["link", "del", &name]).status();
+        let ok = Command::new("ip")
+            .args(["link", "add", &name, "type", "veth", "peer", "name"])
+            .arg(format!("{name}p"))
+            .status()
+            .expect("ip")
+            .success();
+        assert!(ok, "cannot create dummy interface {name}");
+        Dummy(name)
+    }
+
+    fn exists(&self) -> bool {
+        Path::new("/sys/class/net").join(&self.0).exists()
+    }
+}
+
+impl Drop for Dummy {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.0])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+#[test]
+fn nic_host_name_never_takes_a_host_interface() {
+    let n = NetEnv::new();
+    n.import_busybox();
+    n.create("lan", &[]);
+    let up = Dummy::new("u");
+    let host_name = format!("host_name={}", up.0);
+
+    // Cold: a container whose NIC names the host's interface does not start, and
+    // neither the start nor the delete removes that interface.
+    n.env.ok("incus", &["create", "bb", "c1"]);
+    n.env.ok(
+        "incus",
+        &[
+            "config",
+            "device",
+            "add",
+            "c1",
+            "eth0",
+            "nic",
+            "network=lan",
+            &host_name,
+        ],
+    );
+    let out = n.env.run("incus", &["start", "c1"]);
+    assert!(
+        !out.success(),
+        "started on a host interface: {}",
+        out.stdout
+    );
+    assert!(out.stderr.contains("already exists"), "{}", out.stderr);
+    assert!(up.exists(), "start removed the host interface {}", up.0);
+    assert_eq!(n.env.status("c1"), "Stopped");
+    n.env.ok("incus", &["delete", "c1"]);
+    assert!(up.exists(), "delete removed the host interface {}", up.0);
+
+    // Hot: adding such a NIC to a running container is refused, the interface stays.
+    n.env.ok("incus", &["launch", "bb", "c2"]);
+    let out = n.env.run(
+        "incus",
+        &[
+            "config",
+            "device",
+            "add",
+            "c2",
+            "eth1",
+            "nic",
+            "network=lan",
+            &host_name,
+        ],
+    );
+    assert!(!out.success(), "hot-added on a host interface");
+    assert!(up.exists(), "hot-plug removed the host interface {}", up.0);
+    let _ = n
+        .env
+        .run("incus", &["config", "device", "remove", "c2", "eth1"]);
+    n.env.ok("incus", &["stop", "-f", "c2"]);
+    assert!(up.exists(), "stop removed the host interface {}", up.0);
+
+    // Another instance's live veth is not taken either.
+    let veth = format!("ixv{:05x}", std::process::id() & 0xfffff);
+    let veth_key = format!("host_name={veth}");
+    for c in ["c3", "c4"] {
+        n.env.ok("incus", &["create", "bb", c]);
+        n.env.ok(
+            "incus",
+            &[
+                "config",
+                "device",
+                "add",
+                c,
+                "eth0",
+                "nic",
+                "network=lan",
+                &veth_key,
+            ],
+        );
+    }
+    n.env.ok("incus", &["start", "c3"]);
+    assert!(Path::new("/sys/class/net").join(&veth).exists());
+    let out = n.env.run("incus", &["start", "c4"]);
+    assert!(!out.success(), "c4 took c3's veth");
+    assert!(
+        Path::new("/sys/class/net").join(&veth).exists(),
+        "c4's start removed c3's veth"
+    );
+    assert_eq!(n.env.status("c3"), "Running");
+    // Its own leftover is fine: c3 restarts on the same name.
+    n.env.ok("incus", &["restart", "-f", "c3"]);
+    assert!(Path::new("/sys/class/net").join(&veth).exists());
+    n.env.ok("incus", &["stop", "-f", "c3"]);
+    assert!(up.exists());
+}
+
+/// Everything under a directory with contents, for before/after comparisons.
+fn tree_contents(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = incus_tests::walk(dir)
+        .into_iter()
+        .map(|rel| {
+            let data = std::fs::read(dir.join(&rel)).unwrap_or_default();
+            (rel, data)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn nothing_unvalidated_reaches_dnsmasq_or_nft() {
+    let n = NetEnv::new();
+    n.import_busybox();
+    n.create("lan", &[]);
+    let net_dir = n.env.incus_dir.join("networks").join("lan");
+    let cmdline = || {
+        let pid_arg = format!("--pid-file={}", n.pid_file("lan").display());
+        dnsmasq_cmdlines()
+            .into_iter()
+            .filter(|c| c.contains(&pid_arg))
+            .collect::<Vec<_>>()
+    };
+    let table = || {
+        let o = Command::new("nft")
+            .args(["list", "table", "inet", &n.table("lan")])
+            .output()
+            .expect("nft");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let files0 = tree_contents(&net_dir);
+    let cmd0 = cmdline();
+    let table0 = table();
+    let config0 = show(&n.env, "lan")["config"].clone();
+    assert_eq!(cmd0.len(), 1, "{cmd0:?}");
+
+    // Network keys: a comma, slash, space or newline would add dnsmasq options.
+    for kv in [
+        "dns.domain=incus,lo",
+        "dns.domain=a/b",
+        "dns.domain=x\nlog-queries",
+        "dns.domain=-x",
+        "dns.search=a,b c",
+        "dns.search=a,,b",
+        "ipv4.dhcp.expiry=1h,x",
+        "ipv4.dhcp.expiry=1h\ndhcp-script=/bin/sh",
+        "ipv6.dhcp.expiry=x",
+        "ipv4.dhcp.gateway=10.0.0.1\nx",
+        "ipv4.nat.address=10.0.0.1; flush ruleset",
+        "ipv4.dhcp.ranges=10.0.0.2-10.0.0.3\nfoo",
+        "bridge.hwaddr=00:16:3e:00:00:01\nx",
+    ] {
+        let out = n
+            .env
+            .run("incus-net", &["set", "lan", kv])
+            .err(exit::INVALID);
+        assert!(out.stderr.contains("Invalid"), "{kv:?}: {}", out.stderr);
+    }
+    assert_eq!(show(&n.env, "lan")["config"], config0);
+    assert_eq!(tree_contents(&net_dir), files0);
+    assert_eq!(cmdline(), cmd0);
+    assert_eq!(table(), table0);
+    // Legitimate values still work.
+    n.env.ok(
+        "incus-net",
+        &[
+            "set",
+            "lan",
+            "dns.search=a.example,b",
+            "ipv4.dhcp.expiry=2h",
+        ],
+    );
+    n.env.ok("incus-net", &["unset", "lan", "dns.search"]);
+    n.env.ok("incus-net", &["unset", "lan", "ipv4.dhcp.expiry"]);
+    let files0 = tree_contents(&net_dir);
+
+    // NIC keys: MAC, names and addresses go to the hosts file and `ip`.
+    n.env.ok("incus", &["create", "bb", "c1"]);
+    for kv in [
+        "hwaddr=00:16:3e:00:00:01\ndhcp-host=x",
+        "hwaddr=00-16-3e-00-00-01",
+        "host_name=a/b",
+        "host_name=..",
+        "host_name=eth0 x",
+        "host_name=toolonginterface",
+        "name=x\ny",
+        "parent=br0,lo",
+        "ipv4.address=10.0.0.5\nx",
+        "mtu=1500\n",
+    ] {
+        let out = n.env.run(
+            "incus",
+            &[
+                "config",
+                "device",
+                "add",
+                "c1",
+                "eth0",
+                "nic",
+                "network=lan",
+                kv,
+            ],
+        );
+        assert!(!out.success(), "{kv:?} accepted");
+        assert!(
+            out.stderr.contains("Device \"eth0\""),
+            "{kv:?}: {}",
+            out.stderr
+        );
+    }
+    let devs = n.env.ok("incus", &["config", "device", "show", "c1"]);
+    assert!(!devs.stdout.contains("eth0"), "{}", devs.stdout);
+
+    // A tampered database row is refused at start; the hosts files stay as they were.
+    n.env.ok(
+        "incus",
+        &[
+            "config",
+            "device",
+            "add",
+            "c1",
+            "eth0",
+            "nic",
+            "network=lan",
+        ],
+    );
+    let rw = || rusqlite::Connection::open(n.env.db_path()).unwrap();
+    let changed = rw()
+        .execute(
+            "INSERT INTO instances_devices_config (instance_device_id, key, value)
+             SELECT d.id, 'hwaddr', '00:16:3e:00:00:01' || char(10) || 'dhcp-option=3,6.6.6.6'
+             FROM instances_devices d JOIN instances i ON i.id = d.instance_id
+             WHERE i.name = 'c1' AND d.name = 'eth0'",
+            [],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    let out = n.env.run("incus", &["start", "c1"]);
+    assert!(!out.success(), "started with a tampered hwaddr");
+    assert!(out.stderr.contains("hwaddr"), "{}", out.stderr);
+    assert_eq!(tree_contents(&net_dir), files0);
+
+    // A tampered network row is refused when dnsmasq is brought back.
+    rw().execute(
+        "UPDATE networks_config SET value = 'x' || char(10) || 'dhcp-script=/bin/sh'
+             WHERE key = 'ipv4.dhcp.expiry'",
+        [],
+    )
+    .unwrap();
+    rw().execute(
+        "INSERT INTO networks_config (network_id, key, value)
+             SELECT id, 'dns.domain', 'incus,lo' FROM networks WHERE name = 'lan'",
+        [],
+    )
+    .unwrap();
+    let pid: i32 = std::fs::read_to_string(n.pid_file("lan"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // SAFETY: kill(2) on the dnsmasq of this test's network.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    wait_for(|| cmdline().is_empty(), "dnsmasq to exit");
+    n.env
+        .ok("incus", &["config", "device", "remove", "c1", "eth0"]);
+    n.env.ok(
+        "incus",
+        &[
+            "config",
+            "device",
+            "add",
+            "c1",
+            "eth0",
+            "nic",
+            "network=lan",
+        ],
+    );
+    let out = n.env.run("incus", &["start", "c1"]);
+    assert!(!out.success(), "started with a tampered network");
+    assert!(
+        out.stderr.contains("dns.domain") || out.stderr.contains("ipv4.dhcp.expiry"),
+        "{}",
+        out.stderr
+    );
+    assert!(cmdline().is_empty(), "dnsmasq started: {:?}", cmdline());
+}

@@ -149,7 +149,56 @@ pub fn validate_device(name: &str, dev: &Config) -> Result<()> {
                 "Device \"{name}\": nic devices need a \"nictype\" or a \"network\""
             )));
         }
+        "nic" => validate_nic(name, dev)?,
         _ => {}
+    }
+    Ok(())
+}
+
+/// The NIC keys whose values reach `ip` command lines, dnsmasq host files and nft
+/// rules: interface names, MAC, addresses, MTU (as upstream's `nic_bridged` rules).
+fn validate_nic(name: &str, dev: &Config) -> Result<()> {
+    let ctx = |e: Error| Error::invalid(format!("Device \"{name}\": {}", e.message));
+    for k in ["host_name", "parent", "name"] {
+        if let Some(v) = dev.get(k) {
+            crate::names::validate_interface_name(k, v).map_err(ctx)?;
+        }
+    }
+    if let Some(v) = dev.get("hwaddr") {
+        crate::names::validate_mac("hwaddr", v).map_err(ctx)?;
+    }
+    if let Some(v) = dev.get("network") {
+        crate::names::validate_object_name("network", v).map_err(ctx)?;
+    }
+    if let Some(v) = dev.get("ipv4.address") {
+        if v.parse::<std::net::Ipv4Addr>().is_err() {
+            return Err(Error::invalid(format!(
+                "Device \"{name}\": invalid ipv4.address \"{}\"",
+                v.escape_debug()
+            )));
+        }
+    }
+    if let Some(v) = dev.get("ipv6.address") {
+        if v.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(Error::invalid(format!(
+                "Device \"{name}\": invalid ipv6.address \"{}\"",
+                v.escape_debug()
+            )));
+        }
+    }
+    if let Some(v) = dev.get("mtu") {
+        if !v.parse::<u32>().is_ok_and(|m| (68..=65535).contains(&m)) {
+            return Err(Error::invalid(format!(
+                "Device \"{name}\": mtu must be a number between 68 and 65535"
+            )));
+        }
+    }
+    if let Some(v) = dev.get("vlan") {
+        if !v.parse::<u16>().is_ok_and(|m| (1..=4094).contains(&m)) {
+            return Err(Error::invalid(format!(
+                "Device \"{name}\": vlan must be a number between 1 and 4094"
+            )));
+        }
     }
     Ok(())
 }

@@ -80,6 +80,51 @@ pub fn validate_snapshot_name(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Interface names (`host_name`, `name`, `parent` of a NIC): upstream's
+/// `IsInterfaceName` (2-15 of letters, digits, `-`, `_`, `.`; not `..`).
+pub fn validate_interface_name(what: &str, name: &str) -> Result<()> {
+    if incus_sys::netdev::is_interface_name(name) {
+        return Ok(());
+    }
+    Err(Error::invalid(format!(
+        "Invalid {what} \"{}\": interface names are 2-15 characters of ASCII letters, digits, '-', '_' and '.'",
+        name.escape_debug()
+    )))
+}
+
+/// MAC addresses (`hwaddr`): six two-digit hex bytes separated by colons.
+pub fn validate_mac(what: &str, v: &str) -> Result<()> {
+    if incus_sys::netdev::is_mac(v) {
+        return Ok(());
+    }
+    Err(Error::invalid(format!(
+        "Invalid {what} \"{}\": must be 6 bytes of hex separated by colons",
+        v.escape_debug()
+    )))
+}
+
+/// DNS names (`dns.domain`, each entry of `dns.search`): dot-separated labels of
+/// 1-63 ASCII letters, digits and `-`, not starting or ending with `-`, at most 253
+/// characters. Nothing else may reach dnsmasq's command line or files.
+pub fn validate_dns_name(what: &str, v: &str) -> Result<()> {
+    let ok = !v.is_empty()
+        && v.len() <= 253
+        && v.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if ok {
+        return Ok(());
+    }
+    Err(Error::invalid(format!(
+        "Invalid {what} \"{}\": must be a DNS name (letters, digits, '-', separated by '.')",
+        v.escape_debug()
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -575,7 +575,11 @@ impl Monitor {
                 }
             }
             for n in &spec.nics {
-                crate::net::attach(pid.as_raw(), n)?;
+                crate::net::attach(
+                    pid.as_raw(),
+                    n,
+                    &crate::net::owner_alias(&spec.host_prefix, &spec.name),
+                )?;
             }
             let raw: Vec<RawFd> = trees.iter().map(|t| t.as_raw_fd()).collect();
             send_fds(sp.as_fd(), &raw)?;

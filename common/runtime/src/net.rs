@@ -8,10 +8,44 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// Creates the veth pair of `nic` with its peer inside the network namespace of `pid`.
-/// A leftover host side (a netns still being torn down after a stop) is removed first.
-pub(crate) fn attach(pid: i32, nic: &NicSpec) -> Result<()> {
-    remove_host_side(&nic.host_name)?;
+/// The alias a host-side veth of this runtime carries: which installation and
+/// instance made it. Only an interface with exactly this alias is ever deleted, so a
+/// `host_name` naming a host interface (`eth0`, another installation's veth) is
+/// refused instead of removed.
+pub(crate) fn owner_alias(host_prefix: &str, instance: &str) -> String {
+    format!("{host_prefix}:{instance}")
+}
+
+fn check_names(nic: &NicSpec) -> Result<()> {
+    use incus_sys::netdev::{is_interface_name, is_mac};
+    for (what, v) in [
+        ("host_name", &nic.host_name),
+        ("name", &nic.name),
+        ("bridge", &nic.bridge),
+    ] {
+        if !is_interface_name(v) {
+            return Err(Error::Invalid(format!(
+                "invalid NIC {what} \"{}\" (not an interface name)",
+                v.escape_debug()
+            )));
+        }
+    }
+    if !nic.hwaddr.is_empty() && !is_mac(&nic.hwaddr) {
+        return Err(Error::Invalid(format!(
+            "invalid NIC hwaddr \"{}\"",
+            nic.hwaddr.escape_debug()
+        )));
+    }
+    Ok(())
+}
+
+/// Creates the veth pair of `nic` with its peer inside the network namespace of `pid`,
+/// marked with `owner` (see [`owner_alias`]). A leftover host side of this same
+/// instance (a netns still being torn down after a stop) is removed first; any other
+/// interface of that name is left alone and the start is refused.
+pub(crate) fn attach(pid: i32, nic: &NicSpec, owner: &str) -> Result<()> {
+    check_names(nic)?;
+    remove_host_side(&nic.host_name, owner)?;
     let mut cmd = Command::new("ip");
     cmd.args(["link", "add", "name", &nic.host_name]);
     let mtu = nic.mtu.map(|m| m.to_string());
@@ -27,15 +61,42 @@ pub(crate) fn attach(pid: i32, nic: &NicSpec) -> Result<()> {
         cmd.args(["mtu", m]);
     }
     cmd.args(["netns", &pid.to_string()]);
-    run(cmd)
+    run(cmd)?;
+    // `ip link add` ignores `alias`: set it on the interface we just made (ours, so
+    // removing it on failure is safe).
+    let mut set = Command::new("ip");
+    set.args(["link", "set", "dev", &nic.host_name, "alias", owner]);
+    if let Err(e) = run(set) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &nic.host_name])
+            .stderr(std::process::Stdio::null())
+            .status();
+        return Err(e);
+    }
+    Ok(())
 }
 
-/// Deletes a host-side veth (its peer goes with it); missing is fine. Waits (bounded)
-/// for a veth whose namespace the kernel is still destroying.
-pub(crate) fn remove_host_side(host_name: &str) -> Result<()> {
+/// Deletes a host-side veth of `owner` (its peer goes with it); missing is fine.
+/// Waits (bounded) for a veth whose namespace the kernel is still destroying. An
+/// interface of that name that `owner` did not make is never deleted: an error.
+pub(crate) fn remove_host_side(host_name: &str, owner: &str) -> Result<()> {
+    if !incus_sys::netdev::is_interface_name(host_name) {
+        return Err(Error::Invalid(format!(
+            "invalid host interface name \"{}\"",
+            host_name.escape_debug()
+        )));
+    }
     let sys = format!("/sys/class/net/{host_name}");
     let deadline = Instant::now() + Duration::from_secs(3);
     while Path::new(&sys).exists() {
+        if incus_sys::netdev::interface_alias(host_name) != owner {
+            if !Path::new(&sys).exists() {
+                break;
+            }
+            return Err(Error::Invalid(format!(
+                "host interface {host_name} already exists and was not created for this instance (refusing to use or delete it)"
+            )));
+        }
         let _ = Command::new("ip")
             .args(["link", "del", host_name])
             .stderr(std::process::Stdio::null())

@@ -456,9 +456,10 @@ pub fn hot_add_nic(run_dir: &Path, nic: &crate::spec::NicSpec) -> Result<()> {
             nic.name
         )));
     }
-    crate::net::attach(rec.init_pid, nic)?;
+    let owner = crate::net::owner_alias(&spec.host_prefix, &spec.name);
+    crate::net::attach(rec.init_pid, nic, &owner)?;
     if let Err(e) = in_container(&rec, CF::CLONE_NEWNET, || crate::net::link_up(&nic.name)) {
-        let _ = crate::net::remove_host_side(&nic.host_name);
+        let _ = crate::net::remove_host_side(&nic.host_name, &owner);
         return Err(e);
     }
     spec.nics.push(nic.clone());
@@ -478,7 +479,8 @@ pub fn nics(run_dir: &Path) -> Result<Vec<crate::spec::NicSpec>> {
 pub fn hot_remove_nic(run_dir: &Path, name: &str) -> Result<()> {
     let (mut spec, _, _) = running(run_dir)?;
     if let Some(n) = spec.nics.iter().find(|n| n.name == name) {
-        crate::net::remove_host_side(&n.host_name)?;
+        let owner = crate::net::owner_alias(&spec.host_prefix, &spec.name);
+        crate::net::remove_host_side(&n.host_name, &owner)?;
     }
     spec.nics.retain(|n| n.name != name);
     state::write_spec(run_dir, &spec)

@@ -156,7 +156,7 @@ pub fn validate_config(config: &Config) -> Result<()> {
                 _ => return bad("must be a number between 68 and 65535"),
             },
             "bridge.hwaddr" => {
-                if !is_mac(v) {
+                if !incus_sys::netdev::is_mac(v) {
                     return bad("must be a MAC address");
                 }
             }
@@ -216,10 +216,22 @@ pub fn validate_config(config: &Config) -> Result<()> {
                     return bad("must be managed, dynamic or none");
                 }
             }
-            "ipv4.dhcp.expiry" | "ipv6.dhcp.expiry" | "dns.domain" | "dns.search"
-            | "raw.dnsmasq" => {
-                if v.contains(['\n', ' ']) && k != "raw.dnsmasq" {
-                    return bad("must not contain spaces");
+            "ipv4.dhcp.expiry" | "ipv6.dhcp.expiry" => {
+                if !is_lease_time(v) {
+                    return bad("must be a lease time such as 1h, 30m, 3600 or infinite");
+                }
+            }
+            "dns.domain" => crate::names::validate_dns_name(k, v)?,
+            "dns.search" => {
+                for d in v.split(',') {
+                    crate::names::validate_dns_name(k, d)?;
+                }
+            }
+            // Raw dnsmasq configuration, as upstream: an administrator's key (one
+            // option a line) that goes verbatim into the network's `--conf-file`.
+            "raw.dnsmasq" => {
+                if v.contains('\0') {
+                    return bad("must not contain NUL bytes");
                 }
             }
             _ if k.starts_with("user.") || k.starts_with("volatile.") => {}
@@ -233,26 +245,30 @@ pub fn validate_config(config: &Config) -> Result<()> {
     Ok(())
 }
 
-fn is_mac(v: &str) -> bool {
-    let parts: Vec<&str> = v.split(':').collect();
-    parts.len() == 6
-        && parts
-            .iter()
-            .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()))
+/// dnsmasq's lease time: a number with an optional s/m/h/d/w unit, or `infinite`.
+fn is_lease_time(v: &str) -> bool {
+    let n = v.strip_suffix(['s', 'm', 'h', 'd', 'w']).unwrap_or(v);
+    v == "infinite" || (!n.is_empty() && n.len() <= 10 && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn parse_ranges(v: &str) -> Result<Vec<(String, String)>> {
     v.split(',')
         .map(|r| {
             let (a, b) = r.trim().split_once('-').ok_or_else(|| {
-                Error::invalid(format!("Invalid DHCP range \"{r}\" (want START-END)"))
+                Error::invalid(format!(
+                    "Invalid DHCP range \"{}\" (want START-END)",
+                    r.escape_debug()
+                ))
             })?;
-            for ip in [a, b] {
+            let ip = |ip: &str| {
                 ip.parse::<std::net::Ipv4Addr>().map_err(|_| {
-                    Error::invalid(format!("Invalid address \"{ip}\" in DHCP range"))
-                })?;
-            }
-            Ok((a.to_string(), b.to_string()))
+                    Error::invalid(format!(
+                        "Invalid address \"{}\" in DHCP range",
+                        ip.escape_debug()
+                    ))
+                })
+            };
+            Ok((ip(a)?.to_string(), ip(b)?.to_string()))
         })
         .collect()
 }
@@ -261,14 +277,20 @@ fn parse_ranges6(v: &str) -> Result<Vec<(String, String)>> {
     v.split(',')
         .map(|r| {
             let (a, b) = r.trim().split_once('-').ok_or_else(|| {
-                Error::invalid(format!("Invalid DHCPv6 range \"{r}\" (want START-END)"))
+                Error::invalid(format!(
+                    "Invalid DHCPv6 range \"{}\" (want START-END)",
+                    r.escape_debug()
+                ))
             })?;
-            for ip in [a, b] {
+            let ip = |ip: &str| {
                 ip.parse::<std::net::Ipv6Addr>().map_err(|_| {
-                    Error::invalid(format!("Invalid address \"{ip}\" in DHCPv6 range"))
-                })?;
-            }
-            Ok((a.to_string(), b.to_string()))
+                    Error::invalid(format!(
+                        "Invalid address \"{}\" in DHCPv6 range",
+                        ip.escape_debug()
+                    ))
+                })
+            };
+            Ok((ip(a)?.to_string(), ip(b)?.to_string()))
         })
         .collect()
 }
@@ -371,7 +393,11 @@ fn allocate(ctx: &Context, name: &str, config: &mut Config) -> Result<()> {
 }
 
 /// Brings the host side up: bridge, address, nft table, dnsmasq (idempotent).
+/// The configuration comes from the database: it is validated again here, so a
+/// tampered row never reaches an `ip` command line, an nft ruleset or dnsmasq.
 fn setup(ctx: &Context, name: &str, config: &Config) -> Result<()> {
+    validate_name(name)?;
+    validate_config(config)?;
     let host = host_bridge(ctx, name);
     let cidr = v4(config);
     // A fixed MAC: a bridge otherwise takes its lowest port's, which changes as
@@ -411,6 +437,8 @@ fn setup(ctx: &Context, name: &str, config: &Config) -> Result<()> {
 }
 
 fn start_dnsmasq(ctx: &Context, name: &str, config: &Config) -> Result<()> {
+    validate_name(name)?;
+    validate_config(config)?;
     let p = paths(ctx, name);
     let cidr = v4(config);
     let dns_mode = config
@@ -998,6 +1026,9 @@ fn resolve_nics(
         if d.get("type").map(String::as_str) != Some("nic") {
             continue;
         }
+        // Values read back from the database are checked again before they reach
+        // `ip`, dnsmasq or nft (a tampered row is refused, not used).
+        crate::devices::validate_device(dev, d)?;
         let (bridge, network, net_mtu) = match (d.get("network"), d.get("nictype")) {
             (Some(net), _) => {
                 let row = load(ctx, net)
@@ -1077,10 +1108,15 @@ fn resolve_nics(
                 Error::invalid(format!("Device \"{dev}\": invalid ipv4.address \"{ip}\""))
             })?;
         }
+        crate::names::validate_mac(&format!("hwaddr of device {dev}"), &hwaddr)?;
+        crate::names::validate_interface_name(&format!("host_name of device {dev}"), &host_name)?;
+        let inside = d.get("name").cloned().unwrap_or_else(|| dev.clone());
+        crate::names::validate_interface_name(&format!("interface name of device {dev}"), &inside)?;
+        crate::names::validate_interface_name(&format!("bridge of device {dev}"), &bridge)?;
         nics.push(ResolvedNic {
             device: dev.clone(),
             spec: NicSpec {
-                name: d.get("name").cloned().unwrap_or_else(|| dev.clone()),
+                name: inside,
                 host_name,
                 bridge,
                 hwaddr,
