@@ -1,5 +1,5 @@
 //! cgroups v1/hybrid and v2: layout discovery, paths, translation of [`Limits`] into file writes,
-//! the LXC device allow list, freezer, recursive removal.
+//! the LXC device allow list (v1 files; v2 through [`crate::devbpf`]), freezer, recursive removal.
 //!
 //! The translation (`plan_limits`, `device_rules`, paths) is pure and unit-tested for both
 //! hierarchies; only `Cgroups::*` touches the filesystem.
@@ -593,15 +593,18 @@ impl Cgroups {
         Ok(())
     }
 
-    /// v1 device cgroup: deny all, then LXC's allow list. v2 would need an eBPF program
-    /// (not implemented: returns Ok without confinement, logged by the monitor).
+    /// The device allow list (LXC's, plus `devs`): v1 `devices` controller (deny all,
+    /// then each rule); v2 an eBPF device program compiled from the same rules
+    /// ([`crate::devbpf`]), replacing the previous one. Returns false only when a v1
+    /// host has no devices controller.
     pub fn apply_devices(&self, devs: &[UnixDevice]) -> Result<bool> {
-        if self.layout.kind == Kind::V2 {
-            return Ok(false);
-        }
         let Some(d) = self.dir("devices") else {
             return Ok(false);
         };
+        if self.layout.kind == Kind::V2 {
+            crate::devbpf::apply(&d, &device_rules(devs))?;
+            return Ok(true);
+        }
         write_file(&d.join("devices.deny"), "a")?;
         for r in device_rules(devs) {
             write_file(&d.join("devices.allow"), &r)?;

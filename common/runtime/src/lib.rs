@@ -23,6 +23,7 @@
 mod cgroup;
 mod confine;
 mod console;
+mod devbpf;
 mod exec;
 mod monitor;
 mod net;

@@ -153,7 +153,7 @@ fn run(run_dir: &Path, status: &mut Option<OwnedFd>) -> Result<()> {
     cg.create(false)?;
     cg.apply_limits(&spec.limits)?;
     if !cg.apply_devices(&spec.unix_devices)? {
-        log!("warning: no device cgroup confinement on cgroup v2 (eBPF program not implemented)");
+        log!("warning: no device cgroup confinement (no v1 devices controller)");
     }
     if let Some(m) = spec.idmap.filter(|_| !spec.privileged) {
         cg.delegate(m.host_base, m.host_base)?;

@@ -518,7 +518,13 @@ pub fn hot_add_unix(run_dir: &Path, dev: &crate::spec::UnixDevice) -> Result<()>
     let _ = fs::remove_file(&node);
     crate::monitor::make_device_node(&spec, dev, &node)?;
     let res = (|| {
-        if cg.layout.kind != crate::cgroup::Kind::V2 {
+        if cg.layout.kind == crate::cgroup::Kind::V2 {
+            // A new program with the whole list replaces the old one.
+            let mut all = spec.unix_devices.clone();
+            all.retain(|d| d.path != dev.path);
+            all.push(dev.clone());
+            cg.apply_devices(&all)?;
+        } else {
             // Only this device's rule: rewriting the list would deny everything for a moment.
             if let Some(d) = cg.dir("devices") {
                 let rule = crate::cgroup::device_rules(std::slice::from_ref(dev))
@@ -565,7 +571,15 @@ pub fn hot_remove_unix(run_dir: &Path, path: &Path) -> Result<()> {
         .cloned()
         .collect();
     hot_remove_disk(run_dir, path)?;
-    if cg.layout.kind != crate::cgroup::Kind::V2 {
+    if cg.layout.kind == crate::cgroup::Kind::V2 {
+        let rest: Vec<_> = spec
+            .unix_devices
+            .iter()
+            .filter(|d| d.path != path)
+            .cloned()
+            .collect();
+        cg.apply_devices(&rest)?;
+    } else {
         if let Some(d) = cg.dir("devices") {
             for dev in &gone {
                 let rule = crate::cgroup::device_rules(std::slice::from_ref(dev))
