@@ -438,3 +438,158 @@ fn hostile_paths_stay_inside_the_rootfs() {
         "the rootfs itself survived"
     );
 }
+
+/// What a hostile guest plants for a recursive pull: a symlink named like the
+/// client's temporary file, pointing at a host file, then the regular file it
+/// belongs to; a symlink to a host directory; a setuid file.
+fn plant_pull_traps(root: &Path, host_file: &Path, host_dir: &Path) {
+    let d = root.join("d");
+    std::fs::create_dir_all(d.join("sub")).unwrap();
+    std::os::unix::fs::symlink(host_file, d.join(".f.incus-pull")).unwrap();
+    write(&d.join("f"), "guest", 0o644);
+    std::os::unix::fs::symlink(host_dir, d.join("link")).unwrap();
+    std::os::unix::fs::symlink(host_file, d.join("sub/.g.incus-pull")).unwrap();
+    write(&d.join("sub/g"), "guest", 0o644);
+    write(&d.join("suid"), "#!/bin/sh\n", 0o4755);
+}
+
+/// The host side after pulling `d` into `out`: canaries untouched, links kept as
+/// links, the setuid bit dropped (as upstream's client).
+fn check_pulled(out: &Path, host_file: &Path, host_dir: &Path) {
+    assert_eq!(
+        std::fs::read_to_string(host_file).unwrap(),
+        "host",
+        "the pull wrote through a planted symlink"
+    );
+    assert_eq!(
+        incus_tests::list_dir(host_dir),
+        ["keep"],
+        "the pull wrote into the host dir"
+    );
+    let d = out.join("d");
+    assert_eq!(std::fs::read_to_string(d.join("f")).unwrap(), "guest");
+    assert_eq!(std::fs::read_to_string(d.join("sub/g")).unwrap(), "guest");
+    assert!(d
+        .join("f")
+        .symlink_metadata()
+        .unwrap()
+        .file_type()
+        .is_file());
+    assert_eq!(std::fs::read_link(d.join("link")).unwrap(), host_dir);
+    let m = std::fs::metadata(d.join("suid")).unwrap().mode() & 0o7777;
+    assert_eq!(m, 0o755, "a guest's setuid bit reached the host");
+}
+
+fn canaries(env: &TestEnv) -> (PathBuf, PathBuf) {
+    let host_file = env.root().join("host-canary");
+    std::fs::write(&host_file, "host").unwrap();
+    let host_dir = env.root().join("host-dir");
+    std::fs::create_dir(&host_dir).unwrap();
+    std::fs::write(host_dir.join("keep"), "host").unwrap();
+    (host_file, host_dir)
+}
+
+#[test]
+fn recursive_pull_never_writes_through_guest_symlinks() {
+    let env = setup("c1");
+    let (host_file, host_dir) = canaries(&env);
+    plant_pull_traps(&rootfs(&env, "c1"), &host_file, &host_dir);
+    let out = env.root().join("out");
+    std::fs::create_dir(&out).unwrap();
+    env.ok(
+        "incus",
+        &["file", "pull", "-r", "c1/d", out.to_str().unwrap()],
+    );
+    check_pulled(&out, &host_file, &host_dir);
+
+    // Again over an existing copy (the planted names now exist on the host side).
+    env.ok(
+        "incus",
+        &["file", "pull", "-r", "c1/d", out.to_str().unwrap()],
+    );
+    check_pulled(&out, &host_file, &host_dir);
+}
+
+/// The same through the remote backend: incus-serve on the unix socket, our client
+/// with its own configuration.
+#[test]
+fn remote_recursive_pull_never_writes_through_guest_symlinks() {
+    let env = setup("c1");
+    let (host_file, host_dir) = canaries(&env);
+    plant_pull_traps(&rootfs(&env, "c1"), &host_file, &host_dir);
+    let _srv = incus_tests::serve::Server::start(&env);
+    let conf = env.root().join("client-conf");
+    std::fs::create_dir(&conf).unwrap();
+    std::fs::write(
+        conf.join("config.yml"),
+        format!(
+            "default-remote: local\nremotes:\n  srv:\n    addr: unix://{}\n    protocol: incus\n",
+            env.incus_dir.join("unix.socket").display()
+        ),
+    )
+    .unwrap();
+    let out = env.root().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let o = env
+        .command("incus")
+        .args(["file", "pull", "-r", "srv:c1/d", out.to_str().unwrap()])
+        .env("INCUS_CONF", &conf)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    check_pulled(&out, &host_file, &host_dir);
+}
+
+/// A hostile server lists `../x` (and `a/b`) in a directory: the client refuses
+/// and writes nothing beside the destination.
+#[test]
+fn a_server_listing_parent_names_is_refused() {
+    use std::io::{BufRead, BufReader, Write};
+    let env = TestEnv::new();
+    let sock = env.root().join("evil.socket");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { return };
+            let mut r = BufReader::new(conn.try_clone().unwrap());
+            let mut line = String::new();
+            // Headers until the blank line (GET requests carry no body).
+            while r.read_line(&mut line).is_ok_and(|n| n > 0) {
+                if line == "\r\n" {
+                    break;
+                }
+                line.clear();
+            }
+            let body = r#"{"type":"sync","status":"Success","status_code":200,"metadata":["../x","a/b","ok"]}"#;
+            let mut w = conn;
+            let _ = write!(
+                w,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Incus-Type: directory\r\nX-Incus-Uid: 0\r\nX-Incus-Gid: 0\r\nX-Incus-Mode: 0755\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let conf = env.root().join("client-conf");
+    std::fs::create_dir(&conf).unwrap();
+    std::fs::write(
+        conf.join("config.yml"),
+        format!(
+            "default-remote: local\nremotes:\n  evil:\n    addr: unix://{}\n    protocol: incus\n",
+            sock.display()
+        ),
+    )
+    .unwrap();
+    let out = env.root().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let o = env
+        .command("incus")
+        .args(["file", "pull", "-r", "evil:c1/d", out.to_str().unwrap()])
+        .env("INCUS_CONF", &conf)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "pulled a hostile listing");
+    assert!(stderr.contains("invalid entry name"), "{stderr}");
+    assert!(!env.root().join("x").exists() && !out.join("x").exists());
+    assert!(!out.join("d/a").exists());
+}

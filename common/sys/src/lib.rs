@@ -1,6 +1,7 @@
 //! Host primitives shared by every tool. Prints nothing.
 
 pub mod copytree;
+pub mod destdir;
 pub mod fsutil;
 pub mod inroot;
 pub mod lock;

@@ -5,6 +5,7 @@
 use clap::{Args, Subcommand};
 use incus_api::{Error, ErrorKind, Result};
 use incus_client::{Backend, FileInfo, FileKind, FilePut};
+use incus_sys::destdir::{is_entry_name, DestDir};
 use std::io::{IsTerminal, Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -359,49 +360,80 @@ fn push_one(b: &dyn Backend, inst: &str, src: &Path, dest: &str, ov: &Overrides)
 }
 
 fn pull_one(b: &dyn Backend, inst: &str, path: &str, dest: &Path, recursive: bool) -> Result<()> {
-    // Stream a file straight to a temporary name beside its destination.
-    let tmp = dest.with_file_name(format!(
-        ".{}.incus-pull",
-        dest.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    ));
-    let mut f = std::fs::File::create(&tmp)
-        .map_err(|e| Error::invalid(format!("{}: {e}", tmp.display())))?;
+    // The destination the user named is opened by path (its symlinks are theirs);
+    // everything below it is made through directory descriptors.
+    let parent = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| Error::invalid(format!("{}: not a file name", dest.display())))?;
+    let dir =
+        DestDir::open(parent).map_err(|e| Error::invalid(format!("{}: {e}", parent.display())))?;
+    pull_at(b, inst, path, &dir, &name, dest, recursive)
+}
+
+/// Pulls `path` into the entry `name` of `dir` (`shown` is its path, for messages).
+/// Entry names come from the guest or a server: each must be a single name, and
+/// nothing it planted (a symlink named like a directory or our temporary file) is
+/// ever followed.
+fn pull_at(
+    b: &dyn Backend,
+    inst: &str,
+    path: &str,
+    dir: &DestDir,
+    name: &str,
+    shown: &Path,
+    recursive: bool,
+) -> Result<()> {
+    let fail = |e: std::io::Error| Error::invalid(format!("{}: {e}", shown.display()));
+    if !is_entry_name(name) {
+        return Err(Error::invalid(format!(
+            "Refusing to pull {path}: invalid entry name \"{}\"",
+            name.escape_debug()
+        )));
+    }
+    // Stream a file straight to a temporary name beside its destination (made new,
+    // never through whatever was there).
+    let tmp = format!(".{name}.incus-pull");
+    dir.remove(&tmp).map_err(fail)?;
+    let mut f = dir.create_new(&tmp).map_err(fail)?;
     let info: FileInfo = match b.instance_file_get(inst, path, &mut f) {
         Ok(i) => i,
         Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
+            let _ = dir.remove(&tmp);
             return Err(e);
         }
     };
-    drop(f);
     match info.kind {
         FileKind::File => {
-            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(info.mode))?;
-            std::fs::rename(&tmp, dest)?;
+            // Permission bits only, as upstream's client: no setuid file from a guest.
+            f.set_permissions(std::fs::Permissions::from_mode(info.mode & 0o777))
+                .map_err(fail)?;
+            drop(f);
+            dir.rename(&tmp, name).map_err(fail)?;
         }
         FileKind::Symlink => {
-            std::fs::remove_file(&tmp)?;
-            let _ = std::fs::remove_file(dest);
-            std::os::unix::fs::symlink(&info.target, dest)?;
+            drop(f);
+            dir.remove(&tmp).map_err(fail)?;
+            dir.remove(name).map_err(fail)?;
+            dir.symlink(&info.target, name).map_err(fail)?;
         }
         FileKind::Directory => {
-            std::fs::remove_file(&tmp)?;
+            drop(f);
+            dir.remove(&tmp).map_err(fail)?;
             if !recursive {
                 return Err(Error::invalid(format!(
                     "{path} is a directory: use -r to pull it recursively"
                 )));
             }
-            match std::fs::create_dir(dest) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dest.is_dir() => {}
-                Err(e) => return Err(Error::invalid(format!("{}: {e}", dest.display()))),
-            }
+            let sub = dir.subdir(name).map_err(fail)?;
             for n in &info.entries {
-                pull_one(b, inst, &join(path, n), &dest.join(n), true)?;
+                pull_at(b, inst, &join(path, n), &sub, n, &shown.join(n), true)?;
             }
-            std::fs::set_permissions(dest, std::fs::Permissions::from_mode(info.mode))?;
+            sub.chmod(info.mode & 0o777).map_err(fail)?;
         }
     }
     Ok(())

@@ -80,6 +80,19 @@ impl Remote {
                 let v = envelope(resp)?;
                 info.entries = serde_json::from_value(v["metadata"].clone()).unwrap_or_default();
                 info.entries.sort();
+                info.entries.dedup();
+                // Names come from the server: a `/`, `.` or `..` would lead a
+                // recursive pull or delete out of the directory.
+                if let Some(bad) = info
+                    .entries
+                    .iter()
+                    .find(|e| !incus_sys::destdir::is_entry_name(e))
+                {
+                    return Err(Error::invalid(format!(
+                        "The server listed an invalid entry name \"{}\" in {path}",
+                        bad.escape_debug()
+                    )));
+                }
             }
             FileKind::Symlink => {
                 info.target = String::from_utf8_lossy(&resp.bytes()?).into_owned();
