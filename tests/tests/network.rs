@@ -1017,6 +1017,35 @@ fn nic_host_name_never_takes_a_host_interface() {
     let _ = n
         .env
         .run("incus", &["config", "device", "remove", "c2", "eth1"]);
+    // An ordinary hot-plugged NIC is marked as c2's, and its unplug removes it.
+    let owned_by = |inst: &str| -> Vec<String> {
+        let want = format!("{}:{inst}", n.prefix());
+        std::fs::read_dir("/sys/class/net")
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                std::fs::read_to_string(e.path().join("ifalias"))
+                    .is_ok_and(|a| a.trim_end() == want)
+            })
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    n.env.ok(
+        "incus",
+        &[
+            "config",
+            "device",
+            "add",
+            "c2",
+            "eth2",
+            "nic",
+            "network=lan",
+        ],
+    );
+    assert_eq!(owned_by("c2").len(), 1, "{:?}", owned_by("c2"));
+    n.env
+        .ok("incus", &["config", "device", "remove", "c2", "eth2"]);
+    assert!(owned_by("c2").is_empty(), "{:?}", owned_by("c2"));
     n.env.ok("incus", &["stop", "-f", "c2"]);
     assert!(up.exists(), "stop removed the host interface {}", up.0);
 
