@@ -63,15 +63,16 @@ pub(crate) fn attach(pid: i32, nic: &NicSpec, owner: &str) -> Result<()> {
     cmd.args(["netns", &pid.to_string()]);
     run(cmd)?;
     // `ip link add` ignores `alias`: set it on the interface we just made (ours, so
-    // removing it on failure is safe).
-    let mut set = Command::new("ip");
-    set.args(["link", "set", "dev", &nic.host_name, "alias", owner]);
-    if let Err(e) = run(set) {
+    // removing it on failure is safe), through sysfs (no second `ip`).
+    let alias = Path::new("/sys/class/net")
+        .join(&nic.host_name)
+        .join("ifalias");
+    if let Err(e) = std::fs::write(&alias, owner) {
         let _ = Command::new("ip")
             .args(["link", "del", &nic.host_name])
             .stderr(std::process::Stdio::null())
             .status();
-        return Err(e);
+        return Err(Error::io(alias, e));
     }
     Ok(())
 }
