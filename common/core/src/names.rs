@@ -130,6 +130,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn dns_names_keep_dnsmasq_options_out() {
+        for ok in ["incus", "lxd.example.org", "a-b.c1", "x"] {
+            validate_dns_name("dns.domain", ok).unwrap();
+        }
+        for bad in [
+            "",
+            "incus,lo",
+            "a/b",
+            "a b",
+            "a\nlog-queries",
+            "-a",
+            "a-",
+            "a..b",
+            ".a",
+            &"x".repeat(64),
+        ] {
+            assert!(validate_dns_name("dns.domain", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn nic_names_and_macs() {
+        validate_interface_name("host_name", "veth12").unwrap();
+        validate_mac("hwaddr", "00:16:3e:01:02:03").unwrap();
+        assert!(validate_interface_name("host_name", "a/b").is_err());
+        assert!(validate_interface_name("host_name", "eth0\n").is_err());
+        assert!(validate_mac("hwaddr", "00:16:3e:01:02:03\nx").is_err());
+    }
+
+    #[test]
     fn instance_names_as_upstream() {
         for ok in ["c1", "0abc", "a-b", "web01"] {
             validate_instance_name(ok).unwrap();

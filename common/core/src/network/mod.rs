@@ -1323,3 +1323,37 @@ pub fn instance_network_state(
 pub fn state_dir(ctx: &Context, name: &str) -> PathBuf {
     paths(ctx, name).dir
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dnsmasq_values_are_checked() {
+        let cfg = |k: &str, v: &str| -> Config { [(k.to_string(), v.to_string())].into() };
+        for (k, v) in [
+            ("dns.domain", "incus.lan"),
+            ("dns.search", "a.example,b"),
+            ("ipv4.dhcp.expiry", "1h"),
+            ("ipv4.dhcp.expiry", "3600"),
+            ("ipv6.dhcp.expiry", "infinite"),
+            ("ipv4.dhcp.ranges", "10.0.0.2-10.0.0.9"),
+        ] {
+            validate_config(&cfg(k, v)).unwrap_or_else(|e| panic!("{k}={v}: {e:?}"));
+        }
+        for (k, v) in [
+            ("dns.domain", "incus,lo"),
+            ("dns.search", "a,b c"),
+            ("ipv4.dhcp.expiry", "1h,x"),
+            ("ipv4.dhcp.expiry", "h"),
+            ("ipv4.dhcp.ranges", "10.0.0.2-10.0.0.9,x"),
+            ("raw.dnsmasq", "a\0b"),
+        ] {
+            assert!(validate_config(&cfg(k, v)).is_err(), "{k}={v:?}");
+        }
+        assert_eq!(
+            parse_ranges(" 10.0.0.2-10.0.0.9").unwrap(),
+            [("10.0.0.2".to_string(), "10.0.0.9".to_string())]
+        );
+    }
+}
