@@ -14,6 +14,12 @@ use nix::errno::Errno;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
+// The `bpf_attr` prefixes below are packed into u64 words low half first.
+const _: () = assert!(
+    cfg!(target_endian = "little"),
+    "devbpf packs bpf_attr for little-endian hosts"
+);
+
 const BPF_PROG_LOAD: libc::c_long = 5;
 const BPF_PROG_ATTACH: libc::c_long = 8;
 const BPF_PROG_DETACH: libc::c_long = 9;

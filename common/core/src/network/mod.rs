@@ -1135,6 +1135,9 @@ fn write_host_entry(ctx: &Context, instance: &str, nic: &ResolvedNic) -> Result<
     let Some(net) = &nic.network else {
         return Ok(());
     };
+    // The name goes into the hosts file (and names the file): checked like the rest.
+    crate::names::validate_instance_name(instance)?;
+    crate::names::validate_object_name("device", &nic.device)?;
     let row = load(ctx, net)?;
     let p = paths(ctx, net);
     let managed_dns = row
