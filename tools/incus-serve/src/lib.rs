@@ -127,9 +127,7 @@ async fn serve(cli: Cli) -> Result<()> {
     }
     let listener = tokio::net::UnixListener::bind(&socket)
         .map_err(|e| Error::internal(format!("Listen on {}: {e}", socket.display())))?;
-    // Root only, as upstream's socket (group incus-admin aside).
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o660))?;
+    socket_access(&socket)?;
     let shutdown = async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .expect("SIGTERM handler");
@@ -158,6 +156,21 @@ async fn serve(cli: Cli) -> Result<()> {
         }
     }
     let _ = std::fs::remove_file(&socket);
+    Ok(())
+}
+
+/// The unix socket is `0660`, owned by root and the `incus-admin` group when that
+/// group exists (as upstream): its callers are trusted as admins.
+fn socket_access(socket: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let group = nix::unistd::Group::from_name("incus-admin")
+        .ok()
+        .flatten()
+        .map(|g| g.gid.as_raw());
+    if nix::unistd::geteuid().is_root() {
+        std::os::unix::fs::chown(socket, Some(0), Some(group.unwrap_or(0)))?;
+    }
+    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o660))?;
     Ok(())
 }
 
