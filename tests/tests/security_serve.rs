@@ -465,3 +465,63 @@ fn restricted_and_metrics_certificates_are_confined() {
         200
     );
 }
+
+/// Hot-plug through the (multi-threaded) server runs in the runtime helper, not in a
+/// fork of the server: disks and unix-char devices still come and go live.
+#[test]
+fn hot_plug_through_the_server_works() {
+    let env = TestEnv::initialized();
+    with_image(&env);
+    let srv = Server::start(&env);
+    srv.incus(&["launch", "busybox", "shp1"]).ok();
+    let share = env.root().join("share");
+    std::fs::create_dir(&share).unwrap();
+    std::fs::write(share.join("f"), "shared\n").unwrap();
+    let exec = |cmd: &str| srv.incus(&["exec", "shp1", "--", "sh", "-c", cmd]);
+    let src = format!("source={}", share.display());
+    srv.incus(&[
+        "config",
+        "device",
+        "add",
+        "shp1",
+        "data",
+        "disk",
+        &src,
+        "path=/mnt/data",
+    ])
+    .ok();
+    assert_eq!(exec("cat /mnt/data/f").ok().stdout, "shared\n");
+    srv.incus(&[
+        "config",
+        "device",
+        "add",
+        "shp1",
+        "nul",
+        "unix-char",
+        "source=/dev/null",
+        "path=/dev/hp-null",
+    ])
+    .ok();
+    exec("test -c /dev/hp-null").ok();
+    srv.incus(&["config", "device", "remove", "shp1", "data"])
+        .ok();
+    srv.incus(&["config", "device", "remove", "shp1", "nul"])
+        .ok();
+    exec("test -e /mnt/data/f").code(1);
+    exec("test -c /dev/hp-null").code(1);
+    // A failing step reports the helper's error.
+    let o = srv
+        .incus(&[
+            "config",
+            "device",
+            "add",
+            "shp1",
+            "bad",
+            "disk",
+            "source=/nonexistent-hp",
+            "path=/mnt/bad",
+        ])
+        .code(1);
+    assert!(!o.stderr.trim().is_empty(), "{o:?}");
+    srv.incus(&["delete", "-f", "shp1"]).ok();
+}

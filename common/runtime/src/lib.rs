@@ -24,6 +24,7 @@ mod cgroup;
 mod confine;
 mod console;
 mod exec;
+mod hotplug;
 mod monitor;
 mod net;
 mod ops;
@@ -42,6 +43,7 @@ pub use ops::{
     unfreeze,
 };
 pub use spec::*;
+pub use sys::PidHandle;
 
 use std::path::{Path, PathBuf};
 

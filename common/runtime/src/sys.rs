@@ -273,3 +273,23 @@ pub(crate) fn cloexec_from_3() {
         )
     };
 }
+
+/// A handle on a process that signals that process and never one that later got its
+/// pid (front ends signalling the tool they spawned: `incus-serve`'s exec `signal`).
+/// Open it while the child is unreaped, so the pid cannot have been recycled yet.
+#[derive(Debug)]
+pub struct PidHandle(OwnedFd);
+
+impl PidHandle {
+    /// `pidfd_open(pid)`.
+    pub fn open(pid: u32) -> std::io::Result<PidHandle> {
+        pidfd_open(pid as i32)
+            .map(PidHandle)
+            .map_err(std::io::Error::from)
+    }
+
+    /// Sends `sig`; ESRCH once the process has exited and been reaped.
+    pub fn signal(&self, sig: i32) -> std::io::Result<()> {
+        pidfd_send_signal(self.0.as_fd(), sig).map_err(std::io::Error::from)
+    }
+}
