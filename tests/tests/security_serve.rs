@@ -525,3 +525,254 @@ fn hot_plug_through_the_server_works() {
     assert!(!o.stderr.trim().is_empty(), "{o:?}");
     srv.incus(&["delete", "-f", "shp1"]).ok();
 }
+
+/// Starts incus-serve with HTTPS on a free port and extra environment; returns the port.
+fn https_server<'a>(env: &'a TestEnv, vars: &[(&str, &str)]) -> (Server<'a>, u16) {
+    let port = free_port();
+    env.ok(
+        "incus-instance",
+        &[
+            "config",
+            "set",
+            &format!("core.https_address=127.0.0.1:{port}"),
+        ],
+    );
+    let vars: Vec<(&str, &std::ffi::OsStr)> = vars
+        .iter()
+        .map(|(k, v)| (*k, std::ffi::OsStr::new(*v)))
+        .collect();
+    (Server::start_with(env, &vars), port)
+}
+
+/// Blocks until the server closes `s` (EOF or reset) or `limit` passes; how long it took,
+/// or None when it was still open at the limit.
+fn closed_within(
+    s: &mut impl std::io::Read,
+    limit: std::time::Duration,
+) -> Option<std::time::Duration> {
+    let start = std::time::Instant::now();
+    let mut buf = [0u8; 256];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return Some(start.elapsed()),
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                if start.elapsed() >= limit {
+                    return None;
+                }
+            }
+            Err(_) => return Some(start.elapsed()),
+        }
+    }
+}
+
+#[test]
+fn silent_and_trickling_clients_are_cut_off() {
+    use std::io::Write;
+    use std::time::Duration;
+    let env = TestEnv::initialized();
+    let (srv, port) = https_server(
+        &env,
+        &[
+            ("INCUS_SERVE_HANDSHAKE_TIMEOUT", "2"),
+            ("INCUS_SERVE_HEADER_TIMEOUT", "2"),
+        ],
+    );
+    // Connects over TCP and never starts the TLS handshake.
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let took = closed_within(&mut tcp, Duration::from_secs(10))
+        .expect("a silent TCP client was still connected after 10 s");
+    assert!(
+        took >= Duration::from_millis(1500),
+        "closed too early: {took:?}"
+    );
+    assert!(took < Duration::from_secs(6), "{took:?}");
+
+    // Starts a request and trickles its header, one line at a time, never ending it.
+    let mut unix = std::os::unix::net::UnixStream::connect(&srv.socket).unwrap();
+    unix.write_all(b"GET /1.0 HTTP/1.1\r\nHost: incus\r\n")
+        .unwrap();
+    let start = std::time::Instant::now();
+    let cut = loop {
+        // The pace of an attacker, not a synchronisation.
+        std::thread::sleep(Duration::from_millis(200));
+        if unix.write_all(b"X-Slow: a\r\n").is_err() {
+            break start.elapsed();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "a trickled header was still read after 10 s"
+        );
+    };
+    assert!(cut < Duration::from_secs(6), "{cut:?}");
+
+    // Well-behaved clients are served as before.
+    assert_eq!(srv.curl("GET", "/1.0", None).0, 200);
+}
+
+#[test]
+fn connections_over_the_cap_are_closed_at_once() {
+    use std::time::Duration;
+    let env = TestEnv::initialized();
+    let (srv, port) = https_server(
+        &env,
+        &[
+            ("INCUS_SERVE_MAX_CONNECTIONS", "4"),
+            ("INCUS_SERVE_HANDSHAKE_TIMEOUT", "60"),
+        ],
+    );
+    let connect = || {
+        let s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        s
+    };
+    let mut held: Vec<_> = (0..4).map(|_| connect()).collect();
+    // The fifth is closed at once, whenever the server has taken the first four.
+    poll(20, "the fifth connection closed at once", || {
+        let mut extra = connect();
+        closed_within(&mut extra, Duration::from_millis(500)).map(|_| ())
+    });
+    // The four stay open.
+    for s in held.iter_mut() {
+        assert!(closed_within(s, Duration::from_millis(300)).is_none());
+    }
+    assert!(srv.log().contains("refusing"), "{}", srv.log());
+    // One goes: a real client gets in again.
+    held.pop();
+    poll(20, "a client served once a slot is free", || {
+        let o = Command::new("curl")
+            .args([
+                "-sk",
+                "--max-time",
+                "5",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+            ])
+            .arg(format!("https://127.0.0.1:{port}/1.0"))
+            .output()
+            .unwrap();
+        (String::from_utf8_lossy(&o.stdout) == "200").then_some(())
+    });
+}
+
+fn token_of(v: &Value) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(v.to_string())
+}
+
+#[test]
+fn a_burst_of_bad_token_redemptions_is_throttled() {
+    let env = TestEnv::initialized();
+    let (srv, port) = https_server(&env, &[]);
+    let good = env
+        .ok("incus-trust", &["add", "legit", "-q"])
+        .line()
+        .to_string();
+    let mut bad: Value = {
+        use base64::Engine;
+        serde_json::from_slice(
+            &base64::engine::general_purpose::STANDARD
+                .decode(good.trim())
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let cert = client_cert(env.root(), "guesser");
+    let redeem = |token: &str, from: &str| {
+        let body = serde_json::json!({"type": "client", "trust_token": token});
+        let o = Command::new("curl")
+            .args(["-sk", "--max-time", "20", "--interface", from, "-X", "POST"])
+            .args(["-w", "\n%{http_code}", "--cert"])
+            .arg(&cert.0)
+            .arg("--key")
+            .arg(&cert.1)
+            .args(["-H", "Content-Type: application/json", "--data-binary"])
+            .arg(body.to_string())
+            .arg(format!("https://127.0.0.1:{port}/1.0/certificates"))
+            .output()
+            .expect("curl");
+        parse_curl(o)
+    };
+    let mut codes = vec![];
+    for i in 0..20 {
+        bad["secret"] = Value::String(format!("{i:064x}"));
+        codes.push(redeem(&token_of(&bad), "127.0.0.1").0);
+    }
+    assert!(codes.iter().all(|c| *c == 403 || *c == 429), "{codes:?}");
+    let throttled = codes.iter().filter(|c| **c == 429).count();
+    assert!(
+        throttled >= 10,
+        "only {throttled} of 20 throttled: {codes:?}"
+    );
+    assert!(srv.log().contains("throttling"), "{}", srv.log());
+    // The throttled address is refused even with the right token...
+    let r = redeem(&good, "127.0.0.1");
+    assert_eq!(r.0, 429, "{r:?}");
+    assert_eq!(r.1["error_code"], 429, "{r:?}");
+    // ...which still works from another address.
+    let r = redeem(&good, "127.0.0.2");
+    assert_eq!(r.0, 201, "{r:?}");
+    assert_eq!(env.db_rows("certificates"), 1);
+}
+
+/// VmHWM (peak resident set) of a process, in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmHWM")
+}
+
+#[test]
+fn file_pull_streams_without_buffering_the_file() {
+    let env = TestEnv::initialized();
+    with_image(&env);
+    let srv = Server::start(&env);
+    srv.incus(&["init", "busybox", "fstream"]).ok();
+    let size: u64 = 200 << 20;
+    let big = env
+        .incus_dir
+        .join("storage-pools/default/containers/fstream/rootfs/root/big");
+    std::fs::File::create(&big).unwrap().set_len(size).unwrap();
+    let before = peak_rss_kib(srv.child.id());
+    let o = Command::new("curl")
+        .args([
+            "-s",
+            "--max-time",
+            "120",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{size_download}",
+        ])
+        .arg("--unix-socket")
+        .arg(&srv.socket)
+        .arg("http://incus/1.0/instances/fstream/files?path=/root/big")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        format!("200 {size}"),
+        "{o:?}"
+    );
+    let after = peak_rss_kib(srv.child.id());
+    eprintln!("incus-serve VmHWM: {before} KiB before, {after} KiB after a 200 MiB pull");
+    assert!(
+        after < before + 64 * 1024,
+        "the server's peak RSS grew from {before} to {after} KiB for a 200 MiB file"
+    );
+    srv.incus(&["delete", "fstream"]).ok();
+}

@@ -3,6 +3,7 @@
 //! trust store. Every route calls the same core functions as the tools.
 
 mod app;
+mod limit;
 mod ops;
 mod routes;
 mod tls;
@@ -63,10 +64,12 @@ async fn serve(cli: Cli) -> Result<()> {
         events,
         instance_tool,
         server_cert: std::sync::Mutex::new(None),
+        token_limiter: limit::TokenLimiter::default(),
     });
     let router = routes::router(app.clone());
     tokio::spawn(routes::events::tail(app.clone()));
 
+    let limits = Limits::from_env();
     let https = cli.https.unwrap_or(https_cfg);
     if !https.is_empty() {
         let (pem, config) = app::core(tls::load_or_create).await?;
@@ -83,16 +86,35 @@ async fn serve(cli: Cli) -> Result<()> {
             .map_err(|e| Error::invalid(format!("Listen on {addr}: {e}")))?;
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         let router = router.clone();
+        let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
         tokio::spawn(async move {
+            let mut last_full_log: Option<std::time::Instant> = None;
             loop {
-                let Ok((tcp, _)) = listener.accept().await else {
+                let Ok((tcp, peer)) = listener.accept().await else {
                     // Out of descriptors, most likely: let connections finish.
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                     continue;
                 };
+                // Over the cap, a connection is closed at once: it costs a descriptor
+                // for no longer than this, and nothing is queued.
+                let Ok(slot) = slots.clone().try_acquire_owned() else {
+                    if last_full_log.map_or(true, |t| t.elapsed().as_secs() >= 10) {
+                        eprintln!(
+                            "incus-serve: {} connections open, the limit: refusing {peer} (and others for 10 s)",
+                            limits.max_connections
+                        );
+                        last_full_log = Some(std::time::Instant::now());
+                    }
+                    drop(tcp);
+                    continue;
+                };
                 let (acceptor, router) = (acceptor.clone(), router.clone());
                 tokio::spawn(async move {
-                    let Ok(stream) = acceptor.accept(tcp).await else {
+                    let _slot = slot;
+                    // A peer that connects and never finishes the handshake is cut off.
+                    let Ok(Ok(stream)) =
+                        tokio::time::timeout(limits.handshake, acceptor.accept(tcp)).await
+                    else {
                         return;
                     };
                     let der = stream
@@ -108,8 +130,9 @@ async fn serve(cli: Cli) -> Result<()> {
                         protocol: "tls",
                         fingerprint,
                         cert_der: der,
+                        addr: Some(peer.ip()),
                     };
-                    serve_conn(stream, router, caller).await;
+                    serve_conn(stream, router, caller, limits).await;
                 });
             }
         });
@@ -151,12 +174,54 @@ async fn serve(cli: Cli) -> Result<()> {
                     protocol: "unix",
                     fingerprint: None,
                     cert_der: None,
-                }));
+                    addr: None,
+                }, limits));
             }
         }
     }
     let _ = std::fs::remove_file(&socket);
     Ok(())
+}
+
+/// The largest request head (request line and headers) read from a client.
+const MAX_HEAD: usize = 64 << 10;
+
+/// Bounds on what one remote peer costs the server.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    /// The TLS handshake must finish within this.
+    handshake: std::time::Duration,
+    /// A request head must arrive whole within this (idle kept-alive connections too).
+    header: std::time::Duration,
+    /// HTTPS connections open at once (handshaking or serving requests; websockets,
+    /// once upgraded, are no longer counted); more are closed at once.
+    max_connections: usize,
+}
+
+impl Limits {
+    const HANDSHAKE: u64 = 10;
+    const HEADER: u64 = 30;
+    const MAX_CONNECTIONS: usize = 512;
+
+    /// The constants above; `INCUS_SERVE_HANDSHAKE_TIMEOUT`, `INCUS_SERVE_HEADER_TIMEOUT`
+    /// (seconds) and `INCUS_SERVE_MAX_CONNECTIONS` override them (tests, tuning).
+    fn from_env() -> Limits {
+        fn var<T: std::str::FromStr>(name: &str, default: T) -> T {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(default)
+        }
+        Limits {
+            handshake: std::time::Duration::from_secs(
+                var("INCUS_SERVE_HANDSHAKE_TIMEOUT", Self::HANDSHAKE).max(1),
+            ),
+            header: std::time::Duration::from_secs(
+                var("INCUS_SERVE_HEADER_TIMEOUT", Self::HEADER).max(1),
+            ),
+            max_connections: var("INCUS_SERVE_MAX_CONNECTIONS", Self::MAX_CONNECTIONS).max(1),
+        }
+    }
 }
 
 /// The unix socket is `0660`, owned by root and the `incus-admin` group when that
@@ -176,7 +241,7 @@ fn socket_access(socket: &std::path::Path) -> Result<()> {
 
 /// One HTTP/1.1 connection (with upgrades for websockets); the caller rides along in
 /// the request extensions.
-async fn serve_conn<S>(stream: S, router: axum::Router, caller: Caller)
+async fn serve_conn<S>(stream: S, router: axum::Router, caller: Caller, limits: Limits)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -185,7 +250,12 @@ where
         req
     });
     let svc = hyper_util::service::TowerToHyperService::new(svc);
+    // A request head must arrive whole within the header timeout (a client that sends
+    // nothing, or trickles a header, is cut off); an idle kept-alive connection too.
     let _ = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header)
+        .max_buf_size(MAX_HEAD)
         .serve_connection(TokioIo::new(stream), svc)
         .with_upgrades()
         .await;
