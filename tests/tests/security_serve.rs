@@ -776,3 +776,42 @@ fn file_pull_streams_without_buffering_the_file() {
     );
     srv.incus(&["delete", "fstream"]).ok();
 }
+
+/// A running instance's runtime state (spec.json carries its environment) and console
+/// log are root's only.
+#[test]
+fn instance_runtime_files_are_private() {
+    let env = TestEnv::initialized();
+    open_root(&env);
+    with_image(&env);
+    let _guard = incus_tests::Running(&env);
+    env.ok(
+        "incus",
+        &[
+            "launch",
+            "busybox",
+            "rtp1",
+            "-c",
+            "environment.API_KEY=s3cr3t-rtp1",
+        ],
+    );
+    let run = env.run_dir.join("instances/rtp1");
+    let spec = run.join("spec.json");
+    assert!(std::fs::read_to_string(&spec)
+        .unwrap()
+        .contains("s3cr3t-rtp1"));
+    assert_eq!(mode(&spec), 0o600);
+    let o = as_nobody(&["cat", spec.to_str().unwrap()]);
+    assert!(!o.status.success(), "nobody read spec.json");
+    let o = as_nobody(&["grep", "-rl", "s3cr3t-rtp1", env.run_dir.to_str().unwrap()]);
+    assert!(
+        o.stdout.is_empty(),
+        "nobody found the secret in {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let logs = env.incus_dir.join("logs/rtp1");
+    assert_eq!(mode(&logs), 0o700);
+    let o = as_nobody(&["ls", logs.to_str().unwrap()]);
+    assert!(!o.status.success(), "nobody listed the instance's logs");
+    env.ok("incus", &["delete", "-f", "rtp1"]);
+}

@@ -85,6 +85,12 @@ pub fn start(spec: &ContainerSpec) -> Result<Started> {
     let run_dir = &spec.run_dir;
     fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
     fs::create_dir_all(&spec.log_dir).map_err(|e| Error::io(&spec.log_dir, e))?;
+    // The console log is the container's output: root only (as upstream's log dir).
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&spec.log_dir, fs::Permissions::from_mode(0o700))
+            .map_err(|e| Error::io(&spec.log_dir, e))?;
+    }
     match status(run_dir) {
         Status::Running { .. } | Status::Frozen { .. } | Status::Orphaned { .. } => {
             return Err(Error::AlreadyRunning)

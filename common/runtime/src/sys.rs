@@ -100,8 +100,16 @@ fn is_zombie(pid: i32) -> bool {
 
 /// Write a file atomically (write to a temp name, fsync-less rename).
 pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut f = fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    // Root only: spec.json holds the instance's environment (which may carry secrets).
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| Error::io(&tmp, e))?;
     f.write_all(data).map_err(|e| Error::io(&tmp, e))?;
     fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
