@@ -98,7 +98,7 @@ async fn serve(cli: Cli) -> Result<()> {
                 // Over the cap, a connection is closed at once: it costs a descriptor
                 // for no longer than this, and nothing is queued.
                 let Ok(slot) = slots.clone().try_acquire_owned() else {
-                    if last_full_log.map_or(true, |t| t.elapsed().as_secs() >= 10) {
+                    if last_full_log.is_none_or(|t| t.elapsed().as_secs() >= 10) {
                         eprintln!(
                             "incus-serve: {} connections open, the limit: refusing {peer} (and others for 10 s)",
                             limits.max_connections

@@ -58,7 +58,10 @@ impl TokenLimiter {
             let doublings = (e.attempts - FREE_ATTEMPTS - 1).min(16);
             let wait = FIRST_WAIT.saturating_mul(1 << doublings).min(MAX_WAIT);
             e.blocked_until = now + wait;
-            if doublings == 0 || wait == MAX_WAIT && e.attempts % 16 == 0 {
+            // Logged when throttling starts and when the wait first reaches its cap.
+            let first_at_cap = wait == MAX_WAIT
+                && FIRST_WAIT * (1 << doublings.saturating_sub(1).min(16)) < MAX_WAIT;
+            if doublings == 0 || first_at_cap {
                 eprintln!(
                     "incus-serve: {} join-token attempts from {addr} without success: throttling it (429)",
                     e.attempts
