@@ -815,3 +815,50 @@ fn instance_runtime_files_are_private() {
     assert!(!o.status.success(), "nobody listed the instance's logs");
     env.ok("incus", &["delete", "-f", "rtp1"]);
 }
+
+/// The exec `signal` control (sent through the pidfd of the tool the server spawned):
+/// SIGTERM to the upstream client reaches the command in the container.
+#[test]
+fn exec_signal_control_reaches_the_command() {
+    let env = TestEnv::initialized();
+    with_image(&env);
+    let srv = Server::start(&env);
+    srv.incus(&["launch", "busybox", "sig1"]).ok();
+    let conf = env.root().join("client-conf");
+    let mut client = Command::new(UPSTREAM)
+        .args(["exec", "sig1", "-T", "--", "sleep", "300"])
+        .env("INCUS_DIR", &env.incus_dir)
+        .env("INCUS_CONF", &conf)
+        .env("HOME", env.root())
+        .env_remove("INCUS_PROJECT")
+        .env_remove("INCUS_REMOTE")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    poll(30, "sleep running in the container", || {
+        let o = srv.incus(&["exec", "sig1", "--", "pidof", "sleep"]);
+        (o.code == 0 && !o.stdout.trim().is_empty()).then_some(())
+    });
+    // SAFETY: kill has no memory effects.
+    unsafe { libc::kill(client.id() as i32, libc::SIGTERM) };
+    let status = poll(30, "the client to end after SIGTERM", || {
+        client.try_wait().unwrap()
+    });
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        status.code(),
+        Some(128 + 15),
+        "{status:?} {:?}",
+        status.signal()
+    );
+    poll(30, "sleep gone from the container", || {
+        srv.incus(&["exec", "sig1", "--", "pidof", "sleep"])
+            .stdout
+            .trim()
+            .is_empty()
+            .then_some(())
+    });
+    srv.incus(&["delete", "-f", "sig1"]).ok();
+}
