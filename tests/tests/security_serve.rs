@@ -862,3 +862,43 @@ fn exec_signal_control_reaches_the_command() {
     });
     srv.incus(&["delete", "-f", "sig1"]).ok();
 }
+
+#[test]
+fn one_address_cannot_take_every_connection() {
+    use std::time::Duration;
+    let env = TestEnv::initialized();
+    let (srv, port) = https_server(
+        &env,
+        &[
+            ("INCUS_SERVE_MAX_PER_ADDRESS", "3"),
+            ("INCUS_SERVE_HANDSHAKE_TIMEOUT", "60"),
+        ],
+    );
+    let connect = || {
+        let s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        s
+    };
+    let mut held: Vec<_> = (0..3).map(|_| connect()).collect();
+    poll(
+        20,
+        "a fourth connection from the same address closed at once",
+        || {
+            let mut extra = connect();
+            closed_within(&mut extra, Duration::from_millis(500)).map(|_| ())
+        },
+    );
+    for s in held.iter_mut() {
+        assert!(closed_within(s, Duration::from_millis(300)).is_none());
+    }
+    assert!(srv.log().contains("limit per address"), "{}", srv.log());
+    // Another address is served meanwhile.
+    let o = Command::new("curl")
+        .args(["-sk", "--max-time", "10", "--interface", "127.0.0.2"])
+        .args(["-o", "/dev/null", "-w", "%{http_code}"])
+        .arg(format!("https://127.0.0.1:{port}/1.0"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "200");
+}

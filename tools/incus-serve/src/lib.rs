@@ -87,16 +87,31 @@ async fn serve(cli: Cli) -> Result<()> {
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         let router = router.clone();
         let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+        let per_address = limit::PerAddress::new(limits.max_per_address);
         tokio::spawn(async move {
             let mut last_full_log: Option<std::time::Instant> = None;
+            let mut last_addr_log: Option<std::time::Instant> = None;
             loop {
                 let Ok((tcp, peer)) = listener.accept().await else {
                     // Out of descriptors, most likely: let connections finish.
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                     continue;
                 };
-                // Over the cap, a connection is closed at once: it costs a descriptor
-                // for no longer than this, and nothing is queued.
+                // Over a cap, a connection is closed at once: it costs a descriptor
+                // for no longer than this, and nothing is queued. One address cannot
+                // take every slot.
+                let Some(addr_slot) = per_address.take(peer.ip()) else {
+                    if last_addr_log.is_none_or(|t| t.elapsed().as_secs() >= 10) {
+                        eprintln!(
+                            "incus-serve: {} connections open from {}, the limit per address: refusing more (logged once per 10 s)",
+                            limits.max_per_address,
+                            peer.ip()
+                        );
+                        last_addr_log = Some(std::time::Instant::now());
+                    }
+                    drop(tcp);
+                    continue;
+                };
                 let Ok(slot) = slots.clone().try_acquire_owned() else {
                     if last_full_log.is_none_or(|t| t.elapsed().as_secs() >= 10) {
                         eprintln!(
@@ -110,7 +125,7 @@ async fn serve(cli: Cli) -> Result<()> {
                 };
                 let (acceptor, router) = (acceptor.clone(), router.clone());
                 tokio::spawn(async move {
-                    let _slot = slot;
+                    let _slots = (slot, addr_slot);
                     // A peer that connects and never finishes the handshake is cut off.
                     let Ok(Ok(stream)) =
                         tokio::time::timeout(limits.handshake, acceptor.accept(tcp)).await
@@ -196,15 +211,19 @@ struct Limits {
     /// HTTPS connections open at once (handshaking or serving requests; websockets,
     /// once upgraded, are no longer counted); more are closed at once.
     max_connections: usize,
+    /// HTTPS connections open at once from one address.
+    max_per_address: usize,
 }
 
 impl Limits {
     const HANDSHAKE: u64 = 10;
     const HEADER: u64 = 30;
     const MAX_CONNECTIONS: usize = 512;
+    const MAX_PER_ADDRESS: usize = 64;
 
     /// The constants above; `INCUS_SERVE_HANDSHAKE_TIMEOUT`, `INCUS_SERVE_HEADER_TIMEOUT`
-    /// (seconds) and `INCUS_SERVE_MAX_CONNECTIONS` override them (tests, tuning).
+    /// (seconds), `INCUS_SERVE_MAX_CONNECTIONS` and `INCUS_SERVE_MAX_PER_ADDRESS` override
+    /// them (tests, tuning).
     fn from_env() -> Limits {
         fn var<T: std::str::FromStr>(name: &str, default: T) -> T {
             std::env::var(name)
@@ -220,6 +239,7 @@ impl Limits {
                 var("INCUS_SERVE_HEADER_TIMEOUT", Self::HEADER).max(1),
             ),
             max_connections: var("INCUS_SERVE_MAX_CONNECTIONS", Self::MAX_CONNECTIONS).max(1),
+            max_per_address: var("INCUS_SERVE_MAX_PER_ADDRESS", Self::MAX_PER_ADDRESS).max(1),
         }
     }
 }

@@ -99,3 +99,53 @@ mod tests {
         l.attempt(a).unwrap();
     }
 }
+
+/// Open connections per source address; an entry lives while its address has one,
+/// so the table is bounded by the global connection cap.
+#[derive(Debug)]
+pub struct PerAddress {
+    max: usize,
+    open: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One connection's place in [`PerAddress`], given back on drop.
+#[derive(Debug)]
+pub struct AddrSlot {
+    table: std::sync::Arc<PerAddress>,
+    addr: IpAddr,
+}
+
+impl PerAddress {
+    pub fn new(max: usize) -> std::sync::Arc<PerAddress> {
+        std::sync::Arc::new(PerAddress {
+            max,
+            open: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// A place for one more connection from `addr`, or None when it has `max` open.
+    pub fn take(self: &std::sync::Arc<Self>, addr: IpAddr) -> Option<AddrSlot> {
+        let mut open = self.open.lock().expect("connection table lock");
+        let n = open.entry(addr).or_insert(0);
+        if *n >= self.max {
+            return None;
+        }
+        *n += 1;
+        Some(AddrSlot {
+            table: self.clone(),
+            addr,
+        })
+    }
+}
+
+impl Drop for AddrSlot {
+    fn drop(&mut self) {
+        let mut open = self.table.open.lock().expect("connection table lock");
+        if let Some(n) = open.get_mut(&self.addr) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.addr);
+            }
+        }
+    }
+}
