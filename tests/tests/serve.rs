@@ -586,7 +586,7 @@ fn https_trust_token_with_the_upstream_client() {
         "incus-trust",
         &["add", "x", "--projects", "other", "--restricted"],
     )
-    .err(3);
+    .err(8);
 }
 
 /// Some(()) once the wall clock is past an RFC 3339 UTC time (`...Z`).

@@ -215,6 +215,21 @@ fn root_of(ctx: &Context, name: &str) -> Result<OwnedFd> {
 /// Reads one entry: a file's bytes go to `out`; a directory gives its names, a
 /// symlink its target (the link itself, as upstream: never followed).
 pub fn get(ctx: &Context, name: &str, path: &str, out: &mut dyn Write) -> Result<FileInfo> {
+    let (info, file) = open_get(ctx, name, path)?;
+    if let Some(mut f) = file {
+        let p = join(&clean(path)?);
+        io::copy(&mut f, out).map_err(|e| io_err(&p, e))?;
+    }
+    Ok(info)
+}
+
+/// [`get`] without the copy: a file comes back open, for a caller that streams it
+/// (`incus-serve` never holds a whole file in memory).
+pub fn open_get(
+    ctx: &Context,
+    name: &str,
+    path: &str,
+) -> Result<(FileInfo, Option<std::fs::File>)> {
     let root = root_of(ctx, name)?;
     let parts = clean(path)?;
     let p = join(&parts);
@@ -267,11 +282,11 @@ pub fn get(ctx: &Context, name: &str, path: &str, out: &mut dyn Write) -> Result
             info.entries = names;
         }
         FileKind::File => {
-            let mut f = std::fs::File::open(&proc_path).map_err(|e| io_err(&p, e))?;
-            io::copy(&mut f, out).map_err(|e| io_err(&p, e))?;
+            let f = std::fs::File::open(&proc_path).map_err(|e| io_err(&p, e))?;
+            return Ok((info, Some(f)));
         }
     }
-    Ok(info)
+    Ok((info, None))
 }
 
 /// The parent directory of `parts` (resolved in the root) and the last name; missing

@@ -17,6 +17,8 @@ pub struct JoinToken {
     pub client_name: String,
     pub fingerprint: String,
     pub addresses: Vec<String>,
+    /// Empty for tokens read back from the database: only its hash is kept there.
+    #[serde(default)]
     pub secret: String,
     #[serde(default = "zero_time")]
     pub expires_at: String,
@@ -74,6 +76,13 @@ pub fn server_cert(ctx: &Context) -> Result<String> {
             incus_sys::fsutil::atomic_write(&crt, cert.cert.pem().as_bytes(), 0o644)?;
         }
     }
+    // An older installation's key with a looser mode is made private.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if std::fs::metadata(&key)?.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
     Ok(std::fs::read_to_string(&crt)?)
 }
 
@@ -106,12 +115,8 @@ fn to_api(r: CertificateRow) -> Certificate {
         name: r.name,
         cert_type: r.cert_type,
         restricted: r.restricted,
-        // Only the default project exists: a restricted client is confined to it.
-        projects: if r.restricted {
-            vec!["default".into()]
-        } else {
-            vec![]
-        },
+        // No projects exist besides default, and a restricted row reaches none.
+        projects: vec![],
         certificate: r.certificate,
         fingerprint: r.fingerprint,
         description: r.description,
@@ -160,22 +165,58 @@ pub struct AddOptions {
     pub description: String,
 }
 
+/// What a restricted certificate would need and does not have yet.
+pub const RESTRICTED_UNSUPPORTED: &str =
+    "Restricted certificates need projects, which are not implemented yet";
+
 fn check_options(o: &AddOptions) -> Result<()> {
     match o.cert_type.as_str() {
         "" | "client" | "metrics" => {}
         t => return Err(Error::invalid(format!("Unknown certificate type \"{t}\""))),
     }
-    if let Some(p) = o.projects.iter().find(|p| p.as_str() != "default") {
-        return Err(Error::not_found(format!(
-            "Project \"{p}\" not found (only the default project exists for now)"
-        )));
-    }
-    if !o.projects.is_empty() && !o.restricted {
-        return Err(Error::invalid(
-            "Projects can only be given with --restricted",
-        ));
+    // Until projects exist, a restricted certificate could be confined to nothing:
+    // refuse to make one rather than make an admin that looks restricted.
+    if o.restricted || !o.projects.is_empty() {
+        return Err(Error::unsupported(RESTRICTED_UNSUPPORTED));
     }
     Ok(())
+}
+
+/// What an HTTPS caller's certificate may reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Not in the trust store.
+    Untrusted,
+    /// A `client` certificate without restrictions: the whole API.
+    Admin,
+    /// A `metrics` certificate: `/1.0/metrics` only.
+    Metrics,
+    /// A restricted `client` certificate (a tampered or older database: none can be
+    /// made today): nothing but the server description.
+    Restricted,
+}
+
+/// The access of the certificate with this fingerprint (looked up on every request,
+/// so a revoked or changed certificate takes effect at once).
+pub fn access(ctx: &Context, fingerprint: &str) -> Result<Access> {
+    let row = ctx
+        .db()?
+        .read(|tx| incus_db::certificate_find(tx, fingerprint))?
+        .into_iter()
+        .find(|r| r.fingerprint == fingerprint);
+    Ok(match row {
+        None => Access::Untrusted,
+        Some(r) if r.cert_type != "client" => {
+            if r.cert_type == "metrics" {
+                Access::Metrics
+            } else {
+                // An unknown type read back from the database grants nothing.
+                Access::Restricted
+            }
+        }
+        Some(r) if r.restricted => Access::Restricted,
+        Some(_) => Access::Admin,
+    })
 }
 
 /// Trusts a certificate (PEM or DER).
@@ -220,6 +261,11 @@ pub fn add(ctx: &Context, cert: &[u8], opts: &AddOptions) -> Result<Certificate>
 pub fn update(ctx: &Context, prefix: &str, opts: &AddOptions) -> Result<Certificate> {
     check_options(opts)?;
     let cur = get(ctx, prefix)?;
+    // As upstream: a certificate's type is fixed once trusted (a client certificate
+    // does not become a metrics one, nor the reverse).
+    if !opts.cert_type.is_empty() && opts.cert_type != cur.cert_type {
+        return Err(Error::invalid("The certificate type cannot be changed"));
+    }
     let row = CertificateRow {
         fingerprint: cur.fingerprint.clone(),
         cert_type: if opts.cert_type.is_empty() {
@@ -346,6 +392,16 @@ pub fn token_create(
         expires_at,
     };
     let uuid = uuid::Uuid::new_v4().to_string();
+    // The secret is shown once, here; the database keeps only its hash.
+    let stored = JoinToken {
+        secret: String::new(),
+        ..token.clone()
+    };
+    let mut stored = serde_json::to_value(&stored).expect("token serialises");
+    stored["secret_sha256"] = incus_db::token_secret_hash(&token.secret).into();
+    if let Some(t) = stored.as_object_mut() {
+        t.remove("secret");
+    }
     let row = TokenRow {
         uuid: uuid.clone(),
         created_at: time::now(),
@@ -356,7 +412,7 @@ pub fn token_create(
                 "restricted": opts.restricted,
                 "projects": opts.projects,
             },
-            "token": token,
+            "token": stored,
         }),
     };
     ctx.db()?.write(|tx| incus_db::token_insert(tx, &row))?;
@@ -411,14 +467,28 @@ pub fn token_redeem(ctx: &Context, token: &str, cert: &[u8]) -> Result<Certifica
     let der = cert_der(cert)?;
     let fp = fingerprint(&der);
     let project = ctx.project.clone();
+    if presented.secret.is_empty() {
+        return Err(Error::forbidden(
+            "No matching certificate add operation found",
+        ));
+    }
+    let want = incus_db::token_secret_hash(&presented.secret);
     let row = ctx.db()?.write(|tx| {
-        let found = incus_db::token_list(tx)?.into_iter().find(|r| {
-            r.metadata
+        // Every row is compared, in constant time, so the time taken says nothing
+        // about how much of a guess matched.
+        let mut found = None;
+        for r in incus_db::token_list(tx)? {
+            let have = r
+                .metadata
                 .get("token")
-                .and_then(|t| t.get("secret"))
+                .and_then(|t| t.get("secret_sha256"))
                 .and_then(|s| s.as_str())
-                == Some(presented.secret.as_str())
-        });
+                .unwrap_or_default();
+            let same: bool = subtle::ConstantTimeEq::ct_eq(have.as_bytes(), want.as_bytes()).into();
+            if same && found.is_none() {
+                found = Some(r);
+            }
+        }
         let Some(found) = found else {
             return Err(Error::forbidden(
                 "No matching certificate add operation found",
@@ -435,12 +505,25 @@ pub fn token_redeem(ctx: &Context, token: &str, cert: &[u8]) -> Result<Certifica
             return Err(Error::conflict("Certificate already in trust store"));
         }
         let req = &found.metadata["request"];
+        // A token made before restricted certificates were refused (or a tampered
+        // row) does not make one now.
+        let restricted = req["restricted"].as_bool().unwrap_or(false)
+            || req["projects"].as_array().is_some_and(|p| !p.is_empty());
+        if restricted {
+            return Err(Error::unsupported(RESTRICTED_UNSUPPORTED));
+        }
+        let cert_type = req["type"].as_str().unwrap_or("client").to_string();
+        if !matches!(cert_type.as_str(), "client" | "metrics") {
+            return Err(Error::invalid(format!(
+                "Unknown certificate type \"{cert_type}\""
+            )));
+        }
         let row = CertificateRow {
             fingerprint: fp.clone(),
-            cert_type: req["type"].as_str().unwrap_or("client").to_string(),
+            cert_type,
             name: stored.client_name.clone(),
             certificate: pem_of(&der),
-            restricted: req["restricted"].as_bool().unwrap_or(false),
+            restricted: false,
             description: String::new(),
         };
         incus_db::certificate_insert(tx, &row)?;

@@ -26,6 +26,42 @@ use std::time::Duration;
 /// How long a writer waits for another writer before giving up with `Busy`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The database directory `0700` and the database with its WAL, shared-memory and
+/// journal files `0600`: it holds the trust store. SQLite gives the files it creates
+/// the database file's mode, so the database file is made `0600` before SQLite opens
+/// it; an existing installation's looser modes are tightened here, on first use.
+fn make_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let io = |p: &Path, e: std::io::Error| Error::internal(format!("{}: {e}", p.display()));
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+        std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| io(parent, e))?;
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| io(path, e))?;
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let p = std::path::PathBuf::from(p);
+        match std::fs::metadata(&p) {
+            Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| io(&p, e))?
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&p, e)),
+        }
+    }
+    Ok(())
+}
+
 /// An open state database.
 pub struct Db {
     conn: Connection,
@@ -60,10 +96,7 @@ pub(crate) fn exists_err(message: String) -> impl FnOnce(rusqlite::Error) -> Err
 impl Db {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Db> {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| Error::internal(format!("Create {}: {e}", parent.display())))?;
-        }
+        make_private(path)?;
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -142,6 +175,9 @@ impl Db {
         {
             tx.execute_batch(step)
                 .map_err(|e| Error::internal(format!("Schema migration {}: {e}", i + 1)))?;
+            if i + 1 == schema::DATA_STEP_TOKEN_HASH {
+                trust::hash_clear_token_secrets(&tx)?;
+            }
         }
         if (current as usize) < target {
             tx.execute_batch(&format!("PRAGMA user_version = {target}"))

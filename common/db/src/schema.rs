@@ -239,4 +239,10 @@ CREATE TABLE events (
 INSERT INTO projects (name, description) VALUES ('default', 'Default Incus project');
 INSERT INTO profiles (name, description, project_id) VALUES ('default', 'Default Incus profile', 1);
 "#,
+    // 2: join-token secrets are kept only as SHA-256 (`token.secret_sha256`); the rows
+    // are rewritten by `Db::data_step` (SQLite has no SHA-256 of its own).
+    "-- 2: token secrets hashed",
 ];
+
+/// Data rewrites that SQL alone cannot do, by the version that introduced them.
+pub(crate) const DATA_STEP_TOKEN_HASH: usize = 2;

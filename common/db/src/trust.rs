@@ -153,3 +153,37 @@ pub fn token_delete(tx: &Tx, uuid: &str) -> Result<bool> {
         .map_err(sql_err)?;
     Ok(n > 0)
 }
+
+/// The form a join-token secret is kept in: SHA-256, hex (the secret is 256 random
+/// bits, so a plain hash cannot be reversed by guessing).
+pub fn token_secret_hash(secret: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Migration 2: token rows written before secrets were hashed keep only the hash.
+/// `secure_delete` overwrites the freed clear text in the database file.
+pub(crate) fn hash_clear_token_secrets(tx: &Tx) -> Result<()> {
+    tx.execute_batch("PRAGMA secure_delete = ON")
+        .map_err(sql_err)?;
+    for mut row in token_list(tx)? {
+        let Some(tok) = row
+            .metadata
+            .get_mut("token")
+            .and_then(|t| t.as_object_mut())
+        else {
+            continue;
+        };
+        let Some(secret) = tok.remove("secret") else {
+            continue;
+        };
+        let hash = token_secret_hash(secret.as_str().unwrap_or_default());
+        tok.insert("secret_sha256".into(), serde_json::Value::String(hash));
+        tx.execute(
+            "UPDATE operations SET metadata = ?2 WHERE class = 'token' AND uuid = ?1",
+            params![row.uuid, row.metadata.to_string()],
+        )
+        .map_err(sql_err)?;
+    }
+    Ok(())
+}

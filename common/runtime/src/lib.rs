@@ -25,6 +25,7 @@ mod confine;
 mod console;
 mod devbpf;
 mod exec;
+mod hotplug;
 mod monitor;
 mod net;
 mod ops;
@@ -43,6 +44,7 @@ pub use ops::{
     unfreeze,
 };
 pub use spec::*;
+pub use sys::PidHandle;
 
 use std::path::{Path, PathBuf};
 

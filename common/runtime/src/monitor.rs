@@ -35,6 +35,9 @@ macro_rules! log {
 /// code. The first process returns at once (after forking), so `start` can reap it; the
 /// grandchild becomes the monitor.
 pub fn monitor_main(args: &[String]) -> i32 {
+    if args.first().map(String::as_str) == Some("--hotplug") {
+        return crate::hotplug::helper_main(args.get(1));
+    }
     let (Some(run_dir), Some(fd)) = (
         args.first(),
         args.get(1).and_then(|s| s.parse::<RawFd>().ok()),

@@ -61,7 +61,7 @@ fn validate(spec: &ContainerSpec) -> Result<()> {
 
 /// Path of the `incus-monitor` binary: `$INCUS_MONITOR_BIN`, else next to the current
 /// executable (or its parent dir, for test binaries in target/*/deps), else `PATH`.
-fn monitor_bin() -> PathBuf {
+pub(crate) fn monitor_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("INCUS_MONITOR_BIN") {
         return p.into();
     }
@@ -85,6 +85,12 @@ pub fn start(spec: &ContainerSpec) -> Result<Started> {
     let run_dir = &spec.run_dir;
     fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
     fs::create_dir_all(&spec.log_dir).map_err(|e| Error::io(&spec.log_dir, e))?;
+    // The console log is the container's output: root only (as upstream's log dir).
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&spec.log_dir, fs::Permissions::from_mode(0o700))
+            .map_err(|e| Error::io(&spec.log_dir, e))?;
+    }
     match status(run_dir) {
         Status::Running { .. } | Status::Frozen { .. } | Status::Orphaned { .. } => {
             return Err(Error::AlreadyRunning)
@@ -364,6 +370,12 @@ pub fn apply_limits(run_dir: &Path, limits: &Limits) -> Result<()> {
 /// Run `f` in a forked child that joined the container's namespaces (`flags` via init's pidfd);
 /// the child's error text comes back through a pipe.
 fn in_container(rec: &RunRecord, flags: CF, f: impl FnOnce() -> Result<()>) -> Result<()> {
+    // The fork below is safe only without other threads (hotplug.rs delegates first).
+    if crate::hotplug::threaded() {
+        return Err(Error::Invalid(
+            "internal: in_container called from a threaded process".into(),
+        ));
+    }
     let init = init_pidfd(rec).ok_or(Error::NotRunning)?;
     let (r, w) = pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| sys_err("pipe", e))?;
     // SAFETY: documented: single-threaded callers only.
@@ -398,8 +410,13 @@ fn in_container(rec: &RunRecord, flags: CF, f: impl FnOnce() -> Result<()>) -> R
 /// Mount a host path into the running container (idmapped like the rootfs when unprivileged,
 /// read-only if asked): the tree is cloned here as host root, then attached from inside the
 /// container's namespaces with move_mount. Also recorded in spec.json.
-/// Forks the caller: single-threaded callers only.
+/// Forks the caller; a threaded caller goes through the helper (hotplug.rs).
 pub fn hot_add_disk(run_dir: &Path, disk: &DiskMount) -> Result<()> {
+    if let Some(r) =
+        crate::hotplug::delegate(|| crate::hotplug::HotPlug::AddDisk(run_dir.into(), disk.clone()))
+    {
+        return r;
+    }
     let (mut spec, rec, _) = running(run_dir)?;
     if !disk.path.is_absolute() {
         return Err(Error::Invalid("disk path must be absolute".into()));
@@ -447,8 +464,13 @@ pub fn hot_add_disk(run_dir: &Path, disk: &DiskMount) -> Result<()> {
 }
 
 /// Adds a NIC to the running container (veth pair, peer up inside) and records it in
-/// spec.json. Forks the caller: single-threaded callers only.
+/// spec.json. Forks the caller; a threaded caller goes through the helper (hotplug.rs).
 pub fn hot_add_nic(run_dir: &Path, nic: &crate::spec::NicSpec) -> Result<()> {
+    if let Some(r) =
+        crate::hotplug::delegate(|| crate::hotplug::HotPlug::AddNic(run_dir.into(), nic.clone()))
+    {
+        return r;
+    }
     let (mut spec, rec, _) = running(run_dir)?;
     if spec.nics.iter().any(|n| n.name == nic.name) {
         return Err(Error::Invalid(format!(
@@ -487,8 +509,13 @@ pub fn hot_remove_nic(run_dir: &Path, name: &str) -> Result<()> {
 }
 
 /// Unmount a disk from the running container (lazy detach) and drop it from spec.json.
-/// Forks the caller: single-threaded callers only.
+/// Forks the caller; a threaded caller goes through the helper (hotplug.rs).
 pub fn hot_remove_disk(run_dir: &Path, path: &Path) -> Result<()> {
+    if let Some(r) = crate::hotplug::delegate(|| {
+        crate::hotplug::HotPlug::RemoveDisk(run_dir.into(), path.into())
+    }) {
+        return r;
+    }
     let (mut spec, rec, _) = running(run_dir)?;
     let userns = !spec.privileged;
     let flags = if userns {
@@ -506,8 +533,13 @@ pub fn hot_remove_disk(run_dir: &Path, path: &Path) -> Result<()> {
 
 /// Make a unix-char/unix-block device appear in the running container: a host node
 /// (owned by the mapped ids) bind-mounted at its path, and allowed in the device cgroup.
-/// Also recorded in spec.json. Forks the caller: single-threaded callers only.
+/// Also recorded in spec.json. Forks the caller; a threaded caller goes through the helper (hotplug.rs).
 pub fn hot_add_unix(run_dir: &Path, dev: &crate::spec::UnixDevice) -> Result<()> {
+    if let Some(r) =
+        crate::hotplug::delegate(|| crate::hotplug::HotPlug::AddUnix(run_dir.into(), dev.clone()))
+    {
+        return r;
+    }
     let (mut spec, rec, cg) = running(run_dir)?;
     if !dev.path.is_absolute() {
         return Err(Error::Invalid("device path must be absolute".into()));
@@ -561,8 +593,13 @@ pub fn hot_add_unix(run_dir: &Path, dev: &crate::spec::UnixDevice) -> Result<()>
 }
 
 /// Remove a unix device from the running container: unmount it, deny it in the device
-/// cgroup, drop it from spec.json. Forks the caller: single-threaded callers only.
+/// cgroup, drop it from spec.json. Forks the caller; a threaded caller goes through the helper (hotplug.rs).
 pub fn hot_remove_unix(run_dir: &Path, path: &Path) -> Result<()> {
+    if let Some(r) = crate::hotplug::delegate(|| {
+        crate::hotplug::HotPlug::RemoveUnix(run_dir.into(), path.into())
+    }) {
+        return r;
+    }
     let (mut spec, _, cg) = running(run_dir)?;
     let gone: Vec<_> = spec
         .unix_devices

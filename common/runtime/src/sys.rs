@@ -100,8 +100,16 @@ fn is_zombie(pid: i32) -> bool {
 
 /// Write a file atomically (write to a temp name, fsync-less rename).
 pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut f = fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    // Root only: spec.json holds the instance's environment (which may carry secrets).
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| Error::io(&tmp, e))?;
     f.write_all(data).map_err(|e| Error::io(&tmp, e))?;
     fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
@@ -272,4 +280,24 @@ pub(crate) fn cloexec_from_3() {
             4u32, /* CLOSE_RANGE_CLOEXEC */
         )
     };
+}
+
+/// A handle on a process that signals that process and never one that later got its
+/// pid (front ends signalling the tool they spawned: `incus-serve`'s exec `signal`).
+/// Open it while the child is unreaped, so the pid cannot have been recycled yet.
+#[derive(Debug)]
+pub struct PidHandle(OwnedFd);
+
+impl PidHandle {
+    /// `pidfd_open(pid)`.
+    pub fn open(pid: u32) -> std::io::Result<PidHandle> {
+        pidfd_open(pid as i32)
+            .map(PidHandle)
+            .map_err(std::io::Error::from)
+    }
+
+    /// Sends `sig`; ESRCH once the process has exited and been reaped.
+    pub fn signal(&self, sig: i32) -> std::io::Result<()> {
+        pidfd_send_signal(self.0.as_fd(), sig).map_err(std::io::Error::from)
+    }
 }

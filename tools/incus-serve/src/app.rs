@@ -20,6 +20,8 @@ pub struct App {
     pub instance_tool: std::path::PathBuf,
     /// PEM of the HTTPS server certificate, once generated.
     pub server_cert: std::sync::Mutex<Option<String>>,
+    /// Join-token attempts per source address.
+    pub token_limiter: crate::limit::TokenLimiter,
 }
 
 pub type AppRef = Arc<App>;
@@ -33,6 +35,8 @@ pub struct Caller {
     pub fingerprint: Option<String>,
     /// The client certificate (DER) as presented.
     pub cert_der: Option<Vec<u8>>,
+    /// The peer's address (HTTPS).
+    pub addr: Option<std::net::IpAddr>,
 }
 
 thread_local! {

@@ -3,6 +3,7 @@
 //! trust store. Every route calls the same core functions as the tools.
 
 mod app;
+mod limit;
 mod ops;
 mod routes;
 mod tls;
@@ -63,10 +64,12 @@ async fn serve(cli: Cli) -> Result<()> {
         events,
         instance_tool,
         server_cert: std::sync::Mutex::new(None),
+        token_limiter: limit::TokenLimiter::default(),
     });
     let router = routes::router(app.clone());
     tokio::spawn(routes::events::tail(app.clone()));
 
+    let limits = Limits::from_env();
     let https = cli.https.unwrap_or(https_cfg);
     if !https.is_empty() {
         let (pem, config) = app::core(tls::load_or_create).await?;
@@ -83,16 +86,50 @@ async fn serve(cli: Cli) -> Result<()> {
             .map_err(|e| Error::invalid(format!("Listen on {addr}: {e}")))?;
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         let router = router.clone();
+        let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+        let per_address = limit::PerAddress::new(limits.max_per_address);
         tokio::spawn(async move {
+            let mut last_full_log: Option<std::time::Instant> = None;
+            let mut last_addr_log: Option<std::time::Instant> = None;
             loop {
-                let Ok((tcp, _)) = listener.accept().await else {
+                let Ok((tcp, peer)) = listener.accept().await else {
                     // Out of descriptors, most likely: let connections finish.
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                     continue;
                 };
+                // Over a cap, a connection is closed at once: it costs a descriptor
+                // for no longer than this, and nothing is queued. One address cannot
+                // take every slot.
+                let Some(addr_slot) = per_address.take(peer.ip()) else {
+                    if last_addr_log.is_none_or(|t| t.elapsed().as_secs() >= 10) {
+                        eprintln!(
+                            "incus-serve: {} connections open from {}, the limit per address: refusing more (logged once per 10 s)",
+                            limits.max_per_address,
+                            peer.ip()
+                        );
+                        last_addr_log = Some(std::time::Instant::now());
+                    }
+                    drop(tcp);
+                    continue;
+                };
+                let Ok(slot) = slots.clone().try_acquire_owned() else {
+                    if last_full_log.is_none_or(|t| t.elapsed().as_secs() >= 10) {
+                        eprintln!(
+                            "incus-serve: {} connections open, the limit: refusing {peer} (and others for 10 s)",
+                            limits.max_connections
+                        );
+                        last_full_log = Some(std::time::Instant::now());
+                    }
+                    drop(tcp);
+                    continue;
+                };
                 let (acceptor, router) = (acceptor.clone(), router.clone());
                 tokio::spawn(async move {
-                    let Ok(stream) = acceptor.accept(tcp).await else {
+                    let _slots = (slot, addr_slot);
+                    // A peer that connects and never finishes the handshake is cut off.
+                    let Ok(Ok(stream)) =
+                        tokio::time::timeout(limits.handshake, acceptor.accept(tcp)).await
+                    else {
                         return;
                     };
                     let der = stream
@@ -108,8 +145,9 @@ async fn serve(cli: Cli) -> Result<()> {
                         protocol: "tls",
                         fingerprint,
                         cert_der: der,
+                        addr: Some(peer.ip()),
                     };
-                    serve_conn(stream, router, caller).await;
+                    serve_conn(stream, router, caller, limits).await;
                 });
             }
         });
@@ -127,9 +165,7 @@ async fn serve(cli: Cli) -> Result<()> {
     }
     let listener = tokio::net::UnixListener::bind(&socket)
         .map_err(|e| Error::internal(format!("Listen on {}: {e}", socket.display())))?;
-    // Root only, as upstream's socket (group incus-admin aside).
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o660))?;
+    socket_access(&socket)?;
     let shutdown = async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .expect("SIGTERM handler");
@@ -153,7 +189,8 @@ async fn serve(cli: Cli) -> Result<()> {
                     protocol: "unix",
                     fingerprint: None,
                     cert_der: None,
-                }));
+                    addr: None,
+                }, limits));
             }
         }
     }
@@ -161,9 +198,70 @@ async fn serve(cli: Cli) -> Result<()> {
     Ok(())
 }
 
+/// The largest request head (request line and headers) read from a client.
+const MAX_HEAD: usize = 64 << 10;
+
+/// Bounds on what one remote peer costs the server.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    /// The TLS handshake must finish within this.
+    handshake: std::time::Duration,
+    /// A request head must arrive whole within this (idle kept-alive connections too).
+    header: std::time::Duration,
+    /// HTTPS connections open at once (handshaking or serving requests; websockets,
+    /// once upgraded, are no longer counted); more are closed at once.
+    max_connections: usize,
+    /// HTTPS connections open at once from one address.
+    max_per_address: usize,
+}
+
+impl Limits {
+    const HANDSHAKE: u64 = 10;
+    const HEADER: u64 = 30;
+    const MAX_CONNECTIONS: usize = 512;
+    const MAX_PER_ADDRESS: usize = 64;
+
+    /// The constants above; `INCUS_SERVE_HANDSHAKE_TIMEOUT`, `INCUS_SERVE_HEADER_TIMEOUT`
+    /// (seconds), `INCUS_SERVE_MAX_CONNECTIONS` and `INCUS_SERVE_MAX_PER_ADDRESS` override
+    /// them (tests, tuning).
+    fn from_env() -> Limits {
+        fn var<T: std::str::FromStr>(name: &str, default: T) -> T {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(default)
+        }
+        Limits {
+            handshake: std::time::Duration::from_secs(
+                var("INCUS_SERVE_HANDSHAKE_TIMEOUT", Self::HANDSHAKE).max(1),
+            ),
+            header: std::time::Duration::from_secs(
+                var("INCUS_SERVE_HEADER_TIMEOUT", Self::HEADER).max(1),
+            ),
+            max_connections: var("INCUS_SERVE_MAX_CONNECTIONS", Self::MAX_CONNECTIONS).max(1),
+            max_per_address: var("INCUS_SERVE_MAX_PER_ADDRESS", Self::MAX_PER_ADDRESS).max(1),
+        }
+    }
+}
+
+/// The unix socket is `0660`, owned by root and the `incus-admin` group when that
+/// group exists (as upstream): its callers are trusted as admins.
+fn socket_access(socket: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let group = nix::unistd::Group::from_name("incus-admin")
+        .ok()
+        .flatten()
+        .map(|g| g.gid.as_raw());
+    if nix::unistd::geteuid().is_root() {
+        std::os::unix::fs::chown(socket, Some(0), Some(group.unwrap_or(0)))?;
+    }
+    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o660))?;
+    Ok(())
+}
+
 /// One HTTP/1.1 connection (with upgrades for websockets); the caller rides along in
 /// the request extensions.
-async fn serve_conn<S>(stream: S, router: axum::Router, caller: Caller)
+async fn serve_conn<S>(stream: S, router: axum::Router, caller: Caller, limits: Limits)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -172,7 +270,12 @@ where
         req
     });
     let svc = hyper_util::service::TowerToHyperService::new(svc);
+    // A request head must arrive whole within the header timeout (a client that sends
+    // nothing, or trickles a header, is cut off); an idle kept-alive connection too.
     let _ = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header)
+        .max_buf_size(MAX_HEAD)
         .serve_connection(TokioIo::new(stream), svc)
         .with_upgrades()
         .await;

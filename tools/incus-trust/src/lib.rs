@@ -160,7 +160,15 @@ fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
             let tokens = b.trust_tokens()?;
             let rows: Vec<Vec<String>> = tokens
                 .iter()
-                .map(|(_, t)| vec![t.client_name.clone(), t.encode(), t.expires_at.clone()])
+                .map(|(_, t)| {
+                    // Only a hash of the secret is kept: the token is shown once, when made.
+                    let token = if t.secret.is_empty() {
+                        "(shown only when created)".to_string()
+                    } else {
+                        t.encode()
+                    };
+                    vec![t.client_name.clone(), token, t.expires_at.clone()]
+                })
                 .collect();
             let objects: Vec<&incus_client::JoinToken> = tokens.iter().map(|(_, t)| t).collect();
             incus_cli::print_list(format, &["NAME", "TOKEN", "EXPIRES AT"], &rows, &objects)?;

@@ -2,10 +2,11 @@
 
 use super::urls;
 use crate::app::{
-    core, created, empty, parse_body, recursion, sync, sync_etag, ApiResult, AppRef, Caller, Query,
+    core, created, empty, json_response, parse_body, recursion, sync, sync_etag, ApiResult, AppRef,
+    Caller, Query,
 };
 use axum::body::Bytes;
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Extension, Router};
 use base64::Engine;
@@ -54,7 +55,11 @@ struct CertificatesPost {
     password: String,
 }
 
-async fn add(Extension(caller): Extension<Caller>, body: Bytes) -> ApiResult {
+async fn add(
+    State(app): State<AppRef>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> ApiResult {
     let post: CertificatesPost = parse_body(&body)?;
     if !post.password.is_empty() {
         return Err(
@@ -69,6 +74,11 @@ async fn add(Extension(caller): Extension<Caller>, body: Bytes) -> ApiResult {
         description: post.description.clone(),
     };
     if !post.trust_token.is_empty() {
+        if let Some(addr) = caller.addr {
+            if let Err(wait) = app.token_limiter.attempt(addr) {
+                return Ok(too_many(wait));
+            }
+        }
         // A new client adds the certificate it presented on this connection.
         let der = caller
             .cert_der
@@ -76,6 +86,9 @@ async fn add(Extension(caller): Extension<Caller>, body: Bytes) -> ApiResult {
             .ok_or_else(|| Error::forbidden("A join token needs a TLS client certificate"))?;
         let token = post.trust_token.clone();
         let cert = core(move |ctx| trust::token_redeem(ctx, &token, &der)).await?;
+        if let Some(addr) = caller.addr {
+            app.token_limiter.success(addr);
+        }
         return created(&format!("/1.0/certificates/{}", cert.fingerprint));
     }
     if !caller.trusted {
@@ -98,6 +111,20 @@ async fn add(Extension(caller): Extension<Caller>, body: Bytes) -> ApiResult {
     };
     let cert = core(move |ctx| trust::add(ctx, &der, &opts)).await?;
     created(&format!("/1.0/certificates/{}", cert.fingerprint))
+}
+
+/// 429 with the error envelope and `Retry-After`.
+fn too_many(wait: std::time::Duration) -> axum::response::Response {
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let mut body = incus_api::Response::error(&Error::forbidden(format!(
+        "Too many join-token attempts from this address: retry in {secs} s"
+    )));
+    body.error_code = 429;
+    let mut r = json_response(axum::http::StatusCode::TOO_MANY_REQUESTS, &body);
+    if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
+        r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+    }
+    r
 }
 
 async fn update(Path(fp): Path<String>, body: Bytes) -> ApiResult {

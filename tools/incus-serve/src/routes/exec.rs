@@ -209,12 +209,15 @@ struct Control {
     signal: i32,
 }
 
+/// `pid` is the tool just spawned and not yet reaped: its pidfd is opened now, so a
+/// `signal` that arrives after it exited reaches nobody rather than a recycled pid.
 fn spawn_control(
     rx: Option<oneshot::Receiver<WebSocket>>,
     pid: Option<u32>,
     master: Option<Arc<OwnedFd>>,
 ) {
     let Some(rx) = rx else { return };
+    let target = pid.and_then(|p| incus_runtime::PidHandle::open(p).ok());
     tokio::spawn(async move {
         let Ok(mut ws) = rx.await else { return };
         while let Some(Ok(msg)) = ws.recv().await {
@@ -240,10 +243,10 @@ fn spawn_control(
                     }
                 }
                 "signal" => {
-                    if let (Some(pid), Ok(sig)) =
-                        (pid, nix::sys::signal::Signal::try_from(c.signal))
+                    if let (Some(target), Ok(sig)) =
+                        (&target, nix::sys::signal::Signal::try_from(c.signal))
                     {
-                        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig);
+                        let _ = target.signal(sig as i32);
                     }
                 }
                 _ => {}

@@ -32,24 +32,18 @@ fn path_of(q: &Query) -> Result<String, ApiError> {
 async fn pull(Path(name): Path<String>, q: Query) -> Result<Response, ApiError> {
     check_project(&q)?;
     let path = path_of(&q)?;
-    let (info, content) = core(move |ctx| {
-        let mut content = Vec::new();
-        let info = files::get(ctx, &name, &path, &mut content)?;
-        Ok((info, content))
-    })
-    .await?;
+    let (info, file) = core(move |ctx| files::open_get(ctx, &name, &path)).await?;
     let mut resp = match info.kind {
         FileKind::Directory => sync(&info.entries)?,
         // Upstream answers a symlink with its target as the body.
         kind => {
-            let body = if kind == FileKind::Symlink {
-                info.target.clone().into_bytes()
-            } else {
-                content
+            let body = match file {
+                Some(f) if kind == FileKind::File => stream_file(f),
+                _ => Body::from(info.target.clone().into_bytes()),
             };
             (
                 [(axum::http::header::CONTENT_TYPE, "application/octet-stream")],
-                Body::from(body),
+                body,
             )
                 .into_response()
         }
@@ -66,6 +60,28 @@ async fn pull(Path(name): Path<String>, q: Query) -> Result<Response, ApiError> 
         }
     }
     Ok(resp)
+}
+
+/// A file's bytes as a stream of chunks read as the client takes them (a file of any
+/// size costs one chunk of memory, not its size).
+fn stream_file(f: std::fs::File) -> Body {
+    use tokio::io::AsyncReadExt;
+    const CHUNK: usize = 256 << 10;
+    let f = tokio::fs::File::from_std(f);
+    let chunks = futures_util::stream::unfold(Some(f), |f| async move {
+        let mut f = f?;
+        let mut buf = vec![0u8; CHUNK];
+        match f.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok::<_, std::io::Error>(Bytes::from(buf)), Some(f)))
+            }
+            // The error ends the body early; the client sees a truncated transfer.
+            Err(e) => Some((Err(e), None)),
+        }
+    });
+    Body::from_stream(chunks)
 }
 
 async fn push(Path(name): Path<String>, q: Query, headers: HeaderMap, body: Bytes) -> ApiResult {

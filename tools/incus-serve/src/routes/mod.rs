@@ -70,29 +70,35 @@ async fn not_allowed() -> Response {
 
 /// Untrusted callers (HTTPS without a known certificate) reach only `GET /`, `GET /1.0`
 /// and `POST /1.0/certificates` (which accepts nothing but a join token from them).
+/// A `metrics` certificate reaches `/1.0/metrics` besides `GET /` and `GET /1.0`; a
+/// restricted certificate (none can be made until projects exist) reaches only those two.
 async fn guard(mut req: Request, next: Next) -> Response {
+    use incus_core::trust::Access;
     let caller = req.extensions().get::<Caller>().cloned();
-    let trusted = match caller {
+    let access = match caller {
         // Checked on every request, so a revoked certificate stops working at once
         // even on a kept-alive connection.
         Some(mut c) if c.fingerprint.is_some() => {
             let fp = c.fingerprint.clone().unwrap_or_default();
-            c.trusted = core(move |ctx| incus_core::trust::is_trusted(ctx, &fp))
+            let access = core(move |ctx| incus_core::trust::access(ctx, &fp))
                 .await
-                .unwrap_or(false);
-            let t = c.trusted;
+                .unwrap_or(Access::Untrusted);
+            c.trusted = access == Access::Admin;
             req.extensions_mut().insert(c);
-            t
+            access
         }
-        Some(c) => c.trusted,
-        None => false,
+        Some(c) if c.trusted => Access::Admin,
+        _ => Access::Untrusted,
     };
-    if !trusted {
+    if access != Access::Admin {
         let path = req.uri().path().trim_end_matches('/');
-        let open = matches!(
-            (req.method().as_str(), path),
-            ("GET", "") | ("GET", "/1.0") | ("POST", "/1.0/certificates")
-        );
+        let method = req.method().as_str();
+        let open = match (method, path) {
+            ("GET", "") | ("GET", "/1.0") => true,
+            ("POST", "/1.0/certificates") => access == Access::Untrusted,
+            (_, "/1.0/metrics") => access == Access::Metrics,
+            _ => false,
+        };
         if !open {
             return ApiError(Error::forbidden("not authorized")).into_response();
         }
