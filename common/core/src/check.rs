@@ -58,9 +58,10 @@ pub fn check(ctx: &Context) -> Result<Vec<Problem>> {
         }
         if let Some(Err(e)) = crate::idmap::recorded(&i.config) {
             out.push(problem("instance", &i.name, e.message));
-        } else if let (Some(Ok((base, size))), Ok(host)) =
-            (crate::idmap::recorded(&i.config), crate::idmap::HostIds::load())
-        {
+        } else if let (Some(Ok((base, size))), Ok(host)) = (
+            crate::idmap::recorded(&i.config),
+            crate::idmap::HostIds::load(),
+        ) {
             if let Err(e) = crate::idmap::check(&host, base, size, &[]) {
                 out.push(problem("instance", &i.name, e.message));
             }
@@ -119,8 +120,13 @@ pub fn check(ctx: &Context) -> Result<Vec<Problem>> {
 
     for v in &volumes {
         if let Some(m) = v.config.get("volatile.rename_from") {
-            if let Err(e) = crate::volatile::validate_volume_rename_mark("volatile.rename_from", m) {
-                out.push(problem("volume", &format!("{}/{}", v.pool, v.name), e.message));
+            if let Err(e) = crate::volatile::validate_volume_rename_mark("volatile.rename_from", m)
+            {
+                out.push(problem(
+                    "volume",
+                    &format!("{}/{}", v.pool, v.name),
+                    e.message,
+                ));
             }
         }
     }

@@ -229,7 +229,10 @@ pub fn check(host: &HostIds, base: u64, size: u64, raw: &[RawEntry]) -> Result<(
         if e.ns.saturating_add(e.count) > ID_LIMIT || e.host.saturating_add(e.count) > ID_LIMIT {
             return Err(Error::invalid("raw.idmap range is out of bounds"));
         }
-        for (on, ranges, file) in [(e.uid, &host.uid, "/etc/subuid"), (e.gid, &host.gid, "/etc/subgid")] {
+        for (on, ranges, file) in [
+            (e.uid, &host.uid, "/etc/subuid"),
+            (e.gid, &host.gid, "/etc/subgid"),
+        ] {
             if on && !HostIds::contains(ranges, e.host, e.count) {
                 return Err(Error::forbidden(format!(
                     "Refusing raw.idmap: host ids {}-{} are not in root's subordinate ranges \
@@ -307,7 +310,18 @@ pub fn validate_key(key: &str, value: &str) -> Result<()> {
             }
         }
         "raw.idmap" => {
-            parse_raw(value)?;
+            for e in parse_raw(value)? {
+                if e.host == 0 {
+                    return Err(Error::forbidden(
+                        "raw.idmap cannot map host id 0: host root is never mapped into a container",
+                    ));
+                }
+                if e.ns == 0 {
+                    return Err(Error::invalid(
+                        "raw.idmap cannot remap the container's root (id 0) here",
+                    ));
+                }
+            }
         }
         "security.idmap.isolated" => {
             keys::parse_bool(value)
@@ -354,7 +368,10 @@ mod tests {
         let raw = parse_raw("uid 0 1000").unwrap();
         assert!(check(&h, 1_000_000, 65536, &raw).is_err());
         let raw = parse_raw("both 1001 1000").unwrap();
-        assert!(check(&h, 1_000_000, 65536, &raw).is_err(), "1001 not allowed");
+        assert!(
+            check(&h, 1_000_000, 65536, &raw).is_err(),
+            "1001 not allowed"
+        );
         let raw = parse_raw("both 1000 0").unwrap();
         assert!(check(&h, 1_000_000, 65536, &raw).is_err());
         assert!(parse_raw("both 1-3 5-6").is_err());
@@ -377,7 +394,11 @@ mod tests {
         assert_eq!(allocate(&h, &[], 0, 65536).unwrap(), 1_000_000);
         let rows = [row(1, 1_000_000, 65536), row(2, 1_065_536, 200_000)];
         assert_eq!(allocate(&h, &rows, 0, 65536).unwrap(), 1_265_536);
-        assert_eq!(allocate(&h, &rows, 1, 65536).unwrap(), 1_000_000, "own range");
+        assert_eq!(
+            allocate(&h, &rows, 1, 65536).unwrap(),
+            1_000_000,
+            "own range"
+        );
         let small = HostIds {
             uid: vec![(100_000, 65536)],
             gid: vec![(100_000, 65536)],

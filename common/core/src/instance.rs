@@ -118,6 +118,10 @@ fn load(ctx: &Context, name: &str) -> Result<InstanceRow> {
         .db()?
         .read(|tx| incus_db::instance_get(tx, &project, name))?
         .ok_or_else(|| Error::not_found(format!("Instance \"{name}\" not found")))?;
+    if needs_repair(&row) {
+        // Never act on (or past) a marker this installation did not write.
+        crate::volatile::validate_instance_markers(&row.config)?;
+    }
     if needs_repair(&row) && repair_one(ctx, &row)? {
         return Err(Error::not_found(format!("Instance \"{name}\" not found")));
     }
@@ -268,6 +272,8 @@ pub fn validate_config(config: &Config) -> Result<()> {
         crate::snapshot::validate_key(k, v)?;
         crate::security::validate_key(k, v)?;
     }
+    // Key combinations (security.syscalls.allow excludes the deny keys).
+    crate::security::syscalls_of(config)?;
     Ok(())
 }
 

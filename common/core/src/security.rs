@@ -15,10 +15,12 @@ fn unsupported(key: &str, value: &str) -> Option<String> {
         "raw.seccomp" => {
             "raw seccomp policies are not supported here; use security.syscalls.deny or .allow"
         }
-        "raw.qemu" | "raw.qemu.conf" | "security.agent.metrics" | "security.csm"
-        | "security.secureboot" | "agent.nic_config" => {
-            "it applies to virtual machines, which are not supported here"
-        }
+        "raw.qemu"
+        | "raw.qemu.conf"
+        | "security.agent.metrics"
+        | "security.csm"
+        | "security.secureboot"
+        | "agent.nic_config" => "it applies to virtual machines, which are not supported here",
         k if k.starts_with("security.sev") => {
             "it applies to virtual machines, which are not supported here"
         }
@@ -32,9 +34,7 @@ fn unsupported(key: &str, value: &str) -> Option<String> {
         }
         _ => return None,
     };
-    Some(format!(
-        "Config key \"{key}\" is not supported here: {why}"
-    ))
+    Some(format!("Config key \"{key}\" is not supported here: {why}"))
 }
 
 /// Validates one instance or profile key of this family (called with every key).
@@ -94,7 +94,11 @@ mod tests {
             ("security.secureboot", "false"),
         ] {
             let e = validate_key(k, v).unwrap_err();
-            assert!(e.message.contains("not supported here"), "{k}: {}", e.message);
+            assert!(
+                e.message.contains("not supported here"),
+                "{k}: {}",
+                e.message
+            );
         }
         assert!(validate_key("security.syscalls.intercept.mknod", "false").is_ok());
         assert!(validate_key("raw.lxc", "").is_ok());

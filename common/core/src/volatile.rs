@@ -97,9 +97,7 @@ pub enum SnapshotOp {
 /// snapshot directory.
 pub fn parse_snapshot_op(key: &str, value: &str) -> Result<SnapshotOp> {
     let bad = |why: &str| bad_marker(key, value, why);
-    let (kind, arg) = value
-        .split_once(':')
-        .ok_or_else(|| bad("no operation"))?;
+    let (kind, arg) = value.split_once(':').ok_or_else(|| bad("no operation"))?;
     let name = |n: &str| -> Result<String> {
         names::validate_snapshot_name(n).map_err(|e| bad_marker(key, value, e.message))?;
         Ok(n.to_string())

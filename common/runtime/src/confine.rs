@@ -173,7 +173,11 @@ fn parse_rule(line: &str, allow: bool) -> Result<Option<(String, u32)>> {
             let n: u16 = n.parse().map_err(|_| bad("errno needs a number"))?;
             RET_ERRNO | u32::from(n.min(4095))
         }
-        _ => return Err(bad("argument filters and other actions are not supported here")),
+        _ => {
+            return Err(bad(
+                "argument filters and other actions are not supported here",
+            ))
+        }
     };
     Ok(Some((name.to_string(), action)))
 }
@@ -201,9 +205,7 @@ pub(crate) fn build_filter(policy: &Syscalls) -> Result<Vec<libc::sock_filter>> 
         .map(|l| parse_rule(l, false))
         .filter_map(Result::transpose)
         .collect::<Result<Vec<_>>>()?;
-    if allow.is_some()
-        && (!deny.is_empty() || policy.deny_compat || policy.no_default_deny)
-    {
+    if allow.is_some() && (!deny.is_empty() || policy.deny_compat || policy.no_default_deny) {
         return Err(Error::Invalid(
             "security.syscalls.allow is mutually exclusive with security.syscalls.deny*".into(),
         ));
@@ -408,7 +410,14 @@ mod tests {
             ..Default::default()
         };
         // mount: 165 native, 21 i386, 165|x32
-        let p = build_filter(&deny(&["mount", "# comment", "", "ptrace errno 38", "bpf kill"])).unwrap();
+        let p = build_filter(&deny(&[
+            "mount",
+            "# comment",
+            "",
+            "ptrace errno 38",
+            "bpf kill",
+        ]))
+        .unwrap();
         assert_eq!(run(&p, AUDIT_ARCH_X86_64, 165, 0), eperm);
         assert_eq!(run(&p, AUDIT_ARCH_I386, 21, 0), eperm);
         assert_eq!(run(&p, AUDIT_ARCH_X86_64, 165 | X32_BIT, 0), eperm);
@@ -440,13 +449,24 @@ mod tests {
         assert_eq!(run(&p, AUDIT_ARCH_X86_64, 2, 0), RET_KILL_PROCESS);
         // every syscall of the table denied: long programs still assemble
         let all: Vec<String> = SYSCALLS.iter().map(|e| e.0.to_string()).collect();
-        let p = build_filter(&Syscalls { deny: all.clone(), ..Default::default() }).unwrap();
+        let p = build_filter(&Syscalls {
+            deny: all.clone(),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(run(&p, AUDIT_ARCH_I386, 3, 0), eperm);
         assert_eq!(run(&p, AUDIT_ARCH_X86_64, 0, 0), eperm);
-        for bad in [deny(&["nosuchcall"]), deny(&["mount [0,1,SCMP_CMP_EQ]"]), deny(&["mount errno x"])] {
+        for bad in [
+            deny(&["nosuchcall"]),
+            deny(&["mount [0,1,SCMP_CMP_EQ]"]),
+            deny(&["mount errno x"]),
+        ] {
             assert!(build_filter(&bad).is_err());
         }
-        let mixed = Syscalls { deny: vec!["mount".into()], ..allow };
+        let mixed = Syscalls {
+            deny: vec!["mount".into()],
+            ..allow
+        };
         assert!(build_filter(&mixed).is_err());
     }
 
