@@ -423,3 +423,110 @@ fn syscall_keys_act() {
     assert!(o.stderr.contains("not supported here"), "{}", o.stderr);
     env.ok("incus", &["delete", "-f", "plain", "nomkdir", "allow"]);
 }
+
+/// A custom volume's rename mark is validated too: a tampered one naming a host
+/// directory never moves it into the pool.
+#[test]
+fn a_tampered_volume_rename_mark_is_refused() {
+    let env = TestEnv::initialized();
+    env.ok("incus", &["storage", "volume", "create", "default", "v1"]);
+    let canary = env.root().join("canary-vol");
+    std::fs::create_dir_all(&canary).unwrap();
+    std::fs::write(canary.join("file"), b"host").unwrap();
+    let c = rusqlite::Connection::open(env.db_path()).unwrap();
+    c.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+    c.execute(
+        "INSERT INTO storage_volumes_config (storage_volume_id, key, value) \
+         SELECT id, 'volatile.rename_from', ?1 FROM storage_volumes WHERE name = 'v1'",
+        [canary.display().to_string()],
+    )
+    .unwrap();
+    let o = env.run("incus", &["storage", "volume", "show", "default", "v1"]);
+    assert_ne!(o.code, 0, "{}", o.stdout);
+    assert!(o.stderr.contains("refusing to act"), "{}", o.stderr);
+    let check = env.run("incus", &["admin", "check", "--format", "json"]);
+    assert!(
+        check.stdout.contains("volatile.rename_from"),
+        "{}",
+        check.stdout
+    );
+    assert_eq!(std::fs::read(canary.join("file")).unwrap(), b"host");
+}
+
+/// Lines appended to /etc/subuid and /etc/subgid for one test, removed (only them)
+/// when dropped, even on failure.
+struct SubidLine(String);
+
+impl SubidLine {
+    fn add(line: &str) -> SubidLine {
+        for f in ["/etc/subuid", "/etc/subgid"] {
+            let mut text = std::fs::read_to_string(f).unwrap();
+            if !text.ends_with('\n') && !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(line);
+            text.push('\n');
+            std::fs::write(f, text).unwrap();
+        }
+        SubidLine(line.to_string())
+    }
+}
+
+impl Drop for SubidLine {
+    fn drop(&mut self) {
+        for f in ["/etc/subuid", "/etc/subgid"] {
+            if let Ok(text) = std::fs::read_to_string(f) {
+                let kept: String = text
+                    .lines()
+                    .filter(|l| *l != self.0)
+                    .map(|l| format!("{l}\n"))
+                    .collect();
+                let _ = std::fs::write(f, kept);
+            }
+        }
+    }
+}
+
+/// raw.idmap shares a host user once root may map it (as upstream documents: a
+/// `root:ID:1` line in /etc/subuid and /etc/subgid); a file of that host user shows
+/// with its id inside.
+#[test]
+fn raw_idmap_shares_an_allowed_host_user() {
+    let env = TestEnv::initialized();
+    image(&env);
+    const HOST: &str = "42431";
+    env.ok(
+        "incus",
+        &[
+            "create",
+            "bb",
+            "r1",
+            "-c",
+            &format!("raw.idmap=both {HOST} 1000"),
+        ],
+    );
+    let o = env.run("incus", &["start", "r1"]);
+    assert_ne!(o.code, 0, "host id {HOST} is not root's to map yet");
+    assert!(o.stderr.contains("/etc/subuid"), "{}", o.stderr);
+    {
+        let _line = SubidLine::add(&format!("root:{HOST}:1"));
+        env.ok("incus", &["start", "r1"]);
+        let (_, map) = sh(&env, "r1", "cat /proc/self/uid_map");
+        assert!(
+            map.lines()
+                .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["1000", HOST, "1"]),
+            "{map}"
+        );
+        // A file the host user owns, seen inside through the idmapped rootfs.
+        let rootfs = env
+            .incus_dir
+            .join("storage-pools/default/containers/r1/rootfs");
+        let f = rootfs.join("tmp/shared");
+        std::fs::write(&f, b"x").unwrap();
+        std::os::unix::fs::chown(&f, Some(1000), Some(1000)).unwrap();
+        let (_, ls) = sh(&env, "r1", "stat -c %u:%g /tmp/shared");
+        assert_eq!(ls.trim(), "1000:1000");
+        env.ok("incus", &["stop", "-f", "r1"]);
+    }
+    env.ok("incus", &["delete", "-f", "r1"]);
+}
