@@ -112,6 +112,16 @@ fn internal_volatile_keys_are_refused_from_every_front_end() {
         .code,
         0
     );
+    // admin init --preseed: a profile with an internal key changes nothing.
+    let preseed = "profiles:\n- name: default\n  config:\n    volatile.idmap.base: \"0\"\n";
+    let o = env.run_stdin("incus", &["admin", "init", "--preseed"], preseed);
+    assert_ne!(o.code, 0, "preseed: {}{}", o.stdout, o.stderr);
+    let o = env.run_stdin(
+        "incus",
+        &["admin", "init", "--preseed"],
+        &preseed.replace("volatile.idmap.base", "raw.lxc"),
+    );
+    assert!(o.stderr.contains("not supported here"), "{}", o.stderr);
     // Upstream's user-settable ones still are.
     env.ok(
         "incus",
