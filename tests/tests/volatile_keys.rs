@@ -132,6 +132,12 @@ fn internal_volatile_keys_are_refused_from_every_front_end() {
             "volatile.eth0.hwaddr=00:16:3e:00:00:01",
         ],
     );
+    assert_eq!(
+        stored(&env, "c1", "volatile.eth0.hwaddr").as_deref(),
+        Some("00:16:3e:00:00:01")
+    );
+    env.ok("incus", &["config", "unset", "c1", "volatile.eth0.hwaddr"]);
+    assert_eq!(stored(&env, "c1", "volatile.eth0.hwaddr"), None);
 
     // REST: PUT and PATCH through incus-serve, and the upstream client.
     let srv = Server::start(&env);

@@ -746,9 +746,10 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
     let old_row = row.clone();
     crate::network::validate_nics(ctx, name, &put.config, &expanded_devices)?;
     let mut config = put.config;
-    // volatile keys are ours: an edit that leaves them out keeps the stored values.
+    // Internal volatile keys are ours: an edit that leaves them out keeps the stored
+    // values (the user-settable ones go when left out, as upstream).
     for (k, v) in &row.config {
-        if k.starts_with("volatile.") && !config.contains_key(k) {
+        if !crate::volatile::client_settable(k) && !config.contains_key(k) {
             config.insert(k.clone(), v.clone());
         }
     }
