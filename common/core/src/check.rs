@@ -52,6 +52,20 @@ pub fn check(ctx: &Context) -> Result<Vec<Problem>> {
 
     // Instances: finished, with a volume row and a volume on disk.
     for i in &instances {
+        // Markers a repair acts on: one that does not validate was not written here.
+        if let Err(e) = crate::volatile::validate_instance_markers(&i.config) {
+            out.push(problem("instance", &i.name, e.message));
+        }
+        if let Some(Err(e)) = crate::idmap::recorded(&i.config) {
+            out.push(problem("instance", &i.name, e.message));
+        } else if let (Some(Ok((base, size))), Ok(host)) = (
+            crate::idmap::recorded(&i.config),
+            crate::idmap::HostIds::load(),
+        ) {
+            if let Err(e) = crate::idmap::check(&host, base, size, &[]) {
+                out.push(problem("instance", &i.name, e.message));
+            }
+        }
         if i.pending {
             out.push(problem(
                 "instance",
@@ -99,6 +113,19 @@ pub fn check(ctx: &Context) -> Result<Vec<Problem>> {
                     "snapshot",
                     &format!("{}/{}", i.name, s.name),
                     format!("no data at {}", snap_dir.display()),
+                ));
+            }
+        }
+    }
+
+    for v in &volumes {
+        if let Some(m) = v.config.get("volatile.rename_from") {
+            if let Err(e) = crate::volatile::validate_volume_rename_mark("volatile.rename_from", m)
+            {
+                out.push(problem(
+                    "volume",
+                    &format!("{}/{}", v.pool, v.name),
+                    e.message,
                 ));
             }
         }

@@ -60,6 +60,7 @@ pub fn copy(ctx: &Context, opts: CopyOptions) -> Result<Instance> {
         .collect();
     // A copy is a new machine: fresh volatile state (no hwaddr, no power state).
     config.retain(|k, _| !k.starts_with("volatile."));
+    crate::volatile::check_client_config(&Config::new(), &opts.config)?;
     for (k, v) in &opts.config {
         if v.is_empty() {
             config.remove(k);
@@ -115,8 +116,8 @@ pub fn copy(ctx: &Context, opts: CopyOptions) -> Result<Instance> {
             ))
         }
     };
-    let privileged = instance::expand(&profiles, &config, &local_devices)
-        .0
+    let expanded_config = instance::expand(&profiles, &config, &local_devices).0;
+    let privileged = expanded_config
         .get("security.privileged")
         .and_then(|v| keys::parse_bool(v))
         .unwrap_or(false);
@@ -173,17 +174,17 @@ pub fn copy(ctx: &Context, opts: CopyOptions) -> Result<Instance> {
             ..Default::default()
         };
         if !privileged {
-            let kept = old_volatile
-                .get("volatile.idmap.base")
-                .filter(|_| opts.keep_identity);
-            let base = match kept.and_then(|b| b.parse().ok()) {
-                Some(b) => b,
-                None => instance::allocate_idmap(&incus_db::instance_list(tx, &project)?),
-            };
-            row.config
-                .insert("volatile.idmap.base".into(), base.to_string());
-            row.config
-                .insert("volatile.idmap.next".into(), instance::idmap_json(base));
+            // A move keeps its range (the source row goes away afterwards); the next
+            // start checks it against the host like any other.
+            if opts.keep_identity && old_volatile.contains_key("volatile.idmap.base") {
+                for k in ["volatile.idmap.base", "volatile.idmap.next"] {
+                    if let Some(v) = old_volatile.get(k) {
+                        row.config.insert(k.into(), v.clone());
+                    }
+                }
+            } else {
+                instance::record_idmap(tx, &project, 0, &expanded_config, &mut row.config)?;
+            }
         }
         row.id = incus_db::instance_create(tx, &row)?;
         incus_db::volume_create(

@@ -8,10 +8,8 @@ use incus_db::InstanceRow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// Size of the id range each unprivileged instance gets.
-pub const IDMAP_SIZE: u64 = 65536;
-/// First host id handed out to containers.
-pub const IDMAP_FIRST: u64 = 1_000_000;
+/// Size of the id range each unprivileged instance gets by default.
+pub const IDMAP_SIZE: u64 = crate::idmap::DEFAULT_SIZE;
 
 /// What `create` (and `launch`) takes.
 #[derive(Debug, Clone, Default)]
@@ -120,6 +118,10 @@ fn load(ctx: &Context, name: &str) -> Result<InstanceRow> {
         .db()?
         .read(|tx| incus_db::instance_get(tx, &project, name))?
         .ok_or_else(|| Error::not_found(format!("Instance \"{name}\" not found")))?;
+    if needs_repair(&row) {
+        // Never act on (or past) a marker this installation did not write.
+        crate::volatile::validate_instance_markers(&row.config)?;
+    }
     if needs_repair(&row) && repair_one(ctx, &row)? {
         return Err(Error::not_found(format!("Instance \"{name}\" not found")));
     }
@@ -136,7 +138,7 @@ fn load(ctx: &Context, name: &str) -> Result<InstanceRow> {
 
 /// Marks a rename in flight: the rows already carry the new name, this key the old
 /// one, until the volume has moved.
-const RENAME_MARK: &str = "volatile.rename_from";
+pub(crate) const RENAME_MARK: &str = "volatile.rename_from";
 
 /// Half-done work that the next command finishes: a create or delete killed midway
 /// (`pending`), a rename killed between its rows and its disk (the rename mark).
@@ -158,7 +160,8 @@ fn list_rows(ctx: &Context) -> Result<(Vec<InstanceRow>, HashMap<String, incus_d
     })?;
     let mut live = Vec::with_capacity(rows.len());
     for row in rows {
-        if needs_repair(&row) {
+        // A marker that does not validate is never acted on (`admin check` reports it).
+        if needs_repair(&row) && crate::volatile::validate_instance_markers(&row.config).is_ok() {
             if repair_one(ctx, &row)? {
                 continue;
             }
@@ -267,7 +270,10 @@ pub fn validate_config(config: &Config) -> Result<()> {
     for (k, v) in config {
         keys::validate_instance(k, v)?;
         crate::snapshot::validate_key(k, v)?;
+        crate::security::validate_key(k, v)?;
     }
+    // Key combinations (security.syscalls.allow excludes the deny keys).
+    crate::security::syscalls_of(config)?;
     Ok(())
 }
 
@@ -289,26 +295,36 @@ pub fn random_name() -> String {
     )
 }
 
-/// Picks the lowest free id range among the instances (unprivileged containers get
-/// one contiguous range each, recorded in `volatile.idmap.base`).
-pub(crate) fn allocate_idmap(rows: &[InstanceRow]) -> u64 {
-    let used: std::collections::BTreeSet<u64> = rows
-        .iter()
-        .filter_map(|r| r.config.get("volatile.idmap.base")?.parse().ok())
-        .collect();
-    let mut base = IDMAP_FIRST;
-    while used.contains(&base) {
-        base += IDMAP_SIZE;
-    }
-    base
-}
-
-pub(crate) fn idmap_json(base: u64) -> String {
-    serde_json::json!([
-        {"Isuid": true, "Isgid": false, "Hostid": base, "Nsid": 0, "Maprange": IDMAP_SIZE},
-        {"Isuid": false, "Isgid": true, "Hostid": base, "Nsid": 0, "Maprange": IDMAP_SIZE},
-    ])
-    .to_string()
+/// Records the id map of an unprivileged instance in `config` (`volatile.idmap.base`
+/// and `.next`): `security.idmap.base` when set, else the lowest free range of
+/// `security.idmap.size` ids in root's subordinate ranges, disjoint from every other
+/// instance's range (`self_id`: the instance's own row, 0 for a new one).
+pub(crate) fn record_idmap(
+    tx: &incus_db::Tx,
+    project: &str,
+    self_id: i64,
+    expanded: &Config,
+    config: &mut Config,
+) -> Result<()> {
+    let host = crate::idmap::HostIds::load()?;
+    let want = crate::idmap::wanted(expanded)?;
+    let base = match want.base {
+        Some(b) => b,
+        None => crate::idmap::allocate(
+            &host,
+            &incus_db::instance_list(tx, project)?,
+            self_id,
+            want.size,
+        )?,
+    };
+    // raw.idmap entries are checked at each start (the host's ranges may change).
+    crate::idmap::check(&host, base, want.size, &[])?;
+    config.insert("volatile.idmap.base".into(), base.to_string());
+    config.insert(
+        "volatile.idmap.next".into(),
+        crate::idmap::next_json(base, want.size),
+    );
+    Ok(())
 }
 
 /// `create` / `init`: rows first (marked pending), then the rootfs, then the mark is
@@ -320,6 +336,7 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
         None => random_name(),
     };
     names::validate_instance_name(&name)?;
+    crate::volatile::check_client_config(&Config::new(), &opts.config)?;
     validate_config(&opts.config)?;
     devices::validate_devices(&opts.devices)?;
     let profile_names = opts
@@ -380,12 +397,11 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
         }
         config.insert("volatile.apply_template".into(), "create".into());
     }
-    let privileged = {
-        let (ec, _) = expand(&profiles, &config, &local_devices);
-        ec.get("security.privileged")
-            .and_then(|v| keys::parse_bool(v))
-            .unwrap_or(false)
-    };
+    let (expanded_config, _) = expand(&profiles, &config, &local_devices);
+    let privileged = expanded_config
+        .get("security.privileged")
+        .and_then(|v| keys::parse_bool(v))
+        .unwrap_or(false);
     // A rename interrupted while moving away from this name still owns its volume
     // directory: finish it first (rare; `list` would do the same).
     let renaming_from_here = |rows: &[InstanceRow]| {
@@ -416,11 +432,7 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
             ..Default::default()
         };
         if !privileged {
-            let base = allocate_idmap(&incus_db::instance_list(tx, &project)?);
-            row.config
-                .insert("volatile.idmap.base".into(), base.to_string());
-            row.config
-                .insert("volatile.idmap.next".into(), idmap_json(base));
+            record_idmap(tx, &project, 0, &expanded_config, &mut row.config)?;
         }
         row.id = incus_db::instance_create(tx, &row)?;
         incus_db::volume_create(
@@ -553,6 +565,9 @@ fn repair_one(ctx: &Context, row: &InstanceRow) -> Result<bool> {
     let fresh = ctx
         .db()?
         .read(|tx| incus_db::instance_get(tx, &project, &row.name))?;
+    if let Some(r) = &fresh {
+        crate::volatile::validate_instance_markers(&r.config)?;
+    }
     match fresh {
         Some(r) if r.pending => {
             remove_everything(ctx, &r)?;
@@ -718,6 +733,7 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
         &row.devices,
     );
     let old_size = storage::volume::root_size(&old_devices)?;
+    crate::volatile::check_client_config(&row.config, &put.config)?;
     validate_config(&put.config)?;
     devices::validate_devices(&put.devices)?;
     let profiles = load_profiles(ctx, &put.profiles)?;
@@ -730,9 +746,10 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
     let old_row = row.clone();
     crate::network::validate_nics(ctx, name, &put.config, &expanded_devices)?;
     let mut config = put.config;
-    // volatile keys are ours: an edit that leaves them out keeps the stored values.
+    // Internal volatile keys are ours: an edit that leaves them out keeps the stored
+    // values (the user-settable ones go when left out, as upstream).
     for (k, v) in &row.config {
-        if k.starts_with("volatile.") && !config.contains_key(k) {
+        if !crate::volatile::client_settable(k) && !config.contains_key(k) {
             config.insert(k.clone(), v.clone());
         }
     }
@@ -787,6 +804,7 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
 
 /// `config set NAME k=v...` (an empty value unsets, as upstream).
 pub fn set_config(ctx: &Context, name: &str, pairs: &Config) -> Result<Instance> {
+    crate::volatile::check_client_keys(pairs.keys())?;
     modify(ctx, name, |_, put| {
         for (k, v) in pairs {
             if v.is_empty() {
@@ -801,6 +819,7 @@ pub fn set_config(ctx: &Context, name: &str, pairs: &Config) -> Result<Instance>
 
 /// `config unset NAME KEY`.
 pub fn unset_config(ctx: &Context, name: &str, key: &str) -> Result<Instance> {
+    crate::volatile::check_client_keys([&key.to_string()])?;
     modify(ctx, name, |_, put| {
         if put.config.remove(key).is_none() {
             keys::validate_instance(key, "")?;
@@ -967,20 +986,5 @@ mod tests {
         let local: Config = [("limits.cpu".to_string(), "4".to_string())].into();
         let (c, _) = expand(&[p1, p2], &local, &Devices::new());
         assert_eq!(c["limits.cpu"], "4");
-    }
-
-    #[test]
-    fn idmap_ranges_do_not_overlap() {
-        let mk = |base: u64| InstanceRow {
-            config: [("volatile.idmap.base".to_string(), base.to_string())].into(),
-            ..Default::default()
-        };
-        assert_eq!(allocate_idmap(&[]), IDMAP_FIRST);
-        assert_eq!(allocate_idmap(&[mk(IDMAP_FIRST)]), IDMAP_FIRST + IDMAP_SIZE);
-        assert_eq!(
-            allocate_idmap(&[mk(IDMAP_FIRST + IDMAP_SIZE)]),
-            IDMAP_FIRST,
-            "a freed range is reused"
-        );
     }
 }

@@ -2,7 +2,7 @@
 //! The container work is `incus_runtime`'s; this module turns instance rows into a
 //! runtime spec and keeps the database in step.
 
-use crate::instance::{self, IDMAP_SIZE};
+use crate::instance;
 use crate::{events, time, Context, Error, Result};
 use incus_api::{keys, Config, Devices, InstanceState, StatusCode};
 use incus_runtime::{ContainerSpec, DeviceKind, DiskMount, IdMap, Limits, UnixDevice};
@@ -118,17 +118,10 @@ fn spec_of(
             .unwrap_or(false)
     };
     let privileged = flag("security.privileged");
-    let idmap = if privileged {
-        None
+    let (idmap, raw_idmap) = if privileged {
+        (None, vec![])
     } else {
-        let base: u32 = config
-            .get("volatile.idmap.base")
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| Error::internal("volatile.idmap.base is missing"))?;
-        Some(IdMap {
-            host_base: base,
-            size: IDMAP_SIZE as u32,
-        })
+        start_idmap(ctx, row, config)?
     };
     let (disks, unix_devices) = devices_of(ctx, devices)?;
     Ok(ContainerSpec {
@@ -139,6 +132,8 @@ fn spec_of(
         log_dir: ctx.instance_log_dir(&row.name),
         privileged,
         idmap,
+        raw_idmap,
+        syscalls: crate::security::syscalls_of(config)?,
         hostname: row.name.clone(),
         init: vec!["/sbin/init".into()],
         env: config
@@ -152,6 +147,74 @@ fn spec_of(
         nesting: flag("security.nesting"),
         stop_signal: None,
     })
+}
+
+/// The id map of a start. The recorded range (`volatile.idmap.*`) and `raw.idmap` are
+/// checked against root's subordinate ranges: a range outside them, or host id 0,
+/// refuses the start (a tampered row never maps host root). A range that no longer
+/// matches `security.idmap.size`/`.base` (changed on the instance or a profile) is
+/// allocated again and recorded.
+fn start_idmap(
+    ctx: &Context,
+    row: &incus_db::InstanceRow,
+    config: &Config,
+) -> Result<(Option<IdMap>, Vec<incus_runtime::RawIdMap>)> {
+    use crate::idmap;
+    let host = idmap::HostIds::load()?;
+    let want = idmap::wanted(config)?;
+    let raw = idmap::parse_raw(config.get("raw.idmap").map_or("", |v| v))?;
+    let recorded = match idmap::recorded(&row.config) {
+        Some(r) => {
+            let (base, size) = r?;
+            idmap::check(&host, base, size, &[]).map_err(|e| {
+                Error::forbidden(format!(
+                    "Refusing to start \"{}\" with its recorded id map: {}",
+                    row.name, e.message
+                ))
+            })?;
+            Some((base, size))
+        }
+        None => None,
+    };
+    let (base, size) = match recorded {
+        Some((b, n)) if n == want.size && want.base.is_none_or(|w| w == b) => (b, n),
+        _ => {
+            let project = ctx.project.clone();
+            let mut fresh = Config::new();
+            ctx.db()?.write(|tx| {
+                instance::record_idmap(tx, &project, row.id, config, &mut fresh)?;
+                for (k, v) in &fresh {
+                    incus_db::instance_config_set(tx, row.id, k, Some(v))?;
+                }
+                Ok(())
+            })?;
+            match idmap::recorded(&fresh) {
+                Some(Ok(r)) => r,
+                _ => return Err(Error::internal("no id map recorded")),
+            }
+        }
+    };
+    idmap::check(&host, base, size, &raw)?;
+    let u32_of = |v: u64| u32::try_from(v).map_err(|_| Error::invalid("id out of range"));
+    let raw = raw
+        .iter()
+        .map(|e| {
+            Ok(incus_runtime::RawIdMap {
+                uid: e.uid,
+                gid: e.gid,
+                host: u32_of(e.host)?,
+                ns: u32_of(e.ns)?,
+                count: u32_of(e.count)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((
+        Some(IdMap {
+            host_base: u32_of(base)?,
+            size: u32_of(size)?,
+        }),
+        raw,
+    ))
 }
 
 fn devices_of(ctx: &Context, devices: &Devices) -> Result<(Vec<DiskMount>, Vec<UnixDevice>)> {

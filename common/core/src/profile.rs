@@ -39,6 +39,7 @@ pub fn validate(config: &Config, devices: &Devices) -> Result<()> {
         }
         keys::validate_instance(k, v)?;
         crate::snapshot::validate_key(k, v)?;
+        crate::security::validate_key(k, v)?;
     }
     devices::validate_devices(devices)
 }

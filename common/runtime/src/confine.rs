@@ -6,7 +6,9 @@
 //! section, to the native ABI and both compat ABIs (i386 and x32) of x86_64. Any other audit arch
 //! is killed, so a foreign ABI cannot bypass the list. Hand-written BPF: no libseccomp.
 
+use crate::spec::Syscalls;
 use crate::sys::sys_err;
+use crate::syscalls_table::SYSCALLS;
 use crate::{Error, Result};
 
 /// LXC's common.conf `lxc.cap.drop` (Incus sets the same list for every container).
@@ -54,33 +56,39 @@ const OFF_NR: u32 = 0;
 const OFF_ARCH: u32 = 4;
 const OFF_ARG1_LO: u32 = 16 + 8; // args[1], low word (little endian)
 
-/// A deny rule of one ABI: syscall number and errno.
-type Rule = (u32, u16);
-
-/// x86_64 numbers of the denied calls and their errno (EPERM as in common.seccomp).
-const NATIVE: &[Rule] = &[(246, 1), (304, 1), (175, 1), (313, 1), (176, 1)];
+/// LXC's common.seccomp deny list (EPERM), resolved per ABI through [`SYSCALLS`].
+const DEFAULT_DENY: &[&str] = &[
+    "kexec_load",
+    "open_by_handle_at",
+    "init_module",
+    "finit_module",
+    "delete_module",
+];
 const NATIVE_UMOUNT2: u32 = 166;
-/// x32: same table with X32_BIT, plus x32's own kexec_load (528).
-const X32: &[Rule] = &[(246, 1), (528, 1), (304, 1), (175, 1), (313, 1), (176, 1)];
-/// i386 numbers.
-const I386: &[Rule] = &[(283, 1), (342, 1), (128, 1), (350, 1), (129, 1)];
 const I386_UMOUNT2: u32 = 52;
+/// x32's own compat entry points (512..=547): what upstream's `deny_compat` blocks.
+const X32_COMPAT: std::ops::RangeInclusive<u32> = 512..=547;
+const ENOSYS: u32 = 38;
 
 #[derive(Clone, Copy)]
 enum Tgt {
-    Label(usize),
     Next,
+    Skip(u8),
 }
 
 enum Ins {
     Ld(u32),
     Jmp(u16, u32, Tgt, Tgt),
+    /// Unconditional jump (32-bit offset: sections may be long).
+    Ja(usize),
     Ret(u32),
     Label(usize),
 }
 
-/// Tiny assembler: forward jumps to labels, resolved into 8-bit offsets.
-fn assemble(prog: &[Ins]) -> Vec<libc::sock_filter> {
+const JA: u16 = 0x05;
+
+/// Tiny assembler: conditional jumps skip a few instructions; `Ja` reaches labels.
+fn assemble(prog: &[Ins]) -> Result<Vec<libc::sock_filter>> {
     let mut pos = std::collections::HashMap::new();
     let mut n = 0usize;
     for i in prog {
@@ -91,106 +99,199 @@ fn assemble(prog: &[Ins]) -> Vec<libc::sock_filter> {
             _ => n += 1,
         }
     }
+    if n > 4096 {
+        return Err(Error::Invalid(format!(
+            "seccomp filter too long ({n} instructions; the kernel takes 4096)"
+        )));
+    }
     let mut out = vec![];
     for i in prog {
         let idx = out.len();
         let off = |t: Tgt| -> u8 {
             match t {
                 Tgt::Next => 0,
-                Tgt::Label(l) => {
-                    let d = pos[&l] - idx - 1;
-                    u8::try_from(d).expect("seccomp jump too long")
-                }
+                Tgt::Skip(k) => k,
             }
         };
+        let ins = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
         match i {
             Ins::Label(_) => {}
-            Ins::Ld(o) => out.push(libc::sock_filter {
-                code: LD_W_ABS,
-                jt: 0,
-                jf: 0,
-                k: *o,
-            }),
-            Ins::Ret(k) => out.push(libc::sock_filter {
-                code: RET_K,
-                jt: 0,
-                jf: 0,
-                k: *k,
-            }),
-            Ins::Jmp(c, k, t, f) => out.push(libc::sock_filter {
-                code: *c,
-                jt: off(*t),
-                jf: off(*f),
-                k: *k,
-            }),
+            Ins::Ld(o) => out.push(ins(LD_W_ABS, 0, 0, *o)),
+            Ins::Ret(k) => out.push(ins(RET_K, 0, 0, *k)),
+            Ins::Ja(l) => out.push(ins(JA, 0, 0, (pos[l] - idx - 1) as u32)),
+            Ins::Jmp(c, k, t, f) => out.push(ins(*c, off(*t), off(*f), *k)),
         }
     }
-    out
+    Ok(out)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Abi {
+    Native,
+    I386,
+    X32,
+}
+
+/// The numbers of a syscall name in one ABI (x32 also gets the native number with the
+/// x32 bit, which the kernel may route to the same call); `None`: unknown name.
+fn numbers(name: &str, abi: Abi) -> Option<Vec<u32>> {
+    let i = SYSCALLS.binary_search_by(|e| e.0.cmp(name)).ok()?;
+    let (_, n, i386, x32) = SYSCALLS[i];
+    let mut out: Vec<u32> = match abi {
+        Abi::Native => vec![n],
+        Abi::I386 => vec![i386],
+        Abi::X32 => vec![x32, if n >= 0 { n | X32_BIT as i32 } else { -1 }],
+    }
+    .into_iter()
+    .filter(|v| *v >= 0)
+    .map(|v| v as u32)
+    .collect();
+    out.dedup();
+    Some(out)
+}
+
+/// One line of `security.syscalls.deny` / `.allow` (LXC's syntax without argument
+/// filters): `NAME`, `NAME errno N`, `NAME kill` (deny) or `NAME allow`. A bare name
+/// denies with EPERM.
+fn parse_rule(line: &str, allow: bool) -> Result<Option<(String, u32)>> {
+    let line = line.split('#').next().unwrap_or("").trim();
+    if line.is_empty() {
+        return Ok(None);
+    }
+    let bad = |why: &str| Error::Invalid(format!("seccomp rule \"{line}\": {why}"));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let name = words[0];
+    if numbers(name, Abi::Native).is_none() {
+        return Err(bad("unknown syscall name"));
+    }
+    let action = match &words[1..] {
+        [] if allow => RET_ALLOW,
+        [] => RET_ERRNO | libc::EPERM as u32,
+        ["allow"] if allow => RET_ALLOW,
+        ["kill"] if !allow => RET_KILL_PROCESS,
+        ["errno", n] if !allow => {
+            let n: u16 = n.parse().map_err(|_| bad("errno needs a number"))?;
+            RET_ERRNO | u32::from(n.min(4095))
+        }
+        _ => {
+            return Err(bad(
+                "argument filters and other actions are not supported here",
+            ))
+        }
+    };
+    Ok(Some((name.to_string(), action)))
 }
 
 /// Build the filter program (pure; unit-tested).
-pub(crate) fn build_filter() -> Vec<libc::sock_filter> {
+pub(crate) fn build_filter(policy: &Syscalls) -> Result<Vec<libc::sock_filter>> {
     use Ins::*;
-    use Tgt::{Label as L, Next};
+    use Tgt::{Next, Skip};
     const NATIVE_L: usize = 1;
     const I386_L: usize = 2;
     const X32_L: usize = 3;
-    const KILL_L: usize = 4;
-    const ALLOW_L: usize = 5;
-    const UMOUNT_L: usize = 6;
-    const ERR_BASE: usize = 100;
+    let allow = match &policy.allow {
+        Some(lines) => Some(
+            lines
+                .iter()
+                .map(|l| parse_rule(l, true))
+                .filter_map(Result::transpose)
+                .collect::<Result<Vec<_>>>()?,
+        ),
+        None => None,
+    };
+    let deny = policy
+        .deny
+        .iter()
+        .map(|l| parse_rule(l, false))
+        .filter_map(Result::transpose)
+        .collect::<Result<Vec<_>>>()?;
+    if allow.is_some() && (!deny.is_empty() || policy.deny_compat || policy.no_default_deny) {
+        return Err(Error::Invalid(
+            "security.syscalls.allow is mutually exclusive with security.syscalls.deny*".into(),
+        ));
+    }
     let mut p = vec![
         Ld(OFF_ARCH),
-        Jmp(JEQ_K, AUDIT_ARCH_X86_64, L(NATIVE_L), Next),
-        Jmp(JEQ_K, AUDIT_ARCH_I386, L(I386_L), L(KILL_L)),
-        Label(NATIVE_L),
-        Ld(OFF_NR),
-        Jmp(JGE_K, X32_BIT, L(X32_L), Next),
+        Jmp(JEQ_K, AUDIT_ARCH_X86_64, Next, Skip(1)),
+        Ja(NATIVE_L),
+        Jmp(JEQ_K, AUDIT_ARCH_I386, Next, Skip(1)),
+        Ja(I386_L),
+        Ret(RET_KILL_PROCESS),
     ];
-    // Each errno gets its own return label.
-    let mut errnos: Vec<u16> = NATIVE.iter().chain(X32).chain(I386).map(|r| r.1).collect();
-    errnos.sort_unstable();
-    errnos.dedup();
-    let err_label = |e: u16| ERR_BASE + e as usize;
-    for (nr, e) in NATIVE {
-        p.push(Jmp(JEQ_K, *nr, L(err_label(*e)), Next));
-    }
-    p.push(Jmp(JEQ_K, NATIVE_UMOUNT2, L(UMOUNT_L), L(ALLOW_L)));
-    p.push(Label(X32_L));
-    for (nr, e) in X32 {
-        p.push(Jmp(JEQ_K, nr | X32_BIT, L(err_label(*e)), Next));
-    }
-    p.push(Jmp(
-        JEQ_K,
-        NATIVE_UMOUNT2 | X32_BIT,
-        L(UMOUNT_L),
-        L(ALLOW_L),
-    ));
-    p.push(Label(I386_L));
-    p.push(Ld(OFF_NR));
-    for (nr, e) in I386 {
-        p.push(Jmp(JEQ_K, *nr, L(err_label(*e)), Next));
-    }
-    p.push(Jmp(JEQ_K, I386_UMOUNT2, L(UMOUNT_L), L(ALLOW_L)));
-    p.push(Label(UMOUNT_L));
-    p.push(Ld(OFF_ARG1_LO));
-    p.push(Jmp(JSET_K, MNT_FORCE, Next, L(ALLOW_L)));
-    p.push(Ret(RET_ERRNO | libc::EACCES as u32));
-    p.push(Label(ALLOW_L));
-    p.push(Ret(RET_ALLOW));
-    p.push(Label(KILL_L));
-    p.push(Ret(RET_KILL_PROCESS));
-    for e in errnos {
-        p.push(Label(err_label(e)));
-        p.push(Ret(RET_ERRNO | e as u32));
+    for abi in [Abi::Native, Abi::X32, Abi::I386] {
+        match abi {
+            Abi::Native => {
+                p.push(Label(NATIVE_L));
+                p.push(Ld(OFF_NR));
+                p.push(Jmp(JGE_K, X32_BIT, Next, Skip(1)));
+                p.push(Ja(X32_L));
+            }
+            Abi::X32 => p.push(Label(X32_L)),
+            Abi::I386 => {
+                p.push(Label(I386_L));
+                p.push(Ld(OFF_NR));
+            }
+        }
+        let mut rules: Vec<(u32, u32)> = vec![];
+        let mut add = |name: &str, action: u32| {
+            for nr in numbers(name, abi).unwrap_or_default() {
+                rules.push((nr, action));
+            }
+        };
+        if let Some(allow) = &allow {
+            for (name, action) in allow {
+                add(name, *action);
+            }
+        } else {
+            if !policy.no_default_deny {
+                for name in DEFAULT_DENY {
+                    add(name, RET_ERRNO | libc::EPERM as u32);
+                }
+            }
+            for (name, action) in &deny {
+                add(name, *action);
+            }
+            if policy.deny_compat && abi == Abi::X32 {
+                for n in X32_COMPAT {
+                    rules.push((n | X32_BIT, RET_ERRNO | ENOSYS));
+                }
+            }
+        }
+        for (nr, action) in rules {
+            p.push(Jmp(JEQ_K, nr, Next, Skip(1)));
+            p.push(Ret(action));
+        }
+        if allow.is_some() {
+            // LXC's allowlist: anything else kills.
+            p.push(Ret(RET_KILL_PROCESS));
+            continue;
+        }
+        if !policy.no_default_deny {
+            // reject_force_umount: umount2 with MNT_FORCE -> EACCES.
+            let umount2 = match abi {
+                Abi::Native => NATIVE_UMOUNT2,
+                Abi::X32 => NATIVE_UMOUNT2 | X32_BIT,
+                Abi::I386 => I386_UMOUNT2,
+            };
+            p.push(Jmp(JEQ_K, umount2, Next, Skip(3)));
+            p.push(Ld(OFF_ARG1_LO));
+            p.push(Jmp(JSET_K, MNT_FORCE, Next, Skip(1)));
+            p.push(Ret(RET_ERRNO | libc::EACCES as u32));
+        }
+        p.push(Ret(RET_ALLOW));
     }
     assemble(&p)
+}
+
+/// Checks a policy (names, syntax, length) without installing it.
+pub fn check_syscalls(policy: &Syscalls) -> Result<()> {
+    build_filter(policy).map(|_| ())
 }
 
 /// Install the filter on the calling thread (inherited by exec and children). Needs
 /// CAP_SYS_ADMIN in the current user namespace (we are root there), so no_new_privs is not set,
 /// matching LXC's default `lxc.no_new_privs = 0`.
-pub(crate) fn apply_seccomp() -> Result<()> {
+pub(crate) fn apply_seccomp(policy: &Syscalls) -> Result<()> {
     #[cfg(not(target_arch = "x86_64"))]
     {
         return Err(Error::Unsupported(
@@ -199,7 +300,7 @@ pub(crate) fn apply_seccomp() -> Result<()> {
     }
     #[allow(unreachable_code)]
     {
-        let f = build_filter();
+        let f = build_filter(policy)?;
         let prog = libc::sock_fprog {
             len: f.len() as u16,
             filter: f.as_ptr() as *mut _,
@@ -224,9 +325,9 @@ pub(crate) fn apply_seccomp() -> Result<()> {
 }
 
 /// Caps then seccomp: the order LXC uses for init and attach.
-pub(crate) fn confine() -> Result<()> {
+pub(crate) fn confine(policy: &Syscalls) -> Result<()> {
     drop_caps()?;
-    apply_seccomp()
+    apply_seccomp(policy)
 }
 
 /// The bounding set a confined process ends up with, given the current one (for tests and
@@ -259,6 +360,7 @@ mod tests {
                 JEQ_K => pc += if a == i.k { i.jt } else { i.jf } as usize,
                 JGE_K => pc += if a >= i.k { i.jt } else { i.jf } as usize,
                 JSET_K => pc += if a & i.k != 0 { i.jt } else { i.jf } as usize,
+                JA => pc += i.k as usize,
                 c => panic!("opcode {c}"),
             }
         }
@@ -266,8 +368,8 @@ mod tests {
 
     #[test]
     fn filter_semantics() {
-        let p = build_filter();
-        assert!(p.len() < 60);
+        let p = build_filter(&Syscalls::default()).unwrap();
+        assert!(p.len() < 80);
         let eperm = RET_ERRNO | 1;
         // native
         assert_eq!(run(&p, AUDIT_ARCH_X86_64, 246, 0), eperm); // kexec_load
@@ -298,6 +400,74 @@ mod tests {
         assert_eq!(run(&p, AUDIT_ARCH_I386, 246, 0), RET_ALLOW); // not kexec on i386
                                                                  // foreign arch
         assert_eq!(run(&p, 0xC000_00B7 /* aarch64 */, 0, 0), RET_KILL_PROCESS);
+    }
+
+    #[test]
+    fn policies() {
+        let eperm = RET_ERRNO | 1;
+        let deny = |lines: &[&str]| Syscalls {
+            deny: lines.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        };
+        // mount: 165 native, 21 i386, 165|x32
+        let p = build_filter(&deny(&[
+            "mount",
+            "# comment",
+            "",
+            "ptrace errno 38",
+            "bpf kill",
+        ]))
+        .unwrap();
+        assert_eq!(run(&p, AUDIT_ARCH_X86_64, 165, 0), eperm);
+        assert_eq!(run(&p, AUDIT_ARCH_I386, 21, 0), eperm);
+        assert_eq!(run(&p, AUDIT_ARCH_X86_64, 165 | X32_BIT, 0), eperm);
+        assert_eq!(run(&p, AUDIT_ARCH_X86_64, 101, 0), RET_ERRNO | 38);
+        assert_eq!(run(&p, AUDIT_ARCH_X86_64, 321, 0), RET_KILL_PROCESS);
+        assert_eq!(run(&p, AUDIT_ARCH_X86_64, 246, 0), eperm, "defaults stay");
+        assert_eq!(run(&p, AUDIT_ARCH_X86_64, 0, 0), RET_ALLOW);
+        let p = build_filter(&Syscalls {
+            no_default_deny: true,
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(run(&p, AUDIT_ARCH_X86_64, 246, 0), RET_ALLOW);
+        assert_eq!(run(&p, AUDIT_ARCH_X86_64, 166, 1), RET_ALLOW);
+        let p = build_filter(&Syscalls {
+            deny_compat: true,
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(run(&p, AUDIT_ARCH_X86_64, 514 | X32_BIT, 0), RET_ERRNO | 38);
+        assert_eq!(run(&p, AUDIT_ARCH_X86_64, 1 | X32_BIT, 0), RET_ALLOW);
+        let allow = Syscalls {
+            allow: Some(vec!["read".into(), "write".into(), "exit_group".into()]),
+            ..Default::default()
+        };
+        let p = build_filter(&allow).unwrap();
+        assert_eq!(run(&p, AUDIT_ARCH_X86_64, 0, 0), RET_ALLOW);
+        assert_eq!(run(&p, AUDIT_ARCH_I386, 3, 0), RET_ALLOW, "i386 read");
+        assert_eq!(run(&p, AUDIT_ARCH_X86_64, 2, 0), RET_KILL_PROCESS);
+        // every syscall of the table denied: long programs still assemble
+        let all: Vec<String> = SYSCALLS.iter().map(|e| e.0.to_string()).collect();
+        let p = build_filter(&Syscalls {
+            deny: all.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(run(&p, AUDIT_ARCH_I386, 3, 0), eperm);
+        assert_eq!(run(&p, AUDIT_ARCH_X86_64, 0, 0), eperm);
+        for bad in [
+            deny(&["nosuchcall"]),
+            deny(&["mount [0,1,SCMP_CMP_EQ]"]),
+            deny(&["mount errno x"]),
+        ] {
+            assert!(build_filter(&bad).is_err());
+        }
+        let mixed = Syscalls {
+            deny: vec!["mount".into()],
+            ..allow
+        };
+        assert!(build_filter(&mixed).is_err());
     }
 
     #[test]

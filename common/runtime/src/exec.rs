@@ -171,6 +171,7 @@ pub fn exec(run_dir: &Path, es: &ExecSpec) -> Result<i32> {
                 window,
                 &env,
                 &path_env,
+                &spec.syscalls,
                 &err_w,
             ) {
                 Ok(c) => c,
@@ -251,6 +252,7 @@ fn helper_main(
     window: Option<(u16, u16)>,
     env: &[CString],
     path_env: &str,
+    syscalls: &crate::spec::Syscalls,
     err_w: &OwnedFd,
 ) -> Result<i32> {
     // join the cgroups while still host root (afterwards the files are out of reach)
@@ -323,7 +325,7 @@ fn helper_main(
                     nix::unistd::chdir("/").map_err(|e| sys_err("chdir /", e))?;
                 }
                 crate::sys::cloexec_from_3();
-                crate::confine::confine()?;
+                crate::confine::confine(syscalls)?;
                 if es.uid != 0 || es.gid != 0 {
                     nix::unistd::setgroups(&[]).map_err(|e| sys_err("setgroups", e))?;
                     setresgid(

@@ -33,8 +33,9 @@ mod rootfs;
 mod spec;
 mod state;
 mod sys;
+mod syscalls_table;
 
-pub use confine::{expected_capbnd, DROPPED_CAPS};
+pub use confine::{check_syscalls, expected_capbnd, DROPPED_CAPS};
 pub use console::{console_attach, console_connect, console_log, console_log_clear, console_ring};
 pub use exec::{exec, exec_output, raw_mode, winsize_of};
 pub use monitor::monitor_main;

@@ -535,7 +535,7 @@ impl Monitor {
                     dup2(slave, i).map_err(|e| sys_err("dup2 console", e))?;
                 }
                 crate::sys::cloexec_from_3();
-                crate::confine::confine()?;
+                crate::confine::confine(&spec.syscalls)?;
                 let e = nix::unistd::execve(&argv[0], &argv, &env).unwrap_err();
                 Err(sys_err(format!("exec {}", spec.init.join(" ")), e))
             })();
@@ -557,8 +557,14 @@ impl Monitor {
             self.cg.join(pid.as_raw(), false)?;
             let mut trees = vec![];
             if let Some(m) = idmap {
-                write_file(Path::new(&format!("/proc/{pid}/uid_map")), &m.map_line())?;
-                write_file(Path::new(&format!("/proc/{pid}/gid_map")), &m.map_line())?;
+                write_file(
+                    Path::new(&format!("/proc/{pid}/uid_map")),
+                    &spec.map_lines(&m, false),
+                )?;
+                write_file(
+                    Path::new(&format!("/proc/{pid}/gid_map")),
+                    &spec.map_lines(&m, true),
+                )?;
                 // idmapped mounts need CAP_SYS_ADMIN in the initial userns: done here, not in the child
                 let uns = open_ro(&format!("/proc/{pid}/ns/user"))
                     .map_err(|e| sys_err("open userns", e))?;

@@ -39,6 +39,12 @@ fn validate(spec: &ContainerSpec) -> Result<()> {
             "unprivileged container needs a non-empty idmap".into(),
         ));
     }
+    if !spec.privileged && spec.maps_host_root() {
+        return Err(Error::Invalid(
+            "refusing an id map with host id 0: host root is never mapped into an unprivileged container".into(),
+        ));
+    }
+    crate::confine::check_syscalls(&spec.syscalls)?;
     if spec.init.is_empty() {
         return Err(Error::Invalid("empty init command".into()));
     }

@@ -22,6 +22,12 @@ pub struct ContainerSpec {
     pub privileged: bool,
     /// Id range for the user namespace; `None` only when privileged.
     pub idmap: Option<IdMap>,
+    /// `raw.idmap` entries carved out of the range (host ids shown as other ids inside).
+    #[serde(default)]
+    pub raw_idmap: Vec<RawIdMap>,
+    /// `security.syscalls.*`: the seccomp policy beyond LXC's default.
+    #[serde(default)]
+    pub syscalls: Syscalls,
     /// Hostname inside the container.
     pub hostname: String,
     /// argv of init, default `["/sbin/init"]`.
@@ -72,6 +78,81 @@ impl IdMap {
     /// Host id of a container id (no range check beyond saturation).
     pub fn host_id(&self, id: u32) -> u32 {
         self.host_base.saturating_add(id)
+    }
+}
+
+/// One `raw.idmap` entry: host ids `host..host+count` appear as `ns..ns+count` inside.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RawIdMap {
+    /// Applies to uids.
+    pub uid: bool,
+    /// Applies to gids.
+    pub gid: bool,
+    /// First host id.
+    pub host: u32,
+    /// First id inside.
+    pub ns: u32,
+    /// Number of ids.
+    pub count: u32,
+}
+
+/// The seccomp policy of `security.syscalls.*` (LXC's semantics).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Syscalls {
+    /// `security.syscalls.deny_default=false`: no default deny list.
+    #[serde(default)]
+    pub no_default_deny: bool,
+    /// `security.syscalls.deny_compat`: every call of the 32-bit ABIs fails (EPERM).
+    #[serde(default)]
+    pub deny_compat: bool,
+    /// `security.syscalls.deny`: more calls that fail with EPERM (syscall names).
+    #[serde(default)]
+    pub deny: Vec<String>,
+    /// `security.syscalls.allow`: only these calls (names) are allowed; others fail
+    /// with EPERM. Exclusive with the deny keys.
+    #[serde(default)]
+    pub allow: Option<Vec<String>>,
+}
+
+impl ContainerSpec {
+    /// The lines written to `/proc/PID/uid_map` (`gid` false) or `gid_map`: the range
+    /// of `m` with the `raw.idmap` entries of that kind carved out of it.
+    pub fn map_lines(&self, m: &IdMap, gid: bool) -> String {
+        let mut raw: Vec<RawIdMap> = self
+            .raw_idmap
+            .iter()
+            .filter(|e| if gid { e.gid } else { e.uid })
+            .copied()
+            .collect();
+        raw.sort_by_key(|e| e.ns);
+        let mut lines: Vec<(u64, u64, u64)> = raw
+            .iter()
+            .map(|e| (e.ns as u64, e.host as u64, e.count as u64))
+            .collect();
+        let mut ns = 0u64;
+        let end = m.size as u64;
+        for e in &raw {
+            let (s, n) = (e.ns as u64, e.count as u64);
+            if s > ns && ns < end {
+                let stop = s.min(end);
+                lines.push((ns, m.host_base as u64 + ns, stop - ns));
+            }
+            ns = ns.max(s + n);
+        }
+        if ns < end {
+            lines.push((ns, m.host_base as u64 + ns, end - ns));
+        }
+        lines.sort_unstable();
+        lines
+            .iter()
+            .map(|(a, b, c)| format!("{a} {b} {c}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Whether any host id of the maps is 0 (never allowed in a user namespace).
+    pub fn maps_host_root(&self) -> bool {
+        self.idmap.is_some_and(|m| m.host_base == 0) || self.raw_idmap.iter().any(|e| e.host == 0)
     }
 }
 

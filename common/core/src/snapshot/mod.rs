@@ -421,24 +421,19 @@ pub(crate) fn finish_op(ctx: &Context, row: &InstanceRow) -> Result<()> {
     let Some(op) = row.config.get(OP_MARK).cloned() else {
         return Ok(());
     };
-    let (kind, arg) = op.split_once(':').unwrap_or((op.as_str(), ""));
-    match kind {
-        "create" => rollback_create(ctx, row, arg),
-        "delete" => finish_delete(ctx, row, arg),
-        "rename" => {
-            let (old, new) = arg.split_once('/').unwrap_or((arg, arg));
-            finish_rename(ctx, row, old, new)
-        }
-        "restore" => match finish_restore(ctx, row, arg) {
+    // Validated before anything acts on it: names only, never a path.
+    use crate::volatile::SnapshotOp;
+    match crate::volatile::parse_snapshot_op(OP_MARK, &op)? {
+        SnapshotOp::Create(name) => rollback_create(ctx, row, &name),
+        SnapshotOp::Delete(name) => finish_delete(ctx, row, &name),
+        SnapshotOp::Rename(old, new) => finish_rename(ctx, row, &old, &new),
+        SnapshotOp::Restore(name) => match finish_restore(ctx, row, &name) {
             // The snapshot went away meanwhile: nothing left to roll forward.
             Err(e) if e.kind == incus_api::ErrorKind::NotFound => ctx
                 .db()?
                 .write(|tx| incus_db::instance_config_set(tx, row.id, OP_MARK, None)),
             other => other,
         },
-        _ => ctx
-            .db()?
-            .write(|tx| incus_db::instance_config_set(tx, row.id, OP_MARK, None)),
     }
 }
 

@@ -81,6 +81,7 @@ fn get_row(ctx: &Context, pool: &str, vtype: VolumeType, name: &str) -> Result<V
 /// may still have the old one. Idempotent; a concurrent finisher is fine.
 fn finish_rename(ctx: &Context, row: &VolumeRow) -> Result<()> {
     let old = &row.config[RENAME_MARK];
+    crate::volatile::validate_volume_rename_mark(RENAME_MARK, old)?;
     let (info, drv) = load_pool(ctx, &row.pool)?;
     let vol = |n: &str| info.volume_path(VolumeType::Custom, n);
     if vol(old).exists() && !vol(&row.name).exists() {
@@ -207,6 +208,7 @@ pub fn create(
 ) -> Result<StorageVolume> {
     names::validate_object_name("storage volume", name)?;
     validate_config(&config)?;
+    crate::volatile::check_client_volume_config(&Config::new(), &config)?;
     let _pool_lock = ctx.lock_pool_shared(pool)?;
     let (info, drv) = load_pool(ctx, pool)?;
     let mut config = config;
@@ -278,6 +280,7 @@ fn update_locked(
     validate_config(&config)?;
     let (info, drv) = load_pool(ctx, pool)?;
     let mut row = get_row(ctx, pool, VolumeType::Custom, name)?;
+    crate::volatile::check_client_volume_config(&row.config, &config)?;
     let (old, new) = (size_of(&row.config)?, size_of(&config)?);
     if old != new {
         // Refused below current usage by the driver; nothing is written then.

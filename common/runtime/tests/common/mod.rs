@@ -143,6 +143,8 @@ impl Ct {
             nics: vec![],
             nesting: false,
             stop_signal: None,
+            raw_idmap: vec![],
+            syscalls: Default::default(),
         };
         Ct { spec, tmp }
     }
