@@ -3,6 +3,8 @@
 //! caller is a command-line tool or the REST server.
 
 pub mod admin;
+pub mod admin_serve;
+pub mod admin_shutdown;
 pub mod boot;
 pub mod check;
 pub mod context;

@@ -53,6 +53,31 @@ pub enum Cmd {
         #[arg(long)]
         force: bool,
     },
+    /// Wait until the server is ready: the state database is usable and, when
+    /// incus-serve is configured (core.https_address) or listens on its socket, it
+    /// answers GET /1.0. Exits 1 with what was not ready on timeout
+    Waitready {
+        /// Seconds to wait before giving up (0: forever)
+        #[arg(short, long, default_value_t = 0)]
+        timeout: u64,
+        /// Also wait for incus-serve when it is not configured (ours: for a service
+        /// manager that has just started it)
+        #[arg(long)]
+        serve: bool,
+    },
+    /// Prepare for a host shutdown: stop incus-serve, then every running instance by
+    /// boot.stop.priority (highest first; boot.host_shutdown_timeout each, default
+    /// 30 s, then killed), recording them as running so that the next `admin boot`
+    /// starts them again
+    Shutdown {
+        /// Seconds to wait before giving up (0: no limit); instances still running
+        /// then are killed and the command exits 1
+        #[arg(short, long, default_value_t = 0)]
+        timeout: u64,
+        /// Kill the instances at once instead of waiting for a clean halt
+        #[arg(short, long)]
+        force: bool,
+    },
 }
 
 /// The clap definition (man pages and completions).
@@ -62,8 +87,47 @@ pub fn command() -> clap::Command {
 
 pub fn main() -> ExitCode {
     incus_cli::main_with(|cli: Cli| {
+        // Host-only commands: they act on this host's state directly.
+        match cli.command {
+            Cmd::Waitready { timeout, serve } => {
+                let ctx = incus_core::Context::from_env()?;
+                let t = match timeout {
+                    0 => std::time::Duration::from_secs(u64::from(u32::MAX)),
+                    s => std::time::Duration::from_secs(s),
+                };
+                if let Err(e) = incus_core::admin_serve::waitready(&ctx, t, serve) {
+                    eprintln!("Error: {}", e.message);
+                    return Ok(ExitCode::FAILURE);
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            Cmd::Shutdown { timeout, force } => {
+                let ctx = incus_core::Context::from_env()?;
+                let t = (timeout > 0).then(|| std::time::Duration::from_secs(timeout));
+                let r = incus_core::admin_shutdown::shutdown(&ctx, t, force)?;
+                if !cli.global.quiet {
+                    let mut out = String::new();
+                    if let Some(pid) = r.serve_stopped {
+                        out.push_str(&format!("Stopped incus-serve (pid {pid})\n"));
+                    }
+                    for n in &r.stopped {
+                        out.push_str(&format!("Stopped {n}\n"));
+                    }
+                    incus_cli::write_stdout(&out)?;
+                }
+                if let Some((n, e)) = r.failed.first() {
+                    return Err(Error::internal(format!(
+                        "{} instance(s) failed to stop; first: {n}: {e}",
+                        r.failed.len()
+                    )));
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            _ => {}
+        }
         let b = incus_client::connect(&cli.global.project)?;
         match cli.command {
+            Cmd::Waitready { .. } | Cmd::Shutdown { .. } => unreachable!("handled above"),
             Cmd::Init {
                 minimal,
                 preseed,

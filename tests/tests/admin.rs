@@ -1,0 +1,302 @@
+//! `incus admin waitready`, `shutdown` (with the shipped systemd units and sysvinit
+//! script), `sql` and `recover`.
+
+use incus_tests::serve::{free_port, Server};
+use incus_tests::{busybox_images, poll, Running, TestEnv};
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+fn with_image() -> TestEnv {
+    let env = TestEnv::initialized();
+    let img = busybox_images("admin");
+    env.import(&[&img.unified], "bb");
+    env
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+#[test]
+fn waitready_needs_a_usable_database_and_an_answering_server() {
+    let env = TestEnv::initialized();
+    // Nothing configured, nothing listening: the database is enough.
+    env.ok("incus", &["admin", "waitready", "--timeout", "5"]);
+    // --serve (ours) waits for the server even when it is not configured.
+    let o = env
+        .run("incus-admin", &["waitready", "--serve", "--timeout", "1"])
+        .err(1);
+    assert!(o.stderr.contains("does not listen"), "{}", o.stderr);
+
+    // Configured for HTTPS but not running: not ready (no TCP dial decides it).
+    let port = free_port();
+    env.ok(
+        "incus-instance",
+        &[
+            "config",
+            "set",
+            &format!("core.https_address=127.0.0.1:{port}"),
+        ],
+    );
+    let t0 = Instant::now();
+    let o = env
+        .run("incus-admin", &["waitready", "--timeout", "1"])
+        .err(1);
+    assert!(t0.elapsed() >= Duration::from_secs(1));
+    assert!(o.stderr.contains("core.https_address"), "{}", o.stderr);
+
+    // Something accepts on the socket but never answers HTTP: not ready either.
+    let sock = env.incus_dir.join("unix.socket");
+    let listener = UnixListener::bind(&sock).unwrap();
+    let o = env
+        .run("incus-admin", &["waitready", "--timeout", "1"])
+        .err(1);
+    assert!(
+        o.stderr.contains("does not answer GET /1.0"),
+        "{}",
+        o.stderr
+    );
+    // ... and shutdown refuses to signal a process that is not incus-serve.
+    let o = env.run("incus-admin", &["shutdown"]).err(4);
+    assert!(o.stderr.contains("is not incus-serve"), "{}", o.stderr);
+    drop(listener);
+    std::fs::remove_file(&sock).unwrap();
+
+    // A waitready started before the server returns once it answers.
+    let mut waiter = env
+        .command("incus-admin")
+        .args(["waitready", "--timeout", "60"])
+        .spawn()
+        .unwrap();
+    let (server, _port) = (Server::start(&env), port);
+    let st = poll(60, "waitready to return", || waiter.try_wait().unwrap());
+    assert!(st.success());
+    assert_eq!(server.curl("GET", "/1.0", None).0, 200);
+    env.ok("incus-admin", &["waitready", "--serve", "--timeout", "5"]);
+    drop(server);
+
+    // A damaged database: not ready, and the message says why.
+    std::fs::remove_file(env.incus_dir.join("unix.socket")).ok();
+    let db = env.db_path();
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
+    }
+    std::fs::write(&db, vec![0x5a; 8192]).unwrap();
+    let o = env
+        .run("incus-admin", &["waitready", "--timeout", "1"])
+        .err(1);
+    assert!(o.stderr.contains("state database"), "{}", o.stderr);
+}
+
+fn stopped_order(env: &TestEnv) -> Vec<String> {
+    let db = env.db();
+    let mut st = db
+        .prepare("SELECT metadata FROM events ORDER BY id")
+        .unwrap();
+    let rows: Vec<String> = st
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    rows.iter()
+        .map(|m| serde_json::from_str::<serde_json::Value>(m).unwrap())
+        .filter(|v| v["action"] == "instance-stopped")
+        .map(|v| v["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn shutdown_stops_by_priority_and_the_next_boot_starts_them_again() {
+    let env = with_image();
+    let _guard = Running(&env);
+    let create = |name: &str, cfg: &[&str], extra: &[&str]| {
+        let mut args = vec!["create", "bb", name];
+        args.extend_from_slice(extra);
+        for c in cfg {
+            args.push("-c");
+            args.push(c);
+        }
+        env.ok("incus-instance", &args);
+    };
+    create("first", &["boot.stop.priority=10"], &[]);
+    create("second", &["boot.stop.priority=5"], &[]);
+    create("third", &[], &[]);
+    create(
+        "killed",
+        &[
+            "boot.stop.priority=-1",
+            "boot.host_shutdown_action=force-stop",
+        ],
+        &[],
+    );
+    create("eph", &["boot.stop.priority=-5"], &["--ephemeral"]);
+    create("idle", &["boot.stop.priority=100"], &[]);
+    create("noauto", &["boot.autostart=false"], &[]);
+    let running = ["first", "second", "third", "killed", "eph", "noauto"];
+    for n in running {
+        env.ok("incus-instance", &["start", n]);
+    }
+    let server = Server::start(&env);
+    let before = stopped_order(&env).len();
+
+    let o = env.ok("incus", &["admin", "shutdown", "--timeout", "120"]);
+    assert!(
+        o.stdout.starts_with("Stopped incus-serve (pid "),
+        "{}",
+        o.stdout
+    );
+    let mut server = server;
+    poll(10, "incus-serve to exit", || {
+        server.child.try_wait().unwrap()
+    });
+    for n in running.iter().chain(&["idle"]) {
+        assert_eq!(env.status(n), "Stopped", "{n}");
+    }
+    for n in running {
+        assert!(env.instance_cgroups(n).is_empty(), "cgroups of {n} left");
+    }
+    // Highest boot.stop.priority first; one batch at a time (third and noauto share 0).
+    let order: Vec<String> = stopped_order(&env)[before..].to_vec();
+    assert_eq!(order.len(), 6, "{order:?}");
+    assert_eq!(&order[..2], ["first", "second"]);
+    let mut zero = order[2..4].to_vec();
+    zero.sort();
+    assert_eq!(zero, ["noauto", "third"]);
+    assert_eq!(&order[4..], ["killed", "eph"]);
+    // The ephemeral instance survives a host shutdown, as upstream's.
+    assert!(env.instance_names().contains(&"eph".to_string()));
+    let power = |n: &str| {
+        env.json("incus-instance", &["show", n, "--format", "json"])["config"]
+            ["volatile.last_state.power"]
+            .clone()
+    };
+    for n in running {
+        assert_eq!(power(n), "RUNNING", "{n}");
+    }
+    assert_ne!(power("idle"), "RUNNING");
+
+    // A second shutdown has nothing to do.
+    let o = env.ok("incus-admin", &["shutdown"]);
+    assert_eq!(o.stdout, "");
+
+    // The reboot: the run directory is gone (nothing runs any more).
+    std::fs::remove_dir_all(&env.run_dir).unwrap();
+    let o = env.ok("incus-admin", &["boot"]);
+    let mut started: Vec<&str> = o
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("Started "))
+        .collect();
+    started.sort();
+    assert_eq!(started, ["eph", "first", "killed", "second", "third"]);
+    assert!(o.stdout.contains("Stopped noauto"), "{}", o.stdout);
+    for n in ["eph", "first", "killed", "second", "third"] {
+        assert_eq!(env.status(n), "Running", "{n}");
+    }
+    for n in ["idle", "noauto"] {
+        assert_eq!(env.status(n), "Stopped", "{n}");
+    }
+    // A shutdown then a boot in the same host boot (a unit restart) also restarts them.
+    env.ok("incus-admin", &["shutdown", "--force"]);
+    assert_eq!(env.status("first"), "Stopped");
+    let o = env.ok("incus-admin", &["boot"]);
+    assert!(o.stdout.contains("Started first"), "{}", o.stdout);
+    env.ok("incus-instance", &["stop", "--all", "-f"]);
+}
+
+/// The shipped units, with their binaries pointed at this build, pass
+/// `systemd-analyze verify`; a broken copy does not.
+#[test]
+fn shipped_systemd_units_verify() {
+    let env = TestEnv::new();
+    let analyze = Path::new("/usr/bin/systemd-analyze");
+    assert!(
+        analyze.is_file(),
+        "systemd-analyze is missing: apt-get install systemd (make deps does)"
+    );
+    let dir = env.root().join("units");
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = incus_tests::bin_dir().display().to_string();
+    let names = ["incus-boot.service", "incus-serve.service"];
+    for n in names {
+        let text = std::fs::read_to_string(repo().join("contrib/systemd").join(n)).unwrap();
+        assert!(text.contains("/usr/bin/incus"), "{n}");
+        std::fs::write(dir.join(n), text.replace("/usr/bin/", &format!("{bin}/"))).unwrap();
+    }
+    let boot = std::fs::read_to_string(dir.join("incus-boot.service")).unwrap();
+    assert!(boot.contains(&format!("ExecStart={bin}/incus admin boot\n")));
+    assert!(boot.contains(&format!("ExecStop={bin}/incus admin shutdown\n")));
+    assert!(boot.contains("RemainAfterExit=yes"));
+    let verify = |files: &[PathBuf]| {
+        std::process::Command::new(analyze)
+            .arg("verify")
+            .arg("--man=no")
+            .args(files)
+            .output()
+            .unwrap()
+    };
+    let o = verify(&names.map(|n| dir.join(n)));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::write(
+        dir.join("broken.service"),
+        boot.replace("ExecStart=/", "ExecStart="),
+    )
+    .unwrap();
+    assert!(!verify(&[dir.join("broken.service")]).status.success());
+}
+
+/// The sysvinit script: start runs `admin boot` and incus-serve, status asks
+/// waitready, stop runs `admin shutdown` (which stops the server too).
+#[test]
+fn sysvinit_script_starts_and_stops() {
+    let env = with_image();
+    let _guard = Running(&env);
+    env.ok(
+        "incus-instance",
+        &["create", "bb", "c1", "-c", "boot.autostart=true"],
+    );
+    let script = repo().join("contrib/sysvinit/incus");
+    let pidfile = env.root().join("serve.pid");
+    let run = |arg: &str| {
+        let mut c = std::process::Command::new("/bin/sh");
+        c.arg(&script)
+            .arg(arg)
+            .env("INCUS_DIR", &env.incus_dir)
+            .env("INCUS_RUN_DIR", &env.run_dir)
+            .env("INCUS_BIN", incus_tests::bin_dir())
+            .env("INCUS_SERVE_PIDFILE", &pidfile)
+            .env("INCUS_WAIT", "30");
+        incus_tests::serve::to_output(format!("init.d/incus {arg}"), c.output().unwrap())
+    };
+    run("start").ok();
+    assert_eq!(env.status("c1"), "Running");
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let alive = |pid: i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| !s.rsplit_once(')').unwrap().1.trim_start().starts_with('Z'))
+            .unwrap_or(false)
+    };
+    assert!(alive(pid));
+    run("status").ok();
+    // start again: nothing new (the boot is handled, the server runs).
+    run("start").ok();
+    assert_eq!(
+        std::fs::read_to_string(&pidfile).unwrap().trim(),
+        pid.to_string()
+    );
+    run("stop").ok();
+    assert_eq!(env.status("c1"), "Stopped");
+    poll(10, "incus-serve to exit", || (!alive(pid)).then_some(()));
+    run("restart").ok();
+    assert_eq!(env.status("c1"), "Running");
+    run("stop").ok();
+    run("bogus").code(3);
+}
