@@ -300,3 +300,67 @@ fn sysvinit_script_starts_and_stops() {
     run("stop").ok();
     run("bogus").code(3);
 }
+
+#[test]
+fn sql_is_read_only_unless_write() {
+    let env = TestEnv::initialized();
+    let before = env.ok("incus", &["admin", "sql", "global", ".dump"]).stdout;
+    assert!(
+        before.contains("INSERT INTO \"storage_pools\" VALUES("),
+        "{before}"
+    );
+    for q in [
+        "DELETE FROM profiles",
+        "SELECT 1; DROP TABLE instances",
+        "UPDATE config SET value = 'x'",
+        "ATTACH '/tmp/incus-sql-attack.db' AS x",
+        "PRAGMA user_version = 1",
+    ] {
+        let o = env.run("incus-admin", &["sql", "local", q]);
+        assert_ne!(o.code, 0, "{q}: {}", o.stdout);
+        assert!(o.stderr.contains("Error: "), "{q}: {}", o.stderr);
+    }
+    assert!(!Path::new("/tmp/incus-sql-attack.db").exists());
+    assert_eq!(
+        env.ok("incus-admin", &["sql", "local", ".dump"]).stdout,
+        before
+    );
+    // local and global are the same database.
+    let o = env.ok(
+        "incus-admin",
+        &[
+            "sql",
+            "local",
+            "SELECT name FROM profiles",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(o.stdout, "default\n");
+    let o = env.ok(
+        "incus-admin",
+        &[
+            "sql",
+            "global",
+            "--write",
+            "UPDATE profiles SET description = 'd'",
+        ],
+    );
+    assert_eq!(o.stdout, "Rows affected: 1\n");
+    let p = env.json("incus-profile", &["show", "default", "--format", "json"]);
+    assert_eq!(p["description"], "d");
+    // A host user who is not root cannot read it.
+    let o = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(incus_tests::bin("incus-admin"))
+        .args(["sql", "local", "SELECT * FROM config"])
+        .env("INCUS_DIR", &env.incus_dir)
+        .env("INCUS_RUN_DIR", &env.run_dir)
+        .output()
+        .unwrap();
+    assert!(
+        !o.status.success(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod admin_serve;
 pub mod admin_shutdown;
+pub mod admin_sql;
 pub mod boot;
 pub mod check;
 pub mod context;

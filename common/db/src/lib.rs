@@ -9,6 +9,8 @@ mod network;
 mod queries;
 pub mod schema;
 mod snapshot;
+mod sql;
+pub use sql::*;
 
 pub use network::*;
 pub use queries::*;
@@ -63,6 +65,15 @@ impl Db {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
                 .map_err(|e| Error::internal(format!("Create {}: {e}", parent.display())))?;
+            // Root only, as upstream's database directory: the database holds join
+            // tokens and the whole configuration (older installations are tightened).
+            use std::os::unix::fs::PermissionsExt;
+            let meta = std::fs::metadata(parent)
+                .map_err(|e| Error::internal(format!("Stat {}: {e}", parent.display())))?;
+            if meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o700))
+                    .map_err(|e| Error::internal(format!("Chmod {}: {e}", parent.display())))?;
+            }
         }
         let conn = Connection::open_with_flags(
             path,

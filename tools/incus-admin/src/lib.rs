@@ -78,6 +78,23 @@ pub enum Cmd {
         #[arg(short, long)]
         force: bool,
     },
+    /// Run SQL against the state database, for debugging and repair. Here "local"
+    /// and "global" are the same database file (a standalone server keeps upstream's
+    /// member and cluster databases in one). QUERY "-" reads standard input; ".dump",
+    /// ".schema" and ".tables" print the database as SQL text. Read-only unless
+    /// --write (then all the statements run in one transaction)
+    Sql {
+        /// local or global (the same database here)
+        #[arg(value_parser = ["local", "global"])]
+        database: String,
+        /// SQL statements, "-" for standard input, or .dump, .schema, .tables
+        query: String,
+        /// Allow statements that change the database
+        #[arg(long)]
+        write: bool,
+        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 /// The clap definition (man pages and completions).
@@ -123,11 +140,23 @@ pub fn main() -> ExitCode {
                 }
                 return Ok(ExitCode::SUCCESS);
             }
+            Cmd::Sql {
+                database,
+                query,
+                write,
+                format,
+            } => {
+                let ctx = incus_core::Context::from_env()?;
+                sql(&ctx, &database, query, write, format)?;
+                return Ok(ExitCode::SUCCESS);
+            }
             _ => {}
         }
         let b = incus_client::connect(&cli.global.project)?;
         match cli.command {
-            Cmd::Waitready { .. } | Cmd::Shutdown { .. } => unreachable!("handled above"),
+            Cmd::Waitready { .. } | Cmd::Shutdown { .. } | Cmd::Sql { .. } => {
+                unreachable!("handled above")
+            }
             Cmd::Init {
                 minimal,
                 preseed,
@@ -193,6 +222,77 @@ pub fn main() -> ExitCode {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+fn sql(
+    ctx: &incus_core::Context,
+    database: &str,
+    query: String,
+    write: bool,
+    format: Format,
+) -> Result<()> {
+    use incus_core::admin_sql::{self, DumpKind};
+    let kind = match query.as_str() {
+        ".dump" => Some(DumpKind::Dump),
+        ".schema" => Some(DumpKind::Schema),
+        ".tables" => Some(DumpKind::Tables),
+        _ => None,
+    };
+    if let Some(kind) = kind {
+        return incus_cli::write_stdout(&admin_sql::dump(ctx, database, kind)?);
+    }
+    let query = if query == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text)?;
+        text
+    } else {
+        query
+    };
+    let results = admin_sql::sql(ctx, database, &query, write)?;
+    #[derive(serde::Serialize)]
+    struct Out<'a> {
+        #[serde(rename = "type")]
+        kind: &'a str,
+        columns: &'a [String],
+        rows: &'a [Vec<serde_json::Value>],
+        rows_affected: i64,
+    }
+    let many = results.len() > 1;
+    for (i, r) in results.iter().enumerate() {
+        if many {
+            incus_cli::write_stdout(&format!("=> Query {i}:\n\n"))?;
+        }
+        if r.kind == "select" {
+            // Upstream prints each value with Go's %v: NULL is <nil>.
+            let rows: Vec<Vec<String>> = r
+                .rows
+                .iter()
+                .map(|row| {
+                    row.iter()
+                        .map(|v| match v {
+                            serde_json::Value::Null => "<nil>".to_string(),
+                            serde_json::Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        })
+                        .collect()
+                })
+                .collect();
+            let headers: Vec<&str> = r.columns.iter().map(String::as_str).collect();
+            let obj = Out {
+                kind: r.kind,
+                columns: &r.columns,
+                rows: &r.rows,
+                rows_affected: r.rows_affected,
+            };
+            incus_cli::print_list(format, &headers, &rows, &obj)?;
+        } else {
+            incus_cli::write_stdout(&format!("Rows affected: {}\n", r.rows_affected))?;
+        }
+        if many {
+            incus_cli::write_stdout("\n")?;
+        }
+    }
+    Ok(())
 }
 
 fn serde_dump(
