@@ -364,3 +364,271 @@ fn sql_is_read_only_unless_write() {
         String::from_utf8_lossy(&o.stdout)
     );
 }
+
+/// Every file, directory and link below `dir` with its mode, owner and content hash.
+fn tree_digest(dir: &Path) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt;
+    incus_tests::walk(dir)
+        .into_iter()
+        .map(|rel| {
+            let p = dir.join(&rel);
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            let what = if m.file_type().is_symlink() {
+                format!("-> {}", std::fs::read_link(&p).unwrap().display())
+            } else if m.is_file() {
+                incus_tests::sha256_hex(&[&std::fs::read(&p).unwrap()])
+            } else {
+                String::new()
+            };
+            format!("{rel} {:o} {}:{} {what}", m.mode(), m.uid(), m.gid())
+        })
+        .collect()
+}
+
+/// The records a recovery must bring back, as the tools print them.
+fn records(env: &TestEnv, pools: &[&str]) -> Vec<(String, serde_json::Value)> {
+    let mut out = Vec::new();
+    for n in env.instance_names() {
+        out.push((
+            format!("instance {n}"),
+            env.json("incus-instance", &["show", &n, "--format", "json"]),
+        ));
+        out.push((
+            format!("snapshots {n}"),
+            env.json("incus-snapshot", &["list", &n, "--format", "json"]),
+        ));
+    }
+    for p in pools {
+        out.push((
+            format!("volumes {p}"),
+            env.json("incus-storage", &["volume", "list", p, "--format", "json"]),
+        ));
+        out.push((
+            format!("pool {p}"),
+            env.json("incus-storage", &["show", p, "--format", "json"]),
+        ));
+    }
+    out.push((
+        "profiles".into(),
+        env.json("incus-profile", &["list", "--format", "json"]),
+    ));
+    out
+}
+
+fn init_pid(env: &TestEnv, name: &str) -> i64 {
+    let p = env.run_dir.join("instances").join(name).join("state.json");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+    v["running"]["init_pid"].as_i64().unwrap()
+}
+
+fn delete_database(env: &TestEnv) {
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", env.db_path().display()));
+    }
+}
+
+#[test]
+fn recover_after_the_database_is_deleted_brings_back_every_record() {
+    incus_tests::btrfs::need_btrfs();
+    let env = with_image();
+    let _cleanup = incus_tests::btrfs::Cleanup { env: &env };
+    let _guard = Running(&env);
+    env.ok("incus-storage", &["create", "bt", "btrfs", "size=300MiB"]);
+    env.ok("incus-profile", &["create", "extra"]);
+    env.ok("incus-profile", &["set", "extra", "user.profile=yes"]);
+    env.ok("incus-profile", &["set", "default", "user.from-default=1"]);
+    // dir pool: a running one with a snapshot, a stopped one.
+    env.ok(
+        "incus-instance",
+        &["create", "bb", "run-dir", "-p", "default", "-p", "extra"],
+    );
+    env.ok(
+        "incus-instance",
+        &[
+            "config",
+            "set",
+            "run-dir",
+            "user.k=v",
+            "boot.stop.priority=3",
+        ],
+    );
+    env.ok("incus-snapshot", &["create", "run-dir", "s0"]);
+    env.ok("incus-instance", &["start", "run-dir"]);
+    env.ok("incus-instance", &["create", "bb", "stopped-dir"]);
+    // btrfs pool: a running one with two snapshots, a stopped ephemeral-free one.
+    env.ok("incus-instance", &["create", "bb", "run-bt", "-s", "bt"]);
+    env.ok("incus-snapshot", &["create", "run-bt", "a"]);
+    env.ok("incus-snapshot", &["create", "run-bt", "b"]);
+    env.ok("incus-snapshot", &["rename", "run-bt", "b", "bb"]);
+    env.ok("incus-instance", &["start", "run-bt"]);
+    env.ok(
+        "incus-instance",
+        &["create", "bb", "stopped-bt", "-s", "bt"],
+    );
+    // Custom volumes with snapshots on both, one attached.
+    env.ok(
+        "incus-storage",
+        &["volume", "create", "default", "vd", "user.v=1"],
+    );
+    env.ok(
+        "incus-storage",
+        &["volume", "snapshot", "create", "default", "vd", "vs"],
+    );
+    env.ok(
+        "incus-storage",
+        &["volume", "create", "bt", "vb", "size=20MiB"],
+    );
+    env.ok(
+        "incus-storage",
+        &["volume", "snapshot", "create", "bt", "vb"],
+    );
+    env.ok(
+        "incus-storage",
+        &["volume", "attach", "bt", "vb", "stopped-bt", "/data"],
+    );
+    env.ok(
+        "incus-storage",
+        &["volume", "rename", "default", "vd", "vd2"],
+    );
+    let pools = ["default", "bt"];
+    let before = records(&env, &pools);
+    let pids = (init_pid(&env, "run-dir"), init_pid(&env, "run-bt"));
+    // backup.yaml files are root-only, beside the data.
+    for f in [
+        env.incus_dir
+            .join("storage-pools/default/containers/run-dir/backup.yaml"),
+        env.incus_dir
+            .join("storage-pools/bt/containers/run-bt/backup.yaml"),
+        env.incus_dir
+            .join("storage-pools/default/custom/.vd2.backup.yaml"),
+        env.incus_dir
+            .join("storage-pools/bt/custom/.vb.backup.yaml"),
+    ] {
+        use std::os::unix::fs::PermissionsExt;
+        let m = std::fs::metadata(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        assert_eq!(m.permissions().mode() & 0o777, 0o600, "{}", f.display());
+    }
+    assert!(!env
+        .incus_dir
+        .join("storage-pools/default/custom/.vd.backup.yaml")
+        .exists());
+    let disk_before: Vec<Vec<String>> = pools
+        .iter()
+        .map(|p| tree_digest(&env.incus_dir.join("storage-pools").join(p)))
+        .collect();
+
+    delete_database(&env);
+    assert!(env.instance_names().is_empty());
+    // The monitors kept running without the database.
+    assert_eq!((init_pid(&env, "run-dir"), init_pid(&env, "run-bt")), pids);
+
+    // Answers on stdin: take both proposed pools, no other, scan, recover.
+    let o = env
+        .run_stdin("incus", &["admin", "recover"], "yes\nyes\nno\nyes\nyes\n")
+        .ok();
+    for want in [
+        "Found storage pool \"bt\" that is not in the database (backend=\"btrfs\"",
+        " - NEW: \"default\" (backend=\"dir\"",
+        " - Container \"run-bt\" on pool \"bt\" in project \"default\" (includes 2 snapshots)",
+        " - Container \"run-dir\" on pool \"default\" in project \"default\" (includes 1 snapshots)",
+        " - Custom \"vd2\" on pool \"default\" in project \"default\" (includes 1 snapshots)",
+        "Starting recovery...",
+    ] {
+        assert!(o.stdout.contains(want), "{want:?} not in:\n{}", o.stdout);
+    }
+    let after = records(&env, &pools);
+    for ((what, b), (_, a)) in before.iter().zip(&after) {
+        assert_eq!(a, b, "{what} differs after recover");
+    }
+    assert_eq!(before.len(), after.len());
+    assert_eq!(env.status("run-dir"), "Running");
+    assert_eq!(env.status("run-bt"), "Running");
+    assert_eq!((init_pid(&env, "run-dir"), init_pid(&env, "run-bt")), pids);
+    let disk_after: Vec<Vec<String>> = pools
+        .iter()
+        .map(|p| tree_digest(&env.incus_dir.join("storage-pools").join(p)))
+        .collect();
+    for (b, a) in disk_before.iter().zip(&disk_after) {
+        let changed: Vec<_> = b.iter().filter(|l| !a.contains(l)).collect();
+        let added: Vec<_> = a.iter().filter(|l| !b.contains(l)).collect();
+        assert!(
+            changed.is_empty() && added.is_empty(),
+            "changed {changed:?} added {added:?}"
+        );
+    }
+    // The recovered installation agrees with itself, except for the image file:
+    // images are not recovered (as upstream; the instances do not need them).
+    let o = env.run("incus-admin", &["check", "--format", "csv"]);
+    let problems: Vec<&str> = o.stdout.lines().collect();
+    assert_eq!(problems.len(), 1, "{}", o.stdout);
+    assert!(problems[0].starts_with("image,"), "{}", o.stdout);
+    let o = env.ok("incus", &["exec", "run-bt", "--", "hostname"]);
+    assert_eq!(o.line(), "run-bt");
+    env.ok("incus-instance", &["stop", "-f", "run-dir"]);
+    env.ok("incus-instance", &["start", "stopped-bt"]);
+    // A second run finds nothing.
+    let o = env.ok("incus-admin", &["recover", "--yes"]);
+    assert!(o.stdout.contains("Nothing to do"), "{}", o.stdout);
+}
+
+#[test]
+fn recover_without_questions_reports_missing_dependencies_first() {
+    let env = with_image();
+    env.ok(
+        "incus-net",
+        &["create", "rnet0", "ipv4.address=none", "ipv6.address=none"],
+    );
+    env.ok("incus-instance", &["create", "bb", "c1"]);
+    env.ok(
+        "incus-instance",
+        &[
+            "config",
+            "device",
+            "add",
+            "c1",
+            "eth0",
+            "nic",
+            "network=rnet0",
+        ],
+    );
+    env.ok("incus-storage", &["volume", "create", "default", "v1"]);
+    let ours = |prefix: &str| -> Vec<String> {
+        incus_tests::list_dir(Path::new("/sys/class/net"))
+            .into_iter()
+            .filter(|n| n.starts_with(prefix))
+            .collect()
+    };
+    let bridges = ours(&env.prefix());
+    assert_eq!(bridges.len(), 1, "{bridges:?}");
+    delete_database(&env);
+    // What a reboot would have removed: the bridge (its table goes with a re-create).
+    assert!(std::process::Command::new("ip")
+        .args(["link", "del", &bridges[0]])
+        .status()
+        .unwrap()
+        .success());
+    // The network is missing: nothing is written.
+    let o = env.run("incus-admin", &["recover", "--yes"]).err(7);
+    assert!(
+        o.stdout
+            .contains("Network \"rnet0\" in project \"default\""),
+        "{}",
+        o.stdout
+    );
+    assert!(env.instance_names().is_empty());
+    assert_eq!(env.db_rows("storage_pools"), 0);
+    // Created again, the recovery goes through.
+    env.ok(
+        "incus-net",
+        &["create", "rnet0", "ipv4.address=none", "ipv6.address=none"],
+    );
+    let o = env.ok("incus-admin", &["recover", "--yes"]);
+    assert!(
+        o.stdout.contains("1 instance(s), 1 custom volume(s)"),
+        "{}",
+        o.stdout
+    );
+    assert_eq!(env.instance_names(), ["c1"]);
+    env.ok("incus-instance", &["delete", "c1"]);
+    env.ok("incus-net", &["delete", "rnet0"]);
+}

@@ -82,6 +82,7 @@ fn stop_one(ctx: &Context, name: &str, force: bool, deadline: Option<Instant>) -
     ctx.db()?.write(|tx| {
         incus_db::instance_config_set(tx, row.id, "volatile.last_state.power", Some("RUNNING"))
     })?;
+    crate::backup::sync_instance(ctx, name);
     Ok(true)
 }
 

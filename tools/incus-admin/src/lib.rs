@@ -6,6 +6,8 @@ use incus_cli::{Format, GlobalArgs};
 use std::io::Read;
 use std::process::ExitCode;
 
+mod recover;
+
 /// Server administration.
 #[derive(Debug, Parser)]
 #[command(name = "incus-admin", version, about)]
@@ -95,6 +97,21 @@ pub enum Cmd {
         #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Recover instances and custom volumes after the state database was lost or
+    /// damaged: scans the storage pools (asks for pools that are not in the database,
+    /// and proposes the ones found under storage-pools/), lists what it found, and
+    /// re-creates their records from the backup.yaml each keeps. Questions are read
+    /// from standard input; --pool and --yes answer them
+    Recover {
+        /// A pool that is not in the database: NAME,DRIVER,SOURCE[,KEY=VALUE...]
+        /// (repeatable)
+        #[arg(long = "pool", value_name = "NAME,DRIVER,SOURCE")]
+        pools: Vec<String>,
+        /// Ask nothing: take the proposed pools and recover what is found (missing
+        /// dependencies are an error)
+        #[arg(short, long)]
+        yes: bool,
+    },
 }
 
 /// The clap definition (man pages and completions).
@@ -150,11 +167,23 @@ pub fn main() -> ExitCode {
                 sql(&ctx, &database, query, write, format)?;
                 return Ok(ExitCode::SUCCESS);
             }
+            Cmd::Recover { pools, yes } => {
+                let ctx = incus_core::Context::from_env()?;
+                let specs = pools
+                    .iter()
+                    .map(|p| recover::parse_pool_arg(p))
+                    .collect::<Result<Vec<_>>>()?;
+                recover::run(&ctx, specs, yes)?;
+                return Ok(ExitCode::SUCCESS);
+            }
             _ => {}
         }
         let b = incus_client::connect(&cli.global.project)?;
         match cli.command {
-            Cmd::Waitready { .. } | Cmd::Shutdown { .. } | Cmd::Sql { .. } => {
+            Cmd::Waitready { .. }
+            | Cmd::Shutdown { .. }
+            | Cmd::Sql { .. }
+            | Cmd::Recover { .. } => {
                 unreachable!("handled above")
             }
             Cmd::Init {
