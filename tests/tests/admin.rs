@@ -14,6 +14,42 @@ fn with_image() -> TestEnv {
     env
 }
 
+/// Deletes the networks of an installation (and the NICs of its profiles and
+/// instances) when dropped, so a failing test leaves no bridge, table or dnsmasq.
+struct Nets<'a>(&'a TestEnv);
+
+impl Drop for Nets<'_> {
+    fn drop(&mut self) {
+        let env = self.0;
+        if !env.db_path().exists() {
+            return;
+        }
+        for n in env.instance_names() {
+            let _ = env.run("incus-instance", &["delete", "-f", &n]);
+        }
+        let profiles = env.run("incus-profile", &["list", "--format", "json"]);
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&profiles.stdout) {
+            for p in v.as_array().into_iter().flatten() {
+                for (dev, d) in p["devices"].as_object().into_iter().flatten() {
+                    if d["type"] == "nic" {
+                        let name = p["name"].as_str().unwrap_or_default();
+                        let _ = env.run("incus-profile", &["device", "remove", name, dev]);
+                    }
+                }
+            }
+        }
+        let nets = env.run("incus-net", &["list", "--format", "json"]);
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&nets.stdout) {
+            for n in v.as_array().into_iter().flatten() {
+                let _ = env.run(
+                    "incus-net",
+                    &["delete", n["name"].as_str().unwrap_or_default()],
+                );
+            }
+        }
+    }
+}
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -631,4 +667,259 @@ fn recover_without_questions_reports_missing_dependencies_first() {
     assert_eq!(env.instance_names(), ["c1"]);
     env.ok("incus-instance", &["delete", "c1"]);
     env.ok("incus-net", &["delete", "rnet0"]);
+}
+
+#[test]
+fn interactive_init_takes_answers_from_stdin() {
+    let env = TestEnv::new();
+    let _nets = Nets(&env);
+    let port = free_port();
+    let answers = format!(
+        "no\nyes\np1\ndir\n\nyes\nibr0\n10.201.7.1/24\nno\nnone\nyes\n127.0.0.1\n{port}\nno\nyes\n"
+    );
+    let o = env.run_stdin("incus", &["admin", "init"], &answers).ok();
+    assert!(
+        o.stdout
+            .contains("Would you like to NAT IPv4 traffic on your bridge? [default=yes]: "),
+        "{}",
+        o.stdout
+    );
+    // The printed preseed is what was applied.
+    let yaml = o.stdout.rsplit("[default=no]: ").next().unwrap();
+    let printed: serde_yaml_ng::Value = serde_yaml_ng::from_str(yaml).unwrap();
+    assert_eq!(printed["storage_pools"][0]["name"], "p1");
+    let pool = env.json("incus-storage", &["show", "p1", "--format", "json"]);
+    assert_eq!(pool["driver"], "dir");
+    let net = env.json("incus-net", &["show", "ibr0", "--format", "json"]);
+    assert_eq!(net["config"]["ipv4.address"], "10.201.7.1/24");
+    assert_eq!(net["config"]["ipv4.nat"], "false");
+    assert_eq!(net["config"]["ipv6.address"], "none");
+    let prof = env.json("incus-profile", &["show", "default", "--format", "json"]);
+    assert_eq!(prof["devices"]["root"]["pool"], "p1");
+    assert_eq!(prof["devices"]["eth0"]["network"], "ibr0");
+    let dump: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&env.ok("incus-admin", &["init", "--dump"]).stdout).unwrap();
+    assert_eq!(
+        dump["config"]["core.https_address"],
+        format!("127.0.0.1:{port}").as_str()
+    );
+    assert_eq!(dump["config"]["images.auto_update_interval"], "0");
+    // A bad answer is asked again; the end of the input aborts with nothing applied.
+    let before = env.ok("incus-admin", &["init", "--dump"]).stdout;
+    let o = env
+        .run_stdin("incus-admin", &["init"], "no\nyes\np1\np2\nbogus\n")
+        .err(2);
+    assert!(
+        o.stdout
+            .contains("The requested storage pool \"p1\" already exists"),
+        "{}",
+        o.stdout
+    );
+    assert!(o.stdout.contains("Invalid input"), "{}", o.stdout);
+    assert!(o.stderr.contains("end of input"), "{}", o.stderr);
+    assert_eq!(env.ok("incus-admin", &["init", "--dump"]).stdout, before);
+    let o = env.run_stdin("incus-admin", &["init"], "yes\n").err(8);
+    assert!(o.stderr.contains("Clustering"), "{}", o.stderr);
+    env.ok("incus-profile", &["device", "remove", "default", "eth0"]);
+    env.ok("incus-net", &["delete", "ibr0"]);
+}
+
+#[test]
+fn init_auto_flags_as_upstream() {
+    incus_tests::btrfs::need_btrfs();
+    let env = TestEnv::new();
+    let _cleanup = incus_tests::btrfs::Cleanup { env: &env };
+    let _nets = Nets(&env);
+    for (args, want) in [
+        (
+            vec![
+                "--auto",
+                "--storage-backend",
+                "dir",
+                "--storage-create-loop",
+                "1",
+            ],
+            "'dir' backend",
+        ),
+        (
+            vec!["--auto", "--network-port", "9000"],
+            "without --network-address",
+        ),
+        (vec!["--auto", "--storage-backend", "zfs"], "zfs"),
+        (
+            vec!["--auto", "--storage-backend", "nope"],
+            "isn't supported by init",
+        ),
+    ] {
+        let mut a = vec!["init"];
+        a.extend(args);
+        let o = env.run("incus-admin", &a);
+        assert!(
+            !o.success() && o.stderr.contains(want),
+            "{a:?}: {}",
+            o.stderr
+        );
+    }
+    env.run("incus-admin", &["init", "--storage-backend", "dir"])
+        .code(2);
+    assert!(!env.db_path().exists() || env.db_rows("storage_pools") == 0);
+    let port = free_port();
+    env.ok(
+        "incus",
+        &[
+            "admin",
+            "init",
+            "--auto",
+            "--storage-backend",
+            "btrfs",
+            "--storage-create-loop",
+            "1",
+            "--network-address",
+            "127.0.0.1",
+            "--network-port",
+            &port.to_string(),
+        ],
+    );
+    let pool = env.json("incus-storage", &["show", "default", "--format", "json"]);
+    assert_eq!(pool["driver"], "btrfs");
+    assert_eq!(pool["config"]["size"], "1GiB");
+    let nets = env.json("incus-net", &["list", "--format", "json"]);
+    let net = nets[0]["name"].as_str().unwrap().to_string();
+    assert!(net.starts_with("incusbr"), "{nets}");
+    let prof = env.json("incus-profile", &["show", "default", "--format", "json"]);
+    assert_eq!(prof["devices"]["root"]["pool"], "default");
+    assert_eq!(prof["devices"]["eth0"]["network"], net.as_str());
+    let o = env.ok("incus-admin", &["init", "--dump"]);
+    assert!(
+        o.stdout
+            .contains(&format!("core.https_address: 127.0.0.1:{port}")),
+        "{}",
+        o.stdout
+    );
+    // Storage is configured now: storage flags are refused, a plain --auto is a no-op.
+    let o = env.run(
+        "incus-admin",
+        &["init", "--auto", "--storage-backend", "btrfs"],
+    );
+    assert!(
+        o.stderr.contains("Storage has already been configured"),
+        "{}",
+        o.stderr
+    );
+    env.ok("incus-admin", &["init", "--auto"]);
+    env.ok("incus-profile", &["device", "remove", "default", "eth0"]);
+    env.ok("incus-net", &["delete", &net]);
+}
+
+#[test]
+fn preseed_applies_every_section_idempotently_and_rolls_back_on_failure() {
+    let env = TestEnv::new();
+    let _nets = Nets(&env);
+    let cert = rcgen::generate_simple_self_signed(vec!["preseed".into()])
+        .unwrap()
+        .cert
+        .pem();
+    let mut doc = String::from(
+        "config:
+  images.auto_update_interval: '12'
+networks:
+- name: pbr0
+  type: bridge
+  config:
+    ipv4.address: 10.201.9.1/24
+    ipv6.address: none
+storage_pools:
+- name: pp
+  driver: dir
+storage_volumes:
+- name: vol1
+  pool: pp
+  config:
+    user.a: b
+profiles:
+- name: default
+  devices:
+    root: {type: disk, path: /, pool: pp}
+- name: web
+  project: default
+  config:
+    user.web: 'yes'
+  devices:
+    eth0: {type: nic, network: pbr0, name: eth0}
+projects:
+- name: default
+certificates:
+- name: ops
+  type: client
+  certificate: |
+",
+    );
+    for l in cert.lines() {
+        doc.push_str("    ");
+        doc.push_str(l);
+        doc.push('\n');
+    }
+    env.run_stdin("incus-admin", &["init", "--preseed"], &doc)
+        .ok();
+    let dump1 = env.ok("incus-admin", &["init", "--dump"]).stdout;
+    for want in [
+        "name: pbr0",
+        "name: pp",
+        "name: vol1",
+        "user.a: b",
+        "name: web",
+        "images.auto_update_interval: '12'",
+    ] {
+        assert!(dump1.contains(want), "{want}: {dump1}");
+    }
+    let certs = env.json("incus-trust", &["list", "--format", "json"]);
+    assert_eq!(certs.as_array().unwrap().len(), 1);
+    assert_eq!(certs[0]["name"], "ops");
+    // Idempotent: the same document again changes nothing (no new event either).
+    let events = env.db_rows("events");
+    env.run_stdin("incus-admin", &["init", "--preseed"], &doc)
+        .ok();
+    assert_eq!(env.ok("incus-admin", &["init", "--dump"]).stdout, dump1);
+    assert_eq!(env.db_rows("events"), events);
+    assert_eq!(
+        env.json("incus-trust", &["list", "--format", "json"]),
+        certs
+    );
+
+    // Another project is refused clearly, before anything changes.
+    let o = env
+        .run_stdin(
+            "incus-admin",
+            &["init", "--preseed"],
+            "storage_pools:\n- {name: other, driver: dir}\nprojects:\n- name: dev\n",
+        )
+        .err(8);
+    assert!(o.stderr.contains("project \"dev\""), "{}", o.stderr);
+    // A failure in a late step undoes the run: new pool, volume, network and profile
+    // go, the updated profile and server key come back.
+    let o = env.run_stdin(
+        "incus-admin",
+        &["init", "--preseed"],
+        "config:
+  images.auto_update_interval: '3'
+networks:
+- {name: pbr1, type: bridge, config: {ipv4.address: none, ipv6.address: none}}
+storage_pools:
+- {name: other, driver: dir}
+storage_volumes:
+- {name: vol2, pool: other}
+profiles:
+- name: web
+  config: {user.web: 'changed'}
+- name: broken
+  devices:
+    data: {type: disk, path: /data, pool: nosuchpool, source: v}
+",
+    );
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains("nosuchpool"), "{}", o.stderr);
+    assert_eq!(env.ok("incus-admin", &["init", "--dump"]).stdout, dump1);
+    assert!(!env.incus_dir.join("storage-pools/other").exists());
+    env.ok("incus-profile", &["device", "remove", "web", "eth0"]);
+    env.ok("incus-net", &["delete", "pbr0"]);
 }

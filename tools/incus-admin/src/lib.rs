@@ -6,6 +6,8 @@ use incus_cli::{Format, GlobalArgs};
 use std::io::Read;
 use std::process::ExitCode;
 
+mod ask;
+mod init;
 mod recover;
 
 /// Server administration.
@@ -20,25 +22,46 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
-    /// Configure the server: --minimal (a dir pool "default" and a root disk in the
-    /// default profile) or --preseed (YAML on standard input)
+    /// Configure the server: with no option, upstream's questions (read from standard
+    /// input); --auto (upstream's defaults: a "default" pool and the bridge incusbr0),
+    /// --minimal (ours: a dir pool "default" and a root disk in the default profile,
+    /// no network unless --network), --preseed (YAML on standard input), --dump
     Init {
-        /// Minimal set-up, no questions
+        /// Minimal set-up, no questions, no network
         #[arg(long, conflicts_with_all = ["preseed", "auto", "dump"])]
         minimal: bool,
         /// Read a preseed YAML document from standard input
         #[arg(long, conflicts_with_all = ["auto", "dump"])]
         preseed: bool,
-        /// Automatic set-up (same as --minimal here)
+        /// Automatic set-up with upstream's defaults
         #[arg(long)]
         auto: bool,
         /// Print the current configuration as a preseed document
         #[arg(long)]
         dump: bool,
-        /// With --minimal/--auto: also create the bridge incusbr0 (ipv4.address=auto,
-        /// NAT) and eth0 on it in the default profile, as upstream does by default
+        /// With --minimal: also create the bridge incusbr0 (ipv4.address=auto, NAT)
+        /// and eth0 on it in the default profile
         #[arg(long, conflicts_with_all = ["preseed", "dump"])]
         network: bool,
+        /// With --auto: storage backend to use (btrfs or dir; default dir)
+        #[arg(long, requires = "auto")]
+        storage_backend: Option<String>,
+        /// With --auto: create a loop file of this many GiB for the pool
+        #[arg(long, requires = "auto", value_name = "SIZE_GIB")]
+        storage_create_loop: Option<u64>,
+        /// With --auto: use this empty block device for the pool
+        #[arg(long, requires = "auto", value_name = "DEVICE")]
+        storage_create_device: Option<String>,
+        /// With --auto: an existing source for the pool (a btrfs directory), or the
+        /// new pool's name with --storage-create-loop/-device
+        #[arg(long, requires = "auto")]
+        storage_pool: Option<String>,
+        /// With --auto: address to listen on for HTTPS (core.https_address)
+        #[arg(long, requires = "auto")]
+        network_address: Option<String>,
+        /// With --auto: HTTPS port (default 8443)
+        #[arg(long, requires = "auto")]
+        network_port: Option<u16>,
     },
     /// Check that the database, the disk and the runtime agree (ours; read-only).
     /// Lists each disagreement and exits 1 when there is any
@@ -167,6 +190,41 @@ pub fn main() -> ExitCode {
                 sql(&ctx, &database, query, write, format)?;
                 return Ok(ExitCode::SUCCESS);
             }
+            Cmd::Init {
+                minimal: false,
+                preseed: false,
+                auto,
+                dump,
+                network: _,
+                storage_backend,
+                storage_create_loop,
+                storage_create_device,
+                storage_pool,
+                network_address,
+                network_port,
+            } => {
+                let ctx = incus_core::Context::from_env()?;
+                if dump {
+                    let doc = incus_core::admin::dump(&ctx)?;
+                    incus_cli::write_stdout(&incus_cli::to_yaml(&doc)?)?;
+                } else if auto {
+                    let opts = incus_core::admin::AutoOptions {
+                        storage_backend: storage_backend.unwrap_or_default(),
+                        storage_create_loop,
+                        storage_create_device: storage_create_device.unwrap_or_default(),
+                        storage_pool: storage_pool.unwrap_or_default(),
+                        network_address: network_address.unwrap_or_default(),
+                        network_port,
+                    };
+                    let doc = incus_core::admin::auto_preseed(&ctx, &opts)?;
+                    incus_core::admin::apply_preseed(&ctx, &doc)?;
+                    incus_core::admin::init_network(&ctx)?;
+                } else {
+                    let doc = init::interactive(&ctx)?;
+                    incus_core::admin::apply_preseed(&ctx, &doc)?;
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
             Cmd::Recover { pools, yes } => {
                 let ctx = incus_core::Context::from_env()?;
                 let specs = pools
@@ -187,29 +245,17 @@ pub fn main() -> ExitCode {
                 unreachable!("handled above")
             }
             Cmd::Init {
-                minimal,
-                preseed,
-                auto,
-                dump,
-                network,
+                preseed, network, ..
             } => {
-                if dump {
-                    let server = b.server()?;
-                    let doc = serde_dump(&server.config, &b.pools()?, &b.profiles()?)?;
-                    incus_cli::write_stdout(&doc)?;
-                } else if preseed {
+                if preseed {
                     let mut text = String::new();
                     std::io::stdin().read_to_string(&mut text)?;
                     b.admin_init_preseed(&text)?;
-                } else if minimal || auto {
+                } else {
                     b.admin_init_minimal()?;
                     if network {
                         b.admin_init_network()?;
                     }
-                } else {
-                    return Err(Error::usage(
-                        "Interactive init is not available: use --minimal, --auto or --preseed",
-                    ));
                 }
             }
             Cmd::Check { format } => {
@@ -322,52 +368,4 @@ fn sql(
         }
     }
     Ok(())
-}
-
-fn serde_dump(
-    config: &incus_api::Config,
-    pools: &[incus_api::StoragePool],
-    profiles: &[incus_api::Profile],
-) -> Result<String> {
-    #[derive(serde::Serialize)]
-    struct Pool<'a> {
-        name: &'a str,
-        driver: &'a str,
-        description: &'a str,
-        config: &'a incus_api::Config,
-    }
-    #[derive(serde::Serialize)]
-    struct Prof<'a> {
-        name: &'a str,
-        description: &'a str,
-        config: &'a incus_api::Config,
-        devices: &'a incus_api::Devices,
-    }
-    #[derive(serde::Serialize)]
-    struct Dump<'a> {
-        config: &'a incus_api::Config,
-        storage_pools: Vec<Pool<'a>>,
-        profiles: Vec<Prof<'a>>,
-    }
-    incus_cli::to_yaml(&Dump {
-        config,
-        storage_pools: pools
-            .iter()
-            .map(|p| Pool {
-                name: &p.name,
-                driver: &p.driver,
-                description: &p.description,
-                config: &p.config,
-            })
-            .collect(),
-        profiles: profiles
-            .iter()
-            .map(|p| Prof {
-                name: &p.name,
-                description: &p.description,
-                config: &p.config,
-                devices: &p.devices,
-            })
-            .collect(),
-    })
 }

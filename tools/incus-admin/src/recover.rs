@@ -1,51 +1,10 @@
 //! The `admin recover` dialog (upstream's questions, read from standard input, so
 //! answers can be piped; `--pool` and `--yes` answer without questions).
 
+use crate::ask::Asker;
 use incus_api::{Error, Result};
 use incus_core::admin_recover::{self, FoundKind, PoolSpec};
 use incus_core::Context;
-use std::io::{BufRead, Write};
-
-struct Asker<R> {
-    input: R,
-}
-
-impl<R: BufRead> Asker<R> {
-    /// One answer line; None at the end of the input.
-    fn line(&mut self, question: &str) -> Result<Option<String>> {
-        print!("{question}");
-        std::io::stdout().flush()?;
-        let mut s = String::new();
-        if self.input.read_line(&mut s)? == 0 {
-            println!();
-            return Ok(None);
-        }
-        Ok(Some(s.trim().to_string()))
-    }
-
-    fn bool(&mut self, question: &str, default: bool) -> Result<bool> {
-        loop {
-            match self.line(question)?.as_deref() {
-                None | Some("") => return Ok(default),
-                Some(a) if ["yes", "y"].contains(&a.to_lowercase().as_str()) => return Ok(true),
-                Some(a) if ["no", "n"].contains(&a.to_lowercase().as_str()) => return Ok(false),
-                Some(_) => println!("Invalid input, try again.\n"),
-            }
-        }
-    }
-
-    fn string(&mut self, question: &str, check: impl Fn(&str) -> Result<()>) -> Result<String> {
-        loop {
-            let Some(a) = self.line(question)? else {
-                return Err(Error::usage("No answer (end of input)"));
-            };
-            match check(&a) {
-                Ok(()) => return Ok(a),
-                Err(e) => println!("Invalid input: {}\n", e.message),
-            }
-        }
-    }
-}
 
 /// Parses `--pool NAME,DRIVER,SOURCE[,KEY=VALUE...]`.
 pub fn parse_pool_arg(s: &str) -> Result<PoolSpec> {
@@ -73,10 +32,7 @@ pub fn parse_pool_arg(s: &str) -> Result<PoolSpec> {
 }
 
 pub fn run(ctx: &Context, mut new_pools: Vec<PoolSpec>, yes: bool) -> Result<()> {
-    let stdin = std::io::stdin();
-    let mut ask = Asker {
-        input: stdin.lock(),
-    };
+    let mut ask = Asker::stdin();
     let existing = incus_core::storage::pool_list(ctx)?;
     println!("This server currently has the following storage pools:");
     for p in &existing {
