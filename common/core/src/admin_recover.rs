@@ -219,6 +219,11 @@ pub fn scan(ctx: &Context, new_pools: &[PoolSpec]) -> Result<Scan> {
             if rows.iter().any(|r| r.name == name) {
                 continue;
             }
+            if let Err(e) = names::validate_instance_name(&name) {
+                out.skipped
+                    .push((format!("{}/{name}", pool.name), e.message));
+                continue;
+            }
             let path = cdir.join(&name).join(backup::FILE);
             let parsed = match backup::read(&path) {
                 Ok(b) if b.container.is_some() => b,
@@ -244,7 +249,10 @@ pub fn scan(ctx: &Context, new_pools: &[PoolSpec]) -> Result<Scan> {
                     "Instance \"{name}\" is on more than one pool (keep one)"
                 ));
             }
-            let snapshots = dirs(&base.join("containers-snapshots").join(&name));
+            let snapshots: Vec<String> = dirs(&base.join("containers-snapshots").join(&name))
+                .into_iter()
+                .filter(|s| names::validate_snapshot_name(s).is_ok())
+                .collect();
             out.volumes.push(Found {
                 pool: pool.name.clone(),
                 kind: FoundKind::Container,
@@ -261,6 +269,11 @@ pub fn scan(ctx: &Context, new_pools: &[PoolSpec]) -> Result<Scan> {
             if has_row {
                 continue;
             }
+            if let Err(e) = names::validate_object_name("storage volume", &name) {
+                out.skipped
+                    .push((format!("{}/custom/{name}", pool.name), e.message));
+                continue;
+            }
             let file = backup::volume_file(&base, &name);
             let parsed = if file.exists() {
                 match backup::read(&file) {
@@ -274,7 +287,10 @@ pub fn scan(ctx: &Context, new_pools: &[PoolSpec]) -> Result<Scan> {
             } else {
                 None
             };
-            let snapshots = dirs(&base.join("custom-snapshots").join(&name));
+            let snapshots: Vec<String> = dirs(&base.join("custom-snapshots").join(&name))
+                .into_iter()
+                .filter(|s| names::validate_object_name("snapshot", s).is_ok())
+                .collect();
             out.volumes.push(Found {
                 pool: pool.name.clone(),
                 kind: FoundKind::Custom,

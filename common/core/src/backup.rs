@@ -198,3 +198,55 @@ pub fn sync_profile_users(ctx: &Context, profile_name: &str) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_upstream_files_with_either_instance_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE);
+        // The shape upstream writes (fields we do not know are ignored).
+        let doc = "instance:
+  name: c1
+  architecture: x86_64
+  config: {image.os: Debian, volatile.idmap.base: '1000000'}
+  devices: {}
+  ephemeral: false
+  profiles: [default]
+  stateful: false
+  type: container
+  backups: []
+snapshots:
+- name: snap0
+  config: {}
+  devices: {}
+  created_at: 2024-01-01T00:00:00Z
+pool:
+  name: default
+  driver: dir
+  config: {source: /var/lib/incus/storage-pools/default}
+profiles:
+- name: default
+  devices:
+    root: {path: /, pool: default, type: disk}
+volume:
+  name: c1
+  type: container
+  content_type: filesystem
+";
+        std::fs::write(&path, doc).unwrap();
+        let b = read(&path).unwrap();
+        let c = b.container.unwrap();
+        assert_eq!(c.name, "c1");
+        assert_eq!(c.config["volatile.idmap.base"], "1000000");
+        assert_eq!(b.snapshots[0].name, "snap0");
+        assert_eq!(b.pool.unwrap().driver, "dir");
+        assert_eq!(b.profiles[0].devices["root"]["pool"], "default");
+        std::fs::write(&path, doc.replacen("instance:", "container:", 1)).unwrap();
+        assert_eq!(read(&path).unwrap().container.unwrap().name, "c1");
+        std::fs::write(&path, "container: [not, a, map]").unwrap();
+        assert_eq!(read(&path).unwrap_err().kind, crate::ErrorKind::Invalid);
+    }
+}
