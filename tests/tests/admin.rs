@@ -923,3 +923,54 @@ profiles:
     env.ok("incus-profile", &["device", "remove", "web", "eth0"]);
     env.ok("incus-net", &["delete", "pbr0"]);
 }
+
+/// After a reboot the loop pool is not mounted and its row is gone with the
+/// database: recover proposes it from its loop file, mounts it and brings back what
+/// is inside.
+#[test]
+fn recover_mounts_an_unmounted_loop_pool_it_proposes() {
+    incus_tests::btrfs::need_btrfs();
+    let env = with_image();
+    let _cleanup = incus_tests::btrfs::Cleanup { env: &env };
+    env.ok("incus-storage", &["create", "lp", "btrfs", "size=300MiB"]);
+    env.ok(
+        "incus-instance",
+        &["create", "bb", "c1", "-s", "lp", "-c", "user.x=1"],
+    );
+    env.ok("incus-snapshot", &["create", "c1", "s1"]);
+    env.ok("incus-storage", &["volume", "create", "lp", "data"]);
+    let before = records(&env, &["lp"]);
+    let mnt = env.incus_dir.join("storage-pools/lp");
+    delete_database(&env);
+    assert!(std::process::Command::new("umount")
+        .arg(&mnt)
+        .status()
+        .unwrap()
+        .success());
+    assert!(!mnt.join("containers").exists());
+    // Declined at the last question: nothing is written.
+    let o = env
+        .run_stdin("incus-admin", &["recover"], "yes\nyes\nno\nyes\nno\n")
+        .ok();
+    assert!(
+        o.stdout.contains(
+            " - Container \"c1\" on pool \"lp\" in project \"default\" (includes 1 snapshots)"
+        ),
+        "{}",
+        o.stdout
+    );
+    assert_eq!(env.db_rows("storage_pools"), 0);
+    assert_eq!(env.db_rows("instances"), 0);
+    let o = env.ok("incus-admin", &["recover", "--yes"]);
+    assert!(
+        o.stdout.contains("Found storage pool \"lp\""),
+        "{}",
+        o.stdout
+    );
+    assert!(o.stdout.contains("backend=\"btrfs\""), "{}", o.stdout);
+    // The default dir pool was proposed too.
+    assert!(o.stdout.contains(" - NEW: \"default\""), "{}", o.stdout);
+    assert_eq!(records(&env, &["lp"]), before);
+    env.ok("incus-instance", &["start", "c1"]);
+    env.ok("incus-instance", &["stop", "-f", "c1"]);
+}

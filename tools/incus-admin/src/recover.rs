@@ -48,16 +48,21 @@ pub fn run(ctx: &Context, mut new_pools: Vec<PoolSpec>, yes: bool) -> Result<()>
         if new_pools.iter().any(|n| n.name == p.name) {
             continue;
         }
-        let take = yes
-            || ask.bool(
-                &format!(
-                    "Found storage pool {:?} that is not in the database (backend={:?}, source={:?}). Would you like to recover it? (yes/no) [default=yes]: ",
-                    p.name,
-                    p.driver,
-                    p.source()
-                ),
+        let found = format!(
+            "Found storage pool {:?} that is not in the database (backend={:?}, source={:?}).",
+            p.name,
+            p.driver,
+            p.source()
+        );
+        let take = if yes {
+            println!("{found}");
+            true
+        } else {
+            ask.bool(
+                &format!("{found} Would you like to recover it? (yes/no) [default=yes]: "),
                 true,
-            )?;
+            )?
+        };
         if take {
             new_pools.push(p);
         }
