@@ -161,7 +161,7 @@ pub fn write_volume(ctx: &Context, pool: &str, name: &str) -> Result<()> {
 }
 
 /// [`write_instance`] after a change that is already committed: a failure is a
-/// warning (the change stands; the next change or `admin recover --refresh` rewrites it).
+/// warning (the change stands; the next change of the instance rewrites it).
 pub fn sync_instance(ctx: &Context, name: &str) {
     if let Err(e) = write_instance(ctx, name) {
         eprintln!("Warning: could not update backup.yaml of instance \"{name}\": {e}");
