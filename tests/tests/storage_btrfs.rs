@@ -497,9 +497,10 @@ fn restore_killed_at_any_point_leaves_old_or_new_content() {
             &["volume", "snapshot", "restore", "bt", "v", "s"],
         );
         assert_eq!(std::fs::read(path.join("custom/v/f")).unwrap(), b"snapshot");
+        // (`.v.backup.yaml` is the volume's record for `admin recover`.)
         assert_eq!(
             incus_tests::list_dir(&path.join("custom")),
-            vec!["v".to_string()],
+            vec![".v.backup.yaml".to_string(), "v".to_string()],
             "no leftover after {hook}"
         );
         std::fs::write(path.join("custom/v/f"), b"current").unwrap();

@@ -89,6 +89,11 @@ impl Context {
         Ok(())
     }
 
+    /// The state database file (upstream's local and global databases in one).
+    pub fn db_path(&self) -> PathBuf {
+        self.incus_dir.join("database/local.db")
+    }
+
     /// The database, opened (and migrated) on first use.
     pub fn db(&self) -> Result<std::cell::RefMut<'_, Db>> {
         {
@@ -100,7 +105,7 @@ impl Context {
                 // 0711 as upstream: containers' mapped root users must traverse the
                 // state directory to reach their rootfs (a mktemp dir is 0700).
                 set_traversable(&self.incus_dir)?;
-                *slot = Some(Db::open(&self.incus_dir.join("database/local.db"))?);
+                *slot = Some(Db::open(&self.db_path())?);
             }
         }
         Ok(std::cell::RefMut::map(self.db.borrow_mut(), |d| {

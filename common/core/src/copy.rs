@@ -248,6 +248,7 @@ pub fn copy(ctx: &Context, opts: CopyOptions) -> Result<Instance> {
         let _ = instance::remove_everything(ctx, &row);
         return Err(e);
     }
+    crate::backup::sync_instance(ctx, &opts.target);
     instance::get(ctx, &opts.target)
 }
 

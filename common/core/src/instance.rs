@@ -513,6 +513,7 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
         };
         return Err(e);
     }
+    crate::backup::sync_instance(ctx, &name);
     get(ctx, &name)
 }
 
@@ -700,6 +701,7 @@ pub fn rename(ctx: &Context, name: &str, new_name: &str) -> Result<()> {
         .config
         .insert(RENAME_MARK.to_string(), name.to_string());
     finish_rename(ctx, &renamed)?;
+    crate::backup::sync_instance(ctx, new_name);
     // dnsmasq host entries carry the name; the next start writes new ones.
     crate::network::forget_instance(ctx, name)
 }
@@ -799,6 +801,7 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
     }
     crate::lifecycle::apply_live(ctx, name)?;
     crate::lifecycle::apply_live_nics(ctx, name)?;
+    crate::backup::sync_instance(ctx, name);
     get(ctx, name)
 }
 

@@ -367,6 +367,7 @@ pub(crate) fn start_locked(ctx: &Context, name: &str) -> Result<()> {
             serde_json::json!({}),
         )
     })?;
+    crate::backup::sync_instance(ctx, name);
     // `snapshots.schedule` with @startup: a snapshot of the started instance.
     crate::snapshot::on_start(ctx, name, &config)
 }
@@ -411,6 +412,7 @@ pub(crate) fn stop_locked(
             serde_json::json!({}),
         )
     })?;
+    crate::backup::sync_instance(ctx, name);
     Ok(row)
 }
 
@@ -576,7 +578,9 @@ pub fn record_power(ctx: &Context, name: &str, power: &str) -> Result<()> {
     let row = instance::get_row(ctx, name)?;
     ctx.db()?.write(|tx| {
         incus_db::instance_config_set(tx, row.id, "volatile.last_state.power", Some(power))
-    })
+    })?;
+    crate::backup::sync_instance(ctx, name);
+    Ok(())
 }
 
 /// Plugs and unplugs devices of a running instance after a change (`config device

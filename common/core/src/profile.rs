@@ -146,6 +146,7 @@ fn update_locked(ctx: &Context, name: &str, put: ProfilePut) -> Result<Profile> 
             crate::lifecycle::apply_live_nics(ctx, &inst)?;
         }
     }
+    crate::backup::sync_profile_users(ctx, name);
     get(ctx, name)
 }
 
@@ -200,6 +201,7 @@ pub fn rename(ctx: &Context, name: &str, new_name: &str) -> Result<()> {
         &format!("/1.0/profiles/{new_name}"),
         serde_json::json!({"old_name": name}),
     )?;
+    crate::backup::sync_profile_users(ctx, new_name);
     Ok(())
 }
 

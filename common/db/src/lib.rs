@@ -9,6 +9,8 @@ mod network;
 mod queries;
 pub mod schema;
 mod snapshot;
+mod sql;
+pub use sql::*;
 
 pub use network::*;
 pub use queries::*;

@@ -260,6 +260,7 @@ fn create_locked(
             serde_json::json!({}),
         )
     })?;
+    crate::backup::sync_instance(ctx, &row.name);
     Ok(name)
 }
 
@@ -314,7 +315,9 @@ fn finish_delete(ctx: &Context, row: &InstanceRow, snap: &str) -> Result<()> {
             &format!("/1.0/instances/{}/snapshots/{snap}", row.name),
             serde_json::json!({}),
         )
-    })
+    })?;
+    crate::backup::sync_instance(ctx, &row.name);
+    Ok(())
 }
 
 /// `snapshot rename INSTANCE OLD NEW`.
@@ -348,7 +351,9 @@ fn finish_rename(ctx: &Context, row: &InstanceRow, old: &str, new: &str) -> Resu
             &format!("/1.0/instances/{}/snapshots/{new}", row.name),
             serde_json::json!({"old_name": old}),
         )
-    })
+    })?;
+    crate::backup::sync_instance(ctx, &row.name);
+    Ok(())
 }
 
 /// `snapshot restore INSTANCE SNAP`: a running instance is stopped, restored and
@@ -412,7 +417,10 @@ fn finish_restore(ctx: &Context, row: &InstanceRow, snap: &str) -> Result<()> {
             &format!("/1.0/instances/{}", row.name),
             serde_json::json!({"snapshot": snap}),
         )
-    })
+    })?;
+    // The restored volume holds the snapshot's copy of backup.yaml: rewrite it.
+    crate::backup::sync_instance(ctx, &row.name);
+    Ok(())
 }
 
 /// Finishes the snapshot work a killed tool left on `row` (the caller holds the
@@ -633,5 +641,6 @@ pub fn update(
             serde_json::json!({}),
         )
     })?;
+    crate::backup::sync_instance(ctx, &row.name);
     to_api(ctx, &row, one(ctx, &row, snap)?)
 }

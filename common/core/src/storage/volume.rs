@@ -112,7 +112,10 @@ fn finish_rename(ctx: &Context, row: &VolumeRow) -> Result<()> {
             }
         }
         Ok(())
-    })
+    })?;
+    crate::backup::remove_volume(ctx, &row.pool, old);
+    crate::backup::sync_volume(ctx, &row.pool, &row.name);
+    Ok(())
 }
 
 /// Whether a disk device refers to custom volume `vol` of `pool`.
@@ -267,6 +270,7 @@ fn finish_create(
         let _ = drv.delete_volume(info, VolumeType::Custom, name);
         return Err(e);
     }
+    crate::backup::sync_volume(ctx, pool, name);
     get(ctx, pool, VolumeType::Custom, name)
 }
 
@@ -299,6 +303,7 @@ fn update_locked(
             serde_json::json!({}),
         )
     })?;
+    crate::backup::sync_volume(ctx, pool, name);
     get(ctx, pool, VolumeType::Custom, name)
 }
 
@@ -394,7 +399,9 @@ pub fn delete(ctx: &Context, pool: &str, name: &str) -> Result<()> {
     {
         drv.delete_snapshot(&info, VolumeType::Custom, name, &snap)?;
     }
-    drv.delete_volume(&info, VolumeType::Custom, name)
+    drv.delete_volume(&info, VolumeType::Custom, name)?;
+    crate::backup::remove_volume(ctx, pool, name);
+    Ok(())
 }
 
 /// `storage volume rename POOL OLD NEW`: refused while attached.
@@ -789,6 +796,7 @@ pub fn snapshot_create(
         let _ = drv.delete_snapshot(&info, VolumeType::Custom, vol, &snap);
         return Err(e);
     }
+    crate::backup::sync_volume(ctx, pool, vol);
     Ok(snap_to_api(get_row(ctx, pool, VolumeType::Custom, &full)?))
 }
 
@@ -819,6 +827,7 @@ pub fn snapshot_delete(ctx: &Context, pool: &str, vol: &str, snap: &str) -> Resu
             serde_json::json!({}),
         )
     })?;
+    crate::backup::sync_volume(ctx, pool, vol);
     drv.delete_snapshot(&info, VolumeType::Custom, vol, snap)
 }
 
@@ -850,6 +859,7 @@ pub fn snapshot_rename(ctx: &Context, pool: &str, vol: &str, snap: &str, new: &s
         let _ = drv.rename_snapshot(&info, VolumeType::Custom, vol, new, snap);
         return Err(e);
     }
+    crate::backup::sync_volume(ctx, pool, vol);
     Ok(())
 }
 
