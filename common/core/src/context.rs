@@ -100,12 +100,27 @@ impl Context {
                 // 0711 as upstream: containers' mapped root users must traverse the
                 // state directory to reach their rootfs (a mktemp dir is 0700).
                 set_traversable(&self.incus_dir)?;
+                self.close_guest_dirs()?;
                 *slot = Some(Db::open(&self.incus_dir.join("database/local.db"))?);
             }
         }
         Ok(std::cell::RefMut::map(self.db.borrow_mut(), |d| {
             d.as_mut().expect("opened above")
         }))
+    }
+
+    /// Directories holding image or guest files are root's alone (upstream's modes:
+    /// `images/`, `disks/` and the log directory 0700); applied at every first use, so
+    /// an installation made by an older version is fixed by its next command.
+    fn close_guest_dirs(&self) -> Result<()> {
+        for d in [
+            self.images_dir(),
+            self.incus_dir.join("disks"),
+            self.log_dir.clone(),
+        ] {
+            crate::storage::set_mode(&d, 0o700)?;
+        }
+        Ok(())
     }
 
     /// `storage-pools/` under the state directory, created traversable (0711).

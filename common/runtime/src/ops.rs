@@ -395,8 +395,8 @@ fn in_container(rec: &RunRecord, flags: CF, f: impl FnOnce() -> Result<()>) -> R
     }
 }
 
-/// Mount a host path into the running container (idmapped like the rootfs when unprivileged,
-/// read-only if asked): the tree is cloned here as host root, then attached from inside the
+/// Mount a host path into the running container (idmapped like the rootfs when unprivileged
+/// and `shift` is set, read-only if asked): the tree is cloned here as host root, then attached from inside the
 /// container's namespaces with move_mount. Also recorded in spec.json.
 /// Forks the caller: single-threaded callers only.
 pub fn hot_add_disk(run_dir: &Path, disk: &DiskMount) -> Result<()> {
@@ -417,7 +417,7 @@ pub fn hot_add_disk(run_dir: &Path, disk: &DiskMount) -> Result<()> {
     init_pidfd(&rec).ok_or(Error::NotRunning)?;
     let tree = crate::monitor::prepare_tree(
         &disk.source,
-        uns.as_ref().map(|u| u.as_fd()),
+        uns.as_ref().filter(|_| disk.shift).map(|u| u.as_fd()),
         disk.readonly,
         false,
     )?;
