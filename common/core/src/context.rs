@@ -110,8 +110,9 @@ impl Context {
     }
 
     /// Directories holding image or guest files are root's alone (upstream's modes:
-    /// `images/`, `disks/` and the log directory 0700); applied at every first use, so
-    /// an installation made by an older version is fixed by its next command.
+    /// `images/`, `disks/` and the log directory 0700, every pool's type directories);
+    /// applied at every first use, so an installation made by an older version is fixed
+    /// by its next command.
     fn close_guest_dirs(&self) -> Result<()> {
         for d in [
             self.images_dir(),
@@ -120,7 +121,7 @@ impl Context {
         ] {
             crate::storage::set_mode(&d, 0o700)?;
         }
-        Ok(())
+        crate::storage::close_pools(&self.pools_dir())
     }
 
     /// `storage-pools/` under the state directory, created traversable (0711).

@@ -32,15 +32,7 @@ const DEFAULT_LOOP_SIZE: u64 = 5 << 30;
 /// Upstream's default mount options.
 const DEFAULT_MOUNT_OPTIONS: &str = "user_subvol_rm_allowed";
 
-const TYPE_DIRS: &[&str] = &[
-    "containers",
-    "containers-snapshots",
-    "custom",
-    "custom-snapshots",
-    "images",
-    "virtual-machines",
-    "virtual-machines-snapshots",
-];
+use super::TYPE_DIRS;
 
 // --- ioctls (linux/btrfs.h) -------------------------------------------------
 
@@ -364,7 +356,7 @@ fn umount(target: &Path) -> Result<()> {
 }
 
 fn make_layout(root: &Path) -> Result<()> {
-    super::make_layout(root, TYPE_DIRS)
+    super::make_layout(root)
 }
 
 /// The referenced bytes and limit of a subvolume's qgroup; `None` when quotas are off.
@@ -586,10 +578,6 @@ impl BtrfsDriver {
 impl Driver for BtrfsDriver {
     fn name(&self) -> &'static str {
         "btrfs"
-    }
-
-    fn type_dirs(&self) -> &'static [&'static str] {
-        TYPE_DIRS
     }
 
     fn validate_config(&self, config: &Config) -> Result<()> {

@@ -10,23 +10,11 @@ use std::path::{Path, PathBuf};
 /// Plain directories on the host filesystem.
 pub struct DirDriver;
 
-const TYPE_DIRS: &[&str] = &[
-    "containers",
-    "containers-snapshots",
-    "custom",
-    "custom-snapshots",
-    "images",
-    "virtual-machines",
-    "virtual-machines-snapshots",
-];
+use super::TYPE_DIRS;
 
 impl Driver for DirDriver {
     fn name(&self) -> &'static str {
         "dir"
-    }
-
-    fn type_dirs(&self) -> &'static [&'static str] {
-        TYPE_DIRS
     }
 
     fn validate_config(&self, config: &Config) -> Result<()> {
@@ -86,7 +74,7 @@ impl Driver for DirDriver {
                     .insert("source".into(), pool.path.display().to_string());
             }
         }
-        super::make_layout(&pool.path, TYPE_DIRS)
+        super::make_layout(&pool.path)
     }
 
     fn delete_pool(&self, _ctx: &Context, pool: &PoolInfo) -> Result<()> {

@@ -129,6 +129,32 @@ pub(crate) fn image_volume_staging(pool: &PoolInfo, fingerprint: &str) -> PathBu
         .join(format!(".{fingerprint}.partial"))
 }
 
+/// The type directories at a pool's root (upstream's layout, every driver).
+pub(crate) const TYPE_DIRS: &[&str] = &[
+    "containers",
+    "containers-snapshots",
+    "custom",
+    "custom-snapshots",
+    "images",
+    "virtual-machines",
+    "virtual-machines-snapshots",
+];
+
+/// Closes the type directories of every pool under `pools_dir` (no database read):
+/// run at each first use of the state, so an installation made before they were closed
+/// is fixed by whatever command comes next.
+pub(crate) fn close_pools(pools_dir: &Path) -> Result<()> {
+    let Ok(rd) = std::fs::read_dir(pools_dir) else {
+        return Ok(());
+    };
+    for e in rd.flatten() {
+        for d in TYPE_DIRS {
+            set_mode(&e.path().join(d), TYPE_DIR_MODE)?;
+        }
+    }
+    Ok(())
+}
+
 /// Mode of a pool's root (upstream's 0711): the type directories below it are named,
 /// never guest data.
 pub(crate) const POOL_ROOT_MODE: u32 = 0o711;
@@ -168,9 +194,9 @@ pub(crate) fn set_mode(path: &Path, mode: u32) -> Result<()> {
 /// Creates a pool's layout (`root` and its type directories `dirs`) with the modes above;
 /// on an existing pool (every load) it only corrects modes, so installations made before
 /// the directories were closed are fixed on first use.
-pub(crate) fn make_layout(root: &Path, dirs: &[&str]) -> Result<()> {
+pub(crate) fn make_layout(root: &Path) -> Result<()> {
     set_mode(root, POOL_ROOT_MODE)?;
-    for d in dirs {
+    for d in TYPE_DIRS {
         let p = root.join(d);
         match std::fs::create_dir(&p) {
             Ok(()) => {}
@@ -186,8 +212,6 @@ pub(crate) fn make_layout(root: &Path, dirs: &[&str]) -> Result<()> {
 pub trait Driver {
     /// Upstream's driver name.
     fn name(&self) -> &'static str;
-    /// The type directories at the pool's root (see [`make_layout`]).
-    fn type_dirs(&self) -> &'static [&'static str];
     /// Checks driver-specific keys at create and set.
     fn validate_config(&self, config: &Config) -> Result<()>;
     /// Creates the pool on disk; fills in defaults (e.g. `source`).
@@ -416,7 +440,7 @@ pub fn load_pool(ctx: &Context, name: &str) -> Result<(PoolInfo, Box<dyn Driver>
     // Cheap when mounted (two stats); re-mounts a loop or device pool after a reboot.
     drv.mount_pool(ctx, &info)?;
     // A few stats: closes the layout of a pool made by an older version.
-    make_layout(&info.path, drv.type_dirs())?;
+    make_layout(&info.path)?;
     Ok((info, drv))
 }
 
