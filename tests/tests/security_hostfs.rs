@@ -455,3 +455,65 @@ fn planted_links_do_not_send_mounts_to_the_host() {
         env.ok("incus", &["delete", "--force", &name]);
     }
 }
+
+/// The host nodes made for unix-char/unix-block devices carry the mode the device asks
+/// for: `nobody` must not reach them in the run directory (at start and hot-plugged).
+#[test]
+fn device_nodes_are_not_reachable_by_host_users() {
+    let env = open_env();
+    let img = busybox_images("security_hostfs");
+    env.import(&[&img.unified], "bb");
+    env.ok("incus", &["create", "bb", "c1"]);
+    // /dev/loop-control is root:disk 0660 on the host; the container asks for 0666
+    let dev = |name: &str, path: &str| {
+        env.ok(
+            "incus",
+            &[
+                "config",
+                "device",
+                "add",
+                "c1",
+                name,
+                "unix-char",
+                "source=/dev/loop-control",
+                &format!("path={path}"),
+                "mode=0666",
+            ],
+        );
+    };
+    dev("lc1", "/dev/lc1");
+    env.ok("incus", &["start", "c1"]);
+    dev("lc2", "/dev/lc2");
+    assert_eq!(
+        sh(&env, "c1", "stat -c %a:%t:%T /dev/lc1 /dev/lc2"),
+        "666:a:ed\n666:a:ed\n"
+    );
+    let nodes: Vec<PathBuf> = walk(&env.run_dir)
+        .into_iter()
+        .map(|p| env.run_dir.join(p))
+        .filter(|p| {
+            use std::os::unix::fs::FileTypeExt;
+            std::fs::symlink_metadata(p)
+                .map(|m| m.file_type().is_char_device() || m.file_type().is_block_device())
+                .unwrap_or(false)
+        })
+        .collect();
+    assert!(!nodes.is_empty(), "the start-time node is kept for reboots");
+    for n in &nodes {
+        let o = as_nobody(
+            Command::new("/bin/sh")
+                .arg("-c")
+                .arg("[ -r \"$1\" ] || [ -w \"$1\" ] || [ -e \"$1\" ]")
+                .arg("sh")
+                .arg(n),
+        )
+        .status()
+        .unwrap();
+        assert!(
+            !o.success(),
+            "nobody reaches the device node {}",
+            n.display()
+        );
+    }
+    env.ok("incus", &["delete", "--force", "c1"]);
+}

@@ -368,7 +368,7 @@ fn prepare_devices(spec: &ContainerSpec, run_dir: &Path) -> Result<Vec<PathBuf>>
     if spec.unix_devices.is_empty() {
         return Ok(vec![]);
     }
-    fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let dir = state::devices_dir(run_dir)?;
     let mut out = vec![];
     for (i, d) in spec.unix_devices.iter().enumerate() {
         let p = dir.join(format!("dev{i}"));

@@ -510,8 +510,7 @@ pub fn hot_add_unix(run_dir: &Path, dev: &crate::spec::UnixDevice) -> Result<()>
     if !dev.path.is_absolute() {
         return Err(Error::Invalid("device path must be absolute".into()));
     }
-    let dir = run_dir.join(state::DEVICES);
-    fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let dir = state::devices_dir(run_dir)?;
     let node = dir.join(format!("hot-{}-{}", std::process::id(), now_unix()));
     let _ = fs::remove_file(&node);
     crate::monitor::make_device_node(&spec, dev, &node)?;
