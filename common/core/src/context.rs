@@ -97,8 +97,8 @@ impl Context {
                 std::fs::create_dir_all(&self.incus_dir).map_err(|e| {
                     Error::internal(format!("Create {}: {e}", self.incus_dir.display()))
                 })?;
-                // 0711 as upstream: containers' mapped root users must traverse the
-                // state directory to reach their rootfs (a mktemp dir is 0700).
+                // 0711 as upstream (the runtime itself needs no search permission:
+                // it mounts the rootfs from a descriptor, docs/security.md).
                 set_traversable(&self.incus_dir)?;
                 self.close_guest_dirs()?;
                 *slot = Some(Db::open(&self.incus_dir.join("database/local.db"))?);
