@@ -349,6 +349,26 @@ fn disk_shift_is_off_by_default() {
 #[test]
 fn planted_links_do_not_send_mounts_to_the_host() {
     let env = open_env();
+    // unique names: what the old code made on the host outlives its test
+    let tag = env
+        .root()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .replace('.', "-");
+    /// Removes what a broken runtime made on the host through the links (names unique
+    /// to this test), even when an assertion fails.
+    struct HostLeftovers(String);
+    impl Drop for HostLeftovers {
+        fn drop(&mut self) {
+            for p in ["/pwned-up", "/etc/pwned-etc", "/tmp/pwned-null"] {
+                let p = format!("{p}-{}", self.0);
+                let _ = std::fs::remove_dir_all(&p);
+                let _ = std::fs::remove_file(&p);
+            }
+        }
+    }
+    let _leftovers = HostLeftovers(tag.clone());
     let img = busybox_images("security_hostfs");
     env.import(&[&img.unified], "bb");
     let host_dir = env.root().join("hostdir");
@@ -381,9 +401,9 @@ fn planted_links_do_not_send_mounts_to_the_host() {
         env.ok("incus", &["stop", &name, "--force"]);
         let src = format!("source={}", shared.display());
         for (dev, path) in [
-            ("d1", "/mnt/abs/pwned-dir"),
-            ("d2", "/mnt/up/pwned-up"),
-            ("d3", "/mnt/etc/pwned-etc"),
+            ("d1", &format!("/mnt/abs/pwned-dir-{tag}")),
+            ("d2", &format!("/mnt/up/pwned-up-{tag}")),
+            ("d3", &format!("/mnt/etc/pwned-etc-{tag}")),
         ] {
             env.ok(
                 "incus",
@@ -409,7 +429,7 @@ fn planted_links_do_not_send_mounts_to_the_host() {
                 "n1",
                 "unix-char",
                 "source=/dev/null",
-                "path=/mnt/abs/pwned-null",
+                &format!("path=/mnt/abs/pwned-null-{tag}"),
             ],
         );
         env.ok(
@@ -422,7 +442,7 @@ fn planted_links_do_not_send_mounts_to_the_host() {
                 "n2",
                 "unix-char",
                 "source=/dev/null",
-                "path=/mnt/up/tmp/pwned-null",
+                &format!("path=/mnt/up/tmp/pwned-null-{tag}"),
             ],
         );
         // the link to the host directory names a path that does not exist inside: the
@@ -442,14 +462,21 @@ fn planted_links_do_not_send_mounts_to_the_host() {
             env.ok("incus", &["config", "device", "remove", &name, dev]);
         }
         env.ok("incus", &["start", &name]);
-        assert_eq!(sh(&env, &name, "cat /pwned-up/f").trim(), "shared");
-        assert_eq!(sh(&env, &name, "cat /etc/pwned-etc/f").trim(), "shared");
         assert_eq!(
-            sh(&env, &name, "stat -c %t:%T /tmp/pwned-null").trim(),
+            sh(&env, &name, &format!("cat /pwned-up-{tag}/f")).trim(),
+            "shared"
+        );
+        assert_eq!(
+            sh(&env, &name, &format!("cat /etc/pwned-etc-{tag}/f")).trim(),
+            "shared"
+        );
+        assert_eq!(
+            sh(&env, &name, &format!("stat -c %t:%T /tmp/pwned-null-{tag}")).trim(),
             "1:3"
         );
         for p in ["/pwned-up", "/etc/pwned-etc", "/tmp/pwned-null"] {
-            assert!(!Path::new(p).exists(), "{name}: {p} made on the host");
+            let p = format!("{p}-{tag}");
+            assert!(!Path::new(&p).exists(), "{name}: {p} made on the host");
         }
         assert_eq!(std::fs::read_dir(&host_dir).unwrap().count(), 0);
         env.ok("incus", &["delete", "--force", &name]);
