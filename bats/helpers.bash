@@ -53,8 +53,8 @@ need_busybox_image() {
 
 setup() {
     incus_tools_on_path
-    # Not under BATS_RUN_TMPDIR: it is 0700, and unprivileged containers need o+x above
-    # their rootfs.
+    # Searchable by others as /var/lib is: only the modes Incus sets itself (instance
+    # volumes 0100, pool type directories 0700) keep host users out of guest files.
     TEST_ROOT="$(mktemp -d "${TMPDIR:-/tmp}/incus-bats.XXXXXX")"
     chmod 711 "$TEST_ROOT"
     export INCUS_DIR="$TEST_ROOT/state"

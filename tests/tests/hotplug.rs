@@ -29,10 +29,11 @@ fn disks_and_unix_devices_come_and_go_live() {
             "disk",
             &src,
             "path=/mnt/data",
+            "shift=true",
         ],
     );
     assert_eq!(exec("cat /mnt/data/f").ok().stdout, "shared\n");
-    // Written inside as root: lands as host root through the idmapped mount.
+    // Written inside as root: lands as host root through the idmapped mount (shift=true).
     exec("echo back > /mnt/data/g").ok();
     assert_eq!(std::fs::read_to_string(share.join("g")).unwrap(), "back\n");
 

@@ -102,15 +102,31 @@ impl Context {
                 std::fs::create_dir_all(&self.incus_dir).map_err(|e| {
                     Error::internal(format!("Create {}: {e}", self.incus_dir.display()))
                 })?;
-                // 0711 as upstream: containers' mapped root users must traverse the
-                // state directory to reach their rootfs (a mktemp dir is 0700).
+                // 0711 as upstream (the runtime itself needs no search permission:
+                // it mounts the rootfs from a descriptor, docs/security.md).
                 set_traversable(&self.incus_dir)?;
+                self.close_guest_dirs()?;
                 *slot = Some(Db::open(&self.db_path())?);
             }
         }
         Ok(std::cell::RefMut::map(self.db.borrow_mut(), |d| {
             d.as_mut().expect("opened above")
         }))
+    }
+
+    /// Directories holding image or guest files are root's alone (upstream's modes:
+    /// `images/`, `disks/` and the log directory 0700, every pool's type directories);
+    /// applied at every first use, so an installation made by an older version is fixed
+    /// by its next command.
+    fn close_guest_dirs(&self) -> Result<()> {
+        for d in [
+            self.images_dir(),
+            self.incus_dir.join("disks"),
+            self.log_dir.clone(),
+        ] {
+            crate::storage::set_mode(&d, 0o700)?;
+        }
+        crate::storage::close_pools(&self.pools_dir())
     }
 
     /// `storage-pools/` under the state directory, created traversable (0711).

@@ -124,10 +124,18 @@ pub fn validate_device(name: &str, dev: &Config) -> Result<()> {
                     "Device \"{name}\": the root disk cannot have a \"source\""
                 )));
             }
-            if let Some(ro) = dev.get("readonly") {
-                incus_api::keys::parse_bool(ro).ok_or_else(|| {
-                    Error::invalid(format!("Device \"{name}\": readonly must be a boolean"))
-                })?;
+            for k in ["readonly", "shift"] {
+                if let Some(v) = dev.get(k) {
+                    incus_api::keys::parse_bool(v).ok_or_else(|| {
+                        Error::invalid(format!("Device \"{name}\": {k} must be a boolean"))
+                    })?;
+                }
+            }
+            if dev.contains_key("shift") && dev.contains_key("pool") {
+                return Err(Error::invalid(format!(
+                    "Device \"{name}\": the \"shift\" property cannot be used with custom storage \
+                     volumes (they are always mapped to the instance)"
+                )));
             }
         }
         "unix-char" | "unix-block" => {

@@ -119,6 +119,8 @@ pub fn import(
 
     let images = ctx.images_dir();
     std::fs::create_dir_all(&images)?;
+    // image files: root only (upstream's 0700)
+    crate::storage::set_mode(&images, 0o700)?;
     // What a killed import of this image left behind goes first (the lock is ours).
     for stale in [
         format!(".check-{fp}"),

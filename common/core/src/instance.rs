@@ -517,8 +517,10 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
     get(ctx, &name)
 }
 
-/// `INCUS_DIR/containers/NAME` -> the volume, as upstream lays it out.
+/// `INCUS_DIR/containers/NAME` -> the volume, as upstream lays it out. Also closes the
+/// volume (0100): every way an instance volume comes to be (create, copy, rename) ends here.
 pub(crate) fn symlink_instance(ctx: &Context, row: &InstanceRow) -> Result<()> {
+    storage::set_mode(&volume_path(ctx, row), storage::INSTANCE_VOLUME_MODE)?;
     let dir = ctx.incus_dir.join("containers");
     std::fs::create_dir_all(&dir)?;
     let link = dir.join(&row.name);

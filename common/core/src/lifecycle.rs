@@ -230,13 +230,15 @@ fn devices_of(ctx: &Context, devices: &Devices) -> Result<(Vec<DiskMount>, Vec<U
                         .map_err(|e| e.context(format!("Device \"{dname}\"")))?,
                     None => PathBuf::from(source),
                 };
+                let flag = |k: &str| d.get(k).and_then(|v| keys::parse_bool(v)).unwrap_or(false);
                 disks.push(DiskMount {
                     source,
                     path: PathBuf::from(d.get("path").cloned().unwrap_or_default()),
-                    readonly: d
-                        .get("readonly")
-                        .and_then(|v| keys::parse_bool(v))
-                        .unwrap_or(false),
+                    readonly: flag("readonly"),
+                    // A host path is idmapped only with shift=true (upstream's default is
+                    // false); a custom volume is stored unshifted and always idmapped, where
+                    // upstream shifts its files on disk to the same effect.
+                    shift: d.contains_key("pool") || flag("shift"),
                 });
             }
             Some(t @ ("unix-char" | "unix-block")) => {
@@ -295,25 +297,6 @@ fn devices_of(ctx: &Context, devices: &Devices) -> Result<(Vec<DiskMount>, Vec<U
     Ok((disks, unix))
 }
 
-/// The container's root (an unprivileged id) reaches its rootfs through every
-/// directory above it: each needs the execute bit for others, as upstream's 0711.
-fn check_traversable(rootfs: &std::path::Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let real = std::fs::canonicalize(rootfs)?;
-    for dir in real.ancestors().skip(1) {
-        let mode = std::fs::metadata(dir)?.permissions().mode();
-        if mode & 0o001 == 0 {
-            return Err(Error::forbidden(format!(
-                "{} (mode {:o}) is not traversable by others: unprivileged containers cannot reach \
-                 their rootfs below it (chmod o+x {0}, or place INCUS_DIR elsewhere)",
-                dir.display(),
-                mode & 0o7777
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// `start`: renders pending templates, starts the container, then records the start
 /// (pending trigger cleared, power state, last use, event) in one transaction.
 pub fn start(ctx: &Context, name: &str) -> Result<()> {
@@ -344,9 +327,14 @@ pub(crate) fn start_locked(ctx: &Context, name: &str) -> Result<()> {
         config.extend(nic_volatile);
     }
     let spec = spec_of(ctx, &row, &config, &devices, nics)?;
-    if !spec.privileged {
-        check_traversable(&spec.rootfs)?;
-    }
+    // The runtime needs no search permission above the rootfs: the volume stays 0100 and
+    // the logs (guest console output) root's; fixes volumes made by an older version.
+    crate::storage::set_mode(
+        &instance::volume_path(ctx, &row),
+        crate::storage::INSTANCE_VOLUME_MODE,
+    )?;
+    std::fs::create_dir_all(&ctx.log_dir)?;
+    crate::storage::set_mode(&ctx.log_dir, 0o700)?;
     with_power_intent(ctx, &row, "RUNNING", || {
         pause_point("start-before-runtime");
         incus_runtime::start(&spec).map_err(rt_err)

@@ -371,7 +371,7 @@ fn prepare_devices(spec: &ContainerSpec, run_dir: &Path) -> Result<Vec<PathBuf>>
     if spec.unix_devices.is_empty() {
         return Ok(vec![]);
     }
-    fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let dir = state::devices_dir(run_dir)?;
     let mut out = vec![];
     for (i, d) in spec.unix_devices.iter().enumerate() {
         let p = dir.join(format!("dev{i}"));
@@ -487,13 +487,9 @@ impl Monitor {
                 .iter()
                 .filter_map(|(k, v)| CString::new(format!("{k}={v}")).ok()),
         );
-        let ctx_base = (
-            self.layout.clone(),
-            self.slave_path.clone(),
-            self.device_nodes.clone(),
-        );
+        let ctx_base = (self.layout.clone(), self.slave_path.clone());
+        let ntrees = 1 + spec.disks.len() + self.device_nodes.len();
         let slave = self.pty_slave.as_raw_fd();
-        let ndisks = spec.disks.len();
         let mut stack = vec![0u8; 256 * 1024];
         let cb = Box::new(|| -> isize {
             let r = (|| -> Result<()> {
@@ -516,16 +512,12 @@ impl Monitor {
                 for n in &spec.nics {
                     crate::net::link_up(&n.name)?;
                 }
-                let trees = recv_fds(sc.as_fd(), ndisks + 1)?;
-                if trees.len() != ndisks + 1 {
-                    return Err(Error::Start("did not receive the mount trees".into()));
-                }
+                let trees = recv_fds(sc.as_fd(), ntrees)?;
                 let ctx = ChildCtx {
                     spec: &spec,
                     layout: &ctx_base.0,
                     console_slave: ctx_base.1.clone(),
                     trees,
-                    device_nodes: ctx_base.2.clone(),
                 };
                 setup(&ctx)?;
                 drop(ctx);
@@ -544,9 +536,14 @@ impl Monitor {
             }
             1
         });
+        // The child starts in the rootfs directory (its working directory follows into the
+        // new mount namespace) and mounts the rootfs tree there without a path lookup: the
+        // directories above stay closed to the container's ids (instance volumes are 0100).
+        nix::unistd::chdir(&spec.rootfs).map_err(|e| sys_err("chdir rootfs", e))?;
         // SAFETY: the monitor is single-threaded; the child only uses memory it owns.
-        let pid = unsafe { nix::sched::clone(cb, &mut stack, flags, Some(libc::SIGCHLD)) }
-            .map_err(|e| sys_err("clone", e))?;
+        let pid = unsafe { nix::sched::clone(cb, &mut stack, flags, Some(libc::SIGCHLD)) };
+        let _ = nix::unistd::chdir("/");
+        let pid = pid.map_err(|e| sys_err("clone", e))?;
         let abort = |e: Error| -> Error {
             let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
             let _ = waitpid(pid, None);
@@ -570,18 +567,19 @@ impl Monitor {
                     .map_err(|e| sys_err("open userns", e))?;
                 trees.push(prepare_tree(&spec.rootfs, Some(uns.as_fd()), false, true)?);
                 for d in &spec.disks {
-                    trees.push(prepare_tree(
-                        &d.source,
-                        Some(uns.as_fd()),
-                        d.readonly,
-                        false,
-                    )?);
+                    // idmapped only with shift=true (custom volumes: always), as upstream
+                    let u = d.shift.then(|| uns.as_fd());
+                    trees.push(prepare_tree(&d.source, u, d.readonly, false)?);
                 }
             } else {
                 trees.push(prepare_tree(&spec.rootfs, None, false, true)?);
                 for d in &spec.disks {
                     trees.push(prepare_tree(&d.source, None, d.readonly, false)?);
                 }
+            }
+            // device nodes as trees too: the child never looks up a host path
+            for n in &self.device_nodes {
+                trees.push(prepare_tree(n, None, false, false)?);
             }
             for n in &spec.nics {
                 crate::net::attach(

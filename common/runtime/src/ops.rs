@@ -413,8 +413,8 @@ fn in_container(rec: &RunRecord, flags: CF, f: impl FnOnce() -> Result<()>) -> R
     }
 }
 
-/// Mount a host path into the running container (idmapped like the rootfs when unprivileged,
-/// read-only if asked): the tree is cloned here as host root, then attached from inside the
+/// Mount a host path into the running container (idmapped like the rootfs when unprivileged
+/// and `shift` is set, read-only if asked): the tree is cloned here as host root, then attached from inside the
 /// container's namespaces with move_mount. Also recorded in spec.json.
 /// Forks the caller; a threaded caller goes through the helper (hotplug.rs).
 pub fn hot_add_disk(run_dir: &Path, disk: &DiskMount) -> Result<()> {
@@ -440,7 +440,7 @@ pub fn hot_add_disk(run_dir: &Path, disk: &DiskMount) -> Result<()> {
     init_pidfd(&rec).ok_or(Error::NotRunning)?;
     let tree = crate::monitor::prepare_tree(
         &disk.source,
-        uns.as_ref().map(|u| u.as_fd()),
+        uns.as_ref().filter(|_| disk.shift).map(|u| u.as_fd()),
         disk.readonly,
         false,
     )?;
@@ -550,8 +550,7 @@ pub fn hot_add_unix(run_dir: &Path, dev: &crate::spec::UnixDevice) -> Result<()>
     if !dev.path.is_absolute() {
         return Err(Error::Invalid("device path must be absolute".into()));
     }
-    let dir = run_dir.join(state::DEVICES);
-    fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let dir = state::devices_dir(run_dir)?;
     let node = dir.join(format!("hot-{}-{}", std::process::id(), now_unix()));
     let _ = fs::remove_file(&node);
     crate::monitor::make_device_node(&spec, dev, &node)?;

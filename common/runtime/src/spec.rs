@@ -181,6 +181,11 @@ pub struct DiskMount {
     /// Mount read-only.
     #[serde(default)]
     pub readonly: bool,
+    /// Idmap the mount to the container's user namespace (`shift=true`, and custom
+    /// volumes). Without it the host's ids show as they are: host root's files belong to
+    /// the overflow id (nobody) inside an unprivileged container.
+    #[serde(default)]
+    pub shift: bool,
 }
 
 /// A veth NIC: `host_name` on `bridge` outside, `name` inside.

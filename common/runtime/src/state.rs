@@ -37,6 +37,22 @@ pub(crate) fn path(run_dir: &Path, f: &str) -> PathBuf {
     run_dir.join(f)
 }
 
+/// The directory of the host device nodes made for unix-char/unix-block devices, created
+/// root-only (0700): a node carries the mode the device asks for (0666 is common), so a
+/// host user who could reach it would open the host device itself. The container gets
+/// the nodes as mount trees, never by path.
+pub(crate) fn devices_dir(run_dir: &Path) -> Result<PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let dir = path(run_dir, DEVICES);
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .and_then(|_| fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)))
+        .map_err(|e| Error::io(&dir, e))?;
+    Ok(dir)
+}
+
 pub(crate) fn read_spec(run_dir: &Path) -> Result<ContainerSpec> {
     let p = path(run_dir, SPEC);
     let s = incus_sys::fsutil::read_small_bytes(&p).map_err(|e| Error::io(&p, e))?;

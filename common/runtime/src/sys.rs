@@ -200,6 +200,27 @@ pub(crate) fn move_mount(tree: BorrowedFd, target: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `move_mount` a detached tree onto the file or directory `target` refers to (an
+/// `O_PATH` descriptor, or `AT_FDCWD` for the working directory): no path lookup.
+pub(crate) fn move_mount_fd(tree: BorrowedFd, target: RawFd) -> Result<()> {
+    const MOVE_MOUNT_T_EMPTY_PATH: u32 = 0x40;
+    // SAFETY: syscall with valid fds and empty C strings.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            target,
+            c"".as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    };
+    if r < 0 {
+        return Err(sys_err("move_mount", Errno::last()));
+    }
+    Ok(())
+}
+
 /// Open a file read-only with O_CLOEXEC.
 pub(crate) fn open_ro(path: &str) -> std::result::Result<OwnedFd, Errno> {
     nix::fcntl::open(

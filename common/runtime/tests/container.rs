@@ -267,11 +267,23 @@ fn disks_devices_hotplug() {
     let ro = ct.tmp.path().join("ro");
     std::fs::create_dir(&ro).unwrap();
     std::fs::write(ro.join("f"), "read-only-data").unwrap();
-    ct.spec.disks = vec![DiskMount {
-        source: ro,
-        path: "/mnt/ro".into(),
-        readonly: true,
-    }];
+    let plain = ct.tmp.path().join("plain");
+    std::fs::create_dir(&plain).unwrap();
+    std::fs::write(plain.join("f"), "host-data").unwrap();
+    ct.spec.disks = vec![
+        DiskMount {
+            source: ro,
+            path: "/mnt/ro".into(),
+            readonly: true,
+            shift: true,
+        },
+        DiskMount {
+            source: plain,
+            path: "/mnt/plain".into(),
+            readonly: false,
+            shift: false,
+        },
+    ];
     ct.spec.unix_devices = vec![UnixDevice {
         path: "/dev/mynull".into(),
         kind: DeviceKind::Char,
@@ -284,8 +296,13 @@ fn disks_devices_hotplug() {
     ct.start();
     assert_eq!(ct.sh("cat /mnt/ro/f").1, "read-only-data");
     assert_ne!(ct.sh("touch /mnt/ro/g 2>/dev/null").0, 0);
-    // idmapped: host root-owned files are root-owned inside
+    // idmapped (shift): host root-owned files are root-owned inside
     assert_eq!(ct.sh("stat -c %u /mnt/ro/f").1.trim(), "0");
+    // not shifted: host root's files belong to the overflow id, root inside cannot write
+    assert_eq!(ct.sh("stat -c %u:%g /mnt/plain/f").1.trim(), "65534:65534");
+    assert_eq!(ct.sh("cat /mnt/plain/f").1, "host-data");
+    assert_ne!(ct.sh("echo x > /mnt/plain/f 2>/dev/null").0, 0);
+    assert_ne!(ct.sh("touch /mnt/plain/new 2>/dev/null").0, 0);
     assert_eq!(
         ct.sh("echo x > /dev/mynull && stat -c %t:%T /dev/mynull")
             .1
@@ -301,6 +318,7 @@ fn disks_devices_hotplug() {
             source: hot.clone(),
             path: "/mnt/hot".into(),
             readonly: false,
+            shift: true,
         },
     )
     .unwrap();

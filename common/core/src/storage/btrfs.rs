@@ -17,7 +17,7 @@ use incus_api::{keys, Config, StoragePoolResources};
 use std::ffi::CString;
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -32,15 +32,7 @@ const DEFAULT_LOOP_SIZE: u64 = 5 << 30;
 /// Upstream's default mount options.
 const DEFAULT_MOUNT_OPTIONS: &str = "user_subvol_rm_allowed";
 
-const TYPE_DIRS: &[&str] = &[
-    "containers",
-    "containers-snapshots",
-    "custom",
-    "custom-snapshots",
-    "images",
-    "virtual-machines",
-    "virtual-machines-snapshots",
-];
+use super::TYPE_DIRS;
 
 // --- ioctls (linux/btrfs.h) -------------------------------------------------
 
@@ -364,13 +356,7 @@ fn umount(target: &Path) -> Result<()> {
 }
 
 fn make_layout(root: &Path) -> Result<()> {
-    crate::context::set_traversable(root)?;
-    for d in TYPE_DIRS {
-        let p = root.join(d);
-        std::fs::create_dir_all(&p)?;
-        crate::context::set_traversable(&p)?;
-    }
-    Ok(())
+    super::make_layout(root)
 }
 
 /// The referenced bytes and limit of a subvolume's qgroup; `None` when quotas are off.
@@ -459,7 +445,9 @@ impl BtrfsDriver {
             )));
         }
         let file = loop_file(ctx, &pool.name);
+        // the loop file holds every volume's bytes: root only, as upstream's disks/ (0700)
         std::fs::create_dir_all(disks_dir(ctx))?;
+        super::set_mode(&disks_dir(ctx), 0o700)?;
         // The caller holds the pool lock and found no row: a file or mount left here
         // is a killed create's, ours to remove.
         if file.exists() {
@@ -470,6 +458,7 @@ impl BtrfsDriver {
         let f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
+            .mode(0o600)
             .open(&file)
             .map_err(|e| Error::conflict(format!("Create {}: {e}", file.display())))?;
         let made = (|| -> Result<()> {
@@ -703,7 +692,7 @@ impl Driver for BtrfsDriver {
         let path = self.vol_path(pool, vtype, name);
         std::fs::create_dir_all(path.parent().unwrap_or(Path::new("/")))?;
         subvol_create(&path)?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o711))?;
+        super::set_mode(&path, super::volume_mode(vtype))?;
         Ok(path)
     }
 

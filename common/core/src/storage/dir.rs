@@ -10,15 +10,7 @@ use std::path::{Path, PathBuf};
 /// Plain directories on the host filesystem.
 pub struct DirDriver;
 
-const TYPE_DIRS: &[&str] = &[
-    "containers",
-    "containers-snapshots",
-    "custom",
-    "custom-snapshots",
-    "images",
-    "virtual-machines",
-    "virtual-machines-snapshots",
-];
+use super::TYPE_DIRS;
 
 impl Driver for DirDriver {
     fn name(&self) -> &'static str {
@@ -82,12 +74,7 @@ impl Driver for DirDriver {
                     .insert("source".into(), pool.path.display().to_string());
             }
         }
-        crate::context::set_traversable(&pool.path)?;
-        for d in TYPE_DIRS {
-            std::fs::create_dir_all(pool.path.join(d))?;
-            crate::context::set_traversable(&pool.path.join(d))?;
-        }
-        Ok(())
+        super::make_layout(&pool.path)
     }
 
     fn delete_pool(&self, _ctx: &Context, pool: &PoolInfo) -> Result<()> {
@@ -113,9 +100,7 @@ impl Driver for DirDriver {
         std::fs::create_dir_all(path.parent().unwrap_or(Path::new("/")))?;
         std::fs::create_dir(&path)
             .map_err(|e| Error::conflict(format!("Create volume {}: {e}", path.display())))?;
-        // Upstream keeps instance volumes at 0711 (rootfs reachable by mapped ids).
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o711))?;
+        super::set_mode(&path, super::volume_mode(vtype))?;
         Ok(path)
     }
 

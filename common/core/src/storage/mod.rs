@@ -110,8 +110,8 @@ pub(crate) fn image_volume(
     (ops.delete)(&tmp)?;
     std::fs::create_dir_all(tmp.parent().unwrap_or(Path::new("/")))?;
     (ops.create)(&tmp)?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o711))?;
+    // upstream's image volumes are 0711; `images/` above is 0700
+    set_mode(&tmp, 0o711)?;
     if let Err(e) = fill(&tmp) {
         let _ = (ops.delete)(&tmp);
         return Err(e);
@@ -127,6 +127,85 @@ pub(crate) fn image_volume_staging(pool: &PoolInfo, fingerprint: &str) -> PathBu
     pool.path
         .join("images")
         .join(format!(".{fingerprint}.partial"))
+}
+
+/// The type directories at a pool's root (upstream's layout, every driver).
+pub(crate) const TYPE_DIRS: &[&str] = &[
+    "containers",
+    "containers-snapshots",
+    "custom",
+    "custom-snapshots",
+    "images",
+    "virtual-machines",
+    "virtual-machines-snapshots",
+];
+
+/// Closes the type directories of every pool under `pools_dir` (no database read):
+/// run at each first use of the state, so an installation made before they were closed
+/// is fixed by whatever command comes next.
+pub(crate) fn close_pools(pools_dir: &Path) -> Result<()> {
+    let Ok(rd) = std::fs::read_dir(pools_dir) else {
+        return Ok(());
+    };
+    for e in rd.flatten() {
+        for d in TYPE_DIRS {
+            set_mode(&e.path().join(d), TYPE_DIR_MODE)?;
+        }
+    }
+    Ok(())
+}
+
+/// Mode of a pool's root (upstream's 0711): the type directories below it are named,
+/// never guest data.
+pub(crate) const POOL_ROOT_MODE: u32 = 0o711;
+/// Mode of every type directory of a pool (`containers`, `custom`, `images`, their
+/// `-snapshots`): guest and image files live only below them and only root enters.
+/// Upstream keeps `containers` and `containers-snapshots` at 0711 (their runtime walks
+/// to the rootfs) and the rest at 0700; our runtime mounts the rootfs from a descriptor,
+/// so every type directory is closed, and a staging copy (`.NAME.copy`) is never exposed.
+pub(crate) const TYPE_DIR_MODE: u32 = 0o700;
+/// Mode of an instance volume (upstream's 0100): even with a type directory opened by
+/// hand, nobody but root may list or enter it.
+pub const INSTANCE_VOLUME_MODE: u32 = 0o100;
+
+/// The mode a new volume of `vtype` gets: instances 0100, others upstream's 0711.
+pub(crate) fn volume_mode(vtype: VolumeType) -> u32 {
+    match vtype {
+        VolumeType::Container => INSTANCE_VOLUME_MODE,
+        _ => 0o711,
+    }
+}
+
+/// Sets `path`'s permission bits to `mode` unless they already are (one stat when so).
+/// Missing is fine: the caller creates the directory where it needs one.
+pub(crate) fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::metadata(path) {
+        Ok(m) if m.permissions().mode() & 0o7777 == mode => Ok(()),
+        Ok(_) => Ok(std::fs::set_permissions(
+            path,
+            std::fs::Permissions::from_mode(mode),
+        )?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Creates a pool's layout (`root` and its type directories `dirs`) with the modes above;
+/// on an existing pool (every load) it only corrects modes, so installations made before
+/// the directories were closed are fixed on first use.
+pub(crate) fn make_layout(root: &Path) -> Result<()> {
+    set_mode(root, POOL_ROOT_MODE)?;
+    for d in TYPE_DIRS {
+        let p = root.join(d);
+        match std::fs::create_dir(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e.into()),
+        }
+        set_mode(&p, TYPE_DIR_MODE)?;
+    }
+    Ok(())
 }
 
 /// A storage backend.
@@ -360,6 +439,8 @@ pub fn load_pool(ctx: &Context, name: &str) -> Result<(PoolInfo, Box<dyn Driver>
     let drv = driver(&row.driver)?;
     // Cheap when mounted (two stats); re-mounts a loop or device pool after a reboot.
     drv.mount_pool(ctx, &info)?;
+    // A few stats: closes the layout of a pool made by an older version.
+    make_layout(&info.path)?;
     Ok((info, drv))
 }
 

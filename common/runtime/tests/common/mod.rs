@@ -110,10 +110,11 @@ impl Ct {
             .prefix("incus-rt-")
             .tempdir()
             .unwrap();
-        // traversable by the container's root (mapped uid) for the idmapped rootfs
+        // closed to everyone but root (as instance volumes are): the runtime must reach the
+        // rootfs without the container's ids searching any directory above it
         std::fs::set_permissions(
             tmp.path(),
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+            std::os::unix::fs::PermissionsExt::from_mode(0o700),
         )
         .unwrap();
         let rootfs = tmp.path().join("rootfs");
