@@ -556,9 +556,7 @@ fn https_trust_token_with_the_upstream_client() {
         .unwrap()
         .to_string();
     // Waits for the clock, not for another process.
-    while chrono_now_after(&expires).is_none() {
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    incus_tests::poll(10, "the token's expiry time", || chrono_now_after(&expires));
     srv.incus(&["remote", "add", "srv3", &token]).code(1);
     assert!(env
         .ok("incus-trust", &["list-tokens", "--format", "csv"])
@@ -599,41 +597,21 @@ fn chrono_now_after(t: &str) -> Option<()> {
     (now.as_str() > t).then_some(())
 }
 
-/// A venv with pylxd from PyPI, made once and kept in the temporary directory.
+/// The venv with pylxd that `make deps` makes (`PYLXD_VENV` in the Makefile): the test
+/// itself never reaches the package index, so `make test` runs offline after set-up.
 fn pylxd_python() -> PathBuf {
-    let venv = std::env::temp_dir().join("incus-tests-pylxd-venv");
+    let venv = std::env::var_os("INCUS_TEST_PYLXD_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/pylxd-venv"));
     let python = venv.join("bin/python");
-    let has = |p: &Path| {
-        Command::new(p)
-            .args(["-c", "import pylxd"])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    };
-    if !has(&python) {
-        // Serialised across test processes by a lock file next to the venv.
-        let lock =
-            std::fs::File::create(std::env::temp_dir().join("incus-tests-pylxd.lock")).unwrap();
-        use std::os::fd::AsRawFd;
-        // SAFETY: flock on a descriptor we own; released when `lock` closes.
-        unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
-        if !has(&python) {
-            let o = Command::new("python3")
-                .args(["-m", "venv"])
-                .arg(&venv)
-                .output()
-                .unwrap();
-            assert!(
-                o.status.success(),
-                "python3 -m venv (apt-get install python3-venv): {o:?}"
-            );
-            let o = Command::new(venv.join("bin/pip"))
-                .args(["install", "-q", "pylxd"])
-                .output()
-                .unwrap();
-            assert!(o.status.success(), "pip install pylxd: {o:?}");
-        }
-    }
+    let o = Command::new(&python)
+        .args(["-c", "import pylxd"])
+        .output();
+    assert!(
+        matches!(&o, Ok(o) if o.status.success()),
+        "no pylxd in {} (run `make deps`): {o:?}",
+        venv.display()
+    );
     python
 }
 
