@@ -604,9 +604,7 @@ fn pylxd_python() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/pylxd-venv"));
     let python = venv.join("bin/python");
-    let o = Command::new(&python)
-        .args(["-c", "import pylxd"])
-        .output();
+    let o = Command::new(&python).args(["-c", "import pylxd"]).output();
     assert!(
         matches!(&o, Ok(o) if o.status.success()),
         "no pylxd in {} (run `make deps`): {o:?}",
@@ -1029,4 +1027,29 @@ fn untrusted_client_is_refused_on_every_upstream_route() {
             .line(),
         format!("127.0.0.1:{port}")
     );
+}
+
+/// The upstream 6.0 client sends `incus list status=running` as `filter=status eq
+/// running`: the server's filter (core's, shared with our CLI) compares without case.
+#[test]
+fn upstream_list_filters_run_on_the_server() {
+    upstream_present();
+    let env = TestEnv::initialized();
+    with_image(&env);
+    env.ok("incus-instance", &["launch", "busybox", "f1"]);
+    env.ok("incus-instance", &["init", "busybox", "f2"]);
+    let srv = Server::start(&env);
+    let names = |args: &[&str]| {
+        let mut a = vec!["list", "-c", "n", "-f", "csv"];
+        a.extend_from_slice(args);
+        srv.incus(&a).ok().stdout
+    };
+    assert_eq!(names(&["status=running"]), "f1\n", "{}", srv.log());
+    assert_eq!(names(&["status=STOPPED"]), "f2\n", "{}", srv.log());
+    assert_eq!(names(&["type=container"]), "f1\nf2\n");
+    let (_, v) = srv.curl("GET", "/1.0/instances?filter=status+eq+running", None);
+    assert_eq!(v["metadata"], serde_json::json!(["/1.0/instances/f1"]));
+    let (code, _) = srv.curl("GET", "/1.0/instances?filter=status+eq", None);
+    assert_eq!(code, 400);
+    env.ok("incus-instance", &["stop", "-f", "f1"]);
 }

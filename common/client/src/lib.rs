@@ -27,6 +27,7 @@ pub use chrono::{DateTime, Utc};
 pub use incus_core::boot::BootReport;
 pub use incus_core::copy::CopyOptions;
 pub use incus_core::files::{FileInfo, FileKind, FilePut};
+pub use incus_core::filter::Filter;
 pub use incus_core::image::ImportOptions;
 pub use incus_core::instance::CreateOptions;
 pub use incus_core::snapshot::{timer, AutoReport, CreateOptions as SnapshotCreateOptions};

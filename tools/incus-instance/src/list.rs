@@ -3,7 +3,7 @@
 use clap::Args;
 use incus_api::{Error, Instance, Result};
 use incus_cli::Format;
-use incus_client::Backend;
+use incus_client::{Backend, Filter};
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
@@ -146,32 +146,6 @@ fn cell(i: &Instance, c: char) -> String {
     }
 }
 
-/// Does an instance pass the filters (upstream: bare word = name prefix; k=v on config,
-/// with `type`, `status`/`state` shorthands)?
-fn matches(i: &Instance, filters: &[String]) -> bool {
-    filters.iter().all(|f| match f.split_once('=') {
-        None => i.name.starts_with(f.as_str()),
-        Some(("type", v)) => i.instance_type.eq_ignore_ascii_case(v),
-        Some(("status" | "state", v)) => i.status.eq_ignore_ascii_case(v),
-        Some(("architecture", v)) => i.architecture == v,
-        Some((k, v)) => {
-            // Namespaces may be abbreviated as upstream allows (s.privileged).
-            i.expanded_config
-                .iter()
-                .any(|(ck, cv)| cv == v && (ck == k || abbreviation_matches(k, ck)))
-        }
-    })
-}
-
-fn abbreviation_matches(short: &str, full: &str) -> bool {
-    let (sp, fp): (Vec<&str>, Vec<&str>) = (short.split('.').collect(), full.split('.').collect());
-    sp.len() == fp.len()
-        && sp
-            .iter()
-            .zip(&fp)
-            .all(|(s, f)| !s.is_empty() && f.starts_with(s))
-}
-
 pub fn list(b: &dyn Backend, a: ListArgs) -> Result<ExitCode> {
     if a.all_projects {
         return Err(Error::unsupported(
@@ -190,10 +164,11 @@ pub fn list(b: &dyn Backend, a: ListArgs) -> Result<ExitCode> {
     // State and snapshots are needed for these columns and for json/yaml (InstanceFull).
     let full = matches!(a.format, Format::Json | Format::Yaml)
         || columns.chars().any(|c| "46SmMNpuD".contains(c));
+    let filter = Filter::from_cli(&a.filters);
     let instances: Vec<Instance> = b
         .instances(full)?
         .into_iter()
-        .filter(|i| matches(i, &a.filters))
+        .filter(|i| filter.matches(i))
         .collect();
     let rows: Vec<Vec<String>> = instances
         .iter()
@@ -206,6 +181,10 @@ pub fn list(b: &dyn Backend, a: ListArgs) -> Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn matches(i: &Instance, filters: &[String]) -> bool {
+        Filter::from_cli(filters).matches(i)
+    }
 
     #[test]
     fn filters() {
