@@ -16,6 +16,7 @@ pub mod instance;
 pub mod lifecycle;
 pub mod names;
 pub mod network;
+pub mod patch;
 pub mod profile;
 pub mod server;
 pub mod sftp;

@@ -1,6 +1,5 @@
 //! `/1.0/instances`: list, create, one, update, rename, delete, state, logs.
 
-use super::profiles::merge_put;
 use super::{run_task, urls};
 use crate::app::{
     check_project, core, parse_body, recursion, sync, sync_etag, ApiError, ApiResult, AppRef, Query,
@@ -181,7 +180,7 @@ async fn patch(Path(name): Path<String>, q: Query, body: Bytes) -> ApiResult {
     let patch: serde_json::Value = parse_body(&body)?;
     core(move |ctx| {
         instance::modify(ctx, &name, |_, put| {
-            merge_put(
+            incus_core::patch::merge(
                 &mut put.config,
                 &mut put.devices,
                 &mut put.description,
