@@ -55,13 +55,7 @@ pub fn limits_of(config: &Config) -> Result<Limits> {
     let get = |k: &str| config.get(k).filter(|v| !v.is_empty());
     Ok(Limits {
         memory: match get("limits.memory") {
-            Some(v) if v.ends_with('%') => {
-                let pct: u64 = v.trim_end_matches('%').parse().map_err(|_| {
-                    Error::invalid(format!("Invalid value for limits.memory: \"{v}\""))
-                })?;
-                Some(host_memory() / 100 * pct)
-            }
-            Some(v) => Some(keys::parse_size(v)?),
+            Some(v) => Some(keys::MemoryLimit::parse(v)?.bytes(host_memory())),
             None => None,
         },
         memory_swap: get("limits.memory.swap").and_then(|v| keys::parse_bool(v)),
