@@ -2,7 +2,7 @@
 
 use clap::{CommandFactory, Parser, Subcommand};
 use incus_api::{Error, Result};
-use incus_cli::{Format, GlobalArgs};
+use incus_cli::{GlobalArgs, ListFormat};
 use std::io::Read;
 use std::process::ExitCode;
 
@@ -41,8 +41,8 @@ pub enum Cmd {
     /// Check that the database, the disk and the runtime agree (ours; read-only).
     /// Lists each disagreement and exits 1 when there is any
     Check {
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// After a host boot (ours; run by a boot-time unit): repair what the reboot left
     /// and start the instances with boot.autostart (or that were running and have no

@@ -3,7 +3,7 @@
 
 use clap::{CommandFactory, Parser, Subcommand};
 use incus_api::{Error, Image, ImagePut, Result};
-use incus_cli::{Format, GlobalArgs};
+use incus_cli::{GlobalArgs, ListFormat, ShowFormat};
 use incus_client::{Backend, ImageSource, ImportOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,16 +41,16 @@ pub enum Cmd {
         /// Columns (upstream letters: l L f F p d a t s u e)
         #[arg(short = 'c', long = "columns", default_value = "lfpdatsu")]
         columns: String,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// Show useful information about an image
     Info { image: String },
     /// Show an image's properties as YAML
     Show {
         image: String,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
-        format: Format,
+        #[command(flatten)]
+        format: ShowFormat,
     },
     /// Edit an image's properties as YAML (from stdin when it is not a terminal)
     Edit { image: String },
@@ -128,8 +128,8 @@ pub enum AliasCmd {
     #[command(visible_alias = "ls")]
     List {
         filters: Vec<String>,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        format: ListFormat,
     },
 }
 

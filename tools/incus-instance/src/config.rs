@@ -3,7 +3,7 @@
 
 use clap::{Args, Subcommand};
 use incus_api::{Error, InstancePut, Result};
-use incus_cli::Format;
+use incus_cli::{Format, ShowFormat};
 use incus_client::Backend;
 use std::process::ExitCode;
 
@@ -41,9 +41,8 @@ pub enum ConfigCmd {
         /// Show the expanded configuration
         #[arg(short, long)]
         expanded: bool,
-        /// Output format
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
-        format: Format,
+        #[command(flatten)]
+        format: ShowFormat,
     },
     /// Edit the configuration as YAML (from stdin when it is not a terminal)
     Edit {

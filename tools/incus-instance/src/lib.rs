@@ -8,7 +8,7 @@ mod lifecycle;
 mod list;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use incus_cli::{Format, GlobalArgs};
+use incus_cli::{GlobalArgs, ShowFormat};
 use incus_client::Backend;
 use std::process::ExitCode;
 
@@ -39,9 +39,8 @@ pub enum Cmd {
         /// Show the expanded configuration
         #[arg(long)]
         expanded: bool,
-        /// Output format
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
-        format: Format,
+        #[command(flatten)]
+        format: ShowFormat,
     },
     /// Manage instance and server configuration
     Config(config::ConfigArgs),

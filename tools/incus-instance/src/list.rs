@@ -2,7 +2,7 @@
 
 use clap::Args;
 use incus_api::{Error, Instance, Result};
-use incus_cli::Format;
+use incus_cli::{Format, ListFormat};
 use incus_client::{Backend, Filter};
 use std::process::ExitCode;
 
@@ -13,9 +13,8 @@ pub struct ListArgs {
     /// Columns (upstream letters: n s 4 6 t S a b c d f F l m M N p P u D e)
     #[arg(short = 'c', long = "columns", default_value = "ns46tS")]
     pub columns: String,
-    /// Output format
-    #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[command(flatten)]
+    pub format: ListFormat,
     /// Fast mode (same as -c nsacPt)
     #[arg(long)]
     pub fast: bool,
@@ -162,7 +161,7 @@ pub fn list(b: &dyn Backend, a: ListArgs) -> Result<ExitCode> {
     };
     let headers: Vec<&str> = columns.chars().map(header).collect::<Result<_>>()?;
     // State and snapshots are needed for these columns and for json/yaml (InstanceFull).
-    let full = matches!(a.format, Format::Json | Format::Yaml)
+    let full = matches!(a.format.format, Format::Json | Format::Yaml)
         || columns.chars().any(|c| "46SmMNpuD".contains(c));
     let filter = Filter::from_cli(&a.filters);
     let instances: Vec<Instance> = b

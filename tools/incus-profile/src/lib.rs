@@ -2,7 +2,7 @@
 
 use clap::{CommandFactory, Parser, Subcommand};
 use incus_api::{Error, ProfilePut, Result};
-use incus_cli::{Format, GlobalArgs};
+use incus_cli::{Format, GlobalArgs, ListFormat, ShowFormat};
 use incus_client::Backend;
 use std::process::ExitCode;
 
@@ -30,14 +30,14 @@ pub enum Cmd {
     List {
         /// [REMOTE:] to list
         remote: Option<String>,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// Show a profile
     Show {
         name: String,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
-        format: Format,
+        #[command(flatten)]
+        format: ShowFormat,
     },
     /// Edit a profile as YAML (from stdin when it is not a terminal)
     Edit { name: String },

@@ -3,7 +3,7 @@
 
 use clap::{CommandFactory, Parser, Subcommand};
 use incus_api::{Error, Result};
-use incus_cli::{Format, GlobalArgs};
+use incus_cli::{Format, GlobalArgs, ListFormat, ShowFormat};
 use incus_client::{timer, Backend, DateTime, SnapshotCreateOptions, Utc};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,8 +48,8 @@ pub enum Cmd {
     #[command(visible_alias = "ls")]
     List {
         instance: String,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// Rename an instance snapshot
     #[command(visible_alias = "mv")]
@@ -70,8 +70,8 @@ pub enum Cmd {
     Show {
         instance: String,
         name: String,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
-        format: Format,
+        #[command(flatten)]
+        format: ShowFormat,
     },
     /// Show a summary of an instance snapshot (size on disk included)
     Info { instance: String, name: String },
@@ -80,8 +80,8 @@ pub enum Cmd {
         /// The time to act as of (RFC 3339), instead of the clock
         #[arg(long)]
         now: Option<String>,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// Install or remove the timer that runs `auto` every minute
     Timer {
@@ -243,7 +243,7 @@ fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<ExitCode> {
                     .iter()
                     .map(|s| vec!["error".into(), s.clone()]),
             );
-            if !quiet || matches!(format, Format::Json | Format::Yaml) {
+            if !quiet || matches!(format.format, Format::Json | Format::Yaml) {
                 incus_cli::print_list(format, &["ACTION", "SNAPSHOT"], &rows, &report)?;
             }
             for e in &report.errors {

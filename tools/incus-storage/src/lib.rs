@@ -2,7 +2,7 @@
 
 use clap::{CommandFactory, Parser, Subcommand};
 use incus_api::{Error, Result, StoragePoolPut, StorageVolumePut};
-use incus_cli::{Format, GlobalArgs};
+use incus_cli::{GlobalArgs, ListFormat, ShowFormat};
 use incus_client::Backend;
 use std::process::ExitCode;
 
@@ -32,8 +32,8 @@ pub enum Cmd {
     List {
         /// [REMOTE:] to list
         remote: Option<String>,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// Show a storage pool
     Show {
@@ -41,8 +41,8 @@ pub enum Cmd {
         /// Show the pool's resources instead
         #[arg(long)]
         resources: bool,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
-        format: Format,
+        #[command(flatten)]
+        format: ShowFormat,
     },
     /// Show usage of a storage pool
     Info {
@@ -50,8 +50,8 @@ pub enum Cmd {
         /// Print sizes in bytes
         #[arg(long)]
         bytes: bool,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
-        format: Format,
+        #[command(flatten)]
+        format: ShowFormat,
     },
     /// Get a pool key
     Get { name: String, key: String },
@@ -84,8 +84,8 @@ pub enum VolumeCmd {
     #[command(visible_alias = "ls")]
     List {
         pool: String,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// Create a custom volume: POOL VOLUME [KEY=VALUE...] (pool volume.* keys are defaults)
     Create {
@@ -100,8 +100,8 @@ pub enum VolumeCmd {
     Show {
         pool: String,
         volume: String,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
-        format: Format,
+        #[command(flatten)]
+        format: ShowFormat,
     },
     /// Get a volume key
     Get {
@@ -179,8 +179,8 @@ pub enum VolumeCmd {
         /// Print sizes in bytes
         #[arg(long)]
         bytes: bool,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
-        format: Format,
+        #[command(flatten)]
+        format: ShowFormat,
     },
     /// Manage volume snapshots
     Snapshot {
@@ -202,8 +202,8 @@ pub enum SnapshotCmd {
     List {
         pool: String,
         volume: String,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// Delete a snapshot
     #[command(visible_alias = "rm")]

@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use incus_api::Result;
-use incus_cli::{Format, GlobalArgs};
+use incus_cli::{GlobalArgs, ListFormat, ShowFormat};
 use incus_client::{Backend, TrustOptions};
 use std::process::ExitCode;
 
@@ -50,14 +50,14 @@ pub enum Cmd {
     List {
         /// [REMOTE:] to list
         remote: Option<String>,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// Show a trusted certificate
     Show {
         fingerprint: String,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
-        format: Format,
+        #[command(flatten)]
+        format: ShowFormat,
     },
     /// Revoke trust in a certificate
     #[command(visible_alias = "rm")]
@@ -66,8 +66,8 @@ pub enum Cmd {
     ListTokens {
         /// [REMOTE:] to list
         remote: Option<String>,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// Revoke a join token (by client name or id)
     RevokeToken { name: String },
