@@ -190,9 +190,14 @@ pub fn write_stdout(s: &str) -> Result<()> {
     }
 }
 
-/// Runs a tool's body: `Error: ...` on stderr and the exit code of its kind.
+/// Runs a tool's body: `Error: ...` on stderr and the exit code of its kind; the
+/// warnings core recorded on the way (`incus_api::warning`) as `Warning: ...` first.
 pub fn run(body: impl FnOnce() -> Result<ExitCode>) -> ExitCode {
-    match body() {
+    let result = body();
+    for w in incus_api::warning::take() {
+        eprintln!("Warning: {w}");
+    }
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("Error: {}", e.message);

@@ -496,7 +496,7 @@ fn with_power_intent<T>(
     set(Some(power))?;
     act().inspect_err(|_| {
         if let Err(e) = set(before.as_deref()) {
-            eprintln!("Warning: could not put back volatile.last_state.power: {e}");
+            incus_api::warning::push(format!("could not put back volatile.last_state.power: {e}"));
         }
     })
 }
