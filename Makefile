@@ -120,7 +120,7 @@ stress: deps build
 	PROPTEST_CASES=20000 $(CARGO) test -p incus-api -p incus-core --lib
 	FUZZ_REST_ROUNDS=2000 $(CARGO) test -p incus-tests --test serve random_json -- --nocapture
 
-# The standard benchmark set (medians beside the budgets of DESIGN.md); a few minutes.
+# The standard benchmark set (medians beside the budgets of docs/architecture.md); a few minutes.
 # COUNT=50 LIST_COUNT=200 REPORT=file.csv override the defaults.
 bench: deps release
 	INCUS_BIN_DIR=$(CURDIR)/target/release scripts/bench.sh
