@@ -60,6 +60,8 @@ pub trait Backend {
     fn instances(&self, full: bool) -> Result<Vec<Instance>>;
     fn instance(&self, name: &str) -> Result<Instance>;
     fn instance_create(&self, opts: CreateOptions) -> Result<Instance>;
+    /// Creates and starts (`launch`): one call, so that a remote does it in one request.
+    fn instance_launch(&self, opts: CreateOptions) -> Result<Instance>;
     fn instance_update(&self, name: &str, put: InstancePut) -> Result<Instance>;
     fn instance_set(&self, name: &str, pairs: &Config) -> Result<Instance>;
     fn instance_unset(&self, name: &str, key: &str) -> Result<Instance>;
@@ -354,6 +356,9 @@ impl Backend for Local {
     }
     fn instance_create(&self, opts: CreateOptions) -> Result<Instance> {
         instance::create(&self.ctx, opts)
+    }
+    fn instance_launch(&self, opts: CreateOptions) -> Result<Instance> {
+        lifecycle::launch(&self.ctx, opts)
     }
     fn instance_update(&self, name: &str, put: InstancePut) -> Result<Instance> {
         instance::update(&self.ctx, name, put)

@@ -585,3 +585,12 @@ pub fn apply_live_nics(ctx: &Context, name: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// `launch`, and REST's create with `"start": true`: create, then start (the one place
+/// that composes the two). A failed start leaves the instance created and stopped, as
+/// upstream. Returns the instance as it is after the start.
+pub fn launch(ctx: &Context, opts: instance::CreateOptions) -> Result<incus_api::Instance> {
+    let created = instance::create(ctx, opts)?;
+    start(ctx, &created.name)?;
+    instance::get(ctx, &created.name)
+}

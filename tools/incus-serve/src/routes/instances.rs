@@ -125,9 +125,10 @@ async fn create(State(app): State<AppRef>, q: Query, body: Bytes) -> ApiResult {
         &app,
         OpSpec::task("Creating instance", &resources),
         move |ctx| {
-            let inst = instance::create(ctx, opts)?;
             if start {
-                lifecycle::start(ctx, &inst.name)?;
+                lifecycle::launch(ctx, opts)?;
+            } else {
+                instance::create(ctx, opts)?;
             }
             Ok(())
         },
