@@ -111,13 +111,13 @@ pub(crate) fn names_server(first: &str) -> bool {
     first.contains('.') || first.contains('=')
 }
 
-pub fn config(b: &dyn Backend, a: ConfigArgs) -> Result<ExitCode> {
+pub fn config(backend: &dyn Backend, a: ConfigArgs) -> Result<ExitCode> {
     match a.command {
         ConfigCmd::Get { args, expanded } => {
             let value = if args.len() == 1 {
-                b.server_config_get(&args[0])?
+                backend.server_config_get(&args[0])?
             } else {
-                let inst = b.instance(&args[0])?;
+                let inst = backend.instance(&args[0])?;
                 let cfg = if expanded {
                     &inst.expanded_config
                 } else {
@@ -129,19 +129,19 @@ pub fn config(b: &dyn Backend, a: ConfigArgs) -> Result<ExitCode> {
         }
         ConfigCmd::Set { args } => {
             if names_server(&args[0]) {
-                b.server_config_set_keys(&incus_cli::parse_set_args(&args)?)?;
+                backend.server_config_set_keys(&incus_cli::parse_set_args(&args)?)?;
             } else {
                 if args.len() < 2 {
                     return Err(Error::usage("Usage: config set [INSTANCE] KEY=VALUE..."));
                 }
-                b.instance_set(&args[0], &incus_cli::parse_set_args(&args[1..])?)?;
+                backend.instance_set(&args[0], &incus_cli::parse_set_args(&args[1..])?)?;
             }
         }
         ConfigCmd::Unset { args } => {
             if args.len() == 1 {
-                b.server_config_unset(&args[0])?;
+                backend.server_config_unset(&args[0])?;
             } else {
-                b.instance_unset(&args[0], &args[1])?;
+                backend.instance_unset(&args[0], &args[1])?;
             }
         }
         ConfigCmd::Show {
@@ -150,11 +150,11 @@ pub fn config(b: &dyn Backend, a: ConfigArgs) -> Result<ExitCode> {
             format,
         } => match name {
             None => {
-                let s = b.server()?;
+                let s = backend.server()?;
                 incus_cli::print_show(format, &incus_api::ServerPut { config: s.config })?;
             }
             Some(n) => {
-                let i = b.instance(&n)?;
+                let i = backend.instance(&n)?;
                 let mut put = InstancePut::from(&i);
                 if expanded {
                     put.config = i.expanded_config;
@@ -166,25 +166,25 @@ pub fn config(b: &dyn Backend, a: ConfigArgs) -> Result<ExitCode> {
         ConfigCmd::Edit { name } => match name {
             None => {
                 let cur = incus_cli::to_yaml(&incus_api::ServerPut {
-                    config: b.server()?.config,
+                    config: backend.server()?.config,
                 })?;
                 let new: incus_api::ServerPut =
                     incus_cli::parse_yaml(&incus_cli::edit_text(&cur)?)?;
-                b.server_config_replace(&new.config)?;
+                backend.server_config_replace(&new.config)?;
             }
             Some(n) => {
-                let cur = InstancePut::from(&b.instance(&n)?);
+                let cur = InstancePut::from(&backend.instance(&n)?);
                 let new: InstancePut =
                     incus_cli::parse_yaml(&incus_cli::edit_text(&incus_cli::to_yaml(&cur)?)?)?;
-                b.instance_update(&n, new)?;
+                backend.instance_update(&n, new)?;
             }
         },
-        ConfigCmd::Device { command } => device(b, command)?,
+        ConfigCmd::Device { command } => device(backend, command)?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn device(b: &dyn Backend, cmd: DeviceCmd) -> Result<()> {
+fn device(backend: &dyn Backend, cmd: DeviceCmd) -> Result<()> {
     match cmd {
         DeviceCmd::Add {
             name,
@@ -194,11 +194,11 @@ fn device(b: &dyn Backend, cmd: DeviceCmd) -> Result<()> {
         } => {
             let mut cfg = incus_cli::parse_pairs(&pairs)?;
             cfg.insert("type".into(), dev_type);
-            b.instance_device_add(&name, &device, cfg)?;
+            backend.instance_device_add(&name, &device, cfg)?;
             println!("Device {device} added to {name}");
         }
         DeviceCmd::Get { name, device, key } => {
-            let i = b.instance(&name)?;
+            let i = backend.instance(&name)?;
             let d = i
                 .devices
                 .get(&device)
@@ -207,7 +207,7 @@ fn device(b: &dyn Backend, cmd: DeviceCmd) -> Result<()> {
             println!("{}", d.get(&key).cloned().unwrap_or_default());
         }
         DeviceCmd::List { name } => {
-            for d in b.instance(&name)?.devices.keys() {
+            for d in backend.instance(&name)?.devices.keys() {
                 println!("{d}");
             }
         }
@@ -216,24 +216,24 @@ fn device(b: &dyn Backend, cmd: DeviceCmd) -> Result<()> {
             device,
             pairs,
         } => {
-            b.instance_device_override(&name, &device, &incus_cli::parse_pairs(&pairs)?)?;
+            backend.instance_device_override(&name, &device, &incus_cli::parse_pairs(&pairs)?)?;
         }
         DeviceCmd::Remove { name, devices } => {
-            b.instance_device_remove(&name, &devices)?;
+            backend.instance_device_remove(&name, &devices)?;
             for d in devices {
                 println!("Device {d} removed from {name}");
             }
         }
         DeviceCmd::Set { name, device, args } => {
-            b.instance_device_set(&name, &device, &incus_cli::parse_set_args(&args)?)?;
+            backend.instance_device_set(&name, &device, &incus_cli::parse_set_args(&args)?)?;
         }
         DeviceCmd::Show { name } => {
-            incus_cli::print_show(Format::Yaml, &b.instance(&name)?.devices)?;
+            incus_cli::print_show(Format::Yaml, &backend.instance(&name)?.devices)?;
         }
         DeviceCmd::Unset { name, device, key } => {
             let mut m = incus_api::Config::new();
             m.insert(key, String::new());
-            b.instance_device_set(&name, &device, &m)?;
+            backend.instance_device_set(&name, &device, &m)?;
         }
     }
     Ok(())

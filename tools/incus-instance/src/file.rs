@@ -129,7 +129,7 @@ fn join(dir: &str, name: &str) -> String {
     format!("{}/{name}", dir.trim_end_matches('/'))
 }
 
-pub fn file(b: &dyn Backend, a: FileArgs) -> Result<ExitCode> {
+pub fn file(backend: &dyn Backend, a: FileArgs) -> Result<ExitCode> {
     match a.command {
         FileCmd::Push {
             mut args,
@@ -153,7 +153,7 @@ pub fn file(b: &dyn Backend, a: FileArgs) -> Result<ExitCode> {
                     }
                     let mut put = ov.put(FileKind::File, None);
                     put.mode = put.mode.or(Some(0o644));
-                    b.instance_file_put(&inst, &tpath, &put, &mut std::io::stdin())?;
+                    backend.instance_file_put(&inst, &tpath, &put, &mut std::io::stdin())?;
                     continue;
                 }
                 let meta = std::fs::symlink_metadata(src)
@@ -168,7 +168,7 @@ pub fn file(b: &dyn Backend, a: FileArgs) -> Result<ExitCode> {
                         "{src} is a directory: use -r to push it recursively"
                     )));
                 }
-                push_one(b, &inst, Path::new(src), &dest, &ov)?;
+                push_one(backend, &inst, Path::new(src), &dest, &ov)?;
             }
         }
         FileCmd::Pull {
@@ -185,7 +185,7 @@ pub fn file(b: &dyn Backend, a: FileArgs) -> Result<ExitCode> {
                 }
                 let (inst, path) = split(&args[0])?;
                 let mut out = std::io::stdout().lock();
-                let info = b.instance_file_get(&inst, &path, &mut out)?;
+                let info = backend.instance_file_get(&inst, &path, &mut out)?;
                 if info.kind != FileKind::File {
                     return Err(Error::invalid(format!(
                         "{path} is a {}: only files can be pulled to standard output",
@@ -220,19 +220,19 @@ pub fn file(b: &dyn Backend, a: FileArgs) -> Result<ExitCode> {
                 } else {
                     target.clone()
                 };
-                pull_one(b, &inst, &path, &dest, recursive)?;
+                pull_one(backend, &inst, &path, &dest, recursive)?;
             }
         }
         FileCmd::Delete { paths, force } => {
             for p in paths {
                 let (inst, path) = split(&p)?;
-                b.instance_file_delete(&inst, &path, force)?;
+                backend.instance_file_delete(&inst, &path, force)?;
             }
         }
         FileCmd::Edit { path } => {
             let (inst, p) = split(&path)?;
             let mut current = Vec::new();
-            let info = match b.instance_file_get(&inst, &p, &mut current) {
+            let info = match backend.instance_file_get(&inst, &p, &mut current) {
                 Ok(i) => Some(i),
                 Err(e) if e.kind == ErrorKind::NotFound => None,
                 Err(e) => return Err(e),
@@ -254,7 +254,7 @@ pub fn file(b: &dyn Backend, a: FileArgs) -> Result<ExitCode> {
                 std::io::stdin().read_to_string(&mut s)?;
                 s
             };
-            b.instance_file_put(&inst, &p, &FilePut::file(), &mut text.as_bytes())?;
+            backend.instance_file_put(&inst, &p, &FilePut::file(), &mut text.as_bytes())?;
         }
         FileCmd::Create {
             path,
@@ -290,7 +290,7 @@ pub fn file(b: &dyn Backend, a: FileArgs) -> Result<ExitCode> {
                 kind
             };
             put.kind = kind;
-            b.instance_file_put(&inst, &p, &put, &mut std::io::empty())?;
+            backend.instance_file_put(&inst, &p, &put, &mut std::io::empty())?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -317,7 +317,13 @@ impl Overrides {
     }
 }
 
-fn push_one(b: &dyn Backend, inst: &str, src: &Path, dest: &str, ov: &Overrides) -> Result<()> {
+fn push_one(
+    backend: &dyn Backend,
+    inst: &str,
+    src: &Path,
+    dest: &str,
+    ov: &Overrides,
+) -> Result<()> {
     let meta = std::fs::symlink_metadata(src)
         .map_err(|e| Error::not_found(format!("{}: {e}", src.display())))?;
     let ft = meta.file_type();
@@ -325,9 +331,9 @@ fn push_one(b: &dyn Backend, inst: &str, src: &Path, dest: &str, ov: &Overrides)
         let mut put = ov.put(FileKind::Symlink, Some(&meta));
         put.target = std::fs::read_link(src)?.to_string_lossy().into_owned();
         put.force = true;
-        b.instance_file_put(inst, dest, &put, &mut std::io::empty())
+        backend.instance_file_put(inst, dest, &put, &mut std::io::empty())
     } else if ft.is_dir() {
-        b.instance_file_put(
+        backend.instance_file_put(
             inst,
             dest,
             &ov.put(FileKind::Directory, Some(&meta)),
@@ -339,7 +345,7 @@ fn push_one(b: &dyn Backend, inst: &str, src: &Path, dest: &str, ov: &Overrides)
         names.sort();
         for n in names {
             push_one(
-                b,
+                backend,
                 inst,
                 &src.join(&n),
                 &join(dest, &n.to_string_lossy()),
@@ -349,7 +355,7 @@ fn push_one(b: &dyn Backend, inst: &str, src: &Path, dest: &str, ov: &Overrides)
         Ok(())
     } else if ft.is_file() {
         let mut f = std::fs::File::open(src)?;
-        b.instance_file_put(inst, dest, &ov.put(FileKind::File, Some(&meta)), &mut f)
+        backend.instance_file_put(inst, dest, &ov.put(FileKind::File, Some(&meta)), &mut f)
     } else {
         Err(Error::unsupported(format!(
             "{}: only files, directories and symlinks can be pushed",
@@ -358,7 +364,13 @@ fn push_one(b: &dyn Backend, inst: &str, src: &Path, dest: &str, ov: &Overrides)
     }
 }
 
-fn pull_one(b: &dyn Backend, inst: &str, path: &str, dest: &Path, recursive: bool) -> Result<()> {
+fn pull_one(
+    backend: &dyn Backend,
+    inst: &str,
+    path: &str,
+    dest: &Path,
+    recursive: bool,
+) -> Result<()> {
     // Stream a file straight to a temporary name beside its destination.
     let tmp = dest.with_file_name(format!(
         ".{}.incus-pull",
@@ -368,7 +380,7 @@ fn pull_one(b: &dyn Backend, inst: &str, path: &str, dest: &Path, recursive: boo
     ));
     let mut f = std::fs::File::create(&tmp)
         .map_err(|e| Error::invalid(format!("{}: {e}", tmp.display())))?;
-    let info: FileInfo = match b.instance_file_get(inst, path, &mut f) {
+    let info: FileInfo = match backend.instance_file_get(inst, path, &mut f) {
         Ok(i) => i,
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
@@ -399,7 +411,7 @@ fn pull_one(b: &dyn Backend, inst: &str, path: &str, dest: &Path, recursive: boo
                 Err(e) => return Err(Error::invalid(format!("{}: {e}", dest.display()))),
             }
             for n in &info.entries {
-                pull_one(b, inst, &join(path, n), &dest.join(n), true)?;
+                pull_one(backend, inst, &join(path, n), &dest.join(n), true)?;
             }
             std::fs::set_permissions(dest, std::fs::Permissions::from_mode(info.mode))?;
         }

@@ -145,26 +145,26 @@ fn cell(i: &Instance, c: char) -> String {
     }
 }
 
-pub fn list(b: &dyn Backend, a: ListArgs) -> Result<ExitCode> {
-    if a.all_projects {
+pub fn list(backend: &dyn Backend, args: ListArgs) -> Result<ExitCode> {
+    if args.all_projects {
         return Err(Error::unsupported(
             "Only the default project exists for now",
         ));
     }
-    let columns = if a.fast {
-        if a.columns != "ns46tS" {
+    let columns = if args.fast {
+        if args.columns != "ns46tS" {
             return Err(Error::usage("Can't specify --fast with --columns"));
         }
         "nsacPt".to_string()
     } else {
-        a.columns.clone()
+        args.columns.clone()
     };
     let headers: Vec<&str> = columns.chars().map(header).collect::<Result<_>>()?;
     // State and snapshots are needed for these columns and for json/yaml (InstanceFull).
-    let full = matches!(a.format.format, Format::Json | Format::Yaml)
+    let full = matches!(args.format.format, Format::Json | Format::Yaml)
         || columns.chars().any(|c| "46SmMNpuD".contains(c));
-    let filter = Filter::from_cli(&a.filters);
-    let instances: Vec<Instance> = b
+    let filter = Filter::from_cli(&args.filters);
+    let instances: Vec<Instance> = backend
         .instances(full)?
         .into_iter()
         .filter(|i| filter.matches(i))
@@ -173,7 +173,7 @@ pub fn list(b: &dyn Backend, a: ListArgs) -> Result<ExitCode> {
         .iter()
         .map(|i| columns.chars().map(|c| cell(i, c)).collect())
         .collect();
-    incus_cli::print_list(a.format, &headers, &rows, &instances)?;
+    incus_cli::print_list(args.format, &headers, &rows, &instances)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -152,10 +152,10 @@ fn remote_args(cmd: &mut Cmd) -> Vec<&mut String> {
     }
 }
 
-fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
+fn exec(backend: &dyn Backend, cmd: Cmd) -> Result<()> {
     match cmd {
         Cmd::Create { name, description } => {
-            b.profile_create(
+            backend.profile_create(
                 &name,
                 ProfilePut {
                     description,
@@ -165,7 +165,7 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
             println!("Profile {name} created");
         }
         Cmd::List { format, .. } => {
-            let profiles = b.profiles()?;
+            let profiles = backend.profiles()?;
             let rows: Vec<Vec<String>> = profiles
                 .iter()
                 .map(|p| {
@@ -183,16 +183,17 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
                 &profiles,
             )?;
         }
-        Cmd::Show { name, format } => incus_cli::print_show(format, &b.profile(&name)?)?,
+        Cmd::Show { name, format } => incus_cli::print_show(format, &backend.profile(&name)?)?,
         Cmd::Edit { name } => {
-            let cur = incus_cli::to_yaml(&ProfilePut::from(&b.profile(&name)?))?;
+            let cur = incus_cli::to_yaml(&ProfilePut::from(&backend.profile(&name)?))?;
             let new: ProfilePut = incus_cli::parse_yaml(&incus_cli::edit_text(&cur)?)?;
-            b.profile_update(&name, new)?;
+            backend.profile_update(&name, new)?;
         }
         Cmd::Get { name, key } => {
             println!(
                 "{}",
-                b.profile(&name)?
+                backend
+                    .profile(&name)?
                     .config
                     .get(&key)
                     .cloned()
@@ -200,23 +201,23 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
             );
         }
         Cmd::Set { name, args } => {
-            b.profile_set_keys(&name, &incus_cli::parse_set_args(&args)?)?;
+            backend.profile_set_keys(&name, &incus_cli::parse_set_args(&args)?)?;
         }
         Cmd::Unset { name, key } => {
-            b.profile_unset(&name, &key)?;
+            backend.profile_unset(&name, &key)?;
         }
         Cmd::Delete { names } => {
             for n in names {
-                b.profile_delete(&n)?;
+                backend.profile_delete(&n)?;
                 println!("Profile {n} deleted");
             }
         }
         Cmd::Rename { name, new_name } => {
-            b.profile_rename(&name, &new_name)?;
+            backend.profile_rename(&name, &new_name)?;
             println!("Profile {name} renamed to {new_name}");
         }
         Cmd::Copy { name, target } => {
-            b.profile_copy(&name, &target)?;
+            backend.profile_copy(&name, &target)?;
         }
         Cmd::Device { command } => match command {
             DeviceCmd::Add {
@@ -227,11 +228,11 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
             } => {
                 let mut cfg = incus_cli::parse_pairs(&pairs)?;
                 cfg.insert("type".into(), dev_type);
-                b.profile_device_add(&name, &device, cfg)?;
+                backend.profile_device_add(&name, &device, cfg)?;
                 println!("Device {device} added to {name}");
             }
             DeviceCmd::Get { name, device, key } => {
-                let p = b.profile(&name)?;
+                let p = backend.profile(&name)?;
                 let d = p
                     .devices
                     .get(&device)
@@ -239,24 +240,24 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
                 println!("{}", d.get(&key).cloned().unwrap_or_default());
             }
             DeviceCmd::List { name } => {
-                for d in b.profile(&name)?.devices.keys() {
+                for d in backend.profile(&name)?.devices.keys() {
                     println!("{d}");
                 }
             }
             DeviceCmd::Remove { name, devices } => {
-                b.profile_device_remove(&name, &devices)?;
+                backend.profile_device_remove(&name, &devices)?;
                 for d in devices {
                     println!("Device {d} removed from {name}");
                 }
             }
             DeviceCmd::Set { name, device, args } => {
-                b.profile_device_set(&name, &device, incus_cli::parse_set_args(&args)?)?;
+                backend.profile_device_set(&name, &device, incus_cli::parse_set_args(&args)?)?;
             }
             DeviceCmd::Show { name } => {
-                incus_cli::print_show(Format::Yaml, &b.profile(&name)?.devices)?
+                incus_cli::print_show(Format::Yaml, &backend.profile(&name)?.devices)?
             }
             DeviceCmd::Unset { name, device, key } => {
-                b.profile_device_set(&name, &device, [(key, String::new())].into())?;
+                backend.profile_device_set(&name, &device, [(key, String::new())].into())?;
             }
         },
     }
