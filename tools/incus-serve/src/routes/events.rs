@@ -62,12 +62,12 @@ async fn stream(
 /// through core) are broadcast as they appear. Polling keeps it daemon-free: the
 /// writers are plain processes that know nothing of this server.
 pub async fn tail(app: AppRef) {
-    let mut last = core(|ctx| events::last_id(ctx)).await.unwrap_or(0);
+    let mut last = core(events::last_id).await.unwrap_or(0);
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         if app.events.receiver_count() == 0 {
             // Nobody listens: skip the rows but keep the position.
-            if let Ok(id) = core(|ctx| events::last_id(ctx)).await {
+            if let Ok(id) = core(events::last_id).await {
                 last = id;
             }
             continue;
