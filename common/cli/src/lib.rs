@@ -1,6 +1,8 @@
 //! Shared command-line pieces. No domain logic lives here.
 
 use clap::{Args, ValueEnum};
+
+pub mod device;
 use incus_api::{Error, Result};
 use serde::Serialize;
 use std::io::{IsTerminal, Read, Write};

@@ -2,8 +2,9 @@
 //! `config device ...`.
 
 use clap::{Args, Subcommand};
-use incus_api::{Error, InstancePut, Result};
-use incus_cli::{Format, ShowFormat};
+use incus_api::{Config, Devices, Error, InstancePut, Result};
+use incus_cli::device::DeviceOwner;
+use incus_cli::ShowFormat;
 use incus_client::Backend;
 use std::process::ExitCode;
 
@@ -56,52 +57,16 @@ pub enum ConfigCmd {
     },
 }
 
+/// `config device`: the verbs shared with `profile device`, and `override`.
 #[derive(Debug, Subcommand)]
 pub enum DeviceCmd {
-    /// Add a device: INSTANCE DEVICE TYPE [KEY=VALUE...]
-    Add {
-        name: String,
-        device: String,
-        #[arg(value_name = "TYPE")]
-        dev_type: String,
-        pairs: Vec<String>,
-    },
-    /// Get a device key
-    Get {
-        name: String,
-        device: String,
-        key: String,
-    },
-    /// List devices
-    #[command(visible_alias = "ls")]
-    List { name: String },
+    #[command(flatten)]
+    Shared(incus_cli::device::DeviceCmd),
     /// Copy a profile device into the instance, with changes
     Override {
         name: String,
         device: String,
         pairs: Vec<String>,
-    },
-    /// Remove devices
-    #[command(visible_alias = "rm")]
-    Remove {
-        name: String,
-        #[arg(required = true)]
-        devices: Vec<String>,
-    },
-    /// Set device keys: INSTANCE DEVICE KEY=VALUE... or INSTANCE DEVICE KEY VALUE
-    Set {
-        name: String,
-        device: String,
-        #[arg(required = true)]
-        args: Vec<String>,
-    },
-    /// Show the devices of an instance
-    Show { name: String },
-    /// Unset a device key
-    Unset {
-        name: String,
-        device: String,
-        key: String,
     },
 }
 
@@ -186,57 +151,36 @@ pub fn config(backend: &dyn Backend, a: ConfigArgs) -> Result<ExitCode> {
 
 fn device(backend: &dyn Backend, cmd: DeviceCmd) -> Result<()> {
     match cmd {
-        DeviceCmd::Add {
-            name,
-            device,
-            dev_type,
-            pairs,
-        } => {
-            let mut cfg = incus_cli::parse_pairs(&pairs)?;
-            cfg.insert("type".into(), dev_type);
-            backend.instance_device_add(&name, &device, cfg)?;
-            println!("Device {device} added to {name}");
-        }
-        DeviceCmd::Get { name, device, key } => {
-            let i = backend.instance(&name)?;
-            let d = i
-                .devices
-                .get(&device)
-                .or_else(|| i.expanded_devices.get(&device))
-                .ok_or_else(|| Error::not_found(format!("Device \"{device}\" not found")))?;
-            println!("{}", d.get(&key).cloned().unwrap_or_default());
-        }
-        DeviceCmd::List { name } => {
-            for d in backend.instance(&name)?.devices.keys() {
-                println!("{d}");
-            }
-        }
+        DeviceCmd::Shared(cmd) => incus_cli::device::run(&InstanceDevices(backend), cmd),
         DeviceCmd::Override {
             name,
             device,
             pairs,
-        } => {
-            backend.instance_device_override(&name, &device, &incus_cli::parse_pairs(&pairs)?)?;
-        }
-        DeviceCmd::Remove { name, devices } => {
-            backend.instance_device_remove(&name, &devices)?;
-            for d in devices {
-                println!("Device {d} removed from {name}");
-            }
-        }
-        DeviceCmd::Set { name, device, args } => {
-            backend.instance_device_set(&name, &device, &incus_cli::parse_set_args(&args)?)?;
-        }
-        DeviceCmd::Show { name } => {
-            incus_cli::print_show(Format::Yaml, &backend.instance(&name)?.devices)?;
-        }
-        DeviceCmd::Unset { name, device, key } => {
-            let mut m = incus_api::Config::new();
-            m.insert(key, String::new());
-            backend.instance_device_set(&name, &device, &m)?;
-        }
+        } => backend
+            .instance_device_override(&name, &device, &incus_cli::parse_pairs(&pairs)?)
+            .map(drop),
     }
-    Ok(())
+}
+
+/// An instance's devices for the shared device verbs (`get` also finds its profiles').
+struct InstanceDevices<'a>(&'a dyn Backend);
+
+impl DeviceOwner for InstanceDevices<'_> {
+    fn devices(&self, name: &str) -> Result<Devices> {
+        Ok(self.0.instance(name)?.devices)
+    }
+    fn inherited_devices(&self, name: &str) -> Result<Devices> {
+        Ok(self.0.instance(name)?.expanded_devices)
+    }
+    fn add(&self, name: &str, device: &str, config: Config) -> Result<()> {
+        self.0.instance_device_add(name, device, config).map(drop)
+    }
+    fn remove(&self, name: &str, devices: &[String]) -> Result<()> {
+        self.0.instance_device_remove(name, devices).map(drop)
+    }
+    fn set(&self, name: &str, device: &str, pairs: &Config) -> Result<()> {
+        self.0.instance_device_set(name, device, pairs).map(drop)
+    }
 }
 
 #[cfg(test)]

@@ -182,14 +182,8 @@ fn remote_args(cmd: &mut Cmd) -> (Vec<&mut String>, Vec<&mut String>) {
                 (name.iter_mut().collect(), none())
             }
             ConfigCmd::Device { command } => match command {
-                DeviceCmd::Add { name, .. }
-                | DeviceCmd::Get { name, .. }
-                | DeviceCmd::List { name }
-                | DeviceCmd::Override { name, .. }
-                | DeviceCmd::Remove { name, .. }
-                | DeviceCmd::Set { name, .. }
-                | DeviceCmd::Show { name }
-                | DeviceCmd::Unset { name, .. } => (vec![name], none()),
+                DeviceCmd::Shared(shared) => (vec![shared.name_mut()], none()),
+                DeviceCmd::Override { name, .. } => (vec![name], none()),
             },
         },
         Cmd::File(f) => match &mut f.command {

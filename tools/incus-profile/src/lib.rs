@@ -1,8 +1,9 @@
 //! `incus-profile`: upstream's `incus profile` commands.
 
 use clap::{CommandFactory, Parser, Subcommand};
-use incus_api::{Error, ProfilePut, Result};
-use incus_cli::{Format, GlobalArgs, ListFormat, ShowFormat};
+use incus_api::{Config, Devices, ProfilePut, Result};
+use incus_cli::device::{DeviceCmd, DeviceOwner};
+use incus_cli::{GlobalArgs, ListFormat, ShowFormat};
 use incus_client::Backend;
 use std::process::ExitCode;
 
@@ -70,49 +71,6 @@ pub enum Cmd {
     },
 }
 
-#[derive(Debug, Subcommand)]
-pub enum DeviceCmd {
-    /// Add a device: PROFILE DEVICE TYPE [KEY=VALUE...]
-    Add {
-        name: String,
-        device: String,
-        #[arg(value_name = "TYPE")]
-        dev_type: String,
-        pairs: Vec<String>,
-    },
-    /// Get a device key
-    Get {
-        name: String,
-        device: String,
-        key: String,
-    },
-    /// List devices
-    #[command(visible_alias = "ls")]
-    List { name: String },
-    /// Remove devices
-    #[command(visible_alias = "rm")]
-    Remove {
-        name: String,
-        #[arg(required = true)]
-        devices: Vec<String>,
-    },
-    /// Set device keys
-    Set {
-        name: String,
-        device: String,
-        #[arg(required = true)]
-        args: Vec<String>,
-    },
-    /// Show the devices
-    Show { name: String },
-    /// Unset a device key
-    Unset {
-        name: String,
-        device: String,
-        key: String,
-    },
-}
-
 /// The clap definition (man pages and completions).
 pub fn command() -> clap::Command {
     Cli::command()
@@ -140,15 +98,7 @@ fn remote_args(cmd: &mut Cmd) -> Vec<&mut String> {
         Cmd::Copy { name, target } => vec![name, target],
         Cmd::List { remote, .. } => remote.iter_mut().collect(),
         Cmd::Delete { names } => names.iter_mut().collect(),
-        Cmd::Device { command } => match command {
-            DeviceCmd::Add { name, .. }
-            | DeviceCmd::Get { name, .. }
-            | DeviceCmd::List { name }
-            | DeviceCmd::Remove { name, .. }
-            | DeviceCmd::Set { name, .. }
-            | DeviceCmd::Show { name }
-            | DeviceCmd::Unset { name, .. } => vec![name],
-        },
+        Cmd::Device { command } => vec![command.name_mut()],
     }
 }
 
@@ -219,47 +169,27 @@ fn exec(backend: &dyn Backend, cmd: Cmd) -> Result<()> {
         Cmd::Copy { name, target } => {
             backend.profile_copy(&name, &target)?;
         }
-        Cmd::Device { command } => match command {
-            DeviceCmd::Add {
-                name,
-                device,
-                dev_type,
-                pairs,
-            } => {
-                let mut cfg = incus_cli::parse_pairs(&pairs)?;
-                cfg.insert("type".into(), dev_type);
-                backend.profile_device_add(&name, &device, cfg)?;
-                println!("Device {device} added to {name}");
-            }
-            DeviceCmd::Get { name, device, key } => {
-                let p = backend.profile(&name)?;
-                let d = p
-                    .devices
-                    .get(&device)
-                    .ok_or_else(|| Error::not_found(format!("Device \"{device}\" not found")))?;
-                println!("{}", d.get(&key).cloned().unwrap_or_default());
-            }
-            DeviceCmd::List { name } => {
-                for d in backend.profile(&name)?.devices.keys() {
-                    println!("{d}");
-                }
-            }
-            DeviceCmd::Remove { name, devices } => {
-                backend.profile_device_remove(&name, &devices)?;
-                for d in devices {
-                    println!("Device {d} removed from {name}");
-                }
-            }
-            DeviceCmd::Set { name, device, args } => {
-                backend.profile_device_set(&name, &device, incus_cli::parse_set_args(&args)?)?;
-            }
-            DeviceCmd::Show { name } => {
-                incus_cli::print_show(Format::Yaml, &backend.profile(&name)?.devices)?
-            }
-            DeviceCmd::Unset { name, device, key } => {
-                backend.profile_device_set(&name, &device, [(key, String::new())].into())?;
-            }
-        },
+        Cmd::Device { command } => incus_cli::device::run(&ProfileDevices(backend), command)?,
     }
     Ok(())
+}
+
+/// A profile's devices for the shared device verbs.
+struct ProfileDevices<'a>(&'a dyn Backend);
+
+impl DeviceOwner for ProfileDevices<'_> {
+    fn devices(&self, name: &str) -> Result<Devices> {
+        Ok(self.0.profile(name)?.devices)
+    }
+    fn add(&self, name: &str, device: &str, config: Config) -> Result<()> {
+        self.0.profile_device_add(name, device, config).map(drop)
+    }
+    fn remove(&self, name: &str, devices: &[String]) -> Result<()> {
+        self.0.profile_device_remove(name, devices).map(drop)
+    }
+    fn set(&self, name: &str, device: &str, pairs: &Config) -> Result<()> {
+        self.0
+            .profile_device_set(name, device, pairs.clone())
+            .map(drop)
+    }
 }
