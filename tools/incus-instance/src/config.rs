@@ -76,8 +76,8 @@ pub(crate) fn names_server(first: &str) -> bool {
     first.contains('.') || first.contains('=')
 }
 
-pub fn config(backend: &dyn Backend, a: ConfigArgs) -> Result<ExitCode> {
-    match a.command {
+pub fn config(backend: &dyn Backend, config_args: ConfigArgs) -> Result<ExitCode> {
+    match config_args.command {
         ConfigCmd::Get { args, expanded } => {
             let value = if args.len() == 1 {
                 backend.server_config_get(&args[0])?

@@ -129,8 +129,8 @@ fn join(dir: &str, name: &str) -> String {
     format!("{}/{name}", dir.trim_end_matches('/'))
 }
 
-pub fn file(backend: &dyn Backend, a: FileArgs) -> Result<ExitCode> {
-    match a.command {
+pub fn file(backend: &dyn Backend, file_args: FileArgs) -> Result<ExitCode> {
+    match file_args.command {
         FileCmd::Push {
             mut args,
             recursive,
