@@ -1053,3 +1053,36 @@ fn upstream_list_filters_run_on_the_server() {
     assert_eq!(code, 400);
     env.ok("incus-instance", &["stop", "-f", "f1"]);
 }
+
+/// `/1.0/instances/NAME/logs`: the files of the log directory (core's `logs::list`),
+/// each readable; names that would leave the directory are refused.
+#[test]
+fn instance_logs_are_listed_and_read() {
+    let env = TestEnv::initialized();
+    with_image(&env);
+    env.ok("incus-instance", &["init", "busybox", "l1"]);
+    let dir = env.incus_dir.join("logs/l1");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("probe.log"), "logged\n").unwrap();
+    let srv = Server::start(&env);
+    let (code, v) = srv.curl("GET", "/1.0/instances/l1/logs", None);
+    assert_eq!(code, 200, "{v}");
+    let listed: Vec<&str> = v["metadata"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u.as_str())
+        .collect();
+    assert!(listed.contains(&"/1.0/instances/l1/logs/probe.log"), "{v}");
+    let (code, v) = srv.curl("GET", "/1.0/instances/l1/logs/probe.log", None);
+    assert_eq!((code, v), (200, Value::String("logged\n".into())));
+    assert_eq!(
+        srv.curl("GET", "/1.0/instances/l1/logs/.probe", None).0,
+        400
+    );
+    assert_eq!(
+        srv.curl("GET", "/1.0/instances/l1/logs/nope.log", None).0,
+        404
+    );
+    assert_eq!(srv.curl("GET", "/1.0/instances/zz/logs", None).0, 404);
+}

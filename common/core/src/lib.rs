@@ -14,6 +14,7 @@ pub mod filter;
 pub mod image;
 pub mod instance;
 pub mod lifecycle;
+pub mod logs;
 pub mod names;
 pub mod network;
 pub mod patch;

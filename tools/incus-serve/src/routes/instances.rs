@@ -349,25 +349,9 @@ async fn backups(Path(name): Path<String>, q: Query) -> ApiResult {
 
 /// The instance's log directory, listed as upstream (file URLs).
 async fn logs(Path(name): Path<String>) -> ApiResult {
-    let files = core(move |ctx| {
-        instance::get_row(ctx, &name)?;
-        let dir = ctx.instance_log_dir(&name);
-        let mut out = Vec::new();
-        if let Ok(rd) = std::fs::read_dir(&dir) {
-            for e in rd.flatten() {
-                if e.path().is_file() {
-                    out.push(format!(
-                        "/1.0/instances/{name}/logs/{}",
-                        e.file_name().to_string_lossy()
-                    ));
-                }
-            }
-        }
-        out.sort();
-        Ok(out)
-    })
-    .await?;
-    sync(files)
+    let url = format!("/1.0/instances/{name}/logs");
+    let files = core(move |ctx| incus_core::logs::list(ctx, &name)).await?;
+    sync(urls(&url, files))
 }
 
 async fn log_file(Path((name, file)): Path<(String, String)>) -> Result<Response, ApiError> {
@@ -378,26 +362,13 @@ async fn exec_output(Path((name, file)): Path<(String, String)>) -> Result<Respo
     serve_file(name, Some("exec-output"), file).await
 }
 
-/// Serves one plain file of the instance's log directory; names with a path
-/// separator or starting with a dot are refused (no traversal).
+/// Serves one plain file of the instance's log directory (`incus_core::logs::read`).
 async fn serve_file(
     name: String,
     sub: Option<&'static str>,
     file: String,
 ) -> Result<Response, ApiError> {
-    if file.contains('/') || file.starts_with('.') || file.is_empty() {
-        return Err(Error::invalid("Invalid log file name").into());
-    }
-    let data = core(move |ctx| {
-        instance::get_row(ctx, &name)?;
-        let mut p = ctx.instance_log_dir(&name);
-        if let Some(s) = sub {
-            p.push(s);
-        }
-        p.push(&file);
-        std::fs::read(&p).map_err(|_| Error::not_found("Log file not found"))
-    })
-    .await?;
+    let data = core(move |ctx| incus_core::logs::read(ctx, &name, sub, &file)).await?;
     Ok((
         [(header::CONTENT_TYPE, "application/octet-stream")],
         Body::from(data),
