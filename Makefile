@@ -5,6 +5,9 @@ CARGO ?= cargo
 APT_PACKAGES := busybox-static bats jq xz-utils squashfs-tools sqlite3 lxc uidmap btrfs-progs debootstrap \
 	dnsmasq-base nftables iproute2 curl bsdutils python3-venv systemd wrk
 DEMO_DIR ?= /tmp/incus-demo
+# pylxd (a second REST client of incus-serve) lives in a venv made by `make deps`, so that
+# the tests never reach the package index.
+PYLXD_VENV ?= $(CURDIR)/.cache/pylxd-venv
 
 .PHONY: all deps build release test unit bats lint gen demo bench stress clean
 
@@ -36,6 +39,10 @@ deps:
 	@for f in /etc/subuid /etc/subgid; do \
 	  grep -qs '^root:1000000:1000000000$$' $$f || echo 'root:1000000:1000000000' >> $$f; \
 	done
+	@if ! "$(PYLXD_VENV)/bin/python" -c 'import pylxd' 2>/dev/null; then \
+	  echo "Installing pylxd into $(PYLXD_VENV)"; \
+	  python3 -m venv "$(PYLXD_VENV)" && "$(PYLXD_VENV)/bin/pip" install -q pylxd; \
+	fi
 
 build:
 	$(CARGO) build --workspace
@@ -45,7 +52,7 @@ release:
 
 # Unit tests, tests/ (integration against the built binaries) and bats suites.
 test: deps build
-	$(CARGO) test --workspace
+	INCUS_TEST_PYLXD_VENV="$(PYLXD_VENV)" $(CARGO) test --workspace
 	INCUS_BIN_DIR=$(CURDIR)/target/debug PATH="$(CURDIR)/target/debug:$$PATH" bats bats/
 
 unit: build
@@ -113,7 +120,7 @@ stress: deps build
 	PROPTEST_CASES=20000 $(CARGO) test -p incus-api -p incus-core --lib
 	FUZZ_REST_ROUNDS=2000 $(CARGO) test -p incus-tests --test serve random_json -- --nocapture
 
-# The standard benchmark set (medians beside the budgets of DESIGN.md); a few minutes.
+# The standard benchmark set (medians beside the budgets of docs/architecture.md); a few minutes.
 # COUNT=50 LIST_COUNT=200 REPORT=file.csv override the defaults.
 bench: deps release
 	INCUS_BIN_DIR=$(CURDIR)/target/release scripts/bench.sh

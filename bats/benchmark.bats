@@ -5,14 +5,6 @@
 bats_require_minimum_version 1.5.0
 load helpers
 
-setup_file() {
-    build_busybox_images
-}
-
-teardown_file() {
-    remove_busybox_images
-}
-
 bench_teardown() {
     incus stop --all -f >/dev/null 2>&1 || true
 }

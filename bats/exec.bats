@@ -6,14 +6,6 @@ bats_require_minimum_version 1.5.0
 
 load helpers
 
-setup_file() {
-    build_busybox_images
-}
-
-teardown_file() {
-    remove_busybox_images
-}
-
 @test "exec: exit codes, pipes, environment, missing and non-executable commands" {
     need_busybox_image
     incus admin init --minimal

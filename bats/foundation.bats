@@ -6,14 +6,6 @@ bats_require_minimum_version 1.5.0
 
 load helpers
 
-setup_file() {
-    build_busybox_images
-}
-
-teardown_file() {
-    remove_busybox_images
-}
-
 @test "admin init --minimal twice is idempotent" {
     run incus admin init --minimal
     assert_status 0

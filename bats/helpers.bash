@@ -39,6 +39,18 @@ remove_busybox_images() {
     fi
 }
 
+# Every suite's set-up: the busybox images once per file, unless the file sets
+# INCUS_BATS_NO_IMAGES=1 (they take seconds to build). A file may still define its own.
+setup_file() {
+    if [ -z "${INCUS_BATS_NO_IMAGES:-}" ]; then
+        build_busybox_images
+    fi
+}
+
+teardown_file() {
+    remove_busybox_images
+}
+
 # Sets BUSYBOX_UNIFIED, BUSYBOX_META and BUSYBOX_ROOTFS. A missing busybox fails the
 # test: make test installs busybox-static, so its absence is a broken machine.
 need_busybox_image() {

@@ -3,6 +3,8 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
+# No busybox images needed here (see setup_file in helpers.bash).
+INCUS_BATS_NO_IMAGES=1
 
 @test "monitor: stored and live lifecycle events, as JSON lines and YAML" {
     incus admin init --minimal

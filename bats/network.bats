@@ -7,14 +7,6 @@ bats_require_minimum_version 1.5.0
 
 load helpers
 
-setup_file() {
-    build_busybox_images
-}
-
-teardown_file() {
-    remove_busybox_images
-}
-
 setup() {
     incus_tools_on_path
     # Containers' mapped root must traverse to the rootfs: not under bats' 0700

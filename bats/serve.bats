@@ -2,6 +2,8 @@
 # incus-serve over its unix socket with curl, and incus-trust through the dispatcher.
 
 load helpers
+# No busybox images needed here (see setup_file in helpers.bash).
+INCUS_BATS_NO_IMAGES=1
 bats_require_minimum_version 1.5.0
 
 @test "serve: GET /1.0 is a sync envelope, /1.0/containers is a 404 envelope" {

@@ -6,14 +6,6 @@ bats_require_minimum_version 1.5.0
 
 load helpers
 
-setup_file() {
-    build_busybox_images
-}
-
-teardown_file() {
-    remove_busybox_images
-}
-
 # An initialised installation with the busybox image and a stopped instance c1.
 with_c1() {
     need_busybox_image

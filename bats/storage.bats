@@ -6,14 +6,6 @@ bats_require_minimum_version 1.5.0
 
 load helpers
 
-setup_file() {
-    build_busybox_images
-}
-
-teardown_file() {
-    remove_busybox_images
-}
-
 # Deletes instances and unmounts the pools of this test before its directory goes.
 teardown() {
     if [ -n "${TEST_ROOT:-}" ] && [ -d "$TEST_ROOT" ]; then

@@ -3,7 +3,7 @@
 # busybox image; dir pool (and btrfs on a loop file when the driver is built in);
 # 1 and $COUNT instances for the per-operation figures, $LIST_COUNT for list and the
 # serve group (REST latency, GET /1.0 requests/s, incus-serve memory).
-# Prints tables with the budgets of DESIGN.md; asserts no timing.
+# Prints tables with the budgets of docs/architecture.md; asserts no timing.
 set -euo pipefail
 BIN="${INCUS_BIN_DIR:-$(cd "$(dirname "$0")/.." && pwd)/target/release}"
 COUNT="${COUNT:-50}"

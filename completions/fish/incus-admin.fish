@@ -50,7 +50,7 @@ complete -c incus-admin -n "__fish_incus_admin_using_subcommand init" -l dump -d
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand init" -l network -d 'With --minimal: also create the bridge incusbr0 (ipv4.address=auto, NAT) and eth0 on it in the default profile'
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand init" -s q -l quiet -d 'Print less'
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand init" -s h -l help -d 'Print help'
-complete -c incus-admin -n "__fish_incus_admin_using_subcommand check" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-admin -n "__fish_incus_admin_using_subcommand check" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'

@@ -51,7 +51,7 @@ complete -c incus-image -n "__fish_incus_image_using_subcommand import" -l publi
 complete -c incus-image -n "__fish_incus_image_using_subcommand import" -s q -l quiet -d 'Print less'
 complete -c incus-image -n "__fish_incus_image_using_subcommand import" -s h -l help -d 'Print help'
 complete -c incus-image -n "__fish_incus_image_using_subcommand list" -s c -l columns -d 'Columns (upstream letters: l L f F p d a t s u e)' -r
-complete -c incus-image -n "__fish_incus_image_using_subcommand list" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-image -n "__fish_incus_image_using_subcommand list" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
@@ -60,7 +60,7 @@ complete -c incus-image -n "__fish_incus_image_using_subcommand list" -l project
 complete -c incus-image -n "__fish_incus_image_using_subcommand list" -s q -l quiet -d 'Print less'
 complete -c incus-image -n "__fish_incus_image_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c incus-image -n "__fish_incus_image_using_subcommand ls" -s c -l columns -d 'Columns (upstream letters: l L f F p d a t s u e)' -r
-complete -c incus-image -n "__fish_incus_image_using_subcommand ls" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-image -n "__fish_incus_image_using_subcommand ls" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
@@ -71,7 +71,7 @@ complete -c incus-image -n "__fish_incus_image_using_subcommand ls" -s h -l help
 complete -c incus-image -n "__fish_incus_image_using_subcommand info" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-image -n "__fish_incus_image_using_subcommand info" -s q -l quiet -d 'Print less'
 complete -c incus-image -n "__fish_incus_image_using_subcommand info" -s h -l help -d 'Print help'
-complete -c incus-image -n "__fish_incus_image_using_subcommand show" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-image -n "__fish_incus_image_using_subcommand show" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
@@ -139,7 +139,7 @@ complete -c incus-image -n "__fish_incus_image_using_subcommand alias; and __fis
 complete -c incus-image -n "__fish_incus_image_using_subcommand alias; and __fish_seen_subcommand_from mv" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-image -n "__fish_incus_image_using_subcommand alias; and __fish_seen_subcommand_from mv" -s q -l quiet -d 'Print less'
 complete -c incus-image -n "__fish_incus_image_using_subcommand alias; and __fish_seen_subcommand_from mv" -s h -l help -d 'Print help'
-complete -c incus-image -n "__fish_incus_image_using_subcommand alias; and __fish_seen_subcommand_from list" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-image -n "__fish_incus_image_using_subcommand alias; and __fish_seen_subcommand_from list" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
@@ -147,7 +147,7 @@ compact\t'Table without borders'"
 complete -c incus-image -n "__fish_incus_image_using_subcommand alias; and __fish_seen_subcommand_from list" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-image -n "__fish_incus_image_using_subcommand alias; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print less'
 complete -c incus-image -n "__fish_incus_image_using_subcommand alias; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-image -n "__fish_incus_image_using_subcommand alias; and __fish_seen_subcommand_from ls" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-image -n "__fish_incus_image_using_subcommand alias; and __fish_seen_subcommand_from ls" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'

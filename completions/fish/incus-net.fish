@@ -52,7 +52,7 @@ complete -c incus-net -n "__fish_incus_net_using_subcommand create" -l descripti
 complete -c incus-net -n "__fish_incus_net_using_subcommand create" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-net -n "__fish_incus_net_using_subcommand create" -s q -l quiet -d 'Print less'
 complete -c incus-net -n "__fish_incus_net_using_subcommand create" -s h -l help -d 'Print help'
-complete -c incus-net -n "__fish_incus_net_using_subcommand list" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-net -n "__fish_incus_net_using_subcommand list" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
@@ -60,7 +60,7 @@ compact\t'Table without borders'"
 complete -c incus-net -n "__fish_incus_net_using_subcommand list" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-net -n "__fish_incus_net_using_subcommand list" -s q -l quiet -d 'Print less'
 complete -c incus-net -n "__fish_incus_net_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-net -n "__fish_incus_net_using_subcommand ls" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-net -n "__fish_incus_net_using_subcommand ls" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
@@ -68,7 +68,7 @@ compact\t'Table without borders'"
 complete -c incus-net -n "__fish_incus_net_using_subcommand ls" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-net -n "__fish_incus_net_using_subcommand ls" -s q -l quiet -d 'Print less'
 complete -c incus-net -n "__fish_incus_net_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-net -n "__fish_incus_net_using_subcommand show" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-net -n "__fish_incus_net_using_subcommand show" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
@@ -103,7 +103,7 @@ complete -c incus-net -n "__fish_incus_net_using_subcommand delete" -s h -l help
 complete -c incus-net -n "__fish_incus_net_using_subcommand rm" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-net -n "__fish_incus_net_using_subcommand rm" -s q -l quiet -d 'Print less'
 complete -c incus-net -n "__fish_incus_net_using_subcommand rm" -s h -l help -d 'Print help'
-complete -c incus-net -n "__fish_incus_net_using_subcommand list-leases" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-net -n "__fish_incus_net_using_subcommand list-leases" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'

@@ -56,7 +56,7 @@ complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l accept
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l public -d 'Public image server (no authentication)'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -s h -l help -d 'Print help'
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand list" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand list" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
@@ -64,7 +64,7 @@ compact\t'Table without borders'"
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand list" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand list" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand ls" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand ls" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
@@ -119,7 +119,7 @@ complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and not
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from add" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from list" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from list" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
@@ -127,7 +127,7 @@ compact\t'Table without borders'"
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from list" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from ls" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from ls" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'

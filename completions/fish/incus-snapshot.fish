@@ -54,7 +54,7 @@ complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand delete" -s
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand rm" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand rm" -s q -l quiet -d 'Print less'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand rm" -s h -l help -d 'Print help'
-complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand list" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand list" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
@@ -62,7 +62,7 @@ compact\t'Table without borders'"
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand list" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand list" -s q -l quiet -d 'Print less'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand ls" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand ls" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
@@ -80,7 +80,7 @@ complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand restore" -
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand restore" -l stateful -d 'Whether or not to restore the instance\'s running state from snapshot (needs CRIU)'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand restore" -s q -l quiet -d 'Print less'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand restore" -s h -l help -d 'Print help'
-complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand show" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand show" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
@@ -92,7 +92,7 @@ complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand info" -l p
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand info" -s q -l quiet -d 'Print less'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand info" -s h -l help -d 'Print help'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand auto" -l now -d 'The time to act as of (RFC 3339), instead of the clock' -r
-complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand auto" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand auto" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'

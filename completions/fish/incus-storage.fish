@@ -45,7 +45,7 @@ complete -c incus-storage -n "__fish_incus_storage_using_subcommand create" -l d
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand create" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand create" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand create" -s h -l help -d 'Print help'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand list" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand list" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
@@ -53,7 +53,7 @@ compact\t'Table without borders'"
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand list" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand list" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand ls" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand ls" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
@@ -61,7 +61,7 @@ compact\t'Table without borders'"
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand ls" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand ls" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand show" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand show" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
@@ -70,7 +70,7 @@ complete -c incus-storage -n "__fish_incus_storage_using_subcommand show" -l pro
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand show" -l resources -d 'Show the pool\'s resources instead'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand show" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand info" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand info" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
@@ -121,7 +121,7 @@ complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and 
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and not __fish_seen_subcommand_from list ls create show get set unset edit delete rm rename mv copy move attach attach-profile detach detach-profile info snapshot help" -f -a "info" -d 'Show a volume\'s usage'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and not __fish_seen_subcommand_from list ls create show get set unset edit delete rm rename mv copy move attach attach-profile detach detach-profile info snapshot help" -f -a "snapshot" -d 'Manage volume snapshots'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and not __fish_seen_subcommand_from list ls create show get set unset edit delete rm rename mv copy move attach attach-profile detach detach-profile info snapshot help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from list" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from list" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
@@ -129,7 +129,7 @@ compact\t'Table without borders'"
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from list" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from ls" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from ls" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
@@ -141,7 +141,7 @@ complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and 
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from create" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from show" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from show" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
@@ -191,7 +191,7 @@ complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and 
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from detach-profile" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from detach-profile" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from detach-profile" -s h -l help -d 'Print help'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from info" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from info" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'

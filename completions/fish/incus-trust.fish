@@ -51,7 +51,7 @@ complete -c incus-trust -n "__fish_incus_trust_using_subcommand add-certificate"
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand add-certificate" -l restricted
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand add-certificate" -s q -l quiet -d 'Print less'
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand add-certificate" -s h -l help -d 'Print help'
-complete -c incus-trust -n "__fish_incus_trust_using_subcommand list" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-trust -n "__fish_incus_trust_using_subcommand list" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
@@ -59,7 +59,7 @@ compact\t'Table without borders'"
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand list" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand list" -s q -l quiet -d 'Print less'
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-trust -n "__fish_incus_trust_using_subcommand ls" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-trust -n "__fish_incus_trust_using_subcommand ls" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
@@ -67,7 +67,7 @@ compact\t'Table without borders'"
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand ls" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand ls" -s q -l quiet -d 'Print less'
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-trust -n "__fish_incus_trust_using_subcommand show" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-trust -n "__fish_incus_trust_using_subcommand show" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
@@ -81,7 +81,7 @@ complete -c incus-trust -n "__fish_incus_trust_using_subcommand remove" -s h -l 
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand rm" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand rm" -s q -l quiet -d 'Print less'
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand rm" -s h -l help -d 'Print help'
-complete -c incus-trust -n "__fish_incus_trust_using_subcommand list-tokens" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-trust -n "__fish_incus_trust_using_subcommand list-tokens" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'

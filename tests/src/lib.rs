@@ -30,7 +30,7 @@ pub const TOOLS: &[&str] = &[
     "incus-benchmark",
 ];
 
-/// Exit codes of DESIGN.md's table.
+/// Exit codes of the table in docs/architecture.md.
 pub mod btrfs;
 pub mod serve;
 

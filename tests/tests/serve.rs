@@ -556,9 +556,7 @@ fn https_trust_token_with_the_upstream_client() {
         .unwrap()
         .to_string();
     // Waits for the clock, not for another process.
-    while chrono_now_after(&expires).is_none() {
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    incus_tests::poll(10, "the token's expiry time", || chrono_now_after(&expires));
     srv.incus(&["remote", "add", "srv3", &token]).code(1);
     assert!(env
         .ok("incus-trust", &["list-tokens", "--format", "csv"])
@@ -599,41 +597,19 @@ fn chrono_now_after(t: &str) -> Option<()> {
     (now.as_str() > t).then_some(())
 }
 
-/// A venv with pylxd from PyPI, made once and kept in the temporary directory.
+/// The venv with pylxd that `make deps` makes (`PYLXD_VENV` in the Makefile): the test
+/// itself never reaches the package index, so `make test` runs offline after set-up.
 fn pylxd_python() -> PathBuf {
-    let venv = std::env::temp_dir().join("incus-tests-pylxd-venv");
+    let venv = std::env::var_os("INCUS_TEST_PYLXD_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/pylxd-venv"));
     let python = venv.join("bin/python");
-    let has = |p: &Path| {
-        Command::new(p)
-            .args(["-c", "import pylxd"])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    };
-    if !has(&python) {
-        // Serialised across test processes by a lock file next to the venv.
-        let lock =
-            std::fs::File::create(std::env::temp_dir().join("incus-tests-pylxd.lock")).unwrap();
-        use std::os::fd::AsRawFd;
-        // SAFETY: flock on a descriptor we own; released when `lock` closes.
-        unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
-        if !has(&python) {
-            let o = Command::new("python3")
-                .args(["-m", "venv"])
-                .arg(&venv)
-                .output()
-                .unwrap();
-            assert!(
-                o.status.success(),
-                "python3 -m venv (apt-get install python3-venv): {o:?}"
-            );
-            let o = Command::new(venv.join("bin/pip"))
-                .args(["install", "-q", "pylxd"])
-                .output()
-                .unwrap();
-            assert!(o.status.success(), "pip install pylxd: {o:?}");
-        }
-    }
+    let o = Command::new(&python).args(["-c", "import pylxd"]).output();
+    assert!(
+        matches!(&o, Ok(o) if o.status.success()),
+        "no pylxd in {} (run `make deps`): {o:?}",
+        venv.display()
+    );
     python
 }
 
@@ -1051,4 +1027,62 @@ fn untrusted_client_is_refused_on_every_upstream_route() {
             .line(),
         format!("127.0.0.1:{port}")
     );
+}
+
+/// The upstream 6.0 client sends `incus list status=running` as `filter=status eq
+/// running`: the server's filter (core's, shared with our CLI) compares without case.
+#[test]
+fn upstream_list_filters_run_on_the_server() {
+    upstream_present();
+    let env = TestEnv::initialized();
+    with_image(&env);
+    env.ok("incus-instance", &["launch", "busybox", "f1"]);
+    env.ok("incus-instance", &["init", "busybox", "f2"]);
+    let srv = Server::start(&env);
+    let names = |args: &[&str]| {
+        let mut a = vec!["list", "-c", "n", "-f", "csv"];
+        a.extend_from_slice(args);
+        srv.incus(&a).ok().stdout
+    };
+    assert_eq!(names(&["status=running"]), "f1\n", "{}", srv.log());
+    assert_eq!(names(&["status=STOPPED"]), "f2\n", "{}", srv.log());
+    assert_eq!(names(&["type=container"]), "f1\nf2\n");
+    let (_, v) = srv.curl("GET", "/1.0/instances?filter=status+eq+running", None);
+    assert_eq!(v["metadata"], serde_json::json!(["/1.0/instances/f1"]));
+    let (code, _) = srv.curl("GET", "/1.0/instances?filter=status+eq", None);
+    assert_eq!(code, 400);
+    env.ok("incus-instance", &["stop", "-f", "f1"]);
+}
+
+/// `/1.0/instances/NAME/logs`: the files of the log directory (core's `logs::list`),
+/// each readable; names that would leave the directory are refused.
+#[test]
+fn instance_logs_are_listed_and_read() {
+    let env = TestEnv::initialized();
+    with_image(&env);
+    env.ok("incus-instance", &["init", "busybox", "l1"]);
+    let dir = env.incus_dir.join("logs/l1");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("probe.log"), "logged\n").unwrap();
+    let srv = Server::start(&env);
+    let (code, v) = srv.curl("GET", "/1.0/instances/l1/logs", None);
+    assert_eq!(code, 200, "{v}");
+    let listed: Vec<&str> = v["metadata"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u.as_str())
+        .collect();
+    assert!(listed.contains(&"/1.0/instances/l1/logs/probe.log"), "{v}");
+    let (code, v) = srv.curl("GET", "/1.0/instances/l1/logs/probe.log", None);
+    assert_eq!((code, v), (200, Value::String("logged\n".into())));
+    assert_eq!(
+        srv.curl("GET", "/1.0/instances/l1/logs/.probe", None).0,
+        400
+    );
+    assert_eq!(
+        srv.curl("GET", "/1.0/instances/l1/logs/nope.log", None).0,
+        404
+    );
+    assert_eq!(srv.curl("GET", "/1.0/instances/zz/logs", None).0, 404);
 }

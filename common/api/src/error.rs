@@ -25,7 +25,7 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// The process exit code for this kind (DESIGN.md's table).
+    /// The process exit code for this kind (the table of docs/architecture.md).
     pub fn exit_code(self) -> i32 {
         match self {
             ErrorKind::Internal => 1,

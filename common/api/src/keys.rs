@@ -205,18 +205,46 @@ pub fn validate_instance(key: &str, value: &str) -> Result<()> {
     check_type(key, info, value)?;
     match key {
         "limits.memory" if !value.is_empty() => {
-            if let Some(pct) = value.strip_suffix('%') {
-                pct.parse::<u8>().map_err(|_| {
-                    Error::invalid(format!("Invalid value for limits.memory: \"{value}\""))
-                })?;
-            } else {
-                parse_size(value).map_err(|e| e.context("Invalid value for limits.memory"))?;
-            }
+            MemoryLimit::parse(value)?;
         }
         "limits.cpu" if !value.is_empty() => validate_cpu_limit(value)?,
         _ => {}
     }
     Ok(())
+}
+
+/// `limits.memory`: a size, or a percentage of the host's memory (upstream refuses 0
+/// of either). The one parser for validation and for the runtime's limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryLimit {
+    Bytes(u64),
+    Percent(u64),
+}
+
+impl MemoryLimit {
+    pub fn parse(value: &str) -> Result<MemoryLimit> {
+        let bad = || Error::invalid(format!("Invalid value for limits.memory: \"{value}\""));
+        let limit = match value.strip_suffix('%') {
+            Some(pct) => MemoryLimit::Percent(pct.parse::<u64>().map_err(|_| bad())?),
+            None => MemoryLimit::Bytes(
+                parse_size(value).map_err(|e| e.context("Invalid value for limits.memory"))?,
+            ),
+        };
+        match limit {
+            MemoryLimit::Bytes(0) | MemoryLimit::Percent(0) => Err(Error::invalid(format!(
+                "Invalid value for limits.memory: \"{value}\": the limit can't be 0"
+            ))),
+            limit => Ok(limit),
+        }
+    }
+
+    /// The limit in bytes on a host with `host_total` bytes of memory.
+    pub fn bytes(self, host_total: u64) -> u64 {
+        match self {
+            MemoryLimit::Bytes(b) => b,
+            MemoryLimit::Percent(p) => host_total / 100 * p,
+        }
+    }
 }
 
 fn validate_cpu_limit(value: &str) -> Result<()> {
@@ -287,6 +315,23 @@ mod tests {
         assert!(validate_instance("limits.cpu", "0-1,3").is_ok());
         assert!(validate_instance("limits.cpu", "3-1").is_err());
         assert!(validate_instance("no.such.key", "1").is_err());
+    }
+
+    #[test]
+    fn memory_limits_parse_once() {
+        assert_eq!(
+            MemoryLimit::parse("256MiB").unwrap(),
+            MemoryLimit::Bytes(256 << 20)
+        );
+        assert_eq!(
+            MemoryLimit::parse("300%").unwrap(),
+            MemoryLimit::Percent(300)
+        );
+        assert_eq!(MemoryLimit::parse("50%").unwrap().bytes(1000), 500);
+        for bad in ["0", "0%", "-1%", "x%", "%", "lots"] {
+            assert!(validate_instance("limits.memory", bad).is_err(), "{bad}");
+        }
+        assert!(validate_instance("limits.memory", "").is_ok());
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod error;
 pub mod keys;
 pub mod types;
 pub mod volume_types;
+pub mod warning;
 
 pub use error::{Error, ErrorKind, Result};
 pub use types::*;

@@ -1,6 +1,8 @@
 //! Shared command-line pieces. No domain logic lives here.
 
 use clap::{Args, ValueEnum};
+
+pub mod device;
 use incus_api::{Error, Result};
 use serde::Serialize;
 use std::io::{IsTerminal, Read, Write};
@@ -33,17 +35,38 @@ pub enum Format {
     Compact,
 }
 
-/// `--format` for list commands (default table).
-#[derive(Debug, Clone, Args)]
+/// `-f/--format` of every list command (default table): flattened into each
+/// (`#[command(flatten)] format: ListFormat`), the one declaration of the flag.
+#[derive(Debug, Clone, Copy, Args)]
 pub struct ListFormat {
     /// Output format
     #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
 
+/// `-f/--format` of every show command (default yaml), flattened as [`ListFormat`].
+#[derive(Debug, Clone, Copy, Args)]
+pub struct ShowFormat {
+    /// Output format
+    #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
+    pub format: Format,
+}
+
+impl From<ListFormat> for Format {
+    fn from(f: ListFormat) -> Format {
+        f.format
+    }
+}
+
+impl From<ShowFormat> for Format {
+    fn from(f: ShowFormat) -> Format {
+        f.format
+    }
+}
+
 /// Renders rows in the chosen format; `objects` is what json and yaml print.
 pub fn print_list<T: Serialize + ?Sized>(
-    format: Format,
+    format: impl Into<Format>,
     headers: &[&str],
     rows: &[Vec<String>],
     objects: &T,
@@ -54,11 +77,12 @@ pub fn print_list<T: Serialize + ?Sized>(
 
 /// Like [`print_list`], into a string (tests compare it).
 pub fn render_list<T: Serialize + ?Sized>(
-    format: Format,
+    format: impl Into<Format>,
     headers: &[&str],
     rows: &[Vec<String>],
     objects: &T,
 ) -> Result<String> {
+    let format = format.into();
     match format {
         Format::Json => Ok(to_json(objects)? + "\n"),
         Format::Yaml => to_yaml(objects),
@@ -108,12 +132,13 @@ pub fn to_yaml<T: Serialize + ?Sized>(v: &T) -> Result<String> {
 
 /// Prints one object (`show`): YAML by default; JSON as the REST object; table,
 /// compact and csv as one `KEY VALUE` row per leaf, keys dotted (`devices.root.pool`).
-pub fn print_show<T: Serialize + ?Sized>(format: Format, v: &T) -> Result<()> {
+pub fn print_show<T: Serialize + ?Sized>(format: impl Into<Format>, v: &T) -> Result<()> {
     write_stdout(&render_show(format, v)?)
 }
 
 /// Like [`print_show`], into a string.
-pub fn render_show<T: Serialize + ?Sized>(format: Format, v: &T) -> Result<String> {
+pub fn render_show<T: Serialize + ?Sized>(format: impl Into<Format>, v: &T) -> Result<String> {
+    let format = format.into();
     match format {
         Format::Yaml => to_yaml(v),
         Format::Json => Ok(to_json(v)? + "\n"),
@@ -167,9 +192,14 @@ pub fn write_stdout(s: &str) -> Result<()> {
     }
 }
 
-/// Runs a tool's body: `Error: ...` on stderr and the exit code of its kind.
+/// Runs a tool's body: `Error: ...` on stderr and the exit code of its kind; the
+/// warnings core recorded on the way (`incus_api::warning`) as `Warning: ...` first.
 pub fn run(body: impl FnOnce() -> Result<ExitCode>) -> ExitCode {
-    match body() {
+    let result = body();
+    for w in incus_api::warning::take() {
+        eprintln!("Warning: {w}");
+    }
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("Error: {}", e.message);

@@ -27,6 +27,7 @@ pub use chrono::{DateTime, Utc};
 pub use incus_core::boot::BootReport;
 pub use incus_core::copy::CopyOptions;
 pub use incus_core::files::{FileInfo, FileKind, FilePut};
+pub use incus_core::filter::Filter;
 pub use incus_core::image::ImportOptions;
 pub use incus_core::instance::CreateOptions;
 pub use incus_core::snapshot::{timer, AutoReport, CreateOptions as SnapshotCreateOptions};
@@ -59,6 +60,8 @@ pub trait Backend {
     fn instances(&self, full: bool) -> Result<Vec<Instance>>;
     fn instance(&self, name: &str) -> Result<Instance>;
     fn instance_create(&self, opts: CreateOptions) -> Result<Instance>;
+    /// Creates and starts (`launch`): one call, so that a remote does it in one request.
+    fn instance_launch(&self, opts: CreateOptions) -> Result<Instance>;
     fn instance_update(&self, name: &str, put: InstancePut) -> Result<Instance>;
     fn instance_set(&self, name: &str, pairs: &Config) -> Result<Instance>;
     fn instance_unset(&self, name: &str, key: &str) -> Result<Instance>;
@@ -353,6 +356,9 @@ impl Backend for Local {
     }
     fn instance_create(&self, opts: CreateOptions) -> Result<Instance> {
         instance::create(&self.ctx, opts)
+    }
+    fn instance_launch(&self, opts: CreateOptions) -> Result<Instance> {
+        lifecycle::launch(&self.ctx, opts)
     }
     fn instance_update(&self, name: &str, put: InstancePut) -> Result<Instance> {
         instance::update(&self.ctx, name, put)

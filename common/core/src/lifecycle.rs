@@ -55,13 +55,7 @@ pub fn limits_of(config: &Config) -> Result<Limits> {
     let get = |k: &str| config.get(k).filter(|v| !v.is_empty());
     Ok(Limits {
         memory: match get("limits.memory") {
-            Some(v) if v.ends_with('%') => {
-                let pct: u64 = v.trim_end_matches('%').parse().map_err(|_| {
-                    Error::invalid(format!("Invalid value for limits.memory: \"{v}\""))
-                })?;
-                Some(host_memory() / 100 * pct)
-            }
-            Some(v) => Some(keys::parse_size(v)?),
+            Some(v) => Some(keys::MemoryLimit::parse(v)?.bytes(host_memory())),
             None => None,
         },
         memory_swap: get("limits.memory.swap").and_then(|v| keys::parse_bool(v)),
@@ -555,7 +549,7 @@ fn with_power_intent<T>(
     set(Some(power))?;
     act().inspect_err(|_| {
         if let Err(e) = set(before.as_deref()) {
-            eprintln!("Warning: could not put back volatile.last_state.power: {e}");
+            incus_api::warning::push(format!("could not put back volatile.last_state.power: {e}"));
         }
     })
 }
@@ -645,4 +639,13 @@ pub fn apply_live_nics(ctx: &Context, name: &str) -> Result<()> {
         })?;
     }
     Ok(())
+}
+
+/// `launch`, and REST's create with `"start": true`: create, then start (the one place
+/// that composes the two). A failed start leaves the instance created and stopped, as
+/// upstream. Returns the instance as it is after the start.
+pub fn launch(ctx: &Context, opts: instance::CreateOptions) -> Result<incus_api::Instance> {
+    let created = instance::create(ctx, opts)?;
+    start(ctx, &created.name)?;
+    instance::get(ctx, &created.name)
 }

@@ -2,7 +2,7 @@
 
 use clap::{CommandFactory, Parser, Subcommand};
 use incus_api::{Error, Result};
-use incus_cli::{Format, GlobalArgs};
+use incus_cli::{GlobalArgs, ListFormat};
 use std::io::Read;
 use std::process::ExitCode;
 
@@ -66,8 +66,8 @@ pub enum Cmd {
     /// Check that the database, the disk and the runtime agree (ours; read-only).
     /// Lists each disagreement and exits 1 when there is any
     Check {
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// After a host boot (ours; run by a boot-time unit): repair what the reboot left
     /// and start the instances with boot.autostart (or that were running and have no
@@ -117,8 +117,8 @@ pub enum Cmd {
         /// Allow statements that change the database
         #[arg(long)]
         write: bool,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// Recover instances and custom volumes after the state database was lost or
     /// damaged: scans the storage pools (asks for pools that are not in the database,
@@ -187,7 +187,7 @@ pub fn main() -> ExitCode {
                 format,
             } => {
                 let ctx = incus_core::Context::from_env()?;
-                sql(&ctx, &database, query, write, format)?;
+                sql(&ctx, &database, query, write, format.into())?;
                 return Ok(ExitCode::SUCCESS);
             }
             Cmd::Init {
@@ -304,7 +304,7 @@ fn sql(
     database: &str,
     query: String,
     write: bool,
-    format: Format,
+    format: incus_cli::Format,
 ) -> Result<()> {
     use incus_core::admin_sql::{self, DumpKind};
     let kind = match query.as_str() {

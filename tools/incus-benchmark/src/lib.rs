@@ -1,6 +1,6 @@
 //! `incus-benchmark`: times instance operations the way a user runs them (one
 //! `incus ...` process per operation) and prints medians beside the performance
-//! budget of DESIGN.md. Upstream's subcommands (`init`, `launch`, `start`, `stop`,
+//! budget of docs/architecture.md. Upstream's subcommands (`init`, `launch`, `start`, `stop`,
 //! `delete`) work on the `benchmark-N` instances; the other scenarios make what they
 //! need and remove it again. No timing is ever asserted: the report says pass/over.
 
@@ -95,7 +95,7 @@ pub fn main() -> ExitCode {
     })
 }
 
-/// DESIGN.md's (or the server issue's) budget and upstream's median here, in ms, by
+/// The budget of docs/architecture.md and upstream's median here, in ms, by
 /// operation. `api-*` are REST requests to incus-serve over its unix socket.
 fn budget(op: &str) -> Option<(f64, Option<f64>)> {
     Some(match op {

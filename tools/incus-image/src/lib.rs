@@ -3,7 +3,7 @@
 
 use clap::{CommandFactory, Parser, Subcommand};
 use incus_api::{Error, Image, ImagePut, Result};
-use incus_cli::{Format, GlobalArgs};
+use incus_cli::{GlobalArgs, ListFormat, ShowFormat};
 use incus_client::{Backend, ImageSource, ImportOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,16 +41,16 @@ pub enum Cmd {
         /// Columns (upstream letters: l L f F p d a t s u e)
         #[arg(short = 'c', long = "columns", default_value = "lfpdatsu")]
         columns: String,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// Show useful information about an image
     Info { image: String },
     /// Show an image's properties as YAML
     Show {
         image: String,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
-        format: Format,
+        #[command(flatten)]
+        format: ShowFormat,
     },
     /// Edit an image's properties as YAML (from stdin when it is not a terminal)
     Edit { image: String },
@@ -128,8 +128,8 @@ pub enum AliasCmd {
     #[command(visible_alias = "ls")]
     List {
         filters: Vec<String>,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        format: ListFormat,
     },
 }
 
@@ -320,7 +320,7 @@ fn copy(
     Ok(ExitCode::SUCCESS)
 }
 
-fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
+fn exec(backend: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
     match cmd {
         Cmd::Import {
             file,
@@ -344,7 +344,7 @@ fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
             };
             let progress = incus_cli::Progress::new("Importing image:", quiet);
             let report = |done: u64, total: u64| progress.update(done, total);
-            let img = b.image_import(
+            let img = backend.image_import(
                 &src,
                 &ImportOptions {
                     aliases,
@@ -364,7 +364,7 @@ fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
             columns,
             format,
         } => {
-            let images: Vec<Image> = b
+            let images: Vec<Image> = backend
                 .images()?
                 .into_iter()
                 .filter(|i| {
@@ -382,7 +382,7 @@ fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
             incus_cli::print_list(format, &headers, &rows, &images)?;
         }
         Cmd::Info { image } => {
-            let i = b.image(&image)?;
+            let i = backend.image(&image)?;
             let mut s = format!(
                 "Fingerprint: {}\nSize: {}\nArchitecture: {}\nType: {}\nPublic: {}\nTimestamps:\n    Created: {}\n    Uploaded: {}\n    Expires: {}\n    Last used: {}\nProperties:\n",
                 i.fingerprint,
@@ -412,20 +412,20 @@ fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
             }
             incus_cli::write_stdout(&s)?;
         }
-        Cmd::Show { image, format } => incus_cli::print_show(format, &b.image(&image)?)?,
+        Cmd::Show { image, format } => incus_cli::print_show(format, &backend.image(&image)?)?,
         Cmd::Edit { image } => {
-            let cur = incus_cli::to_yaml(&ImagePut::from(&b.image(&image)?))?;
+            let cur = incus_cli::to_yaml(&ImagePut::from(&backend.image(&image)?))?;
             let new: ImagePut = incus_cli::parse_yaml(&incus_cli::edit_text(&cur)?)?;
-            b.image_update(&image, new)?;
+            backend.image_update(&image, new)?;
         }
         Cmd::Delete { images } => {
             for i in images {
-                b.image_delete(&i)?;
+                backend.image_delete(&i)?;
             }
         }
         Cmd::Export { image, target } => {
             let dir = target.unwrap_or_else(|| PathBuf::from("."));
-            for f in b.image_export(&image, &dir)? {
+            for f in backend.image_export(&image, &dir)? {
                 if !quiet {
                     println!("{}", f.display());
                 }
@@ -434,7 +434,8 @@ fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
         Cmd::GetProperty { image, key } => {
             println!(
                 "{}",
-                b.image(&image)?
+                backend
+                    .image(&image)?
                     .properties
                     .get(&key)
                     .cloned()
@@ -442,27 +443,29 @@ fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
             );
         }
         Cmd::SetProperty { image, key, value } => {
-            let mut put = ImagePut::from(&b.image(&image)?);
+            let mut put = ImagePut::from(&backend.image(&image)?);
             put.properties.insert(key, value);
-            b.image_update(&image, put)?;
+            backend.image_update(&image, put)?;
         }
         Cmd::UnsetProperty { image, key } => {
-            let mut put = ImagePut::from(&b.image(&image)?);
+            let mut put = ImagePut::from(&backend.image(&image)?);
             if put.properties.remove(&key).is_none() {
                 return Err(Error::not_found(format!("Property \"{key}\" is not set")));
             }
-            b.image_update(&image, put)?;
+            backend.image_update(&image, put)?;
         }
         Cmd::Alias { command } => match command {
             AliasCmd::Create {
                 alias,
                 fingerprint,
                 description,
-            } => b.image_alias_create(&alias, &fingerprint, &description)?,
-            AliasCmd::Delete { alias } => b.image_alias_delete(&alias)?,
-            AliasCmd::Rename { alias, new_name } => b.image_alias_rename(&alias, &new_name)?,
+            } => backend.image_alias_create(&alias, &fingerprint, &description)?,
+            AliasCmd::Delete { alias } => backend.image_alias_delete(&alias)?,
+            AliasCmd::Rename { alias, new_name } => {
+                backend.image_alias_rename(&alias, &new_name)?
+            }
             AliasCmd::List { filters, format } => {
-                let aliases: Vec<_> = b
+                let aliases: Vec<_> = backend
                     .image_aliases()?
                     .into_iter()
                     .filter(|a| filters.iter().all(|f| a.name.starts_with(f.as_str())))

@@ -2,8 +2,9 @@
 //! `config device ...`.
 
 use clap::{Args, Subcommand};
-use incus_api::{Error, InstancePut, Result};
-use incus_cli::Format;
+use incus_api::{Config, Devices, Error, InstancePut, Result};
+use incus_cli::device::DeviceOwner;
+use incus_cli::ShowFormat;
 use incus_client::Backend;
 use std::process::ExitCode;
 
@@ -41,9 +42,8 @@ pub enum ConfigCmd {
         /// Show the expanded configuration
         #[arg(short, long)]
         expanded: bool,
-        /// Output format
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
-        format: Format,
+        #[command(flatten)]
+        format: ShowFormat,
     },
     /// Edit the configuration as YAML (from stdin when it is not a terminal)
     Edit {
@@ -57,52 +57,16 @@ pub enum ConfigCmd {
     },
 }
 
+/// `config device`: the verbs shared with `profile device`, and `override`.
 #[derive(Debug, Subcommand)]
 pub enum DeviceCmd {
-    /// Add a device: INSTANCE DEVICE TYPE [KEY=VALUE...]
-    Add {
-        name: String,
-        device: String,
-        #[arg(value_name = "TYPE")]
-        dev_type: String,
-        pairs: Vec<String>,
-    },
-    /// Get a device key
-    Get {
-        name: String,
-        device: String,
-        key: String,
-    },
-    /// List devices
-    #[command(visible_alias = "ls")]
-    List { name: String },
+    #[command(flatten)]
+    Shared(incus_cli::device::DeviceCmd),
     /// Copy a profile device into the instance, with changes
     Override {
         name: String,
         device: String,
         pairs: Vec<String>,
-    },
-    /// Remove devices
-    #[command(visible_alias = "rm")]
-    Remove {
-        name: String,
-        #[arg(required = true)]
-        devices: Vec<String>,
-    },
-    /// Set device keys: INSTANCE DEVICE KEY=VALUE... or INSTANCE DEVICE KEY VALUE
-    Set {
-        name: String,
-        device: String,
-        #[arg(required = true)]
-        args: Vec<String>,
-    },
-    /// Show the devices of an instance
-    Show { name: String },
-    /// Unset a device key
-    Unset {
-        name: String,
-        device: String,
-        key: String,
     },
 }
 
@@ -112,13 +76,13 @@ pub(crate) fn names_server(first: &str) -> bool {
     first.contains('.') || first.contains('=')
 }
 
-pub fn config(b: &dyn Backend, a: ConfigArgs) -> Result<ExitCode> {
-    match a.command {
+pub fn config(backend: &dyn Backend, config_args: ConfigArgs) -> Result<ExitCode> {
+    match config_args.command {
         ConfigCmd::Get { args, expanded } => {
             let value = if args.len() == 1 {
-                b.server_config_get(&args[0])?
+                backend.server_config_get(&args[0])?
             } else {
-                let inst = b.instance(&args[0])?;
+                let inst = backend.instance(&args[0])?;
                 let cfg = if expanded {
                     &inst.expanded_config
                 } else {
@@ -130,19 +94,19 @@ pub fn config(b: &dyn Backend, a: ConfigArgs) -> Result<ExitCode> {
         }
         ConfigCmd::Set { args } => {
             if names_server(&args[0]) {
-                b.server_config_set_keys(&incus_cli::parse_set_args(&args)?)?;
+                backend.server_config_set_keys(&incus_cli::parse_set_args(&args)?)?;
             } else {
                 if args.len() < 2 {
                     return Err(Error::usage("Usage: config set [INSTANCE] KEY=VALUE..."));
                 }
-                b.instance_set(&args[0], &incus_cli::parse_set_args(&args[1..])?)?;
+                backend.instance_set(&args[0], &incus_cli::parse_set_args(&args[1..])?)?;
             }
         }
         ConfigCmd::Unset { args } => {
             if args.len() == 1 {
-                b.server_config_unset(&args[0])?;
+                backend.server_config_unset(&args[0])?;
             } else {
-                b.instance_unset(&args[0], &args[1])?;
+                backend.instance_unset(&args[0], &args[1])?;
             }
         }
         ConfigCmd::Show {
@@ -151,11 +115,11 @@ pub fn config(b: &dyn Backend, a: ConfigArgs) -> Result<ExitCode> {
             format,
         } => match name {
             None => {
-                let s = b.server()?;
+                let s = backend.server()?;
                 incus_cli::print_show(format, &incus_api::ServerPut { config: s.config })?;
             }
             Some(n) => {
-                let i = b.instance(&n)?;
+                let i = backend.instance(&n)?;
                 let mut put = InstancePut::from(&i);
                 if expanded {
                     put.config = i.expanded_config;
@@ -167,77 +131,56 @@ pub fn config(b: &dyn Backend, a: ConfigArgs) -> Result<ExitCode> {
         ConfigCmd::Edit { name } => match name {
             None => {
                 let cur = incus_cli::to_yaml(&incus_api::ServerPut {
-                    config: b.server()?.config,
+                    config: backend.server()?.config,
                 })?;
                 let new: incus_api::ServerPut =
                     incus_cli::parse_yaml(&incus_cli::edit_text(&cur)?)?;
-                b.server_config_replace(&new.config)?;
+                backend.server_config_replace(&new.config)?;
             }
             Some(n) => {
-                let cur = InstancePut::from(&b.instance(&n)?);
+                let cur = InstancePut::from(&backend.instance(&n)?);
                 let new: InstancePut =
                     incus_cli::parse_yaml(&incus_cli::edit_text(&incus_cli::to_yaml(&cur)?)?)?;
-                b.instance_update(&n, new)?;
+                backend.instance_update(&n, new)?;
             }
         },
-        ConfigCmd::Device { command } => device(b, command)?,
+        ConfigCmd::Device { command } => device(backend, command)?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn device(b: &dyn Backend, cmd: DeviceCmd) -> Result<()> {
+fn device(backend: &dyn Backend, cmd: DeviceCmd) -> Result<()> {
     match cmd {
-        DeviceCmd::Add {
-            name,
-            device,
-            dev_type,
-            pairs,
-        } => {
-            let mut cfg = incus_cli::parse_pairs(&pairs)?;
-            cfg.insert("type".into(), dev_type);
-            b.instance_device_add(&name, &device, cfg)?;
-            println!("Device {device} added to {name}");
-        }
-        DeviceCmd::Get { name, device, key } => {
-            let i = b.instance(&name)?;
-            let d = i
-                .devices
-                .get(&device)
-                .or_else(|| i.expanded_devices.get(&device))
-                .ok_or_else(|| Error::not_found(format!("Device \"{device}\" not found")))?;
-            println!("{}", d.get(&key).cloned().unwrap_or_default());
-        }
-        DeviceCmd::List { name } => {
-            for d in b.instance(&name)?.devices.keys() {
-                println!("{d}");
-            }
-        }
+        DeviceCmd::Shared(cmd) => incus_cli::device::run(&InstanceDevices(backend), cmd),
         DeviceCmd::Override {
             name,
             device,
             pairs,
-        } => {
-            b.instance_device_override(&name, &device, &incus_cli::parse_pairs(&pairs)?)?;
-        }
-        DeviceCmd::Remove { name, devices } => {
-            b.instance_device_remove(&name, &devices)?;
-            for d in devices {
-                println!("Device {d} removed from {name}");
-            }
-        }
-        DeviceCmd::Set { name, device, args } => {
-            b.instance_device_set(&name, &device, &incus_cli::parse_set_args(&args)?)?;
-        }
-        DeviceCmd::Show { name } => {
-            incus_cli::print_show(Format::Yaml, &b.instance(&name)?.devices)?;
-        }
-        DeviceCmd::Unset { name, device, key } => {
-            let mut m = incus_api::Config::new();
-            m.insert(key, String::new());
-            b.instance_device_set(&name, &device, &m)?;
-        }
+        } => backend
+            .instance_device_override(&name, &device, &incus_cli::parse_pairs(&pairs)?)
+            .map(drop),
     }
-    Ok(())
+}
+
+/// An instance's devices for the shared device verbs (`get` also finds its profiles').
+struct InstanceDevices<'a>(&'a dyn Backend);
+
+impl DeviceOwner for InstanceDevices<'_> {
+    fn devices(&self, name: &str) -> Result<Devices> {
+        Ok(self.0.instance(name)?.devices)
+    }
+    fn inherited_devices(&self, name: &str) -> Result<Devices> {
+        Ok(self.0.instance(name)?.expanded_devices)
+    }
+    fn add(&self, name: &str, device: &str, config: Config) -> Result<()> {
+        self.0.instance_device_add(name, device, config).map(drop)
+    }
+    fn remove(&self, name: &str, devices: &[String]) -> Result<()> {
+        self.0.instance_device_remove(name, devices).map(drop)
+    }
+    fn set(&self, name: &str, device: &str, pairs: &Config) -> Result<()> {
+        self.0.instance_device_set(name, device, pairs).map(drop)
+    }
 }
 
 #[cfg(test)]

@@ -45,37 +45,37 @@ pub struct MoveArgs {
     pub pool: Option<String>,
 }
 
-pub fn copy(b: &dyn Backend, a: CopyArgs) -> Result<ExitCode> {
-    let (source, snap) = match a.source.split_once('/') {
+pub fn copy(backend: &dyn Backend, args: CopyArgs) -> Result<ExitCode> {
+    let (source, snap) = match args.source.split_once('/') {
         Some((i, s)) => (i.to_string(), Some(s.to_string())),
-        None => (a.source.clone(), None),
+        None => (args.source.clone(), None),
     };
-    let profiles = if a.no_profiles {
+    let profiles = if args.no_profiles {
         Some(vec![])
-    } else if a.profiles.is_empty() {
+    } else if args.profiles.is_empty() {
         None
     } else {
-        Some(a.profiles)
+        Some(args.profiles)
     };
-    b.instance_copy(CopyOptions {
+    backend.instance_copy(CopyOptions {
         source,
         source_snapshot: snap,
-        target: a.target,
-        instance_only: a.instance_only,
-        ephemeral: a.ephemeral,
-        config: incus_cli::parse_pairs(&a.config)?,
+        target: args.target,
+        instance_only: args.instance_only,
+        ephemeral: args.ephemeral,
+        config: incus_cli::parse_pairs(&args.config)?,
         profiles,
-        pool: a.pool,
+        pool: args.pool,
         keep_identity: false,
     })?;
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn move_(b: &dyn Backend, a: MoveArgs) -> Result<ExitCode> {
-    let target = a.target.unwrap_or_else(|| a.source.clone());
-    if target == a.source && a.pool.is_none() {
+pub fn move_(backend: &dyn Backend, args: MoveArgs) -> Result<ExitCode> {
+    let target = args.target.unwrap_or_else(|| args.source.clone());
+    if target == args.source && args.pool.is_none() {
         return Err(Error::usage("move needs a new name or -s POOL"));
     }
-    b.instance_move(&a.source, &target, a.pool.as_deref())?;
+    backend.instance_move(&args.source, &target, args.pool.as_deref())?;
     Ok(ExitCode::SUCCESS)
 }

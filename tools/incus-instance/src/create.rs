@@ -67,13 +67,18 @@ fn device_overrides(items: &[String]) -> Result<Vec<(String, String, String)>> {
         .collect()
 }
 
-pub fn create(b: &dyn Backend, a: CreateArgs, start: bool, quiet: bool) -> Result<ExitCode> {
-    if a.vm || a.instance_type.is_some() {
+pub fn create(
+    backend: &dyn Backend,
+    args: CreateArgs,
+    start: bool,
+    quiet: bool,
+) -> Result<ExitCode> {
+    if args.vm || args.instance_type.is_some() {
         return Err(Error::unsupported(
             "Virtual machines and instance types are not supported yet",
         ));
     }
-    let (image, name) = match (a.empty, a.image, a.name) {
+    let (image, name) = match (args.empty, args.image, args.name) {
         (true, Some(first), None) => (None, Some(first)),
         (true, None, None) => (None, None),
         (true, Some(_), Some(_)) => {
@@ -85,26 +90,26 @@ pub fn create(b: &dyn Backend, a: CreateArgs, start: bool, quiet: bool) -> Resul
         (false, image, name) => (image, name),
         (true, None, Some(_)) => unreachable!("clap fills positionals in order"),
     };
-    let config: Config = incus_cli::parse_pairs(&a.config)?;
-    let profiles = if a.no_profiles {
-        if !a.profiles.is_empty() {
+    let config: Config = incus_cli::parse_pairs(&args.config)?;
+    let profiles = if args.no_profiles {
+        if !args.profiles.is_empty() {
             return Err(Error::usage(
                 "--no-profiles cannot be combined with --profile",
             ));
         }
         Some(vec![])
-    } else if a.profiles.is_empty() {
+    } else if args.profiles.is_empty() {
         None
     } else {
-        Some(a.profiles.clone())
+        Some(args.profiles.clone())
     };
     let mut devices = Devices::new();
-    let overrides = device_overrides(&a.devices)?;
+    let overrides = device_overrides(&args.devices)?;
     if !overrides.is_empty() {
         // Start from the expanded profile devices, as upstream's client does.
         let prof_names = profiles.clone().unwrap_or_else(|| vec!["default".into()]);
         for pn in prof_names {
-            let p = b.profile(&pn)?;
+            let p = backend.profile(&pn)?;
             for (dn, d) in p.devices {
                 devices.insert(dn, d);
             }
@@ -119,13 +124,13 @@ pub fn create(b: &dyn Backend, a: CreateArgs, start: bool, quiet: bool) -> Resul
         // Only the overridden devices become local.
         devices.retain(|n, _| touched.contains(n));
     }
-    if let Some(net) = &a.network {
+    if let Some(net) = &args.network {
         // `-n NET`: eth0 on that network, as upstream's client builds it (a managed
         // network by name, any other host bridge as a bridged parent).
         let mut nic = Config::new();
         nic.insert("type".into(), "nic".into());
         nic.insert("name".into(), "eth0".into());
-        match b.network(net) {
+        match backend.network(net) {
             Ok(_) => {
                 nic.insert("network".into(), net.clone());
             }
@@ -140,24 +145,26 @@ pub fn create(b: &dyn Backend, a: CreateArgs, start: bool, quiet: bool) -> Resul
         }
         devices.insert("eth0".into(), nic);
     }
-    let inst = b.instance_create(CreateOptions {
+    let opts = CreateOptions {
         name,
         image,
         profiles,
         config,
         devices,
-        pool: a.storage,
-        ephemeral: a.ephemeral,
-        description: a.description,
-    })?;
+        pool: args.storage,
+        ephemeral: args.ephemeral,
+        description: args.description,
+    };
+    let inst = if start {
+        backend.instance_launch(opts)?
+    } else {
+        backend.instance_create(opts)?
+    };
     if !quiet {
         println!("Creating {}", inst.name);
-    }
-    if start {
-        if !quiet {
+        if start {
             println!("Starting {}", inst.name);
         }
-        b.instance_start(&inst.name)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -170,11 +177,11 @@ pub fn create(b: &dyn Backend, a: CreateArgs, start: bool, quiet: bool) -> Resul
 /// image and instance are on one remote.
 pub fn image_from_another_remote(
     project: &str,
-    a: &mut CreateArgs,
+    args: &mut CreateArgs,
     quiet: bool,
 ) -> Result<Option<Box<dyn Backend>>> {
     use incus_client::config::ClientConfig;
-    let Some(image) = a.image.as_deref() else {
+    let Some(image) = args.image.as_deref() else {
         return Ok(None);
     };
     let cfg = ClientConfig::load()?;
@@ -182,7 +189,7 @@ pub fn image_from_another_remote(
         Some(explicit) => explicit,
         None => (cfg.current_remote(), image.to_string()),
     };
-    let mut name = a.name.clone();
+    let mut name = args.name.clone();
     let target_remote =
         incus_client::target::strip_remote(&cfg, name.iter_mut().collect::<Vec<_>>())?;
     if img_remote == target_remote {
@@ -206,7 +213,7 @@ pub fn image_from_another_remote(
     );
     progress.finish();
     let fp = fp?;
-    a.image = Some(fp);
-    a.name = name;
+    args.image = Some(fp);
+    args.name = name;
     Ok(Some(target))
 }

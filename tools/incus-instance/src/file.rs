@@ -130,8 +130,8 @@ fn join(dir: &str, name: &str) -> String {
     format!("{}/{name}", dir.trim_end_matches('/'))
 }
 
-pub fn file(b: &dyn Backend, a: FileArgs) -> Result<ExitCode> {
-    match a.command {
+pub fn file(backend: &dyn Backend, file_args: FileArgs) -> Result<ExitCode> {
+    match file_args.command {
         FileCmd::Push {
             mut args,
             recursive,
@@ -154,7 +154,7 @@ pub fn file(b: &dyn Backend, a: FileArgs) -> Result<ExitCode> {
                     }
                     let mut put = ov.put(FileKind::File, None);
                     put.mode = put.mode.or(Some(0o644));
-                    b.instance_file_put(&inst, &tpath, &put, &mut std::io::stdin())?;
+                    backend.instance_file_put(&inst, &tpath, &put, &mut std::io::stdin())?;
                     continue;
                 }
                 let meta = std::fs::symlink_metadata(src)
@@ -169,7 +169,7 @@ pub fn file(b: &dyn Backend, a: FileArgs) -> Result<ExitCode> {
                         "{src} is a directory: use -r to push it recursively"
                     )));
                 }
-                push_one(b, &inst, Path::new(src), &dest, &ov)?;
+                push_one(backend, &inst, Path::new(src), &dest, &ov)?;
             }
         }
         FileCmd::Pull {
@@ -186,7 +186,7 @@ pub fn file(b: &dyn Backend, a: FileArgs) -> Result<ExitCode> {
                 }
                 let (inst, path) = split(&args[0])?;
                 let mut out = std::io::stdout().lock();
-                let info = b.instance_file_get(&inst, &path, &mut out)?;
+                let info = backend.instance_file_get(&inst, &path, &mut out)?;
                 if info.kind != FileKind::File {
                     return Err(Error::invalid(format!(
                         "{path} is a {}: only files can be pulled to standard output",
@@ -221,19 +221,19 @@ pub fn file(b: &dyn Backend, a: FileArgs) -> Result<ExitCode> {
                 } else {
                     target.clone()
                 };
-                pull_one(b, &inst, &path, &dest, recursive)?;
+                pull_one(backend, &inst, &path, &dest, recursive)?;
             }
         }
         FileCmd::Delete { paths, force } => {
             for p in paths {
                 let (inst, path) = split(&p)?;
-                b.instance_file_delete(&inst, &path, force)?;
+                backend.instance_file_delete(&inst, &path, force)?;
             }
         }
         FileCmd::Edit { path } => {
             let (inst, p) = split(&path)?;
             let mut current = Vec::new();
-            let info = match b.instance_file_get(&inst, &p, &mut current) {
+            let info = match backend.instance_file_get(&inst, &p, &mut current) {
                 Ok(i) => Some(i),
                 Err(e) if e.kind == ErrorKind::NotFound => None,
                 Err(e) => return Err(e),
@@ -255,7 +255,7 @@ pub fn file(b: &dyn Backend, a: FileArgs) -> Result<ExitCode> {
                 std::io::stdin().read_to_string(&mut s)?;
                 s
             };
-            b.instance_file_put(&inst, &p, &FilePut::file(), &mut text.as_bytes())?;
+            backend.instance_file_put(&inst, &p, &FilePut::file(), &mut text.as_bytes())?;
         }
         FileCmd::Create {
             path,
@@ -291,7 +291,7 @@ pub fn file(b: &dyn Backend, a: FileArgs) -> Result<ExitCode> {
                 kind
             };
             put.kind = kind;
-            b.instance_file_put(&inst, &p, &put, &mut std::io::empty())?;
+            backend.instance_file_put(&inst, &p, &put, &mut std::io::empty())?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -318,7 +318,13 @@ impl Overrides {
     }
 }
 
-fn push_one(b: &dyn Backend, inst: &str, src: &Path, dest: &str, ov: &Overrides) -> Result<()> {
+fn push_one(
+    backend: &dyn Backend,
+    inst: &str,
+    src: &Path,
+    dest: &str,
+    ov: &Overrides,
+) -> Result<()> {
     let meta = std::fs::symlink_metadata(src)
         .map_err(|e| Error::not_found(format!("{}: {e}", src.display())))?;
     let ft = meta.file_type();
@@ -326,9 +332,9 @@ fn push_one(b: &dyn Backend, inst: &str, src: &Path, dest: &str, ov: &Overrides)
         let mut put = ov.put(FileKind::Symlink, Some(&meta));
         put.target = std::fs::read_link(src)?.to_string_lossy().into_owned();
         put.force = true;
-        b.instance_file_put(inst, dest, &put, &mut std::io::empty())
+        backend.instance_file_put(inst, dest, &put, &mut std::io::empty())
     } else if ft.is_dir() {
-        b.instance_file_put(
+        backend.instance_file_put(
             inst,
             dest,
             &ov.put(FileKind::Directory, Some(&meta)),
@@ -340,7 +346,7 @@ fn push_one(b: &dyn Backend, inst: &str, src: &Path, dest: &str, ov: &Overrides)
         names.sort();
         for n in names {
             push_one(
-                b,
+                backend,
                 inst,
                 &src.join(&n),
                 &join(dest, &n.to_string_lossy()),
@@ -350,7 +356,7 @@ fn push_one(b: &dyn Backend, inst: &str, src: &Path, dest: &str, ov: &Overrides)
         Ok(())
     } else if ft.is_file() {
         let mut f = std::fs::File::open(src)?;
-        b.instance_file_put(inst, dest, &ov.put(FileKind::File, Some(&meta)), &mut f)
+        backend.instance_file_put(inst, dest, &ov.put(FileKind::File, Some(&meta)), &mut f)
     } else {
         Err(Error::unsupported(format!(
             "{}: only files, directories and symlinks can be pushed",

@@ -8,7 +8,7 @@ mod lifecycle;
 mod list;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use incus_cli::{Format, GlobalArgs};
+use incus_cli::{GlobalArgs, ShowFormat};
 use incus_client::Backend;
 use std::process::ExitCode;
 
@@ -39,9 +39,8 @@ pub enum Cmd {
         /// Show the expanded configuration
         #[arg(long)]
         expanded: bool,
-        /// Output format
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
-        format: Format,
+        #[command(flatten)]
+        format: ShowFormat,
     },
     /// Manage instance and server configuration
     Config(config::ConfigArgs),
@@ -183,14 +182,8 @@ fn remote_args(cmd: &mut Cmd) -> (Vec<&mut String>, Vec<&mut String>) {
                 (name.iter_mut().collect(), none())
             }
             ConfigCmd::Device { command } => match command {
-                DeviceCmd::Add { name, .. }
-                | DeviceCmd::Get { name, .. }
-                | DeviceCmd::List { name }
-                | DeviceCmd::Override { name, .. }
-                | DeviceCmd::Remove { name, .. }
-                | DeviceCmd::Set { name, .. }
-                | DeviceCmd::Show { name }
-                | DeviceCmd::Unset { name, .. } => (vec![name], none()),
+                DeviceCmd::Shared(shared) => (vec![shared.name_mut()], none()),
+                DeviceCmd::Override { name, .. } => (vec![name], none()),
             },
         },
         Cmd::File(f) => match &mut f.command {
@@ -233,17 +226,17 @@ fn drop_bare_remote(cmd: &mut Cmd) {
     }
 }
 
-fn exec(b: &dyn Backend, cli: Cli) -> incus_api::Result<ExitCode> {
+fn exec(backend: &dyn Backend, cli: Cli) -> incus_api::Result<ExitCode> {
     match cli.command {
-        Cmd::Create(args) => create::create(b, args, false, cli.global.quiet),
-        Cmd::Launch(args) => create::create(b, args, true, cli.global.quiet),
-        Cmd::List(args) => list::list(b, args),
+        Cmd::Create(args) => create::create(backend, args, false, cli.global.quiet),
+        Cmd::Launch(args) => create::create(backend, args, true, cli.global.quiet),
+        Cmd::List(args) => list::list(backend, args),
         Cmd::Show {
             name,
             expanded,
             format,
         } => {
-            let mut inst = b.instance(&name)?;
+            let mut inst = backend.instance(&name)?;
             if expanded {
                 inst.config = inst.expanded_config.clone();
                 inst.devices = inst.expanded_devices.clone();
@@ -251,9 +244,9 @@ fn exec(b: &dyn Backend, cli: Cli) -> incus_api::Result<ExitCode> {
             incus_cli::print_show(format, &inst)?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Config(args) => config::config(b, args),
+        Cmd::Config(args) => config::config(backend, args),
         Cmd::Rename { name, new_name } => {
-            b.instance_rename(&name, &new_name)?;
+            backend.instance_rename(&name, &new_name)?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Delete {
@@ -267,28 +260,28 @@ fn exec(b: &dyn Backend, cli: Cli) -> incus_api::Result<ExitCode> {
                 ));
             }
             for n in names {
-                if force && b.instance(&n)?.status != "Stopped" {
-                    b.instance_stop(&n, std::time::Duration::ZERO, true)?;
+                if force && backend.instance(&n)?.status != "Stopped" {
+                    backend.instance_stop(&n, std::time::Duration::ZERO, true)?;
                 }
                 // An ephemeral instance is gone once stopped.
-                match b.instance_delete(&n) {
+                match backend.instance_delete(&n) {
                     Err(e) if force && e.kind == incus_api::ErrorKind::NotFound => {}
                     other => other?,
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Start(a) => lifecycle::change_state(b, a, lifecycle::Action::Start),
-        Cmd::Stop(a) => lifecycle::change_state(b, a, lifecycle::Action::Stop),
-        Cmd::Restart(a) => lifecycle::change_state(b, a, lifecycle::Action::Restart),
-        Cmd::Pause(a) => lifecycle::change_state(b, a, lifecycle::Action::Freeze),
-        Cmd::Resume(a) => lifecycle::change_state(b, a, lifecycle::Action::Unfreeze),
-        Cmd::Exec(a) => lifecycle::exec(b, a),
-        Cmd::Console { name, show_log } => lifecycle::console(b, &name, show_log),
-        Cmd::Info { name, show_log } => lifecycle::info(b, name, show_log),
-        Cmd::Copy(a) => copy::copy(b, a),
-        Cmd::Move(a) => copy::move_(b, a),
-        Cmd::File(a) => file::file(b, a),
+        Cmd::Start(a) => lifecycle::change_state(backend, a, lifecycle::Action::Start),
+        Cmd::Stop(a) => lifecycle::change_state(backend, a, lifecycle::Action::Stop),
+        Cmd::Restart(a) => lifecycle::change_state(backend, a, lifecycle::Action::Restart),
+        Cmd::Pause(a) => lifecycle::change_state(backend, a, lifecycle::Action::Freeze),
+        Cmd::Resume(a) => lifecycle::change_state(backend, a, lifecycle::Action::Unfreeze),
+        Cmd::Exec(a) => lifecycle::exec(backend, a),
+        Cmd::Console { name, show_log } => lifecycle::console(backend, &name, show_log),
+        Cmd::Info { name, show_log } => lifecycle::info(backend, name, show_log),
+        Cmd::Copy(a) => copy::copy(backend, a),
+        Cmd::Move(a) => copy::move_(backend, a),
+        Cmd::File(a) => file::file(backend, a),
     }
 }
 

@@ -33,9 +33,9 @@ pub enum Action {
     Unfreeze,
 }
 
-fn targets(b: &dyn Backend, a: &StateArgs, action: Action) -> Result<Vec<String>> {
-    if a.all {
-        if !a.names.is_empty() {
+fn targets(backend: &dyn Backend, args: &StateArgs, action: Action) -> Result<Vec<String>> {
+    if args.all {
+        if !args.names.is_empty() {
             return Err(Error::usage("--all cannot be combined with instance names"));
         }
         let want = match action {
@@ -43,37 +43,39 @@ fn targets(b: &dyn Backend, a: &StateArgs, action: Action) -> Result<Vec<String>
             Action::Unfreeze => "Frozen",
             _ => "Running",
         };
-        return Ok(b
+        return Ok(backend
             .instances(false)?
             .into_iter()
             .filter(|i| i.status == want)
             .map(|i| i.name)
             .collect());
     }
-    if a.names.is_empty() {
+    if args.names.is_empty() {
         return Err(Error::usage("Give at least one instance name, or --all"));
     }
-    Ok(a.names.clone())
+    Ok(args.names.clone())
 }
 
-pub fn change_state(b: &dyn Backend, a: StateArgs, action: Action) -> Result<ExitCode> {
-    if a.stateful {
+pub fn change_state(backend: &dyn Backend, args: StateArgs, action: Action) -> Result<ExitCode> {
+    if args.stateful {
         return Err(Error::unsupported(
             "Stateful start/stop needs CRIU, which is not supported on this host",
         ));
     }
-    let timeout = if a.timeout < 0 {
+    let timeout = if args.timeout < 0 {
         Duration::from_secs(u64::MAX / 4)
     } else {
-        Duration::from_secs(a.timeout as u64)
+        Duration::from_secs(args.timeout as u64)
     };
-    for name in targets(b, &a, action)? {
+    for name in targets(backend, &args, action)? {
         match action {
-            Action::Start => b.instance_start(&name)?,
-            Action::Stop => b.instance_stop(&name, timeout, a.force || a.timeout == 0)?,
-            Action::Restart => b.instance_restart(&name, timeout, a.force)?,
-            Action::Freeze => b.instance_freeze(&name)?,
-            Action::Unfreeze => b.instance_unfreeze(&name)?,
+            Action::Start => backend.instance_start(&name)?,
+            Action::Stop => {
+                backend.instance_stop(&name, timeout, args.force || args.timeout == 0)?
+            }
+            Action::Restart => backend.instance_restart(&name, timeout, args.force)?,
+            Action::Freeze => backend.instance_freeze(&name)?,
+            Action::Unfreeze => backend.instance_unfreeze(&name)?,
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -109,16 +111,16 @@ pub struct ExecArgs {
     pub mode: String,
 }
 
-pub fn exec(b: &dyn Backend, a: ExecArgs) -> Result<ExitCode> {
+pub fn exec(backend: &dyn Backend, args: ExecArgs) -> Result<ExitCode> {
     use std::io::IsTerminal;
-    let tty = match (a.tty, a.no_tty, a.mode.as_str()) {
+    let tty = match (args.tty, args.no_tty, args.mode.as_str()) {
         (true, true, _) => return Err(Error::usage("-t and -T cannot be combined")),
         (true, _, _) | (_, _, "interactive") => true,
         (_, true, _) | (_, _, "non-interactive") => false,
         (_, _, "auto") => std::io::stdin().is_terminal() && std::io::stdout().is_terminal(),
         (_, _, m) => return Err(Error::usage(format!("Invalid --mode \"{m}\""))),
     };
-    let env = a
+    let env = args
         .env
         .iter()
         .map(|e| {
@@ -127,14 +129,14 @@ pub fn exec(b: &dyn Backend, a: ExecArgs) -> Result<ExitCode> {
                 .ok_or_else(|| Error::usage(format!("Bad --env value \"{e}\": expected KEY=VALUE")))
         })
         .collect::<Result<Vec<_>>>()?;
-    let code = b.instance_exec(
-        &a.name,
+    let code = backend.instance_exec(
+        &args.name,
         &ExecSpec {
-            argv: a.command,
+            argv: args.command,
             env,
-            cwd: a.cwd.map(Into::into),
-            uid: a.user,
-            gid: a.group,
+            cwd: args.cwd.map(Into::into),
+            uid: args.user,
+            gid: args.group,
             tty,
             ..Default::default()
         },
@@ -142,23 +144,23 @@ pub fn exec(b: &dyn Backend, a: ExecArgs) -> Result<ExitCode> {
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
 }
 
-pub fn console(b: &dyn Backend, name: &str, show_log: bool) -> Result<ExitCode> {
+pub fn console(backend: &dyn Backend, name: &str, show_log: bool) -> Result<ExitCode> {
     if show_log {
-        let log = b.instance_console_log(name)?;
+        let log = backend.instance_console_log(name)?;
         incus_cli::write_stdout(&String::from_utf8_lossy(&log))?;
     } else {
-        b.instance_console_attach(name)?;
+        backend.instance_console_attach(name)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn info(b: &dyn Backend, name: Option<String>, show_log: bool) -> Result<ExitCode> {
+pub fn info(backend: &dyn Backend, name: Option<String>, show_log: bool) -> Result<ExitCode> {
     let Some(name) = name else {
-        incus_cli::print_show(incus_cli::Format::Yaml, &b.server()?)?;
+        incus_cli::print_show(incus_cli::Format::Yaml, &backend.server()?)?;
         return Ok(ExitCode::SUCCESS);
     };
-    let i = b.instance(&name)?;
-    let st = b.instance_state(&name)?;
+    let i = backend.instance(&name)?;
+    let st = backend.instance_state(&name)?;
     let mut s = format!(
         "Name: {}\nStatus: {}\nType: {}{}\nArchitecture: {}\n",
         i.name,
@@ -224,7 +226,7 @@ pub fn info(b: &dyn Backend, name: Option<String>, show_log: bool) -> Result<Exi
     }
     incus_cli::write_stdout(&s)?;
     if show_log {
-        let log = b.instance_console_log(&name).unwrap_or_default();
+        let log = backend.instance_console_log(&name).unwrap_or_default();
         incus_cli::write_stdout(&format!("\nLog:\n\n{}", String::from_utf8_lossy(&log)))?;
     }
     Ok(ExitCode::SUCCESS)

@@ -2,8 +2,8 @@
 
 use clap::Args;
 use incus_api::{Error, Instance, Result};
-use incus_cli::Format;
-use incus_client::Backend;
+use incus_cli::{Format, ListFormat};
+use incus_client::{Backend, Filter};
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
@@ -13,9 +13,8 @@ pub struct ListArgs {
     /// Columns (upstream letters: n s 4 6 t S a b c d f F l m M N p P u D e)
     #[arg(short = 'c', long = "columns", default_value = "ns46tS")]
     pub columns: String,
-    /// Output format
-    #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[command(flatten)]
+    pub format: ListFormat,
     /// Fast mode (same as -c nsacPt)
     #[arg(long)]
     pub fast: bool,
@@ -146,66 +145,45 @@ fn cell(i: &Instance, c: char) -> String {
     }
 }
 
-/// Does an instance pass the filters (upstream: bare word = name prefix; k=v on config,
-/// with `type`, `status`/`state` shorthands)?
-fn matches(i: &Instance, filters: &[String]) -> bool {
-    filters.iter().all(|f| match f.split_once('=') {
-        None => i.name.starts_with(f.as_str()),
-        Some(("type", v)) => i.instance_type.eq_ignore_ascii_case(v),
-        Some(("status" | "state", v)) => i.status.eq_ignore_ascii_case(v),
-        Some(("architecture", v)) => i.architecture == v,
-        Some((k, v)) => {
-            // Namespaces may be abbreviated as upstream allows (s.privileged).
-            i.expanded_config
-                .iter()
-                .any(|(ck, cv)| cv == v && (ck == k || abbreviation_matches(k, ck)))
-        }
-    })
-}
-
-fn abbreviation_matches(short: &str, full: &str) -> bool {
-    let (sp, fp): (Vec<&str>, Vec<&str>) = (short.split('.').collect(), full.split('.').collect());
-    sp.len() == fp.len()
-        && sp
-            .iter()
-            .zip(&fp)
-            .all(|(s, f)| !s.is_empty() && f.starts_with(s))
-}
-
-pub fn list(b: &dyn Backend, a: ListArgs) -> Result<ExitCode> {
-    if a.all_projects {
+pub fn list(backend: &dyn Backend, args: ListArgs) -> Result<ExitCode> {
+    if args.all_projects {
         return Err(Error::unsupported(
             "Only the default project exists for now",
         ));
     }
-    let columns = if a.fast {
-        if a.columns != "ns46tS" {
+    let columns = if args.fast {
+        if args.columns != "ns46tS" {
             return Err(Error::usage("Can't specify --fast with --columns"));
         }
         "nsacPt".to_string()
     } else {
-        a.columns.clone()
+        args.columns.clone()
     };
     let headers: Vec<&str> = columns.chars().map(header).collect::<Result<_>>()?;
     // State and snapshots are needed for these columns and for json/yaml (InstanceFull).
-    let full = matches!(a.format, Format::Json | Format::Yaml)
+    let full = matches!(args.format.format, Format::Json | Format::Yaml)
         || columns.chars().any(|c| "46SmMNpuD".contains(c));
-    let instances: Vec<Instance> = b
+    let filter = Filter::from_cli(&args.filters);
+    let instances: Vec<Instance> = backend
         .instances(full)?
         .into_iter()
-        .filter(|i| matches(i, &a.filters))
+        .filter(|i| filter.matches(i))
         .collect();
     let rows: Vec<Vec<String>> = instances
         .iter()
         .map(|i| columns.chars().map(|c| cell(i, c)).collect())
         .collect();
-    incus_cli::print_list(a.format, &headers, &rows, &instances)?;
+    incus_cli::print_list(args.format, &headers, &rows, &instances)?;
     Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn matches(i: &Instance, filters: &[String]) -> bool {
+        Filter::from_cli(filters).matches(i)
+    }
 
     #[test]
     fn filters() {

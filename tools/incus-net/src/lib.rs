@@ -2,7 +2,7 @@
 
 use clap::{CommandFactory, Parser, Subcommand};
 use incus_api::{Config, Error, NetworkPut, Result};
-use incus_cli::{Format, GlobalArgs};
+use incus_cli::{GlobalArgs, ListFormat, ShowFormat};
 use incus_client::Backend;
 use std::process::ExitCode;
 
@@ -34,14 +34,14 @@ pub enum Cmd {
     List {
         /// [REMOTE:] to list
         remote: Option<String>,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// Show a network
     Show {
         name: String,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
-        format: Format,
+        #[command(flatten)]
+        format: ShowFormat,
     },
     /// Show runtime information of a network
     Info { name: String },
@@ -69,8 +69,8 @@ pub enum Cmd {
     /// List the DHCP leases of a network
     ListLeases {
         name: String,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// Attach a network to an instance: NETWORK INSTANCE [DEVICE] [INTERFACE]
     Attach {
@@ -180,7 +180,7 @@ fn remote_args(cmd: &mut Cmd) -> Vec<&mut String> {
     }
 }
 
-fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
+fn exec(backend: &dyn Backend, cmd: Cmd) -> Result<()> {
     match cmd {
         Cmd::Create {
             name,
@@ -188,7 +188,7 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
             network_type,
             description,
         } => {
-            b.network_create(
+            backend.network_create(
                 &name,
                 &network_type,
                 incus_cli::parse_pairs(&pairs)?,
@@ -197,7 +197,7 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
             println!("Network {name} created");
         }
         Cmd::List { format, .. } => {
-            let nets = b.networks()?;
+            let nets = backend.networks()?;
             let rows: Vec<Vec<String>> = nets
                 .iter()
                 .map(|n| {
@@ -236,9 +236,9 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
                 &nets,
             )?;
         }
-        Cmd::Show { name, format } => incus_cli::print_show(format, &b.network(&name)?)?,
+        Cmd::Show { name, format } => incus_cli::print_show(format, &backend.network(&name)?)?,
         Cmd::Info { name } => {
-            let s = b.network_state(&name)?;
+            let s = backend.network_state(&name)?;
             println!("Name: {name}");
             println!("MAC address: {}", s.hwaddr);
             println!("MTU: {}", s.mtu);
@@ -261,7 +261,8 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
         Cmd::Get { name, key } => {
             println!(
                 "{}",
-                b.network(&name)?
+                backend
+                    .network(&name)?
                     .config
                     .get(&key)
                     .cloned()
@@ -269,28 +270,28 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
             );
         }
         Cmd::Set { name, args } => {
-            b.network_set_keys(&name, &incus_cli::parse_set_args(&args)?)?;
+            backend.network_set_keys(&name, &incus_cli::parse_set_args(&args)?)?;
         }
         Cmd::Unset { name, key } => {
-            b.network_set_keys(&name, &[(key, String::new())].into())?;
+            backend.network_set_keys(&name, &[(key, String::new())].into())?;
         }
         Cmd::Edit { name } => {
-            let cur = incus_cli::to_yaml(&NetworkPut::from(&b.network(&name)?))?;
+            let cur = incus_cli::to_yaml(&NetworkPut::from(&backend.network(&name)?))?;
             let new: NetworkPut = incus_cli::parse_yaml(&incus_cli::edit_text(&cur)?)?;
-            b.network_update(&name, new)?;
+            backend.network_update(&name, new)?;
         }
         Cmd::Rename { name, new_name } => {
-            b.network_rename(&name, &new_name)?;
+            backend.network_rename(&name, &new_name)?;
             println!("Network {name} renamed to {new_name}");
         }
         Cmd::Delete { names } => {
             for n in names {
-                b.network_delete(&n)?;
+                backend.network_delete(&n)?;
                 println!("Network {n} deleted");
             }
         }
         Cmd::ListLeases { name, format } => {
-            let leases = b.network_leases(&name)?;
+            let leases = backend.network_leases(&name)?;
             let rows: Vec<Vec<String>> = leases
                 .iter()
                 .map(|l| {
@@ -315,18 +316,18 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
             device,
             interface,
         } => {
-            b.network(&network)?;
+            backend.network(&network)?;
             let dev = device.unwrap_or_else(|| network.clone());
-            b.instance_device_add(&instance, &dev, nic_device(&network, interface))?;
+            backend.instance_device_add(&instance, &dev, nic_device(&network, interface))?;
         }
         Cmd::Detach {
             network,
             instance,
             device,
         } => {
-            let inst = b.instance(&instance)?;
+            let inst = backend.instance(&instance)?;
             let dev = find_nic(&inst.devices, &network, device.as_deref())?;
-            b.instance_device_remove(&instance, &[dev])?;
+            backend.instance_device_remove(&instance, &[dev])?;
         }
         Cmd::AttachProfile {
             network,
@@ -334,18 +335,18 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
             device,
             interface,
         } => {
-            b.network(&network)?;
+            backend.network(&network)?;
             let dev = device.unwrap_or_else(|| network.clone());
-            b.profile_device_add(&profile, &dev, nic_device(&network, interface))?;
+            backend.profile_device_add(&profile, &dev, nic_device(&network, interface))?;
         }
         Cmd::DetachProfile {
             network,
             profile,
             device,
         } => {
-            let p = b.profile(&profile)?;
+            let p = backend.profile(&profile)?;
             let dev = find_nic(&p.devices, &network, device.as_deref())?;
-            b.profile_device_remove(&profile, &[dev])?;
+            backend.profile_device_remove(&profile, &[dev])?;
         }
     }
     Ok(())

@@ -1,8 +1,9 @@
 //! `incus-profile`: upstream's `incus profile` commands.
 
 use clap::{CommandFactory, Parser, Subcommand};
-use incus_api::{Error, ProfilePut, Result};
-use incus_cli::{Format, GlobalArgs};
+use incus_api::{Config, Devices, ProfilePut, Result};
+use incus_cli::device::{DeviceCmd, DeviceOwner};
+use incus_cli::{GlobalArgs, ListFormat, ShowFormat};
 use incus_client::Backend;
 use std::process::ExitCode;
 
@@ -30,14 +31,14 @@ pub enum Cmd {
     List {
         /// [REMOTE:] to list
         remote: Option<String>,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// Show a profile
     Show {
         name: String,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
-        format: Format,
+        #[command(flatten)]
+        format: ShowFormat,
     },
     /// Edit a profile as YAML (from stdin when it is not a terminal)
     Edit { name: String },
@@ -70,49 +71,6 @@ pub enum Cmd {
     },
 }
 
-#[derive(Debug, Subcommand)]
-pub enum DeviceCmd {
-    /// Add a device: PROFILE DEVICE TYPE [KEY=VALUE...]
-    Add {
-        name: String,
-        device: String,
-        #[arg(value_name = "TYPE")]
-        dev_type: String,
-        pairs: Vec<String>,
-    },
-    /// Get a device key
-    Get {
-        name: String,
-        device: String,
-        key: String,
-    },
-    /// List devices
-    #[command(visible_alias = "ls")]
-    List { name: String },
-    /// Remove devices
-    #[command(visible_alias = "rm")]
-    Remove {
-        name: String,
-        #[arg(required = true)]
-        devices: Vec<String>,
-    },
-    /// Set device keys
-    Set {
-        name: String,
-        device: String,
-        #[arg(required = true)]
-        args: Vec<String>,
-    },
-    /// Show the devices
-    Show { name: String },
-    /// Unset a device key
-    Unset {
-        name: String,
-        device: String,
-        key: String,
-    },
-}
-
 /// The clap definition (man pages and completions).
 pub fn command() -> clap::Command {
     Cli::command()
@@ -140,22 +98,14 @@ fn remote_args(cmd: &mut Cmd) -> Vec<&mut String> {
         Cmd::Copy { name, target } => vec![name, target],
         Cmd::List { remote, .. } => remote.iter_mut().collect(),
         Cmd::Delete { names } => names.iter_mut().collect(),
-        Cmd::Device { command } => match command {
-            DeviceCmd::Add { name, .. }
-            | DeviceCmd::Get { name, .. }
-            | DeviceCmd::List { name }
-            | DeviceCmd::Remove { name, .. }
-            | DeviceCmd::Set { name, .. }
-            | DeviceCmd::Show { name }
-            | DeviceCmd::Unset { name, .. } => vec![name],
-        },
+        Cmd::Device { command } => vec![command.name_mut()],
     }
 }
 
-fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
+fn exec(backend: &dyn Backend, cmd: Cmd) -> Result<()> {
     match cmd {
         Cmd::Create { name, description } => {
-            b.profile_create(
+            backend.profile_create(
                 &name,
                 ProfilePut {
                     description,
@@ -165,7 +115,7 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
             println!("Profile {name} created");
         }
         Cmd::List { format, .. } => {
-            let profiles = b.profiles()?;
+            let profiles = backend.profiles()?;
             let rows: Vec<Vec<String>> = profiles
                 .iter()
                 .map(|p| {
@@ -183,16 +133,17 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
                 &profiles,
             )?;
         }
-        Cmd::Show { name, format } => incus_cli::print_show(format, &b.profile(&name)?)?,
+        Cmd::Show { name, format } => incus_cli::print_show(format, &backend.profile(&name)?)?,
         Cmd::Edit { name } => {
-            let cur = incus_cli::to_yaml(&ProfilePut::from(&b.profile(&name)?))?;
+            let cur = incus_cli::to_yaml(&ProfilePut::from(&backend.profile(&name)?))?;
             let new: ProfilePut = incus_cli::parse_yaml(&incus_cli::edit_text(&cur)?)?;
-            b.profile_update(&name, new)?;
+            backend.profile_update(&name, new)?;
         }
         Cmd::Get { name, key } => {
             println!(
                 "{}",
-                b.profile(&name)?
+                backend
+                    .profile(&name)?
                     .config
                     .get(&key)
                     .cloned()
@@ -200,65 +151,45 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
             );
         }
         Cmd::Set { name, args } => {
-            b.profile_set_keys(&name, &incus_cli::parse_set_args(&args)?)?;
+            backend.profile_set_keys(&name, &incus_cli::parse_set_args(&args)?)?;
         }
         Cmd::Unset { name, key } => {
-            b.profile_unset(&name, &key)?;
+            backend.profile_unset(&name, &key)?;
         }
         Cmd::Delete { names } => {
             for n in names {
-                b.profile_delete(&n)?;
+                backend.profile_delete(&n)?;
                 println!("Profile {n} deleted");
             }
         }
         Cmd::Rename { name, new_name } => {
-            b.profile_rename(&name, &new_name)?;
+            backend.profile_rename(&name, &new_name)?;
             println!("Profile {name} renamed to {new_name}");
         }
         Cmd::Copy { name, target } => {
-            b.profile_copy(&name, &target)?;
+            backend.profile_copy(&name, &target)?;
         }
-        Cmd::Device { command } => match command {
-            DeviceCmd::Add {
-                name,
-                device,
-                dev_type,
-                pairs,
-            } => {
-                let mut cfg = incus_cli::parse_pairs(&pairs)?;
-                cfg.insert("type".into(), dev_type);
-                b.profile_device_add(&name, &device, cfg)?;
-                println!("Device {device} added to {name}");
-            }
-            DeviceCmd::Get { name, device, key } => {
-                let p = b.profile(&name)?;
-                let d = p
-                    .devices
-                    .get(&device)
-                    .ok_or_else(|| Error::not_found(format!("Device \"{device}\" not found")))?;
-                println!("{}", d.get(&key).cloned().unwrap_or_default());
-            }
-            DeviceCmd::List { name } => {
-                for d in b.profile(&name)?.devices.keys() {
-                    println!("{d}");
-                }
-            }
-            DeviceCmd::Remove { name, devices } => {
-                b.profile_device_remove(&name, &devices)?;
-                for d in devices {
-                    println!("Device {d} removed from {name}");
-                }
-            }
-            DeviceCmd::Set { name, device, args } => {
-                b.profile_device_set(&name, &device, incus_cli::parse_set_args(&args)?)?;
-            }
-            DeviceCmd::Show { name } => {
-                incus_cli::print_show(Format::Yaml, &b.profile(&name)?.devices)?
-            }
-            DeviceCmd::Unset { name, device, key } => {
-                b.profile_device_set(&name, &device, [(key, String::new())].into())?;
-            }
-        },
+        Cmd::Device { command } => incus_cli::device::run(&ProfileDevices(backend), command)?,
     }
     Ok(())
+}
+
+/// A profile's devices for the shared device verbs.
+struct ProfileDevices<'a>(&'a dyn Backend);
+
+impl DeviceOwner for ProfileDevices<'_> {
+    fn devices(&self, name: &str) -> Result<Devices> {
+        Ok(self.0.profile(name)?.devices)
+    }
+    fn add(&self, name: &str, device: &str, config: Config) -> Result<()> {
+        self.0.profile_device_add(name, device, config).map(drop)
+    }
+    fn remove(&self, name: &str, devices: &[String]) -> Result<()> {
+        self.0.profile_device_remove(name, devices).map(drop)
+    }
+    fn set(&self, name: &str, device: &str, pairs: &Config) -> Result<()> {
+        self.0
+            .profile_device_set(name, device, pairs.clone())
+            .map(drop)
+    }
 }

@@ -3,7 +3,7 @@
 
 use clap::{CommandFactory, Parser, Subcommand};
 use incus_api::{Error, Result};
-use incus_cli::{Format, GlobalArgs};
+use incus_cli::{Format, GlobalArgs, ListFormat};
 use incus_client::config::{pem_fingerprint, valid_remote_name, ClientConfig, RemoteConfig};
 use incus_client::remote::{fetch_server_certificate, Remote};
 use incus_client::JoinToken;
@@ -51,8 +51,8 @@ pub enum Cmd {
     /// List the remotes
     #[command(visible_alias = "ls")]
     List {
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// Remove remotes
     #[command(visible_alias = "rm")]
@@ -116,8 +116,8 @@ pub enum AliasCmd {
     /// List the aliases
     #[command(visible_alias = "ls")]
     List {
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// Remove an alias
     #[command(visible_alias = "rm")]
@@ -185,7 +185,7 @@ fn exec(cmd: Cmd, global: &GlobalArgs) -> Result<()> {
             };
             add(&name, &addr, &opts)?;
         }
-        Cmd::List { format } => list(format)?,
+        Cmd::List { format } => list(format.into())?,
         Cmd::Remove { names } => ClientConfig::update_then(
             |cfg| {
                 for n in &names {

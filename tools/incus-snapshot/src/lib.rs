@@ -3,7 +3,7 @@
 
 use clap::{CommandFactory, Parser, Subcommand};
 use incus_api::{Error, Result};
-use incus_cli::{Format, GlobalArgs};
+use incus_cli::{Format, GlobalArgs, ListFormat, ShowFormat};
 use incus_client::{timer, Backend, DateTime, SnapshotCreateOptions, Utc};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,8 +48,8 @@ pub enum Cmd {
     #[command(visible_alias = "ls")]
     List {
         instance: String,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// Rename an instance snapshot
     #[command(visible_alias = "mv")]
@@ -70,8 +70,8 @@ pub enum Cmd {
     Show {
         instance: String,
         name: String,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
-        format: Format,
+        #[command(flatten)]
+        format: ShowFormat,
     },
     /// Show a summary of an instance snapshot (size on disk included)
     Info { instance: String, name: String },
@@ -80,8 +80,8 @@ pub enum Cmd {
         /// The time to act as of (RFC 3339), instead of the clock
         #[arg(long)]
         now: Option<String>,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// Install or remove the timer that runs `auto` every minute
     Timer {
@@ -148,7 +148,7 @@ fn parse_now(now: Option<String>) -> Result<DateTime<Utc>> {
     }
 }
 
-fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<ExitCode> {
+fn exec(backend: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<ExitCode> {
     match cmd {
         Cmd::Create {
             instance,
@@ -158,7 +158,7 @@ fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<ExitCode> {
             reuse,
             description,
         } => {
-            let s = b.snapshot_create(
+            let s = backend.snapshot_create(
                 &instance,
                 SnapshotCreateOptions {
                     name,
@@ -172,9 +172,9 @@ fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<ExitCode> {
                 println!("Snapshot {} of {instance} created", s.name);
             }
         }
-        Cmd::Delete { instance, names } => b.snapshot_delete(&instance, &names)?,
+        Cmd::Delete { instance, names } => backend.snapshot_delete(&instance, &names)?,
         Cmd::List { instance, format } => {
-            let snaps = b.snapshots(&instance)?;
+            let snaps = backend.snapshots(&instance)?;
             let rows: Vec<Vec<String>> = snaps
                 .iter()
                 .map(|s| {
@@ -197,19 +197,19 @@ fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<ExitCode> {
             instance,
             name,
             new_name,
-        } => b.snapshot_rename(&instance, &name, &new_name)?,
+        } => backend.snapshot_rename(&instance, &name, &new_name)?,
         Cmd::Restore {
             instance,
             name,
             stateful,
-        } => b.snapshot_restore(&instance, &name, stateful)?,
+        } => backend.snapshot_restore(&instance, &name, stateful)?,
         Cmd::Show {
             instance,
             name,
             format,
-        } => incus_cli::print_show(format, &b.snapshot(&instance, &name)?)?,
+        } => incus_cli::print_show(format, &backend.snapshot(&instance, &name)?)?,
         Cmd::Info { instance, name } => {
-            let s = b.snapshot(&instance, &name)?;
+            let s = backend.snapshot(&instance, &name)?;
             let expires = incus_cli::list_date(&s.expires_at);
             let out = format!(
                 "Name: {}\nInstance: {instance}\nTaken at: {}\nExpires at: {}\nStateful: {}\nSize: {}\nDescription: {}\n",
@@ -223,7 +223,7 @@ fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<ExitCode> {
             incus_cli::write_stdout(&out)?;
         }
         Cmd::Auto { now, format } => {
-            let report = b.snapshot_auto(parse_now(now)?)?;
+            let report = backend.snapshot_auto(parse_now(now)?)?;
             let mut rows: Vec<Vec<String>> = Vec::new();
             rows.extend(
                 report
@@ -243,7 +243,7 @@ fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<ExitCode> {
                     .iter()
                     .map(|s| vec!["error".into(), s.clone()]),
             );
-            if !quiet || matches!(format, Format::Json | Format::Yaml) {
+            if !quiet || matches!(format.format, Format::Json | Format::Yaml) {
                 incus_cli::print_list(format, &["ACTION", "SNAPSHOT"], &rows, &report)?;
             }
             for e in &report.errors {

@@ -2,7 +2,7 @@
 
 use clap::{CommandFactory, Parser, Subcommand};
 use incus_api::{Error, Result, StoragePoolPut, StorageVolumePut};
-use incus_cli::{Format, GlobalArgs};
+use incus_cli::{GlobalArgs, ListFormat, ShowFormat};
 use incus_client::Backend;
 use std::process::ExitCode;
 
@@ -32,8 +32,8 @@ pub enum Cmd {
     List {
         /// [REMOTE:] to list
         remote: Option<String>,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// Show a storage pool
     Show {
@@ -41,8 +41,8 @@ pub enum Cmd {
         /// Show the pool's resources instead
         #[arg(long)]
         resources: bool,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
-        format: Format,
+        #[command(flatten)]
+        format: ShowFormat,
     },
     /// Show usage of a storage pool
     Info {
@@ -50,8 +50,8 @@ pub enum Cmd {
         /// Print sizes in bytes
         #[arg(long)]
         bytes: bool,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
-        format: Format,
+        #[command(flatten)]
+        format: ShowFormat,
     },
     /// Get a pool key
     Get { name: String, key: String },
@@ -84,8 +84,8 @@ pub enum VolumeCmd {
     #[command(visible_alias = "ls")]
     List {
         pool: String,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// Create a custom volume: POOL VOLUME [KEY=VALUE...] (pool volume.* keys are defaults)
     Create {
@@ -100,8 +100,8 @@ pub enum VolumeCmd {
     Show {
         pool: String,
         volume: String,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
-        format: Format,
+        #[command(flatten)]
+        format: ShowFormat,
     },
     /// Get a volume key
     Get {
@@ -179,8 +179,8 @@ pub enum VolumeCmd {
         /// Print sizes in bytes
         #[arg(long)]
         bytes: bool,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
-        format: Format,
+        #[command(flatten)]
+        format: ShowFormat,
     },
     /// Manage volume snapshots
     Snapshot {
@@ -202,8 +202,8 @@ pub enum SnapshotCmd {
     List {
         pool: String,
         volume: String,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// Delete a snapshot
     #[command(visible_alias = "rm")]
@@ -260,10 +260,10 @@ fn size_str(bytes: bool, v: u64) -> String {
     }
 }
 
-fn volume_exec(b: &dyn Backend, cmd: VolumeCmd) -> Result<()> {
+fn volume_exec(backend: &dyn Backend, cmd: VolumeCmd) -> Result<()> {
     match cmd {
         VolumeCmd::List { pool, format } => {
-            let vols = b.volumes(&pool)?;
+            let vols = backend.volumes(&pool)?;
             let rows: Vec<Vec<String>> = vols
                 .iter()
                 .map(|v| {
@@ -289,7 +289,7 @@ fn volume_exec(b: &dyn Backend, cmd: VolumeCmd) -> Result<()> {
             pairs,
             description,
         } => {
-            b.volume_create(
+            backend.volume_create(
                 &pool,
                 custom(&volume)?,
                 incus_cli::parse_pairs(&pairs)?,
@@ -303,13 +303,14 @@ fn volume_exec(b: &dyn Backend, cmd: VolumeCmd) -> Result<()> {
             format,
         } => {
             let (t, n) = split_type(&volume);
-            incus_cli::print_show(format, &b.volume(&pool, t, n)?)?;
+            incus_cli::print_show(format, &backend.volume(&pool, t, n)?)?;
         }
         VolumeCmd::Get { pool, volume, key } => {
             let (t, n) = split_type(&volume);
             println!(
                 "{}",
-                b.volume(&pool, t, n)?
+                backend
+                    .volume(&pool, t, n)?
                     .config
                     .get(&key)
                     .cloned()
@@ -317,24 +318,24 @@ fn volume_exec(b: &dyn Backend, cmd: VolumeCmd) -> Result<()> {
             );
         }
         VolumeCmd::Set { pool, volume, args } => {
-            b.volume_set_keys(&pool, custom(&volume)?, &incus_cli::parse_set_args(&args)?)?;
+            backend.volume_set_keys(&pool, custom(&volume)?, &incus_cli::parse_set_args(&args)?)?;
         }
         VolumeCmd::Unset { pool, volume, key } => {
-            b.volume_set_keys(&pool, custom(&volume)?, &[(key, String::new())].into())?;
+            backend.volume_set_keys(&pool, custom(&volume)?, &[(key, String::new())].into())?;
         }
         VolumeCmd::Edit { pool, volume } => {
             let name = custom(&volume)?;
-            let v = b.volume(&pool, "custom", name)?;
+            let v = backend.volume(&pool, "custom", name)?;
             let cur = incus_cli::to_yaml(&StorageVolumePut {
                 config: v.config,
                 description: v.description,
             })?;
             let new: StorageVolumePut = incus_cli::parse_yaml(&incus_cli::edit_text(&cur)?)?;
-            b.volume_update(&pool, name, new)?;
+            backend.volume_update(&pool, name, new)?;
         }
         VolumeCmd::Delete { pool, volumes } => {
             for v in volumes {
-                b.volume_delete(&pool, custom(&v)?)?;
+                backend.volume_delete(&pool, custom(&v)?)?;
                 println!("Storage volume {v} deleted");
             }
         }
@@ -343,19 +344,19 @@ fn volume_exec(b: &dyn Backend, cmd: VolumeCmd) -> Result<()> {
             volume,
             new_name,
         } => {
-            b.volume_rename(&pool, custom(&volume)?, custom(&new_name)?)?;
+            backend.volume_rename(&pool, custom(&volume)?, custom(&new_name)?)?;
             println!("Renamed storage volume from \"{volume}\" to \"{new_name}\"");
         }
         VolumeCmd::Copy { source, target } => {
             let (sp, sv) = split_pool(&source)?;
             let (dp, dv) = split_pool(&target)?;
-            b.volume_copy(sp, custom(sv)?, dp, custom(dv)?)?;
+            backend.volume_copy(sp, custom(sv)?, dp, custom(dv)?)?;
             println!("Storage volume copied successfully!");
         }
         VolumeCmd::Move { source, target } => {
             let (sp, sv) = split_pool(&source)?;
             let (dp, dv) = split_pool(&target)?;
-            b.volume_move(sp, custom(sv)?, dp, custom(dv)?)?;
+            backend.volume_move(sp, custom(sv)?, dp, custom(dv)?)?;
             println!("Storage volume moved successfully!");
         }
         VolumeCmd::Attach {
@@ -365,7 +366,7 @@ fn volume_exec(b: &dyn Backend, cmd: VolumeCmd) -> Result<()> {
             rest,
         } => {
             let (device, path) = device_and_path(&rest);
-            b.volume_attach(&pool, custom(&volume)?, &instance, false, device, path)?;
+            backend.volume_attach(&pool, custom(&volume)?, &instance, false, device, path)?;
         }
         VolumeCmd::AttachProfile {
             pool,
@@ -374,7 +375,7 @@ fn volume_exec(b: &dyn Backend, cmd: VolumeCmd) -> Result<()> {
             rest,
         } => {
             let (device, path) = device_and_path(&rest);
-            b.volume_attach(&pool, custom(&volume)?, &profile, true, device, path)?;
+            backend.volume_attach(&pool, custom(&volume)?, &profile, true, device, path)?;
         }
         VolumeCmd::Detach {
             pool,
@@ -382,7 +383,7 @@ fn volume_exec(b: &dyn Backend, cmd: VolumeCmd) -> Result<()> {
             instance,
             device,
         } => {
-            b.volume_detach(&pool, custom(&volume)?, &instance, false, device.as_deref())?;
+            backend.volume_detach(&pool, custom(&volume)?, &instance, false, device.as_deref())?;
         }
         VolumeCmd::DetachProfile {
             pool,
@@ -390,7 +391,7 @@ fn volume_exec(b: &dyn Backend, cmd: VolumeCmd) -> Result<()> {
             profile,
             device,
         } => {
-            b.volume_detach(&pool, custom(&volume)?, &profile, true, device.as_deref())?;
+            backend.volume_detach(&pool, custom(&volume)?, &profile, true, device.as_deref())?;
         }
         VolumeCmd::Info {
             pool,
@@ -399,9 +400,9 @@ fn volume_exec(b: &dyn Backend, cmd: VolumeCmd) -> Result<()> {
             format,
         } => {
             let name = custom(&volume)?;
-            let v = b.volume(&pool, "custom", name)?;
-            let st = b.volume_state(&pool, name)?;
-            let snaps = b.volume_snapshots(&pool, name)?;
+            let v = backend.volume(&pool, "custom", name)?;
+            let st = backend.volume_state(&pool, name)?;
+            let snaps = backend.volume_snapshots(&pool, name)?;
             let mut out = serde_json::Map::new();
             out.insert("Name".into(), v.name.clone().into());
             out.insert("Type".into(), v.volume_type.clone().into());
@@ -426,7 +427,7 @@ fn volume_exec(b: &dyn Backend, cmd: VolumeCmd) -> Result<()> {
             }
             incus_cli::print_show(format, &out)?;
         }
-        VolumeCmd::Snapshot { command } => snapshot_exec(b, command)?,
+        VolumeCmd::Snapshot { command } => snapshot_exec(backend, command)?,
     }
     Ok(())
 }
@@ -440,21 +441,21 @@ fn device_and_path(rest: &[String]) -> (Option<&str>, &str) {
     }
 }
 
-fn snapshot_exec(b: &dyn Backend, cmd: SnapshotCmd) -> Result<()> {
+fn snapshot_exec(backend: &dyn Backend, cmd: SnapshotCmd) -> Result<()> {
     match cmd {
         SnapshotCmd::Create {
             pool,
             volume,
             snapshot,
         } => {
-            b.volume_snapshot_create(&pool, custom(&volume)?, snapshot.as_deref())?;
+            backend.volume_snapshot_create(&pool, custom(&volume)?, snapshot.as_deref())?;
         }
         SnapshotCmd::List {
             pool,
             volume,
             format,
         } => {
-            let snaps = b.volume_snapshots(&pool, custom(&volume)?)?;
+            let snaps = backend.volume_snapshots(&pool, custom(&volume)?)?;
             let rows: Vec<Vec<String>> = snaps
                 .iter()
                 .map(|s| vec![s.name.clone(), s.description.clone(), s.created_at.clone()])
@@ -465,18 +466,18 @@ fn snapshot_exec(b: &dyn Backend, cmd: SnapshotCmd) -> Result<()> {
             pool,
             volume,
             snapshot,
-        } => b.volume_snapshot_delete(&pool, custom(&volume)?, &snapshot)?,
+        } => backend.volume_snapshot_delete(&pool, custom(&volume)?, &snapshot)?,
         SnapshotCmd::Restore {
             pool,
             volume,
             snapshot,
-        } => b.volume_snapshot_restore(&pool, custom(&volume)?, &snapshot)?,
+        } => backend.volume_snapshot_restore(&pool, custom(&volume)?, &snapshot)?,
         SnapshotCmd::Rename {
             pool,
             volume,
             snapshot,
             new_name,
-        } => b.volume_snapshot_rename(&pool, custom(&volume)?, &snapshot, &new_name)?,
+        } => backend.volume_snapshot_rename(&pool, custom(&volume)?, &snapshot, &new_name)?,
     }
     Ok(())
 }
@@ -536,7 +537,7 @@ fn remote_args(cmd: &mut Cmd) -> Vec<&mut String> {
     }
 }
 
-fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
+fn exec(backend: &dyn Backend, cmd: Cmd) -> Result<()> {
     match cmd {
         Cmd::Create {
             name,
@@ -544,7 +545,7 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
             pairs,
             description,
         } => {
-            b.pool_create(
+            backend.pool_create(
                 &name,
                 &driver,
                 incus_cli::parse_pairs(&pairs)?,
@@ -553,7 +554,7 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
             println!("Storage pool {name} created");
         }
         Cmd::List { format, .. } => {
-            let pools = b.pools()?;
+            let pools = backend.pools()?;
             let rows: Vec<Vec<String>> = pools
                 .iter()
                 .map(|p| {
@@ -587,9 +588,9 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
             format,
         } => {
             if resources {
-                incus_cli::print_show(format, &b.pool_resources(&name)?)?;
+                incus_cli::print_show(format, &backend.pool_resources(&name)?)?;
             } else {
-                incus_cli::print_show(format, &b.pool(&name)?)?;
+                incus_cli::print_show(format, &backend.pool(&name)?)?;
             }
         }
         Cmd::Info {
@@ -597,8 +598,8 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
             bytes,
             format,
         } => {
-            let pool = b.pool(&name)?;
-            let r = b.pool_resources(&name)?;
+            let pool = backend.pool(&name)?;
+            let r = backend.pool_resources(&name)?;
             let size = |v: u64| {
                 if bytes {
                     v.to_string()
@@ -629,31 +630,36 @@ fn exec(b: &dyn Backend, cmd: Cmd) -> Result<()> {
         Cmd::Get { name, key } => {
             println!(
                 "{}",
-                b.pool(&name)?.config.get(&key).cloned().unwrap_or_default()
+                backend
+                    .pool(&name)?
+                    .config
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_default()
             );
         }
         Cmd::Set { name, args } => {
-            b.pool_set_keys(&name, &incus_cli::parse_set_args(&args)?)?;
+            backend.pool_set_keys(&name, &incus_cli::parse_set_args(&args)?)?;
         }
         Cmd::Unset { name, key } => {
-            b.pool_set_keys(&name, &[(key, String::new())].into())?;
+            backend.pool_set_keys(&name, &[(key, String::new())].into())?;
         }
         Cmd::Edit { name } => {
-            let p = b.pool(&name)?;
+            let p = backend.pool(&name)?;
             let cur = incus_cli::to_yaml(&StoragePoolPut {
                 config: p.config,
                 description: p.description,
             })?;
             let new: StoragePoolPut = incus_cli::parse_yaml(&incus_cli::edit_text(&cur)?)?;
-            b.pool_update(&name, new.config, &new.description)?;
+            backend.pool_update(&name, new.config, &new.description)?;
         }
         Cmd::Delete { names } => {
             for n in names {
-                b.pool_delete(&n)?;
+                backend.pool_delete(&n)?;
                 println!("Storage pool {n} deleted");
             }
         }
-        Cmd::Volume { command } => volume_exec(b, command)?,
+        Cmd::Volume { command } => volume_exec(backend, command)?,
     }
     Ok(())
 }

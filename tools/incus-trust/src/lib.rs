@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use incus_api::Result;
-use incus_cli::{Format, GlobalArgs};
+use incus_cli::{GlobalArgs, ListFormat, ShowFormat};
 use incus_client::{Backend, TrustOptions};
 use std::process::ExitCode;
 
@@ -50,14 +50,14 @@ pub enum Cmd {
     List {
         /// [REMOTE:] to list
         remote: Option<String>,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// Show a trusted certificate
     Show {
         fingerprint: String,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Yaml)]
-        format: Format,
+        #[command(flatten)]
+        format: ShowFormat,
     },
     /// Revoke trust in a certificate
     #[command(visible_alias = "rm")]
@@ -66,8 +66,8 @@ pub enum Cmd {
     ListTokens {
         /// [REMOTE:] to list
         remote: Option<String>,
-        #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// Revoke a join token (by client name or id)
     RevokeToken { name: String },
@@ -92,7 +92,7 @@ fn remote_args(cmd: &mut Cmd) -> Vec<&mut String> {
     }
 }
 
-fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
+fn exec(backend: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
     match cmd {
         Cmd::Add {
             name,
@@ -104,7 +104,7 @@ fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
                 projects,
                 ..Default::default()
             };
-            let (_, token) = b.trust_token_create(&name, &opts)?;
+            let (_, token) = backend.trust_token_create(&name, &opts)?;
             if quiet {
                 println!("{}", token.encode());
             } else {
@@ -129,10 +129,10 @@ fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
                 projects,
                 description,
             };
-            b.certificate_add(&data, &opts)?;
+            backend.certificate_add(&data, &opts)?;
         }
         Cmd::List { format, .. } => {
-            let certs = b.certificates()?;
+            let certs = backend.certificates()?;
             let rows: Vec<Vec<String>> = certs
                 .iter()
                 .map(|c| {
@@ -154,10 +154,10 @@ fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
         Cmd::Show {
             fingerprint,
             format,
-        } => incus_cli::print_show(format, &b.certificate(&fingerprint)?)?,
-        Cmd::Remove { fingerprint } => b.certificate_remove(&fingerprint)?,
+        } => incus_cli::print_show(format, &backend.certificate(&fingerprint)?)?,
+        Cmd::Remove { fingerprint } => backend.certificate_remove(&fingerprint)?,
         Cmd::ListTokens { format, .. } => {
-            let tokens = b.trust_tokens()?;
+            let tokens = backend.trust_tokens()?;
             let rows: Vec<Vec<String>> = tokens
                 .iter()
                 .map(|(_, t)| {
@@ -173,7 +173,7 @@ fn exec(b: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
             let objects: Vec<&incus_client::JoinToken> = tokens.iter().map(|(_, t)| t).collect();
             incus_cli::print_list(format, &["NAME", "TOKEN", "EXPIRES AT"], &rows, &objects)?;
         }
-        Cmd::RevokeToken { name } => b.trust_token_revoke(&name)?,
+        Cmd::RevokeToken { name } => backend.trust_token_revoke(&name)?,
     }
     Ok(())
 }

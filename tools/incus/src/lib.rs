@@ -14,7 +14,10 @@ pub struct Route {
     pub consumed: usize,
 }
 
-/// Commands that keep their verb (they are subcommands of `incus-instance`).
+/// Commands that keep their verb: exactly the subcommands (and aliases) of
+/// `incus-instance`'s clap definition but `config`, which a test derives from
+/// `incus_instance::command()`. A list here rather than the clap `Command` at run
+/// time keeps the dispatcher, started by every `incus ...`, free of the tools' code.
 const INSTANCE_VERBS: &[&str] = &[
     "launch", "create", "init", "list", "ls", "start", "stop", "restart", "pause", "freeze",
     "resume", "unfreeze", "delete", "rm", "rename", "exec", "console", "info", "show", "copy",
@@ -245,6 +248,20 @@ pub fn command() -> clap::Command {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instance_verbs_are_the_commands_of_incus_instance() {
+        let cmd = incus_instance::command();
+        let mut theirs: Vec<&str> = cmd
+            .get_subcommands()
+            .flat_map(|c| std::iter::once(c.get_name()).chain(c.get_all_aliases()))
+            .filter(|n| *n != "config")
+            .collect();
+        theirs.sort_unstable();
+        let mut ours = INSTANCE_VERBS.to_vec();
+        ours.sort_unstable();
+        assert_eq!(ours, theirs);
+    }
 
     fn tool(args: &[&str]) -> Option<(&'static str, usize)> {
         let v: Vec<String> = args.iter().map(|s| s.to_string()).collect();

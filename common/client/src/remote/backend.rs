@@ -43,6 +43,55 @@ fn der_of(cert: &[u8]) -> Result<Vec<u8>> {
 }
 
 impl Remote {
+    /// `POST /1.0/instances`, with `"start": true` for a launch (the server composes
+    /// create and start, as upstream's client asks it to).
+    fn create_instance(&self, opts: CreateOptions, start: bool) -> Result<Instance> {
+        // Named here, so the new instance can be found (the server would pick one too).
+        let name = opts
+            .name
+            .clone()
+            .unwrap_or_else(incus_core::instance::random_name);
+        let mut devices = opts.devices.clone();
+        if let Some(pool) = &opts.pool {
+            let root = devices.values_mut().find(|d| {
+                d.get("type").map(String::as_str) == Some("disk")
+                    && d.get("path").map(String::as_str) == Some("/")
+            });
+            match root {
+                Some(d) => {
+                    d.insert("pool".into(), pool.clone());
+                }
+                None => {
+                    let d: Config = [("type", "disk"), ("path", "/"), ("pool", pool.as_str())]
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect();
+                    devices.insert("root".into(), d);
+                }
+            }
+        }
+        let source = match &opts.image {
+            Some(img) => json!({ "type": "image", "alias": img }),
+            None => json!({ "type": "none" }),
+        };
+        let mut body = json!({
+            "name": name,
+            "type": "container",
+            "source": source,
+            "config": opts.config,
+            "devices": devices,
+            "ephemeral": opts.ephemeral,
+            "description": opts.description,
+        });
+        if let Some(p) = &opts.profiles {
+            body["profiles"] = json!(p);
+        }
+        if start {
+            body["start"] = json!(true);
+        }
+        self.send("POST", "/1.0/instances", body)?;
+        self.instance(&name)
+    }
     pub(crate) fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         from(self.query("GET", path, None)?)
     }
@@ -147,48 +196,10 @@ impl Backend for Remote {
         self.get(&inst_url(name))
     }
     fn instance_create(&self, opts: CreateOptions) -> Result<Instance> {
-        // Named here, so the new instance can be found (the server would pick one too).
-        let name = opts
-            .name
-            .clone()
-            .unwrap_or_else(incus_core::instance::random_name);
-        let mut devices = opts.devices.clone();
-        if let Some(pool) = &opts.pool {
-            let root = devices.values_mut().find(|d| {
-                d.get("type").map(String::as_str) == Some("disk")
-                    && d.get("path").map(String::as_str) == Some("/")
-            });
-            match root {
-                Some(d) => {
-                    d.insert("pool".into(), pool.clone());
-                }
-                None => {
-                    let d: Config = [("type", "disk"), ("path", "/"), ("pool", pool.as_str())]
-                        .into_iter()
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                        .collect();
-                    devices.insert("root".into(), d);
-                }
-            }
-        }
-        let source = match &opts.image {
-            Some(img) => json!({ "type": "image", "alias": img }),
-            None => json!({ "type": "none" }),
-        };
-        let mut body = json!({
-            "name": name,
-            "type": "container",
-            "source": source,
-            "config": opts.config,
-            "devices": devices,
-            "ephemeral": opts.ephemeral,
-            "description": opts.description,
-        });
-        if let Some(p) = &opts.profiles {
-            body["profiles"] = json!(p);
-        }
-        self.send("POST", "/1.0/instances", body)?;
-        self.instance(&name)
+        self.create_instance(opts, false)
+    }
+    fn instance_launch(&self, opts: CreateOptions) -> Result<Instance> {
+        self.create_instance(opts, true)
     }
     fn instance_update(&self, name: &str, put: InstancePut) -> Result<Instance> {
         self.send("PUT", &inst_url(name), serde_json::to_value(&put)?)?;

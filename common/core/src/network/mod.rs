@@ -411,7 +411,7 @@ fn setup(ctx: &Context, name: &str, config: &Config) -> Result<()> {
     bridge::ensure_v6(&host, cidr6.as_ref())?;
     if cidr6.is_some() && bool_key(config, "ipv6.routing", true) {
         if let Err(why) = bridge::enable_v6_forwarding() {
-            eprintln!("Warning: network {name}: {why}");
+            incus_api::warning::push(format!("network {name}: {why}"));
         }
     }
     if cidr.is_some() && bool_key(config, "ipv4.routing", true) {

@@ -3,6 +3,7 @@
 //! is in `instances`.
 
 use super::async_response;
+use super::pump::{pump_in, pump_out};
 use crate::app::{check_project, core, parse_body, ApiResult, AppRef, Query};
 use crate::ops::{Op, OpSpec};
 use axum::body::Bytes;
@@ -10,11 +11,10 @@ use axum::extract::ws::{Message, WebSocket};
 use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::Router;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use incus_api::{Error, Result};
 use serde::Deserialize;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 
 pub fn routes() -> Router<AppRef> {
@@ -102,39 +102,10 @@ async fn relay(
         .map_err(|e| Error::internal(format!("Console socket: {e}")))?;
     let stream = tokio::net::UnixStream::from_std(stream)
         .map_err(|e| Error::internal(format!("Console socket: {e}")))?;
-    let (mut cr, mut cw) = stream.into_split();
-    let (mut sink, mut source) = ws.split();
-    let out = async {
-        let mut buf = vec![0u8; 16 * 1024];
-        loop {
-            match cr.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if sink
-                        .send(Message::Binary(Bytes::copy_from_slice(&buf[..n])))
-                        .await
-                        .is_err()
-                    {
-                        break;
-                    }
-                }
-            }
-        }
-        let _ = sink.send(Message::Close(None)).await;
-    };
-    let input = async {
-        while let Some(Ok(m)) = source.next().await {
-            let data = match m {
-                Message::Binary(b) => b.to_vec(),
-                Message::Text(t) => t.as_bytes().to_vec(),
-                Message::Close(_) => break,
-                _ => continue,
-            };
-            if cw.write_all(&data).await.is_err() {
-                break;
-            }
-        }
-    };
+    let (cr, cw) = stream.into_split();
+    let (sink, source) = ws.split();
+    let out = pump_out(cr, sink);
+    let input = pump_in(source, cw);
     // Either side ending ends the session: the client detached or the console closed.
     tokio::select! {
         _ = out => {},

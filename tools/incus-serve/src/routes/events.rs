@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use incus_core::events;
 use std::time::Duration;
 
 pub fn routes() -> Router<AppRef> {
@@ -61,27 +62,23 @@ async fn stream(
 /// through core) are broadcast as they appear. Polling keeps it daemon-free: the
 /// writers are plain processes that know nothing of this server.
 pub async fn tail(app: AppRef) {
-    let mut last = core(|ctx| ctx.db()?.read(incus_db::event_last_id))
-        .await
-        .unwrap_or(0);
+    let mut last = core(events::last_id).await.unwrap_or(0);
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         if app.events.receiver_count() == 0 {
             // Nobody listens: skip the rows but keep the position.
-            if let Ok(id) = core(|ctx| ctx.db()?.read(incus_db::event_last_id)).await {
+            if let Ok(id) = core(events::last_id).await {
                 last = id;
             }
             continue;
         }
         let after = last;
-        let Ok(rows) =
-            core(move |ctx| ctx.db()?.read(|tx| incus_db::events_since(tx, after))).await
-        else {
+        let Ok(rows) = core(move |ctx| events::since(ctx, after)).await else {
             continue;
         };
-        for row in rows {
-            last = row.id;
-            let _ = app.events.send(incus_core::events::to_api(&row));
+        for (id, event) in rows {
+            last = id;
+            let _ = app.events.send(event);
         }
     }
 }

@@ -5,6 +5,7 @@
 //! the single-threaded tool and relays the tool's stdio (pipes, or a pty it owns).
 
 use super::async_response;
+use super::pump::{pump_in, pump_out};
 use crate::app::{check_project, core, parse_body, ApiResult, AppRef, Query};
 use crate::ops::{Op, OpSpec};
 use axum::body::Bytes;
@@ -19,7 +20,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWriteExt};
 use tokio::sync::oneshot;
 
 /// How long the server waits for the client's websockets before giving up.
@@ -269,29 +270,6 @@ fn set_winsize(fd: i32, rows: u16, cols: u16) {
     unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) };
 }
 
-/// Copies a reader to a websocket as binary messages, then closes it.
-async fn pump_out<R: AsyncRead + Unpin>(
-    mut r: R,
-    mut ws: futures_util::stream::SplitSink<WebSocket, Message>,
-) {
-    let mut buf = vec![0u8; 32 * 1024];
-    loop {
-        match r.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                if ws
-                    .send(Message::Binary(Bytes::copy_from_slice(&buf[..n])))
-                    .await
-                    .is_err()
-                {
-                    break;
-                }
-            }
-        }
-    }
-    let _ = ws.send(Message::Close(None)).await;
-}
-
 /// Like [`pump_out`] on a whole websocket, then waits (briefly) for the client's
 /// close reply, so the client is not cut off while it answers the close.
 async fn pump_out_closing<R: AsyncRead + Unpin>(r: R, ws: WebSocket) {
@@ -420,24 +398,11 @@ async fn run_pty(
         Some(master.clone()),
     );
     let reader = tokio::fs::File::from_std(std::fs::File::from(clone(&master)?));
-    let mut writer = tokio::fs::File::from_std(std::fs::File::from(clone(&master)?));
-    let (sink, mut stream) = ws.split();
+    let writer = tokio::fs::File::from_std(std::fs::File::from(clone(&master)?));
+    let (sink, stream) = ws.split();
     // Reads end with EIO once the tool (the last holder of the slave) is gone.
     let out = tokio::spawn(pump_out(reader, sink));
-    let input = tokio::spawn(async move {
-        while let Some(Ok(msg)) = stream.next().await {
-            let data = match msg {
-                Message::Binary(b) => b.to_vec(),
-                Message::Text(t) => t.as_bytes().to_vec(),
-                Message::Close(_) => break,
-                _ => continue,
-            };
-            if writer.write_all(&data).await.is_err() {
-                break;
-            }
-            let _ = writer.flush().await;
-        }
-    });
+    let input = tokio::spawn(pump_in(stream, writer));
     let status = child
         .wait()
         .await

@@ -1,6 +1,5 @@
 //! `/1.0/images` and `/1.0/images/aliases`.
 
-use super::profiles::merge_put;
 use super::{run_task, urls};
 use crate::app::{
     check_project, core, created, empty, parse_body, recursion, sync, sync_etag, ApiError,
@@ -78,7 +77,7 @@ async fn patch(Path(fp): Path<String>, body: Bytes) -> ApiResult {
                 .map_err(|e| Error::invalid(format!("Invalid properties: {e}")))?;
             put.properties.extend(p);
         }
-        merge_put(&mut Config::new(), &mut devices, &mut description, &patch)?;
+        incus_core::patch::merge(&mut Config::new(), &mut devices, &mut description, &patch)?;
         if let Some(b) = patch.get("public").and_then(|b| b.as_bool()) {
             put.public = b;
         }

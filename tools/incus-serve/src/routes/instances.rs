@@ -1,6 +1,5 @@
 //! `/1.0/instances`: list, create, one, update, rename, delete, state, logs.
 
-use super::profiles::merge_put;
 use super::{run_task, urls};
 use crate::app::{
     check_project, core, parse_body, recursion, sync, sync_etag, ApiError, ApiResult, AppRef, Query,
@@ -13,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use incus_api::{Error, Instance, InstancePut, InstancesPost, Result};
+use incus_core::filter::Filter;
 use incus_core::instance::{self, CreateOptions};
 use incus_core::lifecycle;
 use serde::Deserialize;
@@ -61,117 +61,6 @@ async fn list(q: Query) -> ApiResult {
     } else {
         sync(all)
     }
-}
-
-/// Upstream's `filter=` for the clauses clients send: `FIELD eq|ne VALUE`, joined by
-/// `and`/`or` (evaluated left to right), with dotted fields such as `config.image.os`.
-struct Filter {
-    clauses: Vec<(bool, String, bool, String)>,
-}
-
-impl Filter {
-    fn parse(s: &str) -> Result<Filter> {
-        let words = shell_split(s);
-        let mut clauses = Vec::new();
-        let mut i = 0;
-        let mut and = true;
-        while i < words.len() {
-            let mut negate = false;
-            if words[i] == "not" {
-                negate = true;
-                i += 1;
-            }
-            if i + 2 >= words.len() {
-                return Err(Error::invalid(format!("Invalid filter \"{s}\"")));
-            }
-            let (field, op, value) = (&words[i], &words[i + 1], &words[i + 2]);
-            let eq = match op.as_str() {
-                "eq" => !negate,
-                "ne" => negate,
-                _ => return Err(Error::invalid(format!("Invalid filter operator \"{op}\""))),
-            };
-            clauses.push((and, field.clone(), eq, value.clone()));
-            i += 3;
-            if i < words.len() {
-                and = match words[i].as_str() {
-                    "and" => true,
-                    "or" => false,
-                    w => {
-                        return Err(Error::invalid(format!(
-                            "Invalid filter conjunction \"{w}\""
-                        )))
-                    }
-                };
-                i += 1;
-                if i >= words.len() {
-                    return Err(Error::invalid(format!("Invalid filter \"{s}\"")));
-                }
-            }
-        }
-        Ok(Filter { clauses })
-    }
-
-    fn matches(&self, inst: &Instance) -> bool {
-        let v = serde_json::to_value(inst).unwrap_or_default();
-        let mut acc = true;
-        for (n, (and, field, eq, want)) in self.clauses.iter().enumerate() {
-            let got = lookup(&v, field);
-            let hit = (got.as_deref() == Some(want.as_str())) == *eq;
-            acc = if n == 0 {
-                hit
-            } else if *and {
-                acc && hit
-            } else {
-                acc || hit
-            };
-        }
-        acc
-    }
-}
-
-/// A dotted field of the instance; config keys themselves contain dots.
-fn lookup(v: &serde_json::Value, field: &str) -> Option<String> {
-    for map in ["config", "expanded_config"] {
-        if let Some(key) = field.strip_prefix(&format!("{map}.")) {
-            return v.get(map)?.get(key)?.as_str().map(str::to_string);
-        }
-    }
-    let mut cur = v;
-    for part in field.split('.') {
-        cur = cur.get(part)?;
-    }
-    match cur {
-        serde_json::Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
-    }
-}
-
-fn shell_split(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quote: Option<char> = None;
-    let mut any = false;
-    for c in s.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => cur.push(c),
-            (None, '"' | '\'') => {
-                quote = Some(c);
-                any = true;
-            }
-            (None, c) if c.is_whitespace() => {
-                if any || !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                    any = false;
-                }
-            }
-            (None, c) => cur.push(c),
-        }
-    }
-    if any || !cur.is_empty() {
-        out.push(cur);
-    }
-    out
 }
 
 async fn create(State(app): State<AppRef>, q: Query, body: Bytes) -> ApiResult {
@@ -236,9 +125,10 @@ async fn create(State(app): State<AppRef>, q: Query, body: Bytes) -> ApiResult {
         &app,
         OpSpec::task("Creating instance", &resources),
         move |ctx| {
-            let inst = instance::create(ctx, opts)?;
             if start {
-                lifecycle::start(ctx, &inst.name)?;
+                lifecycle::launch(ctx, opts)?;
+            } else {
+                instance::create(ctx, opts)?;
             }
             Ok(())
         },
@@ -291,7 +181,7 @@ async fn patch(Path(name): Path<String>, q: Query, body: Bytes) -> ApiResult {
     let patch: serde_json::Value = parse_body(&body)?;
     core(move |ctx| {
         instance::modify(ctx, &name, |_, put| {
-            merge_put(
+            incus_core::patch::merge(
                 &mut put.config,
                 &mut put.devices,
                 &mut put.description,
@@ -459,25 +349,9 @@ async fn backups(Path(name): Path<String>, q: Query) -> ApiResult {
 
 /// The instance's log directory, listed as upstream (file URLs).
 async fn logs(Path(name): Path<String>) -> ApiResult {
-    let files = core(move |ctx| {
-        instance::get_row(ctx, &name)?;
-        let dir = ctx.instance_log_dir(&name);
-        let mut out = Vec::new();
-        if let Ok(rd) = std::fs::read_dir(&dir) {
-            for e in rd.flatten() {
-                if e.path().is_file() {
-                    out.push(format!(
-                        "/1.0/instances/{name}/logs/{}",
-                        e.file_name().to_string_lossy()
-                    ));
-                }
-            }
-        }
-        out.sort();
-        Ok(out)
-    })
-    .await?;
-    sync(files)
+    let url = format!("/1.0/instances/{name}/logs");
+    let files = core(move |ctx| incus_core::logs::list(ctx, &name)).await?;
+    sync(urls(&url, files))
 }
 
 async fn log_file(Path((name, file)): Path<(String, String)>) -> Result<Response, ApiError> {
@@ -488,26 +362,13 @@ async fn exec_output(Path((name, file)): Path<(String, String)>) -> Result<Respo
     serve_file(name, Some("exec-output"), file).await
 }
 
-/// Serves one plain file of the instance's log directory; names with a path
-/// separator or starting with a dot are refused (no traversal).
+/// Serves one plain file of the instance's log directory (`incus_core::logs::read`).
 async fn serve_file(
     name: String,
     sub: Option<&'static str>,
     file: String,
 ) -> Result<Response, ApiError> {
-    if file.contains('/') || file.starts_with('.') || file.is_empty() {
-        return Err(Error::invalid("Invalid log file name").into());
-    }
-    let data = core(move |ctx| {
-        instance::get_row(ctx, &name)?;
-        let mut p = ctx.instance_log_dir(&name);
-        if let Some(s) = sub {
-            p.push(s);
-        }
-        p.push(&file);
-        std::fs::read(&p).map_err(|_| Error::not_found("Log file not found"))
-    })
-    .await?;
+    let data = core(move |ctx| incus_core::logs::read(ctx, &name, sub, &file)).await?;
     Ok((
         [(header::CONTENT_TYPE, "application/octet-stream")],
         Body::from(data),

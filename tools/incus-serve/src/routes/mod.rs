@@ -22,6 +22,7 @@ pub mod instances;
 pub mod networks;
 pub mod operations;
 pub mod profiles;
+mod pump;
 pub mod server;
 pub mod sftp;
 pub mod snapshots;

@@ -1,7 +1,6 @@
 //! `/1.0/networks`: list, create, one, update, rename, delete, state, leases. All
 //! sync, as upstream.
 
-use super::profiles::merge_put;
 use super::urls;
 use crate::app::{
     check_project, core, created, empty, parse_body, recursion, sync, sync_etag, ApiResult, AppRef,
@@ -82,7 +81,7 @@ async fn patch(Path(name): Path<String>, q: Query, body: Bytes) -> ApiResult {
     let patch: serde_json::Value = parse_body(&body)?;
     let mut config = Config::new();
     let (mut devices, mut description) = (Default::default(), String::new());
-    merge_put(&mut config, &mut devices, &mut description, &patch)?;
+    incus_core::patch::merge(&mut config, &mut devices, &mut description, &patch)?;
     let has_description = patch.get("description").is_some();
     core(move |ctx| {
         if !config.is_empty() {

@@ -9,7 +9,7 @@ use axum::body::Bytes;
 use axum::extract::Path;
 use axum::routing::get;
 use axum::Router;
-use incus_api::{Error, ProfilePut};
+use incus_api::ProfilePut;
 use incus_core::profile;
 use serde::Deserialize;
 
@@ -65,7 +65,7 @@ async fn patch(Path(name): Path<String>, q: Query, body: Bytes) -> ApiResult {
     let patch: serde_json::Value = parse_body(&body)?;
     core(move |ctx| {
         profile::modify(ctx, &name, |put| {
-            merge_put(
+            incus_core::patch::merge(
                 &mut put.config,
                 &mut put.devices,
                 &mut put.description,
@@ -76,32 +76,6 @@ async fn patch(Path(name): Path<String>, q: Query, body: Bytes) -> ApiResult {
     })
     .await?;
     empty()
-}
-
-/// Upstream's PATCH: given config keys and devices replace the current ones one by one.
-pub fn merge_put(
-    config: &mut incus_api::Config,
-    devices: &mut incus_api::Devices,
-    description: &mut String,
-    patch: &serde_json::Value,
-) -> incus_api::Result<()> {
-    if !patch.is_object() {
-        return Err(Error::invalid("Invalid request body: expected an object"));
-    }
-    if let Some(c) = patch.get("config") {
-        let c: incus_api::Config = serde_json::from_value(c.clone())
-            .map_err(|e| Error::invalid(format!("Invalid config: {e}")))?;
-        config.extend(c);
-    }
-    if let Some(d) = patch.get("devices") {
-        let d: incus_api::Devices = serde_json::from_value(d.clone())
-            .map_err(|e| Error::invalid(format!("Invalid devices: {e}")))?;
-        devices.extend(d);
-    }
-    if let Some(s) = patch.get("description").and_then(|s| s.as_str()) {
-        *description = s.to_string();
-    }
-    Ok(())
 }
 
 #[derive(Deserialize)]

@@ -1,6 +1,5 @@
 //! `/1.0/storage-pools` (volumes are in `volumes.rs`).
 
-use super::profiles::merge_put;
 use super::urls;
 use crate::app::{
     check_project, core, created, empty, parse_body, recursion, sync, sync_etag, ApiResult, AppRef,
@@ -75,7 +74,7 @@ async fn patch(Path(name): Path<String>, body: Bytes) -> ApiResult {
     // Config keys merge under the pool lock (an empty value unsets, as upstream).
     let mut config = Config::new();
     let (mut devices, mut description) = (Default::default(), String::new());
-    merge_put(&mut config, &mut devices, &mut description, &patch)?;
+    incus_core::patch::merge(&mut config, &mut devices, &mut description, &patch)?;
     core(move |ctx| storage::pool_set_keys(ctx, &name, &config).map(|_| ())).await?;
     empty()
 }

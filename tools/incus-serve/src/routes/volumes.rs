@@ -2,7 +2,6 @@
 //! create (or copy), one, update, rename (or move), delete, state, restore, and their
 //! snapshots. Sync or async as upstream answers each.
 
-use super::profiles::merge_put;
 use super::run_task;
 use crate::app::{
     check_project, core, created, empty, null_default, parse_body, recursion, sync, sync_etag,
@@ -225,7 +224,7 @@ async fn patch(
         let cur = volume::get(ctx, &pool, VolumeType::Custom, &name)?;
         let (mut config, mut description) = (cur.config, cur.description);
         let mut devices = Default::default();
-        merge_put(&mut config, &mut devices, &mut description, &patch)?;
+        incus_core::patch::merge(&mut config, &mut devices, &mut description, &patch)?;
         config.retain(|_, v| !v.is_empty());
         volume::update(ctx, &pool, &name, config, &description).map(|_| ())
     })
