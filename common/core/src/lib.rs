@@ -10,6 +10,7 @@ pub mod copy;
 pub mod devices;
 pub mod events;
 pub mod files;
+pub mod guestapi;
 pub mod image;
 pub mod instance;
 pub mod lifecycle;

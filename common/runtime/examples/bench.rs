@@ -74,6 +74,7 @@ fn main() {
         nics: vec![],
         nesting: false,
         stop_signal: None,
+        guestapi: false,
     };
     let (mut st, mut ex, mut sf, mut ready) = (vec![], vec![], vec![], vec![]);
     let ms = |t: Instant| t.elapsed().as_secs_f64() * 1000.0;

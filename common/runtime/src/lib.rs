@@ -24,6 +24,7 @@ mod cgroup;
 mod confine;
 mod console;
 mod exec;
+mod guestapi;
 mod monitor;
 mod net;
 mod ops;
@@ -35,6 +36,7 @@ mod sys;
 pub use confine::{expected_capbnd, DROPPED_CAPS};
 pub use console::{console_attach, console_connect, console_log, console_log_clear, console_ring};
 pub use exec::{exec, exec_output, raw_mode, winsize_of};
+pub use guestapi::{guest_publish, guest_ready, GuestData};
 pub use monitor::monitor_main;
 pub use ops::{
     apply_limits, cgroup_names, cleanup_stale, freeze, hot_add_disk, hot_add_nic, hot_add_unix,

@@ -199,6 +199,7 @@ pub(crate) fn setup(c: &ChildCtx) -> Result<()> {
         touch(&t)?;
         bind(node, &t, false)?;
     }
+    crate::guestapi::mount_in_child(spec, &root)?;
     if spec.nesting {
         // nesting.conf: uncovered proc and sysfs so nested unprivileged containers may mount them
         for (d, fstype) in [("/dev/.lxc/proc", "proc"), ("/dev/.lxc/sys", "sysfs")] {
