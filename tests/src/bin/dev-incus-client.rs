@@ -1,8 +1,8 @@
 //! A tiny client of the guest API (`/dev/incus/sock`), std only, so the tests can build it
 //! statically (`rustc -C target-feature=+crt-static`) and push it into a busybox container.
 //!
-//! `dev-incus-client [--sock PATH] METHOD PATH [BODY]` prints `STATUS CONTENT-TYPE`, a blank
-//! line, then the body. `dev-incus-client [--sock PATH] events QUERY COUNT` opens the
+//! `dev-incus-client [--sock PATH] [--out FILE] METHOD PATH [BODY]` prints `STATUS
+//! CONTENT-TYPE`, a blank line, then the body (or writes the body to FILE). `dev-incus-client [--sock PATH] events QUERY COUNT` opens the
 //! websocket at `/1.0/events?QUERY`, prints `ready` once upgraded, then each of COUNT
 //! messages on a line.
 
@@ -12,13 +12,18 @@ use std::os::unix::net::UnixStream;
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let mut sock = "/dev/incus/sock".to_string();
-    if args.first().map(String::as_str) == Some("--sock") && args.len() > 1 {
-        sock = args.remove(1);
-        args.remove(0);
+    let mut out = None;
+    while args.len() > 1 && matches!(args[0].as_str(), "--sock" | "--out") {
+        let v = args.remove(1);
+        if args.remove(0) == "--sock" {
+            sock = v;
+        } else {
+            out = Some(v);
+        }
     }
     let code = match args.first().map(String::as_str) {
         Some("events") if args.len() == 3 => events(&sock, &args[1], &args[2]),
-        Some(_) if args.len() >= 2 => request(&sock, &args[0], &args[1], args.get(2)),
+        Some(_) if args.len() >= 2 => request(&sock, &args[0], &args[1], args.get(2), out),
         _ => {
             eprintln!("usage: dev-incus-client [--sock P] METHOD PATH [BODY] | events QUERY COUNT");
             2
@@ -37,7 +42,13 @@ fn connect(sock: &str) -> Option<UnixStream> {
     }
 }
 
-fn request(sock: &str, method: &str, path: &str, body: Option<&String>) -> i32 {
+fn request(
+    sock: &str,
+    method: &str,
+    path: &str,
+    body: Option<&String>,
+    to: Option<String>,
+) -> i32 {
     let Some(mut s) = connect(sock) else { return 1 };
     let body = body.map(String::as_str).unwrap_or("");
     let req = format!(
@@ -86,7 +97,17 @@ fn request(sock: &str, method: &str, path: &str, body: Option<&String>) -> i32 {
         }
     }
     println!("{code} {ctype}\n");
-    let _ = std::io::stdout().write_all(&out);
+    match to {
+        Some(f) => {
+            if let Err(e) = std::fs::write(&f, &out) {
+                eprintln!("{f}: {e}");
+                return 1;
+            }
+        }
+        None => {
+            let _ = std::io::stdout().write_all(&out);
+        }
+    }
     0
 }
 
