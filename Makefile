@@ -6,7 +6,7 @@ APT_PACKAGES := busybox-static bats jq xz-utils squashfs-tools sqlite3 lxc uidma
 	dnsmasq-base nftables iproute2 curl bsdutils python3-venv systemd wrk
 DEMO_DIR ?= /tmp/incus-demo
 
-.PHONY: all deps build release test unit bats lint gen demo bench stress clean
+.PHONY: all deps build release test test-slow unit bats lint gen demo bench stress clean
 
 all: build
 
@@ -47,6 +47,11 @@ release:
 test: deps build
 	$(CARGO) test --workspace
 	INCUS_BIN_DIR=$(CURDIR)/target/debug PATH="$(CURDIR)/target/debug:$$PATH" bats bats/
+
+# Slow tests, left out of `make test` (shown there as ignored): cloud-init in a Debian 12
+# container (the image is built once with debootstrap and cached in /var/cache/incus-tests).
+test-slow: deps build
+	$(CARGO) test -p incus-tests --test cloudinit -- --ignored
 
 unit: build
 	$(CARGO) test --workspace --lib --bins

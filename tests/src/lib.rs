@@ -32,6 +32,7 @@ pub const TOOLS: &[&str] = &[
 
 /// Exit codes of DESIGN.md's table.
 pub mod btrfs;
+pub mod debian;
 pub mod serve;
 
 pub mod exit {

@@ -394,3 +394,35 @@ fn guestapi_false_means_no_socket() {
     env.ok("incus", &["stop", "on", "-f"]);
     assert!(!host_sock(&env, "on").exists());
 }
+
+#[test]
+fn a_guest_toggling_its_state_cannot_flood_the_host() {
+    let env = TestEnv::initialized();
+    let img = busybox_images("guestapi");
+    env.import(&[&img.unified], "bb");
+    let _guard = Running(&env);
+    launch(&env, "c1", &[]);
+    // 100 changes as fast as the guest can: the monitor runs one helper at a time and
+    // records the last state, so the host sees far fewer writes and events
+    let script = "for i in $(seq 50); do \
+        /bin/dev-incus-client PATCH /1.0 '{\"state\":\"Ready\"}' >/dev/null; \
+        /bin/dev-incus-client PATCH /1.0 '{\"state\":\"Started\"}' >/dev/null; done; \
+        /bin/dev-incus-client PATCH /1.0 '{\"state\":\"Ready\"}'";
+    let o = env.ok("incus", &["exec", "c1", "--", "sh", "-c", script]);
+    assert!(o.stdout.starts_with("200 "), "{o:?}");
+    poll(20, "the last state recorded", || {
+        let v = env.run("incus", &["config", "get", "c1", "volatile.last_state.ready"]);
+        (v.stdout.trim() == "true").then_some(())
+    });
+    assert_eq!(env.status("c1"), "Ready");
+    let events: i64 = env
+        .db()
+        .query_row(
+            "SELECT COUNT(*) FROM events WHERE metadata LIKE '%\"instance-ready\"%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    incus_tests::notice(&format!("guestapi: 51 Ready reports, {events} recorded"));
+    assert!((1..=40).contains(&events), "{events} instance-ready events");
+}

@@ -58,9 +58,12 @@ pub(crate) const DATA: &str = "guestapi.json";
 pub(crate) const DIR: &str = "guestapi";
 pub(crate) const READY: &str = "guest-ready";
 const SOCK: &str = "sock";
-const MAX_CONNS: usize = 64;
-const MAX_REQUEST: usize = 64 * 1024;
-const MAX_PENDING_OUT: usize = 256 * 1024;
+// Bounds on what a guest can make the monitor hold: connections, a request being read,
+// answers it does not read, helpers running at once.
+const MAX_CONNS: usize = 32;
+const MAX_REQUEST: usize = 16 * 1024;
+const MAX_PENDING_OUT: usize = 64 * 1024;
+const MAX_EXPORTS: usize = 2;
 
 /// Publishes what the guest API of a running (or starting) container serves; the monitor
 /// picks it up at once (inotify) and tells event listeners what changed.
@@ -126,6 +129,12 @@ pub(crate) struct GuestServer {
     init_pid: i32,
     root_uid: u32,
     mounted: bool,
+    /// The ready helper running (its pidfd), the state it records, the state wanted.
+    ready_hook: Option<OwnedFd>,
+    ready_sent: bool,
+    ready_wanted: bool,
+    /// Export helpers running (pidfds).
+    exports: Vec<OwnedFd>,
 }
 
 struct Resp {
@@ -328,6 +337,10 @@ impl GuestServer {
             conns: vec![],
             init_pid: 0,
             mounted: spec.guestapi,
+            ready_hook: None,
+            ready_sent: false,
+            ready_wanted: false,
+            exports: vec![],
         };
         let _ = fs::remove_dir_all(g.run_dir.join(DIR));
         if spec.guestapi {
@@ -388,7 +401,7 @@ impl GuestServer {
     pub fn set_init(&mut self, pid: i32) {
         self.init_pid = pid;
         if fs::remove_file(self.run_dir.join(READY)).is_ok() {
-            self.hook(&["ready", "false"], None);
+            self.want_ready(false);
         }
     }
 
@@ -400,6 +413,9 @@ impl GuestServer {
         }
         if let Some(l) = &self.listener {
             v.push((l.as_raw_fd(), PollFlags::POLLIN));
+        }
+        for h in self.ready_hook.iter().chain(&self.exports) {
+            v.push((h.as_raw_fd(), PollFlags::POLLIN));
         }
         for c in &self.conns {
             let mut f = PollFlags::POLLIN;
@@ -417,6 +433,13 @@ impl GuestServer {
             self.on_inotify();
         } else if self.listener.as_ref().map(|l| l.as_raw_fd()) == Some(fd) {
             self.accept();
+        } else if self.ready_hook.as_ref().map(|h| h.as_raw_fd()) == Some(fd) {
+            // the helper ended (the monitor's reaper collects it): record what changed since
+            self.ready_hook = None;
+            let w = self.ready_wanted;
+            self.want_ready(w);
+        } else if let Some(i) = self.exports.iter().position(|h| h.as_raw_fd() == fd) {
+            self.exports.swap_remove(i);
         } else if let Some(i) = self.conns.iter().position(|c| c.s.as_raw_fd() == fd) {
             let keep = self.on_conn(i, rev);
             if !keep {
@@ -585,12 +608,16 @@ impl GuestServer {
                     Err(_) => return false,
                 }
             }
-            while matches!(self.conns[i].mode, Mode::Http) && !self.conns[i].close {
-                match self.one_request(i) {
-                    Some(true) => continue,
-                    Some(false) => return false,
-                    None => break,
-                }
+        }
+        // pipelined requests wait while an answer is unread
+        while matches!(self.conns[i].mode, Mode::Http)
+            && !self.conns[i].close
+            && self.conns[i].out.len() < MAX_PENDING_OUT
+        {
+            match self.one_request(i) {
+                Some(true) => continue,
+                Some(false) => return false,
+                None => break,
             }
         }
         let c = &mut self.conns[i];
@@ -768,15 +795,22 @@ impl GuestServer {
                     || !fp.bytes().all(|b| b.is_ascii_hexdigit())
                 {
                     err(404, &format!("Image {fp:?} not found"))
+                } else if self.exports.len() >= MAX_EXPORTS {
+                    err(500, "too many image exports at once")
                 } else {
                     // the helper answers on the connection itself
                     let s = self.conns[i].s.try_clone().ok();
-                    if let Some(s) = s {
+                    let h = s.and_then(|s| {
                         let _ = s.set_nonblocking(false);
-                        self.hook(&["export", fp], Some(s.into()));
-                        return Some(false);
+                        self.hook(&["export", fp], Some(s.into()))
+                    });
+                    match h {
+                        Some(h) => {
+                            self.exports.push(h);
+                            return Some(false);
+                        }
+                        None => err(500, "internal server error"),
                     }
-                    err(500, "internal server error")
                 }
             }
             _ => err(404, "404 page not found"),
@@ -809,15 +843,27 @@ impl GuestServer {
         } else {
             let _ = fs::remove_file(&p);
         }
-        self.hook(&["ready", if ready { "true" } else { "false" }], None);
+        self.want_ready(ready);
         raw("")
     }
 
-    /// Runs the host helper (not waited for: the monitor's reaper collects it).
-    fn hook(&self, args: &[&str], stdout: Option<OwnedFd>) {
-        let Some((prog, rest)) = self.data.hook.split_first() else {
+    /// Records the guest's state on the host through the helper: one helper at a time,
+    /// only for a change, the latest wish last (a guest toggling its state cannot make
+    /// the monitor spawn helpers faster than they finish).
+    fn want_ready(&mut self, ready: bool) {
+        self.ready_wanted = ready;
+        if self.ready_hook.is_some() || self.ready_sent == ready {
             return;
-        };
+        }
+        self.ready_hook = self.hook(&["ready", if ready { "true" } else { "false" }], None);
+        if self.ready_hook.is_some() {
+            self.ready_sent = ready;
+        }
+    }
+
+    /// Starts the host helper; returns its pidfd (the monitor's reaper collects it).
+    fn hook(&self, args: &[&str], stdout: Option<OwnedFd>) -> Option<OwnedFd> {
+        let (prog, rest) = self.data.hook.split_first()?;
         let mut cmd = std::process::Command::new(prog);
         cmd.args(rest)
             .args(args)
@@ -827,8 +873,13 @@ impl GuestServer {
             Some(fd) => cmd.stdout(std::process::Stdio::from(fd)),
             None => cmd.stdout(std::process::Stdio::null()),
         };
-        if let Err(e) = cmd.spawn() {
-            eprintln!("guest API helper {prog}: {e}");
+        match cmd.spawn() {
+            // not reaped before the next poll: the pid is still this child's
+            Ok(c) => crate::sys::pidfd_open(c.id() as i32).ok(),
+            Err(e) => {
+                eprintln!("guest API helper {prog}: {e}");
+                None
+            }
         }
     }
 }
