@@ -145,4 +145,3 @@ pub fn image(file: &str, include: &str, description: &str, extra: &[Template]) -
     ));
     out
 }
-

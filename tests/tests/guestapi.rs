@@ -19,7 +19,14 @@ fn client() -> &'static Path {
         let out = scratch_dir("dev-incus-client").join("dev-incus-client");
         let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
         let o = Command::new(rustc)
-            .args(["--edition", "2021", "-O", "-C", "target-feature=+crt-static", "-o"])
+            .args([
+                "--edition",
+                "2021",
+                "-O",
+                "-C",
+                "target-feature=+crt-static",
+                "-o",
+            ])
             .arg(&out)
             .arg(&src)
             .output()
@@ -69,7 +76,10 @@ fn launch(env: &TestEnv, name: &str, extra: &[&str]) {
 }
 
 fn host_sock(env: &TestEnv, name: &str) -> PathBuf {
-    env.run_dir.join("instances").join(name).join("guestapi/sock")
+    env.run_dir
+        .join("instances")
+        .join(name)
+        .join("guestapi/sock")
 }
 
 fn proc_kib(pid: i64, field: &str) -> u64 {
@@ -196,8 +206,15 @@ fn every_route_answers_inside_and_ready_reaches_the_host() {
             (404, format!("Image \"{fp}\" not found\n").as_str())
         );
     }
-    env.ok("incus", &["config", "unset", "c1", "security.guestapi.images"]);
-    let (code, _, _) = guest(&env, "c1", &["GET", &format!("/1.0/images/{public_fp}/export")]);
+    env.ok(
+        "incus",
+        &["config", "unset", "c1", "security.guestapi.images"],
+    );
+    let (code, _, _) = guest(
+        &env,
+        "c1",
+        &["GET", &format!("/1.0/images/{public_fp}/export")],
+    );
     assert_eq!(code, 403);
 
     // a process inside that is not root: denied, as upstream
@@ -215,7 +232,10 @@ fn every_route_answers_inside_and_ready_reaches_the_host() {
         ],
     );
     let (code, _, body) = parse(&o);
-    assert_eq!((code, body.as_str()), (401, "Access denied for non-root user\n"));
+    assert_eq!(
+        (code, body.as_str()),
+        (401, "Access denied for non-root user\n")
+    );
 
     // a host process reaching the socket through the run directory: denied
     let mut s = std::os::unix::net::UnixStream::connect(host_sock(&env, "c1")).unwrap();
@@ -231,14 +251,23 @@ fn every_route_answers_inside_and_ready_reaches_the_host() {
     assert_eq!(env.status("c1"), "Running");
     let (code, _, body) = guest(&env, "c1", &["PATCH", "/1.0", "{\"state\":\"Ready\"}"]);
     assert_eq!((code, body.as_str()), (200, ""));
-    assert_eq!(json(&guest(&env, "c1", &["GET", "/1.0"]).2)["state"], "Ready");
+    assert_eq!(
+        json(&guest(&env, "c1", &["GET", "/1.0"]).2)["state"],
+        "Ready"
+    );
     assert_eq!(env.status("c1"), "Ready");
     let list = env.json("incus", &["list", "--format", "json"]);
     assert_eq!(list[0]["state"]["status_code"], 113);
-    assert!(env.ok("incus", &["info", "c1"]).stdout.contains("Status: READY"));
+    assert!(env
+        .ok("incus", &["info", "c1"])
+        .stdout
+        .contains("Status: READY"));
     poll(10, "volatile.last_state.ready and instance-ready", || {
         let got = env
-            .run("incus", &["config", "get", "c1", "volatile.last_state.ready"])
+            .run(
+                "incus",
+                &["config", "get", "c1", "volatile.last_state.ready"],
+            )
             .stdout;
         let events: i64 = env
             .db()
@@ -273,15 +302,23 @@ fn every_route_answers_inside_and_ready_reaches_the_host() {
     env.ok("incus", &["restart", "c1", "-f"]);
     assert_eq!(env.status("c1"), "Running");
     assert_eq!(
-        env.run("incus", &["config", "get", "c1", "volatile.last_state.ready"])
-            .stdout
-            .trim(),
+        env.run(
+            "incus",
+            &["config", "get", "c1", "volatile.last_state.ready"]
+        )
+        .stdout
+        .trim(),
         ""
     );
 }
 
 /// A websocket listener inside: returns the child and its stdout lines.
-fn listen(env: &TestEnv, name: &str, query: &str, count: usize) -> (std::process::Child, impl Iterator<Item = String>) {
+fn listen(
+    env: &TestEnv,
+    name: &str,
+    query: &str,
+    count: usize,
+) -> (std::process::Child, impl Iterator<Item = String>) {
     let mut c = env.command("incus");
     c.args([
         "exec",
@@ -298,7 +335,11 @@ fn listen(env: &TestEnv, name: &str, query: &str, count: usize) -> (std::process
     let mut lines = BufReader::new(child.stdout.take().unwrap())
         .lines()
         .map(|l| l.unwrap());
-    assert_eq!(lines.next().as_deref(), Some("ready true"), "websocket upgrade");
+    assert_eq!(
+        lines.next().as_deref(),
+        Some("ready true"),
+        "websocket upgrade"
+    );
     (child, lines)
 }
 
@@ -314,7 +355,10 @@ fn events_see_changes_made_by_any_tool() {
     let (mut dev, mut dev_lines) = listen(&env, "c1", "type=device", 2);
     env.ok("incus", &["config", "set", "c1", "user.foo=bar"]);
     env.ok("incus", &["config", "set", "c1", "limits.processes=500"]); // no event
-    env.ok("incus", &["profile", "set", "default", "user.from-profile=1"]);
+    env.ok(
+        "incus",
+        &["profile", "set", "default", "user.from-profile=1"],
+    );
     let share = env.root().join("share");
     std::fs::create_dir(&share).unwrap();
     env.ok(
@@ -350,7 +394,8 @@ fn events_see_changes_made_by_any_tool() {
     );
     let got: Vec<serde_json::Value> = (0..2).map(|_| json(&dev_lines.next().unwrap())).collect();
     assert!(dev.wait().unwrap().success());
-    let disk = serde_json::json!({"path": "/mnt", "source": share.display().to_string(), "type": "disk"});
+    let disk =
+        serde_json::json!({"path": "/mnt", "source": share.display().to_string(), "type": "disk"});
     assert_eq!(got[0]["type"], "device");
     assert_eq!(
         got[0]["metadata"],
@@ -375,19 +420,28 @@ fn guestapi_false_means_no_socket() {
 
     // switched off while running: the socket goes away; back on: it returns
     launch(&env, "on", &[]);
-    env.ok("incus", &["exec", "on", "--", "test", "-S", "/dev/incus/sock"]);
+    env.ok(
+        "incus",
+        &["exec", "on", "--", "test", "-S", "/dev/incus/sock"],
+    );
     env.ok("incus", &["config", "set", "on", "security.guestapi=false"]);
     poll(10, "the socket to go", || {
-        env.run("incus", &["exec", "on", "--", "test", "-e", "/dev/incus/sock"])
-            .code
-            .eq(&1)
-            .then_some(())
+        env.run(
+            "incus",
+            &["exec", "on", "--", "test", "-e", "/dev/incus/sock"],
+        )
+        .code
+        .eq(&1)
+        .then_some(())
     });
     env.ok("incus", &["config", "set", "on", "security.guestapi=true"]);
     poll(10, "the socket to come back", || {
-        env.run("incus", &["exec", "on", "--", "test", "-S", "/dev/incus/sock"])
-            .success()
-            .then_some(())
+        env.run(
+            "incus",
+            &["exec", "on", "--", "test", "-S", "/dev/incus/sock"],
+        )
+        .success()
+        .then_some(())
     });
     assert_eq!(guest(&env, "on", &["GET", "/1.0/config"]).0, 200);
     // and it is gone from the run directory once the instance stops
@@ -411,7 +465,10 @@ fn a_guest_toggling_its_state_cannot_flood_the_host() {
     let o = env.ok("incus", &["exec", "c1", "--", "sh", "-c", script]);
     assert!(o.stdout.starts_with("200 "), "{o:?}");
     poll(20, "the last state recorded", || {
-        let v = env.run("incus", &["config", "get", "c1", "volatile.last_state.ready"]);
+        let v = env.run(
+            "incus",
+            &["config", "get", "c1", "volatile.last_state.ready"],
+        );
         (v.stdout.trim() == "true").then_some(())
     });
     assert_eq!(env.status("c1"), "Ready");

@@ -182,6 +182,8 @@ pub fn hook(ctx: &Context, name: &str, action: &str, arg: &str) -> Result<()> {
             }
             r
         }
-        other => Err(Error::invalid(format!("unknown guest API action {other:?}"))),
+        other => Err(Error::invalid(format!(
+            "unknown guest API action {other:?}"
+        ))),
     }
 }

@@ -106,7 +106,10 @@ pub(crate) fn mount_in_child(spec: &crate::spec::ContainerSpec, root: &Path) -> 
 enum Mode {
     Http,
     /// An event listener: the types it wants; websocket framing or a plain stream.
-    Events { types: Vec<String>, ws: bool },
+    Events {
+        types: Vec<String>,
+        ws: bool,
+    },
 }
 
 struct Conn {
@@ -461,9 +464,10 @@ impl GuestServer {
                 continue; // dropped: closed at once
             }
             let _ = s.set_nonblocking(true);
-            let (pid, uid) = nix::sys::socket::getsockopt(&s, nix::sys::socket::sockopt::PeerCredentials)
-                .map(|c| (c.pid(), c.uid()))
-                .unwrap_or((0, u32::MAX));
+            let (pid, uid) =
+                nix::sys::socket::getsockopt(&s, nix::sys::socket::sockopt::PeerCredentials)
+                    .map(|c| (c.pid(), c.uid()))
+                    .unwrap_or((0, u32::MAX));
             self.conns.push(Conn {
                 s,
                 pid,
@@ -774,18 +778,14 @@ impl GuestServer {
                 c.inbuf.clear();
                 return Some(true);
             }
-            p if p.starts_with("/1.0/config/") => {
-                match pct_decode(&p["/1.0/config/".len()..]) {
-                    None => err(400, "bad request"),
-                    Some(k) if !k.starts_with("user.") && !k.starts_with("cloud-init.") => {
-                        forbidden()
-                    }
-                    Some(k) => match self.data.config.get(&k) {
-                        Some(v) => raw(v),
-                        None => err(404, "not found"),
-                    },
-                }
-            }
+            p if p.starts_with("/1.0/config/") => match pct_decode(&p["/1.0/config/".len()..]) {
+                None => err(400, "bad request"),
+                Some(k) if !k.starts_with("user.") && !k.starts_with("cloud-init.") => forbidden(),
+                Some(k) => match self.data.config.get(&k) {
+                    Some(v) => raw(v),
+                    None => err(404, "not found"),
+                },
+            },
             p if p.starts_with("/1.0/images/") && p.ends_with("/export") => {
                 let fp = &p["/1.0/images/".len()..p.len() - "/export".len()];
                 if !self.data.images {

@@ -42,13 +42,7 @@ fn connect(sock: &str) -> Option<UnixStream> {
     }
 }
 
-fn request(
-    sock: &str,
-    method: &str,
-    path: &str,
-    body: Option<&String>,
-    to: Option<String>,
-) -> i32 {
+fn request(sock: &str, method: &str, path: &str, body: Option<&String>, to: Option<String>) -> i32 {
     let Some(mut s) = connect(sock) else { return 1 };
     let body = body.map(String::as_str).unwrap_or("");
     let req = format!(
@@ -133,10 +127,7 @@ fn events(sock: &str, query: &str, count: &str) -> i32 {
         if l.is_empty() {
             break;
         }
-        if let Some(v) = l
-            .to_ascii_lowercase()
-            .strip_prefix("sec-websocket-accept:")
-        {
+        if let Some(v) = l.to_ascii_lowercase().strip_prefix("sec-websocket-accept:") {
             accept = v.trim().to_string();
         }
     }

@@ -143,7 +143,7 @@ impl Ct {
             nics: vec![],
             nesting: false,
             stop_signal: None,
-        guestapi: false,
+            guestapi: false,
         };
         Ct { spec, tmp }
     }
