@@ -103,17 +103,6 @@ pub enum Cmd {
         #[arg(short, long)]
         interactive: bool,
     },
-    /// Internal: what an instance's monitor runs for its guest API (`ready true|false`,
-    /// `export FINGERPRINT` with the guest's connection as stdout)
-    #[command(name = "__guestapi", hide = true)]
-    GuestApi {
-        /// Instance name
-        name: String,
-        /// ready or export
-        action: String,
-        /// true/false or a fingerprint
-        arg: String,
-    },
 }
 
 /// The clap definition (used for man pages and completions).
@@ -122,15 +111,17 @@ pub fn command() -> clap::Command {
 }
 
 pub fn main() -> ExitCode {
+    // Internal, not a user command (so not in the clap tree, the man pages or the
+    // completions): what an instance's monitor runs for its guest API,
+    // `__guestapi --project P NAME ready true|false` or `... NAME export FINGERPRINT` with
+    // the guest's connection as stdout.
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("__guestapi") {
+        return guestapi_hook(&argv[2..]);
+    }
     incus_cli::main_with(|cli: Cli| {
         let mut cli = cli;
         let project = cli.global.project.clone();
-        if let Cmd::GuestApi { name, action, arg } = &cli.command {
-            let mut ctx = incus_core::Context::from_env()?;
-            ctx.set_project(&project)?;
-            incus_core::guestapi::hook(&ctx, name, action, arg)?;
-            return Ok(ExitCode::SUCCESS);
-        }
         let uploaded = match &mut cli.command {
             Cmd::Create(a) | Cmd::Launch(a) => {
                 create::image_from_another_remote(&project, a, cli.global.quiet)?
@@ -172,7 +163,6 @@ fn remote_args(cmd: &mut Cmd) -> (Vec<&mut String>, Vec<&mut String>) {
         Cmd::Exec(a) => (vec![&mut a.name], none()),
         Cmd::Rename { name, new_name } => (vec![name], vec![new_name]),
         Cmd::Delete { names, .. } => (names.iter_mut().collect(), none()),
-        Cmd::GuestApi { .. } => (none(), none()),
         Cmd::Start(a) | Cmd::Stop(a) | Cmd::Restart(a) | Cmd::Pause(a) | Cmd::Resume(a) => {
             (a.names.iter_mut().collect(), none())
         }
@@ -274,7 +264,6 @@ fn exec(b: &dyn Backend, cli: Cli) -> incus_api::Result<ExitCode> {
             b.instance_rename(&name, &new_name)?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::GuestApi { .. } => Err(incus_api::Error::internal("handled in main")),
         Cmd::Delete {
             names,
             force,
@@ -405,4 +394,21 @@ mod tests {
             incus_api::ErrorKind::NotFound
         );
     }
+}
+
+fn guestapi_hook(args: &[String]) -> ExitCode {
+    incus_cli::run(|| {
+        let [flag, project, name, action, arg] = args else {
+            return Err(incus_api::Error::usage(
+                "usage: incus-instance __guestapi --project P NAME ACTION ARG",
+            ));
+        };
+        if flag != "--project" {
+            return Err(incus_api::Error::usage("--project comes first"));
+        }
+        let mut ctx = incus_core::Context::from_env()?;
+        ctx.set_project(project)?;
+        incus_core::guestapi::hook(&ctx, name, action, arg)?;
+        Ok(ExitCode::SUCCESS)
+    })
 }
