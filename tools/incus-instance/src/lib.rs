@@ -300,6 +300,23 @@ fn exec(b: &dyn Backend, cli: Cli) -> incus_api::Result<ExitCode> {
     }
 }
 
+fn guestapi_hook(args: &[String]) -> ExitCode {
+    incus_cli::run(|| {
+        let [flag, project, name, action, arg] = args else {
+            return Err(incus_api::Error::usage(
+                "usage: incus-instance __guestapi --project P NAME ACTION ARG",
+            ));
+        };
+        if flag != "--project" {
+            return Err(incus_api::Error::usage("--project comes first"));
+        }
+        let mut ctx = incus_core::Context::from_env()?;
+        ctx.set_project(project)?;
+        incus_core::guestapi::hook(&ctx, name, action, arg)?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,21 +411,4 @@ mod tests {
             incus_api::ErrorKind::NotFound
         );
     }
-}
-
-fn guestapi_hook(args: &[String]) -> ExitCode {
-    incus_cli::run(|| {
-        let [flag, project, name, action, arg] = args else {
-            return Err(incus_api::Error::usage(
-                "usage: incus-instance __guestapi --project P NAME ACTION ARG",
-            ));
-        };
-        if flag != "--project" {
-            return Err(incus_api::Error::usage("--project comes first"));
-        }
-        let mut ctx = incus_core::Context::from_env()?;
-        ctx.set_project(project)?;
-        incus_core::guestapi::hook(&ctx, name, action, arg)?;
-        Ok(ExitCode::SUCCESS)
-    })
 }
