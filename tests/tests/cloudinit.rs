@@ -12,7 +12,7 @@ use incus_tests::{notice, poll, Running, TestEnv};
 use std::path::PathBuf;
 use std::time::Instant;
 
-const IMAGE: &str = "debian-bookworm-cloudinit-v1.tar.gz";
+const IMAGE: &str = "debian-bookworm-cloudinit-v2.tar.gz";
 
 /// The templates upstream's images (distrobuilder's cloud-init generator) ship.
 fn image() -> PathBuf {
@@ -23,9 +23,10 @@ fn image() -> PathBuf {
         .collect();
     debian::image(
         IMAGE,
+        // locales: cloud-init's locale module runs update-locale (minbase has none);
         // python3-cffi-backend: debootstrap does not resolve the virtual package that
         // python3-cryptography (a dependency of cloud-init) needs
-        "systemd,systemd-sysv,udev,procps,python3-cffi-backend,cloud-init",
+        "systemd,systemd-sysv,udev,procps,locales,python3-cffi-backend,cloud-init",
         "Debian 12 with cloud-init (debootstrap minbase)",
         &[
             Template {
