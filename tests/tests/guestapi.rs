@@ -483,3 +483,29 @@ fn a_guest_toggling_its_state_cannot_flood_the_host() {
     incus_tests::notice(&format!("guestapi: 51 Ready reports, {events} recorded"));
     assert!((1..=40).contains(&events), "{events} instance-ready events");
 }
+
+/// In a privileged container root is uid 0 inside and out: only the pid check keeps a host
+/// root process out.
+#[test]
+fn host_root_is_denied_by_a_privileged_container() {
+    let env = TestEnv::initialized();
+    let img = busybox_images("guestapi");
+    env.import(&[&img.unified], "bb");
+    let _guard = Running(&env);
+    launch(
+        &env,
+        "priv",
+        &["-c", "security.privileged=true", "-c", "user.secret=s3"],
+    );
+    assert_eq!(
+        guest(&env, "priv", &["GET", "/1.0/config/user.secret"]),
+        (200, "application/octet-stream".into(), "s3".into())
+    );
+    let mut s = std::os::unix::net::UnixStream::connect(host_sock(&env, "priv")).unwrap();
+    s.write_all(b"GET /1.0/config/user.secret HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 500 "), "{answer}");
+    assert!(!answer.contains("s3"), "{answer}");
+}
