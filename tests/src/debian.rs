@@ -64,8 +64,15 @@ pub struct Template<'a> {
 
 /// Builds (once per machine, under a lock) a unified Debian 12 image `file` in
 /// /var/cache/incus-tests: debootstrap minbase with `include` (comma-separated packages),
-/// the hostname template and `extra` templates. Delete the file to rebuild it.
-pub fn image(file: &str, include: &str, description: &str, extra: &[Template]) -> PathBuf {
+/// the hostname template and `extra` templates; `setup`, when not empty, is a shell script
+/// run in the rootfs (chroot) afterwards. Delete the file to rebuild it.
+pub fn image(
+    file: &str,
+    include: &str,
+    setup: &str,
+    description: &str,
+    extra: &[Template],
+) -> PathBuf {
     std::fs::create_dir_all(CACHE).unwrap();
     let out = Path::new(CACHE).join(file);
     let lock = std::fs::File::create(Path::new(CACHE).join("debian.lock")).unwrap();
@@ -97,6 +104,14 @@ pub fn image(file: &str, include: &str, description: &str, extra: &[Template]) -
             .arg(&mirror),
         &format!("debootstrap bookworm from {mirror} (is the Debian mirror reachable?)"),
     );
+    if !setup.is_empty() {
+        sh(
+            Command::new("chroot")
+                .arg(work.join("rootfs"))
+                .args(["/bin/sh", "-ec", setup]),
+            "image setup script",
+        );
+    }
     let mut meta = format!(
         "architecture: {}\ncreation_date: {}\nproperties:\n  os: debian\n  release: bookworm\n  description: {description}\ntemplates:\n  /etc/hostname:\n    when: [create, copy, rename]\n    template: hostname.tpl\n",
         std::env::consts::ARCH,

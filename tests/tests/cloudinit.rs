@@ -12,7 +12,7 @@ use incus_tests::{notice, poll, Running, TestEnv};
 use std::path::PathBuf;
 use std::time::Instant;
 
-const IMAGE: &str = "debian-bookworm-cloudinit-v2.tar.gz";
+const IMAGE: &str = "debian-bookworm-cloudinit-v3.tar.gz";
 
 /// The templates upstream's images (distrobuilder's cloud-init generator) ship.
 fn image() -> PathBuf {
@@ -23,10 +23,13 @@ fn image() -> PathBuf {
         .collect();
     debian::image(
         IMAGE,
-        // locales: cloud-init's locale module runs update-locale (minbase has none);
+        // locales: cloud-init's locale module runs locale-gen and update-locale;
         // python3-cffi-backend: debootstrap does not resolve the virtual package that
         // python3-cryptography (a dependency of cloud-init) needs
         "systemd,systemd-sysv,udev,procps,locales,python3-cffi-backend,cloud-init",
+        // as upstream's images: a generated en_US.UTF-8, which cloud-init's locale
+        // module sets by default (Debian's locale-gen ignores its arguments)
+        "sed -i 's/^# *en_US.UTF-8 UTF-8/en_US.UTF-8 UTF-8/' /etc/locale.gen && locale-gen",
         "Debian 12 with cloud-init (debootstrap minbase)",
         &[
             Template {

@@ -18,6 +18,7 @@ fn debian_image() -> PathBuf {
     debian::image(
         IMAGE,
         "systemd,systemd-sysv,udev,procps",
+        "",
         "Debian 12 with systemd (debootstrap minbase)",
         &[],
     )
