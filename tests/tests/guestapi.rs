@@ -262,6 +262,13 @@ fn every_route_answers_inside_and_ready_reaches_the_host() {
         .ok("incus", &["info", "c1"])
         .stdout
         .contains("Status: READY"));
+    // over REST too (the server reads the same state; it lives to the end of the test:
+    // its drop deletes the instances)
+    let server = incus_tests::serve::Server::start(&env);
+    let (code, v) = server.curl("GET", "/1.0/instances/c1", None);
+    assert_eq!(code, 200);
+    assert_eq!(v["metadata"]["status"], "Ready");
+    assert_eq!(v["metadata"]["status_code"], 113);
     poll(10, "volatile.last_state.ready and instance-ready", || {
         let got = env
             .run(
