@@ -9,7 +9,7 @@ DEMO_DIR ?= /tmp/incus-demo
 # the tests never reach the package index.
 PYLXD_VENV ?= $(CURDIR)/.cache/pylxd-venv
 
-.PHONY: all deps build release test unit bats lint gen demo bench stress clean
+.PHONY: all deps build release test test-slow unit bats lint gen demo bench stress clean
 
 all: build
 
@@ -54,6 +54,11 @@ release:
 test: deps build
 	INCUS_TEST_PYLXD_VENV="$(PYLXD_VENV)" $(CARGO) test --workspace
 	INCUS_BIN_DIR=$(CURDIR)/target/debug PATH="$(CURDIR)/target/debug:$$PATH" bats bats/
+
+# Slow tests, left out of `make test` (shown there as ignored): cloud-init in a Debian 12
+# container (the image is built once with debootstrap and cached in /var/cache/incus-tests).
+test-slow: deps build
+	$(CARGO) test -p incus-tests --test cloudinit -- --ignored
 
 unit: build
 	$(CARGO) test --workspace --lib --bins

@@ -32,6 +32,7 @@ pub const TOOLS: &[&str] = &[
 
 /// Exit codes of the table in docs/architecture.md.
 pub mod btrfs;
+pub mod debian;
 pub mod serve;
 
 pub mod exit {

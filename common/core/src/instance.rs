@@ -257,7 +257,8 @@ fn each_run_dir<T: Send>(run_dirs: &[PathBuf], look: fn(&Path) -> T) -> Vec<T> {
 pub fn get(ctx: &Context, name: &str) -> Result<Instance> {
     let row = load(ctx, name)?;
     let profiles = load_profiles(ctx, &row.profiles)?;
-    Ok(to_api(&row, &profiles, status(ctx, name)))
+    let status = crate::lifecycle::status_at(&ctx.instance_run_dir(name));
+    Ok(to_api(&row, &profiles, status))
 }
 
 /// `GET .../state`.
@@ -804,6 +805,7 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
     crate::lifecycle::apply_live(ctx, name)?;
     crate::lifecycle::apply_live_nics(ctx, name)?;
     crate::backup::sync_instance(ctx, name);
+    crate::guestapi::publish(ctx, name)?;
     get(ctx, name)
 }
 

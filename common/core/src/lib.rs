@@ -17,6 +17,7 @@ pub mod events;
 pub mod files;
 pub mod idmap;
 pub mod filter;
+pub mod guestapi;
 pub mod image;
 pub mod instance;
 pub mod lifecycle;

@@ -21,18 +21,24 @@ pub(crate) fn rt_err(e: incus_runtime::Error) -> Error {
     }
 }
 
-/// The status of an instance from its run directory (monitor lock, state file).
+/// The status of an instance from its run directory (monitor lock, state file), for
+/// decisions: a guest that reported Ready is `Running` here.
 pub fn status(ctx: &Context, name: &str) -> StatusCode {
-    status_at(&ctx.instance_run_dir(name))
+    status_code(&incus_runtime::status(&ctx.instance_run_dir(name)), false)
 }
 
-/// [`status`] from an instance's run directory.
+/// The status shown (`list`, `info`, REST): `Ready` once the guest said so through
+/// `/dev/incus` (upstream's `volatile.last_state.ready`), until its init ends.
 pub fn status_at(run_dir: &std::path::Path) -> StatusCode {
-    status_code(&incus_runtime::status(run_dir))
+    status_code(
+        &incus_runtime::status(run_dir),
+        incus_runtime::guest_ready(run_dir),
+    )
 }
 
-fn status_code(st: &incus_runtime::Status) -> StatusCode {
+fn status_code(st: &incus_runtime::Status, ready: bool) -> StatusCode {
     match st {
+        incus_runtime::Status::Running { .. } if ready => StatusCode::Ready,
         incus_runtime::Status::Running { .. } | incus_runtime::Status::Orphaned { .. } => {
             StatusCode::Running
         }
@@ -45,6 +51,7 @@ fn status_code(st: &incus_runtime::Status) -> StatusCode {
 pub fn status_of(state: &InstanceState) -> StatusCode {
     match state.status_code {
         103 => StatusCode::Running,
+        113 => StatusCode::Ready,
         110 => StatusCode::Frozen,
         _ => StatusCode::Stopped,
     }
@@ -140,6 +147,10 @@ fn spec_of(
         nics,
         nesting: flag("security.nesting"),
         stop_signal: None,
+        guestapi: config
+            .get("security.guestapi")
+            .and_then(|v| keys::parse_bool(v))
+            .unwrap_or(true),
     })
 }
 
@@ -311,14 +322,20 @@ pub(crate) fn start_locked(ctx: &Context, name: &str) -> Result<()> {
     // even when the start fails.
     let (nics, nic_volatile) = crate::network::prepare_nics(ctx, name, &config, &devices)?;
     let mut config = config;
-    if !nic_volatile.is_empty() {
+    // what the guest reported belongs to its previous run
+    let ready_key = "volatile.last_state.ready";
+    if !nic_volatile.is_empty() || row.config.contains_key(ready_key) {
         ctx.db()?.write(|tx| {
             for (k, v) in &nic_volatile {
                 incus_db::instance_config_set(tx, row.id, k, Some(v))?;
             }
+            if row.config.contains_key(ready_key) {
+                incus_db::instance_config_set(tx, row.id, ready_key, None)?;
+            }
             Ok(())
         })?;
         config.extend(nic_volatile);
+        config.remove(ready_key);
     }
     let spec = spec_of(ctx, &row, &config, &devices, nics)?;
     // The runtime needs no search permission above the rootfs: the volume stays 0100 and
@@ -329,6 +346,7 @@ pub(crate) fn start_locked(ctx: &Context, name: &str) -> Result<()> {
     )?;
     std::fs::create_dir_all(&ctx.log_dir)?;
     crate::storage::set_mode(&ctx.log_dir, 0o700)?;
+    crate::guestapi::publish_with(ctx, name, &config, &devices)?;
     with_power_intent(ctx, &row, "RUNNING", || {
         pause_point("start-before-runtime");
         incus_runtime::start(&spec).map_err(rt_err)
@@ -492,7 +510,7 @@ pub fn state(ctx: &Context, name: &str) -> Result<InstanceState> {
 /// the usage figures (lists call this for every instance, from several threads).
 pub fn state_at(run_dir: &std::path::Path) -> InstanceState {
     let (rt, info) = incus_runtime::status_info(run_dir);
-    let st = status_code(&rt);
+    let st = status_code(&rt, incus_runtime::guest_ready(run_dir));
     let mut out = InstanceState {
         status: st.as_str().into(),
         status_code: st.code(),

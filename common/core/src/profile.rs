@@ -138,13 +138,17 @@ fn update_locked(ctx: &Context, name: &str, put: ProfilePut) -> Result<Profile> 
         &format!("/1.0/profiles/{name}"),
         serde_json::json!({}),
     )?;
-    if nics_changed {
-        // NICs are hot-plugged into running users, as upstream (profile -> instance
-        // is the lock order).
-        for inst in incus_db_used(ctx, row.id)? {
-            let _l = ctx.lock_instance(&inst)?;
+    // NICs are hot-plugged into running users, as upstream, and their guest API sees
+    // the new keys and devices (profile -> instance is the lock order).
+    for inst in incus_db_used(ctx, row.id)? {
+        if crate::lifecycle::status(ctx, &inst) == incus_api::StatusCode::Stopped {
+            continue;
+        }
+        let _l = ctx.lock_instance(&inst)?;
+        if nics_changed {
             crate::lifecycle::apply_live_nics(ctx, &inst)?;
         }
+        crate::guestapi::publish(ctx, &inst)?;
     }
     crate::backup::sync_profile_users(ctx, name);
     get(ctx, name)

@@ -76,6 +76,7 @@ fn main() {
         stop_signal: None,
         raw_idmap: vec![],
         syscalls: Default::default(),
+        guestapi: false,
     };
     let (mut st, mut ex, mut sf, mut ready) = (vec![], vec![], vec![], vec![]);
     let ms = |t: Instant| t.elapsed().as_secs_f64() * 1000.0;

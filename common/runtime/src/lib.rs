@@ -26,6 +26,7 @@ mod console;
 mod devbpf;
 mod exec;
 mod hotplug;
+mod guestapi;
 mod monitor;
 mod net;
 mod ops;
@@ -38,6 +39,7 @@ mod syscalls_table;
 pub use confine::{check_syscalls, expected_capbnd, DROPPED_CAPS};
 pub use console::{console_attach, console_connect, console_log, console_log_clear, console_ring};
 pub use exec::{exec, exec_output, raw_mode, winsize_of};
+pub use guestapi::{guest_publish, guest_ready, GuestData};
 pub use monitor::monitor_main;
 pub use ops::{
     apply_limits, cgroup_names, cleanup_stale, freeze, hot_add_disk, hot_add_nic, hot_add_unix,

@@ -188,6 +188,8 @@ fn run(run_dir: &Path, status: &mut Option<OwnedFd>) -> Result<()> {
         device_nodes,
     };
     let stop_signal = detect_stop_signal(&mon.spec);
+    // before init: the socket directory is bind-mounted on /dev/incus by the child
+    let mut guest = crate::guestapi::GuestServer::new(&mon.spec);
 
     let (mut init, mut init_start) = match mon.launch() {
         Ok(x) => x,
@@ -196,6 +198,7 @@ fn run(run_dir: &Path, status: &mut Option<OwnedFd>) -> Result<()> {
             return Err(e);
         }
     };
+    guest.set_init(init.as_raw());
     let me = getpid().as_raw();
     let mut rec = RunRecord {
         init_pid: init.as_raw(),
@@ -245,6 +248,12 @@ fn run(run_dir: &Path, status: &mut Option<OwnedFd>) -> Result<()> {
                 .iter()
                 .map(|f| PollFd::new(*f, PollFlags::POLLIN)),
         );
+        let guest_fds = guest.poll_fds();
+        fds.extend(
+            guest_fds
+                .iter()
+                .map(|(f, ev)| PollFd::new(crate::sys::borrow(*f), *ev)),
+        );
         match poll(&mut fds, PollTimeout::NONE) {
             Ok(_) => {}
             Err(nix::errno::Errno::EINTR) => continue,
@@ -261,9 +270,15 @@ fn run(run_dir: &Path, status: &mut Option<OwnedFd>) -> Result<()> {
         if !rev[1].is_empty() {
             console.accept(mon.pty_master.as_fd());
         }
-        for (i, r) in rev[4..].iter().enumerate() {
+        let nclients = client_fds.len();
+        for (i, r) in rev[4..4 + nclients].iter().enumerate() {
             if !r.is_empty() {
                 console.client_input(client_fds[i], mon.pty_master.as_fd());
+            }
+        }
+        for (i, r) in rev[4 + nclients..].iter().enumerate() {
+            if !r.is_empty() {
+                guest.ready_fd(guest_fds[i].0, *r);
             }
         }
         let mut check_children = !rev[2].is_empty();
@@ -325,6 +340,7 @@ fn run(run_dir: &Path, status: &mut Option<OwnedFd>) -> Result<()> {
                         },
                     );
                     init_fd = pidfd_open(p.as_raw()).map_err(|e| sys_err("pidfd_open init", e))?;
+                    guest.set_init(p.as_raw());
                     log!("rebooted: init {p}");
                     continue;
                 }
@@ -336,6 +352,7 @@ fn run(run_dir: &Path, status: &mut Option<OwnedFd>) -> Result<()> {
     // final console output, then cleanup
     console.drain_master(mon.pty_master.as_fd());
     let _ = fs::remove_file(&sock);
+    guest.shutdown();
     if let Err(e) = mon.cg.remove() {
         log!("cgroup removal: {e}");
     }

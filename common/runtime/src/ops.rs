@@ -324,6 +324,7 @@ pub fn cleanup_stale(run_dir: &Path, spec: &ContainerSpec) -> Result<()> {
     Cgroups::new(layout, monitor_rel(&spec.host_prefix, &spec.name)).remove()?;
     let _ = fs::remove_file(run_dir.join(state::CONSOLE_SOCK));
     let _ = fs::remove_dir_all(run_dir.join(state::DEVICES));
+    crate::guestapi::cleanup(run_dir);
     if st.running.is_some() {
         // the monitor died before recording how init ended
         let last = ExitRecord {

@@ -238,6 +238,7 @@ pub(crate) fn setup(c: &ChildCtx) -> Result<()> {
     ] {
         let _ = std::os::unix::fs::symlink(t, d(l));
     }
+    crate::guestapi::mount_in_child(spec, &d("incus"))?;
     if spec.nesting {
         // nesting.conf: uncovered proc and sysfs so nested unprivileged containers may mount them
         for (n, fstype) in [(".lxc/proc", "proc"), (".lxc/sys", "sysfs")] {

@@ -51,6 +51,9 @@ pub struct ContainerSpec {
     /// Network interfaces (veth pairs on bridges).
     #[serde(default)]
     pub nics: Vec<NicSpec>,
+    /// `security.guestapi`: `/dev/incus` (the guest API socket) inside.
+    #[serde(default)]
+    pub guestapi: bool,
     /// Signal for a clean halt; `None` = SIGRTMIN+3 if /sbin/init resolves to systemd, SIGPWR otherwise.
     #[serde(default)]
     pub stop_signal: Option<i32>,

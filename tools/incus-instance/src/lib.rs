@@ -110,6 +110,14 @@ pub fn command() -> clap::Command {
 }
 
 pub fn main() -> ExitCode {
+    // Internal, not a user command (so not in the clap tree, the man pages or the
+    // completions): what an instance's monitor runs for its guest API,
+    // `__guestapi --project P NAME ready true|false` or `... NAME export FINGERPRINT` with
+    // the guest's connection as stdout.
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("__guestapi") {
+        return guestapi_hook(&argv[2..]);
+    }
     incus_cli::main_with(|cli: Cli| {
         let mut cli = cli;
         let project = cli.global.project.clone();
@@ -283,6 +291,23 @@ fn exec(backend: &dyn Backend, cli: Cli) -> incus_api::Result<ExitCode> {
         Cmd::Move(a) => copy::move_(backend, a),
         Cmd::File(a) => file::file(backend, a),
     }
+}
+
+fn guestapi_hook(args: &[String]) -> ExitCode {
+    incus_cli::run(|| {
+        let [flag, project, name, action, arg] = args else {
+            return Err(incus_api::Error::usage(
+                "usage: incus-instance __guestapi --project P NAME ACTION ARG",
+            ));
+        };
+        if flag != "--project" {
+            return Err(incus_api::Error::usage("--project comes first"));
+        }
+        let mut ctx = incus_core::Context::from_env()?;
+        ctx.set_project(project)?;
+        incus_core::guestapi::hook(&ctx, name, action, arg)?;
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 #[cfg(test)]

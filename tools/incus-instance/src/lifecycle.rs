@@ -38,15 +38,15 @@ fn targets(backend: &dyn Backend, args: &StateArgs, action: Action) -> Result<Ve
         if !args.names.is_empty() {
             return Err(Error::usage("--all cannot be combined with instance names"));
         }
-        let want = match action {
-            Action::Start => "Stopped",
-            Action::Unfreeze => "Frozen",
-            _ => "Running",
+        let want: &[&str] = match action {
+            Action::Start => &["Stopped"],
+            Action::Unfreeze => &["Frozen"],
+            _ => &["Running", "Ready"],
         };
         return Ok(backend
             .instances(false)?
             .into_iter()
-            .filter(|i| i.status == want)
+            .filter(|i| want.contains(&i.status.as_str()))
             .map(|i| i.name)
             .collect());
     }

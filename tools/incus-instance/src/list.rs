@@ -57,7 +57,7 @@ fn header(c: char) -> Result<&'static str> {
 
 fn cell(i: &Instance, c: char) -> String {
     let state = i.state.as_ref();
-    let running = i.status == "Running";
+    let running = matches!(i.status.as_str(), "Running" | "Ready");
     match c {
         'n' => i.name.clone(),
         's' => i.status.to_uppercase(),

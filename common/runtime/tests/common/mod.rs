@@ -146,6 +146,7 @@ impl Ct {
             stop_signal: None,
             raw_idmap: vec![],
             syscalls: Default::default(),
+            guestapi: false,
         };
         Ct { spec, tmp }
     }
