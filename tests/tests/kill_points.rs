@@ -148,3 +148,115 @@ fn kill9_inside_start_and_stop_is_repaired() {
         repaired(&env, &name, expect);
     }
 }
+
+/// `volatile.*` and other keys of an instance as `config get` prints them.
+fn config_get(env: &TestEnv, name: &str, key: &str) -> String {
+    env.ok("incus-instance", &["config", "get", name, key])
+        .line()
+        .to_string()
+}
+
+/// After a kill and one next command: running as the user had it, no mark left,
+/// commands work, `admin check` is clean.
+#[track_caller]
+fn back_running(env: &TestEnv, name: &str) {
+    assert_eq!(env.status(name), "Running", "{name} after the next command");
+    assert_eq!(
+        config_get(env, name, "volatile.last_state.power"),
+        "RUNNING"
+    );
+    for mark in ["volatile.power.op", "volatile.snapshot.op"] {
+        assert_eq!(config_get(env, name, mark), "", "{name}: {mark} left");
+    }
+    let o = env.ok("incus", &["exec", name, "--", "echo", "alive"]);
+    assert_eq!(o.line(), "alive");
+    let check = env.run("incus", &["admin", "check", "--format", "json"]);
+    assert_eq!(
+        check.code, 0,
+        "admin check: {}{}",
+        check.stdout, check.stderr
+    );
+}
+
+/// A snapshot of a running instance on a `dir` pool freezes it for the copy: a kill
+/// while frozen used to leave it FROZEN for good. The next command, whichever it is,
+/// thaws it and rolls the snapshot back.
+#[test]
+fn kill9_inside_snapshot_create_thaws() {
+    let env = TestEnv::initialized();
+    let img = busybox_images("kill_points (snapshot create)");
+    env.import(&[&img.unified], "bb");
+    let _guard = Running(&env);
+    // The next command: a list (repairs without the lock), a lock-taking command.
+    for (name, next) in [
+        ("f0", vec!["list"]),
+        ("f1", vec!["config", "set", "f1", "user.x=1"]),
+    ] {
+        env.ok("incus-instance", &["create", "bb", name]);
+        env.ok("incus-instance", &["start", name]);
+        env.kill_at(
+            "incus-snapshot",
+            &["create", name, "s0"],
+            "snapshot-create-frozen",
+        );
+        env.ok("incus-instance", &next);
+        back_running(&env, name);
+        let snaps = env.json("incus-snapshot", &["list", name, "--format", "json"]);
+        assert_eq!(
+            snaps,
+            serde_json::json!([]),
+            "{name}: the snapshot is rolled back"
+        );
+        // And a snapshot works again.
+        env.ok("incus-snapshot", &["create", name, "s0"]);
+        back_running(&env, name);
+    }
+}
+
+/// `snapshot restore` of a running instance stops, restores and starts it: a kill
+/// after the stop used to leave it STOPPED. Before the restore's mark the next
+/// command starts the old content; after it, it finishes the restore and starts.
+#[test]
+fn kill9_inside_snapshot_restore_and_restart_starts_again() {
+    let env = TestEnv::initialized();
+    let img = busybox_images("kill_points (restore)");
+    env.import(&[&img.unified], "bb");
+    let _guard = Running(&env);
+    let cat = |name: &str| {
+        env.ok("incus", &["exec", name, "--", "cat", "/root/f"])
+            .line()
+            .to_string()
+    };
+    for (i, (point, want)) in [("restart-stopped", "new"), ("restart-before-start", "old")]
+        .into_iter()
+        .enumerate()
+    {
+        let name = format!("r{i}");
+        env.ok("incus-instance", &["create", "bb", &name]);
+        env.ok("incus-instance", &["start", &name]);
+        env.ok(
+            "incus",
+            &["exec", &name, "--", "sh", "-c", "echo old > /root/f"],
+        );
+        env.ok("incus-snapshot", &["create", &name, "s0"]);
+        env.ok(
+            "incus",
+            &["exec", &name, "--", "sh", "-c", "echo new > /root/f"],
+        );
+        env.kill_at("incus-snapshot", &["restore", &name, "s0"], point);
+        // Right after the kill: stopped; the next command (a lock-taking one) starts it.
+        env.ok("incus-instance", &["config", "set", &name, "user.x=1"]);
+        back_running(&env, &name);
+        assert_eq!(cat(&name), want, "{name}: content after a kill at {point}");
+    }
+    // restart: stopped between its stop and its start.
+    env.ok("incus-instance", &["create", "bb", "q0"]);
+    env.ok("incus-instance", &["start", "q0"]);
+    env.kill_at("incus-instance", &["restart", "q0"], "restart-stopped");
+    assert_eq!(
+        env.status("q0"),
+        "Running",
+        "the next command (list) started it"
+    );
+    back_running(&env, "q0");
+}

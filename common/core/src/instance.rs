@@ -2,7 +2,7 @@
 //! half-done work left by a killed tool.
 
 use crate::storage::{self, VolumeType};
-use crate::{devices, events, image, names, time, Context, Error, Result};
+use crate::{devices, events, image, lifecycle, names, time, Context, Error, Result};
 use incus_api::{keys, Config, Devices, Instance, InstancePut, InstanceState, StatusCode};
 use incus_db::InstanceRow;
 use std::collections::HashMap;
@@ -123,7 +123,10 @@ fn load(ctx: &Context, name: &str) -> Result<InstanceRow> {
     if needs_repair(&row) && repair_one(ctx, &row)? {
         return Err(Error::not_found(format!("Instance \"{name}\" not found")));
     }
-    if row.config.contains_key(RENAME_MARK) || row.config.contains_key(crate::snapshot::OP_MARK) {
+    if row.config.contains_key(RENAME_MARK)
+        || row.config.contains_key(crate::snapshot::OP_MARK)
+        || row.config.contains_key(lifecycle::POWER_MARK)
+    {
         // Repaired just now (or being renamed by another process): read it again.
         let project = ctx.project.clone();
         return ctx
@@ -144,6 +147,7 @@ fn needs_repair(row: &InstanceRow) -> bool {
     row.pending
         || row.config.contains_key(RENAME_MARK)
         || row.config.contains_key(crate::snapshot::OP_MARK)
+        || row.config.contains_key(lifecycle::POWER_MARK)
 }
 
 /// Every live row of the project with the profiles by name; half-created instances
@@ -363,7 +367,7 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
         None => (None, None),
     };
 
-    let _lock = ctx.lock_instance(&name)?;
+    let _lock = lock(ctx, &name)?;
     let project = ctx.project.clone();
     let mut config = opts.config.clone();
     config.insert("volatile.uuid".into(), uuid::Uuid::new_v4().to_string());
@@ -548,11 +552,44 @@ fn repair_one(ctx: &Context, row: &InstanceRow) -> Result<bool> {
     let Some(_lock) = ctx.try_lock_instance(&row.name)? else {
         return Ok(false);
     };
+    repair_locked(ctx, &row.name)
+}
+
+/// Takes an instance's lock, then finishes the half-done work a killed owner left on
+/// it (holding the lock, we know the owner is dead). Every command that changes an
+/// instance takes its lock through this, so the next command repairs before it acts.
+pub(crate) fn lock(ctx: &Context, name: &str) -> Result<incus_sys::lock::Lock> {
+    let lock = ctx.lock_instance(name)?;
+    let project = ctx.project.clone();
+    let row = ctx
+        .db()?
+        .read(|tx| incus_db::instance_get(tx, &project, name))?;
+    if row.is_some_and(|r| needs_repair(&r)) {
+        repair_locked(ctx, name)?;
+    }
+    Ok(lock)
+}
+
+/// [`repair_one`] for a caller holding the instance lock. The power mark is finished
+/// last: a restore's disk work comes before the start that ends it.
+fn repair_locked(ctx: &Context, name: &str) -> Result<bool> {
     // Re-read under the lock: the owner may have finished meanwhile.
     let project = ctx.project.clone();
     let fresh = ctx
         .db()?
-        .read(|tx| incus_db::instance_get(tx, &project, &row.name))?;
+        .read(|tx| incus_db::instance_get(tx, &project, name))?;
+    let power = fresh
+        .as_ref()
+        .is_some_and(|r| !r.pending && r.config.contains_key(lifecycle::POWER_MARK));
+    let gone = repair_marks(ctx, fresh)?;
+    if power && !gone {
+        lifecycle::finish_power_op(ctx, name)?;
+    }
+    Ok(gone)
+}
+
+/// Finishes the pending, rename and snapshot marks of a row read under its lock.
+fn repair_marks(ctx: &Context, fresh: Option<InstanceRow>) -> Result<bool> {
     match fresh {
         Some(r) if r.pending => {
             remove_everything(ctx, &r)?;
@@ -615,7 +652,7 @@ pub fn repair_all(ctx: &Context) -> Result<usize> {
 /// `delete`: refused while running ("Instance is running") unless the caller stopped
 /// it. Marked pending first, so a crash mid-way is finished by the next command.
 pub fn delete(ctx: &Context, name: &str) -> Result<()> {
-    let _lock = ctx.lock_instance(name)?;
+    let _lock = lock(ctx, name)?;
     let row = load(ctx, name)?;
     if status(ctx, name) != StatusCode::Stopped {
         return Err(Error::invalid("Instance is running"));
@@ -651,8 +688,8 @@ pub fn rename(ctx: &Context, name: &str, new_name: &str) -> Result<()> {
     } else {
         (new_name, name)
     };
-    let _l1 = ctx.lock_instance(a)?;
-    let _l2 = ctx.lock_instance(b)?;
+    let _l1 = lock(ctx, a)?;
+    let _l2 = lock(ctx, b)?;
     let row = load(ctx, name)?;
     if status(ctx, name) != StatusCode::Stopped {
         return Err(Error::invalid("Renaming of running instance not allowed"));
@@ -692,7 +729,7 @@ pub fn rename(ctx: &Context, name: &str, new_name: &str) -> Result<()> {
 /// Replaces the writable part (`config edit`, `PUT`). Validates the result as a whole:
 /// keys, devices, profiles, and that a root disk remains.
 pub fn update(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance> {
-    let _lock = ctx.lock_instance(name)?;
+    let _lock = lock(ctx, name)?;
     update_locked(ctx, name, put)
 }
 
@@ -703,7 +740,7 @@ pub fn modify(
     name: &str,
     f: impl FnOnce(&Instance, &mut InstancePut) -> Result<()>,
 ) -> Result<Instance> {
-    let _lock = ctx.lock_instance(name)?;
+    let _lock = lock(ctx, name)?;
     let inst = get(ctx, name)?;
     let mut put = InstancePut::from(&inst);
     f(&inst, &mut put)?;

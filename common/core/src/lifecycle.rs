@@ -251,10 +251,61 @@ fn check_traversable(rootfs: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
+/// The mark of a power change that a command makes for a moment and undoes itself:
+/// `freeze` (a snapshot freezes a running instance to copy it) and `restart` (a
+/// restore or a restart stops a running instance and starts it again). It is written
+/// before the freeze or the stop and cleared once the instance is back; when its
+/// owner died, the next command that takes the instance's lock puts the instance back
+/// as the user had it ([`finish_power_op`]). `volatile.last_state.power` (the user's
+/// intent) does not change meanwhile.
+pub const POWER_MARK: &str = "volatile.power.op";
+/// [`POWER_MARK`] of a snapshot's freeze.
+pub(crate) const POWER_FREEZE: &str = "freeze";
+/// [`POWER_MARK`] of a stop that a start follows.
+pub(crate) const POWER_RESTART: &str = "restart";
+
+/// Sets or clears [`POWER_MARK`] on its own (callers that have no transaction of
+/// their own to put it in).
+pub(crate) fn set_power_mark(ctx: &Context, id: i64, op: Option<&str>) -> Result<()> {
+    ctx.db()?
+        .write(|tx| incus_db::instance_config_set(tx, id, POWER_MARK, op))
+}
+
+/// Puts an instance back as its user had it after the command that froze or stopped
+/// it for a moment died (the caller holds the instance lock and has finished the
+/// snapshot mark first, so a restore's disk work is done): a `freeze` is thawed, a
+/// `restart` is started again, then the mark is cleared. An unknown value acts on
+/// nothing and is cleared.
+pub(crate) fn finish_power_op(ctx: &Context, name: &str) -> Result<()> {
+    let row = instance::get_row(ctx, name)?;
+    let Some(op) = row.config.get(POWER_MARK).cloned() else {
+        return Ok(());
+    };
+    let st = status(ctx, name);
+    let done = match op.as_str() {
+        POWER_FREEZE if st == StatusCode::Frozen => {
+            incus_runtime::unfreeze(&ctx.instance_run_dir(name)).map_err(rt_err)
+        }
+        POWER_RESTART if st == StatusCode::Stopped => start_locked(ctx, name),
+        _ => Ok(()),
+    };
+    // Cleared even when that failed: an instance that cannot start again must not
+    // make every later command on it fail; it stays as it is, and says why once.
+    set_power_mark(ctx, row.id, None)?;
+    if let Err(e) = done {
+        eprintln!(
+            "Warning: instance \"{name}\" could not be put back after an interrupted \
+             command ({op}): {}",
+            e.message
+        );
+    }
+    Ok(())
+}
+
 /// `start`: renders pending templates, starts the container, then records the start
 /// (pending trigger cleared, power state, last use, event) in one transaction.
 pub fn start(ctx: &Context, name: &str) -> Result<()> {
-    let _lock = ctx.lock_instance(name)?;
+    let _lock = instance::lock(ctx, name)?;
     start_locked(ctx, name)
 }
 
@@ -312,7 +363,7 @@ pub(crate) fn start_locked(ctx: &Context, name: &str) -> Result<()> {
 /// Ephemeral instances are deleted afterwards.
 pub fn stop(ctx: &Context, name: &str, timeout: Duration, force: bool) -> Result<()> {
     let row = {
-        let _lock = ctx.lock_instance(name)?;
+        let _lock = instance::lock(ctx, name)?;
         stop_locked(ctx, name, timeout, force)?
     };
     if row.ephemeral {
@@ -338,6 +389,27 @@ pub(crate) fn stop_locked(
         incus_runtime::stop(&ctx.instance_run_dir(name), timeout, force).map_err(rt_err)
     })?;
     pause_point("stop-before-record");
+    record_stop(ctx, name)?;
+    Ok(row)
+}
+
+/// Stops a running instance for a moment (a restore, a restart; the caller holds the
+/// instance lock and has recorded [`POWER_RESTART`]): the user's intent
+/// (`volatile.last_state.power`) stays as it is, since a start follows.
+pub(crate) fn stop_for_restart(
+    ctx: &Context,
+    name: &str,
+    timeout: Duration,
+    force: bool,
+) -> Result<()> {
+    if status(ctx, name) == StatusCode::Stopped {
+        return Ok(());
+    }
+    incus_runtime::stop(&ctx.instance_run_dir(name), timeout, force).map_err(rt_err)?;
+    record_stop(ctx, name)
+}
+
+fn record_stop(ctx: &Context, name: &str) -> Result<()> {
     let project = ctx.project.clone();
     ctx.db()?.write(|tx| {
         events::record(
@@ -347,27 +419,52 @@ pub(crate) fn stop_locked(
             &format!("/1.0/instances/{name}"),
             serde_json::json!({}),
         )
-    })?;
-    Ok(row)
+    })
 }
 
-/// `restart`.
+/// `restart`: stop and start under one lock, with [`POWER_RESTART`] recorded before
+/// the stop, so a kill in between is started again by the next command.
 pub fn restart(ctx: &Context, name: &str, timeout: Duration, force: bool) -> Result<()> {
-    let ephemeral = instance::get_row(ctx, name)?.ephemeral;
-    if ephemeral {
+    let _lock = instance::lock(ctx, name)?;
+    let row = instance::get_row(ctx, name)?;
+    if row.ephemeral {
         return Err(Error::invalid(
             "Ephemeral instances cannot be restarted (they are deleted on stop)",
         ));
     }
-    if status(ctx, name) != StatusCode::Stopped {
-        stop(ctx, name, timeout, force)?;
+    if status(ctx, name) == StatusCode::Stopped {
+        return start_locked(ctx, name);
     }
-    start(ctx, name)
+    restart_locked(ctx, &row, timeout, force, || Ok(()))
+}
+
+/// Stops a running instance, runs `between` (a restore's disk work), starts it again.
+/// [`POWER_RESTART`] is recorded before the stop and cleared after the start; the
+/// caller holds the instance lock.
+pub(crate) fn restart_locked(
+    ctx: &Context,
+    row: &incus_db::InstanceRow,
+    timeout: Duration,
+    force: bool,
+    between: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    set_power_mark(ctx, row.id, Some(POWER_RESTART))?;
+    if let Err(e) = stop_for_restart(ctx, &row.name, timeout, force) {
+        // Still running (or stopped by itself): put it back as it was.
+        finish_power_op(ctx, &row.name)?;
+        return Err(e);
+    }
+    pause_point("restart-stopped");
+    between()?;
+    pause_point("restart-before-start");
+    let started = start_locked(ctx, &row.name);
+    set_power_mark(ctx, row.id, None)?;
+    started
 }
 
 /// `pause` / `freeze`.
 pub fn freeze(ctx: &Context, name: &str) -> Result<()> {
-    let _lock = ctx.lock_instance(name)?;
+    let _lock = instance::lock(ctx, name)?;
     instance::get_row(ctx, name)?;
     incus_runtime::freeze(&ctx.instance_run_dir(name)).map_err(rt_err)?;
     events::lifecycle(
@@ -380,7 +477,7 @@ pub fn freeze(ctx: &Context, name: &str) -> Result<()> {
 
 /// `resume` / `unfreeze`.
 pub fn unfreeze(ctx: &Context, name: &str) -> Result<()> {
-    let _lock = ctx.lock_instance(name)?;
+    let _lock = instance::lock(ctx, name)?;
     instance::get_row(ctx, name)?;
     incus_runtime::unfreeze(&ctx.instance_run_dir(name)).map_err(rt_err)?;
     events::lifecycle(
@@ -509,7 +606,7 @@ fn with_power_intent<T>(
 
 /// Records `volatile.last_state.power` (what a boot restores) without other changes.
 pub fn record_power(ctx: &Context, name: &str, power: &str) -> Result<()> {
-    let _lock = ctx.lock_instance(name)?;
+    let _lock = instance::lock(ctx, name)?;
     let row = instance::get_row(ctx, name)?;
     ctx.db()?.write(|tx| {
         incus_db::instance_config_set(tx, row.id, "volatile.last_state.power", Some(power))

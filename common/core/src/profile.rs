@@ -141,7 +141,7 @@ fn update_locked(ctx: &Context, name: &str, put: ProfilePut) -> Result<Profile> 
         // NICs are hot-plugged into running users, as upstream (profile -> instance
         // is the lock order).
         for inst in incus_db_used(ctx, row.id)? {
-            let _l = ctx.lock_instance(&inst)?;
+            let _l = crate::instance::lock(ctx, &inst)?;
             crate::lifecycle::apply_live_nics(ctx, &inst)?;
         }
     }
