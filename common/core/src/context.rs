@@ -244,6 +244,12 @@ impl Context {
         lock::try_lock(&self.lock_path("instance", name))
     }
 
+    /// Whether some process holds an instance's lock now (its marks are work in
+    /// flight, not left by a killed command).
+    pub fn instance_lock_held(&self, name: &str) -> bool {
+        lock::is_held(&self.lock_path("instance", name))
+    }
+
     // --- network ---
     // A network's lock sits between pool and image in the order. Its `netup` lock
     // (bridge, dnsmasq and nft bring-up) and `netalloc` (subnet choice) are leaves:

@@ -157,7 +157,7 @@ pub fn copy(ctx: &Context, opts: CopyOptions) -> Result<Instance> {
         snapshot_rows(ctx, &src)?
     };
 
-    let row = ctx.db()?.write(|tx| {
+    let row = ctx.db()?.write_durable(|tx| {
         let mut row = InstanceRow {
             name: opts.target.clone(),
             project: project.clone(),

@@ -139,7 +139,7 @@ fn load(ctx: &Context, name: &str) -> Result<InstanceRow> {
 
 /// Marks a rename in flight: the rows already carry the new name, this key the old
 /// one, until the volume has moved.
-const RENAME_MARK: &str = "volatile.rename_from";
+pub(crate) const RENAME_MARK: &str = "volatile.rename_from";
 
 /// Half-done work that the next command finishes: a create or delete killed midway
 /// (`pending`), a rename killed between its rows and its disk (the rename mark).
@@ -399,7 +399,7 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
     if renaming_from_here(&ctx.db()?.read(|tx| incus_db::instance_list(tx, &project))?) {
         repair_all(ctx)?;
     }
-    let row = ctx.db()?.write(|tx| {
+    let row = ctx.db()?.write_durable(|tx| {
         let mut row = InstanceRow {
             name: name.clone(),
             project: project.clone(),
@@ -668,7 +668,7 @@ pub fn delete(ctx: &Context, name: &str) -> Result<()> {
         ));
     }
     ctx.db()?
-        .write(|tx| incus_db::instance_set_pending(tx, row.id, true))?;
+        .write_durable(|tx| incus_db::instance_set_pending(tx, row.id, true))?;
     remove_everything(ctx, &row)?;
     crate::network::forget_instance(ctx, name)?;
     events::lifecycle(
@@ -707,7 +707,7 @@ pub fn rename(ctx: &Context, name: &str, new_name: &str) -> Result<()> {
     // Rows first, carrying the old name in a mark; then the disk; the mark is cleared
     // last. A kill in between is finished (rolled forward) by the next command.
     let pool = row.pool.clone();
-    ctx.db()?.write(|tx| {
+    ctx.db()?.write_durable(|tx| {
         incus_db::instance_rename(tx, row.id, new_name)?;
         if let Some(v) = incus_db::volume_get(tx, &pool, "container", name)? {
             incus_db::volume_rename(tx, v.id, new_name)?;

@@ -263,6 +263,12 @@ pub const POWER_MARK: &str = "volatile.power.op";
 pub(crate) const POWER_FREEZE: &str = "freeze";
 /// [`POWER_MARK`] of a stop that a start follows.
 pub(crate) const POWER_RESTART: &str = "restart";
+/// [`POWER_MARK`] of a `start` between its intent and its record: a kill before the
+/// runtime acted is rolled back (the intent is STOPPED again), after it rolled forward.
+pub(crate) const POWER_START: &str = "start";
+/// [`POWER_MARK`] of a `stop` between its intent and its record: rolled forward (the
+/// instance is stopped, at once).
+pub(crate) const POWER_STOP: &str = "stop";
 
 /// Sets or clears [`POWER_MARK`] on its own (callers that have no transaction of
 /// their own to put it in).
@@ -281,12 +287,28 @@ pub(crate) fn finish_power_op(ctx: &Context, name: &str) -> Result<()> {
     let Some(op) = row.config.get(POWER_MARK).cloned() else {
         return Ok(());
     };
-    let st = status(ctx, name);
+    let run_dir = ctx.instance_run_dir(name);
+    // A killed start may have left its monitor still bringing the container up.
+    let st = status_code(&incus_runtime::status_settled(
+        &run_dir,
+        Duration::from_secs(30),
+    ));
     let done = match op.as_str() {
         POWER_FREEZE if st == StatusCode::Frozen => {
-            incus_runtime::unfreeze(&ctx.instance_run_dir(name)).map_err(rt_err)
+            incus_runtime::unfreeze(&run_dir).map_err(rt_err)
         }
         POWER_RESTART if st == StatusCode::Stopped => start_locked(ctx, name),
+        POWER_START if st == StatusCode::Stopped => ctx.db()?.write(|tx| {
+            incus_db::instance_config_set(tx, row.id, "volatile.last_state.power", Some("STOPPED"))
+        }),
+        POWER_START => ctx
+            .db()?
+            .write(|tx| incus_db::instance_config_set(tx, row.id, "volatile.apply_template", None)),
+        POWER_STOP if st != StatusCode::Stopped => {
+            incus_runtime::stop(&run_dir, Duration::ZERO, true)
+                .map(|_| ())
+                .map_err(rt_err)
+        }
         _ => Ok(()),
     };
     // Cleared even when that failed: an instance that cannot start again must not
@@ -346,6 +368,8 @@ pub(crate) fn start_locked(ctx: &Context, name: &str) -> Result<()> {
         if row.config.contains_key("volatile.apply_template") {
             incus_db::instance_config_set(tx, row.id, "volatile.apply_template", None)?;
         }
+        // The start is done: its mark (or a restart's) goes with the record.
+        incus_db::instance_config_set(tx, row.id, POWER_MARK, None)?;
         incus_db::instance_set_last_used(tx, row.id, &now)?;
         events::record(
             tx,
@@ -389,7 +413,7 @@ pub(crate) fn stop_locked(
         incus_runtime::stop(&ctx.instance_run_dir(name), timeout, force).map_err(rt_err)
     })?;
     pause_point("stop-before-record");
-    record_stop(ctx, name)?;
+    record_stop(ctx, name, true)?;
     Ok(row)
 }
 
@@ -406,12 +430,17 @@ pub(crate) fn stop_for_restart(
         return Ok(());
     }
     incus_runtime::stop(&ctx.instance_run_dir(name), timeout, force).map_err(rt_err)?;
-    record_stop(ctx, name)
+    record_stop(ctx, name, false)
 }
 
-fn record_stop(ctx: &Context, name: &str) -> Result<()> {
+/// The stop's event; `done` clears the stop's [`POWER_MARK`] with it.
+fn record_stop(ctx: &Context, name: &str, done: bool) -> Result<()> {
     let project = ctx.project.clone();
+    let id = instance::get_row(ctx, name)?.id;
     ctx.db()?.write(|tx| {
+        if done {
+            incus_db::instance_config_set(tx, id, POWER_MARK, None)?;
+        }
         events::record(
             tx,
             &project,
@@ -457,9 +486,10 @@ pub(crate) fn restart_locked(
     pause_point("restart-stopped");
     between()?;
     pause_point("restart-before-start");
-    let started = start_locked(ctx, &row.name);
-    set_power_mark(ctx, row.id, None)?;
-    started
+    // A start clears the mark with its record; a failed one leaves it to clear here.
+    start_locked(ctx, &row.name).inspect_err(|_| {
+        let _ = set_power_mark(ctx, row.id, None);
+    })
 }
 
 /// `pause` / `freeze`.
@@ -589,16 +619,26 @@ fn with_power_intent<T>(
     act: impl FnOnce() -> Result<T>,
 ) -> Result<T> {
     let before = row.config.get("volatile.last_state.power").cloned();
-    let set = |v: Option<&str>| {
-        ctx.db()?
-            .write(|tx| incus_db::instance_config_set(tx, row.id, "volatile.last_state.power", v))
+    // With the intent, the mark of the change in flight ([`POWER_START`],
+    // [`POWER_STOP`]), cleared by the record: a kill in between is finished by the
+    // next command, which makes state and intent agree again.
+    let set = |v: Option<&str>, mark: Option<&str>| {
+        ctx.db()?.write(|tx| {
+            incus_db::instance_config_set(tx, row.id, "volatile.last_state.power", v)?;
+            incus_db::instance_config_set(tx, row.id, POWER_MARK, mark)
+        })
     };
     if before.as_deref() == Some(power) {
         return act();
     }
-    set(Some(power))?;
+    let mark = if power == "RUNNING" {
+        POWER_START
+    } else {
+        POWER_STOP
+    };
+    set(Some(power), Some(mark))?;
     act().inspect_err(|_| {
-        if let Err(e) = set(before.as_deref()) {
+        if let Err(e) = set(before.as_deref(), None) {
             eprintln!("Warning: could not put back volatile.last_state.power: {e}");
         }
     })

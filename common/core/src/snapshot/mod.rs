@@ -229,7 +229,7 @@ fn create_locked(
     // kill while frozen is thawed by the next command.
     let freeze =
         driver.snapshot_needs_freeze() && instance::status(ctx, &row.name) == StatusCode::Running;
-    ctx.db()?.write(|tx| {
+    ctx.db()?.write_durable(|tx| {
         incus_db::snapshot_create(tx, &srow)?;
         if freeze {
             incus_db::instance_config_set(
@@ -312,7 +312,7 @@ pub fn delete(ctx: &Context, inst: &str, snaps: &[String]) -> Result<()> {
 fn delete_locked(ctx: &Context, row: &InstanceRow, snap: &str) -> Result<()> {
     let mark = format!("delete:{snap}");
     ctx.db()?
-        .write(|tx| incus_db::instance_config_set(tx, row.id, OP_MARK, Some(&mark)))?;
+        .write_durable(|tx| incus_db::instance_config_set(tx, row.id, OP_MARK, Some(&mark)))?;
     finish_delete(ctx, row, snap)
 }
 
@@ -343,7 +343,7 @@ pub fn rename(ctx: &Context, inst: &str, old: &str, new: &str) -> Result<()> {
     let row = load(ctx, inst)?;
     let s = one(ctx, &row, old)?;
     let mark = format!("rename:{old}/{new}");
-    ctx.db()?.write(|tx| {
+    ctx.db()?.write_durable(|tx| {
         incus_db::snapshot_rename(tx, s.id, new)?;
         incus_db::instance_config_set(tx, row.id, OP_MARK, Some(&mark))
     })?;
@@ -382,7 +382,7 @@ pub fn restore(ctx: &Context, inst: &str, snap: &str, stateful: bool) -> Result<
     let restore = || -> Result<()> {
         let mark = format!("restore:{snap}");
         ctx.db()?
-            .write(|tx| incus_db::instance_config_set(tx, row.id, OP_MARK, Some(&mark)))?;
+            .write_durable(|tx| incus_db::instance_config_set(tx, row.id, OP_MARK, Some(&mark)))?;
         finish_restore(ctx, &row, snap)
     };
     if instance::status(ctx, inst) == StatusCode::Stopped {

@@ -419,7 +419,7 @@ pub fn rename(ctx: &Context, pool: &str, name: &str, new_name: &str) -> Result<(
     let project = ctx.project.clone();
     let mut renamed = row.clone();
     renamed.config.insert(RENAME_MARK.into(), name.to_string());
-    ctx.db()?.write(|tx| {
+    ctx.db()?.write_durable(|tx| {
         incus_db::volume_rename(tx, row.id, new_name)?;
         incus_db::volume_update(tx, &renamed)?;
         for s in &snaps {
