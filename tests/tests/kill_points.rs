@@ -65,6 +65,9 @@ fn repaired(env: &TestEnv, name: &str, expect: &str) {
     );
     assert_eq!(mark.line(), "", "{name}: the power mark is finished");
     if st == "Running" {
+        // Running with its monitor: a monitor that gave up when its killed caller's
+        // pipe closed used to leave init orphaned (listed as running).
+        assert_eq!(monitors_of(env, name).len(), 1, "{name}: its monitor runs");
         env.ok("incus-instance", &["stop", "-f", name]);
     }
     assert_eq!(env.status(name), "Stopped");

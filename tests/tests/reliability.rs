@@ -271,6 +271,13 @@ fn random_kills_then_the_next_command_leave_a_consistent_installation() {
         };
         let o = env.run("incus", &next);
         let after = statuses(&env).get(name).cloned();
+        // One line a round (shown with --nocapture, and on failure).
+        println!(
+            "round {round}: {name} {before:?} -> `incus {}` killed at {wait} ms -> `{}` (exit {}) -> {after:?}",
+            args.join(" "),
+            o.cmdline,
+            o.code
+        );
         let what = format!(
             "KILL_SEED={seed} round {round}: `incus {}` killed after {wait} ms, then `{}`",
             args.join(" "),

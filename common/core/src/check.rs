@@ -61,6 +61,16 @@ pub fn check(ctx: &Context) -> Result<Vec<Problem>> {
             continue;
         }
         marks_left(ctx, i, &mut out);
+        if matches!(
+            incus_runtime::status(&ctx.instance_run_dir(&i.name)),
+            incus_runtime::Status::Orphaned { .. }
+        ) {
+            out.push(problem(
+                "instance",
+                &i.name,
+                "init runs without its monitor (listed as running; a stop repairs it)",
+            ));
+        }
         let Some(pool) = pools.iter().find(|p| p.name == i.pool) else {
             out.push(problem(
                 "instance",
