@@ -203,9 +203,27 @@ fn random_kills_then_the_next_command_leave_a_consistent_installation() {
     std::fs::create_dir_all(&share).unwrap();
     let share = share.to_string_lossy().into_owned();
     let names = ["k0", "k1", "k2"];
-    for n in names {
+    // Running instances with some data: a snapshot's copy (the freeze) and a restore
+    // take long enough for a random kill to land inside them.
+    let populate = |n: &str| {
         env.ok("incus", &["launch", "bb", n]);
+        env.ok(
+            "incus",
+            &[
+                "exec",
+                n,
+                "--",
+                "dd",
+                "if=/dev/urandom",
+                "of=/root/data",
+                "bs=1M",
+                "count=24",
+            ],
+        );
         env.ok("incus", &["snapshot", "create", n, "base"]);
+    };
+    for n in names {
+        populate(n);
     }
     // Instances a (possibly killed) `pause` may have frozen: frozen is right for them.
     let mut paused = std::collections::BTreeSet::new();
@@ -329,6 +347,14 @@ fn random_kills_then_the_next_command_leave_a_consistent_installation() {
             } else {
                 paused.remove(name);
             }
+        }
+        // Keep the population running, so most kills meet a running instance.
+        match after.as_deref() {
+            None => populate(name),
+            Some("Stopped") if rng.next(3) > 0 => {
+                env.ok("incus", &["start", name]);
+            }
+            _ => {}
         }
     }
 
