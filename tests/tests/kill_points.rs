@@ -278,3 +278,53 @@ fn kill9_inside_snapshot_restore_and_restart_starts_again() {
     );
     back_running(&env, "q0");
 }
+
+/// `config device add/remove` on a running instance writes the row, then hot-plugs: a
+/// kill in between used to leave the new device recorded and not plugged (or removed
+/// and still mounted). The next command makes the live state match the row.
+#[test]
+fn kill9_between_device_row_and_hot_plug_is_replugged() {
+    let env = TestEnv::initialized();
+    let img = busybox_images("kill_points (hot-plug)");
+    env.import(&[&img.unified], "bb");
+    let _guard = Running(&env);
+    let share = env.root().join("share");
+    std::fs::create_dir_all(&share).unwrap();
+    std::fs::write(share.join("marker"), b"here").unwrap();
+    let source = format!("source={}", share.display());
+    env.ok("incus-instance", &["create", "bb", "h0"]);
+    env.ok("incus-instance", &["start", "h0"]);
+    let seen = |env: &TestEnv| {
+        env.run("incus", &["exec", "h0", "--", "cat", "/mnt/d/marker"])
+            .success()
+    };
+    env.kill_at(
+        "incus",
+        &[
+            "config",
+            "device",
+            "add",
+            "h0",
+            "d",
+            "disk",
+            &source,
+            "path=/mnt/d",
+        ],
+        "live-apply-before-runtime",
+    );
+    // (`exec` itself would repair: the check does not.)
+    check_reports(&env, "h0", "volatile.power.op=live");
+    env.ok("incus-instance", &["config", "set", "h0", "user.x=1"]);
+    assert!(seen(&env), "the next command plugged the recorded device");
+    back_running(&env, "h0");
+
+    env.kill_at(
+        "incus",
+        &["config", "device", "remove", "h0", "d"],
+        "live-apply-before-runtime",
+    );
+    check_reports(&env, "h0", "volatile.power.op=live");
+    env.ok("incus-instance", &["list"]);
+    assert!(!seen(&env), "the next command unplugged the removed device");
+    back_running(&env, "h0");
+}

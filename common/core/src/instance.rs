@@ -796,6 +796,13 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
             new_size,
         )?;
     }
+    // A running instance gets the change live: marked with the row, so a kill before
+    // the live state matches it is finished by the next command.
+    let live = status(ctx, name) != StatusCode::Stopped;
+    if live {
+        row.config
+            .insert(lifecycle::POWER_MARK.into(), lifecycle::POWER_LIVE.into());
+    }
     let project = ctx.project.clone();
     ctx.db()?.write(|tx| {
         incus_db::instance_update(tx, &row)?;
@@ -807,6 +814,7 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
             serde_json::json!({}),
         )
     })?;
+    incus_sys::testhook::pause_point("live-apply-before-runtime");
     // Limits and devices change live on a running instance, as upstream; devices that
     // cannot be plugged leave the instance as it was.
     let old_profiles = load_profiles(ctx, &old_row.profiles)?;
@@ -817,8 +825,12 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
             .write(|tx| incus_db::instance_update(tx, &old_row))?;
         return Err(e);
     }
-    crate::lifecycle::apply_live(ctx, name)?;
-    crate::lifecycle::apply_live_nics(ctx, name)?;
+    let applied = crate::lifecycle::apply_live(ctx, name)
+        .and_then(|()| crate::lifecycle::apply_live_nics(ctx, name));
+    if live {
+        lifecycle::set_power_mark(ctx, row.id, None)?;
+    }
+    applied?;
     get(ctx, name)
 }
 

@@ -269,6 +269,11 @@ pub(crate) const POWER_START: &str = "start";
 /// [`POWER_MARK`] of a `stop` between its intent and its record: rolled forward (the
 /// instance is stopped, at once).
 pub(crate) const POWER_STOP: &str = "stop";
+/// [`POWER_MARK`] of a configuration change being applied to a running instance
+/// (limits, hot-plugged devices and NICs): recorded with the new row, cleared once the
+/// live state matches it; a kill in between is finished by making the live state
+/// match the row ([`resync_live`]).
+pub(crate) const POWER_LIVE: &str = "live";
 
 /// Sets or clears [`POWER_MARK`] on its own (callers that have no transaction of
 /// their own to put it in).
@@ -309,6 +314,7 @@ pub(crate) fn finish_power_op(ctx: &Context, name: &str) -> Result<()> {
                 .map(|_| ())
                 .map_err(rt_err)
         }
+        POWER_LIVE if st != StatusCode::Stopped => resync_live(ctx, name),
         _ => Ok(()),
     };
     // Cleared even when that failed: an instance that cannot start again must not
@@ -706,6 +712,33 @@ pub fn apply_live_devices(ctx: &Context, name: &str, old: &Devices, new: &Device
         });
     }
     Ok(())
+}
+
+/// Makes a running instance's live disks, unix devices, limits and NICs match its row
+/// (what a configuration change killed between its row and its hot-plug leaves): what
+/// the runtime has and the row does not is unplugged, what the row has and the
+/// runtime does not is plugged.
+pub(crate) fn resync_live(ctx: &Context, name: &str) -> Result<()> {
+    let run_dir = ctx.instance_run_dir(name);
+    let row = instance::get_row(ctx, name)?;
+    let profiles = instance::load_profiles(ctx, &row.profiles)?;
+    let (_, devices) = instance::expand(&profiles, &row.config, &row.devices);
+    let (want_disks, want_unix) = devices_of(ctx, &devices)?;
+    let (have_disks, have_unix) = incus_runtime::live_devices(&run_dir).map_err(rt_err)?;
+    for d in have_disks.iter().filter(|d| !want_disks.contains(d)) {
+        incus_runtime::hot_remove_disk(&run_dir, &d.path).map_err(rt_err)?;
+    }
+    for d in have_unix.iter().filter(|d| !want_unix.contains(d)) {
+        incus_runtime::hot_remove_unix(&run_dir, &d.path).map_err(rt_err)?;
+    }
+    for d in want_disks.iter().filter(|d| !have_disks.contains(d)) {
+        incus_runtime::hot_add_disk(&run_dir, d).map_err(rt_err)?;
+    }
+    for d in want_unix.iter().filter(|d| !have_unix.contains(d)) {
+        incus_runtime::hot_add_unix(&run_dir, d).map_err(rt_err)?;
+    }
+    apply_live(ctx, name)?;
+    apply_live_nics(ctx, name)
 }
 
 /// Hot-plugs NIC changes into a running instance (after a device change) and records

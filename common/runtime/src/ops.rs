@@ -483,6 +483,18 @@ pub fn hot_add_nic(run_dir: &Path, nic: &crate::spec::NicSpec) -> Result<()> {
     state::write_spec(run_dir, &spec)
 }
 
+/// The disks and unix devices a running container has now (from spec.json, which the
+/// hot-plug calls keep up to date); none when stopped.
+pub fn live_devices(
+    run_dir: &Path,
+) -> Result<(Vec<crate::spec::DiskMount>, Vec<crate::spec::UnixDevice>)> {
+    match running(run_dir) {
+        Ok((spec, _, _)) => Ok((spec.disks, spec.unix_devices)),
+        Err(Error::NotRunning) => Ok((vec![], vec![])),
+        Err(e) => Err(e),
+    }
+}
+
 /// The NICs of a running container (from spec.json); none when stopped.
 pub fn nics(run_dir: &Path) -> Result<Vec<crate::spec::NicSpec>> {
     match running(run_dir) {
