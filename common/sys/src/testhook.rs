@@ -11,6 +11,7 @@
 //! `snapshot-create-before-record` (snapshot on disk, its mark not cleared),
 //! `restart-stopped` (a restart's or a restore's stop done), `restart-before-start`
 //! (a restore's disk work done, the instance not started again),
+//! `live-apply-before-runtime` (a running instance's new row written, not plugged),
 //! `image-volume-filled` (a pool's image volume filled, not yet complete),
 //! `btrfs-restore-before-swap`, `btrfs-restore-after-swap`,
 //! `volume-rename-rows-written` (rows renamed, disk not yet).
