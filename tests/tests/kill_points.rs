@@ -328,3 +328,28 @@ fn kill9_between_device_row_and_hot_plug_is_replugged() {
     assert!(!seen(&env), "the next command unplugged the removed device");
     back_running(&env, "h0");
 }
+
+/// An ephemeral instance is deleted when it stops: a kill between its stop and its
+/// delete used to leave it stopped for good; the next command deletes it.
+#[test]
+fn kill9_between_ephemeral_stop_and_delete_deletes() {
+    let env = TestEnv::initialized();
+    let img = busybox_images("kill_points (ephemeral)");
+    env.import(&[&img.unified], "bb");
+    let _guard = Running(&env);
+    env.ok("incus-instance", &["create", "bb", "e0", "--ephemeral"]);
+    env.ok("incus-instance", &["start", "e0"]);
+    env.kill_at("incus-instance", &["stop", "-f", "e0"], "ephemeral-stopped");
+    check_reports(&env, "e0", "volatile.power.op=stop");
+    assert_eq!(
+        env.instance_names(),
+        Vec::<String>::new(),
+        "the next command deleted it"
+    );
+    let check = env.run("incus", &["admin", "check", "--format", "json"]);
+    assert_eq!(
+        check.code, 0,
+        "admin check: {}{}",
+        check.stdout, check.stderr
+    );
+}

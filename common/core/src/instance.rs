@@ -584,6 +584,12 @@ fn repair_locked(ctx: &Context, name: &str) -> Result<bool> {
     let gone = repair_marks(ctx, fresh)?;
     if power && !gone {
         lifecycle::finish_power_op(ctx, name)?;
+        // An ephemeral instance's finished stop deleted it.
+        let project = ctx.project.clone();
+        let row = ctx
+            .db()?
+            .read(|tx| incus_db::instance_get(tx, &project, name))?;
+        return Ok(row.is_none());
     }
     Ok(gone)
 }
@@ -653,6 +659,11 @@ pub fn repair_all(ctx: &Context) -> Result<usize> {
 /// it. Marked pending first, so a crash mid-way is finished by the next command.
 pub fn delete(ctx: &Context, name: &str) -> Result<()> {
     let _lock = lock(ctx, name)?;
+    delete_locked(ctx, name)
+}
+
+/// [`delete`] for a caller holding the instance lock (an ephemeral instance's stop).
+pub(crate) fn delete_locked(ctx: &Context, name: &str) -> Result<()> {
     let row = load(ctx, name)?;
     if status(ctx, name) != StatusCode::Stopped {
         return Err(Error::invalid("Instance is running"));

@@ -309,10 +309,19 @@ pub(crate) fn finish_power_op(ctx: &Context, name: &str) -> Result<()> {
         POWER_START => ctx
             .db()?
             .write(|tx| incus_db::instance_config_set(tx, row.id, "volatile.apply_template", None)),
-        POWER_STOP if st != StatusCode::Stopped => {
-            incus_runtime::stop(&run_dir, Duration::ZERO, true)
-                .map(|_| ())
-                .map_err(rt_err)
+        POWER_STOP => {
+            let stopped = if st != StatusCode::Stopped {
+                incus_runtime::stop(&run_dir, Duration::ZERO, true)
+                    .map(|_| ())
+                    .map_err(rt_err)
+            } else {
+                Ok(())
+            };
+            // An ephemeral instance goes with its stop (the row and the mark with it).
+            if row.ephemeral && stopped.is_ok() && instance::delete_locked(ctx, name).is_ok() {
+                return Ok(());
+            }
+            stopped
         }
         POWER_LIVE if st != StatusCode::Stopped => resync_live(ctx, name),
         _ => Ok(()),
@@ -392,12 +401,13 @@ pub(crate) fn start_locked(ctx: &Context, name: &str) -> Result<()> {
 /// `stop`: a clean halt within `timeout` (then SIGKILL), or at once with `force`.
 /// Ephemeral instances are deleted afterwards.
 pub fn stop(ctx: &Context, name: &str, timeout: Duration, force: bool) -> Result<()> {
-    let row = {
-        let _lock = instance::lock(ctx, name)?;
-        stop_locked(ctx, name, timeout, force)?
-    };
+    // One lock across the stop and an ephemeral instance's delete; the stop's mark
+    // stays until the delete, so a kill in between is deleted by the next command.
+    let _lock = instance::lock(ctx, name)?;
+    let row = stop_locked(ctx, name, timeout, force)?;
     if row.ephemeral {
-        instance::delete(ctx, name)?;
+        pause_point("ephemeral-stopped");
+        instance::delete_locked(ctx, name)?;
     }
     Ok(())
 }
@@ -419,7 +429,7 @@ pub(crate) fn stop_locked(
         incus_runtime::stop(&ctx.instance_run_dir(name), timeout, force).map_err(rt_err)
     })?;
     pause_point("stop-before-record");
-    record_stop(ctx, name, true)?;
+    record_stop(ctx, name, !row.ephemeral)?;
     Ok(row)
 }
 

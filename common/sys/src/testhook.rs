@@ -12,6 +12,7 @@
 //! `restart-stopped` (a restart's or a restore's stop done), `restart-before-start`
 //! (a restore's disk work done, the instance not started again),
 //! `live-apply-before-runtime` (a running instance's new row written, not plugged),
+//! `ephemeral-stopped` (an ephemeral instance stopped, not deleted yet),
 //! `image-volume-filled` (a pool's image volume filled, not yet complete),
 //! `btrfs-restore-before-swap`, `btrfs-restore-after-swap`,
 //! `volume-rename-rows-written` (rows renamed, disk not yet).
