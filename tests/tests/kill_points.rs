@@ -353,3 +353,39 @@ fn kill9_between_ephemeral_stop_and_delete_deletes() {
         check.stdout, check.stderr
     );
 }
+
+/// A custom volume create (disk first) or delete (row first) killed midway leaves a
+/// directory without a row, which `admin check` reports: the next `storage volume
+/// list` of the pool removes it, but never the old directory of a rename in flight.
+#[test]
+fn orphan_volume_directories_are_removed_by_the_next_list() {
+    let env = TestEnv::initialized();
+    let custom = env.incus_dir.join("storage-pools/default/custom");
+    // What a killed create leaves: the directory, no row.
+    std::fs::create_dir_all(custom.join("ghost")).unwrap();
+    std::fs::write(custom.join("ghost/f"), b"x").unwrap();
+    let o = env.run("incus", &["admin", "check", "--format", "json"]);
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    // A rename killed after its rows: the old directory still holds the data.
+    env.ok("incus-storage", &["volume", "create", "default", "old"]);
+    std::fs::write(custom.join("old/f"), b"data").unwrap();
+    env.kill_at(
+        "incus-storage",
+        &["volume", "rename", "default", "old", "new"],
+        "volume-rename-rows-written",
+    );
+    env.ok("incus-storage", &["volume", "list", "default"]);
+    assert!(!custom.join("ghost").exists(), "the orphan is removed");
+    let v = env.json(
+        "incus-storage",
+        &["volume", "show", "default", "new", "-f", "json"],
+    );
+    assert!(v["config"].get("volatile.rename_from").is_none(), "{v}");
+    assert_eq!(std::fs::read(custom.join("new/f")).unwrap(), b"data");
+    let check = env.run("incus", &["admin", "check", "--format", "json"]);
+    assert_eq!(
+        check.code, 0,
+        "admin check: {}{}",
+        check.stdout, check.stderr
+    );
+}

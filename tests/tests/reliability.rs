@@ -281,6 +281,8 @@ fn random_kills_then_the_next_command_leave_a_consistent_installation() {
         }
         let next_user = format!("user.next={round}");
         let next: Vec<&str> = match rng.next(5) {
+            // A volume's next command is on its pool.
+            _ if args[0] == "storage" => vec!["storage", "volume", "list", "default"],
             0 => vec!["list"],
             1 => vec!["info", name],
             2 => vec!["config", "set", name, &next_user],

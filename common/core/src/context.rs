@@ -226,6 +226,11 @@ impl Context {
     }
 
     /// The lock of a custom storage volume (after the pool's, before instances').
+    /// Tries a custom volume's lock without waiting (repair of half-done work).
+    pub fn try_lock_volume(&self, pool: &str, name: &str) -> Result<Option<Lock>> {
+        lock::try_lock(&self.lock_path("volume", &format!("{pool}-{name}")))
+    }
+
     pub fn lock_volume(&self, pool: &str, name: &str) -> Result<Lock> {
         lock::lock(
             &self.lock_path("volume", &format!("{pool}-{name}")),
