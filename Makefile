@@ -120,7 +120,7 @@ demo: deps release
 # The reliability suite at full size: 20 processes x 50 mixed operations, and
 # 20000 random tarballs and 20000 random keys/names for the property tests.
 stress: deps build
-	STRESS_WORKERS=20 STRESS_OPS=50 $(CARGO) test -p incus-tests --test reliability -- --nocapture
+	STRESS_WORKERS=20 STRESS_OPS=50 KILL_ROUNDS=400 $(CARGO) test -p incus-tests --test reliability -- --nocapture
 	PROPTEST_CASES=20000 $(CARGO) test -p incus-imagefmt --test it fuzz
 	PROPTEST_CASES=20000 $(CARGO) test -p incus-api -p incus-core --lib
 	FUZZ_REST_ROUNDS=2000 $(CARGO) test -p incus-tests --test serve random_json -- --nocapture

@@ -164,14 +164,18 @@ pub fn write_volume(ctx: &Context, pool: &str, name: &str) -> Result<()> {
 /// warning (the change stands; the next change of the instance rewrites it).
 pub fn sync_instance(ctx: &Context, name: &str) {
     if let Err(e) = write_instance(ctx, name) {
-        eprintln!("Warning: could not update backup.yaml of instance \"{name}\": {e}");
+        incus_api::warning::push(format!(
+            "could not update backup.yaml of instance \"{name}\": {e}"
+        ));
     }
 }
 
 /// [`write_volume`] after a committed change (warns on failure).
 pub fn sync_volume(ctx: &Context, pool: &str, name: &str) {
     if let Err(e) = write_volume(ctx, pool, name) {
-        eprintln!("Warning: could not update backup.yaml of volume \"{pool}/{name}\": {e}");
+        incus_api::warning::push(format!(
+            "could not update backup.yaml of volume \"{pool}/{name}\": {e}"
+        ));
     }
 }
 

@@ -74,6 +74,17 @@ pub fn check(ctx: &Context) -> Result<Vec<Problem>> {
             ));
             continue;
         }
+        marks_left(ctx, i, &mut out);
+        if matches!(
+            incus_runtime::status(&ctx.instance_run_dir(&i.name)),
+            incus_runtime::Status::Orphaned { .. }
+        ) {
+            out.push(problem(
+                "instance",
+                &i.name,
+                "init runs without its monitor (listed as running; a stop repairs it)",
+            ));
+        }
         let Some(pool) = pools.iter().find(|p| p.name == i.pool) else {
             out.push(problem(
                 "instance",
@@ -210,4 +221,42 @@ pub fn check(ctx: &Context) -> Result<Vec<Problem>> {
         }
     }
     Ok(out)
+}
+
+/// The marks of half-done work whose owner died (its instance lock is free): the
+/// state they stand for is neither the old nor the new one until the next command on
+/// the instance finishes them (a frozen instance no snapshot is being taken of, a
+/// stopped one whose user had it running, a rename or snapshot half done).
+fn marks_left(ctx: &Context, i: &incus_db::InstanceRow, out: &mut Vec<Problem>) {
+    let marks = [
+        (crate::instance::RENAME_MARK, "rename"),
+        (crate::snapshot::OP_MARK, "snapshot operation"),
+        (lifecycle::POWER_MARK, "power change"),
+    ];
+    if !marks.iter().any(|(k, _)| i.config.contains_key(*k)) || ctx.instance_lock_held(&i.name) {
+        return;
+    }
+    let status = lifecycle::status(ctx, &i.name);
+    for (key, what) in marks {
+        let Some(value) = i.config.get(key) else {
+            continue;
+        };
+        let state = match (key, value.as_str(), status) {
+            (lifecycle::POWER_MARK, "freeze", StatusCode::Frozen) => {
+                ": frozen, and no snapshot is in progress"
+            }
+            (lifecycle::POWER_MARK, "restart", StatusCode::Stopped) => {
+                ": stopped, and nothing is starting it again"
+            }
+            _ => "",
+        };
+        out.push(problem(
+            "instance",
+            &i.name,
+            format!(
+                "unfinished {what} ({key}={value}) left by a killed command{state} \
+                 (the next command on it finishes it)"
+            ),
+        ));
+    }
 }

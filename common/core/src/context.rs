@@ -247,6 +247,11 @@ impl Context {
     }
 
     /// The lock of a custom storage volume (after the pool's, before instances').
+    /// Tries a custom volume's lock without waiting (repair of half-done work).
+    pub fn try_lock_volume(&self, pool: &str, name: &str) -> Result<Option<Lock>> {
+        lock::try_lock(&self.lock_path("volume", &format!("{pool}-{name}")))
+    }
+
     pub fn lock_volume(&self, pool: &str, name: &str) -> Result<Lock> {
         lock::lock(
             &self.lock_path("volume", &format!("{pool}-{name}")),
@@ -263,6 +268,12 @@ impl Context {
     /// Tries the lock of an instance without waiting (repair of half-done work).
     pub fn try_lock_instance(&self, name: &str) -> Result<Option<Lock>> {
         lock::try_lock(&self.lock_path("instance", name))
+    }
+
+    /// Whether some process holds an instance's lock now (its marks are work in
+    /// flight, not left by a killed command).
+    pub fn instance_lock_held(&self, name: &str) -> bool {
+        lock::is_held(&self.lock_path("instance", name))
     }
 
     // --- network ---

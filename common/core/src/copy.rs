@@ -135,8 +135,10 @@ pub fn copy(ctx: &Context, opts: CopyOptions) -> Result<Instance> {
     } else {
         (&opts.target, &opts.source)
     };
-    let _l1 = ctx.lock_instance(a)?;
-    let _l2 = (a != b).then(|| ctx.lock_instance(b)).transpose()?;
+    let _l1 = crate::instance::lock(ctx, a)?;
+    let _l2 = (a != b)
+        .then(|| crate::instance::lock(ctx, b))
+        .transpose()?;
     let project = ctx.project.clone();
     if ctx
         .db()?
@@ -156,7 +158,7 @@ pub fn copy(ctx: &Context, opts: CopyOptions) -> Result<Instance> {
         snapshot_rows(ctx, &src)?
     };
 
-    let row = ctx.db()?.write(|tx| {
+    let row = ctx.db()?.write_durable(|tx| {
         let mut row = InstanceRow {
             name: opts.target.clone(),
             project: project.clone(),

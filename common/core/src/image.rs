@@ -162,10 +162,17 @@ pub fn import(
                 to.file_name().and_then(|n| n.to_str()).unwrap_or("img")
             ));
             std::fs::copy(from, &tmp)
-                .map_err(|e| Error::internal(format!("Copy {}: {e}", from.display())))?;
+                .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
+                .map_err(|e| {
+                    // A failed copy (disk full) leaves no partial file behind.
+                    let _ = std::fs::remove_file(&tmp);
+                    Error::internal(format!("Copy {}: {e}", from.display()))
+                })?;
             std::fs::rename(&tmp, to)?;
             placed.push(to.clone());
         }
+        // The files and their names are on disk before the row that points at them.
+        incus_sys::fsutil::fsync_dir(&images)?;
         let now = time::now();
         let mut properties = info.metadata.properties.clone();
         properties.extend(opts.properties.clone());

@@ -2,7 +2,7 @@
 //! half-done work left by a killed tool.
 
 use crate::storage::{self, VolumeType};
-use crate::{devices, events, image, names, time, Context, Error, Result};
+use crate::{devices, events, image, lifecycle, names, time, Context, Error, Result};
 use incus_api::{keys, Config, Devices, Instance, InstancePut, InstanceState, StatusCode};
 use incus_db::InstanceRow;
 use std::collections::HashMap;
@@ -125,7 +125,10 @@ fn load(ctx: &Context, name: &str) -> Result<InstanceRow> {
     if needs_repair(&row) && repair_one(ctx, &row)? {
         return Err(Error::not_found(format!("Instance \"{name}\" not found")));
     }
-    if row.config.contains_key(RENAME_MARK) || row.config.contains_key(crate::snapshot::OP_MARK) {
+    if row.config.contains_key(RENAME_MARK)
+        || row.config.contains_key(crate::snapshot::OP_MARK)
+        || row.config.contains_key(lifecycle::POWER_MARK)
+    {
         // Repaired just now (or being renamed by another process): read it again.
         let project = ctx.project.clone();
         return ctx
@@ -146,6 +149,7 @@ fn needs_repair(row: &InstanceRow) -> bool {
     row.pending
         || row.config.contains_key(RENAME_MARK)
         || row.config.contains_key(crate::snapshot::OP_MARK)
+        || row.config.contains_key(lifecycle::POWER_MARK)
 }
 
 /// Every live row of the project with the profiles by name; half-created instances
@@ -381,7 +385,7 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
         None => (None, None),
     };
 
-    let _lock = ctx.lock_instance(&name)?;
+    let _lock = lock(ctx, &name)?;
     let project = ctx.project.clone();
     let mut config = opts.config.clone();
     config.insert("volatile.uuid".into(), uuid::Uuid::new_v4().to_string());
@@ -412,7 +416,7 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
     if renaming_from_here(&ctx.db()?.read(|tx| incus_db::instance_list(tx, &project))?) {
         repair_all(ctx)?;
     }
-    let row = ctx.db()?.write(|tx| {
+    let row = ctx.db()?.write_durable(|tx| {
         let mut row = InstanceRow {
             name: name.clone(),
             project: project.clone(),
@@ -564,14 +568,54 @@ fn repair_one(ctx: &Context, row: &InstanceRow) -> Result<bool> {
     let Some(_lock) = ctx.try_lock_instance(&row.name)? else {
         return Ok(false);
     };
+    repair_locked(ctx, &row.name)
+}
+
+/// Takes an instance's lock, then finishes the half-done work a killed owner left on
+/// it (holding the lock, we know the owner is dead). Every command that changes an
+/// instance takes its lock through this, so the next command repairs before it acts.
+pub(crate) fn lock(ctx: &Context, name: &str) -> Result<incus_sys::lock::Lock> {
+    let lock = ctx.lock_instance(name)?;
+    let project = ctx.project.clone();
+    let row = ctx
+        .db()?
+        .read(|tx| incus_db::instance_get(tx, &project, name))?;
+    if row.is_some_and(|r| needs_repair(&r)) {
+        repair_locked(ctx, name)?;
+    }
+    Ok(lock)
+}
+
+/// [`repair_one`] for a caller holding the instance lock. The power mark is finished
+/// last: a restore's disk work comes before the start that ends it.
+fn repair_locked(ctx: &Context, name: &str) -> Result<bool> {
     // Re-read under the lock: the owner may have finished meanwhile.
     let project = ctx.project.clone();
     let fresh = ctx
         .db()?
-        .read(|tx| incus_db::instance_get(tx, &project, &row.name))?;
+        .read(|tx| incus_db::instance_get(tx, &project, name))?;
     if let Some(r) = &fresh {
+        // Never act on (or past) a marker this installation did not write.
         crate::volatile::validate_instance_markers(&r.config)?;
     }
+    let power = fresh
+        .as_ref()
+        .is_some_and(|r| !r.pending && r.config.contains_key(lifecycle::POWER_MARK));
+    let gone = repair_marks(ctx, fresh)?;
+    if power && !gone {
+        lifecycle::finish_power_op(ctx, name)?;
+        // An ephemeral instance's finished stop deleted it.
+        let project = ctx.project.clone();
+        let row = ctx
+            .db()?
+            .read(|tx| incus_db::instance_get(tx, &project, name))?;
+        return Ok(row.is_none());
+    }
+    Ok(gone)
+}
+
+/// Finishes the pending, rename and snapshot marks of a row read under its lock.
+fn repair_marks(ctx: &Context, fresh: Option<InstanceRow>) -> Result<bool> {
     match fresh {
         Some(r) if r.pending => {
             remove_everything(ctx, &r)?;
@@ -634,7 +678,12 @@ pub fn repair_all(ctx: &Context) -> Result<usize> {
 /// `delete`: refused while running ("Instance is running") unless the caller stopped
 /// it. Marked pending first, so a crash mid-way is finished by the next command.
 pub fn delete(ctx: &Context, name: &str) -> Result<()> {
-    let _lock = ctx.lock_instance(name)?;
+    let _lock = lock(ctx, name)?;
+    delete_locked(ctx, name)
+}
+
+/// [`delete`] for a caller holding the instance lock (an ephemeral instance's stop).
+pub(crate) fn delete_locked(ctx: &Context, name: &str) -> Result<()> {
     let row = load(ctx, name)?;
     if status(ctx, name) != StatusCode::Stopped {
         return Err(Error::invalid("Instance is running"));
@@ -650,7 +699,7 @@ pub fn delete(ctx: &Context, name: &str) -> Result<()> {
         ));
     }
     ctx.db()?
-        .write(|tx| incus_db::instance_set_pending(tx, row.id, true))?;
+        .write_durable(|tx| incus_db::instance_set_pending(tx, row.id, true))?;
     remove_everything(ctx, &row)?;
     crate::network::forget_instance(ctx, name)?;
     events::lifecycle(
@@ -670,8 +719,8 @@ pub fn rename(ctx: &Context, name: &str, new_name: &str) -> Result<()> {
     } else {
         (new_name, name)
     };
-    let _l1 = ctx.lock_instance(a)?;
-    let _l2 = ctx.lock_instance(b)?;
+    let _l1 = lock(ctx, a)?;
+    let _l2 = lock(ctx, b)?;
     let row = load(ctx, name)?;
     if status(ctx, name) != StatusCode::Stopped {
         return Err(Error::invalid("Renaming of running instance not allowed"));
@@ -689,7 +738,7 @@ pub fn rename(ctx: &Context, name: &str, new_name: &str) -> Result<()> {
     // Rows first, carrying the old name in a mark; then the disk; the mark is cleared
     // last. A kill in between is finished (rolled forward) by the next command.
     let pool = row.pool.clone();
-    ctx.db()?.write(|tx| {
+    ctx.db()?.write_durable(|tx| {
         incus_db::instance_rename(tx, row.id, new_name)?;
         if let Some(v) = incus_db::volume_get(tx, &pool, "container", name)? {
             incus_db::volume_rename(tx, v.id, new_name)?;
@@ -712,7 +761,7 @@ pub fn rename(ctx: &Context, name: &str, new_name: &str) -> Result<()> {
 /// Replaces the writable part (`config edit`, `PUT`). Validates the result as a whole:
 /// keys, devices, profiles, and that a root disk remains.
 pub fn update(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance> {
-    let _lock = ctx.lock_instance(name)?;
+    let _lock = lock(ctx, name)?;
     update_locked(ctx, name, put)
 }
 
@@ -723,7 +772,7 @@ pub fn modify(
     name: &str,
     f: impl FnOnce(&Instance, &mut InstancePut) -> Result<()>,
 ) -> Result<Instance> {
-    let _lock = ctx.lock_instance(name)?;
+    let _lock = lock(ctx, name)?;
     let inst = get(ctx, name)?;
     let mut put = InstancePut::from(&inst);
     f(&inst, &mut put)?;
@@ -781,6 +830,13 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
             new_size,
         )?;
     }
+    // A running instance gets the change live: marked with the row, so a kill before
+    // the live state matches it is finished by the next command.
+    let live = status(ctx, name) != StatusCode::Stopped;
+    if live {
+        row.config
+            .insert(lifecycle::POWER_MARK.into(), lifecycle::POWER_LIVE.into());
+    }
     let project = ctx.project.clone();
     ctx.db()?.write(|tx| {
         incus_db::instance_update(tx, &row)?;
@@ -792,6 +848,7 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
             serde_json::json!({}),
         )
     })?;
+    incus_sys::testhook::pause_point("live-apply-before-runtime");
     // Limits and devices change live on a running instance, as upstream; devices that
     // cannot be plugged leave the instance as it was.
     let old_profiles = load_profiles(ctx, &old_row.profiles)?;
@@ -802,8 +859,12 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
             .write(|tx| incus_db::instance_update(tx, &old_row))?;
         return Err(e);
     }
-    crate::lifecycle::apply_live(ctx, name)?;
-    crate::lifecycle::apply_live_nics(ctx, name)?;
+    let applied = crate::lifecycle::apply_live(ctx, name)
+        .and_then(|()| crate::lifecycle::apply_live_nics(ctx, name));
+    if live {
+        lifecycle::set_power_mark(ctx, row.id, None)?;
+    }
+    applied?;
     crate::backup::sync_instance(ctx, name);
     crate::guestapi::publish(ctx, name)?;
     get(ctx, name)

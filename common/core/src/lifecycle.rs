@@ -302,10 +302,97 @@ fn devices_of(ctx: &Context, devices: &Devices) -> Result<(Vec<DiskMount>, Vec<U
     Ok((disks, unix))
 }
 
+/// The mark of a power change that a command makes for a moment and undoes itself:
+/// `freeze` (a snapshot freezes a running instance to copy it) and `restart` (a
+/// restore or a restart stops a running instance and starts it again). It is written
+/// before the freeze or the stop and cleared once the instance is back; when its
+/// owner died, the next command that takes the instance's lock puts the instance back
+/// as the user had it ([`finish_power_op`]). `volatile.last_state.power` (the user's
+/// intent) does not change meanwhile.
+pub const POWER_MARK: &str = "volatile.power.op";
+/// [`POWER_MARK`] of a snapshot's freeze.
+pub(crate) const POWER_FREEZE: &str = "freeze";
+/// [`POWER_MARK`] of a stop that a start follows.
+pub(crate) const POWER_RESTART: &str = "restart";
+/// [`POWER_MARK`] of a `start` between its intent and its record: a kill before the
+/// runtime acted is rolled back (the intent is STOPPED again), after it rolled forward.
+pub(crate) const POWER_START: &str = "start";
+/// [`POWER_MARK`] of a `stop` between its intent and its record: rolled forward (the
+/// instance is stopped, at once).
+pub(crate) const POWER_STOP: &str = "stop";
+/// [`POWER_MARK`] of a configuration change being applied to a running instance
+/// (limits, hot-plugged devices and NICs): recorded with the new row, cleared once the
+/// live state matches it; a kill in between is finished by making the live state
+/// match the row ([`resync_live`]).
+pub(crate) const POWER_LIVE: &str = "live";
+
+/// Sets or clears [`POWER_MARK`] on its own (callers that have no transaction of
+/// their own to put it in).
+pub(crate) fn set_power_mark(ctx: &Context, id: i64, op: Option<&str>) -> Result<()> {
+    ctx.db()?
+        .write(|tx| incus_db::instance_config_set(tx, id, POWER_MARK, op))
+}
+
+/// Puts an instance back as its user had it after the command that froze or stopped
+/// it for a moment died (the caller holds the instance lock and has finished the
+/// snapshot mark first, so a restore's disk work is done): a `freeze` is thawed, a
+/// `restart` is started again, then the mark is cleared. An unknown value acts on
+/// nothing and is cleared.
+pub(crate) fn finish_power_op(ctx: &Context, name: &str) -> Result<()> {
+    let row = instance::get_row(ctx, name)?;
+    let Some(op) = row.config.get(POWER_MARK).cloned() else {
+        return Ok(());
+    };
+    let run_dir = ctx.instance_run_dir(name);
+    // A killed start may have left its monitor still bringing the container up.
+    let st = status_code(
+        &incus_runtime::status_settled(&run_dir, Duration::from_secs(30)),
+        false,
+    );
+    let done = match op.as_str() {
+        POWER_FREEZE if st == StatusCode::Frozen => {
+            incus_runtime::unfreeze(&run_dir).map_err(rt_err)
+        }
+        POWER_RESTART if st == StatusCode::Stopped => start_locked(ctx, name),
+        POWER_START if st == StatusCode::Stopped => ctx.db()?.write(|tx| {
+            incus_db::instance_config_set(tx, row.id, "volatile.last_state.power", Some("STOPPED"))
+        }),
+        POWER_START => ctx
+            .db()?
+            .write(|tx| incus_db::instance_config_set(tx, row.id, "volatile.apply_template", None)),
+        POWER_STOP => {
+            let stopped = if st != StatusCode::Stopped {
+                incus_runtime::stop(&run_dir, Duration::ZERO, true)
+                    .map(|_| ())
+                    .map_err(rt_err)
+            } else {
+                Ok(())
+            };
+            // An ephemeral instance goes with its stop (the row and the mark with it).
+            if row.ephemeral && stopped.is_ok() && instance::delete_locked(ctx, name).is_ok() {
+                return Ok(());
+            }
+            stopped
+        }
+        POWER_LIVE if st != StatusCode::Stopped => resync_live(ctx, name),
+        _ => Ok(()),
+    };
+    // Cleared even when that failed: an instance that cannot start again must not
+    // make every later command on it fail; it stays as it is, and says why once.
+    set_power_mark(ctx, row.id, None)?;
+    if let Err(e) = done {
+        incus_api::warning::push(format!(
+            "instance \"{name}\" could not be put back after an interrupted command ({op}): {}",
+            e.message
+        ));
+    }
+    Ok(())
+}
+
 /// `start`: renders pending templates, starts the container, then records the start
 /// (pending trigger cleared, power state, last use, event) in one transaction.
 pub fn start(ctx: &Context, name: &str) -> Result<()> {
-    let _lock = ctx.lock_instance(name)?;
+    let _lock = instance::lock(ctx, name)?;
     start_locked(ctx, name)
 }
 
@@ -358,6 +445,8 @@ pub(crate) fn start_locked(ctx: &Context, name: &str) -> Result<()> {
         if row.config.contains_key("volatile.apply_template") {
             incus_db::instance_config_set(tx, row.id, "volatile.apply_template", None)?;
         }
+        // The start is done: its mark (or a restart's) goes with the record.
+        incus_db::instance_config_set(tx, row.id, POWER_MARK, None)?;
         incus_db::instance_set_last_used(tx, row.id, &now)?;
         events::record(
             tx,
@@ -375,12 +464,13 @@ pub(crate) fn start_locked(ctx: &Context, name: &str) -> Result<()> {
 /// `stop`: a clean halt within `timeout` (then SIGKILL), or at once with `force`.
 /// Ephemeral instances are deleted afterwards.
 pub fn stop(ctx: &Context, name: &str, timeout: Duration, force: bool) -> Result<()> {
-    let row = {
-        let _lock = ctx.lock_instance(name)?;
-        stop_locked(ctx, name, timeout, force)?
-    };
+    // One lock across the stop and an ephemeral instance's delete; the stop's mark
+    // stays until the delete, so a kill in between is deleted by the next command.
+    let _lock = instance::lock(ctx, name)?;
+    let row = stop_locked(ctx, name, timeout, force)?;
     if row.ephemeral {
-        instance::delete(ctx, name)?;
+        pause_point("ephemeral-stopped");
+        instance::delete_locked(ctx, name)?;
     }
     Ok(())
 }
@@ -402,8 +492,34 @@ pub(crate) fn stop_locked(
         incus_runtime::stop(&ctx.instance_run_dir(name), timeout, force).map_err(rt_err)
     })?;
     pause_point("stop-before-record");
+    record_stop(ctx, name, !row.ephemeral)?;
+    Ok(row)
+}
+
+/// Stops a running instance for a moment (a restore, a restart; the caller holds the
+/// instance lock and has recorded [`POWER_RESTART`]): the user's intent
+/// (`volatile.last_state.power`) stays as it is, since a start follows.
+pub(crate) fn stop_for_restart(
+    ctx: &Context,
+    name: &str,
+    timeout: Duration,
+    force: bool,
+) -> Result<()> {
+    if status(ctx, name) == StatusCode::Stopped {
+        return Ok(());
+    }
+    incus_runtime::stop(&ctx.instance_run_dir(name), timeout, force).map_err(rt_err)?;
+    record_stop(ctx, name, false)
+}
+
+/// The stop's event; `done` clears the stop's [`POWER_MARK`] with it.
+fn record_stop(ctx: &Context, name: &str, done: bool) -> Result<()> {
     let project = ctx.project.clone();
+    let id = instance::get_row(ctx, name)?.id;
     ctx.db()?.write(|tx| {
+        if done {
+            incus_db::instance_config_set(tx, id, POWER_MARK, None)?;
+        }
         events::record(
             tx,
             &project,
@@ -413,26 +529,53 @@ pub(crate) fn stop_locked(
         )
     })?;
     crate::backup::sync_instance(ctx, name);
-    Ok(row)
+    Ok(())
 }
 
-/// `restart`.
+/// `restart`: stop and start under one lock, with [`POWER_RESTART`] recorded before
+/// the stop, so a kill in between is started again by the next command.
 pub fn restart(ctx: &Context, name: &str, timeout: Duration, force: bool) -> Result<()> {
-    let ephemeral = instance::get_row(ctx, name)?.ephemeral;
-    if ephemeral {
+    let _lock = instance::lock(ctx, name)?;
+    let row = instance::get_row(ctx, name)?;
+    if row.ephemeral {
         return Err(Error::invalid(
             "Ephemeral instances cannot be restarted (they are deleted on stop)",
         ));
     }
-    if status(ctx, name) != StatusCode::Stopped {
-        stop(ctx, name, timeout, force)?;
+    if status(ctx, name) == StatusCode::Stopped {
+        return start_locked(ctx, name);
     }
-    start(ctx, name)
+    restart_locked(ctx, &row, timeout, force, || Ok(()))
+}
+
+/// Stops a running instance, runs `between` (a restore's disk work), starts it again.
+/// [`POWER_RESTART`] is recorded before the stop and cleared after the start; the
+/// caller holds the instance lock.
+pub(crate) fn restart_locked(
+    ctx: &Context,
+    row: &incus_db::InstanceRow,
+    timeout: Duration,
+    force: bool,
+    between: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    set_power_mark(ctx, row.id, Some(POWER_RESTART))?;
+    if let Err(e) = stop_for_restart(ctx, &row.name, timeout, force) {
+        // Still running (or stopped by itself): put it back as it was.
+        finish_power_op(ctx, &row.name)?;
+        return Err(e);
+    }
+    pause_point("restart-stopped");
+    between()?;
+    pause_point("restart-before-start");
+    // A start clears the mark with its record; a failed one leaves it to clear here.
+    start_locked(ctx, &row.name).inspect_err(|_| {
+        let _ = set_power_mark(ctx, row.id, None);
+    })
 }
 
 /// `pause` / `freeze`.
 pub fn freeze(ctx: &Context, name: &str) -> Result<()> {
-    let _lock = ctx.lock_instance(name)?;
+    let _lock = instance::lock(ctx, name)?;
     instance::get_row(ctx, name)?;
     incus_runtime::freeze(&ctx.instance_run_dir(name)).map_err(rt_err)?;
     events::lifecycle(
@@ -445,7 +588,7 @@ pub fn freeze(ctx: &Context, name: &str) -> Result<()> {
 
 /// `resume` / `unfreeze`.
 pub fn unfreeze(ctx: &Context, name: &str) -> Result<()> {
-    let _lock = ctx.lock_instance(name)?;
+    let _lock = instance::lock(ctx, name)?;
     instance::get_row(ctx, name)?;
     incus_runtime::unfreeze(&ctx.instance_run_dir(name)).map_err(rt_err)?;
     events::lifecycle(
@@ -557,16 +700,26 @@ fn with_power_intent<T>(
     act: impl FnOnce() -> Result<T>,
 ) -> Result<T> {
     let before = row.config.get("volatile.last_state.power").cloned();
-    let set = |v: Option<&str>| {
-        ctx.db()?
-            .write(|tx| incus_db::instance_config_set(tx, row.id, "volatile.last_state.power", v))
+    // With the intent, the mark of the change in flight ([`POWER_START`],
+    // [`POWER_STOP`]), cleared by the record: a kill in between is finished by the
+    // next command, which makes state and intent agree again.
+    let set = |v: Option<&str>, mark: Option<&str>| {
+        ctx.db()?.write(|tx| {
+            incus_db::instance_config_set(tx, row.id, "volatile.last_state.power", v)?;
+            incus_db::instance_config_set(tx, row.id, POWER_MARK, mark)
+        })
     };
     if before.as_deref() == Some(power) {
         return act();
     }
-    set(Some(power))?;
+    let mark = if power == "RUNNING" {
+        POWER_START
+    } else {
+        POWER_STOP
+    };
+    set(Some(power), Some(mark))?;
     act().inspect_err(|_| {
-        if let Err(e) = set(before.as_deref()) {
+        if let Err(e) = set(before.as_deref(), None) {
             incus_api::warning::push(format!("could not put back volatile.last_state.power: {e}"));
         }
     })
@@ -574,7 +727,7 @@ fn with_power_intent<T>(
 
 /// Records `volatile.last_state.power` (what a boot restores) without other changes.
 pub fn record_power(ctx: &Context, name: &str, power: &str) -> Result<()> {
-    let _lock = ctx.lock_instance(name)?;
+    let _lock = instance::lock(ctx, name)?;
     let row = instance::get_row(ctx, name)?;
     ctx.db()?.write(|tx| {
         incus_db::instance_config_set(tx, row.id, "volatile.last_state.power", Some(power))
@@ -636,6 +789,33 @@ pub fn apply_live_devices(ctx: &Context, name: &str, old: &Devices, new: &Device
         });
     }
     Ok(())
+}
+
+/// Makes a running instance's live disks, unix devices, limits and NICs match its row
+/// (what a configuration change killed between its row and its hot-plug leaves): what
+/// the runtime has and the row does not is unplugged, what the row has and the
+/// runtime does not is plugged.
+pub(crate) fn resync_live(ctx: &Context, name: &str) -> Result<()> {
+    let run_dir = ctx.instance_run_dir(name);
+    let row = instance::get_row(ctx, name)?;
+    let profiles = instance::load_profiles(ctx, &row.profiles)?;
+    let (_, devices) = instance::expand(&profiles, &row.config, &row.devices);
+    let (want_disks, want_unix) = devices_of(ctx, &devices)?;
+    let (have_disks, have_unix) = incus_runtime::live_devices(&run_dir).map_err(rt_err)?;
+    for d in have_disks.iter().filter(|d| !want_disks.contains(d)) {
+        incus_runtime::hot_remove_disk(&run_dir, &d.path).map_err(rt_err)?;
+    }
+    for d in have_unix.iter().filter(|d| !want_unix.contains(d)) {
+        incus_runtime::hot_remove_unix(&run_dir, &d.path).map_err(rt_err)?;
+    }
+    for d in want_disks.iter().filter(|d| !have_disks.contains(d)) {
+        incus_runtime::hot_add_disk(&run_dir, d).map_err(rt_err)?;
+    }
+    for d in want_unix.iter().filter(|d| !have_unix.contains(d)) {
+        incus_runtime::hot_add_unix(&run_dir, d).map_err(rt_err)?;
+    }
+    apply_live(ctx, name)?;
+    apply_live_nics(ctx, name)
 }
 
 /// Hot-plugs NIC changes into a running instance (after a device change) and records

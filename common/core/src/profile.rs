@@ -144,7 +144,7 @@ fn update_locked(ctx: &Context, name: &str, put: ProfilePut) -> Result<Profile> 
         if crate::lifecycle::status(ctx, &inst) == incus_api::StatusCode::Stopped {
             continue;
         }
-        let _l = ctx.lock_instance(&inst)?;
+        let _l = crate::instance::lock(ctx, &inst)?;
         if nics_changed {
             crate::lifecycle::apply_live_nics(ctx, &inst)?;
         }

@@ -211,6 +211,33 @@ impl Db {
         Ok(out)
     }
 
+    /// [`Db::write`] for the marks written before disk work (a pending row, a rename or
+    /// snapshot mark): committed with `synchronous=FULL`, so the WAL is fsynced before
+    /// the commit returns and the mark survives a power loss that the disk work after
+    /// it may survive. Other writes stay `NORMAL` (a power loss may lose the last
+    /// commits, never consistency). A FULL commit makes every earlier commit durable
+    /// too: they sit before it in the same WAL.
+    pub fn write_durable<T>(&mut self, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
+        self.conn
+            .execute_batch("PRAGMA synchronous=FULL;")
+            .map_err(sql_err)?;
+        let out = self.write(f);
+        let back = self
+            .conn
+            .execute_batch("PRAGMA synchronous=NORMAL;")
+            .map_err(sql_err);
+        let out = out?;
+        back?;
+        Ok(out)
+    }
+
+    /// The `synchronous` setting now (0 OFF, 1 NORMAL, 2 FULL; tests).
+    pub fn synchronous(&self) -> Result<i64> {
+        self.conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .map_err(sql_err)
+    }
+
     /// The schema as `sqlite_master` SQL, sorted (for the migration test).
     pub fn schema_dump(&self) -> Result<String> {
         let mut stmt = self

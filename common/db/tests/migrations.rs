@@ -104,3 +104,24 @@ fn snapshots_are_listed_per_instance_in_one_pass() {
     assert_eq!(names(ids[1]), ["only"]);
     assert_eq!(all[&ids[0]][0].config["limits.cpu"], "1");
 }
+
+/// Marks written before disk work are committed with `synchronous=FULL` (the WAL is
+/// fsynced before the commit returns); everything else stays NORMAL.
+#[test]
+fn durable_writes_commit_with_synchronous_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = Db::open(&dir.path().join("local.db")).unwrap();
+    assert_eq!(db.synchronous().unwrap(), 1, "NORMAL by default");
+    let inside: i64 = db
+        .write_durable(|tx| {
+            tx.query_row("PRAGMA synchronous", [], |r| r.get(0))
+                .map_err(|e| incus_api::Error::internal(e.to_string()))
+        })
+        .unwrap();
+    assert_eq!(inside, 2, "FULL inside a durable write");
+    assert_eq!(db.synchronous().unwrap(), 1, "NORMAL again after it");
+    // A failed durable write puts NORMAL back too.
+    let failed: incus_api::Result<()> = db.write_durable(|_| Err(incus_api::Error::invalid("no")));
+    assert!(failed.is_err());
+    assert_eq!(db.synchronous().unwrap(), 1);
+}

@@ -43,8 +43,8 @@ pub use guestapi::{guest_publish, guest_ready, GuestData};
 pub use monitor::monitor_main;
 pub use ops::{
     apply_limits, cgroup_names, cleanup_stale, freeze, hot_add_disk, hot_add_nic, hot_add_unix,
-    hot_remove_disk, hot_remove_nic, hot_remove_unix, info, nics, start, status, status_info, stop,
-    unfreeze,
+    hot_remove_disk, hot_remove_nic, hot_remove_unix, info, live_devices, nics, start, status,
+    status_info, status_settled, stop, unfreeze,
 };
 pub use spec::*;
 pub use sys::PidHandle;

@@ -221,8 +221,12 @@ fn run(run_dir: &Path, status: &mut Option<OwnedFd>) -> Result<()> {
     let _ = fs::remove_file(&sock);
     let mut console = ConsoleServer::new(&sock, &mon.spec.log_dir, RING)?;
     if let Some(s) = status.take() {
-        write(&s, format!("OK {} {}", init.as_raw(), me).as_bytes())
-            .map_err(|e| sys_err("status pipe", e))?;
+        // The caller may have been killed meanwhile (EPIPE): the container runs on,
+        // as its recorded state says; a monitor that gave up here would leave init
+        // without its monitor.
+        if let Err(e) = write(&s, format!("OK {} {}", init.as_raw(), me).as_bytes()) {
+            log!("monitor: the caller of start is gone ({e}); the container runs on");
+        }
     }
     log!("init {} running", init);
     // off the critical path: moving a task costs an RCU grace period on v1

@@ -161,6 +161,24 @@ pub fn start(spec: &ContainerSpec) -> Result<Started> {
     Err(Error::Start(msg))
 }
 
+/// [`status`] once a start or an end in progress has settled: while the monitor lives
+/// without a running init recorded (it is starting init, or recording its end) the
+/// status is waited for, up to `timeout`. A caller that finishes the work of a killed
+/// `start` asks this, so a container still coming up is not taken for stopped.
+pub fn status_settled(run_dir: &Path, timeout: Duration) -> Status {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let st = status(run_dir);
+        let settling = matches!(st, Status::Stopped { .. })
+            && monitor_alive(run_dir)
+            && state::read_state(run_dir).map_or(true, |s| s.running.is_none());
+        if !settling || std::time::Instant::now() >= deadline {
+            return st;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Current state. Detects a dead monitor (lifetime lock free) and an orphaned init (pid +
 /// start time still match). Never fails: unreadable state reads as stopped.
 pub fn status(run_dir: &Path) -> Status {
@@ -493,6 +511,18 @@ pub fn hot_add_nic(run_dir: &Path, nic: &crate::spec::NicSpec) -> Result<()> {
     }
     spec.nics.push(nic.clone());
     state::write_spec(run_dir, &spec)
+}
+
+/// The disks and unix devices a running container has now (from spec.json, which the
+/// hot-plug calls keep up to date); none when stopped.
+pub fn live_devices(
+    run_dir: &Path,
+) -> Result<(Vec<crate::spec::DiskMount>, Vec<crate::spec::UnixDevice>)> {
+    match running(run_dir) {
+        Ok((spec, _, _)) => Ok((spec.disks, spec.unix_devices)),
+        Err(Error::NotRunning) => Ok((vec![], vec![])),
+        Err(e) => Err(e),
+    }
 }
 
 /// The NICs of a running container (from spec.json); none when stopped.

@@ -6,7 +6,6 @@ use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::ffi::CString;
 use std::fs;
-use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -98,20 +97,12 @@ fn is_zombie(pid: i32) -> bool {
         .unwrap_or(true)
 }
 
-/// Write a file atomically (write to a temp name, fsync-less rename).
+/// Writes a file of the run directory atomically, through the project's one helper
+/// ([`incus_sys::fsutil::atomic_write`]: no temporary file left on failure).
 pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     // Root only: spec.json holds the instance's environment (which may carry secrets).
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| Error::io(&tmp, e))?;
-    f.write_all(data).map_err(|e| Error::io(&tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    incus_sys::fsutil::atomic_write(path, data, 0o600)
+        .map_err(|e| Error::io(path, std::io::Error::other(e.message)))
 }
 
 /// Write a value into a (cgroup or proc) file.

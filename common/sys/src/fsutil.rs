@@ -5,30 +5,53 @@ use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-/// Writes `data` to `path` atomically (temp file in the same directory, fsync, rename).
+/// Writes `data` to `path` atomically and durably: a temporary file in the same
+/// directory (a name no other process or thread uses), written and fsynced, renamed
+/// over `path`, then the directory fsynced so the rename itself survives a power loss.
+/// On failure the temporary file is removed and `path` is untouched. Every file this
+/// project replaces in place goes through here.
 pub fn atomic_write(path: &Path, data: &[u8], mode: u32) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQ: AtomicU64 = AtomicU64::new(0);
     let dir = path
         .parent()
         .ok_or_else(|| Error::internal(format!("{} has no parent", path.display())))?;
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
-        ".{}.tmp{}",
+        ".{}.tmp{}-{}",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("f"),
-        std::process::id()
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
     ));
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .mode(mode)
-        .open(&tmp)
-        .map_err(|e| Error::internal(format!("Write {}: {e}", tmp.display())))?;
-    f.write_all(data)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
-        .map_err(|e| Error::internal(format!("Rename into {}: {e}", path.display())))?;
-    Ok(())
+    // A file of the same name left by a killed process of the same pid.
+    let _ = std::fs::remove_file(&tmp);
+    let write = || -> Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .mode(mode)
+            .open(&tmp)
+            .map_err(|e| Error::internal(format!("Write {}: {e}", tmp.display())))?;
+        f.write_all(data)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| Error::internal(format!("Write {}: {e}", tmp.display())))?;
+        std::fs::rename(&tmp, path)
+            .map_err(|e| Error::internal(format!("Rename into {}: {e}", path.display())))
+    };
+    if let Err(e) = write() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    fsync_dir(dir)
+}
+
+/// Fsyncs a directory, so the names created, renamed or removed in it are on disk.
+pub fn fsync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::internal(format!("Sync {}: {e}", dir.display())))
 }
 
 /// Removes a tree without crossing into other filesystems (a bind mount left inside a
@@ -131,6 +154,34 @@ mod tests {
         atomic_write(&f, b"two", 0o600).unwrap();
         assert_eq!(std::fs::read(&f).unwrap(), b"two");
         remove_tree(&dir.path().join("missing")).unwrap();
+    }
+
+    /// Names in `dir` that look like atomic_write's temporary files.
+    fn temps(dir: &Path) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp"))
+            .collect()
+    }
+
+    #[test]
+    fn a_failed_atomic_write_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // The rename fails: a non-empty directory sits at the target.
+        let target = dir.path().join("state.json");
+        std::fs::create_dir(&target).unwrap();
+        std::fs::write(target.join("x"), b"x").unwrap();
+        assert!(atomic_write(&target, b"data", 0o600).is_err());
+        assert_eq!(temps(dir.path()), Vec::<String>::new());
+        assert!(target.join("x").is_file(), "the target is untouched");
+        // A success leaves none either, and two writes in a row use distinct names.
+        let f = dir.path().join("ok");
+        atomic_write(&f, b"1", 0o600).unwrap();
+        atomic_write(&f, b"2", 0o600).unwrap();
+        assert_eq!(std::fs::read(&f).unwrap(), b"2");
+        assert_eq!(temps(dir.path()), Vec::<String>::new());
     }
 
     #[test]

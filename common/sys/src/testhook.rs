@@ -7,7 +7,12 @@
 //! read yet), `start-before-record` (container running, database not updated),
 //! `stop-before-runtime`, `stop-signaled` (halt signal sent, not waited for),
 //! `stop-before-record` (container stopped, database not updated),
+//! `snapshot-create-frozen` (a running instance frozen for a snapshot's copy),
 //! `snapshot-create-before-record` (snapshot on disk, its mark not cleared),
+//! `restart-stopped` (a restart's or a restore's stop done), `restart-before-start`
+//! (a restore's disk work done, the instance not started again),
+//! `live-apply-before-runtime` (a running instance's new row written, not plugged),
+//! `ephemeral-stopped` (an ephemeral instance stopped, not deleted yet),
 //! `image-volume-filled` (a pool's image volume filled, not yet complete),
 //! `btrfs-restore-before-swap`, `btrfs-restore-after-swap`,
 //! `volume-rename-rows-written` (rows renamed, disk not yet).

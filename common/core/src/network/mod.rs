@@ -704,7 +704,9 @@ pub fn create(
             ..Default::default()
         };
         // The row first (pending): a kill from here on is undone by the next command.
-        let id = ctx.db()?.write(|tx| incus_db::network_create(tx, &row))?;
+        let id = ctx
+            .db()?
+            .write_durable(|tx| incus_db::network_create(tx, &row))?;
         NetworkRow { id, ..row }
     };
     let up = {
@@ -815,7 +817,7 @@ pub fn delete(ctx: &Context, name: &str) -> Result<()> {
     }
     // Pending first: a kill during teardown is finished by the next command.
     ctx.db()?
-        .write(|tx| incus_db::network_set_state(tx, row.id, NETWORK_PENDING))?;
+        .write_durable(|tx| incus_db::network_set_state(tx, row.id, NETWORK_PENDING))?;
     {
         let _up = ctx.lock_network_up(name)?;
         teardown(ctx, name)?;

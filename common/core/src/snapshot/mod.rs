@@ -13,7 +13,7 @@ pub mod timer;
 
 use crate::instance;
 use crate::storage::{self, VolumeType};
-use crate::{events, Context, Error, Result};
+use crate::{events, lifecycle, Context, Error, Result};
 use chrono::{DateTime, Utc};
 use incus_api::{keys, Config, InstanceSnapshot, StatusCode};
 use incus_db::{InstanceRow, SnapshotRow};
@@ -164,7 +164,7 @@ pub fn get(ctx: &Context, inst: &str, snap: &str) -> Result<InstanceSnapshot> {
 
 /// `snapshot create INSTANCE [NAME]`.
 pub fn create(ctx: &Context, inst: &str, opts: CreateOptions) -> Result<InstanceSnapshot> {
-    let _lock = ctx.lock_instance(inst)?;
+    let _lock = instance::lock(ctx, inst)?;
     let row = load(ctx, inst)?;
     let name = create_locked(ctx, &row, &opts, Utc::now(), None)?;
     to_api(ctx, &row, one(ctx, &row, &name)?)
@@ -211,6 +211,7 @@ fn create_locked(
     let mut snap_config = row.config.clone();
     snap_config.remove(OP_MARK);
     snap_config.remove(LAST_AUTO);
+    snap_config.remove(lifecycle::POWER_MARK);
     let srow = SnapshotRow {
         instance_id: row.id,
         name: name.clone(),
@@ -223,32 +224,50 @@ fn create_locked(
         ..Default::default()
     };
     let mark = format!("create:{name}");
-    ctx.db()?.write(|tx| {
+    // dir copies files: a running instance is frozen so the copy is consistent. The
+    // freeze is marked in the same commit as the snapshot, before it happens, so a
+    // kill while frozen is thawed by the next command.
+    let freeze =
+        driver.snapshot_needs_freeze() && instance::status(ctx, &row.name) == StatusCode::Running;
+    ctx.db()?.write_durable(|tx| {
         incus_db::snapshot_create(tx, &srow)?;
+        if freeze {
+            incus_db::instance_config_set(
+                tx,
+                row.id,
+                lifecycle::POWER_MARK,
+                Some(lifecycle::POWER_FREEZE),
+            )?;
+        }
         incus_db::instance_config_set(tx, row.id, OP_MARK, Some(&mark))
     })?;
     let disk = (|| -> Result<()> {
-        // dir copies files: a running instance is frozen so the copy is consistent.
         let run_dir = ctx.instance_run_dir(&row.name);
-        let freeze = driver.snapshot_needs_freeze()
-            && instance::status(ctx, &row.name) == StatusCode::Running;
         if freeze {
-            incus_runtime::freeze(&run_dir).map_err(crate::lifecycle::rt_err)?;
+            incus_runtime::freeze(&run_dir).map_err(lifecycle::rt_err)?;
+            incus_sys::testhook::pause_point("snapshot-create-frozen");
         }
         let made = driver.create_snapshot(&pool, VolumeType::Container, &row.name, &name);
         if freeze {
-            incus_runtime::unfreeze(&run_dir).map_err(crate::lifecycle::rt_err)?;
+            incus_runtime::unfreeze(&run_dir).map_err(lifecycle::rt_err)?;
         }
         made
     })();
     if let Err(e) = disk {
         let _ = rollback_create(ctx, row, &name);
+        if freeze {
+            // Thawed if the freeze held, and the mark cleared.
+            let _ = lifecycle::finish_power_op(ctx, &row.name);
+        }
         return Err(e);
     }
     incus_sys::testhook::pause_point("snapshot-create-before-record");
     let project = ctx.project.clone();
     ctx.db()?.write(|tx| {
         incus_db::instance_config_set(tx, row.id, OP_MARK, None)?;
+        if freeze {
+            incus_db::instance_config_set(tx, row.id, lifecycle::POWER_MARK, None)?;
+        }
         if let Some(slot) = slot {
             incus_db::instance_config_set(tx, row.id, LAST_AUTO, Some(&fmt_time(slot)))?;
         }
@@ -280,7 +299,7 @@ fn rollback_create(ctx: &Context, row: &InstanceRow, snap: &str) -> Result<()> {
 /// `snapshot delete INSTANCE SNAP...`: all named snapshots must exist, or nothing
 /// is deleted.
 pub fn delete(ctx: &Context, inst: &str, snaps: &[String]) -> Result<()> {
-    let _lock = ctx.lock_instance(inst)?;
+    let _lock = instance::lock(ctx, inst)?;
     let row = load(ctx, inst)?;
     for s in snaps {
         one(ctx, &row, s)?;
@@ -294,7 +313,7 @@ pub fn delete(ctx: &Context, inst: &str, snaps: &[String]) -> Result<()> {
 fn delete_locked(ctx: &Context, row: &InstanceRow, snap: &str) -> Result<()> {
     let mark = format!("delete:{snap}");
     ctx.db()?
-        .write(|tx| incus_db::instance_config_set(tx, row.id, OP_MARK, Some(&mark)))?;
+        .write_durable(|tx| incus_db::instance_config_set(tx, row.id, OP_MARK, Some(&mark)))?;
     finish_delete(ctx, row, snap)
 }
 
@@ -323,11 +342,11 @@ fn finish_delete(ctx: &Context, row: &InstanceRow, snap: &str) -> Result<()> {
 /// `snapshot rename INSTANCE OLD NEW`.
 pub fn rename(ctx: &Context, inst: &str, old: &str, new: &str) -> Result<()> {
     crate::names::validate_snapshot_name(new)?;
-    let _lock = ctx.lock_instance(inst)?;
+    let _lock = instance::lock(ctx, inst)?;
     let row = load(ctx, inst)?;
     let s = one(ctx, &row, old)?;
     let mark = format!("rename:{old}/{new}");
-    ctx.db()?.write(|tx| {
+    ctx.db()?.write_durable(|tx| {
         incus_db::snapshot_rename(tx, s.id, new)?;
         incus_db::instance_config_set(tx, row.id, OP_MARK, Some(&mark))
     })?;
@@ -362,21 +381,21 @@ fn finish_rename(ctx: &Context, row: &InstanceRow, old: &str, new: &str) -> Resu
 /// snapshots remain.
 pub fn restore(ctx: &Context, inst: &str, snap: &str, stateful: bool) -> Result<()> {
     check_stateful(stateful)?;
-    let _lock = ctx.lock_instance(inst)?;
+    let _lock = instance::lock(ctx, inst)?;
     let row = load(ctx, inst)?;
     one(ctx, &row, snap)?;
-    let was_running = instance::status(ctx, inst) != StatusCode::Stopped;
-    if was_running {
-        crate::lifecycle::stop_locked(ctx, inst, Duration::from_secs(30), true)?;
+    let restore = || -> Result<()> {
+        let mark = format!("restore:{snap}");
+        ctx.db()?
+            .write_durable(|tx| incus_db::instance_config_set(tx, row.id, OP_MARK, Some(&mark)))?;
+        finish_restore(ctx, &row, snap)
+    };
+    if instance::status(ctx, inst) == StatusCode::Stopped {
+        return restore();
     }
-    let mark = format!("restore:{snap}");
-    ctx.db()?
-        .write(|tx| incus_db::instance_config_set(tx, row.id, OP_MARK, Some(&mark)))?;
-    finish_restore(ctx, &row, snap)?;
-    if was_running {
-        crate::lifecycle::start_locked(ctx, inst)?;
-    }
-    Ok(())
+    // Stopped, restored, started again; a kill at any point is finished by the next
+    // command: the restore rolled forward (its mark), then the start (the power mark).
+    lifecycle::restart_locked(ctx, &row, Duration::from_secs(30), true, restore)
 }
 
 /// Disk (crash-safe in the driver), then config and devices with the mark cleared in
@@ -534,7 +553,7 @@ pub fn auto(ctx: &Context, now: DateTime<Utc>) -> Result<AutoReport> {
 }
 
 fn auto_one(ctx: &Context, name: &str, now: DateTime<Utc>, report: &mut AutoReport) -> Result<()> {
-    let _lock = ctx.lock_instance(name)?;
+    let _lock = instance::lock(ctx, name)?;
     let row = load(ctx, name)?;
     if row.pending {
         return Ok(());
@@ -627,7 +646,7 @@ pub fn update(
             .ok_or_else(|| Error::invalid(format!("Invalid expires_at \"{expires_at}\"")))?;
         fmt_time(t)
     };
-    let _lock = ctx.lock_instance(inst)?;
+    let _lock = instance::lock(ctx, inst)?;
     let row = load(ctx, inst)?;
     let s = one(ctx, &row, snap)?;
     let project = ctx.project.clone();

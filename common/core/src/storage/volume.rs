@@ -171,8 +171,9 @@ fn to_api(ctx: &Context, v: VolumeRow) -> Result<StorageVolume> {
 
 /// `storage volume list POOL` (snapshots are not volumes).
 pub fn list(ctx: &Context, pool: &str) -> Result<Vec<StorageVolume>> {
-    load_pool(ctx, pool)?;
+    let (info, drv) = load_pool(ctx, pool)?;
     let rows = ctx.db()?.read(|tx| incus_db::volume_list(tx, Some(pool)))?;
+    sweep_orphans(ctx, &info, drv.as_ref(), &rows)?;
     rows.into_iter()
         .filter(|r| !r.name.contains('/'))
         .map(|r| to_api(ctx, r))
@@ -197,6 +198,42 @@ fn clear_orphan(ctx: &Context, info: &PoolInfo, drv: &dyn Driver, name: &str) ->
             .is_none()
     {
         drv.delete_volume(info, VolumeType::Custom, name)?;
+    }
+    Ok(())
+}
+
+/// Removes the custom volume directories without a row whose lock is free: what a
+/// create (disk first) or a delete (row first) killed midway left, which `admin check`
+/// reports until then. Run by `storage volume list`, the next command on the pool.
+fn sweep_orphans(
+    ctx: &Context,
+    info: &PoolInfo,
+    drv: &dyn Driver,
+    rows: &[VolumeRow],
+) -> Result<()> {
+    let dir = info.volume_path(VolumeType::Custom, "x").with_file_name("");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(());
+    };
+    let orphans: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        // A rename's old name is not an orphan: its row carries it until it moves.
+        .filter(|n| {
+            !rows.iter().any(|r| {
+                r.volume_type == "custom" && (&r.name == n || r.config.get(RENAME_MARK) == Some(n))
+            })
+        })
+        .collect();
+    if orphans.is_empty() {
+        return Ok(());
+    }
+    let _pool_lock = ctx.lock_pool_shared(&info.name)?;
+    for name in orphans {
+        if let Some(_lock) = ctx.try_lock_volume(&info.name, &name)? {
+            clear_orphan(ctx, info, drv, &name)?;
+        }
     }
     Ok(())
 }
@@ -429,7 +466,7 @@ pub fn rename(ctx: &Context, pool: &str, name: &str, new_name: &str) -> Result<(
     let project = ctx.project.clone();
     let mut renamed = row.clone();
     renamed.config.insert(RENAME_MARK.into(), name.to_string());
-    ctx.db()?.write(|tx| {
+    ctx.db()?.write_durable(|tx| {
         incus_db::volume_rename(tx, row.id, new_name)?;
         incus_db::volume_update(tx, &renamed)?;
         for s in &snaps {
