@@ -78,9 +78,11 @@ fn stop_one(ctx: &Context, name: &str, force: bool, deadline: Option<Instant>) -
         || config.get("boot.host_shutdown_action").map(String::as_str) == Some("force-stop");
     lifecycle::stop_locked(ctx, name, timeout, force)?;
     // The stop recorded STOPPED; a host shutdown keeps RUNNING so the next boot
-    // starts it again (upstream's VolatileSet after instancesShutdown's stop).
+    // starts it again (upstream's VolatileSet after instancesShutdown's stop). An
+    // ephemeral instance is kept too: its stop's mark (which would delete it) goes.
     ctx.db()?.write(|tx| {
-        incus_db::instance_config_set(tx, row.id, "volatile.last_state.power", Some("RUNNING"))
+        incus_db::instance_config_set(tx, row.id, "volatile.last_state.power", Some("RUNNING"))?;
+        incus_db::instance_config_set(tx, row.id, lifecycle::POWER_MARK, None)
     })?;
     crate::backup::sync_instance(ctx, name);
     Ok(true)
