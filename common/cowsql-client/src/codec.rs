@@ -113,7 +113,9 @@ impl Header {
     pub fn body_len(&self) -> Result<usize> {
         let n = self.words as usize * WORD;
         if n > MAX_BODY {
-            return Err(Error::Protocol(format!("frame body of {n} bytes is too large")));
+            return Err(Error::Protocol(format!(
+                "frame body of {n} bytes is too large"
+            )));
         }
         Ok(n)
     }
@@ -340,7 +342,9 @@ impl<'a> Decoder<'a> {
         let len = usize::try_from(self.u64()?)
             .map_err(|_| Error::Protocol("blob length overflows".into()))?;
         if len > self.remaining() {
-            return Err(Error::Protocol(format!("blob of {len} bytes overruns the message")));
+            return Err(Error::Protocol(format!(
+                "blob of {len} bytes overruns the message"
+            )));
         }
         let b = self.take(len)?.to_vec();
         self.align()?;
@@ -378,7 +382,9 @@ impl<'a> Decoder<'a> {
             self.u32()? as usize
         };
         if n > self.remaining() {
-            return Err(Error::Protocol(format!("{n} parameters overrun the message")));
+            return Err(Error::Protocol(format!(
+                "{n} parameters overrun the message"
+            )));
         }
         let types = self.take(n)?.to_vec();
         let header_end = start + pad(self.pos - start);
@@ -421,19 +427,39 @@ pub enum Request {
     /// Register as a client. Answered by [`Response::Welcome`].
     Client { id: u64 },
     /// Open a database. Answered by [`Response::Db`].
-    Open { name: String, flags: u64, vfs: String },
+    Open {
+        name: String,
+        flags: u64,
+        vfs: String,
+    },
     /// Prepare a statement. Answered by [`Response::Stmt`].
     Prepare { db: u32, sql: String },
     /// Run a prepared statement. Answered by [`Response::Result`].
-    Exec { db: u32, stmt: u32, params: Vec<Value> },
+    Exec {
+        db: u32,
+        stmt: u32,
+        params: Vec<Value>,
+    },
     /// Query with a prepared statement. Answered by [`Response::Rows`] batches.
-    Query { db: u32, stmt: u32, params: Vec<Value> },
+    Query {
+        db: u32,
+        stmt: u32,
+        params: Vec<Value>,
+    },
     /// Release a prepared statement. Answered by [`Response::Empty`].
     Finalize { db: u32, stmt: u32 },
     /// Run SQL text (any number of statements). Answered by [`Response::Result`].
-    ExecSql { db: u32, sql: String, params: Vec<Value> },
+    ExecSql {
+        db: u32,
+        sql: String,
+        params: Vec<Value>,
+    },
     /// Query with SQL text (one statement). Answered by [`Response::Rows`] batches.
-    QuerySql { db: u32, sql: String, params: Vec<Value> },
+    QuerySql {
+        db: u32,
+        sql: String,
+        params: Vec<Value>,
+    },
     /// Stop a query that is yielding rows. Answered by [`Response::Empty`].
     Interrupt { db: u32 },
     /// Add a node (as a spare). Answered by [`Response::Empty`].
@@ -488,9 +514,7 @@ impl Request {
             Request::Leader => {
                 e.u64(0);
             }
-            Request::Client { id }
-            | Request::Remove { id }
-            | Request::Transfer { id } => {
+            Request::Client { id } | Request::Remove { id } | Request::Transfer { id } => {
                 e.u64(*id);
             }
             Request::Open { name, flags, vfs } => {
@@ -648,19 +672,40 @@ pub struct File {
 /// A response, as the server sends it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Response {
-    Failure { code: u64, message: String },
+    Failure {
+        code: u64,
+        message: String,
+    },
     /// The leader (id 0 and an empty address when none is known).
-    Server { id: u64, address: String },
-    Welcome { heartbeat_timeout: u64 },
+    Server {
+        id: u64,
+        address: String,
+    },
+    Welcome {
+        heartbeat_timeout: u64,
+    },
     Servers(Vec<NodeInfo>),
-    Db { id: u32 },
+    Db {
+        id: u32,
+    },
     /// A prepared statement; `offset` (schema 1) is where the unprepared tail starts.
-    Stmt { db: u32, id: u32, params: u64, offset: Option<u64> },
-    Result { last_insert_id: u64, rows_affected: u64 },
+    Stmt {
+        db: u32,
+        id: u32,
+        params: u64,
+        offset: Option<u64>,
+    },
+    Result {
+        last_insert_id: u64,
+        rows_affected: u64,
+    },
     Rows(RowBatch),
     Empty,
     Files(Vec<File>),
-    Metadata { failure_domain: u64, weight: u64 },
+    Metadata {
+        failure_domain: u64,
+        weight: u64,
+    },
 }
 
 impl Response {

@@ -7,8 +7,8 @@
 //! Written from the protocol's published description (dqlite's "Wire protocol" page) and
 //! checked against the cowsql 1.15.8 sources; see `docs/cluster.md`.
 
-pub mod codec;
 mod cluster;
+pub mod codec;
 mod conn;
 
 pub use cluster::Cluster;

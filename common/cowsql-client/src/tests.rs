@@ -18,9 +18,7 @@ fn w(v: u64) -> Vec<u8> {
 fn t(s: &str) -> Vec<u8> {
     let mut b = s.as_bytes().to_vec();
     b.push(0);
-    while b.len() % 8 != 0 {
-        b.push(0);
-    }
+    b.resize(pad(b.len()), 0);
     b
 }
 
@@ -85,7 +83,12 @@ fn header_layout() {
 
 #[test]
 fn padding_to_words() {
-    for (s, len) in [("", 8), ("1234567", 8), ("12345678", 16), ("123456789012345", 16)] {
+    for (s, len) in [
+        ("", 8),
+        ("1234567", 8),
+        ("12345678", 16),
+        ("123456789012345", 16),
+    ] {
         let mut e = Encoder::new();
         e.text(s).unwrap();
         assert_eq!(e.len(), len, "text {s:?}");
@@ -98,7 +101,10 @@ fn padding_to_words() {
         assert_eq!(e.len(), len, "blob of {n}");
         let body = e.into_body();
         assert_eq!(&body[..8], &w(n as u64)[..]);
-        assert!(body[8 + n..].iter().all(|&b| b == 0), "blob padding is zero");
+        assert!(
+            body[8 + n..].iter().all(|&b| b == 0),
+            "blob padding is zero"
+        );
         assert_eq!(Decoder::new(&body).blob().unwrap(), vec![7u8; n]);
     }
 }
@@ -107,7 +113,10 @@ fn padding_to_words() {
 fn simple_requests_encode_as_built_by_hand() {
     let cases: Vec<(Request, Vec<u8>)> = vec![
         (Request::Leader, frame(request::LEADER, 0, &[w(0)])),
-        (Request::Client { id: 7 }, frame(request::CLIENT, 0, &[w(7)])),
+        (
+            Request::Client { id: 7 },
+            frame(request::CLIENT, 0, &[w(7)]),
+        ),
         (
             Request::Open {
                 name: "test.db".into(),
@@ -140,7 +149,11 @@ fn simple_requests_encode_as_built_by_hand() {
             frame(
                 request::QUERY,
                 0,
-                &[vec![1, 0, 0, 0, 3, 0, 0, 0], vec![1, 1, 0, 0, 0, 0, 0, 0], w(5)],
+                &[
+                    vec![1, 0, 0, 0, 3, 0, 0, 0],
+                    vec![1, 1, 0, 0, 0, 0, 0, 0],
+                    w(5),
+                ],
             ),
         ),
         (
@@ -162,7 +175,10 @@ fn simple_requests_encode_as_built_by_hand() {
             Request::Assign { id: 2, role: 1 },
             frame(request::ASSIGN, 0, &[w(2), w(1)]),
         ),
-        (Request::Remove { id: 3 }, frame(request::REMOVE, 0, &[w(3)])),
+        (
+            Request::Remove { id: 3 },
+            frame(request::REMOVE, 0, &[w(3)]),
+        ),
         (
             Request::Dump {
                 name: "test.db".into(),
@@ -173,7 +189,10 @@ fn simple_requests_encode_as_built_by_hand() {
             Request::Cluster { format: 1 },
             frame(request::CLUSTER, 0, &[w(1)]),
         ),
-        (Request::Transfer { id: 2 }, frame(request::TRANSFER, 0, &[w(2)])),
+        (
+            Request::Transfer { id: 2 },
+            frame(request::TRANSFER, 0, &[w(2)]),
+        ),
     ];
     for (req, expected) in cases {
         assert_eq!(req.encode().unwrap(), expected, "{req:?}");
@@ -303,7 +322,11 @@ fn responses_decode_from_hand_built_frames() {
             },
         ),
         (
-            frame(response::STMT, 1, &[vec![0, 0, 0, 0, 4, 0, 0, 0], w(2), w(17)]),
+            frame(
+                response::STMT,
+                1,
+                &[vec![0, 0, 0, 0, 4, 0, 0, 0], w(2), w(17)],
+            ),
             Response::Stmt {
                 db: 0,
                 id: 4,
@@ -406,20 +429,50 @@ fn malformed_frames_are_errors() {
             f.truncate(16);
             f
         }),
-        ("unterminated text", frame(response::FAILURE, 0, &[w(1), vec![b'a'; 8]])),
+        (
+            "unterminated text",
+            frame(response::FAILURE, 0, &[w(1), vec![b'a'; 8]]),
+        ),
         ("unknown response", frame(42, 0, &[w(0)])),
         ("trailing bytes", frame(response::EMPTY, 0, &[w(0), w(0)])),
         (
             "bad row type",
-            frame(response::ROWS, 0, &[w(1), t("c"), vec![0x0f, 0, 0, 0, 0, 0, 0, 0], w(0), w(ROWS_DONE)]),
+            frame(
+                response::ROWS,
+                0,
+                &[
+                    w(1),
+                    t("c"),
+                    vec![0x0f, 0, 0, 0, 0, 0, 0, 0],
+                    w(0),
+                    w(ROWS_DONE),
+                ],
+            ),
         ),
-        ("rows without marker", frame(response::ROWS, 0, &[w(1), t("c"), vec![1, 0, 0, 0, 0, 0, 0, 0], w(5)])),
+        (
+            "rows without marker",
+            frame(
+                response::ROWS,
+                0,
+                &[w(1), t("c"), vec![1, 0, 0, 0, 0, 0, 0, 0], w(5)],
+            ),
+        ),
         (
             "blob overruns",
             frame(response::FILES, 0, &[w(1), t("db"), w(1 << 40)]),
         ),
-        ("bad role", frame(response::SERVERS, 0, &[w(1), w(1), t("a"), w(9)])),
-        ("bad utf-8", frame(response::FAILURE, 0, &[w(1), vec![0xff, 0xfe, 0, 0, 0, 0, 0, 0]])),
+        (
+            "bad role",
+            frame(response::SERVERS, 0, &[w(1), w(1), t("a"), w(9)]),
+        ),
+        (
+            "bad utf-8",
+            frame(
+                response::FAILURE,
+                0,
+                &[w(1), vec![0xff, 0xfe, 0, 0, 0, 0, 0, 0]],
+            ),
+        ),
     ];
     for (what, f) in bad {
         let e = decode_response(&f).expect_err(what);
@@ -430,7 +483,10 @@ fn malformed_frames_are_errors() {
     }
     // A header claiming 32 GiB is refused before anything is allocated.
     let huge = [0xff, 0xff, 0xff, 0xff, response::ROWS, 0, 0, 0];
-    assert!(matches!(read_frame(&mut &huge[..]), Err(Error::Protocol(_))));
+    assert!(matches!(
+        read_frame(&mut &huge[..]),
+        Err(Error::Protocol(_))
+    ));
     // Text with a NUL cannot be encoded.
     let req = Request::ExecSql {
         db: 0,
@@ -442,7 +498,10 @@ fn malformed_frames_are_errors() {
 
 /// A fake node: answers LEADER with `leader`, OPEN with DB, EXEC_SQL with RESULT after
 /// `not_leader_first` NOT_LEADER failures (counted across connections).
-fn fake_node(leader: Arc<std::sync::Mutex<(u64, String)>>, not_leader_first: usize) -> (String, Arc<AtomicUsize>) {
+fn fake_node(
+    leader: Arc<std::sync::Mutex<(u64, String)>>,
+    not_leader_first: usize,
+) -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap().to_string();
     let execs = Arc::new(AtomicUsize::new(0));
@@ -468,7 +527,7 @@ fn fake_node(leader: Arc<std::sync::Mutex<(u64, String)>>, not_leader_first: usi
                         Request::ExecSql { .. } => {
                             if counter.fetch_add(1, Ordering::SeqCst) < not_leader_first {
                                 Response::Failure {
-                                    code: SQLITE_IOERR_NOT_LEADER as u64,
+                                    code: SQLITE_IOERR_NOT_LEADER,
                                     message: "not leader".into(),
                                 }
                             } else {
@@ -479,7 +538,7 @@ fn fake_node(leader: Arc<std::sync::Mutex<(u64, String)>>, not_leader_first: usi
                             }
                         }
                         Request::QuerySql { .. } => Response::Failure {
-                            code: SQLITE_IOERR_LEADERSHIP_LOST as u64,
+                            code: SQLITE_IOERR_LEADERSHIP_LOST,
                             message: "leadership lost".into(),
                         },
                         other => panic!("unexpected {other:?}"),
@@ -502,15 +561,24 @@ fn cluster_follows_the_leader_and_retries_not_leader() {
     // A is a follower that names B.
     let (a, a_execs) = fake_node(Arc::new(std::sync::Mutex::new((2, b.clone()))), 0);
 
-    let mut cluster = Cluster::new([a.clone(), b.clone()], "db").with_retry_for(Duration::from_secs(5));
+    let mut cluster =
+        Cluster::new([a.clone(), b.clone()], "db").with_retry_for(Duration::from_secs(5));
     let conn = cluster.find_leader().unwrap();
     assert_eq!(conn.address(), b, "A named B, B confirmed");
     drop(conn);
 
     let r = cluster.exec("INSERT", &[]).unwrap();
     assert_eq!(r.rows_affected, 1);
-    assert_eq!(a_execs.load(Ordering::SeqCst), 0, "nothing ran on the follower");
-    assert_eq!(b_execs.load(Ordering::SeqCst), 3, "two NOT_LEADER, then success");
+    assert_eq!(
+        a_execs.load(Ordering::SeqCst),
+        0,
+        "nothing ran on the follower"
+    );
+    assert_eq!(
+        b_execs.load(Ordering::SeqCst),
+        3,
+        "two NOT_LEADER, then success"
+    );
 
     // LEADERSHIP_LOST: an idempotent read retries until the deadline, then reports it.
     let mut short = Cluster::new([b.clone()], "db").with_retry_for(Duration::from_millis(200));
@@ -525,7 +593,8 @@ fn cluster_without_a_leader_reports_every_node() {
     let liar_says = Arc::new(std::sync::Mutex::new((9, "127.0.0.1:1".to_string())));
     let (liar, _) = fake_node(liar_says, 0);
     let (c, _) = fake_node(Arc::new(std::sync::Mutex::new((5, liar.clone()))), 0);
-    let mut cluster = Cluster::new([a.clone(), c.clone()], "db").with_retry_for(Duration::from_millis(100));
+    let mut cluster =
+        Cluster::new([a.clone(), c.clone()], "db").with_retry_for(Duration::from_millis(100));
     let e = cluster.exec("INSERT", &[]).unwrap_err();
     let Error::NoLeader(msg) = e else {
         panic!("expected NoLeader, got {e:?}")
