@@ -48,15 +48,21 @@ impl Node {
     /// Starts node `id` on a free loopback port in a fresh data directory. Id 1
     /// bootstraps a one-member cluster; any other id waits to be added.
     fn start(id: u64) -> Node {
-        let mut last = String::new();
-        for _ in 0..5 {
-            let dir = tempfile::tempdir().unwrap();
+        Node::start_at(id, || {
             let port = std::net::TcpListener::bind("127.0.0.1:0")
                 .unwrap()
                 .local_addr()
                 .unwrap()
                 .port();
-            let address = format!("127.0.0.1:{port}");
+            format!("127.0.0.1:{port}")
+        })
+    }
+
+    fn start_at(id: u64, address: impl Fn() -> String) -> Node {
+        let mut last = String::new();
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let address = address();
             let mut child = Command::new(node_program())
                 .arg(id.to_string())
                 .arg(&address)
@@ -210,7 +216,19 @@ fn one_node_sql_round_trip_and_membership() {
         params: vec![Value::UnixTime(5)],
     };
     let e = conn.request(&raw).unwrap_err();
-    assert!(matches!(e, Error::Server { .. }), "{e:?}");
+    assert!(
+        matches!(&e, Error::Server { code: 1005, message } if message == "bind parameters"),
+        "{e:?}"
+    );
+
+    // NULL in columns declared DATETIME and BOOLEAN comes back typed: "" and false.
+    conn.exec("INSERT INTO t (id, d, o) VALUES (3, NULL, NULL)", &[])
+        .unwrap();
+    let rows = conn.query("SELECT d, o FROM t WHERE id = 3", &[]).unwrap();
+    assert_eq!(
+        rows.rows,
+        vec![vec![Value::Iso8601(String::new()), Value::Boolean(false)]]
+    );
 
     let stmt = conn.prepare("INSERT INTO t (i, s) VALUES (?, ?)").unwrap();
     assert_eq!(stmt.params, 2);
@@ -370,4 +388,49 @@ fn two_nodes_leader_following_and_transfer() {
         panic!("not a SERVER response")
     };
     assert_eq!(id, 2);
+}
+
+/// A node bound to an abstract socket has no file permissions to protect it: cowsql
+/// instead drops connections from any other process. This is why tools will reach the
+/// node through a proxy socket in incus-serve (docs/cluster.md).
+#[test]
+fn abstract_socket_node_refuses_other_processes() {
+    let node = Node::start_at(1, || format!("@cowsql-client-test-{}", std::process::id()));
+    let mut conn = Conn::connect(&node.address, TIMEOUT).expect("connect is accepted");
+    let e = conn.leader().unwrap_err();
+    assert!(
+        matches!(e, Error::Io(_)),
+        "expected the connection dropped: {e:?}"
+    );
+    assert!(!conn.is_usable());
+}
+
+/// Rough latencies of single statements on a one-node cluster (printed, not asserted).
+#[test]
+fn one_node_latency_figures() {
+    let node = Node::start(1);
+    let mut cluster = Cluster::new([node.address.clone()], "bench.db").with_retry_for(TIMEOUT);
+    cluster
+        .exec("CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT)", &[])
+        .unwrap();
+    let n = 200;
+    let start = Instant::now();
+    for i in 0..n {
+        cluster
+            .exec(
+                "INSERT INTO kv VALUES (?, ?)",
+                &[Value::Integer(i), Value::Text("value".into())],
+            )
+            .unwrap();
+    }
+    let write = start.elapsed() / n as u32;
+    let start = Instant::now();
+    for i in 0..n {
+        let r = cluster
+            .query("SELECT v FROM kv WHERE k = ?", &[Value::Integer(i)])
+            .unwrap();
+        assert_eq!(r.rows.len(), 1);
+    }
+    let read = start.elapsed() / n as u32;
+    eprintln!("cowsql one node over TCP loopback: write {write:?}, read {read:?} per statement");
 }
