@@ -169,7 +169,9 @@ impl Cluster {
         self.run(Retry::NothingRan, f)
     }
 
-    /// Runs `sql` on the leader, retrying only where it certainly did not run.
+    /// Runs `sql` on the leader, retrying only where it certainly did not run. Several
+    /// statements in one `sql` are separate commits unless wrapped in a transaction
+    /// (see [`Cluster::transaction`]).
     pub fn exec(&mut self, sql: &str, params: &[Value]) -> Result<ExecResult> {
         self.run(Retry::NothingRan, |c| c.exec(sql, params))
     }
@@ -178,6 +180,14 @@ impl Cluster {
     /// may safely run twice.
     pub fn exec_idempotent(&mut self, sql: &str, params: &[Value]) -> Result<ExecResult> {
         self.run(Retry::Idempotent, |c| c.exec(sql, params))
+    }
+
+    /// Runs `f` in a transaction on the leader. A `NOT_LEADER` anywhere before the commit
+    /// succeeded means nothing was committed, so the whole transaction is run again on
+    /// the new leader (`f` may run more than once; it must only touch the database).
+    /// `LEADERSHIP_LOST` is returned as is: the commit may or may not have happened.
+    pub fn transaction<T>(&mut self, mut f: impl FnMut(&mut Conn) -> Result<T>) -> Result<T> {
+        self.run(Retry::NothingRan, |c| c.transaction(&mut f))
     }
 
     /// Runs a query on the leader (reads go to the leader too), retrying on a new leader.

@@ -242,6 +242,18 @@ impl Conn {
         }
     }
 
+    /// Runs `f` inside `BEGIN` ... `COMMIT`; any error from `f` or from the commit rolls
+    /// the transaction back (when the connection still works) and is returned.
+    pub fn transaction<T>(&mut self, f: impl FnOnce(&mut Conn) -> Result<T>) -> Result<T> {
+        self.exec("BEGIN", &[])?;
+        let result = f(self).and_then(|v| self.exec("COMMIT", &[]).map(|_| v));
+        if result.is_err() && self.is_usable() {
+            // Nothing to do if the transaction is already gone (e.g. leadership moved).
+            let _ = self.exec("ROLLBACK", &[]);
+        }
+        result
+    }
+
     /// Runs one query and reads every batch of its result.
     pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows> {
         let req = Request::QuerySql {

@@ -285,6 +285,33 @@ fn one_node_sql_round_trip_and_membership() {
     let rows = conn.query("SELECT count(*) FROM big", &[]).unwrap();
     assert_eq!(rows.rows, vec![vec![Value::Integer(3000)]]);
 
+    // Transactions: an error inside rolls everything back; success commits all.
+    let e = cluster
+        .transaction(|c| {
+            c.exec("INSERT INTO t (id, i) VALUES (10, 1)", &[])?;
+            c.exec("INSERT INTO t (id, i) VALUES (11, 1)", &[])?;
+            c.exec("INSERT INTO t (id, i) VALUES (10, 2)", &[])
+        })
+        .unwrap_err();
+    assert_eq!(e.code().map(|c| c & 0xff), Some(19), "{e:?}");
+    let count = |c: &mut Cluster| {
+        c.query("SELECT count(*) FROM t WHERE id >= 10 AND id < 20", &[])
+            .unwrap()
+            .rows
+    };
+    assert_eq!(
+        count(&mut cluster),
+        vec![vec![Value::Integer(0)]],
+        "rolled back"
+    );
+    cluster
+        .transaction(|c| {
+            c.exec("INSERT INTO t (id, i) VALUES (10, 1)", &[])?;
+            c.exec("INSERT INTO t (id, i) VALUES (11, 1)", &[])
+        })
+        .unwrap();
+    assert_eq!(count(&mut cluster), vec![vec![Value::Integer(2)]]);
+
     // Membership: the node is the only voter; a spare can be added and removed.
     assert_eq!(conn.leader().unwrap(), Some((1, node.address.clone())));
     let members = conn.cluster().unwrap();
@@ -388,6 +415,32 @@ fn two_nodes_leader_following_and_transfer() {
         panic!("not a SERVER response")
     };
     assert_eq!(id, 2);
+    drop(conn);
+
+    // Leadership moves back to node 1 in the middle of a transaction on node 2: nothing
+    // was committed, so the whole transaction runs again on node 1, and once.
+    let mut runs = 0;
+    cluster
+        .transaction(|c| {
+            runs += 1;
+            c.exec("INSERT INTO seq VALUES (3)", &[])?;
+            if runs == 1 {
+                Conn::connect(&two.address, TIMEOUT)?.transfer(one.id)?;
+                poll("node 1 to lead again", || {
+                    Conn::connect(&two.address, TIMEOUT)
+                        .ok()?
+                        .leader()
+                        .ok()?
+                        .filter(|(id, _)| *id == 1)
+                });
+            }
+            c.exec("INSERT INTO seq VALUES (4)", &[])
+        })
+        .unwrap();
+    assert_eq!(runs, 2, "the first run met the leadership change");
+    let rows = cluster.query("SELECT n FROM seq ORDER BY n", &[]).unwrap();
+    let seq: Vec<i64> = rows.rows.iter().filter_map(|r| r[0].as_i64()).collect();
+    assert_eq!(seq, [1, 2, 3, 4], "committed once");
 }
 
 /// A node bound to an abstract socket has no file permissions to protect it: cowsql
