@@ -4,6 +4,8 @@ CARGO ?= cargo
 # Debian packages the tests and the demo need.
 APT_PACKAGES := busybox-static bats jq xz-utils squashfs-tools sqlite3 lxc uidmap btrfs-progs debootstrap \
 	dnsmasq-base nftables iproute2 curl bsdutils python3-venv systemd wrk
+# Debian packages taken from bookworm-backports.
+BACKPORTS_PACKAGES := incus-client libcowsql-dev libraft-dev
 DEMO_DIR ?= /tmp/incus-demo
 # pylxd (a second REST client of incus-serve) lives in a venv made by `make deps`, so that
 # the tests never reach the package index.
@@ -23,16 +25,21 @@ deps:
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
-	@# The upstream client (Incus 6.0) is the acceptance test of incus-serve; it comes
-	@# from bookworm-backports, added on the mirror of the existing bookworm entry.
-	@if ! dpkg-query -W -f='$${Status}' incus-client 2>/dev/null | grep -q "install ok installed"; then \
+	@# From bookworm-backports, added on the mirror of the existing bookworm entry: the
+	@# upstream client (Incus 6.0), the acceptance test of incus-serve, and libcowsql/libraft
+	@# (1.15.8/0.22.1), which the cowsql-client live tests start nodes with.
+	@missing=""; for p in $(BACKPORTS_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
 	  if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then \
 	    uri=$$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n1); \
 	    printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
 	      "$${uri:-http://deb.debian.org/debian}" > /etc/apt/sources.list.d/bookworm-backports.sources; \
 	  fi; \
+	  echo "Installing from bookworm-backports:$$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq --no-install-recommends -t bookworm-backports incus-client; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends -t bookworm-backports $$missing; \
 	fi
 	@# LXC is the oracle of the runtime's confinement test; with newuidmap installed it
 	@# needs root's subordinate ids for its user namespace.
