@@ -6,7 +6,7 @@ APT_PACKAGES := busybox-static bats jq xz-utils squashfs-tools sqlite3 lxc uidma
 	dnsmasq-base nftables iproute2 curl bsdutils python3-venv systemd wrk
 DEMO_DIR ?= /tmp/incus-demo
 
-.PHONY: all deps build release test unit bats lint gen demo bench stress clean
+.PHONY: all deps build release test test-slow unit bats lint gen demo bench stress clean
 
 all: build
 
@@ -47,6 +47,12 @@ release:
 test: deps build
 	$(CARGO) test --workspace
 	INCUS_BIN_DIR=$(CURDIR)/target/debug PATH="$(CURDIR)/target/debug:$$PATH" bats bats/
+
+# Tests needing what `make deps` does not install: a real LXD (Debian's lxd 5.0.2,
+# `apt-get install lxd`; save /etc/subuid and /etc/subgid first and restore them
+# after: the package adds a second root: line) for lxd-to-incus.
+test-slow: build
+	$(CARGO) test -p incus-tests --test lxd_to_incus -- --ignored
 
 unit: build
 	$(CARGO) test --workspace --lib --bins

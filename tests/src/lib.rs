@@ -28,6 +28,7 @@ pub const TOOLS: &[&str] = &[
     "incus-remote",
     "incus-events",
     "incus-benchmark",
+    "lxd-to-incus",
 ];
 
 /// Exit codes of DESIGN.md's table.

@@ -139,11 +139,7 @@ fn confirm() -> Result<bool> {
 pub fn exec(cli: Cli) -> Result<ExitCode> {
     let root = unsafe { libc::geteuid() } == 0;
     let source = lxd::Source::find(cli.source_dir.as_deref())?;
-    eprintln!(
-        "=> Source: {} ({})",
-        source.kind,
-        source.dir.display()
-    );
+    eprintln!("=> Source: {} ({})", source.kind, source.dir.display());
     let ctx = Context::from_env()?;
     eprintln!("=> Target: {}", ctx.incus_dir.display());
 

@@ -36,7 +36,10 @@ impl Source {
     fn at(kind: &str, dir: &Path) -> Source {
         let debian = dir == Path::new("/var/lib/lxd");
         let (log_dir, cache_dir) = if debian {
-            (PathBuf::from("/var/log/lxd"), PathBuf::from("/var/cache/lxd"))
+            (
+                PathBuf::from("/var/log/lxd"),
+                PathBuf::from("/var/cache/lxd"),
+            )
         } else {
             (dir.join("logs"), dir.join("cache"))
         };

@@ -102,7 +102,12 @@ impl Plan {
                 for (dev, d) in pr["devices"].as_object().into_iter().flatten() {
                     for (k, v) in d.as_object().into_iter().flatten() {
                         if let Some(v) = v.as_str() {
-                            rewrite(&mut p, format!("profile {project}/{name} device {dev}"), k, v);
+                            rewrite(
+                                &mut p,
+                                format!("profile {project}/{name} device {dev}"),
+                                k,
+                                v,
+                            );
                         }
                     }
                 }
@@ -127,7 +132,12 @@ impl Plan {
                 for (dev, d) in i["devices"].as_object().into_iter().flatten() {
                     for (k, v) in d.as_object().into_iter().flatten() {
                         if let Some(v) = v.as_str() {
-                            rewrite(&mut p, format!("instance {project}/{name} device {dev}"), k, v);
+                            rewrite(
+                                &mut p,
+                                format!("instance {project}/{name} device {dev}"),
+                                k,
+                                v,
+                            );
                         }
                     }
                 }
@@ -143,7 +153,8 @@ impl Plan {
             }
             for img in &ps.images {
                 let fp = s(img, "fingerprint");
-                p.images.push(format!("{project}/{}", &fp[..fp.len().min(12)]));
+                p.images
+                    .push(format!("{project}/{}", &fp[..fp.len().min(12)]));
             }
             for a in &ps.image_aliases {
                 p.images.push(format!(

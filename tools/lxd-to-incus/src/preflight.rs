@@ -96,7 +96,10 @@ pub fn source_empty(st: &LxdState) -> bool {
             .iter()
             .all(|p| p.profiles.len() <= 1 && p.instances.is_empty())
         && st.storage_pools.is_empty()
-        && !st.networks.iter().any(|n| n["managed"] == Value::Bool(true))
+        && !st
+            .networks
+            .iter()
+            .any(|n| n["managed"] == Value::Bool(true))
 }
 
 fn keys_of(v: &Value) -> impl Iterator<Item = (&String, &Value)> {
@@ -157,7 +160,9 @@ pub fn check(st: &LxdState, host: &Host) -> Report {
     // Server configuration.
     let config = &st.server["config"];
     for (k, v) in keys_of(config) {
-        if !v.is_string() {
+        // LXD answers some keys as booleans (core.trust_password: true); the removed
+        // ones are reported below, once.
+        if !v.is_string() && !REMOVED_SERVER_KEYS.contains(&k.as_str()) {
             p.push(format!(
                 "Source server configuration key {k:?} is not a string ({v}): unset it with `lxc config unset {k}`"
             ));

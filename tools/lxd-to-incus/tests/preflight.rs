@@ -44,7 +44,8 @@ fn recorded_lxd_passes() {
 #[test]
 fn every_problem_is_listed_at_once() {
     let mut st = recorded();
-    st.server["config"]["core.trust_password"] = json!("true");
+    // As LXD 5.0.2 answers it: a boolean.
+    st.server["config"]["core.trust_password"] = json!(true);
     st.server["config"]["candid.api.url"] = json!("https://candid");
     st.server["config"]["core.https_allowed_credentials"] = json!(true);
     st.server["environment"]["server_clustered"] = json!(true);
@@ -61,8 +62,10 @@ fn every_problem_is_listed_at_once() {
         "name": "lxdfan0", "managed": true, "type": "bridge",
         "config": {"bridge.mode": "fan", "fan.underlay_subnet": "10.0.0.0/16"}
     }));
-    st.storage_pools.push(json!({"name": "big", "driver": "zfs", "config": {}, "volumes": []}));
-    st.storage_pools.push(json!({"name": "fast", "driver": "btrfs", "config": {}, "volumes": []}));
+    st.storage_pools
+        .push(json!({"name": "big", "driver": "zfs", "config": {}, "volumes": []}));
+    st.storage_pools
+        .push(json!({"name": "fast", "driver": "btrfs", "config": {}, "volumes": []}));
     let host = Host {
         root: false,
         btrfs_tool: false,
@@ -109,7 +112,12 @@ fn version_bounds() {
             ..ok_host()
         };
         let r = check(&st, &host);
-        assert_eq!(r.problems.is_empty(), ok, "{v} ignore={ignore}: {:?}", r.problems);
+        assert_eq!(
+            r.problems.is_empty(),
+            ok,
+            "{v} ignore={ignore}: {:?}",
+            r.problems
+        );
     }
 }
 
@@ -122,7 +130,10 @@ fn empty_source_is_refused() {
     st.storage_pools.clear();
     assert!(source_empty(&st));
     let r = check(&st, &ok_host());
-    assert_eq!(r.problems, vec!["Source server is empty, migration not needed"]);
+    assert_eq!(
+        r.problems,
+        vec!["Source server is empty, migration not needed"]
+    );
 }
 
 #[test]
@@ -162,7 +173,12 @@ fn idmap_of_last_state() {
 #[test]
 fn plan_of_recording() {
     let st = recorded();
-    let plan = Plan::build(&st, &source(), Path::new("/x/incus"), Path::new("/x/incus/logs"));
+    let plan = Plan::build(
+        &st,
+        &source(),
+        Path::new("/x/incus"),
+        Path::new("/x/incus/logs"),
+    );
     assert_eq!(plan.instances.len(), 1);
     let c1 = &plan.instances[0];
     assert_eq!((c1.name.as_str(), c1.running), ("c1", false));
@@ -181,13 +197,23 @@ fn plan_of_recording() {
         .iter()
         .any(|r| r.key == "source" && r.to == "/x/incus/storage-pools/default"));
     let text = plan.render();
-    for want in ["default/p1", "default (dir)", "alias bb", "c1 (container, stopped), snapshots: s1"] {
+    for want in [
+        "default/p1",
+        "default (dir)",
+        "alias bb",
+        "c1 (container, stopped), snapshots: s1",
+    ] {
         assert!(text.contains(want), "{want:?} not in:\n{text}");
     }
     // A running instance is listed as stopped and restarted.
     let mut st = st;
     st.projects[0].instances[0]["status"] = Value::from("Running");
-    let plan = Plan::build(&st, &source(), Path::new("/x/incus"), Path::new("/x/incus/logs"));
+    let plan = Plan::build(
+        &st,
+        &source(),
+        Path::new("/x/incus"),
+        Path::new("/x/incus/logs"),
+    );
     assert!(plan
         .render()
         .contains("Instances stopped and restarted (1):\n    - default/c1"));
