@@ -63,9 +63,17 @@ test: deps build
 	INCUS_BIN_DIR=$(CURDIR)/target/debug PATH="$(CURDIR)/target/debug:$$PATH" bats bats/
 
 # Slow tests, left out of `make test` (shown there as ignored): cloud-init in a Debian 12
-# container (the image is built once with debootstrap and cached in /var/cache/incus-tests).
+# container (the image is built once with debootstrap and cached in /var/cache/incus-tests),
+# and lxd-to-incus against a real LXD (Debian's lxd 5.0.2; its package adds a second root:
+# line to /etc/subuid and /etc/subgid, so both files are saved and put back).
 test-slow: deps build
+	@if ! command -v lxd >/dev/null; then \
+	  cp /etc/subuid /tmp/.incus-subuid.save; cp /etc/subgid /tmp/.incus-subgid.save; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lxd; \
+	  cp /tmp/.incus-subuid.save /etc/subuid; cp /tmp/.incus-subgid.save /etc/subgid; \
+	fi
 	$(CARGO) test -p incus-tests --test cloudinit -- --ignored
+	$(CARGO) test -p incus-tests --test lxd_to_incus -- --ignored
 
 unit: build
 	$(CARGO) test --workspace --lib --bins

@@ -28,6 +28,7 @@ pub const TOOLS: &[&str] = &[
     "incus-remote",
     "incus-events",
     "incus-benchmark",
+    "lxd-to-incus",
 ];
 
 /// Exit codes of the table in docs/architecture.md.

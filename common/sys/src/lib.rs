@@ -7,6 +7,7 @@ pub mod inroot;
 pub mod lock;
 pub mod netdev;
 pub mod peer;
+pub mod shift;
 pub mod testhook;
 
 /// The kernel's boot id: changes on every boot, so a stored copy tells whether the

@@ -24,6 +24,7 @@ fn tools() -> Vec<clap::Command> {
         incus_serve::command(),
         incus_trust::command(),
         incus_remote::command(),
+        lxd_to_incus::command(),
     ]
 }
 

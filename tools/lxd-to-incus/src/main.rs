@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    lxd_to_incus::main()
+}
