@@ -47,6 +47,13 @@ fn same_confinement_as_lxc() {
     let ours = ct.sh(script).1;
     stop(ct.run(), Duration::from_secs(5), true).unwrap();
 
+    // LXC (the oracle) reaches the rootfs by path as the container's root, so it needs
+    // the search bit above it, which our runtime does not (the test dir is 0700).
+    std::fs::set_permissions(
+        ct.tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o711),
+    )
+    .unwrap();
     let lxcpath = ct.tmp.path().join("lxc");
     let name = "c";
     std::fs::create_dir_all(lxcpath.join(name)).unwrap();
