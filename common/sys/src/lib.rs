@@ -1,7 +1,9 @@
 //! Host primitives shared by every tool. Prints nothing.
 
+pub mod at;
 pub mod copytree;
 pub mod destdir;
+pub mod ffi;
 pub mod fsutil;
 pub mod inroot;
 pub mod lock;
