@@ -191,3 +191,33 @@ pub fn linkat(
     })
     .map(drop)
 }
+
+/// `statfs(2)` of a path.
+pub fn statfs(path: &CStr) -> io::Result<libc::statfs> {
+    // SAFETY: statfs fills the zeroed struct; `path` is NUL-terminated.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    check_errno(unsafe { libc::statfs(path.as_ptr(), &mut st) })?;
+    Ok(st)
+}
+
+/// `syncfs(2)`: commits the filesystem holding `fd`.
+pub fn syncfs(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: plain syscall on a descriptor.
+    check_errno(unsafe { libc::syncfs(fd.as_raw_fd()) }).map(drop)
+}
+
+/// `renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE)`: swaps two paths atomically.
+pub fn exchange(a: &CStr, b: &CStr) -> io::Result<()> {
+    // SAFETY: plain syscall on NUL-terminated paths.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    check_errno(rc as libc::c_int).map(drop)
+}
