@@ -24,7 +24,6 @@ pub mod network;
 pub mod profile;
 pub mod security;
 pub mod server;
-pub mod sftp;
 pub mod snapshot;
 pub mod storage;
 pub mod time;
