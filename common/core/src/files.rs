@@ -9,7 +9,8 @@
 //! host view of the rootfs: paths under a disk device's mount point are not reached).
 
 use crate::{instance, Context, Error, Result};
-use incus_sys::inroot;
+use incus_sys::ffi::c_bytes;
+use incus_sys::{at, inroot};
 use std::ffi::CString;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -135,38 +136,16 @@ fn io_err(path: &Path, e: io::Error) -> Error {
     }
 }
 
-fn cvt(rc: libc::c_int) -> io::Result<()> {
-    if rc < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
-}
-
 fn cname(name: &str) -> io::Result<CString> {
-    CString::new(name).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in name"))
+    c_bytes(name.as_bytes())
 }
 
-pub(crate) fn fstat(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
-    // SAFETY: fstat fills the zeroed struct; works on O_PATH descriptors too.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    cvt(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) })?;
-    Ok(st)
-}
+pub(crate) use at::fstat;
 
 fn lstat_at(dir: BorrowedFd<'_>, name: &str) -> io::Result<Option<libc::stat>> {
     let c = cname(name)?;
-    // SAFETY: fstatat fills the zeroed struct.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    match cvt(unsafe {
-        libc::fstatat(
-            dir.as_raw_fd(),
-            c.as_ptr(),
-            &mut st,
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    }) {
-        Ok(()) => Ok(Some(st)),
+    match at::fstatat(dir, &c, libc::AT_SYMLINK_NOFOLLOW) {
+        Ok(st) => Ok(Some(st)),
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
         Err(e) => Err(e),
     }
@@ -183,21 +162,19 @@ fn kind_of(st: &libc::stat) -> Option<FileKind> {
 
 /// chown through an O_PATH or normal descriptor (never follows a symlink).
 fn chown_fd(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> io::Result<()> {
-    // SAFETY: fchownat with AT_EMPTY_PATH acts on the descriptor itself.
-    cvt(unsafe {
-        libc::fchownat(
-            fd.as_raw_fd(),
-            c"".as_ptr(),
-            uid,
-            gid,
-            libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
-        )
-    })
+    // AT_EMPTY_PATH: fchownat acts on the descriptor itself.
+    at::fchownat(
+        fd,
+        c"",
+        uid,
+        gid,
+        libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
+    )
 }
 
 fn chmod_fd(fd: BorrowedFd<'_>, mode: u32) -> io::Result<()> {
-    // SAFETY: fchmod on an open (not O_PATH) descriptor.
-    cvt(unsafe { libc::fchmod(fd.as_raw_fd(), mode as libc::mode_t) })
+    // An open (not O_PATH) descriptor.
+    at::fchmod(fd, mode)
 }
 
 /// The rootfs of an instance, opened as the root of every lookup.
@@ -256,20 +233,8 @@ pub fn open_get(
     let proc_path = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
     match kind {
         FileKind::Symlink => {
-            let mut buf = vec![0u8; libc::PATH_MAX as usize];
-            // SAFETY: readlinkat with an empty name reads the O_PATH link itself.
-            let n = unsafe {
-                libc::readlinkat(
-                    fd.as_raw_fd(),
-                    c"".as_ptr(),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                )
-            };
-            if n < 0 {
-                return Err(io_err(&p, io::Error::last_os_error()));
-            }
-            buf.truncate(n as usize);
+            // An empty name reads the O_PATH link itself.
+            let buf = at::readlinkat(fd.as_fd(), c"").map_err(|e| io_err(&p, e))?;
             info.target = String::from_utf8_lossy(&buf).into_owned();
         }
         FileKind::Directory => {
@@ -313,8 +278,7 @@ fn parent_of(
     for (i, d) in dirs.iter().enumerate() {
         let here = join(&dirs[..=i]);
         let c = cname(d).map_err(|e| io_err(&here, e))?;
-        // SAFETY: mkdirat on a directory descriptor with one plain name.
-        match cvt(unsafe { libc::mkdirat(dir.as_raw_fd(), c.as_ptr(), 0o750) }) {
+        match at::mkdirat(dir.as_fd(), &c, 0o750) {
             Ok(()) => {
                 let sub = inroot::open_in_root(root, &here, dflags | libc::O_NOFOLLOW, 0)
                     .map_err(|e| io_err(&here, e))?;
@@ -411,9 +375,7 @@ pub fn put(
         FileKind::Directory => {
             let mode = keep(cur.map(|s| s.st_mode & 0o7777), put.mode, 0o755);
             if cur.is_none() {
-                // SAFETY: mkdirat on a directory descriptor with one plain name.
-                cvt(unsafe { libc::mkdirat(dir.as_raw_fd(), c.as_ptr(), 0o700) })
-                    .map_err(|e| io_err(&p, e))?;
+                at::mkdirat(dir.as_fd(), &c, 0o700).map_err(|e| io_err(&p, e))?;
             }
             let fd = inroot::open_in_root(
                 root.as_fd(),
@@ -439,9 +401,7 @@ pub fn put(
                 remove_at(dir.as_fd(), &last, false, false).map_err(|e| io_err(&p, e))?;
             }
             let t = cname(&put.target).map_err(|e| io_err(&p, e))?;
-            // SAFETY: symlinkat with a plain name on a directory descriptor.
-            cvt(unsafe { libc::symlinkat(t.as_ptr(), dir.as_raw_fd(), c.as_ptr()) })
-                .map_err(|e| io_err(&p, e))?;
+            at::symlinkat(&t, dir.as_fd(), &c).map_err(|e| io_err(&p, e))?;
             let fd = inroot::open_in_root(root.as_fd(), &p, libc::O_PATH | libc::O_NOFOLLOW, 0)
                 .map_err(|e| io_err(&p, e))?;
             chown_fd(fd.as_fd(), uid, gid).map_err(|e| io_err(&p, e))?;
@@ -455,19 +415,14 @@ pub fn put(
 fn remove_at(dir: BorrowedFd<'_>, name: &str, is_dir: bool, recursive: bool) -> io::Result<()> {
     let c = cname(name)?;
     if is_dir && recursive {
-        // SAFETY: openat with a plain name; O_NOFOLLOW refuses a swapped-in symlink.
-        let raw = unsafe {
-            libc::openat(
-                dir.as_raw_fd(),
-                c.as_ptr(),
-                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-            )
-        };
-        if raw < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: a new descriptor owned by nobody else.
-        let sub = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) };
+        // O_NOFOLLOW refuses a swapped-in symlink.
+        let sub = at::openat(
+            dir,
+            &c,
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            0,
+        )?;
+        let raw = sub.as_raw_fd();
         let dev = fstat(sub.as_fd())?.st_dev;
         let names: Vec<_> = std::fs::read_dir(format!("/proc/self/fd/{raw}"))?
             .filter_map(|e| e.ok())
@@ -488,8 +443,7 @@ fn remove_at(dir: BorrowedFd<'_>, name: &str, is_dir: bool, recursive: bool) -> 
         }
     }
     let flags = if is_dir { libc::AT_REMOVEDIR } else { 0 };
-    // SAFETY: unlinkat with a plain name on a directory descriptor.
-    cvt(unsafe { libc::unlinkat(dir.as_raw_fd(), c.as_ptr(), flags) })
+    at::unlinkat(dir, &c, flags)
 }
 
 /// Deletes one entry (a symlink itself, never its target); a non-empty directory only
@@ -592,10 +546,7 @@ impl Rootfs {
     /// statvfs of the filesystem holding `path`.
     pub fn statvfs(&self, path: &[u8]) -> io::Result<libc::statvfs> {
         let fd = self.resolve(path, true)?;
-        // SAFETY: fstatvfs fills the zeroed struct; works on O_PATH descriptors.
-        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-        cvt(unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut st) })?;
-        Ok(st)
+        at::fstatvfs(fd.as_fd())
     }
 
     /// The parent directory (resolved in the root) and the last name: what the `*at`
@@ -637,18 +588,12 @@ impl Rootfs {
                 };
                 // Reopen that very inode through our descriptor (never the path again).
                 let c = proc_fd(fd.as_fd());
-                // SAFETY: open on a valid C string; the fd is owned below.
-                let raw = unsafe {
-                    libc::open(
-                        c.as_ptr(),
-                        access | libc::O_NOCTTY | libc::O_NONBLOCK | libc::O_CLOEXEC,
-                    )
-                };
-                if raw < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                // SAFETY: a new descriptor owned by nobody else.
-                Ok(unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(raw) })
+                let fd = at::open(
+                    &c,
+                    access | libc::O_NOCTTY | libc::O_NONBLOCK | libc::O_CLOEXEC,
+                    0,
+                )?;
+                Ok(std::fs::File::from(fd))
             }
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) && create => {
                 // O_EXCL: a name that appeared meanwhile (or a dangling symlink) is
@@ -673,18 +618,8 @@ impl Rootfs {
             let e = e?;
             let name = e.file_name();
             let c = CString::new(name.as_bytes()).map_err(|_| errno(libc::EINVAL))?;
-            // SAFETY: fstatat fills the zeroed struct.
-            let mut st: libc::stat = unsafe { std::mem::zeroed() };
-            let rc = unsafe {
-                libc::fstatat(
-                    dir.as_raw_fd(),
-                    c.as_ptr(),
-                    &mut st,
-                    libc::AT_SYMLINK_NOFOLLOW,
-                )
-            };
             // An entry removed meanwhile is skipped.
-            if rc == 0 {
+            if let Ok(st) = at::fstatat(dir.as_fd(), &c, libc::AT_SYMLINK_NOFOLLOW) {
                 out.push((name.as_bytes().to_vec(), st));
             }
         }
@@ -695,36 +630,27 @@ impl Rootfs {
     /// mkdir with exactly `mode` (no umask).
     pub fn mkdir(&self, path: &[u8], mode: u32) -> io::Result<()> {
         let (dir, name) = self.parent(path)?;
-        // SAFETY: mkdirat on a directory descriptor with one plain name.
-        cvt(unsafe { libc::mkdirat(dir.as_raw_fd(), name.as_ptr(), 0o700) })?;
-        // SAFETY: openat with a plain name; O_NOFOLLOW refuses a swapped-in symlink.
-        let raw = unsafe {
-            libc::openat(
-                dir.as_raw_fd(),
-                name.as_ptr(),
-                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-            )
-        };
-        if raw < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: a new descriptor owned by nobody else.
-        let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) };
+        at::mkdirat(dir.as_fd(), &name, 0o700)?;
+        // O_NOFOLLOW refuses a swapped-in symlink.
+        let fd = at::openat(
+            dir.as_fd(),
+            &name,
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            0,
+        )?;
         chmod_fd(fd.as_fd(), mode & 0o7777)
     }
 
     /// Removes a non-directory (a symlink itself, never its target).
     pub fn remove(&self, path: &[u8]) -> io::Result<()> {
         let (dir, name) = self.parent(path)?;
-        // SAFETY: unlinkat with a plain name on a directory descriptor.
-        cvt(unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), 0) })
+        at::unlinkat(dir.as_fd(), &name, 0)
     }
 
     /// Removes an empty directory.
     pub fn rmdir(&self, path: &[u8]) -> io::Result<()> {
         let (dir, name) = self.parent(path)?;
-        // SAFETY: unlinkat with a plain name on a directory descriptor.
-        cvt(unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), libc::AT_REMOVEDIR) })
+        at::unlinkat(dir.as_fd(), &name, libc::AT_REMOVEDIR)
     }
 
     /// Renames; an existing target is replaced only when `replace`.
@@ -732,62 +658,28 @@ impl Rootfs {
         let (fd, fname) = self.parent(from)?;
         let (td, tname) = self.parent(to)?;
         let flags = if replace { 0 } else { libc::RENAME_NOREPLACE };
-        // SAFETY: renameat2 with plain names on directory descriptors.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_renameat2,
-                fd.as_raw_fd(),
-                fname.as_ptr(),
-                td.as_raw_fd(),
-                tname.as_ptr(),
-                flags,
-            )
-        };
-        cvt(rc as libc::c_int)
+        at::renameat2(fd.as_fd(), &fname, td.as_fd(), &tname, flags)
     }
 
     /// A hard link `to` of `from` (a symlink at `from` is linked itself).
     pub fn link(&self, from: &[u8], to: &[u8]) -> io::Result<()> {
         let (fd, fname) = self.parent(from)?;
         let (td, tname) = self.parent(to)?;
-        // SAFETY: linkat with plain names on directory descriptors.
-        cvt(unsafe {
-            libc::linkat(
-                fd.as_raw_fd(),
-                fname.as_ptr(),
-                td.as_raw_fd(),
-                tname.as_ptr(),
-                0,
-            )
-        })
+        at::linkat(fd.as_fd(), &fname, td.as_fd(), &tname, 0)
     }
 
     /// A symlink at `link` holding `target` verbatim (resolved in the root when used).
     pub fn symlink(&self, target: &[u8], link: &[u8]) -> io::Result<()> {
         let t = CString::new(target).map_err(|_| errno(libc::EINVAL))?;
         let (dir, name) = self.parent(link)?;
-        // SAFETY: symlinkat with a plain name on a directory descriptor.
-        cvt(unsafe { libc::symlinkat(t.as_ptr(), dir.as_raw_fd(), name.as_ptr()) })
+        at::symlinkat(&t, dir.as_fd(), &name)
     }
 
     /// The target of a symlink.
     pub fn readlink(&self, path: &[u8]) -> io::Result<Vec<u8>> {
         let fd = self.resolve(path, false)?;
-        let mut buf = vec![0u8; libc::PATH_MAX as usize];
-        // SAFETY: readlinkat with an empty name reads the O_PATH link itself.
-        let n = unsafe {
-            libc::readlinkat(
-                fd.as_raw_fd(),
-                c"".as_ptr(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-            )
-        };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        buf.truncate(n as usize);
-        Ok(buf)
+        // An empty name reads the O_PATH link itself.
+        at::readlinkat(fd.as_fd(), c"")
     }
 
     /// Changes what `a` asks of the inode behind `fd` (an `O_PATH` descriptor from
@@ -801,29 +693,19 @@ impl Rootfs {
             if st.st_mode & libc::S_IFMT != libc::S_IFREG {
                 return Err(errno(libc::EINVAL));
             }
-            // SAFETY: truncate through our own descriptor's /proc path (no open).
-            cvt(unsafe { libc::truncate(c.as_ptr(), size as libc::off_t) })?;
+            // Through our own descriptor's /proc path (no open).
+            at::truncate(&c, size)?;
         }
         if let Some((uid, gid)) = a.owner {
             chown_fd(fd, uid, gid)?;
         }
         if let (Some(mode), false) = (a.mode, is_link) {
-            // SAFETY: chmod through our own descriptor's /proc path (works for O_PATH).
-            cvt(unsafe { libc::chmod(c.as_ptr(), (mode & 0o7777) as libc::mode_t) })?;
+            // Through our own descriptor's /proc path (works for O_PATH).
+            at::chmod(&c, mode & 0o7777)?;
         }
         if let (Some((atime, mtime)), false) = (a.times, is_link) {
-            let ts = [
-                libc::timespec {
-                    tv_sec: atime as libc::time_t,
-                    tv_nsec: 0,
-                },
-                libc::timespec {
-                    tv_sec: mtime as libc::time_t,
-                    tv_nsec: 0,
-                },
-            ];
-            // SAFETY: utimensat reads two timespecs; the path is our descriptor's.
-            cvt(unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), ts.as_ptr(), 0) })?;
+            // The path is our descriptor's.
+            at::set_times(&c, atime, mtime)?;
         }
         Ok(())
     }

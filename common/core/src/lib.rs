@@ -28,7 +28,6 @@ pub mod patch;
 pub mod profile;
 pub mod security;
 pub mod server;
-pub mod sftp;
 pub mod snapshot;
 pub mod storage;
 pub mod time;

@@ -103,23 +103,6 @@ pub fn replace(ctx: &Context, new: &Config) -> Result<()> {
     events::lifecycle(ctx, "config-updated", "/1.0", serde_json::json!({}))
 }
 
-fn uname() -> (String, String) {
-    // SAFETY: uname fills a zeroed struct.
-    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-    if unsafe { libc::uname(&mut u) } != 0 {
-        return (String::new(), String::new());
-    }
-    let field = |f: &[libc::c_char]| {
-        let bytes: Vec<u8> = f
-            .iter()
-            .take_while(|c| **c != 0)
-            .map(|c| *c as u8)
-            .collect();
-        String::from_utf8_lossy(&bytes).into_owned()
-    };
-    (field(&u.sysname), field(&u.release))
-}
-
 fn os_release() -> (String, String) {
     let text = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
     let get = |k: &str| {
@@ -134,7 +117,7 @@ fn os_release() -> (String, String) {
 /// `GET /1.0` for a trusted caller.
 pub fn info(ctx: &Context) -> Result<Server> {
     let config = config(ctx)?;
-    let (kernel, kernel_version) = uname();
+    let (kernel, kernel_version) = incus_sys::uname();
     let (os_name, os_version) = os_release();
     let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())

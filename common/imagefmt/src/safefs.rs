@@ -13,18 +13,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
-    if ret < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(ret)
-    }
-}
-
-/// Turn one path component into a C string (components come from split paths, so no '/').
-pub(crate) fn cname(comp: &[u8]) -> io::Result<CString> {
-    CString::new(comp).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL byte in name"))
-}
+pub(crate) use incus_sys::ffi::{c_bytes, check_errno};
 
 fn timespec(secs: i64) -> libc::timespec {
     libc::timespec {
@@ -54,7 +43,7 @@ impl Dir {
         let c = CString::new(path.as_os_str().as_bytes())
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL byte in path"))?;
         // SAFETY: plain syscall on a valid C string; the returned fd is owned below.
-        let fd = cvt(unsafe {
+        let fd = check_errno(unsafe {
             libc::open(
                 c.as_ptr(),
                 libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
@@ -79,7 +68,7 @@ impl Dir {
 
     fn openat(&self, name: &CStr, flags: libc::c_int, mode: libc::mode_t) -> io::Result<OwnedFd> {
         // SAFETY: valid dirfd and C string; the fd is owned below.
-        let fd = cvt(unsafe {
+        let fd = check_errno(unsafe {
             libc::openat(
                 self.raw(),
                 name.as_ptr(),
@@ -132,26 +121,30 @@ impl Dir {
     /// `mkdirat`.
     pub fn mkdir(&self, name: &CStr, mode: u32) -> io::Result<()> {
         // SAFETY: valid dirfd and C string.
-        cvt(unsafe { libc::mkdirat(self.raw(), name.as_ptr(), mode as libc::mode_t) }).map(drop)
+        check_errno(unsafe { libc::mkdirat(self.raw(), name.as_ptr(), mode as libc::mode_t) })
+            .map(drop)
     }
 
     /// `symlinkat`: the target is stored as-is and never resolved by us.
     pub fn symlink(&self, target: &CStr, name: &CStr) -> io::Result<()> {
         // SAFETY: valid C strings and dirfd.
-        cvt(unsafe { libc::symlinkat(target.as_ptr(), self.raw(), name.as_ptr()) }).map(drop)
+        check_errno(unsafe { libc::symlinkat(target.as_ptr(), self.raw(), name.as_ptr()) })
+            .map(drop)
     }
 
     /// `linkat` without AT_SYMLINK_FOLLOW: links the entry itself, never what a symlink points at.
     pub fn hard_link(&self, old: &CStr, new_dir: &Dir, new: &CStr) -> io::Result<()> {
         // SAFETY: valid dirfds and C strings.
-        cvt(unsafe { libc::linkat(self.raw(), old.as_ptr(), new_dir.raw(), new.as_ptr(), 0) })
-            .map(drop)
+        check_errno(unsafe {
+            libc::linkat(self.raw(), old.as_ptr(), new_dir.raw(), new.as_ptr(), 0)
+        })
+        .map(drop)
     }
 
     /// `mknodat` for a fifo.
     pub fn mkfifo(&self, name: &CStr, mode: u32) -> io::Result<()> {
         // SAFETY: valid dirfd and C string.
-        cvt(unsafe {
+        check_errno(unsafe {
             libc::mknodat(
                 self.raw(),
                 name.as_ptr(),
@@ -166,7 +159,7 @@ impl Dir {
     pub fn unlink(&self, name: &CStr, dir: bool) -> io::Result<()> {
         let flags = if dir { libc::AT_REMOVEDIR } else { 0 };
         // SAFETY: valid dirfd and C string.
-        cvt(unsafe { libc::unlinkat(self.raw(), name.as_ptr(), flags) }).map(drop)
+        check_errno(unsafe { libc::unlinkat(self.raw(), name.as_ptr(), flags) }).map(drop)
     }
 
     /// `fstatat(AT_SYMLINK_NOFOLLOW)`; `Ok(None)` when the name does not exist.
@@ -203,7 +196,7 @@ impl Dir {
     /// `fchownat(AT_SYMLINK_NOFOLLOW)`: changes a symlink itself, never its target.
     pub fn lchown(&self, name: &CStr, uid: u32, gid: u32) -> io::Result<()> {
         // SAFETY: valid dirfd and C string.
-        cvt(unsafe {
+        check_errno(unsafe {
             libc::fchownat(
                 self.raw(),
                 name.as_ptr(),
@@ -218,14 +211,15 @@ impl Dir {
     /// `fchmodat` on a name we just created as a non-symlink (fifo) in our private temp tree.
     pub fn chmod(&self, name: &CStr, mode: u32) -> io::Result<()> {
         // SAFETY: valid dirfd and C string.
-        cvt(unsafe { libc::fchmodat(self.raw(), name.as_ptr(), mode as libc::mode_t, 0) }).map(drop)
+        check_errno(unsafe { libc::fchmodat(self.raw(), name.as_ptr(), mode as libc::mode_t, 0) })
+            .map(drop)
     }
 
     /// `utimensat(AT_SYMLINK_NOFOLLOW)`: sets atime and mtime to `mtime`.
     pub fn set_mtime(&self, name: &CStr, mtime: i64) -> io::Result<()> {
         let ts = [timespec(mtime), timespec(mtime)];
         // SAFETY: ts is a valid array of two timespecs.
-        cvt(unsafe {
+        check_errno(unsafe {
             libc::utimensat(
                 self.raw(),
                 name.as_ptr(),
@@ -246,26 +240,26 @@ impl AsFd for Dir {
 /// `fchown` on an open fd.
 pub(crate) fn fchown(fd: &impl AsFd, uid: u32, gid: u32) -> io::Result<()> {
     // SAFETY: valid fd.
-    cvt(unsafe { libc::fchown(fd.as_fd().as_raw_fd(), uid, gid) }).map(drop)
+    check_errno(unsafe { libc::fchown(fd.as_fd().as_raw_fd(), uid, gid) }).map(drop)
 }
 
 /// `fchmod` on an open fd (after fchown, which clears setuid/setgid bits).
 pub(crate) fn fchmod(fd: &impl AsFd, mode: u32) -> io::Result<()> {
     // SAFETY: valid fd.
-    cvt(unsafe { libc::fchmod(fd.as_fd().as_raw_fd(), mode as libc::mode_t) }).map(drop)
+    check_errno(unsafe { libc::fchmod(fd.as_fd().as_raw_fd(), mode as libc::mode_t) }).map(drop)
 }
 
 /// `futimens` on an open fd: sets atime and mtime to `mtime`.
 pub(crate) fn futimens(fd: &impl AsFd, mtime: i64) -> io::Result<()> {
     let ts = [timespec(mtime), timespec(mtime)];
     // SAFETY: ts is a valid array of two timespecs.
-    cvt(unsafe { libc::futimens(fd.as_fd().as_raw_fd(), ts.as_ptr()) }).map(drop)
+    check_errno(unsafe { libc::futimens(fd.as_fd().as_raw_fd(), ts.as_ptr()) }).map(drop)
 }
 
 /// `fsetxattr` on an open fd.
 pub(crate) fn fsetxattr(fd: &impl AsFd, name: &CStr, value: &[u8]) -> io::Result<()> {
     // SAFETY: valid fd, C string and buffer with its length.
-    cvt(unsafe {
+    check_errno(unsafe {
         libc::fsetxattr(
             fd.as_fd().as_raw_fd(),
             name.as_ptr(),
@@ -300,7 +294,7 @@ pub(crate) enum WalkError {
 pub(crate) fn walk(root: &Dir, comps: &[Vec<u8>], create: Option<u32>) -> Result<Dir, WalkError> {
     let mut cur = root.try_clone().map_err(WalkError::Io)?;
     for comp in comps {
-        let name = cname(comp).map_err(WalkError::Io)?;
+        let name = c_bytes(comp).map_err(WalkError::Io)?;
         let next = match cur.open_dir(&name) {
             Ok(d) => d,
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => match create {

@@ -14,7 +14,7 @@ use minijinja::{context, AutoEscape, Environment};
 use crate::error::{Error, Result};
 use crate::metadata::{ImageMetadata, TemplateEntry};
 use crate::paths::split_path;
-use crate::safefs::{self, cname, walk, Dir, Kind, WalkError};
+use crate::safefs::{self, c_bytes, walk, Dir, Kind, WalkError};
 use crate::unpack::read_in_tree;
 
 /// Largest template source or included file we read.
@@ -153,7 +153,7 @@ pub fn render_templates(
             WalkError::Missing(_) => template_error(path, tpl, "parent directory missing"),
             WalkError::Io(e) => Error::io(&host, e),
         })?;
-        let name = cname(last).map_err(|e| Error::io(&host, e))?;
+        let name = c_bytes(last).map_err(|e| Error::io(&host, e))?;
         let existing = parent.lstat(&name).map_err(|e| Error::io(&host, e))?;
         match existing {
             Some(Kind::Symlink) => {

@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::format::{open_tar, read_error, Compression, ReadState};
 use crate::metadata::MAX_METADATA_SIZE;
 use crate::paths::split_path;
-use crate::safefs::{self, cname, walk, Dir, Kind, WalkError};
+use crate::safefs::{self, c_bytes, walk, Dir, Kind, WalkError};
 
 /// Progress callback: (bytes of the image file consumed, total bytes).
 pub(crate) type Progress<'a> = Option<&'a dyn Fn(u64, u64)>;
@@ -218,7 +218,7 @@ impl Extractor {
         let Some((last, parents)) = dest.split_last() else {
             return Err(Error::unsafe_entry(raw, "replaces the image root"));
         };
-        let name = cname(last).map_err(|e| self.io(dest, e))?;
+        let name = c_bytes(last).map_err(|e| self.io(dest, e))?;
         if self.parent_comps.as_slice() != parents {
             self.parent = walk(&self.root, parents, Some(0o755))
                 .map_err(|e| self.walk_error(raw, dest, e))?;
@@ -452,7 +452,7 @@ impl Extractor {
             WalkError::Missing(_) => Error::unsafe_entry(raw, "hard link target does not exist"),
             WalkError::Io(e) => self.io(target, e),
         })?;
-        let tname = cname(tlast).map_err(|e| self.io(target, e))?;
+        let tname = c_bytes(tlast).map_err(|e| self.io(target, e))?;
         match tdir.lstat(&tname).map_err(|e| self.io(target, e))? {
             None => {
                 return Err(Error::unsafe_entry(
@@ -497,7 +497,7 @@ impl Extractor {
                     let Ok(parent) = walk(&self.root, parents, None) else {
                         continue;
                     };
-                    let name = cname(last).map_err(|e| self.io(comps, e))?;
+                    let name = c_bytes(last).map_err(|e| self.io(comps, e))?;
                     match parent.open_dir(&name) {
                         Ok(d) => d,
                         Err(e)
@@ -705,7 +705,7 @@ pub(crate) fn read_in_tree(root: &Dir, comps: &[Vec<u8>], limit: u64) -> io::Res
         WalkError::Missing(_) => io::Error::from(io::ErrorKind::NotFound),
         WalkError::Io(e) => e,
     })?;
-    let f: File = dir.open_read(&cname(last)?)?;
+    let f: File = dir.open_read(&c_bytes(last)?)?;
     let mut buf = Vec::new();
     f.take(limit + 1).read_to_end(&mut buf)?;
     if buf.len() as u64 > limit {

@@ -379,7 +379,7 @@ impl GuestServer {
     }
 
     fn watch(&mut self) {
-        let Ok(c) = crate::sys::cpath(&self.run_dir) else {
+        let Ok(c) = crate::sys::c_path(&self.run_dir) else {
             return;
         };
         // SAFETY: plain syscalls on a fresh fd and a valid C string.

@@ -7,13 +7,12 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::ffi::CString;
 use std::fs;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-pub(crate) fn cpath(p: &Path) -> Result<CString> {
-    CString::new(p.as_os_str().as_bytes())
-        .map_err(|_| Error::Invalid(format!("NUL in path {}", p.display())))
+/// [`incus_sys::ffi::c_path`] with the runtime's error.
+pub(crate) fn c_path(p: &Path) -> Result<CString> {
+    incus_sys::ffi::c_path(p).map_err(|_| Error::Invalid(format!("NUL in path {}", p.display())))
 }
 
 pub(crate) fn sys_err(what: impl Into<String>, e: Errno) -> Error {
@@ -119,7 +118,7 @@ pub(crate) const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
 
 /// `open_tree(OPEN_TREE_CLONE|AT_RECURSIVE)`: a detached copy of the mount tree at `path`.
 pub(crate) fn open_tree_clone(path: &Path) -> Result<OwnedFd> {
-    let c = cpath(path)?;
+    let c = c_path(path)?;
     // SAFETY: syscall with a valid C string; returns a new fd.
     let fd = unsafe {
         libc::syscall(
@@ -170,7 +169,7 @@ pub(crate) fn mount_setattr(
 
 /// `move_mount` a detached tree onto `target` (resolved in the caller's mount namespace).
 pub(crate) fn move_mount(tree: BorrowedFd, target: &Path) -> Result<()> {
-    let c = cpath(target)?;
+    let c = c_path(target)?;
     // SAFETY: syscall with a valid fd and C string.
     let r = unsafe {
         libc::syscall(

@@ -7,7 +7,6 @@
 use incus_api::{Error, Result};
 use std::collections::HashMap;
 use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
@@ -42,9 +41,9 @@ pub fn copy_contents(src: &Path, dst: &Path) -> Result<()> {
     finish(src, dst, &meta, false)
 }
 
-fn cstr(p: &Path) -> Result<CString> {
-    CString::new(p.as_os_str().as_bytes())
-        .map_err(|_| Error::invalid(format!("{} contains NUL", p.display())))
+/// [`crate::ffi::c_path`] with this module's error.
+fn c_path(p: &Path) -> Result<CString> {
+    crate::ffi::c_path(p).map_err(|_| Error::invalid(format!("{} contains NUL", p.display())))
 }
 
 fn os_err(what: &str, p: &Path) -> Error {
@@ -108,7 +107,7 @@ fn copy_entry(
     if ft.is_file() {
         std::fs::copy(s, d).map_err(|e| Error::internal(format!("Copy {}: {e}", s.display())))?;
     } else if ft.is_block_device() || ft.is_char_device() || ft.is_fifo() || ft.is_socket() {
-        let c = cstr(d)?;
+        let c = c_path(d)?;
         // SAFETY: valid C string; mode and rdev come from the source's stat.
         if unsafe {
             libc::mknod(
@@ -127,7 +126,7 @@ fn copy_entry(
 /// Owner, xattrs, mode, then times (in that order: chown clears setuid bits and
 /// writing xattrs changes ctime/mtime on some filesystems).
 fn finish(s: &Path, d: &Path, m: &std::fs::Metadata, symlink: bool) -> Result<()> {
-    let c = cstr(d)?;
+    let c = c_path(d)?;
     // SAFETY: valid C string.
     if unsafe { libc::lchown(c.as_ptr(), m.uid(), m.gid()) } != 0 {
         return Err(os_err("Chown", d));
@@ -165,7 +164,7 @@ fn finish(s: &Path, d: &Path, m: &std::fs::Metadata, symlink: bool) -> Result<()
 }
 
 fn copy_xattrs(s: &Path, d: &Path) -> Result<()> {
-    let (cs, cd) = (cstr(s)?, cstr(d)?);
+    let (cs, cd) = (c_path(s)?, c_path(d)?);
     let mut names = vec![0u8; 1024];
     let len = loop {
         // SAFETY: the buffer is valid for its length.
@@ -226,7 +225,7 @@ fn copy_xattrs(s: &Path, d: &Path) -> Result<()> {
 
 /// Swaps two paths atomically (`renameat2(RENAME_EXCHANGE)`): both must exist.
 pub fn exchange(a: &Path, b: &Path) -> Result<()> {
-    let (ca, cb) = (cstr(a)?, cstr(b)?);
+    let (ca, cb) = (c_path(a)?, c_path(b)?);
     // SAFETY: valid C strings.
     let rc = unsafe {
         libc::renameat2(
@@ -256,9 +255,9 @@ mod tests {
         std::fs::write(src.join("sub/f"), b"data").unwrap();
         std::fs::hard_link(src.join("sub/f"), src.join("hard")).unwrap();
         std::os::unix::fs::symlink("sub/f", src.join("link")).unwrap();
-        let c = cstr(&src.join("fifo")).unwrap();
+        let c = c_path(&src.join("fifo")).unwrap();
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o640) }, 0);
-        let f = cstr(&src.join("sub/f")).unwrap();
+        let f = c_path(&src.join("sub/f")).unwrap();
         assert_eq!(unsafe { libc::lchown(f.as_ptr(), 1234, 5678) }, 0);
         std::fs::set_permissions(src.join("sub/f"), std::fs::Permissions::from_mode(0o4755))
             .unwrap();
@@ -275,7 +274,7 @@ mod tests {
         let m = std::fs::metadata(dst.join("sub/f")).unwrap();
         assert_eq!((m.uid(), m.gid()), (1234, 5678));
         assert_eq!(m.mode() & 0o7777, 0o4755, "setuid survives the chown");
-        let d = cstr(&dst.join("sub/f")).unwrap();
+        let d = c_path(&dst.join("sub/f")).unwrap();
         let mut buf = [0u8; 16];
         let n = unsafe { libc::lgetxattr(d.as_ptr(), k.as_ptr(), buf.as_mut_ptr().cast(), 16) };
         assert_eq!(&buf[..n.max(0) as usize], v, "xattrs are copied");

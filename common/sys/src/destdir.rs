@@ -17,7 +17,8 @@ pub fn is_entry_name(name: &str) -> bool {
     !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\0'])
 }
 
-fn cname(name: &str) -> io::Result<CString> {
+/// An entry name (checked by [`is_entry_name`]) as a C string.
+fn entry_c_name(name: &str) -> io::Result<CString> {
     if !is_entry_name(name) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -27,13 +28,7 @@ fn cname(name: &str) -> io::Result<CString> {
     CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
 }
 
-fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
-    if r < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(r)
-    }
-}
+use crate::ffi::check_errno;
 
 /// A directory open by descriptor; entries are made below it, never through a path.
 #[derive(Debug)]
@@ -52,7 +47,7 @@ impl DestDir {
         let p = CString::new(path.as_os_str().as_bytes())
             .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
         // SAFETY: plain open(2) of a NUL-terminated path.
-        let fd = cvt(unsafe {
+        let fd = check_errno(unsafe {
             libc::open(
                 p.as_ptr(),
                 libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
@@ -65,9 +60,9 @@ impl DestDir {
     /// Creates `name` as a new regular file (mode 0600 until [`DestDir::chmod_file`]):
     /// an existing entry of that name, a symlink included, is an error (`EEXIST`).
     pub fn create_new(&self, name: &str) -> io::Result<File> {
-        let c = cname(name)?;
+        let c = entry_c_name(name)?;
         // SAFETY: openat(2) relative to our descriptor, with a checked single name.
-        let fd = cvt(unsafe {
+        let fd = check_errno(unsafe {
             libc::openat(
                 self.0.as_raw_fd(),
                 c.as_ptr(),
@@ -82,9 +77,9 @@ impl DestDir {
     /// Removes the entry `name` if it is not a directory (a symlink itself, never its
     /// target); missing is fine.
     pub fn remove(&self, name: &str) -> io::Result<()> {
-        let c = cname(name)?;
+        let c = entry_c_name(name)?;
         // SAFETY: unlinkat(2) relative to our descriptor.
-        match cvt(unsafe { libc::unlinkat(self.0.as_raw_fd(), c.as_ptr(), 0) }) {
+        match check_errno(unsafe { libc::unlinkat(self.0.as_raw_fd(), c.as_ptr(), 0) }) {
             Ok(_) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(e),
@@ -94,32 +89,33 @@ impl DestDir {
     /// Renames `from` to `to` within this directory (replacing `to` if it is not a
     /// directory; a symlink at `to` is replaced, not followed).
     pub fn rename(&self, from: &str, to: &str) -> io::Result<()> {
-        let (f, t) = (cname(from)?, cname(to)?);
+        let (f, t) = (entry_c_name(from)?, entry_c_name(to)?);
         let d = self.0.as_raw_fd();
         // SAFETY: renameat(2) of two checked names in the same directory.
-        cvt(unsafe { libc::renameat(d, f.as_ptr(), d, t.as_ptr()) }).map(|_| ())
+        check_errno(unsafe { libc::renameat(d, f.as_ptr(), d, t.as_ptr()) }).map(|_| ())
     }
 
     /// Makes `name` a symlink to `target` (the target is stored, never followed).
     pub fn symlink(&self, target: &str, name: &str) -> io::Result<()> {
-        let c = cname(name)?;
+        let c = entry_c_name(name)?;
         let t = CString::new(target).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
         // SAFETY: symlinkat(2) relative to our descriptor.
-        cvt(unsafe { libc::symlinkat(t.as_ptr(), self.0.as_raw_fd(), c.as_ptr()) }).map(|_| ())
+        check_errno(unsafe { libc::symlinkat(t.as_ptr(), self.0.as_raw_fd(), c.as_ptr()) })
+            .map(|_| ())
     }
 
     /// Opens the subdirectory `name`, making it (mode 0700) when missing. A symlink
     /// of that name is refused (`ELOOP`/`ENOTDIR`), never followed.
     pub fn subdir(&self, name: &str) -> io::Result<DestDir> {
-        let c = cname(name)?;
+        let c = entry_c_name(name)?;
         // SAFETY: mkdirat(2) relative to our descriptor.
-        match cvt(unsafe { libc::mkdirat(self.0.as_raw_fd(), c.as_ptr(), 0o700) }) {
+        match check_errno(unsafe { libc::mkdirat(self.0.as_raw_fd(), c.as_ptr(), 0o700) }) {
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e),
         }
         // SAFETY: openat(2) relative to our descriptor.
-        let fd = cvt(unsafe {
+        let fd = check_errno(unsafe {
             libc::openat(
                 self.0.as_raw_fd(),
                 c.as_ptr(),
@@ -133,7 +129,7 @@ impl DestDir {
     /// Sets this directory's permission bits.
     pub fn chmod(&self, mode: u32) -> io::Result<()> {
         // SAFETY: fchmod(2) on our descriptor.
-        cvt(unsafe { libc::fchmod(self.0.as_raw_fd(), mode as libc::mode_t) }).map(|_| ())
+        check_errno(unsafe { libc::fchmod(self.0.as_raw_fd(), mode as libc::mode_t) }).map(|_| ())
     }
 }
 

@@ -5,18 +5,14 @@
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-fn cpath(p: &Path) -> io::Result<CString> {
-    CString::new(p.as_os_str().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL byte in path"))
-}
+use crate::ffi::c_path;
 
 /// Opens a trusted host directory (a rootfs) as the root of later lookups; the
 /// directory itself must not be a symlink.
 pub fn open_root(path: &Path) -> io::Result<OwnedFd> {
-    let c = cpath(path)?;
+    let c = c_path(path)?;
     // SAFETY: plain syscall on a valid C string; the fd is owned below.
     let fd = unsafe {
         libc::open(
@@ -40,7 +36,7 @@ pub fn open_in_root(
     flags: libc::c_int,
     mode: u32,
 ) -> io::Result<OwnedFd> {
-    let c = cpath(path)?;
+    let c = c_path(path)?;
     // SAFETY: open_how is plain data; all-zero is its documented empty value.
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
     how.flags = (flags | libc::O_CLOEXEC) as u64;
@@ -72,8 +68,7 @@ pub fn open_in_root(
 }
 
 fn name_of(c: &std::ffi::OsStr) -> io::Result<CString> {
-    CString::new(c.as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL byte in path"))
+    c_path(Path::new(c))
 }
 
 /// Resolves the directory `path` inside `root` (as [`open_in_root`] does), creating each

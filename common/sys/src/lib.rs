@@ -1,7 +1,10 @@
 //! Host primitives shared by every tool. Prints nothing.
 
+pub mod at;
+pub mod btrfs;
 pub mod copytree;
 pub mod destdir;
+pub mod ffi;
 pub mod fsutil;
 pub mod inroot;
 pub mod lock;
@@ -21,4 +24,22 @@ pub fn boot_id() -> String {
 /// The machine architecture name as upstream reports it (`x86_64`, `aarch64`, ...).
 pub fn architecture() -> String {
     std::env::consts::ARCH.to_string()
+}
+
+/// The kernel's name and release (`uname -s`, `uname -r`); empty when uname fails.
+pub fn uname() -> (String, String) {
+    // SAFETY: uname fills a zeroed struct.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return (String::new(), String::new());
+    }
+    let field = |f: &[libc::c_char]| {
+        let bytes: Vec<u8> = f
+            .iter()
+            .take_while(|c| **c != 0)
+            .map(|c| *c as u8)
+            .collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    (field(&u.sysname), field(&u.release))
 }

@@ -204,13 +204,13 @@ pub fn start(s: &Setup, p: &Paths) -> Result<()> {
 /// Stops this network's dnsmasq (bounded wait); not running is fine.
 pub fn stop(p: &Paths) -> Result<()> {
     if let Some(pid) = running(p) {
-        // SAFETY: plain kill(2) on a pid we just matched by its command line.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
+        // A pid we just matched by its command line.
+        incus_sys::peer::signal(pid, libc::SIGTERM);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         // Its command line empties before its sockets close: wait for the zombie.
         while !exited(pid) {
             if std::time::Instant::now() > deadline {
-                unsafe { libc::kill(pid, libc::SIGKILL) };
+                incus_sys::peer::signal(pid, libc::SIGKILL);
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
@@ -234,8 +234,8 @@ fn exited(pid: i32) -> bool {
 /// Re-reads the hosts files (SIGHUP), if it runs.
 pub fn reload(p: &Paths) {
     if let Some(pid) = running(p) {
-        // SAFETY: plain kill(2) on a pid matched by its command line.
-        unsafe { libc::kill(pid, libc::SIGHUP) };
+        // A pid matched by its command line.
+        incus_sys::peer::signal(pid, libc::SIGHUP);
     }
 }
 

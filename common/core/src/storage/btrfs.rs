@@ -15,7 +15,7 @@ use super::{
 use crate::{Context, Error, Result};
 use incus_api::{keys, Config, StoragePoolResources};
 use std::ffi::CString;
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -36,44 +36,18 @@ use super::TYPE_DIRS;
 
 // --- ioctls (linux/btrfs.h) -------------------------------------------------
 
-const VOL_NAME_MAX: usize = 4087;
-const SUBVOL_NAME_MAX: usize = 4039;
-/// `BTRFS_SUBVOL_RDONLY`.
-const SUBVOL_RDONLY: u64 = 1 << 1;
+use incus_sys::btrfs::{SUBVOL_NAME_MAX, SUBVOL_RDONLY, VOL_NAME_MAX};
 
-#[repr(C)]
-struct VolArgs {
-    fd: i64,
-    name: [u8; VOL_NAME_MAX + 1],
-}
-
-#[repr(C)]
-struct VolArgsV2 {
-    fd: i64,
-    transid: u64,
-    flags: u64,
-    unused: [u64; 4],
-    name: [u8; SUBVOL_NAME_MAX + 1],
-}
-
-// _IOW(0x94, nr, 4096-byte struct) and _IOR/_IOW(0x94, nr, u64).
-const IOC_SUBVOL_CREATE: libc::c_ulong = 0x5000_940E;
-const IOC_SNAP_DESTROY: libc::c_ulong = 0x5000_940F;
-const IOC_SNAP_CREATE_V2: libc::c_ulong = 0x5000_9417;
-const IOC_SUBVOL_GETFLAGS: libc::c_ulong = 0x8008_9419;
-const IOC_SUBVOL_SETFLAGS: libc::c_ulong = 0x4008_941A;
-
-fn name_bytes<const N: usize>(name: &std::ffi::OsStr) -> Result<[u8; N]> {
+/// A subvolume name the ioctls take: one component, shorter than `max`.
+fn check_name(name: &std::ffi::OsStr, max: usize) -> Result<()> {
     let b = name.as_bytes();
-    if b.is_empty() || b.len() >= N || b.contains(&0) || b.contains(&b'/') {
+    if b.is_empty() || b.len() > max || b.contains(&0) || b.contains(&b'/') {
         return Err(Error::invalid(format!(
             "Invalid subvolume name {:?}",
             name.to_string_lossy()
         )));
     }
-    let mut out = [0u8; N];
-    out[..b.len()].copy_from_slice(b);
-    Ok(out)
+    Ok(())
 }
 
 fn split(path: &Path) -> Result<(std::fs::File, &std::ffi::OsStr)> {
@@ -88,8 +62,7 @@ fn split(path: &Path) -> Result<(std::fs::File, &std::ffi::OsStr)> {
     Ok((dir, name))
 }
 
-fn ioctl_err(what: &str, path: &Path) -> Error {
-    let e = std::io::Error::last_os_error();
+fn ioctl_err(what: &str, path: &Path, e: std::io::Error) -> Error {
     let msg = format!("{what} {}: {e}", path.display());
     match e.raw_os_error() {
         Some(libc::EEXIST) => Error::conflict(msg),
@@ -102,15 +75,9 @@ fn ioctl_err(what: &str, path: &Path) -> Error {
 /// Creates an empty subvolume at `path`.
 pub fn subvol_create(path: &Path) -> Result<()> {
     let (dir, name) = split(path)?;
-    let mut args = VolArgs {
-        fd: 0,
-        name: name_bytes(name)?,
-    };
-    // SAFETY: a valid fd and a fully initialised struct of the size the ioctl encodes.
-    if unsafe { libc::ioctl(dir.as_raw_fd(), IOC_SUBVOL_CREATE, &mut args) } != 0 {
-        return Err(ioctl_err("Create subvolume", path));
-    }
-    Ok(())
+    check_name(name, VOL_NAME_MAX)?;
+    incus_sys::btrfs::subvol_create(dir.as_fd(), name)
+        .map_err(|e| ioctl_err("Create subvolume", path, e))
 }
 
 /// Snapshots subvolume `src` to `dst` (read-only when asked).
@@ -118,18 +85,9 @@ pub fn subvol_snapshot(src: &Path, dst: &Path, readonly: bool) -> Result<()> {
     let source = std::fs::File::open(src)
         .map_err(|e| Error::not_found(format!("Open {}: {e}", src.display())))?;
     let (dir, name) = split(dst)?;
-    let mut args = VolArgsV2 {
-        fd: source.as_raw_fd() as i64,
-        transid: 0,
-        flags: if readonly { SUBVOL_RDONLY } else { 0 },
-        unused: [0; 4],
-        name: name_bytes(name)?,
-    };
-    // SAFETY: as above.
-    if unsafe { libc::ioctl(dir.as_raw_fd(), IOC_SNAP_CREATE_V2, &mut args) } != 0 {
-        return Err(ioctl_err("Snapshot into", dst));
-    }
-    Ok(())
+    check_name(name, SUBVOL_NAME_MAX)?;
+    incus_sys::btrfs::snapshot_create(dir.as_fd(), name, source.as_fd(), readonly)
+        .map_err(|e| ioctl_err("Snapshot into", dst, e))
 }
 
 /// Deletes subvolume `path` (read-only ones too); missing is fine.
@@ -138,35 +96,24 @@ pub fn subvol_delete(path: &Path) -> Result<()> {
         return Ok(());
     }
     let (dir, name) = split(path)?;
-    let mut args = VolArgs {
-        fd: 0,
-        name: name_bytes(name)?,
-    };
-    // SAFETY: as above.
-    if unsafe { libc::ioctl(dir.as_raw_fd(), IOC_SNAP_DESTROY, &mut args) } != 0 {
-        return Err(ioctl_err("Delete subvolume", path));
-    }
-    Ok(())
+    check_name(name, VOL_NAME_MAX)?;
+    incus_sys::btrfs::subvol_destroy(dir.as_fd(), name)
+        .map_err(|e| ioctl_err("Delete subvolume", path, e))
 }
 
 /// Sets or clears the read-only flag of a subvolume.
 pub fn subvol_set_readonly(path: &Path, readonly: bool) -> Result<()> {
     let f = std::fs::File::open(path)
         .map_err(|e| Error::not_found(format!("Open {}: {e}", path.display())))?;
-    let mut flags: u64 = 0;
-    // SAFETY: the ioctls read and write one u64.
-    if unsafe { libc::ioctl(f.as_raw_fd(), IOC_SUBVOL_GETFLAGS, &mut flags) } != 0 {
-        return Err(ioctl_err("Read flags of", path));
-    }
-    flags = if readonly {
+    let flags = incus_sys::btrfs::subvol_flags(f.as_fd())
+        .map_err(|e| ioctl_err("Read flags of", path, e))?;
+    let flags = if readonly {
         flags | SUBVOL_RDONLY
     } else {
         flags & !SUBVOL_RDONLY
     };
-    if unsafe { libc::ioctl(f.as_raw_fd(), IOC_SUBVOL_SETFLAGS, &flags) } != 0 {
-        return Err(ioctl_err("Set flags of", path));
-    }
-    Ok(())
+    incus_sys::btrfs::set_subvol_flags(f.as_fd(), flags)
+        .map_err(|e| ioctl_err("Set flags of", path, e))
 }
 
 /// A subvolume's root directory always has inode 256 on btrfs.
@@ -228,15 +175,8 @@ fn delete_nested(dir: &Path) -> Result<()> {
 fn is_btrfs(path: &Path) -> Result<bool> {
     let c = CString::new(path.as_os_str().as_bytes())
         .map_err(|_| Error::invalid("Path contains NUL"))?;
-    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: valid C string, zeroed out-struct.
-    if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
-        return Err(Error::invalid(format!(
-            "Source path {} is unusable: {}",
-            path.display(),
-            std::io::Error::last_os_error()
-        )));
-    }
+    let st = incus_sys::at::statfs(&c)
+        .map_err(|e| Error::invalid(format!("Source path {} is unusable: {e}", path.display())))?;
     Ok(st.f_type as i64 == BTRFS_SUPER_MAGIC)
 }
 
@@ -405,21 +345,7 @@ fn ensure_quota(pool: &Path, vol: &Path) -> Result<()> {
 fn exchange(a: &Path, b: &Path) -> Result<()> {
     let ca = CString::new(a.as_os_str().as_bytes()).map_err(|_| Error::invalid("NUL"))?;
     let cb = CString::new(b.as_os_str().as_bytes()).map_err(|_| Error::invalid("NUL"))?;
-    // SAFETY: valid C strings; AT_FDCWD with absolute or cwd-relative paths.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_renameat2,
-            libc::AT_FDCWD,
-            ca.as_ptr(),
-            libc::AT_FDCWD,
-            cb.as_ptr(),
-            libc::RENAME_EXCHANGE,
-        )
-    };
-    if rc != 0 {
-        return Err(ioctl_err("Exchange with", a));
-    }
-    Ok(())
+    incus_sys::at::exchange(&ca, &cb).map_err(|e| ioctl_err("Exchange with", a, e))
 }
 
 /// The temporary name a restore builds the new content under; leftovers are removed
@@ -875,8 +801,7 @@ impl Driver for BtrfsDriver {
         let path = self.vol_path(pool, vtype, vol);
         // Accounting is updated at commit: sync first so the number is current.
         if let Ok(f) = std::fs::File::open(&path) {
-            // SAFETY: a valid fd.
-            unsafe { libc::syncfs(f.as_raw_fd()) };
+            let _ = incus_sys::at::syncfs(f.as_fd());
         }
         match qgroup_of(&path)? {
             Some((used, _)) => Ok(used),

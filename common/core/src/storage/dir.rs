@@ -297,12 +297,7 @@ fn statvfs(path: &Path) -> Result<Vfs> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(path.as_os_str().as_bytes())
         .map_err(|_| Error::invalid("Path contains NUL"))?;
-    let mut st: libc_statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: valid C string and a zeroed out-struct of the right type.
-    let rc = unsafe { statvfs_sys(c.as_ptr(), &mut st) };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error().into());
-    }
+    let st = incus_sys::at::statvfs(&c)?;
     Ok(Vfs {
         blocks: st.f_blocks,
         bfree: st.f_bfree,
@@ -313,9 +308,6 @@ fn statvfs(path: &Path) -> Result<Vfs> {
 }
 
 #[allow(non_camel_case_types)]
-type libc_statvfs = libc::statvfs;
-use libc::statvfs as statvfs_sys;
-
 #[cfg(test)]
 mod tests {
     use super::*;

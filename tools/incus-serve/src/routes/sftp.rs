@@ -1,6 +1,6 @@
 //! `GET /1.0/instances/NAME/sftp` with `Upgrade: sftp`: `101 Switching Protocols`, then
 //! the raw connection carries SFTP (v3) on the instance's rootfs, served by
-//! `incus_core::sftp` on a blocking thread. Upstream's client (6.0) uses it for every
+//! `incus_sftp` on a blocking thread. Upstream's client (6.0) uses it for every
 //! `incus file` command: push, pull (`-r`, `-p`), create, delete (`-f`), edit, mount.
 
 use crate::app::{check_project, core, ApiError, AppRef, Query};
@@ -50,7 +50,7 @@ async fn sftp(Path(name): Path<String>, q: Query, mut req: Request) -> Result<Re
                     rt: rt.clone(),
                 };
                 let output = Bridge { io: w, rt };
-                let _ = incus_core::sftp::serve(&root, input, output);
+                let _ = incus_sftp::serve(&root, input, output);
             });
         if let Err(e) = spawned {
             eprintln!("incus-serve: SFTP session thread: {e}");

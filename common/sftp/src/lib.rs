@@ -8,7 +8,7 @@
 //! one name), so `..`, absolute and relative symlinks planted by the guest never reach
 //! a host file outside the rootfs. uid/gid are the guest's (the rootfs is unshifted).
 
-use crate::files::{clean_bytes, Rootfs, SetAttrs};
+use incus_core::files::{clean_bytes, Rootfs, SetAttrs};
 use std::collections::HashMap;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::os::fd::AsFd;
@@ -352,7 +352,7 @@ impl Session<'_> {
                 Ok(o.finish())
             }
             FXP_FSTAT => {
-                let st = crate::files::fstat(self.file(c.bytes()?)?.as_fd())?;
+                let st = incus_sys::at::fstat(self.file(c.bytes()?)?.as_fd())?;
                 let mut o = Out::new(FXP_ATTRS, Some(id));
                 o.stat(&st);
                 Ok(o.finish())
