@@ -22,6 +22,7 @@ pub mod lifecycle;
 pub mod names;
 pub mod network;
 pub mod profile;
+pub mod resources;
 pub mod security;
 pub mod server;
 pub mod sftp;

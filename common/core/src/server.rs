@@ -4,37 +4,8 @@
 use crate::{events, Context, Result};
 use incus_api::{keys, Config, Server, ServerEnvironment, ServerStorageDriverInfo};
 
-/// API extensions we implement (a subset of upstream's list, grown with features).
-pub const API_EXTENSIONS: &[&str] = &[
-    "storage",
-    "profiles",
-    "container_full",
-    "instances",
-    "image_aliases",
-    "projects",
-    "network",
-    "snapshot_expiry",
-    "instance_snapshot_schedule",
-    "explicit_trust_token",
-    // REST server (incus-serve): what the upstream client checks for.
-    "api_filtering",
-    "event_lifecycle",
-    "container_exec_recording",
-    "instance_create_start",
-    "operation_wait",
-    "certificate_token",
-    "container_backup",
-    "console",
-    // REST routes for snapshots, copies, networks and volumes.
-    "network_state",
-    "network_leases",
-    "storage_api_volume_rename",
-    "storage_api_volume_snapshots",
-    "storage_api_local_volume_handling",
-    "container_only_migration",
-    "snapshot_expiry_creation",
-    "instance_pool_move",
-];
+/// The API extensions announced (one list, with the wire types).
+pub use incus_api::API_EXTENSIONS;
 
 /// The server config map.
 pub fn config(ctx: &Context) -> Result<Config> {

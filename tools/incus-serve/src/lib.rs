@@ -64,6 +64,7 @@ async fn serve(cli: Cli) -> Result<()> {
         events,
         instance_tool,
         server_cert: std::sync::Mutex::new(None),
+        https_addresses: std::sync::Mutex::new(Vec::new()),
         token_limiter: limit::TokenLimiter::default(),
     });
     let router = routes::router(app.clone());
@@ -84,6 +85,12 @@ async fn serve(cli: Cli) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(&addr)
             .await
             .map_err(|e| Error::invalid(format!("Listen on {addr}: {e}")))?;
+        if let Ok(a) = listener.local_addr() {
+            app.https_addresses
+                .lock()
+                .expect("addresses lock")
+                .push(a.to_string());
+        }
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         let router = router.clone();
         let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
