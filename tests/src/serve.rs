@@ -166,3 +166,41 @@ pub fn with_image(env: &TestEnv) {
     let img = busybox_images("serve");
     env.import(&[&img.unified], "busybox");
 }
+
+/// A venv with pylxd from PyPI, made once and kept in the temporary directory.
+pub fn pylxd_python() -> PathBuf {
+    let venv = std::env::temp_dir().join("incus-tests-pylxd-venv");
+    let python = venv.join("bin/python");
+    let has = |p: &Path| {
+        Command::new(p)
+            .args(["-c", "import pylxd"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    if !has(&python) {
+        // Serialised across test processes by a lock file next to the venv.
+        let lock =
+            std::fs::File::create(std::env::temp_dir().join("incus-tests-pylxd.lock")).unwrap();
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor we own; released when `lock` closes.
+        unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+        if !has(&python) {
+            let o = Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .output()
+                .unwrap();
+            assert!(
+                o.status.success(),
+                "python3 -m venv (apt-get install python3-venv): {o:?}"
+            );
+            let o = Command::new(venv.join("bin/pip"))
+                .args(["install", "-q", "pylxd"])
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "pip install pylxd: {o:?}");
+        }
+    }
+    python
+}

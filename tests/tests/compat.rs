@@ -208,6 +208,17 @@ fn server_config_unset_addresses_and_token() {
     assert_eq!(info["auth"], "trusted", "{info}");
     let certs = env.json("incus-trust", &["list", "--format", "json"]);
     assert_eq!(certs[0]["name"], "laptop", "{certs}");
+    // The same over HTTPS, and from our own CLI through that remote.
+    srv.incus(&["config", "set", "srvt:", "user.remote=1"]).ok();
+    srv.incus(&["config", "unset", "srvt:", "user.remote"]).ok();
+    assert_eq!(
+        srv.incus(&["config", "get", "user.remote"])
+            .ok()
+            .stdout
+            .trim(),
+        ""
+    );
+    assert_eq!(srv.incus(&["config", "get", "user.keep"]).ok().line(), "1");
 }
 
 /// The NICs of `GET .../state` carry their MAC and host-side name.
@@ -243,4 +254,41 @@ fn instance_state_network_hwaddr() {
     let list = srv.incus(&["list", "--format", "json"]).ok().json();
     assert_eq!(list[0]["state"]["network"]["eth0"]["hwaddr"], mac.as_str());
     srv.incus(&["delete", "-f", "h1"]).ok();
+}
+
+/// pylxd's `profiles.create` (None for config and devices when not given) and edits.
+#[test]
+fn pylxd_profiles() {
+    let python = pylxd_python();
+    let env = TestEnv::initialized();
+    let srv = Server::start(&env);
+    let script = r#"
+import json, sys, urllib.parse, pylxd
+c = pylxd.Client(endpoint="http+unix://" + urllib.parse.quote(sys.argv[1], safe=""))
+p = c.profiles.create("pp1")
+q = c.profiles.create("pp2", config={"user.a": "1"}, devices=None, description="two")
+q.config["user.b"] = "2"
+q.save(wait=True)
+print(json.dumps({"names": sorted(x.name for x in c.profiles.all()),
+                  "pp2": c.profiles.get("pp2").config,
+                  "pp1": c.profiles.get("pp1").devices}))
+"#;
+    let o = std::process::Command::new(python)
+        .args(["-c", script])
+        .arg(&srv.socket)
+        .output()
+        .expect("python");
+    let v = to_output("pylxd profiles".into(), o).ok().json();
+    assert_eq!(
+        v,
+        serde_json::json!({
+            "names": ["default", "pp1", "pp2"],
+            "pp2": {"user.a": "1", "user.b": "2"},
+            "pp1": {},
+        }),
+        "{}",
+        srv.log()
+    );
+    let ours = env.json("incus-profile", &["show", "pp2", "--format", "json"]);
+    assert_eq!(ours["description"], "two", "{ours}");
 }
