@@ -292,3 +292,61 @@ print(json.dumps({"names": sorted(x.name for x in c.profiles.all()),
     let ours = env.json("incus-profile", &["show", "pp2", "--format", "json"]);
     assert_eq!(ours["description"], "two", "{ours}");
 }
+
+/// `file push` through a symlink the guest made follows it inside the container, as
+/// upstream does: the write lands in the container's /etc, and a link climbing out
+/// with `..` stops at the container's root, never reaching the host.
+#[test]
+fn file_push_through_a_guest_symlink_stays_inside() {
+    upstream_present();
+    let env = TestEnv::initialized();
+    with_image(&env);
+    let srv = Server::start(&env);
+    srv.incus(&["launch", "busybox", "f1"]).ok();
+    let unique = format!("compat-escape-{}", std::process::id());
+    let host_target = std::path::Path::new("/tmp").join(&unique);
+    let _ = std::fs::remove_file(&host_target);
+    srv.incus(&[
+        "exec",
+        "f1",
+        "--",
+        "sh",
+        "-c",
+        &format!(
+            "ln -s /etc/x /root/lnk && ln -s ../../../../../../tmp/{unique} /root/esc && \
+             ln -s /etc/y /root/rest"
+        ),
+    ])
+    .ok();
+    let src = env.root().join("payload");
+    std::fs::write(&src, "inside\n").unwrap();
+    let src = src.to_str().unwrap();
+    srv.incus(&["file", "push", src, "f1/root/lnk"]).ok();
+    let o = srv.incus(&["exec", "f1", "--", "cat", "/etc/x"]).ok();
+    assert_eq!(o.stdout, "inside\n");
+    // The link itself is still a link.
+    let o = srv
+        .incus(&["exec", "f1", "--", "readlink", "/root/lnk"])
+        .ok();
+    assert_eq!(o.stdout.trim(), "/etc/x");
+    srv.incus(&["file", "push", src, "f1/root/esc"]).ok();
+    assert!(
+        !host_target.exists(),
+        "a push through ../.. reached the host's {}",
+        host_target.display()
+    );
+    let o = srv
+        .incus(&["exec", "f1", "--", "cat", &format!("/tmp/{unique}")])
+        .ok();
+    assert_eq!(o.stdout, "inside\n");
+    // The files API (POST .../files) does the same.
+    let mut c = std::process::Command::new("curl");
+    c.args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket"])
+        .arg(&srv.socket)
+        .args(["-X", "POST", "-H", "X-Incus-type: file", "--data-binary", "rest\n"])
+        .arg("http://incus/1.0/instances/f1/files?path=/root/rest");
+    let code = String::from_utf8(c.output().unwrap().stdout).unwrap();
+    assert_eq!(code, "200");
+    let o = srv.incus(&["exec", "f1", "--", "cat", "/etc/y"]).ok();
+    assert_eq!(o.stdout, "rest\n");
+}
