@@ -341,12 +341,102 @@ fn file_push_through_a_guest_symlink_stays_inside() {
     assert_eq!(o.stdout, "inside\n");
     // The files API (POST .../files) does the same.
     let mut c = std::process::Command::new("curl");
-    c.args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket"])
-        .arg(&srv.socket)
-        .args(["-X", "POST", "-H", "X-Incus-type: file", "--data-binary", "rest\n"])
-        .arg("http://incus/1.0/instances/f1/files?path=/root/rest");
+    c.args([
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "--unix-socket",
+    ])
+    .arg(&srv.socket)
+    .args([
+        "-X",
+        "POST",
+        "-H",
+        "X-Incus-type: file",
+        "--data-binary",
+        "rest\n",
+    ])
+    .arg("http://incus/1.0/instances/f1/files?path=/root/rest");
     let code = String::from_utf8(c.output().unwrap().stdout).unwrap();
     assert_eq!(code, "200");
     let o = srv.incus(&["exec", "f1", "--", "cat", "/etc/y"]).ok();
     assert_eq!(o.stdout, "rest\n");
+}
+
+fn https_get(port: u16) -> u16 {
+    let o = std::process::Command::new("curl")
+        .args([
+            "-sk",
+            "--max-time",
+            "5",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+        ])
+        .arg(format!("https://127.0.0.1:{port}/1.0"))
+        .output()
+        .expect("curl");
+    String::from_utf8_lossy(&o.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
+}
+
+fn addresses(srv: &Server) -> Value {
+    srv.curl("GET", "/1.0", None).1["metadata"]["environment"]["addresses"].clone()
+}
+
+/// `core.https_address` set while the server runs (by our tool, then over REST by the
+/// upstream client) starts, moves and stops the HTTPS listener without a restart.
+#[test]
+fn https_address_follows_config_changes() {
+    upstream_present();
+    let env = TestEnv::initialized();
+    let srv = Server::start(&env);
+    assert_eq!(addresses(&srv), serde_json::json!([]));
+    let p1 = free_port();
+    env.ok(
+        "incus-instance",
+        &[
+            "config",
+            "set",
+            &format!("core.https_address=127.0.0.1:{p1}"),
+        ],
+    );
+    poll(20, "HTTPS on the first port", || {
+        (https_get(p1) == 200).then_some(())
+    });
+    assert_eq!(
+        addresses(&srv),
+        serde_json::json!([format!("127.0.0.1:{p1}")])
+    );
+    // Over REST, with the upstream client: the listener moves.
+    let p2 = free_port();
+    srv.incus(&[
+        "config",
+        "set",
+        &format!("core.https_address=127.0.0.1:{p2}"),
+    ])
+    .ok();
+    poll(20, "HTTPS on the second port", || {
+        (https_get(p2) == 200).then_some(())
+    });
+    poll(20, "the first port closed", || {
+        (https_get(p1) == 0).then_some(())
+    });
+    assert_eq!(
+        addresses(&srv),
+        serde_json::json!([format!("127.0.0.1:{p2}")])
+    );
+    // An unrelated key changes nothing; unset stops it.
+    srv.incus(&["config", "set", "user.x=1"]).ok();
+    assert_eq!(https_get(p2), 200);
+    srv.incus(&["config", "unset", "core.https_address"]).ok();
+    poll(20, "HTTPS stopped", || (https_get(p2) == 0).then_some(()));
+    assert_eq!(addresses(&srv), serde_json::json!([]));
+    // The unix socket still serves.
+    assert_eq!(srv.curl("GET", "/1.0", None).0, 200);
 }

@@ -7,6 +7,19 @@ use incus_api::{keys, Config, Server, ServerEnvironment, ServerStorageDriverInfo
 /// The API extensions announced (one list, with the wire types).
 pub use incus_api::API_EXTENSIONS;
 
+/// The file in the run directory written after every server config change: a running
+/// `incus-serve` watches it (inotify) to apply listener changes at once.
+pub const CHANGE_STAMP: &str = "server-config.stamp";
+
+fn announce(ctx: &Context) {
+    // Best effort: the database holds the change; a server that misses it applies it
+    // at its next start.
+    let _ = std::fs::write(
+        ctx.run_dir.join(CHANGE_STAMP),
+        crate::time::now().as_bytes(),
+    );
+}
+
 /// The server config map.
 pub fn config(ctx: &Context) -> Result<Config> {
     ctx.db()?.read(incus_db::server_config)
@@ -35,6 +48,7 @@ pub fn set_keys(ctx: &Context, pairs: &Config) -> Result<()> {
         }
         Ok(())
     })?;
+    announce(ctx);
     let changed: Vec<&String> = pairs.keys().collect();
     events::lifecycle(
         ctx,
@@ -49,6 +63,7 @@ pub fn unset(ctx: &Context, key: &str) -> Result<()> {
     keys::validate_server(key, "")?;
     ctx.db()?
         .write(|tx| incus_db::server_config_set(tx, key, None))?;
+    announce(ctx);
     events::lifecycle(
         ctx,
         "config-updated",
@@ -71,6 +86,7 @@ pub fn replace(ctx: &Context, new: &Config) -> Result<()> {
         }
         Ok(())
     })?;
+    announce(ctx);
     events::lifecycle(ctx, "config-updated", "/1.0", serde_json::json!({}))
 }
 
