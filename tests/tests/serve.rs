@@ -834,20 +834,29 @@ fn files_api_stays_in_the_rootfs() {
     assert_eq!(code, 200);
     assert!(headers.contains("x-incus-type: symlink"), "{headers}");
     assert_eq!(body, outside.to_str().unwrap().as_bytes());
-    // Writing through a symlink at the leaf is refused; writing under one stays inside.
+    // Writing through a symlink at the leaf follows it inside the rootfs (as upstream
+    // does in the container): the host path it names is untouched.
+    let inside = rootfs.join(&outside_rel);
+    std::fs::create_dir_all(inside.parent().unwrap()).unwrap();
     let (code, _, _) = curl_raw(
         &srv,
         &["-X", "POST", "--data-binary", "x"],
         &url("/root/abs"),
     );
-    // An existing entry of another kind (here a symlink) is a conflict.
-    assert_eq!(code, 409);
+    assert_eq!(code, 200);
+    assert_eq!(std::fs::read_to_string(&inside).unwrap(), "x");
+    assert!(std::fs::symlink_metadata(rootfs.join("root/abs"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
     let (code, _, _) = curl_raw(
         &srv,
-        &["-X", "POST", "--data-binary", "x"],
+        &["-X", "POST", "--data-binary", "y"],
         &url(&format!("/root/up/{outside_rel}")),
     );
-    assert_ne!(code, 200);
+    // Under an up-link, the same name inside the rootfs.
+    assert_eq!(code, 200);
+    assert_eq!(std::fs::read_to_string(&inside).unwrap(), "y");
     assert_eq!(std::fs::read_to_string(&outside).unwrap(), "secret");
 
     // Delete.
