@@ -6,7 +6,6 @@
 use incus_tests::serve::*;
 use incus_tests::{busybox_images, TestEnv};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
