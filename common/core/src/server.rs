@@ -20,6 +20,32 @@ fn announce(ctx: &Context) {
     );
 }
 
+/// `environment.addresses` for a listener bound to `bound`: that address, or for a
+/// wildcard bind the host's addresses with its port, as upstream lists them (IPv4 from
+/// `/proc/net/fib_trie` without loopback; for `[::]` also the global IPv6 addresses).
+pub fn listen_addresses(bound: std::net::SocketAddr) -> Vec<String> {
+    use crate::network::{addr, addr6};
+    if !bound.ip().is_unspecified() {
+        return vec![bound.to_string()];
+    }
+    let port = bound.port();
+    let fib = incus_sys::fsutil::read_small("/proc/net/fib_trie").unwrap_or_default();
+    let mut out: Vec<String> = addr::local_addresses(&fib)
+        .into_iter()
+        .map(|a| format!("{a}:{port}"))
+        .collect();
+    if bound.is_ipv6() {
+        let text = incus_sys::fsutil::read_small("/proc/net/if_inet6").unwrap_or_default();
+        for a in addr6::parse_if_inet6(&text) {
+            let s = format!("[{}]:{port}", a.cidr.addr);
+            if a.scope == "global" && !out.contains(&s) {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
 /// The server config map.
 pub fn config(ctx: &Context) -> Result<Config> {
     ctx.db()?.read(incus_db::server_config)
@@ -163,4 +189,18 @@ pub fn info(ctx: &Context) -> Result<Server> {
             ..Default::default()
         },
     })
+}
+
+#[cfg(test)]
+mod listen_tests {
+    #[test]
+    fn addresses_of_a_listener() {
+        let one = super::listen_addresses("127.0.0.1:8443".parse().unwrap());
+        assert_eq!(one, ["127.0.0.1:8443"]);
+        let all = super::listen_addresses("0.0.0.0:8443".parse().unwrap());
+        for a in &all {
+            assert!(a.ends_with(":8443") && !a.starts_with("127."), "{all:?}");
+            assert!(!a.starts_with('['), "IPv4 only for 0.0.0.0: {all:?}");
+        }
+    }
 }

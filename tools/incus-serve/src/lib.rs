@@ -301,7 +301,8 @@ async fn start_https(
         .await
         .map_err(|e| Error::invalid(format!("Listen on {addr}: {e}")))?;
     if let Ok(a) = listener.local_addr() {
-        *app.https_addresses.lock().expect("addresses lock") = vec![a.to_string()];
+        *app.https_addresses.lock().expect("addresses lock") =
+            incus_core::server::listen_addresses(a);
     }
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let router = router.clone();
