@@ -82,6 +82,10 @@ async fn serve(cli: Cli) -> Result<()> {
     // every server config write, seen through inotify) starts, moves or stops the
     // listener at once. `--https` pins it.
     if !fixed {
+        // The run directory is made on first use (locks); a fresh installation may
+        // not have it yet.
+        std::fs::create_dir_all(&run_dir)
+            .map_err(|e| Error::internal(format!("Create {}: {e}", run_dir.display())))?;
         // DirWatch owns its descriptor, which is what `new`'s deprecation is about.
         #[allow(deprecated)]
         let watch = incus_sys::watch::DirWatch::new(&run_dir)
