@@ -249,6 +249,7 @@ fn instance_state_network_hwaddr() {
     let eth0: &Value = &v["metadata"]["network"]["eth0"];
     assert_eq!(eth0["hwaddr"], mac.as_str(), "{v}");
     assert!(!eth0["host_name"].as_str().unwrap_or("").is_empty(), "{v}");
+    assert_eq!(eth0["mtu"], 1500, "{v}");
     let o = srv.incus(&["info", "h1"]).ok();
     assert!(o.stdout.contains(&mac), "{}", o.stdout);
     let list = srv.incus(&["list", "--format", "json"]).ok().json();

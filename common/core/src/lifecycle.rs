@@ -519,6 +519,16 @@ pub fn nic_details(st: &mut InstanceState, inst: &incus_api::Instance) {
         }
         if let Some(m) = d.get("mtu").and_then(|m| m.parse().ok()) {
             n.mtu = m;
+        } else if incus_sys::netdev::is_interface_name(&n.host_name) {
+            // The MTU the veth pair was made with (read on the host end; a guest that
+            // changes its own end is not seen).
+            let path = format!("/sys/class/net/{}/mtu", n.host_name);
+            if let Some(m) = incus_sys::fsutil::read_small(path)
+                .ok()
+                .and_then(|m| m.trim().parse().ok())
+            {
+                n.mtu = m;
+            }
         }
     }
 }
