@@ -19,6 +19,7 @@ impl Drop for NetGuard<'_> {
 fn null_maps_from_the_go_client() {
     upstream_present();
     let env = TestEnv::initialized();
+    with_image(&env);
     let srv = Server::start(&env);
     srv.incus(&["profile", "create", "p1"]).ok();
     let p = env.json("incus-profile", &["show", "p1", "--format", "json"]);
@@ -68,6 +69,22 @@ fn null_maps_from_the_go_client() {
         Some(r#"{"config":null,"devices":null,"profiles":null}"#),
     );
     assert!(r.0 == 200 || r.0 == 202, "{r:?}");
+    let r = srv.curl(
+        "PUT",
+        "/1.0/storage-pools/cpool/volumes/custom/v1",
+        Some(r#"{"config":null,"description":"d"}"#),
+    );
+    assert_eq!(r.0, 200, "{r:?}");
+    let fp = env.json("incus-image", &["show", "busybox", "--format", "json"])["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = srv.curl(
+        "PUT",
+        &format!("/1.0/images/{fp}"),
+        Some(r#"{"properties":null,"profiles":null,"public":false,"auto_update":false}"#),
+    );
+    assert_eq!(r.0, 200, "{r:?}");
     let _ = env.run("incus-storage", &["volume", "delete", "cpool", "v1"]);
     let _ = env.run("incus-storage", &["delete", "cpool"]);
     let _ = env.run("incus-storage", &["delete", "cpool2"]);
