@@ -166,3 +166,19 @@ pub fn with_image(env: &TestEnv) {
     let img = busybox_images("serve");
     env.import(&[&img.unified], "busybox");
 }
+
+/// The venv with pylxd that `make deps` makes (`PYLXD_VENV` in the Makefile): the test
+/// itself never reaches the package index, so `make test` runs offline after set-up.
+pub fn pylxd_python() -> PathBuf {
+    let venv = std::env::var_os("INCUS_TEST_PYLXD_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/pylxd-venv"));
+    let python = venv.join("bin/python");
+    let o = Command::new(&python).args(["-c", "import pylxd"]).output();
+    assert!(
+        matches!(&o, Ok(o) if o.status.success()),
+        "no pylxd in {} (run `make deps`): {o:?}",
+        venv.display()
+    );
+    python
+}

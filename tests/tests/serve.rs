@@ -6,7 +6,6 @@
 use incus_tests::serve::*;
 use incus_tests::{busybox_images, TestEnv};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -597,22 +596,6 @@ fn chrono_now_after(t: &str) -> Option<()> {
     (now.as_str() > t).then_some(())
 }
 
-/// The venv with pylxd that `make deps` makes (`PYLXD_VENV` in the Makefile): the test
-/// itself never reaches the package index, so `make test` runs offline after set-up.
-fn pylxd_python() -> PathBuf {
-    let venv = std::env::var_os("INCUS_TEST_PYLXD_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/pylxd-venv"));
-    let python = venv.join("bin/python");
-    let o = Command::new(&python).args(["-c", "import pylxd"]).output();
-    assert!(
-        matches!(&o, Ok(o) if o.status.success()),
-        "no pylxd in {} (run `make deps`): {o:?}",
-        venv.display()
-    );
-    python
-}
-
 const PYLXD_SCRIPT: &str = r#"
 import json, sys, urllib.parse, pylxd
 c = pylxd.Client(endpoint="http+unix://" + urllib.parse.quote(sys.argv[1], safe=""))
@@ -848,20 +831,29 @@ fn files_api_stays_in_the_rootfs() {
     assert_eq!(code, 200);
     assert!(headers.contains("x-incus-type: symlink"), "{headers}");
     assert_eq!(body, outside.to_str().unwrap().as_bytes());
-    // Writing through a symlink at the leaf is refused; writing under one stays inside.
+    // Writing through a symlink at the leaf follows it inside the rootfs (as upstream
+    // does in the container): the host path it names is untouched.
+    let inside = rootfs.join(&outside_rel);
+    std::fs::create_dir_all(inside.parent().unwrap()).unwrap();
     let (code, _, _) = curl_raw(
         &srv,
         &["-X", "POST", "--data-binary", "x"],
         &url("/root/abs"),
     );
-    // An existing entry of another kind (here a symlink) is a conflict.
-    assert_eq!(code, 409);
+    assert_eq!(code, 200);
+    assert_eq!(std::fs::read_to_string(&inside).unwrap(), "x");
+    assert!(std::fs::symlink_metadata(rootfs.join("root/abs"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
     let (code, _, _) = curl_raw(
         &srv,
-        &["-X", "POST", "--data-binary", "x"],
+        &["-X", "POST", "--data-binary", "y"],
         &url(&format!("/root/up/{outside_rel}")),
     );
-    assert_ne!(code, 200);
+    // Under an up-link, the same name inside the rootfs.
+    assert_eq!(code, 200);
+    assert_eq!(std::fs::read_to_string(&inside).unwrap(), "y");
     assert_eq!(std::fs::read_to_string(&outside).unwrap(), "secret");
 
     // Delete.

@@ -4,11 +4,28 @@
 //! This crate knows nothing of SQL, processes or clap.
 
 pub mod error;
+pub mod extensions;
 pub mod keys;
+pub mod resources;
 pub mod types;
 pub mod volume_types;
 pub mod warning;
 
 pub use error::{Error, ErrorKind, Result};
+pub use extensions::API_EXTENSIONS;
+pub use resources::*;
 pub use types::*;
 pub use volume_types::*;
+
+/// For request fields that clients send as `null` when unset (Go's nil maps, slices
+/// and pointers; Python's None): null reads as the default. Use it with
+/// `#[serde(default, deserialize_with = "incus_api::null_default")]` on every map,
+/// list or nested object of a body a client writes.
+pub fn null_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + serde::Deserialize<'de>,
+{
+    use serde::Deserialize;
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}

@@ -190,13 +190,16 @@ pub struct InstancesPost {
     #[serde(rename = "type")]
     pub instance_type: String,
     pub architecture: String,
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub config: Config,
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub devices: Devices,
     pub ephemeral: bool,
     pub profiles: Option<Vec<String>>,
     pub description: String,
     pub stateful: bool,
     pub start: bool,
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub source: InstanceSource,
 }
 
@@ -208,6 +211,7 @@ pub struct InstanceSource {
     pub source_type: String,
     pub alias: String,
     pub fingerprint: String,
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub properties: Config,
     pub server: String,
     pub protocol: String,
@@ -221,9 +225,12 @@ pub struct InstanceSource {
 #[serde(default)]
 pub struct InstancePut {
     pub architecture: String,
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub config: Config,
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub devices: Devices,
     pub ephemeral: bool,
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub profiles: Vec<String>,
     pub description: String,
     pub stateful: bool,
@@ -274,9 +281,11 @@ pub struct ImageAliasesEntry {
 #[serde(default)]
 pub struct ImagePut {
     pub auto_update: bool,
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub properties: Config,
     pub public: bool,
     pub expires_at: String,
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub profiles: Vec<String>,
 }
 
@@ -296,6 +305,7 @@ pub struct StoragePool {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct StoragePoolPut {
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub config: Config,
     pub description: String,
 }
@@ -358,8 +368,10 @@ pub struct Profile {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct ProfilePut {
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub config: Config,
     pub description: String,
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub devices: Devices,
 }
 
@@ -516,6 +528,7 @@ mod tests {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct ServerPut {
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub config: Config,
 }
 
@@ -569,6 +582,7 @@ impl From<&StoragePool> for StoragePoolPut {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct NetworkPut {
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub config: Config,
     pub description: String,
 }

@@ -30,6 +30,7 @@ pub struct StorageVolumeStateUsage {
 /// `PUT /1.0/storage-pools/POOL/volumes/TYPE/VOL` (what `volume edit` changes).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct StorageVolumePut {
+    #[serde(default, deserialize_with = "crate::null_default")]
     pub config: Config,
     pub description: String,
 }

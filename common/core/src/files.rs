@@ -177,6 +177,39 @@ fn chmod_fd(fd: BorrowedFd<'_>, mode: u32) -> io::Result<()> {
     at::fchmod(fd, mode)
 }
 
+/// Creates a new regular file at `path` inside `root` with `access` flags. A final
+/// symlink whose target does not exist yet is followed and its target created, inside
+/// the root (`..` stops at the root, absolute targets start there), as upstream does for
+/// a push through a link the guest made; any other existing name is refused (EEXIST),
+/// and only a regular file is ever returned.
+fn create_in_root(
+    root: BorrowedFd<'_>,
+    path: &Path,
+    access: libc::c_int,
+    mode: u32,
+) -> io::Result<OwnedFd> {
+    match inroot::open_in_root(root, path, access | libc::O_CREAT | libc::O_EXCL, mode) {
+        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+            let link = inroot::open_in_root(root, path, libc::O_PATH | libc::O_NOFOLLOW, 0)?;
+            if fstat(link.as_fd())?.st_mode & libc::S_IFMT != libc::S_IFLNK {
+                return Err(e);
+            }
+            // Without O_EXCL the kernel follows the link (resolved in the root).
+            let fd = inroot::open_in_root(
+                root,
+                path,
+                access | libc::O_CREAT | libc::O_NONBLOCK | libc::O_NOCTTY,
+                mode,
+            )?;
+            if fstat(fd.as_fd())?.st_mode & libc::S_IFMT != libc::S_IFREG {
+                return Err(io::Error::other("not a regular file"));
+            }
+            Ok(fd)
+        }
+        r => r,
+    }
+}
+
 /// The rootfs of an instance, opened as the root of every lookup.
 fn root_of(ctx: &Context, name: &str) -> Result<OwnedFd> {
     let row = instance::get_row(ctx, name)?;
@@ -356,13 +389,8 @@ pub fn put(
                         .map_err(|e| io_err(&p, e))?
                 }
                 Err(e) if e.raw_os_error() == Some(libc::ENOENT) => std::fs::File::from(
-                    inroot::open_in_root(
-                        root.as_fd(),
-                        &p,
-                        libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL,
-                        mode,
-                    )
-                    .map_err(|e| io_err(&p, e))?,
+                    create_in_root(root.as_fd(), &p, libc::O_WRONLY, mode)
+                        .map_err(|e| io_err(&p, e))?,
                 ),
                 Err(e) => return Err(io_err(&p, e)),
             };
@@ -596,10 +624,14 @@ impl Rootfs {
                 Ok(std::fs::File::from(fd))
             }
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) && create => {
-                // O_EXCL: a name that appeared meanwhile (or a dangling symlink) is
-                // refused rather than opened.
+                // A name that appeared meanwhile is refused rather than opened; a
+                // dangling symlink is followed inside the root (unless O_EXCL).
                 let mode = mode & 0o7777;
-                let fd = self.at(path, access | libc::O_CREAT | libc::O_EXCL, mode)?;
+                let fd = if flags & libc::O_EXCL != 0 {
+                    self.at(path, access | libc::O_CREAT | libc::O_EXCL, mode)?
+                } else {
+                    create_in_root(self.root.as_fd(), &clean_bytes(path)?, access, mode)?
+                };
                 chmod_fd(fd.as_fd(), mode)?;
                 Ok(std::fs::File::from(fd))
             }

@@ -225,6 +225,8 @@ pub fn list_full(ctx: &Context) -> Result<Vec<Instance>> {
                 .map(|s| crate::snapshot::api_of(row, profiles_of(row, &by_name), s))
                 .collect(),
         );
+        let mut st = st;
+        crate::lifecycle::nic_details(&mut st, &inst);
         inst.state = Some(st);
         inst.backups = Some(vec![]);
         out.push(inst);

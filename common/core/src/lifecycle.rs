@@ -646,7 +646,46 @@ pub fn console_connect(
 
 /// Live state (`GET .../state`).
 pub fn state(ctx: &Context, name: &str) -> Result<InstanceState> {
-    Ok(state_at(&ctx.instance_run_dir(name)))
+    let mut st = state_at(&ctx.instance_run_dir(name));
+    nic_details(&mut st, &instance::get(ctx, name)?);
+    Ok(st)
+}
+
+/// Fills `hwaddr` and `host_name` of the NICs in a state from the instance's devices
+/// and volatile keys (what the runtime configured; the guest's own sysfs is not read).
+pub fn nic_details(st: &mut InstanceState, inst: &incus_api::Instance) {
+    let Some(net) = st.network.as_mut() else {
+        return;
+    };
+    for (dev, d) in &inst.expanded_devices {
+        if d.get("type").map(String::as_str) != Some("nic") {
+            continue;
+        }
+        let ifname = d.get("name").unwrap_or(dev);
+        let Some(n) = net.get_mut(ifname) else {
+            continue;
+        };
+        let volatile = |k: &str| inst.config.get(&format!("volatile.{dev}.{k}")).cloned();
+        if let Some(h) = d.get("hwaddr").cloned().or_else(|| volatile("hwaddr")) {
+            n.hwaddr = h;
+        }
+        if let Some(h) = volatile("host_name") {
+            n.host_name = h;
+        }
+        if let Some(m) = d.get("mtu").and_then(|m| m.parse().ok()) {
+            n.mtu = m;
+        } else if incus_sys::netdev::is_interface_name(&n.host_name) {
+            // The MTU the veth pair was made with (read on the host end; a guest that
+            // changes its own end is not seen).
+            let path = format!("/sys/class/net/{}/mtu", n.host_name);
+            if let Some(m) = incus_sys::fsutil::read_small(path)
+                .ok()
+                .and_then(|m| m.trim().parse().ok())
+            {
+                n.mtu = m;
+            }
+        }
+    }
 }
 
 /// The live state from an instance's run directory: one look at it for the status and

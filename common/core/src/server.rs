@@ -4,37 +4,47 @@
 use crate::{events, Context, Result};
 use incus_api::{keys, Config, Server, ServerEnvironment, ServerStorageDriverInfo};
 
-/// API extensions we implement (a subset of upstream's list, grown with features).
-pub const API_EXTENSIONS: &[&str] = &[
-    "storage",
-    "profiles",
-    "container_full",
-    "instances",
-    "image_aliases",
-    "projects",
-    "network",
-    "snapshot_expiry",
-    "instance_snapshot_schedule",
-    "explicit_trust_token",
-    // REST server (incus-serve): what the upstream client checks for.
-    "api_filtering",
-    "event_lifecycle",
-    "container_exec_recording",
-    "instance_create_start",
-    "operation_wait",
-    "certificate_token",
-    "container_backup",
-    "console",
-    // REST routes for snapshots, copies, networks and volumes.
-    "network_state",
-    "network_leases",
-    "storage_api_volume_rename",
-    "storage_api_volume_snapshots",
-    "storage_api_local_volume_handling",
-    "container_only_migration",
-    "snapshot_expiry_creation",
-    "instance_pool_move",
-];
+/// The API extensions announced (one list, with the wire types).
+pub use incus_api::API_EXTENSIONS;
+
+/// The file in the run directory written after every server config change: a running
+/// `incus-serve` watches it (inotify) to apply listener changes at once.
+pub const CHANGE_STAMP: &str = "server-config.stamp";
+
+fn announce(ctx: &Context) {
+    // Best effort: the database holds the change; a server that misses it applies it
+    // at its next start.
+    let _ = std::fs::write(
+        ctx.run_dir.join(CHANGE_STAMP),
+        crate::time::now().as_bytes(),
+    );
+}
+
+/// `environment.addresses` for a listener bound to `bound`: that address, or for a
+/// wildcard bind the host's addresses with its port, as upstream lists them (IPv4 from
+/// `/proc/net/fib_trie` without loopback; for `[::]` also the global IPv6 addresses).
+pub fn listen_addresses(bound: std::net::SocketAddr) -> Vec<String> {
+    use crate::network::{addr, addr6};
+    if !bound.ip().is_unspecified() {
+        return vec![bound.to_string()];
+    }
+    let port = bound.port();
+    let fib = incus_sys::fsutil::read_small("/proc/net/fib_trie").unwrap_or_default();
+    let mut out: Vec<String> = addr::local_addresses(&fib)
+        .into_iter()
+        .map(|a| format!("{a}:{port}"))
+        .collect();
+    if bound.is_ipv6() {
+        let text = incus_sys::fsutil::read_small("/proc/net/if_inet6").unwrap_or_default();
+        for a in addr6::parse_if_inet6(&text) {
+            let s = format!("[{}]:{port}", a.cidr.addr);
+            if a.scope == "global" && !out.contains(&s) {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
 
 /// The server config map.
 pub fn config(ctx: &Context) -> Result<Config> {
@@ -64,6 +74,7 @@ pub fn set_keys(ctx: &Context, pairs: &Config) -> Result<()> {
         }
         Ok(())
     })?;
+    announce(ctx);
     let changed: Vec<&String> = pairs.keys().collect();
     events::lifecycle(
         ctx,
@@ -78,6 +89,7 @@ pub fn unset(ctx: &Context, key: &str) -> Result<()> {
     keys::validate_server(key, "")?;
     ctx.db()?
         .write(|tx| incus_db::server_config_set(tx, key, None))?;
+    announce(ctx);
     events::lifecycle(
         ctx,
         "config-updated",
@@ -100,6 +112,7 @@ pub fn replace(ctx: &Context, new: &Config) -> Result<()> {
         }
         Ok(())
     })?;
+    announce(ctx);
     events::lifecycle(ctx, "config-updated", "/1.0", serde_json::json!({}))
 }
 
@@ -159,4 +172,18 @@ pub fn info(ctx: &Context) -> Result<Server> {
             ..Default::default()
         },
     })
+}
+
+#[cfg(test)]
+mod listen_tests {
+    #[test]
+    fn addresses_of_a_listener() {
+        let one = super::listen_addresses("127.0.0.1:8443".parse().unwrap());
+        assert_eq!(one, ["127.0.0.1:8443"]);
+        let all = super::listen_addresses("0.0.0.0:8443".parse().unwrap());
+        for a in &all {
+            assert!(a.ends_with(":8443") && !a.starts_with("127."), "{all:?}");
+            assert!(!a.starts_with('['), "IPv4 only for 0.0.0.0: {all:?}");
+        }
+    }
 }

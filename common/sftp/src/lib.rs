@@ -699,7 +699,7 @@ mod tests {
         let canary_rel = canary.to_str().unwrap().trim_start_matches('/').as_bytes();
         // The canary's directory exists inside too, so writes succeed there.
         let inside = root.join(canary.parent().unwrap().strip_prefix("/").unwrap());
-        std::fs::create_dir_all(inside).unwrap();
+        std::fs::create_dir_all(&inside).unwrap();
 
         // Write, read back, realpath and listing.
         let h = c
@@ -745,10 +745,18 @@ mod tests {
             let link = c.status(FXP_EXTENDED, &[b"hardlink@openssh.com", p, b"/linked"]);
             assert_eq!(link, FX_NO_SUCH_FILE);
         }
-        // A symlink to the host path: not followed out; removing it removes the link.
+        // A symlink to the host path: not followed out; a create through it makes the
+        // target inside the root (as upstream, in the container); removing it removes
+        // the link.
         assert_eq!(c.open(b"/abs", FXF_READ).err(), Some(FX_NO_SUCH_FILE));
+        let h = c.open(b"/abs", FXF_WRITE | FXF_CREAT).unwrap();
+        assert_eq!(c.write(&h, b"inside"), FX_OK);
+        assert_eq!(c.status(FXP_CLOSE, &[&h]), FX_OK);
+        assert_eq!(std::fs::read(inside.join("canary")).unwrap(), b"inside");
+        std::fs::remove_file(inside.join("canary")).unwrap();
+        // O_EXCL still refuses the name the link holds.
         assert_eq!(
-            c.open(b"/abs", FXF_WRITE | FXF_CREAT).err(),
+            c.open(b"/abs", FXF_WRITE | FXF_CREAT | FXF_EXCL).err(),
             Some(FX_FAILURE)
         );
         assert_eq!(c.status(FXP_REMOVE, &[b"/abs"]), FX_OK);

@@ -12,6 +12,7 @@ pub mod netdev;
 pub mod peer;
 pub mod shift;
 pub mod testhook;
+pub mod watch;
 
 /// The kernel's boot id: changes on every boot, so a stored copy tells whether the
 /// host rebooted even where the run directory is not a tmpfs.

@@ -20,6 +20,8 @@ pub struct App {
     pub instance_tool: std::path::PathBuf,
     /// PEM of the HTTPS server certificate, once generated.
     pub server_cert: std::sync::Mutex<Option<String>>,
+    /// The HTTPS listener's address as bound (`environment.addresses`).
+    pub https_addresses: std::sync::Mutex<Vec<String>>,
     /// Join-token attempts per source address.
     pub token_limiter: crate::limit::TokenLimiter,
 }
@@ -181,13 +183,5 @@ pub fn check_project(q: &std::collections::HashMap<String, String>) -> Result<()
 
 pub type Query = axum::extract::Query<std::collections::HashMap<String, String>>;
 
-/// For fields that clients send as `null` when unset (Go's nil maps and slices,
-/// Python's None): null reads as the default.
-pub fn null_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Default + serde::Deserialize<'de>,
-{
-    use serde::Deserialize;
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
+/// Null reads as the default (defined once, with the wire types).
+pub use incus_api::null_default;

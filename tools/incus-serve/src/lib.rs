@@ -64,93 +64,38 @@ async fn serve(cli: Cli) -> Result<()> {
         events,
         instance_tool,
         server_cert: std::sync::Mutex::new(None),
+        https_addresses: std::sync::Mutex::new(Vec::new()),
         token_limiter: limit::TokenLimiter::default(),
     });
     let router = routes::router(app.clone());
     tokio::spawn(routes::events::tail(app.clone()));
 
     let limits = Limits::from_env();
+    let run_dir = app::core(|ctx| Ok(ctx.run_dir.clone())).await?;
+    let fixed = cli.https.is_some();
     let https = cli.https.unwrap_or(https_cfg);
+    let mut current = None;
     if !https.is_empty() {
-        let (pem, config) = app::core(tls::load_or_create).await?;
-        *app.server_cert.lock().expect("cert lock") = Some(pem);
-        let addr = if https.starts_with(':') {
-            format!("[::]{https}")
-        } else if https.contains(':') {
-            https.clone()
-        } else {
-            format!("{https}:8443")
-        };
-        let listener = tokio::net::TcpListener::bind(&addr)
-            .await
-            .map_err(|e| Error::invalid(format!("Listen on {addr}: {e}")))?;
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-        let router = router.clone();
-        let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
-        let per_address = limit::PerAddress::new(limits.max_per_address);
-        tokio::spawn(async move {
-            let mut last_full_log: Option<std::time::Instant> = None;
-            let mut last_addr_log: Option<std::time::Instant> = None;
-            loop {
-                let Ok((tcp, peer)) = listener.accept().await else {
-                    // Out of descriptors, most likely: let connections finish.
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                };
-                // Over a cap, a connection is closed at once: it costs a descriptor
-                // for no longer than this, and nothing is queued. One address cannot
-                // take every slot.
-                let Some(addr_slot) = per_address.take(peer.ip()) else {
-                    if last_addr_log.is_none_or(|t| t.elapsed().as_secs() >= 10) {
-                        eprintln!(
-                            "incus-serve: {} connections open from {}, the limit per address: refusing more (logged once per 10 s)",
-                            limits.max_per_address,
-                            peer.ip()
-                        );
-                        last_addr_log = Some(std::time::Instant::now());
-                    }
-                    drop(tcp);
-                    continue;
-                };
-                let Ok(slot) = slots.clone().try_acquire_owned() else {
-                    if last_full_log.is_none_or(|t| t.elapsed().as_secs() >= 10) {
-                        eprintln!(
-                            "incus-serve: {} connections open, the limit: refusing {peer} (and others for 10 s)",
-                            limits.max_connections
-                        );
-                        last_full_log = Some(std::time::Instant::now());
-                    }
-                    drop(tcp);
-                    continue;
-                };
-                let (acceptor, router) = (acceptor.clone(), router.clone());
-                tokio::spawn(async move {
-                    let _slots = (slot, addr_slot);
-                    // A peer that connects and never finishes the handshake is cut off.
-                    let Ok(Ok(stream)) =
-                        tokio::time::timeout(limits.handshake, acceptor.accept(tcp)).await
-                    else {
-                        return;
-                    };
-                    let der = stream
-                        .get_ref()
-                        .1
-                        .peer_certificates()
-                        .and_then(|c| c.first())
-                        .map(|c| c.to_vec());
-                    let fingerprint = der.as_deref().map(tls::fingerprint);
-                    // Trust is decided per request (routes::guard).
-                    let caller = Caller {
-                        trusted: false,
-                        protocol: "tls",
-                        fingerprint,
-                        cert_der: der,
-                        addr: Some(peer.ip()),
-                    };
-                    serve_conn(stream, router, caller, limits).await;
-                });
-            }
-        });
+        current = Some(start_https(&app, &router, &https, limits).await?);
+    }
+    // A change of core.https_address by any tool (stamp file written by core after
+    // every server config write, seen through inotify) starts, moves or stops the
+    // listener at once. `--https` pins it.
+    if !fixed {
+        // The run directory is made on first use (locks); a fresh installation may
+        // not have it yet.
+        std::fs::create_dir_all(&run_dir)
+            .map_err(|e| Error::internal(format!("Create {}: {e}", run_dir.display())))?;
+        // DirWatch owns its descriptor, which is what `new`'s deprecation is about.
+        #[allow(deprecated)]
+        let watch = incus_sys::watch::DirWatch::new(&run_dir)
+            .and_then(tokio::io::unix::AsyncFd::new)
+            .map_err(|e| Error::internal(format!("Watch {}: {e}", run_dir.display())))?;
+        let (app, router) = (app.clone(), router.clone());
+        tokio::spawn(follow_https(watch, app, router, limits, https, current));
+    } else {
+        // Detached: it serves until the process ends.
+        drop(current);
     }
 
     if socket.exists() {
@@ -279,4 +224,156 @@ where
         .serve_connection(TokioIo::new(stream), svc)
         .with_upgrades()
         .await;
+}
+
+/// A running HTTPS listener: its accept task.
+struct Https {
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Re-reads `core.https_address` whenever the stamp file changes and restarts the
+/// listener when the value differs. A bind failure is logged and leaves no listener.
+async fn follow_https(
+    watch: tokio::io::unix::AsyncFd<incus_sys::watch::DirWatch>,
+    app: AppRef,
+    router: axum::Router,
+    limits: Limits,
+    initial: String,
+    mut current: Option<Https>,
+) {
+    let mut configured = initial;
+    // The first pass looks at once: a change made before the watch existed is seen.
+    let mut first = true;
+    loop {
+        if !first {
+            let Ok(mut guard) = watch.readable().await else {
+                return;
+            };
+            let names = match guard.get_inner().drain() {
+                Ok(n) => n,
+                Err(e) => {
+                    eprintln!("incus-serve: reading the config watch: {e}");
+                    return;
+                }
+            };
+            guard.clear_ready();
+            if !names.iter().any(|n| n == incus_core::server::CHANGE_STAMP) {
+                continue;
+            }
+        }
+        first = false;
+        let Ok(want) = app::core(|ctx| incus_core::server::get(ctx, "core.https_address")).await
+        else {
+            continue;
+        };
+        if want == configured {
+            continue;
+        }
+        if let Some(old) = current.take() {
+            old.task.abort();
+            let _ = old.task.await;
+        }
+        app.https_addresses.lock().expect("addresses lock").clear();
+        configured = want.clone();
+        if want.is_empty() {
+            continue;
+        }
+        match start_https(&app, &router, &want, limits).await {
+            Ok(h) => current = Some(h),
+            Err(e) => eprintln!("incus-serve: core.https_address={want}: {e}"),
+        }
+    }
+}
+
+/// Binds `https` (ADDR:PORT, ADDR or :PORT) and accepts TLS connections on it.
+async fn start_https(
+    app: &AppRef,
+    router: &axum::Router,
+    https: &str,
+    limits: Limits,
+) -> Result<Https> {
+    let (pem, config) = app::core(tls::load_or_create).await?;
+    *app.server_cert.lock().expect("cert lock") = Some(pem);
+    let addr = if https.starts_with(':') {
+        format!("[::]{https}")
+    } else if https.contains(':') {
+        https.to_string()
+    } else {
+        format!("{https}:8443")
+    };
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|e| Error::invalid(format!("Listen on {addr}: {e}")))?;
+    if let Ok(a) = listener.local_addr() {
+        *app.https_addresses.lock().expect("addresses lock") =
+            incus_core::server::listen_addresses(a);
+    }
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let router = router.clone();
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let per_address = limit::PerAddress::new(limits.max_per_address);
+    let task = tokio::spawn(async move {
+        let mut last_full_log: Option<std::time::Instant> = None;
+        let mut last_addr_log: Option<std::time::Instant> = None;
+        loop {
+            let Ok((tcp, peer)) = listener.accept().await else {
+                // Out of descriptors, most likely: let connections finish.
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            };
+            // Over a cap, a connection is closed at once: it costs a descriptor
+            // for no longer than this, and nothing is queued. One address cannot
+            // take every slot.
+            let Some(addr_slot) = per_address.take(peer.ip()) else {
+                if last_addr_log.is_none_or(|t| t.elapsed().as_secs() >= 10) {
+                    eprintln!(
+                            "incus-serve: {} connections open from {}, the limit per address: refusing more (logged once per 10 s)",
+                            limits.max_per_address,
+                            peer.ip()
+                        );
+                    last_addr_log = Some(std::time::Instant::now());
+                }
+                drop(tcp);
+                continue;
+            };
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                if last_full_log.is_none_or(|t| t.elapsed().as_secs() >= 10) {
+                    eprintln!(
+                            "incus-serve: {} connections open, the limit: refusing {peer} (and others for 10 s)",
+                            limits.max_connections
+                        );
+                    last_full_log = Some(std::time::Instant::now());
+                }
+                drop(tcp);
+                continue;
+            };
+            let (acceptor, router) = (acceptor.clone(), router.clone());
+            tokio::spawn(async move {
+                let _slots = (slot, addr_slot);
+                // A peer that connects and never finishes the handshake is cut off.
+                let Ok(Ok(stream)) =
+                    tokio::time::timeout(limits.handshake, acceptor.accept(tcp)).await
+                else {
+                    return;
+                };
+                let der = stream
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .and_then(|c| c.first())
+                    .map(|c| c.to_vec());
+                let fingerprint = der.as_deref().map(tls::fingerprint);
+                // Trust is decided per request (routes::guard).
+                let caller = Caller {
+                    trusted: false,
+                    protocol: "tls",
+                    fingerprint,
+                    cert_der: der,
+                    addr: Some(peer.ip()),
+                };
+                serve_conn(stream, router, caller, limits).await;
+            });
+        }
+    });
+    Ok(Https { task })
 }

@@ -12,6 +12,11 @@ pub fn routes() -> Router<AppRef> {
     Router::new()
         .route("/", get(root))
         .route("/1.0", get(get_server).put(put_server).patch(patch_server))
+        .route("/1.0/resources", get(resources))
+}
+
+async fn resources() -> ApiResult {
+    sync(core(|_| incus_core::resources::get()).await?)
 }
 
 async fn root() -> ApiResult {
@@ -30,6 +35,7 @@ async fn get_server(State(app): State<AppRef>, Extension(caller): Extension<Call
         info.environment.certificate_fingerprint =
             crate::tls::pem_fingerprint(&info.environment.certificate).unwrap_or_default();
     }
+    info.environment.addresses = app.https_addresses.lock().expect("addresses lock").clone();
     info.auth_user_method = caller.protocol.into();
     if let Some(fp) = &caller.fingerprint {
         info.auth_user_name = fp.clone();

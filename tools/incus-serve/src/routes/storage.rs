@@ -37,7 +37,7 @@ async fn list(q: Query) -> ApiResult {
 struct PoolsPost {
     name: String,
     driver: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::app::null_default")]
     config: Config,
     #[serde(default)]
     description: String,
