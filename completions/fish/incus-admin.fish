@@ -72,7 +72,7 @@ complete -c incus-admin -n "__fish_incus_admin_using_subcommand shutdown" -l pro
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand shutdown" -s f -l force -d 'Kill the instances at once instead of waiting for a clean halt'
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand shutdown" -s q -l quiet -d 'Print less'
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand shutdown" -s h -l help -d 'Print help'
-complete -c incus-admin -n "__fish_incus_admin_using_subcommand sql" -s f -l format -r -f -a "table\t'Bordered table'
+complete -c incus-admin -n "__fish_incus_admin_using_subcommand sql" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
