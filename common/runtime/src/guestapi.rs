@@ -1,9 +1,9 @@
 //! The guest API: upstream's devIncus (`/dev/incus/sock` inside), served by the monitor.
 //!
 //! The tools publish what the guest may see into `RUN_DIR/guestapi.json` ([`guest_publish`]:
-//! the `user.*` and `cloud-init.*` keys, the devices, the flags); the monitor watches the run
-//! directory with inotify, re-reads the file and turns the differences into `config` and
-//! `device` events for the `/1.0/events` listeners. The socket is `RUN_DIR/guestapi/sock`
+//! the `user.*` and `cloud-init.*` keys, the devices, the flags) and signal the monitor
+//! (`DATA_CHANGED` through its pidfd), which re-reads the file and turns the differences into
+//! `config` and `device` events for the `/1.0/events` listeners. The socket is `RUN_DIR/guestapi/sock`
 //! (0666 in a 0755 directory owned by host root), bind-mounted on `/dev/incus` inside.
 //!
 //! Only the container's processes are answered, and only its root, as upstream: the peer's
@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -66,12 +66,22 @@ const MAX_PENDING_OUT: usize = 64 * 1024;
 const MAX_EXPORTS: usize = 2;
 
 /// Publishes what the guest API of a running (or starting) container serves; the monitor
-/// picks it up at once (inotify) and tells event listeners what changed.
+/// picks it up at once (signalled through its pidfd) and tells event listeners what changed.
 pub fn guest_publish(run_dir: &Path, data: &GuestData) -> Result<()> {
     fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
     let v = serde_json::to_vec(data).map_err(|e| Error::Invalid(e.to_string()))?;
-    write_atomic(&run_dir.join(DATA), &v)
+    write_atomic(&run_dir.join(DATA), &v)?;
+    // Tell a running monitor (through its pidfd: never a recycled pid).
+    if let Ok(st) = crate::state::read_state(run_dir) {
+        if let Some(fd) = st.running.as_ref().and_then(crate::state::monitor_pidfd) {
+            let _ = crate::sys::pidfd_send_signal(fd.as_fd(), DATA_CHANGED);
+        }
+    }
+    Ok(())
 }
+
+/// The signal that tells a monitor its guest data changed.
+pub(crate) const DATA_CHANGED: i32 = libc::SIGUSR2;
 
 /// Whether the guest reported `Ready` (`PATCH /1.0`) since its init started.
 pub fn guest_ready(run_dir: &Path) -> bool {
@@ -126,7 +136,6 @@ struct Conn {
 pub(crate) struct GuestServer {
     run_dir: PathBuf,
     listener: Option<UnixListener>,
-    inotify: Option<OwnedFd>,
     data: GuestData,
     conns: Vec<Conn>,
     init_pid: i32,
@@ -335,7 +344,6 @@ impl GuestServer {
             },
             run_dir,
             listener: None,
-            inotify: None,
             data,
             conns: vec![],
             init_pid: 0,
@@ -355,7 +363,6 @@ impl GuestServer {
                 g.listen();
             }
         }
-        g.watch();
         g
     }
 
@@ -378,28 +385,6 @@ impl GuestServer {
         let _ = fs::remove_file(self.run_dir.join(DIR).join(SOCK));
     }
 
-    fn watch(&mut self) {
-        let Ok(c) = crate::sys::c_path(&self.run_dir) else {
-            return;
-        };
-        // SAFETY: plain syscalls on a fresh fd and a valid C string.
-        unsafe {
-            let fd = libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC);
-            if fd < 0 {
-                return;
-            }
-            let fd = OwnedFd::from_raw_fd(fd);
-            if libc::inotify_add_watch(
-                fd.as_raw_fd(),
-                c.as_ptr(),
-                libc::IN_MOVED_TO | libc::IN_CLOSE_WRITE,
-            ) >= 0
-            {
-                self.inotify = Some(fd);
-            }
-        }
-    }
-
     /// The container's init (set after each launch).
     pub fn set_init(&mut self, pid: i32) {
         self.init_pid = pid;
@@ -411,9 +396,6 @@ impl GuestServer {
     /// Descriptors to poll, with the events wanted.
     pub fn poll_fds(&self) -> Vec<(RawFd, PollFlags)> {
         let mut v = vec![];
-        if let Some(i) = &self.inotify {
-            v.push((i.as_raw_fd(), PollFlags::POLLIN));
-        }
         if let Some(l) = &self.listener {
             v.push((l.as_raw_fd(), PollFlags::POLLIN));
         }
@@ -432,9 +414,7 @@ impl GuestServer {
 
     /// One descriptor from [`Self::poll_fds`] is ready.
     pub fn ready_fd(&mut self, fd: RawFd, rev: PollFlags) {
-        if self.inotify.as_ref().map(|i| i.as_raw_fd()) == Some(fd) {
-            self.on_inotify();
-        } else if self.listener.as_ref().map(|l| l.as_raw_fd()) == Some(fd) {
+        if self.listener.as_ref().map(|l| l.as_raw_fd()) == Some(fd) {
             self.accept();
         } else if self.ready_hook.as_ref().map(|h| h.as_raw_fd()) == Some(fd) {
             // the helper ended (the monitor's reaper collects it): record what changed since
@@ -480,31 +460,12 @@ impl GuestServer {
         }
     }
 
-    fn on_inotify(&mut self) {
-        let Some(fd) = &self.inotify else { return };
-        let mut buf = [0u8; 4096];
-        let mut hit = false;
-        loop {
-            let n = match nix::unistd::read(fd.as_raw_fd(), &mut buf) {
-                Ok(n) if n > 0 => n,
-                _ => break,
-            };
-            let mut off = 0;
-            while off + 16 <= n {
-                let len = u32::from_ne_bytes(buf[off + 12..off + 16].try_into().unwrap_or([0; 4]))
-                    as usize;
-                let name = &buf[off + 16..(off + 16 + len).min(n)];
-                let name = name.split(|b| *b == 0).next().unwrap_or(&[]);
-                if name == DATA.as_bytes() {
-                    hit = true;
-                }
-                off += 16 + len;
-            }
-        }
-        if hit {
-            if let Ok(d) = read_data(&self.run_dir) {
-                self.update(d);
-            }
+    /// The monitor got [`DATA_CHANGED`]: a tool published new data; re-read it and tell
+    /// the event listeners what changed. A signal rather than inotify: closing an
+    /// inotify instance waits for an RCU grace period (~15 ms), paid at every exit.
+    pub fn data_changed(&mut self) {
+        if let Ok(d) = read_data(&self.run_dir) {
+            self.update(d);
         }
     }
 

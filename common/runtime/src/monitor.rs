@@ -141,6 +141,7 @@ fn run(run_dir: &Path, status: &mut Option<OwnedFd>) -> Result<()> {
         Signal::SIGINT,
         Signal::SIGHUP,
         Signal::SIGQUIT,
+        Signal::SIGUSR2, // guestapi::DATA_CHANGED
     ] {
         mask.add(s);
     }
@@ -294,6 +295,7 @@ fn run(run_dir: &Path, status: &mut Option<OwnedFd>) -> Result<()> {
                         log!("signal {}: asking init to halt", si.ssi_signo);
                         let _ = crate::sys::pidfd_send_signal(init_fd.as_fd(), stop_signal);
                     }
+                    crate::guestapi::DATA_CHANGED => guest.data_changed(),
                     _ => {}
                 }
             }
