@@ -9,7 +9,6 @@
 
 use incus_api::{Error, Result};
 use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
@@ -23,8 +22,7 @@ pub struct ShiftReport {
 }
 
 fn cstr(p: &Path) -> Result<CString> {
-    CString::new(p.as_os_str().as_bytes())
-        .map_err(|_| Error::invalid(format!("{} contains NUL", p.display())))
+    crate::ffi::c_path(p).map_err(|_| Error::invalid(format!("{} contains NUL", p.display())))
 }
 
 fn unshift_id(id: u32, base: u32, range: u32) -> Option<u32> {
