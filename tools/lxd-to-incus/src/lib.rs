@@ -5,6 +5,7 @@
 //! (docs/lxd-to-incus.md says what is done and what is not).
 
 pub mod lxd;
+pub mod migrate;
 pub mod plan;
 pub mod preflight;
 
@@ -138,9 +139,23 @@ fn confirm() -> Result<bool> {
 
 pub fn exec(cli: Cli) -> Result<ExitCode> {
     let root = unsafe { libc::geteuid() } == 0;
+    let ctx = Context::from_env()?;
+    // An interrupted migration: finished when our rows are in, else rolled back
+    // (LXD running again) and started over.
+    let journal = migrate::Journal::at(&ctx);
+    if root && journal.exists() && !cli.dump_state {
+        if cli.dry_run {
+            return Err(Error::conflict(format!(
+                "An interrupted migration was found ({}): run lxd-to-incus again without --dry-run to finish or roll it back",
+                journal.dir.display()
+            )));
+        }
+        if migrate::resume(&ctx, &journal)? {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
     let source = lxd::Source::find(cli.source_dir.as_deref())?;
     eprintln!("=> Source: {} ({})", source.kind, source.dir.display());
-    let ctx = Context::from_env()?;
     eprintln!("=> Target: {}", ctx.incus_dir.display());
 
     let state = match source.connect().and_then(|r| lxd::read_state(&r)) {
@@ -189,7 +204,6 @@ pub fn exec(cli: Cli) -> Result<ExitCode> {
     if !cli.yes && !confirm()? {
         return Err(Error::conflict("User aborted migration"));
     }
-    Err(Error::unsupported(
-        "The migration itself is not implemented yet: this version checks and plans only (docs/lxd-to-incus.md)",
-    ))
+    migrate::run(&ctx, &source, &state)?;
+    Ok(ExitCode::SUCCESS)
 }

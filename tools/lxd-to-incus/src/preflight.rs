@@ -133,6 +133,20 @@ pub fn check(st: &LxdState, host: &Host) -> Report {
         Some(_) => {}
     }
 
+    // Projects: the migration moves the default project only.
+    let others: Vec<&str> = st
+        .projects
+        .iter()
+        .map(|ps| s(&ps.project, "name"))
+        .filter(|n| *n != "default")
+        .collect();
+    if !others.is_empty() {
+        p.push(format!(
+            "Source server has projects other than \"default\" ({}): this version migrates the default project only",
+            others.join(", ")
+        ));
+    }
+
     // Clustering.
     if env["server_clustered"] == Value::Bool(true) {
         p.push(format!(

@@ -66,6 +66,10 @@ fn every_problem_is_listed_at_once() {
         .push(json!({"name": "big", "driver": "zfs", "config": {}, "volumes": []}));
     st.storage_pools
         .push(json!({"name": "fast", "driver": "btrfs", "config": {}, "volumes": []}));
+    st.projects.push(lxd_to_incus::lxd::ProjectState {
+        project: json!({"name": "team"}),
+        ..Default::default()
+    });
     let host = Host {
         root: false,
         btrfs_tool: false,
@@ -89,10 +93,11 @@ fn every_problem_is_listed_at_once() {
         "network \"lxdfan0\" using deprecated configuration key \"fan.underlay_subnet\"",
         "Storage pool \"big\" uses driver \"zfs\"",
         "Required command \"btrfs\" is missing for storage pool \"fast\"",
+        "projects other than \"default\" (team)",
     ] {
         assert!(all.contains(want), "missing {want:?} in:\n{all}");
     }
-    assert_eq!(r.problems.len(), 14, "{all}");
+    assert_eq!(r.problems.len(), 15, "{all}");
 }
 
 #[test]
