@@ -474,6 +474,13 @@ pub fn moves(ctx: &Context, source: &Source, st: &LxdState) -> Vec<(PathBuf, Pat
             m.push((source.log_dir.join(name), ctx.instance_log_dir(name)));
         }
     }
+    m
+}
+
+/// LXD names custom volumes PROJECT_NAME on disk; ours are NAME. Done after the
+/// commit, once a loop pool is mounted again (idempotent).
+pub fn volume_renames(ctx: &Context, st: &LxdState) -> Vec<(PathBuf, PathBuf)> {
+    let mut m = Vec::new();
     // LXD names custom volumes PROJECT_NAME on disk; ours are NAME.
     for p in &st.storage_pools {
         let pool = ctx.pools_dir().join(s(p, "name"));
@@ -799,6 +806,15 @@ fn with_writable(path: &Path, f: impl FnOnce() -> Result<()>) -> Result<()> {
 pub fn finish(ctx: &Context, j: &Journal) -> Result<()> {
     let st = j.state()?;
     let steps = j.steps()?;
+    for p in &st.storage_pools {
+        // Mounts a loop pool.
+        incus_core::storage::load_pool(ctx, s(p, "name"))?;
+    }
+    for (from, to) in volume_renames(ctx, &st) {
+        if from.exists() && !to.exists() {
+            std::fs::rename(&from, &to)?;
+        }
+    }
     eprintln!("=> Un-shifting container files");
     for t in shifted_trees(ctx, &st) {
         if steps.contains(&Step::Unshifted {
@@ -807,8 +823,6 @@ pub fn finish(ctx: &Context, j: &Journal) -> Result<()> {
         {
             continue;
         }
-        // Mounts a loop pool.
-        incus_core::storage::load_pool(ctx, &t.pool)?;
         if t.path.exists() {
             with_writable(&t.path, || {
                 incus_sys::shift::unshift_tree(&t.path, t.uid, t.gid, t.range).map(|_| ())
