@@ -568,6 +568,13 @@ fn migrates_everything_killed_after_the_commit_and_finished_by_a_rerun() {
         "lxd-to-incus-committed",
     );
     assert!(!lxd_answers(&lxd), "LXD runs after the stop");
+    // A re-run killed after un-shifting the first tree, then one more that finishes
+    // (each tree is un-shifted once: the owners below are checked).
+    env.kill_at(
+        "lxd-to-incus",
+        &["--source-dir", &src, "--yes"],
+        "lxd-to-incus-unshifted",
+    );
     // The re-run finishes (un-shift, networks, instances).
     let o = env
         .run("lxd-to-incus", &["--source-dir", &src, "--yes"])
@@ -737,4 +744,96 @@ fn migrates_everything_killed_after_the_commit_and_finished_by_a_rerun() {
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["metadata"]["auth"], "trusted", "{v}");
+}
+
+/// LXD as it must be after a rollback: answering, c1 running with its lease, the
+/// data where it was, byte for byte with its owners; our side without a row.
+fn assert_restored(lxd: &Lxd, env: &TestEnv, trees: &[Vec<String>], what: &str) {
+    assert!(lxd_answers(lxd), "{what}: LXD is not running");
+    incus_tests::poll(60, "c1 running under LXD again", || {
+        lxd.lxc(&["list", "c1", "--format", "csv", "-c", "s"])
+            .contains("RUNNING")
+            .then_some(())
+    });
+    for ((l, _, _), want) in data_trees(lxd, env).iter().zip(trees) {
+        assert_eq!(&inside_tree(l, 0), want, "{what}: {} differs", l.display());
+    }
+    assert!(
+        !env.incus_dir.join(".lxd-to-incus").exists(),
+        "{what}: journal left"
+    );
+    if env.db_path().exists() {
+        assert_eq!(env.db_rows("instances"), 0, "{what}");
+        assert_eq!(env.db_rows("storage_pools"), 0, "{what}");
+    }
+}
+
+#[test]
+#[ignore = "needs Debian's lxd package and a running LXD: make test-slow"]
+fn failures_and_kills_before_the_commit_put_lxd_back() {
+    let net = "lxdhbr2";
+    let lxd = Lxd::start("rollback");
+    populate_full(&lxd, net, 78);
+    let env = TestEnv::new();
+    let _migrated = Migrated { env: &env, net };
+    let trees: Vec<Vec<String>> = data_trees(&lxd, &env)
+        .iter()
+        .map(|(l, _, _)| inside_tree(l, 0))
+        .collect();
+    let src = lxd.dir.to_str().unwrap().to_string();
+    let args = ["--source-dir", src.as_str(), "--yes"];
+
+    // A failure after the data moved: everything goes back, LXD restarts c1.
+    let o = env
+        .command("lxd-to-incus")
+        .args(args)
+        .env("INCUS_TEST_LXD_TO_INCUS_FAIL", "moved")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("Migration failed; LXD's data was put back and LXD restarted"),
+        "{err}"
+    );
+    assert_restored(&lxd, &env, &trees, "after a failure");
+
+    // Killed at each step before the commit: the next run rolls back first (then
+    // asks, and is told no).
+    for point in [
+        "lxd-to-incus-begin",
+        "lxd-to-incus-stopped",
+        "lxd-to-incus-moved",
+    ] {
+        env.kill_at("lxd-to-incus", &args, point);
+        assert!(
+            env.incus_dir.join(".lxd-to-incus/journal").exists(),
+            "{point}"
+        );
+        let o = env
+            .run_stdin("lxd-to-incus", &["--source-dir", &src], "no\n")
+            .err(4);
+        assert!(
+            o.stderr.contains("Rolling back an interrupted migration"),
+            "{point}: {}",
+            o.stderr
+        );
+        assert!(o.stderr.contains("User aborted migration"), "{}", o.stderr);
+        assert_restored(&lxd, &env, &trees, point);
+    }
+
+    // Killed after the first move, then re-run with --yes: rolled back, migrated.
+    env.kill_at("lxd-to-incus", &args, "lxd-to-incus-moved");
+    let o = env.run("lxd-to-incus", &args).ok();
+    assert!(o.stderr.contains("Rolling back an interrupted migration"));
+    assert!(o.stderr.contains("Migration done"), "{}", o.stderr);
+    assert!(!lxd_answers(&lxd));
+    assert_eq!(env.status("c1"), "Running");
+    let o = env
+        .run(
+            "incus",
+            &["exec", "c1", "--", "stat", "-c", "%u:%g", "/root/f"],
+        )
+        .ok();
+    assert_eq!(o.stdout, "1234:5678\n");
 }

@@ -455,9 +455,6 @@ pub fn rollback(ctx: &Context, j: &Journal) -> Result<()> {
 pub fn moves(ctx: &Context, source: &Source, st: &LxdState) -> Vec<(PathBuf, PathBuf)> {
     let (from, to) = (&source.dir, &ctx.incus_dir);
     let mut m = Vec::new();
-    for f in ["server.crt", "server.key"] {
-        m.push((from.join(f), to.join(f)));
-    }
     for p in &st.storage_pools {
         let name = s(p, "name");
         let own = from.join("storage-pools").join(name);
@@ -473,6 +470,9 @@ pub fn moves(ctx: &Context, source: &Source, st: &LxdState) -> Vec<(PathBuf, Pat
             let name = s(i, "name");
             m.push((source.log_dir.join(name), ctx.instance_log_dir(name)));
         }
+    }
+    for f in ["server.crt", "server.key"] {
+        m.push((from.join(f), to.join(f)));
     }
     m
 }
