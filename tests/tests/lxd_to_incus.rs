@@ -187,6 +187,24 @@ fn preflight_lists_every_problem_and_changes_nothing() {
     lxd.populate();
     lxd.lxc(&["config", "set", "core.trust_password", "s3cret"]);
     lxd.lxc(&["profile", "set", "default", "limits.network.priority", "5"]);
+    // A fan bridge: this kernel cannot make one (no fan support), so a plain managed
+    // bridge gets `bridge.mode=fan` in LXD's own database, which its API then reports.
+    lxd.lxc(&[
+        "network",
+        "create",
+        "lxdhfan0",
+        "ipv4.address=10.231.79.1/24",
+        "ipv6.address=none",
+    ]);
+    lxd.run(
+        "lxd",
+        &[
+            "sql",
+            "global",
+            "INSERT INTO networks_config (network_id, node_id, key, value) SELECT id, NULL, 'bridge.mode', 'fan' FROM networks WHERE name='lxdhfan0'",
+        ],
+        None,
+    );
     // A non-empty target: `admin init --minimal` made a pool.
     let env = TestEnv::initialized();
     let lxd_before = (tree(&lxd.dir), lxd.api_view());
@@ -197,7 +215,8 @@ fn preflight_lists_every_problem_and_changes_nothing() {
         "deprecated server configuration key \"core.trust_password\"",
         "profile \"default\" in project \"default\" using deprecated configuration key \"limits.network.priority\"",
         "Target server isn't empty (storage pools: default found)",
-        "Cannot migrate: 3 problems (nothing was changed)",
+        "network \"lxdhfan0\" using deprecated configuration key \"bridge.mode\" (a fan bridge)",
+        "Cannot migrate: 4 problems (nothing was changed)",
     ] {
         assert!(o.stderr.contains(want), "missing {want:?} in:\n{}", o.stderr);
     }
