@@ -614,6 +614,14 @@ fn migrates_everything_killed_after_the_commit_and_finished_by_a_rerun() {
     assert!(o.stderr.contains("Cannot read LXD's API"), "{}", o.stderr);
     assert!(!lxd_answers(&lxd), "LXD runs after the migration");
 
+    // --purge: LXD's leftovers (database, logs) go; the directory stays.
+    assert!(lxd.dir.join("database").is_dir());
+    let o = env
+        .run("lxd-to-incus", &["--source-dir", &src, "--purge"])
+        .ok();
+    assert!(o.stderr.contains("LXD purged"), "{}", o.stderr);
+    assert_eq!(incus_tests::list_dir(&lxd.dir), Vec::<String>::new());
+
     // Files: byte-identical, owners as seen inside unchanged.
     for ((l, t, _), want) in data_trees(&lxd, &env).iter().zip(&before) {
         assert!(!l.exists(), "{} left behind", l.display());
@@ -801,6 +809,17 @@ fn failures_and_kills_before_the_commit_put_lxd_back() {
         .collect();
     let src = lxd.dir.to_str().unwrap().to_string();
     let args = ["--source-dir", src.as_str(), "--yes"];
+    // --purge before a migration: refused, every reason listed, nothing removed.
+    let o = env
+        .run("lxd-to-incus", &["--source-dir", &src, "--purge"])
+        .err(4);
+    for want in [
+        "LXD is running",
+        "Nothing was migrated into",
+        "LXD's directory still holds data",
+    ] {
+        assert!(o.stderr.contains(want), "{want}: {}", o.stderr);
+    }
 
     // A failure after the data moved: everything goes back, LXD restarts c1.
     let o = env

@@ -36,6 +36,10 @@ pub struct Cli {
     /// Print what LXD's API answered (JSON) and exit (ours; records the unit tests' fixtures)
     #[arg(long, hide = true)]
     pub dump_state: bool,
+    /// After a successful migration, remove what is left of LXD (its database,
+    /// logs and cache); alone, on a host already migrated (ours)
+    #[arg(long)]
+    pub purge: bool,
 }
 
 /// The clap definition (man pages and completions).
@@ -150,9 +154,22 @@ pub fn exec(cli: Cli) -> Result<ExitCode> {
                 journal.dir.display()
             )));
         }
+        let source = journal.source()?;
         if migrate::resume(&ctx, &journal)? {
+            if cli.purge {
+                migrate::purge(&ctx, &source)?;
+            }
             return Ok(ExitCode::SUCCESS);
         }
+    }
+    if cli.purge && !cli.yes && !cli.dry_run {
+        // Alone: a host already migrated (LXD stopped, its data ours).
+        let source = match cli.source_dir.as_deref() {
+            Some(d) => lxd::Source::find(Some(d))?,
+            None => lxd::Source::installed()?,
+        };
+        migrate::purge(&ctx, &source)?;
+        return Ok(ExitCode::SUCCESS);
     }
     let source = lxd::Source::find(cli.source_dir.as_deref())?;
     eprintln!("=> Source: {} ({})", source.kind, source.dir.display());
@@ -205,5 +222,8 @@ pub fn exec(cli: Cli) -> Result<ExitCode> {
         return Err(Error::conflict("User aborted migration"));
     }
     migrate::run(&ctx, &source, &state)?;
+    if cli.purge {
+        migrate::purge(&ctx, &source)?;
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -78,6 +78,15 @@ impl Source {
         )))
     }
 
+    /// The first layout holding an LXD database (running or not): `--purge` alone.
+    pub fn installed() -> Result<Source> {
+        CANDIDATES
+            .iter()
+            .map(|(kind, dir)| Source::at(kind, Path::new(dir)))
+            .find(|s| s.dir.join("database").is_dir())
+            .ok_or_else(|| Error::not_found("No LXD installation found to purge"))
+    }
+
     pub fn connect(&self) -> Result<Remote> {
         Remote::connect(RemoteSpec {
             addr: format!("unix://{}", self.socket().display()),

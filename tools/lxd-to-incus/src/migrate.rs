@@ -65,6 +65,16 @@ impl Journal {
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect())
     }
+    /// The source recorded by the `begin` step.
+    pub fn source(&self) -> Result<Source> {
+        match self.steps()?.into_iter().next() {
+            Some(Step::Begin { source }) => Ok(source),
+            _ => Err(Error::internal(format!(
+                "{}: no begin step",
+                self.file().display()
+            ))),
+        }
+    }
     pub fn state(&self) -> Result<LxdState> {
         let text = std::fs::read_to_string(self.state_file())?;
         serde_json::from_str(&text)
@@ -880,6 +890,95 @@ pub fn resume(ctx: &Context, j: &Journal) -> Result<bool> {
         rollback(ctx, j)?;
         Ok(false)
     }
+}
+
+/// Mount points at or below `dir` (deepest first).
+fn mounts_below(dir: &Path) -> Vec<PathBuf> {
+    let mut m: Vec<PathBuf> = std::fs::read_to_string("/proc/self/mounts")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(1))
+        .map(|p| PathBuf::from(p.replace("\\040", " ")))
+        .filter(|p| p.starts_with(dir))
+        .collect();
+    m.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    m
+}
+
+/// `--purge`: what is left of LXD after a migration (its database, certificates it
+/// kept, logs, cache) is removed. Refused while LXD runs, while a migration is
+/// unfinished, when nothing was migrated here, and when LXD's directory still holds
+/// data (a pool, an image, a loop file).
+pub fn purge(ctx: &Context, source: &Source) -> Result<()> {
+    let mut problems = Vec::new();
+    if Journal::at(ctx).exists() {
+        problems.push("A migration is unfinished: run lxd-to-incus again first".to_string());
+    }
+    if source
+        .connect()
+        .and_then(|r| r.query("GET", "/1.0", None))
+        .is_ok()
+    {
+        problems.push(format!("LXD is running on {}", source.socket().display()));
+    }
+    if crate::target_contents(ctx)?.is_empty() {
+        problems.push(format!(
+            "Nothing was migrated into {}",
+            ctx.incus_dir.display()
+        ));
+    }
+    for d in ["storage-pools", "images", "disks"] {
+        let dir = source.dir.join(d);
+        let left: Vec<String> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .filter(|e| {
+                // An empty pool directory (a loop pool's mount point) is not data.
+                std::fs::read_dir(e.path()).map_or(true, |mut r| r.next().is_some())
+            })
+            .map(|e| e.path().display().to_string())
+            .collect();
+        if !left.is_empty() {
+            problems.push(format!(
+                "LXD's directory still holds data: {}",
+                left.join(", ")
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(crate::refusal(&problems));
+    }
+    eprintln!("=> Purging LXD's leftovers in {}", source.dir.display());
+    for m in mounts_below(&source.dir) {
+        let _ = Command::new("umount").arg(&m).status();
+    }
+    if let Some(m) = mounts_below(&source.dir).first() {
+        return Err(Error::internal(format!(
+            "{} is still mounted: nothing was removed",
+            m.display()
+        )));
+    }
+    let mut dirs = vec![source.dir.clone()];
+    if !source.log_dir.starts_with(&source.dir) {
+        dirs.push(source.log_dir.clone());
+    }
+    if !source.cache_dir.starts_with(&source.dir) {
+        dirs.push(source.cache_dir.clone());
+    }
+    // The directories stay (a package owns them); what is inside goes.
+    for d in dirs {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                std::fs::remove_dir_all(&p)?;
+            } else {
+                std::fs::remove_file(&p)?;
+            }
+        }
+    }
+    eprintln!("=> LXD purged");
+    Ok(())
 }
 
 #[cfg(test)]
