@@ -785,9 +785,10 @@ fn assert_restored(lxd: &Lxd, env: &TestEnv, trees: &[Vec<String>], what: &str) 
     for ((l, _, _), want) in data_trees(lxd, env).iter().zip(trees) {
         assert_eq!(&inside_tree(l, 0), want, "{what}: {} differs", l.display());
     }
-    assert!(
-        !env.incus_dir.join(".lxd-to-incus").exists(),
-        "{what}: journal left"
+    assert_eq!(
+        incus_tests::list_dir(&env.incus_dir),
+        Vec::<String>::new(),
+        "{what}: left on our side"
     );
     if env.db_path().exists() {
         assert_eq!(env.db_rows("instances"), 0, "{what}");

@@ -449,6 +449,19 @@ pub fn rollback(ctx: &Context, j: &Journal) -> Result<()> {
             move_path(&to, &from)?;
         }
     }
+    // The directories the moves made on our side, when empty again.
+    let mut made: Vec<PathBuf> = ["storage-pools", "disks", "logs", "images", "containers"]
+        .iter()
+        .map(|d| ctx.incus_dir.join(d))
+        .collect();
+    made.push(ctx.log_dir.clone());
+    for n in &st.networks {
+        made.push(incus_core::network::state_dir(ctx, s(n, "name")));
+    }
+    made.push(ctx.incus_dir.join("networks"));
+    for d in made {
+        let _ = std::fs::remove_dir(d);
+    }
     if steps.contains(&Step::Stopped)
         || source
             .connect()
