@@ -147,6 +147,60 @@ pub fn check(st: &LxdState, host: &Host) -> Report {
         ));
     }
 
+    // Names become paths and rows here: each must be one we accept (a crafted answer
+    // such as "../x" never reaches a rename).
+    let mut name_problem = |r: incus_api::Result<()>| {
+        if let Err(e) = r {
+            p.push(format!(
+                "Source server has an object this toolkit cannot hold: {}",
+                e.message
+            ));
+        }
+    };
+    use incus_core::names::{validate_instance_name, validate_object_name, validate_snapshot_name};
+    for ps in &st.projects {
+        for i in &ps.instances {
+            let inst = s(i, "name");
+            name_problem(validate_instance_name(inst));
+            for sn in i["snapshots"].as_array().into_iter().flatten() {
+                // "INSTANCE/SNAP", one slash (the snapshot rule refuses '/').
+                let full = s(sn, "name");
+                let snap = full.strip_prefix(&format!("{inst}/")).unwrap_or(full);
+                name_problem(validate_snapshot_name(snap));
+            }
+        }
+        for pr in &ps.profiles {
+            name_problem(validate_object_name("profile", s(pr, "name")));
+        }
+        for img in &ps.images {
+            let fp = s(img, "fingerprint");
+            if fp.len() != 64 || !fp.bytes().all(|b| b.is_ascii_hexdigit()) {
+                name_problem(Err(incus_api::Error::invalid(format!(
+                    "Invalid image fingerprint \"{}\"",
+                    fp.escape_debug()
+                ))));
+            }
+        }
+    }
+    for n in &st.networks {
+        if n["managed"] == Value::Bool(true) {
+            name_problem(validate_object_name("network", s(n, "name")));
+        }
+    }
+    for pool in &st.storage_pools {
+        name_problem(validate_object_name("storage pool", s(pool, "name")));
+        for v in pool["volumes"].as_array().into_iter().flatten() {
+            let name = s(v, "name");
+            match name.split_once('/') {
+                Some((vol, snap)) => {
+                    name_problem(validate_object_name("storage volume", vol));
+                    name_problem(validate_snapshot_name(snap));
+                }
+                None => name_problem(validate_object_name("storage volume", name)),
+            }
+        }
+    }
+
     // Clustering.
     if env["server_clustered"] == Value::Bool(true) {
         p.push(format!(

@@ -66,6 +66,11 @@ fn every_problem_is_listed_at_once() {
         .push(json!({"name": "big", "driver": "zfs", "config": {}, "volumes": []}));
     st.storage_pools
         .push(json!({"name": "fast", "driver": "btrfs", "config": {}, "volumes": []}));
+    st.projects[0].instances[0]["snapshots"][0]["name"] = json!("c1/../../x");
+    st.storage_pools[0]["volumes"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "..", "type": "custom", "config": {}}));
     st.projects.push(lxd_to_incus::lxd::ProjectState {
         project: json!({"name": "team"}),
         ..Default::default()
@@ -94,10 +99,12 @@ fn every_problem_is_listed_at_once() {
         "Storage pool \"big\" uses driver \"zfs\"",
         "Required command \"btrfs\" is missing for storage pool \"fast\"",
         "projects other than \"default\" (team)",
+        "cannot hold: Invalid snapshot name",
+        "cannot hold: Invalid storage volume name \"..\"",
     ] {
         assert!(all.contains(want), "missing {want:?} in:\n{all}");
     }
-    assert_eq!(r.problems.len(), 15, "{all}");
+    assert_eq!(r.problems.len(), 17, "{all}");
 }
 
 #[test]
