@@ -162,6 +162,12 @@ pub fn check(st: &LxdState, host: &Host) -> Report {
         for i in &ps.instances {
             let inst = s(i, "name");
             name_problem(validate_instance_name(inst));
+            if s(i, "type") == "virtual-machine" {
+                name_problem(Err(incus_api::Error::unsupported(format!(
+                    "virtual machine \"{}\" (this version migrates containers only)",
+                    inst.escape_debug()
+                ))));
+            }
             for sn in i["snapshots"].as_array().into_iter().flatten() {
                 // "INSTANCE/SNAP", one slash (the snapshot rule refuses '/').
                 let full = s(sn, "name");

@@ -67,6 +67,12 @@ fn every_problem_is_listed_at_once() {
     st.storage_pools
         .push(json!({"name": "fast", "driver": "btrfs", "config": {}, "volumes": []}));
     st.projects[0].instances[0]["snapshots"][0]["name"] = json!("c1/../../x");
+    let mut vm = st.projects[0].instances[0].clone();
+    vm["name"] = json!("vm1");
+    vm["type"] = json!("virtual-machine");
+    vm["snapshots"] = json!([]);
+    vm["config"] = json!({});
+    st.projects[0].instances.push(vm);
     st.storage_pools[0]["volumes"]
         .as_array_mut()
         .unwrap()
@@ -100,11 +106,12 @@ fn every_problem_is_listed_at_once() {
         "Required command \"btrfs\" is missing for storage pool \"fast\"",
         "projects other than \"default\" (team)",
         "cannot hold: Invalid snapshot name",
+        "cannot hold: virtual machine \"vm1\" (this version migrates containers only)",
         "cannot hold: Invalid storage volume name \"..\"",
     ] {
         assert!(all.contains(want), "missing {want:?} in:\n{all}");
     }
-    assert_eq!(r.problems.len(), 17, "{all}");
+    assert_eq!(r.problems.len(), 18, "{all}");
 }
 
 #[test]
