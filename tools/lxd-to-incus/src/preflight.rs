@@ -197,6 +197,16 @@ pub fn check(st: &LxdState, host: &Host) -> Report {
         name_problem(validate_object_name("storage pool", s(pool, "name")));
         for v in pool["volumes"].as_array().into_iter().flatten() {
             let name = s(v, "name");
+            if s(v, "type") == "image" {
+                // A pool's cached image volume, named by its fingerprint.
+                if name.len() != 64 || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    name_problem(Err(incus_api::Error::invalid(format!(
+                        "Invalid image volume name \"{}\"",
+                        name.escape_debug()
+                    ))));
+                }
+                continue;
+            }
             match name.split_once('/') {
                 Some((vol, snap)) => {
                     name_problem(validate_object_name("storage volume", vol));

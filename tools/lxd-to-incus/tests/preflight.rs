@@ -77,6 +77,9 @@ fn every_problem_is_listed_at_once() {
         .as_array_mut()
         .unwrap()
         .push(json!({"name": "..", "type": "custom", "config": {}}));
+    st.storage_pools[0]["volumes"].as_array_mut().unwrap().push(
+        json!({"name": "f0a035935e93c99a8a35a5e18fedc132bd5513384320aab54966723321a7b9fe", "type": "image", "config": {}}),
+    );
     st.projects.push(lxd_to_incus::lxd::ProjectState {
         project: json!({"name": "team"}),
         ..Default::default()
