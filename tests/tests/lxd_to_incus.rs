@@ -621,6 +621,14 @@ fn migrates_everything_killed_after_the_commit_and_finished_by_a_rerun() {
         .ok();
     assert!(o.stderr.contains("LXD purged"), "{}", o.stderr);
     assert_eq!(incus_tests::list_dir(&lxd.dir), Vec::<String>::new());
+    let tables = Command::new("nft")
+        .args(["list", "tables"])
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&tables.stdout).contains("inet lxd\n"),
+        "LXD's nftables table left"
+    );
 
     // Files: byte-identical, owners as seen inside unchanged.
     for ((l, t, _), want) in data_trees(&lxd, &env).iter().zip(&before) {

@@ -990,6 +990,11 @@ pub fn purge(ctx: &Context, source: &Source) -> Result<()> {
             }
         }
     }
+    // LXD leaves its (emptied) nftables table behind after its shutdown.
+    let _ = Command::new("nft")
+        .args(["delete", "table", "inet", "lxd"])
+        .stderr(Stdio::null())
+        .status();
     eprintln!("=> LXD purged");
     Ok(())
 }
