@@ -461,14 +461,25 @@ fn pem_certs(pem: &[u8]) -> Result<Vec<ureq::tls::Certificate<'static>>> {
     Ok(out)
 }
 
+fn untrusted(url: &str, e: &ureq::Error) -> Error {
+    Error::forbidden(format!(
+        "{url}: TLS: {e} (the server's certificate is not trusted: add its CA to SSL_CERT_FILE, or pin it as servercerts/REMOTE.crt with `remote add --accept-certificate`)"
+    ))
+}
+
 fn http_err(url: &str, e: ureq::Error) -> Error {
     match e {
         ureq::Error::BodyExceedsLimit(n) => Error::invalid(format!(
             "{url}: the server sent more than the {n} bytes it announced"
         )),
-        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => Error::forbidden(format!(
-            "{url}: TLS: {e} (the server's certificate is not trusted: add its CA to SSL_CERT_FILE or pin it as servercerts/REMOTE.crt)"
-        )),
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => untrusted(url, &e),
+        ureq::Error::Io(ref io)
+            if io
+                .get_ref()
+                .is_some_and(|i| i.downcast_ref::<rustls::Error>().is_some()) =>
+        {
+            untrusted(url, &e)
+        }
         e => Error::internal(format!("{url}: {e}")),
     }
 }
