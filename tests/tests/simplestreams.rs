@@ -313,9 +313,34 @@ fn simplestreams_remote_from_upstreams_tree() {
         by_fingerprint(&ours(&env, &conf, &["image", "list", "--format", "json"], &[]).json());
     assert_eq!(local[&unified_fp], ["uni", "uni2"]);
 
-    // A corrupted rootfs on the server: refused by its sha256, nothing left behind.
+    // Upstream's client through incus-serve: the server pulls from the image server
+    // (POST /1.0/images and /1.0/instances with source.server, protocol simplestreams,
+    // and the pinned certificate as source.certificate).
     ours(&env, &conf, &["delete", "-f", "imgs-ss1", "imgs-ss2"], &[]).ok();
     ours(&env, &conf, &["image", "delete", &split_fp], &[]).ok();
+    {
+        let srv = incus_tests::serve::Server::start(&env);
+        let sock = format!("unix://{}", srv.socket.display());
+        ours(&env, &conf, &["remote", "add", "srv", &sock], &[]).ok();
+        upstream(
+            &conf,
+            &["image", "copy", "pin:bb/split", "srv:", "--alias", "up"],
+        )
+        .ok();
+        let got = server.requests();
+        assert!(got.iter().any(|p| p.ends_with(".squashfs")), "{got:?}");
+        let local =
+            by_fingerprint(&ours(&env, &conf, &["image", "list", "--format", "json"], &[]).json());
+        assert_eq!(local[&split_fp], ["up"], "{local:?}");
+        upstream(&conf, &["launch", "pin:bb/split", "srv:imgs-ss4"]).ok();
+        assert_eq!(env.status("imgs-ss4"), "Running");
+        let got = server.requests();
+        assert!(got.iter().all(|p| p.starts_with("/streams/")), "{got:?}");
+        upstream(&conf, &["delete", "-f", "srv:imgs-ss4"]).ok();
+    }
+    ours(&env, &conf, &["image", "delete", &split_fp], &[]).ok();
+
+    // A corrupted rootfs on the server: refused by its sha256, nothing left behind.
     let served_rootfs = tree
         .join("images")
         .read_dir()

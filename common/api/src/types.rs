@@ -215,6 +215,8 @@ pub struct InstanceSource {
     pub properties: Config,
     pub server: String,
     pub protocol: String,
+    /// The image server's certificate (PEM) to trust instead of the system CAs.
+    pub certificate: String,
     pub source: String,
     pub instance_only: bool,
     pub allow_inconsistent: bool,

@@ -151,19 +151,20 @@ pub fn copy_image_from(
         let src = connect_remote(cfg, src, project)?;
         return copy_image(src.as_ref(), dst, name, opts, progress);
     };
-    let catalog = server.catalog()?;
-    let entry = catalog.resolve(name)?;
-    let fp = entry.image.fingerprint.clone();
-    match dst.image(&fp) {
+    let has = |fp: &str| match dst.image(fp) {
         Ok(_) => {
             for alias in &opts.aliases {
-                dst.image_alias_create(alias, &fp, "")?;
+                dst.image_alias_create(alias, fp, "")?;
             }
+            Ok(true)
         }
-        Err(e) if e.kind == incus_api::ErrorKind::NotFound => {
-            let dir = tempfile::tempdir()
-                .map_err(|e| Error::internal(format!("Temporary directory: {e}")))?;
-            let source = server.download(entry, dir.path(), progress)?;
+        Err(e) if e.kind == incus_api::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    };
+    server.pull(
+        name,
+        &has,
+        &mut |source, entry| {
             let mut opts = opts.clone();
             // What upstream's server records of an image from simplestreams.
             for (k, v) in &entry.image.properties {
@@ -171,17 +172,10 @@ pub fn copy_image_from(
                     .entry(k.clone())
                     .or_insert_with(|| v.clone());
             }
-            let img = dst.image_import(&source, &opts, None)?;
-            if img.fingerprint != fp {
-                return Err(Error::internal(format!(
-                    "Imported image {} is not the announced {fp}",
-                    img.fingerprint
-                )));
-            }
-        }
-        Err(e) => return Err(e),
-    }
-    Ok(fp)
+            Ok(dst.image_import(source, &opts, None)?.fingerprint)
+        },
+        progress,
+    )
 }
 
 /// Copies an image between two backends (`image copy`, `launch local:IMAGE srv:NAME`):

@@ -569,6 +569,37 @@ impl Server {
         Catalog::from_products(&files)
     }
 
+    /// Copies the image `name` (alias or fingerprint) into a store: `has(fp)` says
+    /// whether the store holds it already (then nothing is downloaded); otherwise the
+    /// files go to a temporary directory, `import` stores them (with the catalog entry
+    /// for its properties) and must return the announced fingerprint. Returns it.
+    pub fn pull(
+        &self,
+        name: &str,
+        has: &dyn Fn(&str) -> Result<bool>,
+        import: &mut dyn FnMut(&ImageSource, &Entry) -> Result<String>,
+        progress: Option<&dyn Fn(u64, u64)>,
+    ) -> Result<String> {
+        let catalog = self.catalog()?;
+        let entry = catalog.resolve(name)?;
+        let fp = entry.image.fingerprint.clone();
+        if has(&fp)? {
+            return Ok(fp);
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("incus-image-download-")
+            .tempdir()
+            .map_err(|e| Error::internal(format!("Temporary directory: {e}")))?;
+        let source = self.download(entry, dir.path(), progress)?;
+        let got = import(&source, entry)?;
+        if got != fp {
+            return Err(Error::internal(format!(
+                "Imported image {got} is not the announced {fp}"
+            )));
+        }
+        Ok(fp)
+    }
+
     /// Downloads an image's files into `dir` (metadata, then rootfs) and checks every
     /// sha256 and the fingerprint; on any failure the files are removed. `progress`
     /// gets (bytes done, bytes in all).
