@@ -359,3 +359,38 @@ fn simplestreams_remote_from_upstreams_tree() {
     assert_eq!(env.db_rows("images"), 1);
     assert_eq!(env.db_rows("instances"), 0);
 }
+
+/// Split images are exported over REST as upstream sends them (multipart parts
+/// `metadata` and `rootfs`); our client and upstream's write the same two files.
+#[test]
+fn split_image_export_over_rest() {
+    let env = TestEnv::initialized();
+    let img = busybox_images("split_image_export_over_rest");
+    let fp = env.import(&[&img.split_meta, &img.split_rootfs], "bb-split");
+    let srv = incus_tests::serve::Server::start(&env);
+    let conf = env.root().join("conf");
+    let sock = format!("unix://{}", srv.socket.display());
+    ours(&env, &conf, &["remote", "add", "srv", &sock], &[]).ok();
+    let meta = std::fs::read(&img.split_meta).unwrap();
+    let rootfs = std::fs::read(&img.split_rootfs).unwrap();
+    for (who, dir) in [("ours", "out-ours"), ("upstream", "out-upstream")] {
+        let out = env.root().join(dir);
+        // An existing directory: upstream's client then keeps the server's names.
+        std::fs::create_dir_all(&out).unwrap();
+        let target = out.to_str().unwrap();
+        let args = ["image", "export", &format!("srv:{fp}"), target];
+        match who {
+            "ours" => ours(&env, &conf, &args, &[]).ok(),
+            _ => upstream(&conf, &args).ok(),
+        };
+        let mut files = list_dir(&out);
+        files.sort();
+        assert_eq!(
+            files,
+            [format!("{fp}.tar.xz"), format!("meta-{fp}.tar.xz")],
+            "{who}"
+        );
+        assert_eq!(std::fs::read(out.join(&files[1])).unwrap(), meta, "{who}");
+        assert_eq!(std::fs::read(out.join(&files[0])).unwrap(), rootfs, "{who}");
+    }
+}

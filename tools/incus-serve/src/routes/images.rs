@@ -105,41 +105,70 @@ async fn delete(State(app): State<AppRef>, Path(fp): Path<String>) -> ApiResult 
     )
 }
 
-/// The stored file of a unified image, as upstream sends it.
+/// The stored files of an image, as upstream sends them: a unified image as the body,
+/// a split one as `multipart/form-data` with the parts `metadata`
+/// (`meta-FP.EXT`) and `rootfs` (`FP.EXT`).
 async fn export(Path(fp): Path<String>) -> Result<Response, ApiError> {
-    let (path, filename) = core(move |ctx| {
+    let (row, source) = core(move |ctx| {
         let row = image::resolve(ctx, &fp)?;
-        match image::stored_source(ctx, &row) {
-            // The stored file keeps its compression: name it after the upload.
-            ImageSource::Unified(p) => Ok((
-                p,
-                if row.filename.is_empty() {
-                    format!("{}.tar", row.fingerprint)
-                } else {
-                    row.filename.clone()
-                },
-            )),
-            ImageSource::Split { .. } => Err(Error::unsupported(
-                "Exporting split images over the API is not supported yet",
-            )),
-        }
+        let source = image::stored_source(ctx, &row);
+        Ok((row, source))
     })
     .await?;
-    let file = tokio::fs::File::open(&path)
-        .await
-        .map_err(|e| Error::internal(format!("Open {}: {e}", path.display())))?;
-    let stream = tokio_util_stream(file);
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename={filename}"),
-            ),
-        ],
-        Body::from_stream(stream),
-    )
-        .into_response())
+    let open = |p: std::path::PathBuf| async move {
+        tokio::fs::File::open(&p)
+            .await
+            .map_err(|e| Error::internal(format!("Open {}: {e}", p.display())))
+    };
+    match source {
+        // The stored file keeps its compression: name it after the upload.
+        ImageSource::Unified(p) => {
+            let filename = if row.filename.is_empty() {
+                format!("{}.tar", row.fingerprint)
+            } else {
+                row.filename.clone()
+            };
+            let stream = tokio_util_stream(open(p).await?);
+            Ok((
+                [
+                    (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename={filename}"),
+                    ),
+                ],
+                Body::from_stream(stream),
+            )
+                .into_response())
+        }
+        ImageSource::Split { metadata, rootfs } => {
+            let fp = &row.fingerprint;
+            let boundary = format!("incus-image-{}", &fp[..16.min(fp.len())]);
+            let part = |name: &str, filename: String| {
+                Bytes::from(format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                ))
+            };
+            let meta_name = format!("meta-{fp}{}", image::extension(&metadata));
+            let rootfs_name = format!("{fp}{}", image::extension(&rootfs));
+            let one =
+                |b: Bytes| futures_util::stream::once(async move { Ok::<_, std::io::Error>(b) });
+            let stream = one(part("metadata", meta_name))
+                .chain(tokio_util_stream(open(metadata).await?))
+                .chain(one(Bytes::from_static(b"\r\n")))
+                .chain(one(part("rootfs", rootfs_name)))
+                .chain(tokio_util_stream(open(rootfs).await?))
+                .chain(one(Bytes::from(format!("\r\n--{boundary}--\r\n"))));
+            Ok((
+                [(
+                    header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={boundary}"),
+                )],
+                Body::from_stream(stream),
+            )
+                .into_response())
+        }
+    }
 }
 
 /// A file as a stream of chunks.
