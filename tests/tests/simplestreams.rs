@@ -358,6 +358,43 @@ fn simplestreams_remote_from_upstreams_tree() {
     assert_eq!(list_dir(&env.incus_dir.join("images")), before);
     assert_eq!(env.db_rows("images"), 1);
     assert_eq!(env.db_rows("instances"), 0);
+
+    // `image import URL` as upstream: the URL's HEAD names the image and its hash.
+    ours(&env, &conf, &["image", "delete", &unified_fp], &[]).ok();
+    std::fs::copy(&img.unified, tree.join("unified.tar.xz")).unwrap();
+    std::fs::write(tree.join("direct"), "").unwrap();
+    let headers = |hash: &str| {
+        std::fs::write(
+            tree.join("direct.headers"),
+            format!("Incus-Image-Hash: {hash}\nIncus-Image-URL: {url}/unified.tar.xz\n"),
+        )
+        .unwrap()
+    };
+    let direct = format!("{url}/direct");
+    let trust: &[(&str, &Path)] = &[("SSL_CERT_FILE", &cert)];
+    // A hash that is not the file's: refused, nothing imported.
+    headers(&split_fp);
+    let out = ours(&env, &conf, &["image", "import", &direct], trust).err(7);
+    assert!(out.stderr.contains("sha256 mismatch"), "{}", out.stderr);
+    assert_eq!(env.db_rows("images"), 0);
+    headers(&unified_fp);
+    ours(
+        &env,
+        &conf,
+        &["image", "import", &direct, "--alias", "direct"],
+        trust,
+    )
+    .ok();
+    let local =
+        by_fingerprint(&ours(&env, &conf, &["image", "list", "--format", "json"], &[]).json());
+    assert_eq!(local[&unified_fp], ["direct"]);
+    ours(&env, &conf, &["image", "delete", &unified_fp], &[]).ok();
+    // Upstream's client through incus-serve: the server downloads (POST source.type=url).
+    let _srv = incus_tests::serve::Server::start_with(&env, &[("SSL_CERT_FILE", cert.as_os_str())]);
+    upstream(&conf, &["image", "import", &direct, "srv:"]).ok();
+    let local =
+        by_fingerprint(&ours(&env, &conf, &["image", "list", "--format", "json"], &[]).json());
+    assert!(local.contains_key(&unified_fp), "{local:?}");
 }
 
 /// Split images are exported over REST as upstream sends them (multipart parts

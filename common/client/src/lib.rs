@@ -25,6 +25,8 @@ pub mod remote;
 
 /// Simplestreams image servers (`images:`), for the tools that list and copy from them.
 pub use incus_simplestreams as simplestreams;
+/// Temporary directories for downloads made by the tools.
+pub use tempfile::TempDir;
 
 pub use chrono::{DateTime, Utc};
 pub use incus_core::boot::BootReport;

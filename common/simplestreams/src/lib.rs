@@ -668,57 +668,164 @@ impl Server {
     ) -> Result<()> {
         let url = self.url(&file.path);
         let resp = self.get(&file.path)?;
-        let mut reader = resp
-            .into_body()
-            .into_with_config()
-            .limit(file.size)
-            .reader();
-        let mut out = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(to)
-            .map_err(|e| Error::internal(format!("Create {}: {e}", to.display())))?;
-        let mut hash = Sha256::new();
-        let mut buf = vec![0u8; 1 << 16];
-        let mut got = 0u64;
-        loop {
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    let e = match e.into_inner().map(|i| i.downcast::<ureq::Error>()) {
-                        Some(Ok(ue)) => http_err(&url, *ue),
-                        Some(Err(other)) => Error::internal(format!("{url}: {other}")),
-                        None => Error::internal(format!("{url}: read failed")),
-                    };
-                    return Err(e);
-                }
-            };
-            hash.update(&buf[..n]);
-            combined.update(&buf[..n]);
-            out.write_all(&buf[..n])
-                .map_err(|e| Error::internal(format!("Write {}: {e}", to.display())))?;
-            got += n as u64;
-            progress(n as u64);
-        }
-        if got != file.size {
-            return Err(Error::invalid(format!(
-                "{url}: got {got} bytes, the index announced {}",
-                file.size
-            )));
-        }
-        let sum = hex::encode(hash.finalize());
-        if sum != file.sha256 {
-            return Err(Error::invalid(format!(
-                "{url}: sha256 mismatch (expected {}, got {sum}); the download is refused",
-                file.sha256
-            )));
-        }
-        out.sync_all()
-            .map_err(|e| Error::internal(format!("Write {}: {e}", to.display())))?;
-        Ok(())
+        stream_to(
+            &url,
+            resp,
+            Some(file.size),
+            &file.sha256,
+            to,
+            combined,
+            progress,
+        )
     }
+}
+
+/// Largest image taken from a URL without an announced size (as an upload).
+const MAX_DIRECT: u64 = 16 << 30;
+
+/// Streams a response body to a new file `to`, checking its size (when announced) and
+/// its sha256; `combined` hashes it too.
+fn stream_to(
+    url: &str,
+    resp: ureq::http::Response<ureq::Body>,
+    size: Option<u64>,
+    sha256: &str,
+    to: &Path,
+    combined: &mut Sha256,
+    progress: &mut dyn FnMut(u64),
+) -> Result<()> {
+    let mut reader = resp
+        .into_body()
+        .into_with_config()
+        .limit(size.unwrap_or(MAX_DIRECT))
+        .reader();
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(to)
+        .map_err(|e| Error::internal(format!("Create {}: {e}", to.display())))?;
+    let mut hash = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut got = 0u64;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let e = match e.into_inner().map(|i| i.downcast::<ureq::Error>()) {
+                    Some(Ok(ue)) => http_err(url, *ue),
+                    Some(Err(other)) => Error::internal(format!("{url}: {other}")),
+                    None => Error::internal(format!("{url}: read failed")),
+                };
+                return Err(e);
+            }
+        };
+        hash.update(&buf[..n]);
+        combined.update(&buf[..n]);
+        out.write_all(&buf[..n])
+            .map_err(|e| Error::internal(format!("Write {}: {e}", to.display())))?;
+        got += n as u64;
+        progress(n as u64);
+    }
+    if let Some(size) = size.filter(|s| got != *s) {
+        return Err(Error::invalid(format!(
+            "{url}: got {got} bytes, the index announced {size}"
+        )));
+    }
+    let sum = hex::encode(hash.finalize());
+    if !sum.eq_ignore_ascii_case(sha256) {
+        return Err(Error::invalid(format!(
+            "{url}: sha256 mismatch (expected {sha256}, got {sum}); the download is refused"
+        )));
+    }
+    out.sync_all()
+        .map_err(|e| Error::internal(format!("Write {}: {e}", to.display())))?;
+    Ok(())
+}
+
+/// Upstream's `image import URL` (`source.type=url`): a HEAD of `url` answers
+/// `Incus-Image-Hash` and `Incus-Image-URL` (or the `LXD-` names); the unified image at
+/// that https URL is downloaded into `dir` and must hash to the announced sha256 (else
+/// refused, the file removed). System CAs only. Returns the file and its fingerprint.
+pub fn fetch_direct(
+    url: &str,
+    dir: &Path,
+    progress: Option<&dyn Fn(u64, u64)>,
+) -> Result<(ImageSource, String)> {
+    let server = Server::new(url, None)?;
+    let head = server
+        .agent
+        .head(url)
+        .header("Incus-Server-Architectures", host_arch())
+        .call()
+        .map_err(|e| http_err(url, e))?;
+    if head.status() != 200 {
+        return Err(Error::invalid(format!(
+            "Unable to fetch {url}: {}",
+            head.status()
+        )));
+    }
+    let header = |name: &str| {
+        ["Incus-", "LXD-"]
+            .iter()
+            .find_map(|p| head.headers().get(format!("{p}{name}")))
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let hash = header("Image-Hash")
+        .ok_or_else(|| Error::invalid(format!("{url}: missing Incus-Image-Hash header")))?
+        .to_ascii_lowercase();
+    let image_url = header("Image-URL")
+        .ok_or_else(|| Error::invalid(format!("{url}: missing Incus-Image-URL header")))?;
+    if !is_hex64(&hash) {
+        return Err(Error::invalid(format!(
+            "{url}: invalid Incus-Image-Hash {hash:?}"
+        )));
+    }
+    if !image_url.starts_with("https://") {
+        return Err(Error::invalid(format!(
+            "{url}: the image URL {image_url:?} is not https"
+        )));
+    }
+    let resp = server
+        .agent
+        .get(&image_url)
+        .call()
+        .map_err(|e| http_err(&image_url, e))?;
+    if resp.status() != 200 {
+        return Err(Error::invalid(format!(
+            "Unable to fetch {image_url}: {}",
+            resp.status()
+        )));
+    }
+    let total = resp
+        .headers()
+        .get("Content-Length")
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+        .unwrap_or(0);
+    let to = dir.join("image");
+    let mut done = 0;
+    let r = stream_to(
+        &image_url,
+        resp,
+        None,
+        &hash,
+        &to,
+        &mut Sha256::new(),
+        &mut |n| {
+            done += n;
+            if let Some(p) = progress {
+                p(done, total)
+            }
+        },
+    );
+    if let Err(e) = r {
+        let _ = std::fs::remove_file(&to);
+        return Err(e);
+    }
+    Ok((ImageSource::Unified(to), hash))
 }
 
 #[cfg(test)]

@@ -478,6 +478,11 @@ fn copy(
     Ok(ExitCode::SUCCESS)
 }
 
+/// A temporary directory (removed when dropped).
+fn tempfile_dir() -> Result<incus_client::TempDir> {
+    incus_client::TempDir::new().map_err(|e| Error::internal(format!("Temporary directory: {e}")))
+}
+
 fn exec(backend: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
     match cmd {
         Cmd::Import {
@@ -488,6 +493,18 @@ fn exec(backend: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
         } => {
             let (props, files): (Vec<String>, Vec<String>) =
                 rest.into_iter().partition(|r| r.contains('='));
+            // `import https://...`: upstream's URL import (the URL's HEAD names the
+            // image and its hash), downloaded here and imported as a file.
+            let download = tempfile_dir()?;
+            let file = match file.to_str().filter(|f| f.starts_with("https://")) {
+                Some(url) if files.is_empty() => {
+                    match incus_client::simplestreams::fetch_direct(url, download.path(), None)? {
+                        (ImageSource::Unified(p), _) => p,
+                        _ => unreachable!("a URL import is one file"),
+                    }
+                }
+                _ => file,
+            };
             let src = match files.as_slice() {
                 [] => ImageSource::Unified(file),
                 [rootfs] => ImageSource::Split {

@@ -332,6 +332,7 @@ async fn import_from_source(app: &AppRef, req: Request) -> ApiResult {
     let post: ImagesPost = parse_body(&body)?;
     let src = post.source;
     match (src.source_type.as_str(), src.protocol.as_str()) {
+        ("url", _) => return import_url(app, src.url, post.public, post.properties).await,
         ("image", "simplestreams") => {}
         ("image", _) => return Err(Error::unsupported(
             "Images from remote incus servers are not supported yet (simplestreams servers are)",
@@ -369,6 +370,47 @@ async fn import_from_source(app: &AppRef, req: Request) -> ApiResult {
         let result =
             core(move |ctx| pull_simplestreams(ctx, &src.server, &src.certificate, &name, &opts))
                 .await;
+        match result {
+            Ok(fp) => {
+                running.set_metadata(serde_json::json!({ "fingerprint": fp }));
+                running.finish(Ok(()));
+            }
+            Err(e) => running.finish(Err(e)),
+        }
+    });
+    super::async_response(&op)
+}
+
+/// `source.type=url` (`incus image import https://...`): the HEAD of the URL names the
+/// image and its hash (`incus_simplestreams::fetch_direct`); the server downloads it.
+async fn import_url(app: &AppRef, url: String, public: bool, properties: Config) -> ApiResult {
+    if url.is_empty() {
+        return Err(Error::invalid("Missing URL").into());
+    }
+    let op = app.ops.create(OpSpec::task("Downloading image", &[]));
+    let running = op.clone();
+    tokio::spawn(async move {
+        let result = core(move |ctx| {
+            let dir = tempfile::Builder::new()
+                .prefix("incus-serve-download-")
+                .tempdir()
+                .map_err(|e| Error::internal(format!("Temporary directory: {e}")))?;
+            let (source, hash) = incus_simplestreams::fetch_direct(&url, dir.path(), None)?;
+            let opts = ImportOptions {
+                aliases: Vec::new(),
+                public,
+                properties,
+            };
+            let img = image::import(ctx, &source, &opts, None)?;
+            if img.fingerprint != hash {
+                return Err(Error::internal(format!(
+                    "Imported image {} is not the announced {hash}",
+                    img.fingerprint
+                )));
+            }
+            Ok(img.fingerprint)
+        })
+        .await;
         match result {
             Ok(fp) => {
                 running.set_metadata(serde_json::json!({ "fingerprint": fp }));
