@@ -66,11 +66,13 @@ fn token_enrolment_and_remote_management() {
     let (_srv, port) = Server::start_https(&server);
     let client = Client::new();
 
-    // Before anything: only `local`, current, static; no file written by reading.
+    // Before anything: upstream's defaults, `local` (current, static) and `images`
+    // (simplestreams); no file written by reading.
     let r = client.remotes();
     assert_eq!(r["local"]["Addr"], "unix://");
     assert_eq!(r["local"]["Static"], true);
-    assert_eq!(r.as_object().unwrap().len(), 1);
+    assert_eq!(r["images"]["Protocol"], "simplestreams");
+    assert_eq!(r.as_object().unwrap().len(), 2);
     assert_eq!(client.ok("incus-remote", &["get-default"]).line(), "local");
 
     // A URL whose certificate nobody accepted: refused, nothing recorded.
@@ -218,7 +220,8 @@ fn concurrent_remote_adds_keep_every_remote() {
     for n in &names {
         assert!(r.get(n).is_some(), "{n} lost: {r}");
     }
-    assert_eq!(r.as_object().unwrap().len(), names.len() + 2, "{r}");
+    // + local, srv and upstream's predefined `images`.
+    assert_eq!(r.as_object().unwrap().len(), names.len() + 3, "{r}");
     for (i, n) in names.iter().enumerate() {
         assert_eq!(
             client.conf.join(format!("servercerts/{n}.crt")).is_file(),
