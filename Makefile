@@ -5,7 +5,7 @@ CARGO ?= cargo
 APT_PACKAGES := busybox-static bats jq xz-utils squashfs-tools sqlite3 lxc uidmap btrfs-progs debootstrap \
 	dnsmasq-base nftables iproute2 curl bsdutils python3-venv systemd wrk
 # Debian packages taken from bookworm-backports.
-BACKPORTS_PACKAGES := incus-client libcowsql-dev libraft-dev
+BACKPORTS_PACKAGES := incus-client incus-extra libcowsql-dev libraft-dev
 DEMO_DIR ?= /tmp/incus-demo
 # pylxd (a second REST client of incus-serve) lives in a venv made by `make deps`, so that
 # the tests never reach the package index.

@@ -48,7 +48,7 @@ complete -c incus-remote -n "__fish_incus_remote_needs_command" -f -a "query" -d
 complete -c incus-remote -n "__fish_incus_remote_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l token -d 'Join token to redeem on a server that does not trust this client yet' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l password -d 'Removed upstream (trust passwords are gone): refused' -r
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l protocol -d 'Server protocol (only incus)' -r
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l protocol -d 'Server protocol (incus or simplestreams)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l auth-type -d 'Authentication type (only tls)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l remote-project -d 'Project to use on the remote by default (also taken from --project)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l project -d 'Project to act on (only `default` exists for now)' -r

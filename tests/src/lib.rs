@@ -113,7 +113,7 @@ pub struct Output {
 }
 
 impl Output {
-    fn from_std(cmdline: String, o: std::process::Output) -> Output {
+    pub fn from_std(cmdline: String, o: std::process::Output) -> Output {
         use std::os::unix::process::ExitStatusExt;
         let code = o
             .status

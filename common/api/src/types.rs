@@ -215,6 +215,10 @@ pub struct InstanceSource {
     pub properties: Config,
     pub server: String,
     pub protocol: String,
+    /// The image server's certificate (PEM) to trust instead of the system CAs.
+    pub certificate: String,
+    /// `POST /1.0/images` with `type: url` (upstream's `ImagesPostSource.URL`).
+    pub url: String,
     pub source: String,
     pub instance_only: bool,
     pub allow_inconsistent: bool,

@@ -15,6 +15,9 @@ use std::time::Duration;
 /// The built-in remote: this host's state, reached in-process.
 pub const LOCAL: &str = "local";
 
+/// Upstream's predefined simplestreams remote.
+pub const IMAGES: &str = "images";
+
 /// One remote of `config.yml` (upstream's field names and order).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RemoteConfig {
@@ -48,6 +51,20 @@ impl RemoteConfig {
             public: false,
             extra: BTreeMap::new(),
             is_static: true,
+            global: false,
+        }
+    }
+
+    /// Upstream's predefined community image server (`images:`), present until removed.
+    pub fn images() -> RemoteConfig {
+        RemoteConfig {
+            addr: "https://images.linuxcontainers.org".into(),
+            auth_type: String::new(),
+            project: String::new(),
+            protocol: "simplestreams".into(),
+            public: true,
+            extra: BTreeMap::new(),
+            is_static: false,
             global: false,
         }
     }
@@ -130,10 +147,11 @@ impl ClientConfig {
         Ok(cfg)
     }
 
+    /// A configuration without a file: upstream's default remotes (`local`, `images`).
     fn empty() -> ClientConfig {
         ClientConfig {
             default_remote: LOCAL.into(),
-            remotes: BTreeMap::new(),
+            remotes: BTreeMap::from([(IMAGES.to_string(), RemoteConfig::images())]),
             aliases: BTreeMap::new(),
             dir: PathBuf::new(),
         }

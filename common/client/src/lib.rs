@@ -23,6 +23,11 @@ pub use target::{connect_args, connect_remote, connect_with};
 
 pub mod remote;
 
+/// Simplestreams image servers (`images:`), for the tools that list and copy from them.
+pub use incus_simplestreams as simplestreams;
+/// Temporary directories for downloads made by the tools.
+pub use tempfile::TempDir;
+
 pub use chrono::{DateTime, Utc};
 pub use incus_core::boot::BootReport;
 pub use incus_core::copy::CopyOptions;

@@ -78,7 +78,7 @@ pub fn remote_spec(cfg: &ClientConfig, name: &str, project: &str) -> Result<Remo
     let r = cfg.remote(name)?;
     if !r.protocol.is_empty() && r.protocol != "incus" {
         return Err(Error::unsupported(format!(
-            "The remote \"{name}\" speaks {}; only incus remotes are supported",
+            "The remote \"{name}\" is a {} image server: only image list, info, show, copy and launch use it",
             r.protocol
         )));
     }
@@ -121,6 +121,61 @@ pub fn remote_spec(cfg: &ClientConfig, name: &str, project: &str) -> Result<Remo
         server_cert: Some(server_cert),
         project,
     })
+}
+
+/// The image server of a `simplestreams` remote (None for an incus remote). Its
+/// pinned certificate (`servercerts/NAME.crt`), when there is one, is trusted instead
+/// of the system CAs, as upstream's client does.
+pub fn image_server(cfg: &ClientConfig, name: &str) -> Result<Option<incus_simplestreams::Server>> {
+    let r = cfg.remote(name)?;
+    if r.protocol != "simplestreams" {
+        return Ok(None);
+    }
+    let pinned = cfg.server_cert(name)?;
+    incus_simplestreams::Server::new(&r.addr, pinned.as_deref()).map(Some)
+}
+
+/// Copies the image `name` of the remote `src` (an incus or simplestreams remote) to
+/// `dst`; see [`copy_image`]. From a simplestreams server the files are downloaded
+/// (every sha256 checked) only when `dst` lacks the fingerprint. Returns the fingerprint.
+pub fn copy_image_from(
+    cfg: &ClientConfig,
+    src: &str,
+    project: &str,
+    name: &str,
+    dst: &dyn Backend,
+    opts: &crate::ImportOptions,
+    progress: Option<&dyn Fn(u64, u64)>,
+) -> Result<String> {
+    let Some(server) = image_server(cfg, src)? else {
+        let src = connect_remote(cfg, src, project)?;
+        return copy_image(src.as_ref(), dst, name, opts, progress);
+    };
+    let has = |fp: &str| match dst.image(fp) {
+        Ok(_) => {
+            for alias in &opts.aliases {
+                dst.image_alias_create(alias, fp, "")?;
+            }
+            Ok(true)
+        }
+        Err(e) if e.kind == incus_api::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    };
+    server.pull(
+        name,
+        &has,
+        &mut |source, entry| {
+            let mut opts = opts.clone();
+            // What upstream's server records of an image from simplestreams.
+            for (k, v) in &entry.image.properties {
+                opts.properties
+                    .entry(k.clone())
+                    .or_insert_with(|| v.clone());
+            }
+            Ok(dst.image_import(source, &opts, None)?.fingerprint)
+        },
+        progress,
+    )
 }
 
 /// Copies an image between two backends (`image copy`, `launch local:IMAGE srv:NAME`):

@@ -194,6 +194,8 @@ pub fn build_busybox_image(
             ("description".to_string(), format!("Busybox {arch}")),
             ("os".to_string(), "busybox".to_string()),
             ("release".to_string(), release),
+            // What upstream's `incus-simplestreams add` requires of an image.
+            ("variant".to_string(), "default".to_string()),
         ]),
         templates: BTreeMap::from([(
             "/etc/hostname".to_string(),

@@ -159,6 +159,9 @@ pub fn main() -> ExitCode {
         {
             return copy(&cli.global, image, target, aliases, copy_aliases, public);
         }
+        if let Some(server) = image_server_of(&mut cmd)? {
+            return read_image_server(&server, cmd);
+        }
         let b = incus_client::connect_args(&cli.global.project, remote_args(&mut cmd))?;
         match &mut cmd {
             Cmd::Import { rest, .. } => rest.retain(|a| !a.is_empty()),
@@ -277,6 +280,146 @@ fn remote_args(cmd: &mut Cmd) -> Vec<&mut String> {
     }
 }
 
+/// The image server when the command names a simplestreams remote (`images:`), its
+/// `REMOTE:` prefix stripped; None for an incus remote (nothing changed).
+fn image_server_of(cmd: &mut Cmd) -> Result<Option<incus_client::simplestreams::Server>> {
+    use incus_client::config::ClientConfig;
+    let cfg = ClientConfig::load()?;
+    let mut args = remote_args(cmd);
+    let Some(first) = args.first() else {
+        return Ok(None);
+    };
+    let (remote, _) = cfg.parse_remote(first)?;
+    let Some(server) = incus_client::target::image_server(&cfg, &remote)? else {
+        return Ok(None);
+    };
+    for a in args.iter_mut() {
+        let (r, rest) = cfg.parse_remote(a)?;
+        if r != remote {
+            return Err(Error::unsupported(format!(
+                "Mixing remotes in one command is not supported (\"{remote}\" and \"{r}\")"
+            )));
+        }
+        **a = rest;
+    }
+    Ok(Some(server))
+}
+
+/// `image list|info|show|alias list` on a simplestreams server (read only, as upstream).
+fn read_image_server(server: &incus_client::simplestreams::Server, cmd: Cmd) -> Result<ExitCode> {
+    let catalog = server.catalog()?;
+    match cmd {
+        Cmd::List {
+            mut filters,
+            columns,
+            format,
+        } => {
+            filters.retain(|f| !f.is_empty());
+            print_images(catalog.images(), &filters, &columns, format)?;
+        }
+        Cmd::Info { image } => print_info(&catalog.resolve(&image)?.image)?,
+        Cmd::Show { image, format } => {
+            incus_cli::print_show(format, &catalog.resolve(&image)?.image)?
+        }
+        Cmd::Alias {
+            command:
+                AliasCmd::List {
+                    mut filters,
+                    format,
+                },
+        } => {
+            filters.retain(|f| !f.is_empty());
+            print_aliases(catalog.aliases(), &filters, format)?;
+        }
+        _ => return Err(Error::unsupported(
+            "A simplestreams image server is read only: list, info, show, copy and launch use it",
+        )),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_images(
+    images: Vec<Image>,
+    filters: &[String],
+    columns: &str,
+    format: ListFormat,
+) -> Result<()> {
+    let images: Vec<Image> = images
+        .into_iter()
+        .filter(|i| {
+            filters.iter().all(|f| {
+                i.fingerprint.starts_with(f.as_str())
+                    || i.aliases.iter().any(|a| a.name.starts_with(f.as_str()))
+            })
+        })
+        .collect();
+    let headers: Vec<&str> = columns.chars().map(header).collect::<Result<_>>()?;
+    let rows: Vec<Vec<String>> = images
+        .iter()
+        .map(|i| columns.chars().map(|c| cell(i, c)).collect())
+        .collect();
+    incus_cli::print_list(format, &headers, &rows, &images)
+}
+
+fn print_info(i: &Image) -> Result<()> {
+    let mut s = format!(
+        "Fingerprint: {}\nSize: {}\nArchitecture: {}\nType: {}\nPublic: {}\nTimestamps:\n    Created: {}\n    Uploaded: {}\n    Expires: {}\n    Last used: {}\nProperties:\n",
+        i.fingerprint,
+        incus_cli::human_size(i.size),
+        i.architecture,
+        i.image_type,
+        if i.public { "yes" } else { "no" },
+        i.created_at,
+        i.uploaded_at,
+        if i.expires_at.starts_with("0001") || i.expires_at.starts_with("1970") { "never".to_string() } else { i.expires_at.clone() },
+        if i.last_used_at.starts_with("1970") { "never".to_string() } else { i.last_used_at.clone() },
+    );
+    for (k, v) in &i.properties {
+        s.push_str(&format!("    {k}: {v}\n"));
+    }
+    s.push_str("Aliases:\n");
+    for a in &i.aliases {
+        s.push_str(&format!("    - {}\n", a.name));
+    }
+    s.push_str(&format!(
+        "Cached: {}\nAuto update: {}\nProfiles:\n",
+        if i.cached { "yes" } else { "no" },
+        if i.auto_update { "enabled" } else { "disabled" }
+    ));
+    for p in &i.profiles {
+        s.push_str(&format!("    - {p}\n"));
+    }
+    incus_cli::write_stdout(&s)
+}
+
+fn print_aliases(
+    aliases: Vec<incus_api::ImageAliasesEntry>,
+    filters: &[String],
+    format: ListFormat,
+) -> Result<()> {
+    let aliases: Vec<_> = aliases
+        .into_iter()
+        .filter(|a| filters.iter().all(|f| a.name.starts_with(f.as_str())))
+        .collect();
+    let rows: Vec<Vec<String>> = aliases
+        .iter()
+        .map(|a| {
+            vec![
+                a.name.clone(),
+                a.target.chars().take(12).collect(),
+                a.alias_type.to_uppercase(),
+                a.description.clone(),
+            ]
+        })
+        .collect();
+    incus_cli::print_list(
+        format,
+        &["ALIAS", "FINGERPRINT", "TYPE", "DESCRIPTION"],
+        &rows,
+        &aliases,
+    )
+}
+
 /// `image copy [REMOTE:]IMAGE REMOTE:`: the one command that spans two remotes.
 fn copy(
     global: &GlobalArgs,
@@ -287,7 +430,7 @@ fn copy(
     public: bool,
 ) -> Result<ExitCode> {
     use incus_client::config::ClientConfig;
-    use incus_client::target::{connect_remote, copy_image, strip_remote};
+    use incus_client::target::{connect_remote, copy_image_from, image_server, strip_remote};
     let cfg = ClientConfig::load()?;
     let src_remote = strip_remote(&cfg, vec![&mut image])?;
     let dst_remote = strip_remote(&cfg, vec![&mut target])?;
@@ -299,10 +442,17 @@ fn copy(
     if src_remote == dst_remote {
         return Err(Error::invalid("The source and target remotes are the same"));
     }
-    let src = connect_remote(&cfg, &src_remote, &global.project)?;
     let dst = connect_remote(&cfg, &dst_remote, &global.project)?;
     if copy_aliases {
-        aliases.extend(src.image(&image)?.aliases.into_iter().map(|a| a.name));
+        let source_aliases = match image_server(&cfg, &src_remote)? {
+            Some(server) => server.catalog()?.resolve(&image)?.image.aliases.clone(),
+            None => {
+                connect_remote(&cfg, &src_remote, &global.project)?
+                    .image(&image)?
+                    .aliases
+            }
+        };
+        aliases.extend(source_aliases.into_iter().map(|a| a.name));
     }
     let progress = incus_cli::Progress::new("Copying the image:", global.quiet);
     let report = |done: u64, total: u64| progress.update(done, total);
@@ -311,13 +461,26 @@ fn copy(
         public,
         properties: Default::default(),
     };
-    let fp = copy_image(src.as_ref(), dst.as_ref(), &image, &opts, Some(&report));
+    let fp = copy_image_from(
+        &cfg,
+        &src_remote,
+        &global.project,
+        &image,
+        dst.as_ref(),
+        &opts,
+        Some(&report),
+    );
     progress.finish();
     let fp = fp?;
     if !global.quiet {
         println!("Image copied successfully: {fp}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A temporary directory (removed when dropped).
+fn tempfile_dir() -> Result<incus_client::TempDir> {
+    incus_client::TempDir::new().map_err(|e| Error::internal(format!("Temporary directory: {e}")))
 }
 
 fn exec(backend: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
@@ -330,6 +493,18 @@ fn exec(backend: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
         } => {
             let (props, files): (Vec<String>, Vec<String>) =
                 rest.into_iter().partition(|r| r.contains('='));
+            // `import https://...`: upstream's URL import (the URL's HEAD names the
+            // image and its hash), downloaded here and imported as a file.
+            let download = tempfile_dir()?;
+            let file = match file.to_str().filter(|f| f.starts_with("https://")) {
+                Some(url) if files.is_empty() => {
+                    match incus_client::simplestreams::fetch_direct(url, download.path(), None)? {
+                        (ImageSource::Unified(p), _) => p,
+                        _ => unreachable!("a URL import is one file"),
+                    }
+                }
+                _ => file,
+            };
             let src = match files.as_slice() {
                 [] => ImageSource::Unified(file),
                 [rootfs] => ImageSource::Split {
@@ -363,55 +538,8 @@ fn exec(backend: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
             filters,
             columns,
             format,
-        } => {
-            let images: Vec<Image> = backend
-                .images()?
-                .into_iter()
-                .filter(|i| {
-                    filters.iter().all(|f| {
-                        i.fingerprint.starts_with(f.as_str())
-                            || i.aliases.iter().any(|a| a.name.starts_with(f.as_str()))
-                    })
-                })
-                .collect();
-            let headers: Vec<&str> = columns.chars().map(header).collect::<Result<_>>()?;
-            let rows: Vec<Vec<String>> = images
-                .iter()
-                .map(|i| columns.chars().map(|c| cell(i, c)).collect())
-                .collect();
-            incus_cli::print_list(format, &headers, &rows, &images)?;
-        }
-        Cmd::Info { image } => {
-            let i = backend.image(&image)?;
-            let mut s = format!(
-                "Fingerprint: {}\nSize: {}\nArchitecture: {}\nType: {}\nPublic: {}\nTimestamps:\n    Created: {}\n    Uploaded: {}\n    Expires: {}\n    Last used: {}\nProperties:\n",
-                i.fingerprint,
-                incus_cli::human_size(i.size),
-                i.architecture,
-                i.image_type,
-                if i.public { "yes" } else { "no" },
-                i.created_at,
-                i.uploaded_at,
-                if i.expires_at.starts_with("0001") { "never".to_string() } else { i.expires_at.clone() },
-                if i.last_used_at.starts_with("1970") { "never".to_string() } else { i.last_used_at.clone() },
-            );
-            for (k, v) in &i.properties {
-                s.push_str(&format!("    {k}: {v}\n"));
-            }
-            s.push_str("Aliases:\n");
-            for a in &i.aliases {
-                s.push_str(&format!("    - {}\n", a.name));
-            }
-            s.push_str(&format!(
-                "Cached: {}\nAuto update: {}\nProfiles:\n",
-                if i.cached { "yes" } else { "no" },
-                if i.auto_update { "enabled" } else { "disabled" }
-            ));
-            for p in &i.profiles {
-                s.push_str(&format!("    - {p}\n"));
-            }
-            incus_cli::write_stdout(&s)?;
-        }
+        } => print_images(backend.images()?, &filters, &columns, format)?,
+        Cmd::Info { image } => print_info(&backend.image(&image)?)?,
         Cmd::Show { image, format } => incus_cli::print_show(format, &backend.image(&image)?)?,
         Cmd::Edit { image } => {
             let cur = incus_cli::to_yaml(&ImagePut::from(&backend.image(&image)?))?;
@@ -465,28 +593,7 @@ fn exec(backend: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
                 backend.image_alias_rename(&alias, &new_name)?
             }
             AliasCmd::List { filters, format } => {
-                let aliases: Vec<_> = backend
-                    .image_aliases()?
-                    .into_iter()
-                    .filter(|a| filters.iter().all(|f| a.name.starts_with(f.as_str())))
-                    .collect();
-                let rows: Vec<Vec<String>> = aliases
-                    .iter()
-                    .map(|a| {
-                        vec![
-                            a.name.clone(),
-                            a.target.chars().take(12).collect(),
-                            a.alias_type.to_uppercase(),
-                            a.description.clone(),
-                        ]
-                    })
-                    .collect();
-                incus_cli::print_list(
-                    format,
-                    &["ALIAS", "FINGERPRINT", "TYPE", "DESCRIPTION"],
-                    &rows,
-                    &aliases,
-                )?;
+                print_aliases(backend.image_aliases()?, &filters, format)?
             }
         },
         Cmd::BuildBusybox { .. } | Cmd::Copy { .. } => unreachable!("handled before connecting"),

@@ -171,8 +171,9 @@ pub fn create(
 
 /// `launch [REMOTE:]IMAGE srv:NAME` with the image on another remote than the instance
 /// (an image without `REMOTE:` is the default remote's, as upstream). Upstream has the
-/// target pull it; ours is exported and uploaded (`incus_client::target::copy_image`,
-/// skipped when the target has the fingerprint). Returns the target's backend, the image
+/// target pull it; ours is exported and uploaded, or downloaded from a simplestreams
+/// server (`incus_client::target::copy_image_from`, skipped when the target has the
+/// fingerprint). Returns the target's backend, the image
 /// argument replaced by the fingerprint and the name stripped of its remote; None when
 /// image and instance are on one remote.
 pub fn image_from_another_remote(
@@ -195,7 +196,6 @@ pub fn image_from_another_remote(
     if img_remote == target_remote {
         return Ok(None);
     }
-    let source = incus_client::connect_remote(&cfg, &img_remote, project)?;
     let target = incus_client::connect_remote(&cfg, &target_remote, project)?;
     let progress = incus_cli::Progress::new("Copying the image:", quiet);
     let report = |done: u64, total: u64| progress.update(done, total);
@@ -204,10 +204,12 @@ pub fn image_from_another_remote(
         public: false,
         properties: Config::new(),
     };
-    let fp = incus_client::target::copy_image(
-        source.as_ref(),
-        target.as_ref(),
+    let fp = incus_client::target::copy_image_from(
+        &cfg,
+        &img_remote,
+        project,
         &img_name,
+        target.as_ref(),
         &opts,
         Some(&report),
     );

@@ -35,7 +35,7 @@ pub enum Cmd {
         /// Removed upstream (trust passwords are gone): refused
         #[arg(long, hide = true)]
         password: Option<String>,
-        /// Server protocol (only incus)
+        /// Server protocol (incus or simplestreams)
         #[arg(long, default_value = "incus")]
         protocol: String,
         /// Authentication type (only tls)
@@ -160,10 +160,15 @@ fn exec(cmd: Cmd, global: &GlobalArgs) -> Result<()> {
                     "--password was removed upstream (trust passwords are gone): use a join token (incus config trust add NAME on the server)",
                 ));
             }
+            if protocol == "simplestreams" {
+                return add_simplestreams(
+                    &name,
+                    addr.as_deref().unwrap_or(&name),
+                    accept_certificate,
+                );
+            }
             if protocol != "incus" {
-                return Err(Error::unsupported(format!(
-                    "Protocol {protocol:?} is not supported (only incus)"
-                )));
+                return Err(Error::invalid(format!("Invalid protocol: {protocol}")));
             }
             if auth_type != "tls" {
                 return Err(Error::unsupported(format!(
@@ -447,6 +452,44 @@ fn normalize_addr(raw: &str) -> Result<String> {
     } else {
         format!("https://{host}:8443")
     })
+}
+
+/// `remote add NAME URL --protocol simplestreams`: an https URL recorded as upstream
+/// records it (public, no authentication). Its certificate is checked against the
+/// system CAs when used; `--accept-certificate` (ours) pins the one the server presents
+/// now as `servercerts/NAME.crt`, which upstream's client also trusts for the remote.
+fn add_simplestreams(name: &str, addr: &str, accept_certificate: bool) -> Result<()> {
+    valid_remote_name(name)?;
+    let Some(rest) = addr.strip_prefix("https://") else {
+        return Err(Error::invalid(
+            "Only https URLs are supported for simplestreams",
+        ));
+    };
+    let cfg = ClientConfig::load()?;
+    if cfg.remotes.contains_key(name) {
+        return Err(Error::conflict(format!(
+            "Remote {name} exists as <{}>",
+            cfg.remotes[name].addr
+        )));
+    }
+    let pem = if accept_certificate {
+        let host = rest.split('/').next().unwrap_or_default();
+        Some(fetch_server_certificate(&format!("https://{host}"))?)
+    } else {
+        None
+    };
+    let entry = RemoteConfig {
+        public: true,
+        ..RemoteConfig::images()
+    };
+    save_remote(
+        name,
+        RemoteConfig {
+            addr: addr.to_string(),
+            ..entry
+        },
+        pem.as_deref(),
+    )
 }
 
 fn add(name: &str, addr: &str, opts: &AddOpts) -> Result<()> {

@@ -288,10 +288,18 @@ impl Remote {
             None,
         )?)?;
         std::fs::create_dir_all(target_dir)?;
+        let ctype = resp.header("Content-Type").unwrap_or("").to_string();
+        let mut body = resp.body;
+        if let Some(boundary) = ctype
+            .strip_prefix("multipart/form-data; boundary=")
+            .map(|b| b.trim_matches('"').to_string())
+        {
+            // A split image: parts `metadata` and `rootfs`, named as the local export.
+            return split_export(&mut body, &boundary, target_dir, &fp);
+        }
         let part = target_dir.join(format!(".{fp}.partial"));
         let r = (|| -> Result<PathBuf> {
             let mut f = std::fs::File::create(&part)?;
-            let mut body = resp.body;
             std::io::copy(&mut body, &mut f)
                 .map_err(|e| Error::internal(format!("Download image: {e}")))?;
             f.sync_all()?;
@@ -304,6 +312,101 @@ impl Remote {
         }
         Ok(vec![r?])
     }
+}
+
+/// Writes the parts of a split image export (`multipart/form-data`, upstream's
+/// `metadata` then `rootfs` parts) as `meta-FP.EXT` and `FP.EXT`; on failure no file is
+/// left.
+fn split_export(
+    body: &mut dyn Read,
+    boundary: &str,
+    target_dir: &Path,
+    fp: &str,
+) -> Result<Vec<PathBuf>> {
+    let mut written: Vec<PathBuf> = Vec::new();
+    let r = (|| -> Result<Vec<PathBuf>> {
+        let bad = |what: &str| Error::internal(format!("Invalid image export: {what}"));
+        let delim = format!("\r\n--{boundary}").into_bytes();
+        // The preamble: the first boundary line.
+        let mut buf: Vec<u8> = b"\r\n".to_vec();
+        let mut chunk = vec![0u8; 256 * 1024];
+        let mut fill = |buf: &mut Vec<u8>| -> Result<bool> {
+            let n = body
+                .read(&mut chunk)
+                .map_err(|e| Error::internal(format!("Download image: {e}")))?;
+            buf.extend_from_slice(&chunk[..n]);
+            Ok(n > 0)
+        };
+        let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+        let mut out = Vec::new();
+        loop {
+            // At a boundary: `\r\n--B` then `--` (end) or `\r\n` and the part's headers.
+            while buf.len() < delim.len() + 2 {
+                if !fill(&mut buf)? {
+                    return Err(bad("truncated"));
+                }
+            }
+            if !buf.starts_with(&delim) {
+                return Err(bad("missing boundary"));
+            }
+            let rest = buf[delim.len()..].to_vec();
+            if rest.starts_with(b"--") {
+                break;
+            }
+            buf = rest;
+            let end = loop {
+                if let Some(i) = find(&buf, b"\r\n\r\n") {
+                    break i;
+                }
+                if buf.len() > 64 * 1024 || !fill(&mut buf)? {
+                    return Err(bad("part headers"));
+                }
+            };
+            let headers = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            buf.drain(..end + 4);
+            let to = if headers.contains("name=\"metadata\"") {
+                target_dir.join(format!(".meta-{fp}.partial"))
+            } else if headers.contains("name=\"rootfs") {
+                target_dir.join(format!(".{fp}.rootfs.partial"))
+            } else {
+                return Err(bad("unknown part"));
+            };
+            written.push(to.clone());
+            let mut f = std::fs::File::create(&to)?;
+            // Copy until the next delimiter, keeping a tail that may start one.
+            loop {
+                if let Some(i) = find(&buf, &delim) {
+                    f.write_all(&buf[..i])?;
+                    buf.drain(..i);
+                    break;
+                }
+                let keep = buf.len().saturating_sub(delim.len());
+                f.write_all(&buf[..keep])?;
+                buf.drain(..keep);
+                if !fill(&mut buf)? {
+                    return Err(bad("truncated"));
+                }
+            }
+            f.sync_all()?;
+            out.push(to);
+        }
+        let [meta, rootfs] = out.as_slice() else {
+            return Err(bad("a split image has two parts"));
+        };
+        let meta_to = target_dir.join(format!("meta-{fp}{}", incus_core::image::extension(meta)));
+        let rootfs_to = target_dir.join(format!("{fp}{}", incus_core::image::extension(rootfs)));
+        std::fs::rename(meta, &meta_to)?;
+        written.push(meta_to.clone());
+        std::fs::rename(rootfs, &rootfs_to)?;
+        written.push(rootfs_to.clone());
+        Ok(vec![meta_to, rootfs_to])
+    })();
+    if r.is_err() {
+        for p in written {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    r
 }
 
 /// A random token for the multipart boundary.

@@ -105,41 +105,70 @@ async fn delete(State(app): State<AppRef>, Path(fp): Path<String>) -> ApiResult 
     )
 }
 
-/// The stored file of a unified image, as upstream sends it.
+/// The stored files of an image, as upstream sends them: a unified image as the body,
+/// a split one as `multipart/form-data` with the parts `metadata`
+/// (`meta-FP.EXT`) and `rootfs` (`FP.EXT`).
 async fn export(Path(fp): Path<String>) -> Result<Response, ApiError> {
-    let (path, filename) = core(move |ctx| {
+    let (row, source) = core(move |ctx| {
         let row = image::resolve(ctx, &fp)?;
-        match image::stored_source(ctx, &row) {
-            // The stored file keeps its compression: name it after the upload.
-            ImageSource::Unified(p) => Ok((
-                p,
-                if row.filename.is_empty() {
-                    format!("{}.tar", row.fingerprint)
-                } else {
-                    row.filename.clone()
-                },
-            )),
-            ImageSource::Split { .. } => Err(Error::unsupported(
-                "Exporting split images over the API is not supported yet",
-            )),
-        }
+        let source = image::stored_source(ctx, &row);
+        Ok((row, source))
     })
     .await?;
-    let file = tokio::fs::File::open(&path)
-        .await
-        .map_err(|e| Error::internal(format!("Open {}: {e}", path.display())))?;
-    let stream = tokio_util_stream(file);
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename={filename}"),
-            ),
-        ],
-        Body::from_stream(stream),
-    )
-        .into_response())
+    let open = |p: std::path::PathBuf| async move {
+        tokio::fs::File::open(&p)
+            .await
+            .map_err(|e| Error::internal(format!("Open {}: {e}", p.display())))
+    };
+    match source {
+        // The stored file keeps its compression: name it after the upload.
+        ImageSource::Unified(p) => {
+            let filename = if row.filename.is_empty() {
+                format!("{}.tar", row.fingerprint)
+            } else {
+                row.filename.clone()
+            };
+            let stream = tokio_util_stream(open(p).await?);
+            Ok((
+                [
+                    (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename={filename}"),
+                    ),
+                ],
+                Body::from_stream(stream),
+            )
+                .into_response())
+        }
+        ImageSource::Split { metadata, rootfs } => {
+            let fp = &row.fingerprint;
+            let boundary = format!("incus-image-{}", &fp[..16.min(fp.len())]);
+            let part = |name: &str, filename: String| {
+                Bytes::from(format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                ))
+            };
+            let meta_name = format!("meta-{fp}{}", image::extension(&metadata));
+            let rootfs_name = format!("{fp}{}", image::extension(&rootfs));
+            let one =
+                |b: Bytes| futures_util::stream::once(async move { Ok::<_, std::io::Error>(b) });
+            let stream = one(part("metadata", meta_name))
+                .chain(tokio_util_stream(open(metadata).await?))
+                .chain(one(Bytes::from_static(b"\r\n")))
+                .chain(one(part("rootfs", rootfs_name)))
+                .chain(tokio_util_stream(open(rootfs).await?))
+                .chain(one(Bytes::from(format!("\r\n--{boundary}--\r\n"))));
+            Ok((
+                [(
+                    header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={boundary}"),
+                )],
+                Body::from_stream(stream),
+            )
+                .into_response())
+        }
+    }
 }
 
 /// A file as a stream of chunks.
@@ -195,9 +224,7 @@ async fn import(State(app): State<AppRef>, q: Query, req: Request) -> ApiResult 
         .unwrap_or("")
         .to_string();
     if ctype.starts_with("application/json") {
-        return Err(
-            Error::unsupported("Image sources other than an upload are not supported yet").into(),
-        );
+        return import_from_source(&app, req).await;
     }
     let hdr = |k: &str| {
         headers
@@ -275,6 +302,163 @@ async fn import(State(app): State<AppRef>, q: Query, req: Request) -> ApiResult 
         }
     });
     super::async_response(&op)
+}
+
+/// `POST /1.0/images` with a JSON body (upstream's `ImagesPost`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ImagesPost {
+    #[serde(deserialize_with = "incus_api::null_default")]
+    source: incus_api::InstanceSource,
+    #[serde(deserialize_with = "incus_api::null_default")]
+    aliases: Vec<AliasName>,
+    public: bool,
+    #[serde(deserialize_with = "incus_api::null_default")]
+    properties: Config,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct AliasName {
+    name: String,
+}
+
+/// `source.type=image` with `protocol=simplestreams` (what upstream's client sends for
+/// `incus image copy images:ALIAS srv:`): the server downloads the image itself.
+async fn import_from_source(app: &AppRef, req: Request) -> ApiResult {
+    let body = axum::body::to_bytes(req.into_body(), 1 << 20)
+        .await
+        .map_err(|e| Error::invalid(format!("Read the request: {e}")))?;
+    let post: ImagesPost = parse_body(&body)?;
+    let src = post.source;
+    match (src.source_type.as_str(), src.protocol.as_str()) {
+        ("url", _) => return import_url(app, src.url, post.public, post.properties).await,
+        ("image", "simplestreams") => {}
+        ("image", _) => return Err(Error::unsupported(
+            "Images from remote incus servers are not supported yet (simplestreams servers are)",
+        )
+        .into()),
+        (other, _) => {
+            return Err(Error::unsupported(format!(
+                "Image source \"{other}\" is not supported yet"
+            ))
+            .into())
+        }
+    }
+    if src.server.is_empty() {
+        return Err(Error::invalid("The image source has no server").into());
+    }
+    let name = if !src.fingerprint.is_empty() {
+        src.fingerprint.clone()
+    } else if !src.alias.is_empty() {
+        src.alias.clone()
+    } else {
+        return Err(Error::invalid("Image source needs an alias or a fingerprint").into());
+    };
+    // Without the `image_create_aliases` extension (not served: uploads do not take
+    // aliases), upstream's client creates the aliases itself once the operation is
+    // done; it sends them in the body too, so they are left to it here.
+    let _ = post.aliases;
+    let opts = ImportOptions {
+        aliases: Vec::new(),
+        public: post.public,
+        properties: post.properties,
+    };
+    let op = app.ops.create(OpSpec::task("Downloading image", &[]));
+    let running = op.clone();
+    tokio::spawn(async move {
+        let result =
+            core(move |ctx| pull_simplestreams(ctx, &src.server, &src.certificate, &name, &opts))
+                .await;
+        match result {
+            Ok(fp) => {
+                running.set_metadata(serde_json::json!({ "fingerprint": fp }));
+                running.finish(Ok(()));
+            }
+            Err(e) => running.finish(Err(e)),
+        }
+    });
+    super::async_response(&op)
+}
+
+/// `source.type=url` (`incus image import https://...`): the HEAD of the URL names the
+/// image and its hash (`incus_simplestreams::fetch_direct`); the server downloads it.
+async fn import_url(app: &AppRef, url: String, public: bool, properties: Config) -> ApiResult {
+    if url.is_empty() {
+        return Err(Error::invalid("Missing URL").into());
+    }
+    let op = app.ops.create(OpSpec::task("Downloading image", &[]));
+    let running = op.clone();
+    tokio::spawn(async move {
+        let result = core(move |ctx| {
+            let dir = tempfile::Builder::new()
+                .prefix("incus-serve-download-")
+                .tempdir()
+                .map_err(|e| Error::internal(format!("Temporary directory: {e}")))?;
+            let (source, hash) = incus_simplestreams::fetch_direct(&url, dir.path(), None)?;
+            let opts = ImportOptions {
+                aliases: Vec::new(),
+                public,
+                properties,
+            };
+            let img = image::import(ctx, &source, &opts, None)?;
+            if img.fingerprint != hash {
+                return Err(Error::internal(format!(
+                    "Imported image {} is not the announced {hash}",
+                    img.fingerprint
+                )));
+            }
+            Ok(img.fingerprint)
+        })
+        .await;
+        match result {
+            Ok(fp) => {
+                running.set_metadata(serde_json::json!({ "fingerprint": fp }));
+                running.finish(Ok(()));
+            }
+            Err(e) => running.finish(Err(e)),
+        }
+    });
+    super::async_response(&op)
+}
+
+/// Pulls the image `name` of the simplestreams server `server` into this server's
+/// store (nothing is downloaded when the fingerprint is here already; `opts.aliases`
+/// are added either way). `certificate` (PEM), when given, is trusted instead of the
+/// system CAs. Returns the fingerprint.
+pub(crate) fn pull_simplestreams(
+    ctx: &incus_core::Context,
+    server: &str,
+    certificate: &str,
+    name: &str,
+    opts: &ImportOptions,
+) -> incus_api::Result<String> {
+    let pinned = (!certificate.trim().is_empty()).then_some(certificate);
+    let server = incus_simplestreams::Server::new(server, pinned)?;
+    let has = |fp: &str| match image::get(ctx, fp) {
+        Ok(_) => {
+            for alias in &opts.aliases {
+                image::alias_create(ctx, alias, fp, "")?;
+            }
+            Ok(true)
+        }
+        Err(e) if e.kind == incus_api::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    };
+    server.pull(
+        name,
+        &has,
+        &mut |source, entry| {
+            let mut opts = opts.clone();
+            for (k, v) in &entry.image.properties {
+                opts.properties
+                    .entry(k.clone())
+                    .or_insert_with(|| v.clone());
+            }
+            Ok(image::import(ctx, source, &opts, None)?.fingerprint)
+        },
+        None,
+    )
 }
 
 fn unescape(s: &str) -> String {

@@ -13,6 +13,7 @@ use axum::routing::get;
 use axum::Router;
 use incus_api::{Error, Instance, InstancePut, InstancesPost, Result};
 use incus_core::filter::Filter;
+use incus_core::image::ImportOptions;
 use incus_core::instance::{self, CreateOptions};
 use incus_core::lifecycle;
 use serde::Deserialize;
@@ -77,10 +78,11 @@ async fn create(State(app): State<AppRef>, q: Query, body: Bytes) -> ApiResult {
     }
     let image = match post.source.source_type.as_str() {
         "image" => {
-            if !post.source.server.is_empty() {
-                return Err(
-                    Error::unsupported("Images from remote servers are not supported yet").into(),
-                );
+            if !post.source.server.is_empty() && post.source.protocol != "simplestreams" {
+                return Err(Error::unsupported(
+                    "Images from remote incus servers are not supported yet (simplestreams servers are)",
+                )
+                .into());
             }
             let name = if !post.source.fingerprint.is_empty() {
                 post.source.fingerprint.clone()
@@ -111,7 +113,10 @@ async fn create(State(app): State<AppRef>, q: Query, body: Bytes) -> ApiResult {
         .map(|n| ("instances", url(n)))
         .collect::<Vec<_>>();
     let start = post.start;
-    let opts = CreateOptions {
+    // An image of a simplestreams server is pulled into the store first, as upstream.
+    let pull = (!post.source.server.is_empty())
+        .then(|| (post.source.server.clone(), post.source.certificate.clone()));
+    let mut opts = CreateOptions {
         name,
         image,
         profiles: post.profiles,
@@ -125,6 +130,16 @@ async fn create(State(app): State<AppRef>, q: Query, body: Bytes) -> ApiResult {
         &app,
         OpSpec::task("Creating instance", &resources),
         move |ctx| {
+            if let (Some((server, cert)), Some(name)) = (&pull, &opts.image) {
+                let fp = super::images::pull_simplestreams(
+                    ctx,
+                    server,
+                    cert,
+                    name,
+                    &ImportOptions::default(),
+                )?;
+                opts.image = Some(fp);
+            }
             if start {
                 lifecycle::launch(ctx, opts)?;
             } else {
