@@ -24,6 +24,9 @@ pub use target::{connect_args, connect_remote, connect_with};
 pub mod remote;
 
 pub use chrono::{DateTime, Utc};
+pub use incus_core::backup_archive::{
+    ExportOptions as BackupExportOptions, ImportOptions as BackupImportOptions,
+};
 pub use incus_core::boot::BootReport;
 pub use incus_core::copy::CopyOptions;
 pub use incus_core::files::{FileInfo, FileKind, FilePut};
@@ -148,6 +151,23 @@ pub trait Backend {
     fn instance_copy(&self, opts: CopyOptions) -> Result<Instance>;
     /// `move`: a rename, or to another pool with `pool`.
     fn instance_move(&self, name: &str, new_name: &str, pool: Option<&str>) -> Result<()>;
+    /// `export`: the backup tarball of an instance, written to `out`.
+    fn instance_export(
+        &self,
+        _name: &str,
+        _opts: &BackupExportOptions,
+        _out: &mut dyn Write,
+    ) -> Result<()> {
+        Err(incus_api::Error::unsupported(
+            "export is not supported by this remote yet",
+        ))
+    }
+    /// `import`: a new instance from a backup tarball.
+    fn instance_import(&self, _file: &Path, _opts: &BackupImportOptions) -> Result<Instance> {
+        Err(incus_api::Error::unsupported(
+            "import is not supported by this remote yet",
+        ))
+    }
     // --- storage volumes ---
     fn volume(&self, pool: &str, vtype: &str, name: &str) -> Result<StorageVolume>;
     fn volume_create(
@@ -550,6 +570,17 @@ impl Backend for Local {
     }
     fn instance_move(&self, name: &str, new_name: &str, pool: Option<&str>) -> Result<()> {
         copy::move_instance(&self.ctx, name, new_name, pool)
+    }
+    fn instance_export(
+        &self,
+        name: &str,
+        opts: &BackupExportOptions,
+        out: &mut dyn Write,
+    ) -> Result<()> {
+        incus_core::backup_archive::export(&self.ctx, name, opts, out).map(|_| ())
+    }
+    fn instance_import(&self, file: &Path, opts: &BackupImportOptions) -> Result<Instance> {
+        incus_core::backup_archive::import(&self.ctx, file, opts)
     }
 
     // --- storage volumes ---

@@ -8,6 +8,7 @@ pub mod admin_serve;
 pub mod admin_shutdown;
 pub mod admin_sql;
 pub mod backup;
+pub mod backup_archive;
 pub mod boot;
 pub mod check;
 pub mod context;
