@@ -557,3 +557,137 @@ fn upstream_round_trip_live() {
     let out = env.ok("incus", &["exec", &name, "--", "cat", "/etc/theirs"]);
     assert_eq!(out.stdout, "from upstream\n");
 }
+
+/// The upstream client's `incus export` / `incus import` against incus-serve (the
+/// backups API and the octet-stream upload), and the backups routes by hand.
+#[test]
+fn upstream_client_exports_and_imports_through_serve() {
+    use incus_tests::serve::{assert_error, upstream_present, with_image, Server};
+    upstream_present();
+    let env = TestEnv::initialized();
+    with_image(&env);
+    env.ok("incus", &["create", "busybox", "bks-c1"]);
+    let root = vol(&env, "bks-c1").join("rootfs");
+    std::fs::write(root.join("etc/served"), b"served\n").unwrap();
+    env.ok("incus", &["snapshot", "create", "bks-c1", "s0"]);
+    let before = fingerprint(&root);
+    let srv = Server::start(&env);
+    let f = env.root().join("via-serve.tar.gz");
+    let out = srv.incus(&["export", "bks-c1", f.to_str().unwrap()]);
+    assert!(out.success(), "{}\n{}", out.stderr, srv.log());
+    // The client deleted its temporary backup afterwards.
+    let (code, v) = srv.curl("GET", "/1.0/instances/bks-c1/backups", None);
+    assert_eq!(code, 200);
+    assert_eq!(v["metadata"], serde_json::json!([]));
+    // What it downloaded is our tarball.
+    let o = std::process::Command::new("tar")
+        .arg("-tzf")
+        .arg(&f)
+        .output()
+        .unwrap();
+    let listing = String::from_utf8(o.stdout).unwrap();
+    assert!(listing.starts_with("backup/index.yaml\n"), "{listing}");
+    assert!(listing.contains("backup/snapshots/s0/rootfs/etc/served"));
+
+    let out = srv.incus(&["import", f.to_str().unwrap(), "bks-c2"]);
+    assert!(out.success(), "{}\n{}", out.stderr, srv.log());
+    assert_eq!(fingerprint(&vol(&env, "bks-c2").join("rootfs")), before);
+    let snaps = env.json("incus-snapshot", &["list", "bks-c2", "--format", "json"]);
+    assert_eq!(snaps[0]["name"], "s0");
+    // A taken name is refused at once.
+    let out = srv.incus(&["import", f.to_str().unwrap(), "bks-c2"]);
+    assert!(!out.success());
+    assert!(out.stderr.contains("already exists"), "{}", out.stderr);
+    // Not a backup: 400, nothing made.
+    let junk = env.root().join("junk");
+    std::fs::write(&junk, b"not a tarball at all").unwrap();
+    let out = srv.incus(&["import", junk.to_str().unwrap(), "bks-junk"]);
+    assert!(!out.success());
+    assert_eq!(env.instance_names().len(), 2);
+
+    // The routes by hand: create (named), list, show, rename, export, delete.
+    let (code, v) = srv.curl(
+        "POST",
+        "/1.0/instances/bks-c1/backups",
+        Some(r#"{"name":"b1","instance_only":true,"compression_algorithm":"xz"}"#),
+    );
+    assert_eq!(code, 202, "{v}");
+    let op = v["operation"].as_str().unwrap().to_string();
+    let (_, w) = srv.curl("GET", &format!("{op}/wait?timeout=60"), None);
+    assert_eq!(w["metadata"]["status"], "Success", "{w}");
+    assert_eq!(
+        w["metadata"]["resources"]["backups"][0],
+        "/1.0/instances/bks-c1/backups/b1"
+    );
+    let (_, v) = srv.curl("GET", "/1.0/instances/bks-c1/backups?recursion=1", None);
+    assert_eq!(v["metadata"][0]["name"], "b1");
+    assert_eq!(v["metadata"][0]["instance_only"], true);
+    assert_error(
+        &srv.curl(
+            "POST",
+            "/1.0/instances/bks-c1/backups",
+            Some(r#"{"name":"b1"}"#),
+        ),
+        409,
+    );
+    assert_error(
+        &srv.curl(
+            "POST",
+            "/1.0/instances/bks-c1/backups",
+            Some(r#"{"optimized_storage":true}"#),
+        ),
+        501,
+    );
+    assert_error(
+        &srv.curl("GET", "/1.0/instances/bks-c1/backups/nope", None),
+        404,
+    );
+    let (code, v) = srv.curl(
+        "POST",
+        "/1.0/instances/bks-c1/backups/b1",
+        Some(r#"{"name":"b2"}"#),
+    );
+    assert_eq!(code, 202, "{v}");
+    let op = v["operation"].as_str().unwrap().to_string();
+    srv.curl("GET", &format!("{op}/wait?timeout=60"), None);
+    let (code, v) = srv.curl("GET", "/1.0/instances/bks-c1/backups/b2", None);
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["metadata"]["name"], "b2");
+    let dl = env.root().join("b2.tar.xz");
+    let o = std::process::Command::new("curl")
+        .args(["-s", "-f", "--unix-socket"])
+        .arg(&srv.socket)
+        .arg("-o")
+        .arg(&dl)
+        .arg("http://incus/1.0/instances/bks-c1/backups/b2/export")
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let o = std::process::Command::new("tar")
+        .arg("-tJf")
+        .arg(&dl)
+        .output()
+        .unwrap();
+    let listing = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        !listing.contains("backup/snapshots"),
+        "instance only: {listing}"
+    );
+    let (code, v) = srv.curl("DELETE", "/1.0/instances/bks-c1/backups/b2", None);
+    assert_eq!(code, 202, "{v}");
+    let op = v["operation"].as_str().unwrap().to_string();
+    srv.curl("GET", &format!("{op}/wait?timeout=60"), None);
+    assert_error(
+        &srv.curl("GET", "/1.0/instances/bks-c1/backups/b2", None),
+        404,
+    );
+    // Hostile backup names never leave the backups directory.
+    assert_error(
+        &srv.curl(
+            "POST",
+            "/1.0/instances/bks-c1/backups",
+            Some(r#"{"name":"../../x"}"#),
+        ),
+        400,
+    );
+}

@@ -9,6 +9,7 @@ pub mod admin_shutdown;
 pub mod admin_sql;
 pub mod backup;
 pub mod backup_archive;
+pub mod backup_store;
 pub mod boot;
 pub mod check;
 pub mod context;

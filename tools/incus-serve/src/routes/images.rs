@@ -143,7 +143,7 @@ async fn export(Path(fp): Path<String>) -> Result<Response, ApiError> {
 }
 
 /// A file as a stream of chunks.
-fn tokio_util_stream(
+pub(super) fn tokio_util_stream(
     file: tokio::fs::File,
 ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> {
     futures_util::stream::unfold(file, |mut f| async move {
@@ -161,7 +161,7 @@ fn tokio_util_stream(
 }
 
 /// Writes an upload to a temporary file, refusing more than [`MAX_UPLOAD`] bytes.
-async fn save<S, E>(mut stream: S) -> Result<tempfile::NamedTempFile, Error>
+pub(super) async fn save<S, E>(mut stream: S) -> Result<tempfile::NamedTempFile, Error>
 where
     S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
