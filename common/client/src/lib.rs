@@ -33,6 +33,7 @@ pub use incus_core::files::{FileInfo, FileKind, FilePut};
 pub use incus_core::filter::Filter;
 pub use incus_core::image::ImportOptions;
 pub use incus_core::instance::CreateOptions;
+pub use incus_core::publish::PublishOptions;
 pub use incus_core::snapshot::{timer, AutoReport, CreateOptions as SnapshotCreateOptions};
 pub use incus_core::trust::{AddOptions as TrustOptions, JoinToken};
 pub use incus_imagefmt::ImageSource;
@@ -166,6 +167,18 @@ pub trait Backend {
     fn instance_import(&self, _file: &Path, _opts: &BackupImportOptions) -> Result<Instance> {
         Err(incus_api::Error::unsupported(
             "import is not supported by this remote yet",
+        ))
+    }
+    /// `publish`: a new image from an instance or a snapshot.
+    fn instance_publish(&self, _opts: &PublishOptions) -> Result<Image> {
+        Err(incus_api::Error::unsupported(
+            "publish is not supported by this remote yet",
+        ))
+    }
+    /// `rebuild`: a stopped instance's root replaced by an image's (`None`: empty).
+    fn instance_rebuild(&self, _name: &str, _image: Option<&str>) -> Result<Instance> {
+        Err(incus_api::Error::unsupported(
+            "rebuild is not supported by this remote yet",
         ))
     }
     // --- storage volumes ---
@@ -581,6 +594,12 @@ impl Backend for Local {
     }
     fn instance_import(&self, file: &Path, opts: &BackupImportOptions) -> Result<Instance> {
         incus_core::backup_archive::import(&self.ctx, file, opts)
+    }
+    fn instance_publish(&self, opts: &PublishOptions) -> Result<Image> {
+        incus_core::publish::publish(&self.ctx, opts)
+    }
+    fn instance_rebuild(&self, name: &str, image: Option<&str>) -> Result<Instance> {
+        incus_core::rebuild::rebuild(&self.ctx, name, image)
     }
 
     // --- storage volumes ---

@@ -28,6 +28,8 @@ pub mod names;
 pub mod network;
 pub mod patch;
 pub mod profile;
+pub mod publish;
+pub mod rebuild;
 pub mod resources;
 pub mod security;
 pub mod server;

@@ -217,3 +217,14 @@ mod tests {
         assert!(super::read_small("/nonexistent/x").is_err());
     }
 }
+
+/// Swaps two paths atomically (`renameat2(RENAME_EXCHANGE)`): at every instant each
+/// name holds one of the two trees, so a crash never leaves either name missing.
+pub fn exchange(a: &Path, b: &Path) -> Result<()> {
+    use std::os::fd::BorrowedFd;
+    let (ca, cb) = (crate::ffi::c_path(a)?, crate::ffi::c_path(b)?);
+    // SAFETY: AT_FDCWD is a valid "descriptor" for the *at calls for the whole call.
+    let cwd = unsafe { BorrowedFd::borrow_raw(libc::AT_FDCWD) };
+    crate::at::renameat2(cwd, &ca, cwd, &cb, libc::RENAME_EXCHANGE)
+        .map_err(|e| Error::internal(format!("Exchange {} and {}: {e}", a.display(), b.display())))
+}

@@ -7,6 +7,7 @@ mod create;
 mod file;
 mod lifecycle;
 mod list;
+mod publish;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use incus_cli::{GlobalArgs, ShowFormat};
@@ -94,6 +95,10 @@ pub enum Cmd {
     Export(backup::ExportArgs),
     /// Create an instance from a backup tarball: [REMOTE:] FILE [NAME]
     Import(backup::ImportArgs),
+    /// Publish an instance or snapshot as an image: INSTANCE[/SNAPSHOT] [key=value...]
+    Publish(publish::PublishArgs),
+    /// Rebuild an instance from an image (or empty), keeping its config: IMAGE NAME
+    Rebuild(publish::RebuildArgs),
     /// Delete instances
     #[command(visible_alias = "rm")]
     Delete {
@@ -173,6 +178,8 @@ fn remote_args(cmd: &mut Cmd) -> (Vec<&mut String>, Vec<&mut String>) {
         Cmd::Info { name, .. } => (name.iter_mut().collect(), none()),
         Cmd::Copy(a) => (vec![&mut a.source, &mut a.target], none()),
         Cmd::Export(a) => (vec![&mut a.name], none()),
+        Cmd::Publish(a) => (a.args.iter_mut().take(1).collect(), none()),
+        Cmd::Rebuild(a) => (a.args.iter_mut().last().into_iter().collect(), none()),
         Cmd::Import(a) => {
             let remote = a.args.len() > 1 && a.args[0].ends_with(':');
             (
@@ -308,6 +315,8 @@ fn exec(backend: &dyn Backend, cli: Cli) -> incus_api::Result<ExitCode> {
         Cmd::File(a) => file::file(backend, a),
         Cmd::Export(a) => backup::export(backend, a, cli.global.quiet),
         Cmd::Import(a) => backup::import(backend, a),
+        Cmd::Publish(a) => publish::publish(backend, a, cli.global.quiet),
+        Cmd::Rebuild(a) => publish::rebuild(backend, a),
     }
 }
 
