@@ -221,3 +221,99 @@ fn rebuild_of_a_running_instance_needs_force() {
     let out = env.ok("incus", &["exec", "rb-r1", "--", "cat", "/etc/hostname"]);
     assert_eq!(out.stdout.trim(), "rb-r1", "create templates ran again");
 }
+
+/// The upstream client's `publish` and `rebuild` against incus-serve.
+#[test]
+fn upstream_client_publishes_and_rebuilds_through_serve() {
+    use incus_tests::serve::{assert_error, upstream_present, Server};
+    upstream_present();
+    let env = env_with_image();
+    env.ok("incus", &["create", "busybox", "pubs-c1"]);
+    std::fs::write(rootfs(&env, "pubs-c1").join("etc/srv"), b"srv\n").unwrap();
+    env.ok("incus", &["snapshot", "create", "pubs-c1", "s0"]);
+    let srv = Server::start(&env);
+    let out = srv.incus(&["publish", "pubs-c1", "--alias", "pubs-img", "os=served"]);
+    assert!(out.success(), "{}\n{}", out.stderr, srv.log());
+    assert!(
+        out.stdout.contains("Instance published with fingerprint"),
+        "{}",
+        out.stdout
+    );
+    let img = image(&env, "pubs-img");
+    assert_eq!(img["properties"]["os"], "served");
+    let out = srv.incus(&["publish", "pubs-c1/s0", "--alias", "pubs-snap"]);
+    assert!(out.success(), "{}\n{}", out.stderr, srv.log());
+    image(&env, "pubs-snap");
+    // --reuse (the client deletes the old image and re-points the alias).
+    std::fs::write(rootfs(&env, "pubs-c1").join("etc/srv2"), b"2\n").unwrap();
+    let out = srv.incus(&["publish", "pubs-c1", "--alias", "pubs-img", "--reuse"]);
+    assert!(out.success(), "{}\n{}", out.stderr, srv.log());
+    assert_ne!(image(&env, "pubs-img")["fingerprint"], img["fingerprint"]);
+
+    std::fs::remove_file(rootfs(&env, "pubs-c1").join("etc/srv")).unwrap();
+    let out = srv.incus(&["rebuild", "pubs-snap", "pubs-c1"]);
+    assert!(out.success(), "{}\n{}", out.stderr, srv.log());
+    assert!(rootfs(&env, "pubs-c1").join("etc/srv").is_file());
+    assert!(!rootfs(&env, "pubs-c1").join("etc/srv2").exists());
+    let out = srv.incus(&["rebuild", "--empty", "pubs-c1"]);
+    assert!(out.success(), "{}\n{}", out.stderr, srv.log());
+    assert_eq!(
+        std::fs::read_dir(rootfs(&env, "pubs-c1")).unwrap().count(),
+        0
+    );
+
+    // By hand: bad sources are 400/404/501, nothing made.
+    let before = env.json("incus-image", &["list", "--format", "json"]);
+    assert_error(
+        &srv.curl(
+            "POST",
+            "/1.0/images",
+            Some(r#"{"source":{"type":"instance","name":"nope"}}"#),
+        ),
+        404,
+    );
+    assert_error(
+        &srv.curl(
+            "POST",
+            "/1.0/images",
+            Some(r#"{"source":{"type":"snapshot","name":"pubs-c1"}}"#),
+        ),
+        400,
+    );
+    assert_error(
+        &srv.curl(
+            "POST",
+            "/1.0/images",
+            Some(r#"{"source":{"type":"url","url":"http://x"}}"#),
+        ),
+        501,
+    );
+    assert_error(
+        &srv.curl(
+            "POST",
+            "/1.0/images",
+            Some(r#"{"source":{"type":"instance","name":"../x"}}"#),
+        ),
+        400,
+    );
+    assert_eq!(
+        env.json("incus-image", &["list", "--format", "json"]),
+        before
+    );
+    assert_error(
+        &srv.curl(
+            "POST",
+            "/1.0/instances/pubs-c1/rebuild",
+            Some(r#"{"source":{"type":"image","alias":"nope"}}"#),
+        ),
+        404,
+    );
+    assert_error(
+        &srv.curl(
+            "POST",
+            "/1.0/instances/pubs-c1/rebuild",
+            Some(r#"{"source":{"type":"image","alias":"busybox","server":"https://elsewhere"}}"#),
+        ),
+        501,
+    );
+}

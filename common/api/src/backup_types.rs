@@ -39,3 +39,33 @@ pub struct InstanceBackupPost {
 pub struct InstanceRebuildPost {
     pub source: crate::InstanceSource,
 }
+
+/// `POST /1.0/images` from an instance or a snapshot (`publish`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ImagesPost {
+    #[serde(deserialize_with = "null_default")]
+    pub source: ImagesPostSource,
+    pub compression_algorithm: String,
+    #[serde(deserialize_with = "null_default")]
+    pub properties: crate::Config,
+    pub public: bool,
+    #[serde(deserialize_with = "null_default")]
+    pub expires_at: String,
+    #[serde(deserialize_with = "null_default")]
+    pub aliases: Vec<crate::ImageAlias>,
+    pub filename: String,
+}
+
+/// The `source` of [`ImagesPost`]: `type` is `instance`, `container` or `snapshot`
+/// (`name` is `INSTANCE/SNAPSHOT` then).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ImagesPostSource {
+    #[serde(rename = "type")]
+    pub source_type: String,
+    pub name: String,
+    pub fingerprint: String,
+    pub alias: String,
+    pub server: String,
+}

@@ -45,6 +45,10 @@ pub const API_EXTENSIONS: &[&str] = &[
     "backup_override_name",
     "backup_compression",
     "backup_compression_algorithm",
+    // POST /1.0/instances/NAME/rebuild (image or empty); POST /1.0/images from an
+    // instance or a snapshot (publish) with compression_algorithm.
+    "instances_rebuild",
+    "image_compression_algorithm",
     // Trust tokens (`incus config trust add`, `remote add NAME TOKEN`).
     "certificate_token",
     // Instance snapshots: expiry (set and at creation), schedules with cron and aliases.

@@ -1,7 +1,9 @@
 //! `/1.0/instances/NAME/backups` (list, create, show, rename, delete, `/export`)
 //! and the import of a backup tarball: `POST /1.0/instances` with
 //! `Content-Type: application/octet-stream` (`X-Incus-name`, `X-Incus-pool`), as
-//! upstream's `incus export` / `incus import` use them. Writes run as operations.
+//! upstream's `incus export` / `incus import` use them; `publish` (`POST /1.0/images`
+//! from an instance or a snapshot) and `POST /1.0/instances/NAME/rebuild`. Writes
+//! run as operations.
 
 use super::images::{save, tokio_util_stream};
 use super::{run_task, urls};
@@ -14,8 +16,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use incus_api::{Error, InstanceBackupPost, InstanceBackupsPost};
+use incus_api::{Error, ImagesPost, InstanceBackupPost, InstanceBackupsPost, InstanceRebuildPost};
 use incus_core::backup_archive::{self, ExportOptions, ImportOptions};
+use incus_core::publish::PublishOptions;
 use incus_core::{backup_store, instance};
 
 pub fn routes() -> Router<AppRef> {
@@ -26,6 +29,10 @@ pub fn routes() -> Router<AppRef> {
             get(one).post(rename).delete(delete),
         )
         .route("/1.0/instances/{name}/backups/{backup}/export", get(export))
+        .route(
+            "/1.0/instances/{name}/rebuild",
+            axum::routing::post(rebuild),
+        )
 }
 
 fn url(inst: &str, b: &str) -> String {
@@ -219,5 +226,129 @@ pub async fn create_or_import(app: State<AppRef>, q: Query, req: Request) -> Api
             drop(file);
             Ok(())
         },
+    )
+}
+
+/// `POST /1.0/images` with a JSON body: an image from an instance or a snapshot.
+/// Aliases are made by the client afterwards (upstream's client does that too),
+/// or from `aliases` here.
+pub async fn publish(app: &AppRef, req: Request) -> ApiResult {
+    let body = axum::body::to_bytes(req.into_body(), super::MAX_JSON_BODY)
+        .await
+        .map_err(|e| Error::invalid(format!("Request body: {e}")))?;
+    let post: ImagesPost = parse_body(&body)?;
+    let (instance, snapshot) = match post.source.source_type.as_str() {
+        "instance" | "container" | "virtual-machine" => (post.source.name.clone(), None),
+        "snapshot" => match post.source.name.split_once('/') {
+            Some((i, s)) => (i.to_string(), Some(s.to_string())),
+            None => {
+                return Err(Error::invalid("A snapshot source is named INSTANCE/SNAPSHOT").into())
+            }
+        },
+        "" => return Err(Error::invalid("The image source has no type").into()),
+        other => {
+            return Err(Error::unsupported(format!(
+                "Image source \"{other}\" is not supported (uploads, instances and snapshots are)"
+            ))
+            .into())
+        }
+    };
+    incus_core::names::validate_instance_name(&instance)?;
+    if let Some(s) = &snapshot {
+        incus_core::names::validate_snapshot_name(s)?;
+    }
+    if !post.compression_algorithm.is_empty() {
+        incus_imagefmt::PackCompression::parse(&post.compression_algorithm)
+            .map_err(|e| Error::invalid(e.to_string()))?;
+    }
+    let (i, s) = (instance.clone(), snapshot.clone());
+    core(move |ctx| match &s {
+        Some(s) => incus_core::snapshot::get(ctx, &i, s).map(|_| ()),
+        None => instance::get_row(ctx, &i).map(|_| ()),
+    })
+    .await?;
+    let opts = PublishOptions {
+        instance: instance.clone(),
+        snapshot,
+        aliases: post.aliases.into_iter().map(|a| a.name).collect(),
+        public: post.public,
+        expires_at: post.expires_at,
+        reuse: false,
+        properties: post.properties,
+        compression: (!post.compression_algorithm.is_empty()).then_some(post.compression_algorithm),
+    };
+    let op = app.ops.create(OpSpec::task(
+        "Publishing instance",
+        &[("instances", format!("/1.0/instances/{instance}"))],
+    ));
+    let running = op.clone();
+    tokio::spawn(async move {
+        match core(move |ctx| incus_core::publish::publish(ctx, &opts)).await {
+            Ok(img) => {
+                running.set_metadata(serde_json::json!({
+                    "fingerprint": img.fingerprint,
+                    "size": img.size.to_string(),
+                }));
+                running.finish(Ok(()));
+            }
+            Err(e) => running.finish(Err(e)),
+        }
+    });
+    super::async_response(&op)
+}
+
+/// `POST /1.0/instances/NAME/rebuild`: `source.type` `image` (alias or
+/// fingerprint of a local image) or `none` (empty).
+async fn rebuild(
+    State(app): State<AppRef>,
+    Path(name): Path<String>,
+    q: Query,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    check_project(&q)?;
+    let post: InstanceRebuildPost = parse_body(&body)?;
+    let src = post.source;
+    let image = match src.source_type.as_str() {
+        "none" => None,
+        "image" => {
+            if !src.server.is_empty() {
+                return Err(Error::unsupported(
+                    "Images from remote servers are not supported yet: copy the image here first",
+                )
+                .into());
+            }
+            if !src.fingerprint.is_empty() {
+                Some(src.fingerprint)
+            } else if !src.alias.is_empty() {
+                Some(src.alias)
+            } else {
+                return Err(Error::invalid("Image source needs an alias or a fingerprint").into());
+            }
+        }
+        other => {
+            return Err(Error::invalid(format!("Unknown rebuild source type \"{other}\"")).into())
+        }
+    };
+    let (n, i) = (name.clone(), image.clone());
+    core(move |ctx| {
+        instance::get_row(ctx, &n)?;
+        if let Some(i) = &i {
+            incus_core::image::resolve(ctx, i)?;
+        }
+        if instance::status(ctx, &n) != incus_api::StatusCode::Stopped {
+            return Err(Error::invalid(
+                "The instance needs to be stopped in order to be rebuilt",
+            ));
+        }
+        Ok(())
+    })
+    .await?;
+    run_task(
+        &app,
+        OpSpec::task(
+            "Rebuilding instance",
+            &[("instances", format!("/1.0/instances/{name}"))],
+        ),
+        move |ctx| incus_core::rebuild::rebuild(ctx, &name, image.as_deref()).map(|_| ()),
     )
 }

@@ -195,9 +195,8 @@ async fn import(State(app): State<AppRef>, q: Query, req: Request) -> ApiResult 
         .unwrap_or("")
         .to_string();
     if ctype.starts_with("application/json") {
-        return Err(
-            Error::unsupported("Image sources other than an upload are not supported yet").into(),
-        );
+        // From an instance or a snapshot (`publish`); other sources are not built yet.
+        return super::backups::publish(&app, req).await;
     }
     let hdr = |k: &str| {
         headers
