@@ -556,6 +556,44 @@ fn upstream_round_trip_live() {
     let _running = incus_tests::Running(&env);
     let out = env.ok("incus", &["exec", &name, "--", "cat", "/etc/theirs"]);
     assert_eq!(out.stdout, "from upstream\n");
+
+    // A published image of ours imports into upstream with the same fingerprint.
+    let alias = format!("{name}-img");
+    env.ok(
+        "incus",
+        &["publish", &format!("{name}/s0"), "--alias", &alias],
+    );
+    let fp = env.json("incus-image", &["show", &alias, "--format", "json"])["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let exported = env.root().join("img-export");
+    std::fs::create_dir(&exported).unwrap();
+    env.ok(
+        "incus-image",
+        &["export", &alias, exported.to_str().unwrap()],
+    );
+    let file = std::fs::read_dir(&exported)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    struct ImgCleanup(String);
+    impl Drop for ImgCleanup {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("/usr/bin/incus")
+                .args(["image", "delete", &self.0])
+                .env("INCUS_DIR", "/var/lib/incus")
+                .output();
+        }
+    }
+    let _img = ImgCleanup(fp.clone());
+    let said = up(&["image", "import", file.to_str().unwrap()]);
+    assert!(
+        said.contains(&fp),
+        "upstream computed another fingerprint: {said}"
+    );
 }
 
 /// The upstream client's `incus export` / `incus import` against incus-serve (the
