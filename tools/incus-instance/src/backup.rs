@@ -69,6 +69,13 @@ pub fn export(backend: &dyn Backend, args: ExportArgs, quiet: bool) -> Result<Ex
         backend.instance_export(&args.name, &opts, &mut w)?;
         w.flush()?;
     }
+    // Named temporary files are 0600; a backup file is an ordinary 0644 file, as
+    // upstream's client makes it (with the usual umask).
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
     tmp.as_file().sync_all()?;
     tmp.persist(&path)
         .map_err(|e| Error::invalid(format!("{}: {}", path.display(), e.error)))?;
