@@ -729,3 +729,57 @@ fn upstream_client_exports_and_imports_through_serve() {
         400,
     );
 }
+
+/// Our own client through a remote (`srv:`): export, import, publish and rebuild
+/// over REST against incus-serve.
+#[test]
+fn our_client_through_a_remote() {
+    use incus_tests::serve::{to_output, with_image, Server};
+    let server = TestEnv::initialized();
+    with_image(&server);
+    server.ok("incus", &["create", "busybox", "bkr-c1"]);
+    std::fs::write(vol(&server, "bkr-c1").join("rootfs/etc/remote"), b"r\n").unwrap();
+    server.ok("incus", &["snapshot", "create", "bkr-c1", "s0"]);
+    let before = fingerprint(&vol(&server, "bkr-c1").join("rootfs"));
+    let srv = Server::start(&server);
+    let client = TestEnv::initialized();
+    let conf = client.root().join("client-conf");
+    let run = |args: &[&str]| {
+        let out = client
+            .command("incus")
+            .args(args)
+            .env("INCUS_CONF", &conf)
+            .env_remove("INCUS_REMOTE")
+            .output()
+            .unwrap();
+        to_output(format!("incus {}", args.join(" ")), out)
+    };
+    let sock = format!("unix://{}", srv.socket.display());
+    run(&["remote", "add", "srv", &sock]).ok();
+    let f = client.root().join("r.tar.gz");
+    run(&["export", "srv:bkr-c1", f.to_str().unwrap()]).ok();
+    // The server's temporary backup is gone.
+    let (_, v) = srv.curl("GET", "/1.0/instances/bkr-c1/backups", None);
+    assert_eq!(v["metadata"], serde_json::json!([]), "{v}");
+    run(&["import", "srv:", f.to_str().unwrap(), "bkr-c2"]).ok();
+    assert_eq!(fingerprint(&vol(&server, "bkr-c2").join("rootfs")), before);
+    // Into the client's own installation too (no remote named).
+    run(&["import", f.to_str().unwrap()]).ok();
+    assert_eq!(fingerprint(&vol(&client, "bkr-c1").join("rootfs")), before);
+    run(&["publish", "srv:bkr-c1/s0", "--alias", "bkr-img", "k=v"]).ok();
+    let img = server.json("incus-image", &["show", "bkr-img", "--format", "json"]);
+    assert_eq!(img["properties"]["k"], "v");
+    let out = run(&["publish", "srv:bkr-c1", "--alias", "bkr-img"]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    std::fs::remove_file(vol(&server, "bkr-c2").join("rootfs/etc/remote")).unwrap();
+    run(&["rebuild", "bkr-img", "srv:bkr-c2"]).ok();
+    assert!(vol(&server, "bkr-c2").join("rootfs/etc/remote").is_file());
+    run(&["rebuild", "--empty", "srv:bkr-c2"]).ok();
+    assert_eq!(
+        std::fs::read_dir(vol(&server, "bkr-c2").join("rootfs"))
+            .unwrap()
+            .count(),
+        0
+    );
+    drop(srv);
+}
