@@ -594,6 +594,58 @@ fn upstream_round_trip_live() {
         said.contains(&fp),
         "upstream computed another fingerprint: {said}"
     );
+
+    // A custom volume of ours (content, owner, a snapshot) imports into upstream.
+    let vname = format!("{name}-vol");
+    env.ok("incus", &["storage", "volume", "create", "default", &vname]);
+    let vroot = custom_vol(&env, &vname);
+    std::fs::write(vroot.join("vf"), b"volume file\n").unwrap();
+    std::os::unix::fs::chown(vroot.join("vf"), Some(1000), Some(1000)).unwrap();
+    env.ok(
+        "incus",
+        &[
+            "storage", "volume", "snapshot", "create", "default", &vname, "vs0",
+        ],
+    );
+    let vf = env.root().join("vol.tar.gz");
+    env.ok(
+        "incus",
+        &[
+            "storage",
+            "volume",
+            "export",
+            "default",
+            &vname,
+            vf.to_str().unwrap(),
+        ],
+    );
+    struct VolCleanup(String);
+    impl Drop for VolCleanup {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("/usr/bin/incus")
+                .args(["storage", "volume", "delete", "default", &self.0])
+                .env("INCUS_DIR", "/var/lib/incus")
+                .output();
+        }
+    }
+    let _v = VolCleanup(vname.clone());
+    up(&[
+        "storage",
+        "volume",
+        "import",
+        "default",
+        vf.to_str().unwrap(),
+    ]);
+    assert!(
+        up(&["storage", "volume", "snapshot", "list", "default", &vname, "-f", "csv"])
+            .starts_with("vs0,")
+    );
+    let on_disk = std::path::Path::new("/var/lib/incus/storage-pools/default/custom")
+        .join(format!("default_{vname}"))
+        .join("vf");
+    assert_eq!(std::fs::read(&on_disk).unwrap(), b"volume file\n");
+    let m = std::fs::metadata(&on_disk).unwrap();
+    assert_eq!((m.uid(), m.gid()), (1000, 1000));
 }
 
 /// The upstream client's `incus export` / `incus import` against incus-serve (the
@@ -782,4 +834,144 @@ fn our_client_through_a_remote() {
         0
     );
     drop(srv);
+}
+
+fn custom_vol(env: &TestEnv, name: &str) -> PathBuf {
+    env.incus_dir
+        .join("storage-pools/default/custom")
+        .join(name)
+}
+
+/// Custom volume backups: an upstream-made one imports (with its snapshot); ours
+/// round-trip with contents, owners and snapshots; hostile ones and instance backups
+/// are refused leaving nothing; a killed import is cleaned by the next one.
+#[test]
+fn custom_volume_export_import() {
+    let env = TestEnv::initialized();
+    env.ok(
+        "incus",
+        &[
+            "storage",
+            "volume",
+            "import",
+            "default",
+            data("upstream-volume-backup.tar.gz").to_str().unwrap(),
+        ],
+    );
+    let snaps = env.json(
+        "incus-storage",
+        &[
+            "volume", "snapshot", "list", "default", "bkh-vol", "--format", "json",
+        ],
+    );
+    assert_eq!(snaps[0]["name"], "vs0", "{snaps}");
+
+    env.ok("incus", &["storage", "volume", "create", "default", "bv1"]);
+    let root = custom_vol(&env, "bv1");
+    std::fs::create_dir(root.join("d")).unwrap();
+    std::fs::write(root.join("d/f"), b"one\n").unwrap();
+    std::os::unix::fs::chown(root.join("d/f"), Some(1000), Some(1000)).unwrap();
+    env.ok(
+        "incus",
+        &["storage", "volume", "set", "default", "bv1", "user.k=v"],
+    );
+    env.ok(
+        "incus",
+        &[
+            "storage", "volume", "snapshot", "create", "default", "bv1", "s0",
+        ],
+    );
+    std::fs::write(root.join("d/g"), b"two\n").unwrap();
+    let before = fingerprint(&root);
+    let f = env.root().join("bv1.tar.xz");
+    env.ok(
+        "incus",
+        &[
+            "storage",
+            "volume",
+            "export",
+            "default",
+            "bv1",
+            f.to_str().unwrap(),
+            "--compression",
+            "xz",
+        ],
+    );
+    env.ok(
+        "incus",
+        &[
+            "storage",
+            "volume",
+            "import",
+            "default",
+            f.to_str().unwrap(),
+            "bv2",
+        ],
+    );
+    assert_eq!(fingerprint(&custom_vol(&env, "bv2")), before);
+    let v = env.json(
+        "incus-storage",
+        &["volume", "show", "default", "bv2", "--format", "json"],
+    );
+    assert_eq!(v["config"]["user.k"], "v");
+    let snap = env
+        .incus_dir
+        .join("storage-pools/default/custom-snapshots/bv2/s0");
+    assert!(snap.join("d/f").is_file());
+    assert!(!snap.join("d/g").exists());
+    let out = env.run(
+        "incus",
+        &[
+            "storage",
+            "volume",
+            "import",
+            "default",
+            f.to_str().unwrap(),
+            "bv2",
+        ],
+    );
+    assert_eq!(out.code, 4, "{}", out.stderr);
+
+    // Refusals leave no volume, no snapshot directory.
+    let mut t = TarBuf::new();
+    t.file(
+        "backup/index.yaml",
+        b"name: evil\ntype: custom\nsnapshots: [s0]\n",
+        0o644,
+    )
+    .dir("backup/volume-snapshots/s0", 0o755)
+    .file("backup/volume-snapshots/s0/../../../../escape", b"x", 0o644);
+    let hostile = env.root().join("hv.tar.gz");
+    std::fs::write(&hostile, t.gz()).unwrap();
+    let inst = data("upstream-backup-tiny.tar.gz");
+    for bad in [hostile.to_str().unwrap(), inst.to_str().unwrap()] {
+        let out = env.run("incus", &["storage", "volume", "import", "default", bad]);
+        assert!(!out.success(), "{bad} imported");
+        assert!(!custom_vol(&env, "evil").exists());
+        assert!(!custom_vol(&env, "bkh-tiny").exists());
+        assert!(!env
+            .incus_dir
+            .join("storage-pools/default/custom-snapshots/evil")
+            .exists());
+    }
+
+    // Killed after the disk work, before the rows: the next import of the name cleans up.
+    env.kill_at(
+        "incus-storage",
+        &["volume", "import", "default", f.to_str().unwrap(), "bv3"],
+        "volume-import-unpacked",
+    );
+    assert!(custom_vol(&env, "bv3").exists(), "the leftover is there");
+    env.ok(
+        "incus",
+        &[
+            "storage",
+            "volume",
+            "import",
+            "default",
+            f.to_str().unwrap(),
+            "bv3",
+        ],
+    );
+    assert_eq!(fingerprint(&custom_vol(&env, "bv3")), before);
 }

@@ -169,6 +169,29 @@ pub trait Backend {
             "import is not supported by this remote yet",
         ))
     }
+    /// `storage volume export`: a custom volume's backup tarball, written to `out`.
+    fn volume_export(
+        &self,
+        _pool: &str,
+        _name: &str,
+        _opts: &BackupExportOptions,
+        _out: &mut dyn Write,
+    ) -> Result<()> {
+        Err(incus_api::Error::unsupported(
+            "storage volume export is not supported through a remote yet",
+        ))
+    }
+    /// `storage volume import`: a custom volume from a backup tarball.
+    fn volume_import(
+        &self,
+        _pool: &str,
+        _file: &Path,
+        _name: Option<&str>,
+    ) -> Result<StorageVolume> {
+        Err(incus_api::Error::unsupported(
+            "storage volume import is not supported through a remote yet",
+        ))
+    }
     /// `publish`: a new image from an instance or a snapshot.
     fn instance_publish(&self, _opts: &PublishOptions) -> Result<Image> {
         Err(incus_api::Error::unsupported(
@@ -597,6 +620,18 @@ impl Backend for Local {
     }
     fn instance_publish(&self, opts: &PublishOptions) -> Result<Image> {
         incus_core::publish::publish(&self.ctx, opts)
+    }
+    fn volume_export(
+        &self,
+        pool: &str,
+        name: &str,
+        opts: &BackupExportOptions,
+        out: &mut dyn Write,
+    ) -> Result<()> {
+        incus_core::backup_volume::export(&self.ctx, pool, name, opts, out).map(|_| ())
+    }
+    fn volume_import(&self, pool: &str, file: &Path, name: Option<&str>) -> Result<StorageVolume> {
+        incus_core::backup_volume::import(&self.ctx, pool, file, name)
     }
     fn instance_rebuild(&self, name: &str, image: Option<&str>) -> Result<Instance> {
         incus_core::rebuild::rebuild(&self.ctx, name, image)

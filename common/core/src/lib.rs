@@ -10,6 +10,7 @@ pub mod admin_sql;
 pub mod backup;
 pub mod backup_archive;
 pub mod backup_store;
+pub mod backup_volume;
 pub mod boot;
 pub mod check;
 pub mod context;

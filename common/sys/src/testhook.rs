@@ -16,7 +16,8 @@
 //! `image-volume-filled` (a pool's image volume filled, not yet complete),
 //! `btrfs-restore-before-swap`, `btrfs-restore-after-swap`,
 //! `volume-rename-rows-written` (rows renamed, disk not yet),
-//! `import-unpacked` (a backup import's volumes unpacked, its pending mark not cleared).
+//! `import-unpacked` (a backup import's volumes unpacked, its pending mark not cleared),
+//! `volume-import-unpacked` (a volume backup unpacked, its rows not written).
 
 /// Blocks forever at `point` when `INCUS_TEST_PAUSE` names it (tests only).
 pub fn pause_point(point: &str) {

@@ -3,7 +3,6 @@
 use clap::Args;
 use incus_api::{Error, Result};
 use incus_client::{Backend, BackupExportOptions, BackupImportOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -46,40 +45,8 @@ pub fn export(backend: &dyn Backend, args: ExportArgs, quiet: bool) -> Result<Ex
         .target
         .clone()
         .unwrap_or_else(|| format!("{}{suffix}", args.name));
-    if target == "-" {
-        let stdout = std::io::stdout();
-        let mut lock = stdout.lock();
-        backend.instance_export(&args.name, &opts, &mut lock)?;
-        lock.flush()?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let path = PathBuf::from(&target);
-    // Written beside the target under a temporary name, then renamed: a failed or
-    // killed export never leaves a truncated file under the target's name.
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".incus-export-")
-        .tempfile_in(&dir)
-        .map_err(|e| Error::invalid(format!("{}: {e}", dir.display())))?;
-    {
-        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
-        backend.instance_export(&args.name, &opts, &mut w)?;
-        w.flush()?;
-    }
-    // Named temporary files are 0600; a backup file is an ordinary 0644 file, as
-    // upstream's client makes it (with the usual umask).
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    }
-    tmp.as_file().sync_all()?;
-    tmp.persist(&path)
-        .map_err(|e| Error::invalid(format!("{}: {}", path.display(), e.error)))?;
-    if !quiet {
+    incus_cli::write_output(&target, |w| backend.instance_export(&args.name, &opts, w))?;
+    if !quiet && target != "-" {
         println!("Backup exported successfully!");
     }
     Ok(ExitCode::SUCCESS)
