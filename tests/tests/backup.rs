@@ -975,3 +975,152 @@ fn custom_volume_export_import() {
     );
     assert_eq!(fingerprint(&custom_vol(&env, "bv3")), before);
 }
+
+/// On a btrfs pool: an import makes subvolumes and real read-only snapshots; the
+/// upstream-made tarball and an instance export round-trip; a custom volume too.
+#[test]
+fn import_onto_a_btrfs_pool() {
+    use incus_tests::btrfs::{need_btrfs, Cleanup};
+    need_btrfs();
+    let env = TestEnv::initialized();
+    let _c = Cleanup { env: &env };
+    env.ok("incus-storage", &["create", "bkbt", "btrfs", "size=300MiB"]);
+    let f = data("upstream-backup-tiny.tar.gz");
+    env.ok("incus", &["import", f.to_str().unwrap(), "-s", "bkbt"]);
+    let pool = env.incus_dir.join("storage-pools/bkbt");
+    let vol = pool.join("containers/bkh-tiny");
+    let snap = pool.join("containers-snapshots/bkh-tiny/snap0");
+    let is_subvol = |p: &Path| std::fs::metadata(p).unwrap().ino() == 256;
+    assert!(is_subvol(&vol), "the volume is a subvolume");
+    assert!(is_subvol(&snap), "the snapshot is a subvolume");
+    // Read-only, as every snapshot of the driver.
+    let err = std::fs::write(snap.join("rootfs/etc/x"), b"x").unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EROFS), "{err}");
+    assert_eq!(
+        std::fs::read(vol.join("rootfs/etc/hello")).unwrap(),
+        b"hello\n"
+    );
+    let inst = env.json("incus-instance", &["show", "bkh-tiny", "--format", "json"]);
+    assert_eq!(
+        inst["devices"]["root"]["pool"], "bkbt",
+        "a local root device names the pool"
+    );
+    // Out again and back under another name, same content.
+    let out = env.root().join("bt.tar.gz");
+    env.ok("incus", &["export", "bkh-tiny", out.to_str().unwrap()]);
+    env.ok("incus", &["import", out.to_str().unwrap(), "bt2"]);
+    assert_eq!(
+        fingerprint(&pool.join("containers/bt2/rootfs")),
+        fingerprint(&vol.join("rootfs"))
+    );
+    assert!(is_subvol(&pool.join("containers-snapshots/bt2/snap0")));
+    // A custom volume.
+    env.ok("incus", &["storage", "volume", "create", "bkbt", "bv"]);
+    std::fs::write(pool.join("custom/bv/f"), b"f\n").unwrap();
+    env.ok(
+        "incus",
+        &["storage", "volume", "snapshot", "create", "bkbt", "bv", "s"],
+    );
+    let vf = env.root().join("bv.tar.gz");
+    env.ok(
+        "incus",
+        &[
+            "storage",
+            "volume",
+            "export",
+            "bkbt",
+            "bv",
+            vf.to_str().unwrap(),
+        ],
+    );
+    env.ok(
+        "incus",
+        &[
+            "storage",
+            "volume",
+            "import",
+            "bkbt",
+            vf.to_str().unwrap(),
+            "bv2",
+        ],
+    );
+    assert_eq!(std::fs::read(pool.join("custom/bv2/f")).unwrap(), b"f\n");
+    assert!(is_subvol(&pool.join("custom-snapshots/bv2/s")));
+}
+
+/// The upstream client's `storage volume export` / `import` against incus-serve.
+#[test]
+fn upstream_client_volume_backups_through_serve() {
+    use incus_tests::serve::{assert_error, upstream_present, Server};
+    upstream_present();
+    let env = TestEnv::initialized();
+    env.ok("incus", &["storage", "volume", "create", "default", "sv1"]);
+    let root = custom_vol(&env, "sv1");
+    std::fs::write(root.join("f"), b"served volume\n").unwrap();
+    std::os::unix::fs::chown(root.join("f"), Some(1000), Some(1000)).unwrap();
+    env.ok(
+        "incus",
+        &[
+            "storage", "volume", "snapshot", "create", "default", "sv1", "s0",
+        ],
+    );
+    let before = fingerprint(&root);
+    let srv = Server::start(&env);
+    let f = env.root().join("sv1.tar.gz");
+    let out = srv.incus(&[
+        "storage",
+        "volume",
+        "export",
+        "default",
+        "sv1",
+        f.to_str().unwrap(),
+    ]);
+    assert!(out.success(), "{}\n{}", out.stderr, srv.log());
+    let (_, v) = srv.curl(
+        "GET",
+        "/1.0/storage-pools/default/volumes/custom/sv1/backups",
+        None,
+    );
+    assert_eq!(
+        v["metadata"],
+        serde_json::json!([]),
+        "the client deleted its backup"
+    );
+    let out = srv.incus(&[
+        "storage",
+        "volume",
+        "import",
+        "default",
+        f.to_str().unwrap(),
+        "sv2",
+    ]);
+    assert!(out.success(), "{}\n{}", out.stderr, srv.log());
+    assert_eq!(fingerprint(&custom_vol(&env, "sv2")), before);
+    assert!(env
+        .incus_dir
+        .join("storage-pools/default/custom-snapshots/sv2/s0/f")
+        .is_file());
+    // JSON creates still work on the same route; other volume types have no backups.
+    let (code, v) = srv.curl(
+        "POST",
+        "/1.0/storage-pools/default/volumes/custom",
+        Some(r#"{"name":"sv3","config":{}}"#),
+    );
+    assert!(code == 200 || code == 201 || code == 202, "{code} {v}");
+    assert_error(
+        &srv.curl(
+            "GET",
+            "/1.0/storage-pools/default/volumes/container/x/backups",
+            None,
+        ),
+        400,
+    );
+    assert_error(
+        &srv.curl(
+            "POST",
+            "/1.0/storage-pools/default/volumes/custom/sv1/backups",
+            Some(r#"{"name":"a/b"}"#),
+        ),
+        400,
+    );
+}

@@ -45,6 +45,9 @@ pub const API_EXTENSIONS: &[&str] = &[
     "backup_override_name",
     "backup_compression",
     "backup_compression_algorithm",
+    // /1.0/storage-pools/POOL/volumes/custom/NAME/backups and the octet-stream
+    // custom volume import (X-Incus-name).
+    "custom_volume_backup",
     // POST /1.0/instances/NAME/rebuild (image or empty); POST /1.0/images from an
     // instance or a snapshot (publish) with compression_algorithm.
     "instances_rebuild",

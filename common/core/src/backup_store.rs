@@ -8,9 +8,59 @@
 //! carry its backups along.
 
 use crate::backup_archive::{self, ExportOptions};
-use crate::{instance, names, time, Context, Error, Result};
+use crate::storage::VolumeType;
+use crate::{instance, time, Context, Error, Result};
 use incus_api::InstanceBackup;
 use std::path::PathBuf;
+
+/// Whose backups: an instance's, or a custom volume's
+/// (`INCUS_DIR/backups/custom/POOL/VOLUME/`).
+#[derive(Debug, Clone, Copy)]
+pub enum Owner<'a> {
+    Instance(&'a str),
+    Volume { pool: &'a str, name: &'a str },
+}
+
+impl Owner<'_> {
+    fn dir(&self, ctx: &Context) -> PathBuf {
+        match self {
+            Owner::Instance(i) => instance_dir(ctx, i),
+            Owner::Volume { pool, name } => ctx
+                .incus_dir
+                .join("backups")
+                .join("custom")
+                .join(pool)
+                .join(name),
+        }
+    }
+    fn check(&self, ctx: &Context) -> Result<()> {
+        match self {
+            Owner::Instance(i) => instance::get_row(ctx, i).map(drop),
+            Owner::Volume { pool, name } => {
+                crate::storage::volume::get(ctx, pool, VolumeType::Custom, name).map(drop)
+            }
+        }
+    }
+    fn what(&self) -> String {
+        match self {
+            Owner::Instance(i) => format!("instance \"{i}\""),
+            Owner::Volume { pool, name } => format!("volume \"{pool}/{name}\""),
+        }
+    }
+    fn export(
+        &self,
+        ctx: &Context,
+        opts: &ExportOptions,
+        w: &mut dyn std::io::Write,
+    ) -> Result<()> {
+        match self {
+            Owner::Instance(i) => backup_archive::export(ctx, i, opts, w).map(drop),
+            Owner::Volume { pool, name } => {
+                crate::backup_volume::export(ctx, pool, name, opts, w).map(drop)
+            }
+        }
+    }
+}
 
 const TARBALL: &str = "backup";
 const INFO: &str = "info.json";
@@ -52,8 +102,13 @@ fn expired(b: &InstanceBackup) -> bool {
 /// The instance's backups, oldest first (expired ones and leftovers of killed
 /// creates are removed on the way).
 pub fn list(ctx: &Context, inst: &str) -> Result<Vec<InstanceBackup>> {
-    instance::get_row(ctx, inst)?;
-    let dir = instance_dir(ctx, inst);
+    list_of(ctx, Owner::Instance(inst))
+}
+
+/// [`list`] for any owner.
+pub fn list_of(ctx: &Context, owner: Owner<'_>) -> Result<Vec<InstanceBackup>> {
+    owner.check(ctx)?;
+    let dir = owner.dir(ctx);
     let rd = match std::fs::read_dir(&dir) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
@@ -91,32 +146,33 @@ pub fn list(ctx: &Context, inst: &str) -> Result<Vec<InstanceBackup>> {
 
 /// One backup.
 pub fn get(ctx: &Context, inst: &str, name: &str) -> Result<InstanceBackup> {
+    get_of(ctx, Owner::Instance(inst), name)
+}
+
+/// [`get`] for any owner.
+pub fn get_of(ctx: &Context, owner: Owner<'_>, name: &str) -> Result<InstanceBackup> {
     validate_name(name)?;
-    instance::get_row(ctx, inst)?;
-    read_info(&instance_dir(ctx, inst).join(name)).ok_or_else(|| {
-        Error::not_found(format!(
-            "Backup \"{name}\" of instance \"{inst}\" not found"
-        ))
-    })
+    owner.check(ctx)?;
+    read_info(&owner.dir(ctx).join(name))
+        .ok_or_else(|| Error::not_found(format!("Backup \"{name}\" of {} not found", owner.what())))
 }
 
 /// The tarball of a backup (for `/export`).
-pub fn tarball(ctx: &Context, inst: &str, name: &str) -> Result<PathBuf> {
-    get(ctx, inst, name)?;
-    Ok(instance_dir(ctx, inst).join(name).join(TARBALL))
+pub fn tarball(ctx: &Context, owner: Owner<'_>, name: &str) -> Result<PathBuf> {
+    get_of(ctx, owner, name)?;
+    Ok(owner.dir(ctx).join(name).join(TARBALL))
 }
 
 /// Makes a backup: `name` (`backupN` when empty, as upstream), `expires_at`
 /// (RFC 3339, empty for never).
 pub fn create(
     ctx: &Context,
-    inst: &str,
+    owner: Owner<'_>,
     name: &str,
     expires_at: &str,
     opts: &ExportOptions,
 ) -> Result<InstanceBackup> {
-    names::validate_instance_name(inst)?;
-    let existing = list(ctx, inst)?;
+    let existing = list_of(ctx, owner)?;
     let name = if name.is_empty() {
         (0..)
             .map(|i| format!("backup{i}"))
@@ -128,21 +184,22 @@ pub fn create(
     validate_name(&name)?;
     if existing.iter().any(|b| b.name == name) {
         return Err(Error::conflict(format!(
-            "Backup \"{name}\" of instance \"{inst}\" already exists"
+            "Backup \"{name}\" of {} already exists",
+            owner.what()
         )));
     }
     if !expires_at.is_empty() && !expires_at.starts_with("0001-01-01") {
         chrono::DateTime::parse_from_rfc3339(expires_at)
             .map_err(|e| Error::invalid(format!("Invalid expiry \"{expires_at}\": {e}")))?;
     }
-    let dir = instance_dir(ctx, inst);
+    let dir = owner.dir(ctx);
     std::fs::create_dir_all(&dir)?;
     let tmp = tempfile::Builder::new()
         .prefix(TMP_PREFIX)
         .tempdir_in(&dir)?;
     let file = std::fs::File::create(tmp.path().join(TARBALL))?;
     let mut w = std::io::BufWriter::new(file);
-    backup_archive::export(ctx, inst, opts, &mut w)?;
+    owner.export(ctx, opts, &mut w)?;
     let file = w
         .into_inner()
         .map_err(|e| Error::internal(format!("Write backup: {e}")))?;
@@ -166,7 +223,8 @@ pub fn create(
     let to = dir.join(&name);
     std::fs::rename(tmp.path(), &to).map_err(|e| match e.raw_os_error() {
         Some(libc::ENOTEMPTY | libc::EEXIST) => Error::conflict(format!(
-            "Backup \"{name}\" of instance \"{inst}\" already exists"
+            "Backup \"{name}\" of {} already exists",
+            owner.what()
         )),
         _ => Error::from(e),
     })?;
@@ -175,13 +233,14 @@ pub fn create(
 }
 
 /// Renames a backup.
-pub fn rename(ctx: &Context, inst: &str, name: &str, new_name: &str) -> Result<()> {
-    let mut info = get(ctx, inst, name)?;
+pub fn rename(ctx: &Context, owner: Owner<'_>, name: &str, new_name: &str) -> Result<()> {
+    let mut info = get_of(ctx, owner, name)?;
     validate_name(new_name)?;
-    let dir = instance_dir(ctx, inst);
+    let dir = owner.dir(ctx);
     if dir.join(new_name).exists() {
         return Err(Error::conflict(format!(
-            "Backup \"{new_name}\" of instance \"{inst}\" already exists"
+            "Backup \"{new_name}\" of {} already exists",
+            owner.what()
         )));
     }
     info.name = new_name.to_string();
@@ -197,9 +256,9 @@ pub fn rename(ctx: &Context, inst: &str, name: &str, new_name: &str) -> Result<(
 }
 
 /// Deletes a backup.
-pub fn delete(ctx: &Context, inst: &str, name: &str) -> Result<()> {
-    get(ctx, inst, name)?;
-    incus_sys::fsutil::remove_tree(&instance_dir(ctx, inst).join(name))
+pub fn delete(ctx: &Context, owner: Owner<'_>, name: &str) -> Result<()> {
+    get_of(ctx, owner, name)?;
+    incus_sys::fsutil::remove_tree(&owner.dir(ctx).join(name))
 }
 
 /// The instance is gone: so are its backups.

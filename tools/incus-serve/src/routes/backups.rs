@@ -18,6 +18,7 @@ use axum::routing::get;
 use axum::Router;
 use incus_api::{Error, ImagesPost, InstanceBackupPost, InstanceBackupsPost, InstanceRebuildPost};
 use incus_core::backup_archive::{self, ExportOptions, ImportOptions};
+use incus_core::backup_store::Owner;
 use incus_core::publish::PublishOptions;
 use incus_core::{backup_store, instance};
 
@@ -32,6 +33,18 @@ pub fn routes() -> Router<AppRef> {
         .route(
             "/1.0/instances/{name}/rebuild",
             axum::routing::post(rebuild),
+        )
+        .route(
+            "/1.0/storage-pools/{pool}/volumes/{vtype}/{name}/backups",
+            get(vol_list).post(vol_create),
+        )
+        .route(
+            "/1.0/storage-pools/{pool}/volumes/{vtype}/{name}/backups/{backup}",
+            get(vol_one).post(vol_rename).delete(vol_delete),
+        )
+        .route(
+            "/1.0/storage-pools/{pool}/volumes/{vtype}/{name}/backups/{backup}/export",
+            get(vol_export),
         )
 }
 
@@ -108,7 +121,9 @@ async fn create(
     run_task(
         &app,
         OpSpec::task("Backing up instance", &resources(&name, &backup_name)),
-        move |ctx| backup_store::create(ctx, &name, &b, &expires_at, &opts).map(|_| ()),
+        move |ctx| {
+            backup_store::create(ctx, Owner::Instance(&name), &b, &expires_at, &opts).map(|_| ())
+        },
     )
 }
 
@@ -134,7 +149,7 @@ async fn rename(
     run_task(
         &app,
         OpSpec::task("Renaming instance backup", &resources(&name, &b)),
-        move |ctx| backup_store::rename(ctx, &name, &b, &post.name),
+        move |ctx| backup_store::rename(ctx, Owner::Instance(&name), &b, &post.name),
     )
 }
 
@@ -149,13 +164,17 @@ async fn delete(
     run_task(
         &app,
         OpSpec::task("Deleting instance backup", &resources(&name, &b)),
-        move |ctx| backup_store::delete(ctx, &name, &b),
+        move |ctx| backup_store::delete(ctx, Owner::Instance(&name), &b),
     )
 }
 
 async fn export(Path((name, b)): Path<(String, String)>, q: Query) -> Result<Response, ApiError> {
     check_project(&q)?;
-    let path = core(move |ctx| backup_store::tarball(ctx, &name, &b)).await?;
+    let path = core(move |ctx| backup_store::tarball(ctx, Owner::Instance(&name), &b)).await?;
+    stream_file(path).await
+}
+
+async fn stream_file(path: std::path::PathBuf) -> Result<Response, ApiError> {
     let file = tokio::fs::File::open(&path)
         .await
         .map_err(|e| Error::internal(format!("Open {}: {e}", path.display())))?;
@@ -350,5 +369,277 @@ async fn rebuild(
             &[("instances", format!("/1.0/instances/{name}"))],
         ),
         move |ctx| incus_core::rebuild::rebuild(ctx, &name, image.as_deref()).map(|_| ()),
+    )
+}
+
+// --- custom volume backups ---
+
+fn custom_only(vtype: &str) -> Result<(), Error> {
+    if vtype == "custom" {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "Backups of \"{vtype}\" volumes are not supported (custom volumes only)"
+        )))
+    }
+}
+
+fn vol_url(pool: &str, name: &str) -> String {
+    format!("/1.0/storage-pools/{pool}/volumes/custom/{name}")
+}
+
+fn vol_resources(pool: &str, name: &str, b: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("storage_volumes", vol_url(pool, name)),
+        (
+            "backups",
+            format!("{}/backups/{}", vol_url(pool, name), super::encode(b)),
+        ),
+    ]
+}
+
+async fn vol_list(
+    Path((pool, vtype, name)): Path<(String, String, String)>,
+    q: Query,
+) -> ApiResult {
+    check_project(&q)?;
+    custom_only(&vtype)?;
+    let (p, n) = (pool.clone(), name.clone());
+    let all =
+        core(move |ctx| backup_store::list_of(ctx, Owner::Volume { pool: &p, name: &n })).await?;
+    if recursion(&q) > 0 {
+        sync(all)
+    } else {
+        let prefix = format!("{}/backups", vol_url(&pool, &name));
+        sync(urls(&prefix, all.into_iter().map(|b| b.name)))
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct VolumeBackupsPost {
+    name: String,
+    #[serde(deserialize_with = "incus_api::null_default")]
+    expires_at: String,
+    volume_only: bool,
+    optimized_storage: bool,
+    compression_algorithm: String,
+}
+
+async fn vol_create(
+    State(app): State<AppRef>,
+    Path((pool, vtype, name)): Path<(String, String, String)>,
+    q: Query,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    check_project(&q)?;
+    custom_only(&vtype)?;
+    let post: VolumeBackupsPost = parse_body(&body)?;
+    let opts = ExportOptions {
+        instance_only: post.volume_only,
+        optimized_storage: post.optimized_storage,
+        compression: (!post.compression_algorithm.is_empty())
+            .then(|| post.compression_algorithm.clone()),
+    };
+    opts.compression()?;
+    if opts.optimized_storage {
+        return Err(Error::unsupported(
+            "Optimized storage backups (driver send streams) are not supported",
+        )
+        .into());
+    }
+    if !post.name.is_empty() {
+        backup_store::validate_name(&post.name)?;
+    }
+    let (p, n, wanted) = (pool.clone(), name.clone(), post.name.clone());
+    let backup_name = core(move |ctx| {
+        let existing = backup_store::list_of(ctx, Owner::Volume { pool: &p, name: &n })?;
+        if wanted.is_empty() {
+            Ok((0..)
+                .map(|i| format!("backup{i}"))
+                .find(|c| !existing.iter().any(|b| &b.name == c))
+                .expect("a free name"))
+        } else if existing.iter().any(|b| b.name == wanted) {
+            Err(Error::conflict(format!(
+                "Backup \"{wanted}\" of volume \"{p}/{n}\" already exists"
+            )))
+        } else {
+            Ok(wanted)
+        }
+    })
+    .await?;
+    let expires_at = post.expires_at;
+    let b = backup_name.clone();
+    run_task(
+        &app,
+        OpSpec::task(
+            "Backing up storage volume",
+            &vol_resources(&pool, &name, &backup_name),
+        ),
+        move |ctx| {
+            let owner = Owner::Volume {
+                pool: &pool,
+                name: &name,
+            };
+            backup_store::create(ctx, owner, &b, &expires_at, &opts).map(|_| ())
+        },
+    )
+}
+
+async fn vol_one(
+    Path((pool, vtype, name, b)): Path<(String, String, String, String)>,
+    q: Query,
+) -> ApiResult {
+    check_project(&q)?;
+    custom_only(&vtype)?;
+    sync_etag(
+        core(move |ctx| {
+            backup_store::get_of(
+                ctx,
+                Owner::Volume {
+                    pool: &pool,
+                    name: &name,
+                },
+                &b,
+            )
+        })
+        .await?,
+    )
+}
+
+async fn vol_rename(
+    State(app): State<AppRef>,
+    Path((pool, vtype, name, b)): Path<(String, String, String, String)>,
+    q: Query,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    check_project(&q)?;
+    custom_only(&vtype)?;
+    let post: InstanceBackupPost = parse_body(&body)?;
+    if post.name.is_empty() {
+        return Err(Error::invalid("A new name is required").into());
+    }
+    backup_store::validate_name(&post.name)?;
+    let (p, n, bb) = (pool.clone(), name.clone(), b.clone());
+    core(move |ctx| {
+        backup_store::get_of(ctx, Owner::Volume { pool: &p, name: &n }, &bb).map(|_| ())
+    })
+    .await?;
+    run_task(
+        &app,
+        OpSpec::task(
+            "Renaming storage volume backup",
+            &vol_resources(&pool, &name, &b),
+        ),
+        move |ctx| {
+            backup_store::rename(
+                ctx,
+                Owner::Volume {
+                    pool: &pool,
+                    name: &name,
+                },
+                &b,
+                &post.name,
+            )
+        },
+    )
+}
+
+async fn vol_delete(
+    State(app): State<AppRef>,
+    Path((pool, vtype, name, b)): Path<(String, String, String, String)>,
+    q: Query,
+) -> ApiResult {
+    check_project(&q)?;
+    custom_only(&vtype)?;
+    let (p, n, bb) = (pool.clone(), name.clone(), b.clone());
+    core(move |ctx| {
+        backup_store::get_of(ctx, Owner::Volume { pool: &p, name: &n }, &bb).map(|_| ())
+    })
+    .await?;
+    run_task(
+        &app,
+        OpSpec::task(
+            "Deleting storage volume backup",
+            &vol_resources(&pool, &name, &b),
+        ),
+        move |ctx| {
+            backup_store::delete(
+                ctx,
+                Owner::Volume {
+                    pool: &pool,
+                    name: &name,
+                },
+                &b,
+            )
+        },
+    )
+}
+
+async fn vol_export(
+    Path((pool, vtype, name, b)): Path<(String, String, String, String)>,
+    q: Query,
+) -> Result<Response, ApiError> {
+    check_project(&q)?;
+    custom_only(&vtype)?;
+    let path = core(move |ctx| {
+        backup_store::tarball(
+            ctx,
+            Owner::Volume {
+                pool: &pool,
+                name: &name,
+            },
+            &b,
+        )
+    })
+    .await?;
+    stream_file(path).await
+}
+
+/// `POST /1.0/storage-pools/POOL/volumes/TYPE`: a JSON create, or a custom volume
+/// backup upload (octet-stream, `X-Incus-name`).
+pub async fn volume_create_or_import(
+    app: State<AppRef>,
+    Path((pool, vtype)): Path<(String, String)>,
+    q: Query,
+    req: Request,
+) -> ApiResult {
+    let ctype = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    if !ctype.starts_with("application/octet-stream") {
+        let body = axum::body::to_bytes(req.into_body(), super::MAX_JSON_BODY)
+            .await
+            .map_err(|e| Error::invalid(format!("Request body: {e}")))?;
+        return super::volumes::create(app, Path((pool, vtype)), q, body).await;
+    }
+    check_project(&q)?;
+    custom_only(&vtype)?;
+    let name = req
+        .headers()
+        .get("X-Incus-name")
+        .or_else(|| req.headers().get("X-LXD-name"))
+        .and_then(|v| v.to_str().ok())
+        .filter(|n| !n.is_empty())
+        .map(str::to_string);
+    if let Some(n) = &name {
+        incus_core::names::validate_object_name("storage volume", n)?;
+    }
+    let file = save(req.into_body().into_data_stream()).await?;
+    let resources = name
+        .iter()
+        .map(|n| ("storage_volumes", vol_url(&pool, n)))
+        .collect::<Vec<_>>();
+    run_task(
+        &app,
+        OpSpec::task("Importing custom volume", &resources),
+        move |ctx| {
+            incus_core::backup_volume::import(ctx, &pool, file.path(), name.as_deref())?;
+            drop(file);
+            Ok(())
+        },
     )
 }
