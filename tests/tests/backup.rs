@@ -1124,3 +1124,60 @@ fn upstream_client_volume_backups_through_serve() {
         400,
     );
 }
+
+/// Stored backups follow their owner: renamed with it, removed with it.
+#[test]
+fn stored_backups_follow_rename_and_delete() {
+    use incus_tests::serve::Server;
+    let env = TestEnv::initialized();
+    env.ok("incus", &["create", "--empty", "bkf-c1"]);
+    env.ok(
+        "incus",
+        &["storage", "volume", "create", "default", "bkf-v1"],
+    );
+    let srv = Server::start(&env);
+    let wait = |v: serde_json::Value| {
+        let op = v["operation"].as_str().unwrap().to_string();
+        let (_, w) = srv.curl("GET", &format!("{op}/wait?timeout=60"), None);
+        assert_eq!(w["metadata"]["status"], "Success", "{w}");
+    };
+    wait(
+        srv.curl(
+            "POST",
+            "/1.0/instances/bkf-c1/backups",
+            Some(r#"{"name":"b"}"#),
+        )
+        .1,
+    );
+    wait(
+        srv.curl(
+            "POST",
+            "/1.0/storage-pools/default/volumes/custom/bkf-v1/backups",
+            Some(r#"{"name":"b"}"#),
+        )
+        .1,
+    );
+    env.ok("incus", &["rename", "bkf-c1", "bkf-c2"]);
+    env.ok(
+        "incus",
+        &["storage", "volume", "rename", "default", "bkf-v1", "bkf-v2"],
+    );
+    let (code, v) = srv.curl("GET", "/1.0/instances/bkf-c2/backups/b", None);
+    assert_eq!(code, 200, "{v}");
+    let (code, v) = srv.curl(
+        "GET",
+        "/1.0/storage-pools/default/volumes/custom/bkf-v2/backups/b",
+        None,
+    );
+    assert_eq!(code, 200, "{v}");
+    env.ok("incus", &["delete", "bkf-c2"]);
+    env.ok(
+        "incus",
+        &["storage", "volume", "delete", "default", "bkf-v2"],
+    );
+    let backups = env.incus_dir.join("backups");
+    assert!(!backups.join("instances/bkf-c2").exists());
+    assert!(!backups.join("instances/bkf-c1").exists());
+    assert!(!backups.join("custom/default/bkf-v2").exists());
+    assert!(!backups.join("custom/default/bkf-v1").exists());
+}

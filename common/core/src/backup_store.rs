@@ -263,7 +263,21 @@ pub fn delete(ctx: &Context, owner: Owner<'_>, name: &str) -> Result<()> {
 
 /// The instance is gone: so are its backups.
 pub(crate) fn remove_all(ctx: &Context, inst: &str) {
-    let _ = incus_sys::fsutil::remove_tree(&instance_dir(ctx, inst));
+    remove_all_of(ctx, Owner::Instance(inst));
+}
+
+/// The owner is gone: so are its backups.
+pub(crate) fn remove_all_of(ctx: &Context, owner: Owner<'_>) {
+    let _ = incus_sys::fsutil::remove_tree(&owner.dir(ctx));
+}
+
+/// A custom volume was renamed: its backups follow (idempotent).
+pub(crate) fn rename_volume(ctx: &Context, pool: &str, old: &str, new: &str) {
+    let from = Owner::Volume { pool, name: old }.dir(ctx);
+    let to = Owner::Volume { pool, name: new }.dir(ctx);
+    if from.exists() && !to.exists() {
+        let _ = std::fs::rename(from, to);
+    }
 }
 
 /// The instance was renamed: its backups follow (idempotent).
