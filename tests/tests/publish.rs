@@ -317,3 +317,32 @@ fn upstream_client_publishes_and_rebuilds_through_serve() {
         501,
     );
 }
+
+/// Killed right after the swap: the instance has the new root (whole), the old tree
+/// waits beside it; the instance still starts, and the next rebuild clears it.
+#[test]
+fn killed_rebuild_leaves_a_whole_root() {
+    let env = env_with_image();
+    env.ok("incus", &["create", "busybox", "rb-k1"]);
+    let root = rootfs(&env, "rb-k1");
+    std::fs::write(root.join("etc/old"), b"old\n").unwrap();
+    env.kill_at(
+        "incus-instance",
+        &["rebuild", "busybox", "rb-k1"],
+        "rebuild-swapped",
+    );
+    assert!(root.join("bin/busybox").exists(), "a whole root");
+    assert!(!root.join("etc/old").exists(), "the new one");
+    let vol = root.parent().unwrap();
+    assert!(
+        vol.join("rootfs.rebuild/etc/old").exists(),
+        "the old one beside it"
+    );
+    env.ok("incus", &["start", "rb-k1"]);
+    let _running = incus_tests::Running(&env);
+    env.ok("incus", &["exec", "rb-k1", "--", "true"]);
+    env.ok("incus", &["stop", "-f", "rb-k1"]);
+    env.ok("incus", &["rebuild", "--empty", "rb-k1"]);
+    assert!(!vol.join("rootfs.rebuild").exists());
+    assert_eq!(std::fs::read_dir(&root).unwrap().count(), 0);
+}

@@ -89,6 +89,7 @@ pub fn rebuild(ctx: &Context, name: &str, image_name: Option<&str>) -> Result<In
             let _ = std::fs::remove_file(vol.join("metadata.yaml"));
         }
     }
+    incus_sys::testhook::pause_point("rebuild-swapped");
     let id = row.id;
     let old_image_keys: Vec<String> = row
         .config

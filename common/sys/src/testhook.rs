@@ -17,7 +17,8 @@
 //! `btrfs-restore-before-swap`, `btrfs-restore-after-swap`,
 //! `volume-rename-rows-written` (rows renamed, disk not yet),
 //! `import-unpacked` (a backup import's volumes unpacked, its pending mark not cleared),
-//! `volume-import-unpacked` (a volume backup unpacked, its rows not written).
+//! `volume-import-unpacked` (a volume backup unpacked, its rows not written),
+//! `rebuild-swapped` (a rebuild's new root swapped in, its config not written).
 
 /// Blocks forever at `point` when `INCUS_TEST_PAUSE` names it (tests only).
 pub fn pause_point(point: &str) {
