@@ -833,6 +833,41 @@ fn our_client_through_a_remote() {
             .count(),
         0
     );
+    // A custom volume through the remote, both ways.
+    server.ok(
+        "incus",
+        &["storage", "volume", "create", "default", "bkr-v1"],
+    );
+    std::fs::write(custom_vol(&server, "bkr-v1").join("vf"), b"v\n").unwrap();
+    let vf = client.root().join("rv.tar.gz");
+    run(&[
+        "storage",
+        "volume",
+        "export",
+        "srv:default",
+        "bkr-v1",
+        vf.to_str().unwrap(),
+    ])
+    .ok();
+    run(&[
+        "storage",
+        "volume",
+        "import",
+        "srv:default",
+        vf.to_str().unwrap(),
+        "bkr-v2",
+    ])
+    .ok();
+    assert_eq!(
+        std::fs::read(custom_vol(&server, "bkr-v2").join("vf")).unwrap(),
+        b"v\n"
+    );
+    let (_, v) = srv.curl(
+        "GET",
+        "/1.0/storage-pools/default/volumes/custom/bkr-v1/backups",
+        None,
+    );
+    assert_eq!(v["metadata"], serde_json::json!([]), "{v}");
     drop(srv);
 }
 

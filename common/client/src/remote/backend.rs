@@ -335,6 +335,18 @@ impl Backend for Remote {
     fn instance_publish(&self, opts: &PublishOptions) -> Result<Image> {
         self.publish(opts)
     }
+    fn volume_export(
+        &self,
+        pool: &str,
+        name: &str,
+        opts: &BackupExportOptions,
+        out: &mut dyn std::io::Write,
+    ) -> Result<()> {
+        self.volume_backup_export(pool, name, opts, out)
+    }
+    fn volume_import(&self, pool: &str, file: &Path, name: Option<&str>) -> Result<StorageVolume> {
+        self.volume_backup_import(pool, file, name)
+    }
     fn instance_rebuild(&self, name: &str, image: Option<&str>) -> Result<Instance> {
         self.rebuild(name, image)
     }

@@ -6,7 +6,7 @@
 use super::http::Body;
 use super::{encode as enc, envelope, Remote};
 use crate::{Backend, BackupExportOptions, BackupImportOptions, PublishOptions};
-use incus_api::{Error, Image, Instance, Result};
+use incus_api::{Error, Image, Instance, Result, StorageVolume};
 use serde_json::json;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -26,23 +26,46 @@ impl Remote {
         opts: &BackupExportOptions,
         out: &mut dyn Write,
     ) -> Result<()> {
+        let base = format!("/1.0/instances/{}/backups", enc(name));
+        self.export_through(&base, "instance_only", opts, out)
+    }
+
+    pub(crate) fn volume_backup_export(
+        &self,
+        pool: &str,
+        name: &str,
+        opts: &BackupExportOptions,
+        out: &mut dyn Write,
+    ) -> Result<()> {
+        let base = format!(
+            "/1.0/storage-pools/{}/volumes/custom/{}/backups",
+            enc(pool),
+            enc(name)
+        );
+        self.export_through(&base, "volume_only", opts, out)
+    }
+
+    /// A temporary backup under `base`, downloaded into `out`, then deleted.
+    fn export_through(
+        &self,
+        base: &str,
+        only_key: &str,
+        opts: &BackupExportOptions,
+        out: &mut dyn Write,
+    ) -> Result<()> {
         opts.compression()?;
         // Named here (the server would pick `backupN`), so no resource parsing is needed.
         let backup = format!("export-{}", token());
         let expires = (chrono::Utc::now() + chrono::Duration::hours(24))
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let base = format!("/1.0/instances/{}/backups", enc(name));
-        self.query(
-            "POST",
-            &base,
-            Some(&json!({
-                "name": backup,
-                "expires_at": expires,
-                "instance_only": opts.instance_only,
-                "optimized_storage": opts.optimized_storage,
-                "compression_algorithm": opts.compression.clone().unwrap_or_default(),
-            })),
-        )?;
+        let mut body = json!({
+            "name": backup,
+            "expires_at": expires,
+            "optimized_storage": opts.optimized_storage,
+            "compression_algorithm": opts.compression.clone().unwrap_or_default(),
+        });
+        body[only_key] = json!(opts.instance_only);
+        self.query("POST", base, Some(&body))?;
         let url = format!("{base}/{}", enc(&backup));
         let copied = (|| -> Result<()> {
             let resp = self.request("GET", &format!("{url}/export"), &[], Body::None, None)?;
@@ -92,6 +115,42 @@ impl Remote {
         let env = envelope(resp)?;
         self.wait_operation(&env)?;
         Backend::instance(self, &name)
+    }
+
+    pub(crate) fn volume_backup_import(
+        &self,
+        pool: &str,
+        file: &Path,
+        name: Option<&str>,
+    ) -> Result<StorageVolume> {
+        let name = match name {
+            Some(n) => n.to_string(),
+            None => {
+                let raw = incus_imagefmt::read_member(file, "backup/index.yaml")
+                    .map_err(|e| Error::invalid(format!("Invalid backup: {e}")))?
+                    .ok_or_else(|| Error::invalid("Not a volume backup: no backup/index.yaml"))?;
+                let v: serde_yaml_ng::Value = serde_yaml_ng::from_slice(&raw)
+                    .map_err(|e| Error::invalid(format!("Invalid backup/index.yaml: {e}")))?;
+                v["name"].as_str().unwrap_or_default().to_string()
+            }
+        };
+        let mut f = std::fs::File::open(file)
+            .map_err(|e| Error::from(e).context(format!("Open {}", file.display())))?;
+        let len = f.metadata()?.len();
+        let headers = vec![
+            ("Content-Type", "application/octet-stream".to_string()),
+            ("X-Incus-name", name.clone()),
+        ];
+        let resp = self.request(
+            "POST",
+            &format!("/1.0/storage-pools/{}/volumes/custom", enc(pool)),
+            &headers,
+            Body::Reader(&mut f, Some(len)),
+            None,
+        )?;
+        let env = envelope(resp)?;
+        self.wait_operation(&env)?;
+        Backend::volume(self, pool, "custom", &name)
     }
 
     pub(crate) fn publish(&self, opts: &PublishOptions) -> Result<Image> {
