@@ -39,9 +39,7 @@ pub use busybox::{build_busybox_image, BuildFormat, APPLETS};
 pub use error::{Error, Result};
 pub use metadata::{ImageMetadata, TemplateEntry, MAX_METADATA_SIZE};
 pub use template::{render_templates, TemplateContext};
-pub use tree::{
-    list_children, read_member, tree_size, unpack_subtree, PackCompression, TreeWriter,
-};
+pub use tree::{read_member, unpack_subtree, PackCompression, TreeWriter};
 pub use unpack::remove_stale_staging;
 
 use format::{sniff, FileKind};

@@ -233,26 +233,6 @@ pub fn read_member(path: &Path, name: &str) -> Result<Option<Vec<u8>>> {
     Ok(scan.metadata)
 }
 
-/// The names directly below `prefix` that have entries (e.g. the snapshots of
-/// `backup/snapshots`), in archive order, without extracting anything.
-pub fn list_children(path: &Path, prefix: &str) -> Result<Vec<String>> {
-    let c = tar_kind(path)?;
-    let want = components(prefix);
-    let found = std::cell::RefCell::new(Vec::<String>::new());
-    let route = |comps: &[Vec<u8>]| {
-        if comps.len() > want.len() && comps[..want.len()] == want[..] {
-            let n = String::from_utf8_lossy(&comps[want.len()]).into_owned();
-            let mut f = found.borrow_mut();
-            if !f.contains(&n) {
-                f.push(n);
-            }
-        }
-        Route::Skip
-    };
-    scan_tar(path, c, &route, None, None, None)?;
-    Ok(found.into_inner())
-}
-
 /// Unpacks the entries below `prefix` of a tarball into `dest`, an existing empty
 /// directory (a fresh volume). They go first into a private directory inside `dest`,
 /// whose children are renamed into place when everything succeeded; on any error
@@ -289,19 +269,95 @@ pub fn unpack_subtree(path: &Path, prefix: &str, dest: &Path, budget: Option<u64
     Ok(true)
 }
 
-/// Bytes of file data below `root` (not following symlinks): the size a tree takes
-/// in a tarball, for progress and budgets.
-pub fn tree_size(root: &Path) -> u64 {
-    let Ok(meta) = std::fs::symlink_metadata(root) else {
-        return 0;
-    };
-    if meta.is_dir() {
-        std::fs::read_dir(root)
-            .map(|rd| rd.flatten().map(|e| tree_size(&e.path())).sum())
-            .unwrap_or(0)
-    } else if meta.is_file() {
-        meta.len()
-    } else {
-        0
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn sample(root: &Path) {
+        std::fs::create_dir_all(root.join("rootfs/etc")).unwrap();
+        std::fs::write(root.join("rootfs/etc/a"), b"alpha").unwrap();
+        std::fs::hard_link(root.join("rootfs/etc/a"), root.join("rootfs/etc/a2")).unwrap();
+        std::os::unix::fs::symlink("/etc/a", root.join("rootfs/abs")).unwrap();
+        std::fs::write(root.join("metadata.yaml"), b"x: 1\n").unwrap();
+    }
+
+    #[test]
+    fn pack_then_unpack_a_subtree_round_trips() {
+        for c in [
+            PackCompression::None,
+            PackCompression::Gzip,
+            PackCompression::Xz,
+        ] {
+            let d = tempfile::tempdir().unwrap();
+            let src = d.path().join("src");
+            sample(&src);
+            let tarball = d.path().join("t");
+            let f = std::fs::File::create(&tarball).unwrap();
+            let mut w = TreeWriter::new(f, c, &tarball);
+            w.add_bytes("backup/index.yaml", b"name: x\n", 0o644, 0)
+                .unwrap();
+            w.add_tree("backup/container", &src).unwrap();
+            w.finish().unwrap();
+            assert_eq!(
+                read_member(&tarball, "backup/index.yaml").unwrap().unwrap(),
+                b"name: x\n"
+            );
+            assert_eq!(read_member(&tarball, "backup/none").unwrap(), None);
+            let dest = d.path().join("dest");
+            std::fs::create_dir(&dest).unwrap();
+            assert!(unpack_subtree(&tarball, "backup/container", &dest, None).unwrap());
+            assert_eq!(std::fs::read(dest.join("rootfs/etc/a")).unwrap(), b"alpha");
+            let (a, b) = (
+                std::fs::metadata(dest.join("rootfs/etc/a")).unwrap(),
+                std::fs::metadata(dest.join("rootfs/etc/a2")).unwrap(),
+            );
+            assert_eq!(a.ino(), b.ino(), "hard links stay one file");
+            assert_eq!(
+                std::fs::read_link(dest.join("rootfs/abs")).unwrap(),
+                Path::new("/etc/a")
+            );
+            // Nothing else in the destination (the staging directory is gone).
+            let mut names: Vec<String> = std::fs::read_dir(&dest)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            assert_eq!(names, ["metadata.yaml", "rootfs"]);
+            // A prefix with no entries: false, nothing written.
+            let empty = d.path().join("empty");
+            std::fs::create_dir(&empty).unwrap();
+            assert!(!unpack_subtree(&tarball, "backup/snapshots/s", &empty, None).unwrap());
+            assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
+        }
+    }
+
+    #[test]
+    fn the_budget_refuses_and_leaves_the_destination_empty() {
+        let d = tempfile::tempdir().unwrap();
+        let src = d.path().join("src");
+        sample(&src);
+        let tarball = d.path().join("t.tar");
+        let f = std::fs::File::create(&tarball).unwrap();
+        let mut w = TreeWriter::new(f, PackCompression::None, &tarball);
+        w.add_tree("backup/container", &src).unwrap();
+        w.finish().unwrap();
+        let dest = d.path().join("dest");
+        std::fs::create_dir(&dest).unwrap();
+        let e = unpack_subtree(&tarball, "backup/container", &dest, Some(3)).unwrap_err();
+        assert!(e.is_image_error(), "{e}");
+        assert!(e.to_string().contains("more than 3 bytes"), "{e}");
+        assert_eq!(std::fs::read_dir(&dest).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn compression_names() {
+        assert_eq!(
+            PackCompression::parse("gzip").unwrap(),
+            PackCompression::Gzip
+        );
+        assert_eq!(PackCompression::parse("none").unwrap().suffix(), ".tar");
+        assert!(PackCompression::parse("zstd").is_err());
+        assert!(PackCompression::parse("bzip2").is_err());
     }
 }
