@@ -337,6 +337,17 @@ fn hostile_backups_are_refused_leaving_nothing() {
         .file("backup/container/rootfs/esc/x", b"x", 0o644);
     cases.push(("through-symlink", t, "symlink"));
 
+    // The rootfs itself, or a file the host reads, as a link out.
+    let mut t = TarBuf::new();
+    t.file("backup/index.yaml", index_yaml(&[]).as_bytes(), 0o644)
+        .dir("backup/container", 0o100)
+        .symlink("backup/container/rootfs", outside.to_str().unwrap());
+    cases.push(("rootfs-symlink", t, "symbolic link"));
+
+    let mut t = start(&[]);
+    t.symlink("backup/container/metadata.yaml", "/etc/shadow");
+    cases.push(("metadata-symlink", t, "symbolic link"));
+
     let mut t = start(&[]);
     t.hardlink("backup/container/rootfs/h", "etc/passwd");
     cases.push(("hardlink-out", t, "outside"));

@@ -394,7 +394,21 @@ pub fn import(ctx: &Context, file: &Path, opts: &ImportOptions) -> Result<Instan
             let vol = driver.create_volume(&pool_info, ct, &name)?;
             let found =
                 incus_imagefmt::unpack_subtree(file, prefix, &vol, budget()?).map_err(fmt_err)?;
-            if !found || !vol.join("rootfs").is_dir() {
+            // The volume's own entries (rootfs, templates, metadata.yaml, backup.yaml)
+            // are read by the host: none may be a symlink, rootfs a real directory.
+            for ent in std::fs::read_dir(&vol)? {
+                let ent = ent?;
+                if ent.file_type()?.is_symlink() {
+                    return Err(Error::invalid(format!(
+                        "Invalid backup: {prefix}/{} is a symbolic link",
+                        ent.file_name().to_string_lossy()
+                    )));
+                }
+            }
+            let rootfs_is_dir = std::fs::symlink_metadata(vol.join("rootfs"))
+                .map(|m| m.is_dir())
+                .unwrap_or(false);
+            if !found || !rootfs_is_dir {
                 return Err(Error::invalid(format!(
                     "Invalid backup: {prefix}/rootfs is missing"
                 )));
