@@ -74,6 +74,7 @@ test-slow: deps build
 	fi
 	$(CARGO) test -p incus-tests --test cloudinit -- --ignored
 	$(CARGO) test -p incus-tests --test lxd_to_incus -- --ignored
+	$(CARGO) test -p incus-tests --test backup -- --ignored
 
 unit: build
 	$(CARGO) test --workspace --lib --bins

@@ -109,16 +109,12 @@ fn api_extensions_and_exec_user_group_cwd() {
         "container_exec_user_group_cwd",
         "resources",
         "instance_get_full",
+        "container_backup",
     ] {
         assert!(ext.contains(&must), "{must} missing: {ext:?}");
     }
     // Names upstream never used, and features we do not have, are not announced.
-    for never in [
-        "explicit_trust_token",
-        "image_aliases",
-        "container_backup",
-        "clustering",
-    ] {
+    for never in ["explicit_trust_token", "image_aliases", "clustering"] {
         assert!(!ext.contains(&never), "{never} announced: {ext:?}");
     }
     srv.incus(&["launch", "busybox", "x1"]).ok();

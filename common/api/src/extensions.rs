@@ -2,7 +2,7 @@
 //! (`internal/version/api.go`), only for what `incus-serve` honours. Clients pick code
 //! paths by them, so an entry here is a promise: each one names the behaviour it
 //! stands for. Upstream's list has 450; the rest are absent on purpose (clustering,
-//! VMs, OVN, ACLs, backups, buckets, metrics, migration, other projects, ...).
+//! VMs, OVN, ACLs, buckets, metrics, migration, other projects, ...).
 
 pub const API_EXTENSIONS: &[&str] = &[
     // /1.0/storage-pools (dir, btrfs), /1.0/networks (bridges), /1.0/projects (default).
@@ -37,6 +37,21 @@ pub const API_EXTENSIONS: &[&str] = &[
     "event_lifecycle",
     // GET /1.0/operations/ID/wait.
     "operation_wait",
+    // /1.0/instances/NAME/backups (create, list, show, rename, delete, export) in
+    // upstream's tarball format; import by an octet-stream POST /1.0/instances with
+    // X-Incus-pool and X-Incus-name; compression none, gzip or xz.
+    "container_backup",
+    "container_backup_override_pool",
+    "backup_override_name",
+    "backup_compression",
+    "backup_compression_algorithm",
+    // /1.0/storage-pools/POOL/volumes/custom/NAME/backups and the octet-stream
+    // custom volume import (X-Incus-name).
+    "custom_volume_backup",
+    // POST /1.0/instances/NAME/rebuild (image or empty); POST /1.0/images from an
+    // instance or a snapshot (publish) with compression_algorithm.
+    "instances_rebuild",
+    "image_compression_algorithm",
     // Trust tokens (`incus config trust add`, `remote add NAME TOKEN`).
     "certificate_token",
     // Instance snapshots: expiry (set and at creation), schedules with cron and aliases.

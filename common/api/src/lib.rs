@@ -3,6 +3,7 @@
 //!
 //! This crate knows nothing of SQL, processes or clap.
 
+pub mod backup_types;
 pub mod error;
 pub mod extensions;
 pub mod keys;
@@ -11,6 +12,7 @@ pub mod types;
 pub mod volume_types;
 pub mod warning;
 
+pub use backup_types::*;
 pub use error::{Error, ErrorKind, Result};
 pub use extensions::API_EXTENSIONS;
 pub use resources::*;

@@ -3,7 +3,9 @@
 use clap::{Args, ValueEnum};
 
 pub mod device;
+mod output;
 use incus_api::{Error, Result};
+pub use output::write_output;
 use serde::Serialize;
 use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;

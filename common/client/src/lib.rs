@@ -29,12 +29,16 @@ pub use incus_simplestreams as simplestreams;
 pub use tempfile::TempDir;
 
 pub use chrono::{DateTime, Utc};
+pub use incus_core::backup_archive::{
+    ExportOptions as BackupExportOptions, ImportOptions as BackupImportOptions,
+};
 pub use incus_core::boot::BootReport;
 pub use incus_core::copy::CopyOptions;
 pub use incus_core::files::{FileInfo, FileKind, FilePut};
 pub use incus_core::filter::Filter;
 pub use incus_core::image::ImportOptions;
 pub use incus_core::instance::CreateOptions;
+pub use incus_core::publish::PublishOptions;
 pub use incus_core::snapshot::{timer, AutoReport, CreateOptions as SnapshotCreateOptions};
 pub use incus_core::trust::{AddOptions as TrustOptions, JoinToken};
 pub use incus_imagefmt::ImageSource;
@@ -153,6 +157,58 @@ pub trait Backend {
     fn instance_copy(&self, opts: CopyOptions) -> Result<Instance>;
     /// `move`: a rename, or to another pool with `pool`.
     fn instance_move(&self, name: &str, new_name: &str, pool: Option<&str>) -> Result<()>;
+    /// `export`: the backup tarball of an instance, written to `out`.
+    fn instance_export(
+        &self,
+        _name: &str,
+        _opts: &BackupExportOptions,
+        _out: &mut dyn Write,
+    ) -> Result<()> {
+        Err(incus_api::Error::unsupported(
+            "export is not supported by this remote yet",
+        ))
+    }
+    /// `import`: a new instance from a backup tarball.
+    fn instance_import(&self, _file: &Path, _opts: &BackupImportOptions) -> Result<Instance> {
+        Err(incus_api::Error::unsupported(
+            "import is not supported by this remote yet",
+        ))
+    }
+    /// `storage volume export`: a custom volume's backup tarball, written to `out`.
+    fn volume_export(
+        &self,
+        _pool: &str,
+        _name: &str,
+        _opts: &BackupExportOptions,
+        _out: &mut dyn Write,
+    ) -> Result<()> {
+        Err(incus_api::Error::unsupported(
+            "storage volume export is not supported through a remote yet",
+        ))
+    }
+    /// `storage volume import`: a custom volume from a backup tarball.
+    fn volume_import(
+        &self,
+        _pool: &str,
+        _file: &Path,
+        _name: Option<&str>,
+    ) -> Result<StorageVolume> {
+        Err(incus_api::Error::unsupported(
+            "storage volume import is not supported through a remote yet",
+        ))
+    }
+    /// `publish`: a new image from an instance or a snapshot.
+    fn instance_publish(&self, _opts: &PublishOptions) -> Result<Image> {
+        Err(incus_api::Error::unsupported(
+            "publish is not supported by this remote yet",
+        ))
+    }
+    /// `rebuild`: a stopped instance's root replaced by an image's (`None`: empty).
+    fn instance_rebuild(&self, _name: &str, _image: Option<&str>) -> Result<Instance> {
+        Err(incus_api::Error::unsupported(
+            "rebuild is not supported by this remote yet",
+        ))
+    }
     // --- storage volumes ---
     fn volume(&self, pool: &str, vtype: &str, name: &str) -> Result<StorageVolume>;
     fn volume_create(
@@ -555,6 +611,35 @@ impl Backend for Local {
     }
     fn instance_move(&self, name: &str, new_name: &str, pool: Option<&str>) -> Result<()> {
         copy::move_instance(&self.ctx, name, new_name, pool)
+    }
+    fn instance_export(
+        &self,
+        name: &str,
+        opts: &BackupExportOptions,
+        out: &mut dyn Write,
+    ) -> Result<()> {
+        incus_core::backup_archive::export(&self.ctx, name, opts, out).map(|_| ())
+    }
+    fn instance_import(&self, file: &Path, opts: &BackupImportOptions) -> Result<Instance> {
+        incus_core::backup_archive::import(&self.ctx, file, opts)
+    }
+    fn instance_publish(&self, opts: &PublishOptions) -> Result<Image> {
+        incus_core::publish::publish(&self.ctx, opts)
+    }
+    fn volume_export(
+        &self,
+        pool: &str,
+        name: &str,
+        opts: &BackupExportOptions,
+        out: &mut dyn Write,
+    ) -> Result<()> {
+        incus_core::backup_volume::export(&self.ctx, pool, name, opts, out).map(|_| ())
+    }
+    fn volume_import(&self, pool: &str, file: &Path, name: Option<&str>) -> Result<StorageVolume> {
+        incus_core::backup_volume::import(&self.ctx, pool, file, name)
+    }
+    fn instance_rebuild(&self, name: &str, image: Option<&str>) -> Result<Instance> {
+        incus_core::rebuild::rebuild(&self.ctx, name, image)
     }
 
     // --- storage volumes ---

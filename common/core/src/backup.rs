@@ -132,6 +132,14 @@ pub fn volume_file(pool_path: &Path, name: &str) -> PathBuf {
 /// Rewrites an instance's backup.yaml from its current records.
 pub fn write_instance(ctx: &Context, name: &str) -> Result<()> {
     let row = instance::get_row(ctx, name)?;
+    let doc = instance_config(ctx, name)?;
+    write(&instance::volume_path(ctx, &row).join(FILE), &doc)
+}
+
+/// The record of an instance as backup.yaml holds it (also embedded in the
+/// `index.yaml` of an exported backup).
+pub fn instance_config(ctx: &Context, name: &str) -> Result<BackupConfig> {
+    let row = instance::get_row(ctx, name)?;
     let inst = instance::get(ctx, name)?;
     let mut profiles = Vec::new();
     for p in &row.profiles {
@@ -145,7 +153,7 @@ pub fn write_instance(ctx: &Context, name: &str) -> Result<()> {
         container: Some(inst),
         ..Default::default()
     };
-    write(&instance::volume_path(ctx, &row).join(FILE), &doc)
+    Ok(doc)
 }
 
 /// Rewrites a custom volume's backup.yaml from its current records.

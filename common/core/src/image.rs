@@ -67,7 +67,7 @@ pub fn stored_source(ctx: &Context, row: &ImageRow) -> ImageSource {
 }
 
 /// Alias names may contain slashes upstream, but no spaces, control characters or `:`.
-fn validate_alias(name: &str) -> Result<()> {
+pub(crate) fn validate_alias(name: &str) -> Result<()> {
     if name.is_empty()
         || name.len() > 255
         || name.contains(':')

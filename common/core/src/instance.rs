@@ -544,6 +544,7 @@ pub(crate) fn remove_everything(ctx: &Context, row: &InstanceRow) -> Result<()> 
     }
     let _ = std::fs::remove_file(ctx.incus_dir.join("containers").join(&row.name));
     let _ = incus_sys::fsutil::remove_tree(&ctx.instance_log_dir(&row.name));
+    crate::backup_store::remove_all(ctx, &row.name);
     remove_rows(ctx, row)
 }
 
@@ -649,6 +650,7 @@ fn finish_rename(ctx: &Context, row: &InstanceRow) -> Result<()> {
         driver.rename_volume(&pool_info, VolumeType::Container, old, &row.name)?;
     }
     crate::snapshot::rename_disk(ctx, &row.pool, old, &row.name)?;
+    crate::backup_store::rename_all(ctx, old, &row.name);
     let _ = std::fs::remove_file(ctx.incus_dir.join("containers").join(old));
     symlink_instance(ctx, row)?;
     let project = ctx.project.clone();

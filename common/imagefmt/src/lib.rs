@@ -26,6 +26,7 @@ mod metadata;
 mod paths;
 mod safefs;
 mod template;
+mod tree;
 mod unpack;
 
 use std::fs::File;
@@ -38,6 +39,7 @@ pub use busybox::{build_busybox_image, BuildFormat, APPLETS};
 pub use error::{Error, Result};
 pub use metadata::{ImageMetadata, TemplateEntry, MAX_METADATA_SIZE};
 pub use template::{render_templates, TemplateContext};
+pub use tree::{read_member, unpack_subtree, PackCompression, TreeWriter};
 pub use unpack::remove_stale_staging;
 
 use format::{sniff, FileKind};

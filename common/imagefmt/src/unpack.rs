@@ -175,6 +175,9 @@ pub(crate) struct Extractor {
     parent: Dir,
     /// Copy buffer, reused across files.
     buf: Vec<u8>,
+    /// Bytes of file data allowed (tarball bombs), and written so far.
+    budget: Option<u64>,
+    written: u64,
 }
 
 impl Extractor {
@@ -190,7 +193,14 @@ impl Extractor {
             parent_comps: Vec::new(),
             parent,
             buf: vec![0u8; 128 << 10],
+            budget: None,
+            written: 0,
         })
+    }
+
+    /// Bounds the bytes of file data written (`None`: no bound).
+    pub fn set_budget(&mut self, budget: Option<u64>) {
+        self.budget = budget;
     }
 
     fn host_path(&self, comps: &[Vec<u8>]) -> PathBuf {
@@ -397,6 +407,15 @@ impl Extractor {
         })?;
         let mut f = file.ok_or_else(|| self.io(dest, io::Error::other("file not created")))?;
         let expected = entry.size();
+        if let Some(b) = self.budget {
+            // The header's size is checked first, and the bytes really read below.
+            if self.written.saturating_add(expected) > b {
+                return Err(Error::unsafe_entry(
+                    raw,
+                    format!("the archive unpacks to more than {b} bytes (the space allowed)"),
+                ));
+            }
+        }
         let mut buf = std::mem::take(&mut self.buf);
         let mut done: u64 = 0;
         let copied = loop {
@@ -417,6 +436,7 @@ impl Extractor {
         if done != expected {
             return Err(Error::corrupt(src, "truncated archive"));
         }
+        self.written += done;
         self.chown_result(safefs::fchown(&f, meta.uid, meta.gid), dest)?;
         // After chown, which clears setuid/setgid.
         safefs::fchmod(&f, meta.mode).map_err(|e| self.io(dest, e))?;

@@ -142,6 +142,17 @@ pub fn read_small_bytes(path: impl AsRef<Path>) -> std::io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// Swaps two paths atomically (`renameat2(RENAME_EXCHANGE)`): at every instant each
+/// name holds one of the two trees, so a crash never leaves either name missing.
+pub fn exchange(a: &Path, b: &Path) -> Result<()> {
+    use std::os::fd::BorrowedFd;
+    let (ca, cb) = (crate::ffi::c_path(a)?, crate::ffi::c_path(b)?);
+    // SAFETY: AT_FDCWD is a valid "descriptor" for the *at calls for the whole call.
+    let cwd = unsafe { BorrowedFd::borrow_raw(libc::AT_FDCWD) };
+    crate::at::renameat2(cwd, &ca, cwd, &cb, libc::RENAME_EXCHANGE)
+        .map_err(|e| Error::internal(format!("Exchange {} and {}: {e}", a.display(), b.display())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,5 +226,18 @@ mod tests {
             std::fs::read_to_string("/proc/self/mounts").unwrap()
         );
         assert!(super::read_small("/nonexistent/x").is_err());
+    }
+
+    #[test]
+    fn exchange_swaps_two_trees() {
+        let d = tempfile::tempdir().unwrap();
+        let (a, b) = (d.path().join("a"), d.path().join("b"));
+        std::fs::create_dir(&a).unwrap();
+        std::fs::write(a.join("f"), b"a").unwrap();
+        std::fs::create_dir(&b).unwrap();
+        exchange(&a, &b).unwrap();
+        assert!(b.join("f").is_file());
+        assert!(!a.join("f").exists());
+        assert!(exchange(&a, &d.path().join("missing")).is_err());
     }
 }

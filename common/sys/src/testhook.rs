@@ -15,7 +15,10 @@
 //! `ephemeral-stopped` (an ephemeral instance stopped, not deleted yet),
 //! `image-volume-filled` (a pool's image volume filled, not yet complete),
 //! `btrfs-restore-before-swap`, `btrfs-restore-after-swap`,
-//! `volume-rename-rows-written` (rows renamed, disk not yet).
+//! `volume-rename-rows-written` (rows renamed, disk not yet),
+//! `import-unpacked` (a backup import's volumes unpacked, its pending mark not cleared),
+//! `volume-import-unpacked` (a volume backup unpacked, its rows not written),
+//! `rebuild-swapped` (a rebuild's new root swapped in, its config not written).
 
 /// Blocks forever at `point` when `INCUS_TEST_PAUSE` names it (tests only).
 pub fn pause_point(point: &str) {

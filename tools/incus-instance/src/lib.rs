@@ -1,11 +1,13 @@
 //! `incus-instance`: the instance commands of upstream's `incus` client.
 
+mod backup;
 mod config;
 mod copy;
 mod create;
 mod file;
 mod lifecycle;
 mod list;
+mod publish;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use incus_cli::{GlobalArgs, ShowFormat};
@@ -89,6 +91,14 @@ pub enum Cmd {
     /// Rename an instance, or move it to another storage pool with -s
     #[command(visible_alias = "mv")]
     Move(copy::MoveArgs),
+    /// Export an instance as a backup tarball (upstream's format)
+    Export(backup::ExportArgs),
+    /// Create an instance from a backup tarball: [REMOTE:] FILE [NAME]
+    Import(backup::ImportArgs),
+    /// Publish an instance or snapshot as an image: INSTANCE[/SNAPSHOT] [key=value...]
+    Publish(publish::PublishArgs),
+    /// Rebuild an instance from an image (or empty), keeping its config: IMAGE NAME
+    Rebuild(publish::RebuildArgs),
     /// Delete instances
     #[command(visible_alias = "rm")]
     Delete {
@@ -167,6 +177,16 @@ fn remote_args(cmd: &mut Cmd) -> (Vec<&mut String>, Vec<&mut String>) {
         }
         Cmd::Info { name, .. } => (name.iter_mut().collect(), none()),
         Cmd::Copy(a) => (vec![&mut a.source, &mut a.target], none()),
+        Cmd::Export(a) => (vec![&mut a.name], none()),
+        Cmd::Publish(a) => (a.args.iter_mut().take(1).collect(), none()),
+        Cmd::Rebuild(a) => (a.args.iter_mut().last().into_iter().collect(), none()),
+        Cmd::Import(a) => {
+            let remote = a.args.len() > 1 && a.args[0].ends_with(':');
+            (
+                a.args.iter_mut().take(1).filter(|_| remote).collect(),
+                none(),
+            )
+        }
         Cmd::Move(a) => (
             std::iter::once(&mut a.source)
                 .chain(a.target.iter_mut())
@@ -214,6 +234,9 @@ fn drop_bare_remote(cmd: &mut Cmd) {
             a.filters.remove(0);
         }
         Cmd::Info { name, .. } if name.as_deref() == Some("") => *name = None,
+        Cmd::Import(a) if a.args.len() > 1 && a.args[0].is_empty() => {
+            a.args.remove(0);
+        }
         Cmd::Start(a) | Cmd::Stop(a) | Cmd::Restart(a) | Cmd::Pause(a) | Cmd::Resume(a) => {
             a.names.retain(|n| !n.is_empty())
         }
@@ -290,6 +313,10 @@ fn exec(backend: &dyn Backend, cli: Cli) -> incus_api::Result<ExitCode> {
         Cmd::Copy(a) => copy::copy(backend, a),
         Cmd::Move(a) => copy::move_(backend, a),
         Cmd::File(a) => file::file(backend, a),
+        Cmd::Export(a) => backup::export(backend, a, cli.global.quiet),
+        Cmd::Import(a) => backup::import(backend, a),
+        Cmd::Publish(a) => publish::publish(backend, a, cli.global.quiet),
+        Cmd::Rebuild(a) => publish::rebuild(backend, a),
     }
 }
 

@@ -140,6 +140,28 @@ pub enum VolumeCmd {
     },
     /// Copy a volume: SRCPOOL/VOLUME[/SNAPSHOT] DSTPOOL/VOLUME
     Copy { source: String, target: String },
+    /// Export a custom volume as a backup tarball (upstream's format): POOL VOLUME [FILE]
+    Export {
+        pool: String,
+        volume: String,
+        /// Target file (`-` for the standard output; VOLUME.tar.gz by default)
+        target: Option<String>,
+        /// Back up the volume without its snapshots
+        #[arg(long)]
+        volume_only: bool,
+        /// Storage driver optimized format (not supported: refused)
+        #[arg(long)]
+        optimized_storage: bool,
+        /// Compression algorithm: gzip (default), xz or none
+        #[arg(long, value_name = "ALGORITHM")]
+        compression: Option<String>,
+    },
+    /// Import a custom volume from a backup tarball: POOL FILE [NAME]
+    Import {
+        pool: String,
+        file: String,
+        name: Option<String>,
+    },
     /// Move or rename a volume: SRCPOOL/VOLUME DSTPOOL/VOLUME
     Move { source: String, target: String },
     /// Attach a volume to an instance: POOL VOLUME INSTANCE [DEVICE] PATH
@@ -347,6 +369,33 @@ fn volume_exec(backend: &dyn Backend, cmd: VolumeCmd) -> Result<()> {
             backend.volume_rename(&pool, custom(&volume)?, custom(&new_name)?)?;
             println!("Renamed storage volume from \"{volume}\" to \"{new_name}\"");
         }
+        VolumeCmd::Export {
+            pool,
+            volume,
+            target,
+            volume_only,
+            optimized_storage,
+            compression,
+        } => {
+            let opts = incus_client::BackupExportOptions {
+                instance_only: volume_only,
+                optimized_storage,
+                compression,
+            };
+            let suffix = opts.compression()?.suffix();
+            let target = target.unwrap_or_else(|| format!("{volume}{suffix}"));
+            incus_cli::write_output(&target, |w| backend.volume_export(&pool, &volume, &opts, w))?;
+            if target != "-" {
+                println!("Backup exported successfully!");
+            }
+        }
+        VolumeCmd::Import { pool, file, name } => {
+            let path = std::path::PathBuf::from(&file);
+            if !path.is_file() {
+                return Err(Error::not_found(format!("Backup file {file} not found")));
+            }
+            backend.volume_import(&pool, &path, name.as_deref())?;
+        }
         VolumeCmd::Copy { source, target } => {
             let (sp, sv) = split_pool(&source)?;
             let (dp, dv) = split_pool(&target)?;
@@ -520,6 +569,8 @@ fn remote_args(cmd: &mut Cmd) -> Vec<&mut String> {
                 | SnapshotCmd::Rename { pool, .. } => vec![pool],
             },
             VolumeCmd::List { pool, .. }
+            | VolumeCmd::Export { pool, .. }
+            | VolumeCmd::Import { pool, .. }
             | VolumeCmd::Create { pool, .. }
             | VolumeCmd::Show { pool, .. }
             | VolumeCmd::Get { pool, .. }

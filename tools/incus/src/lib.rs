@@ -21,12 +21,12 @@ pub struct Route {
 const INSTANCE_VERBS: &[&str] = &[
     "launch", "create", "init", "list", "ls", "start", "stop", "restart", "pause", "freeze",
     "resume", "unfreeze", "delete", "rm", "rename", "exec", "console", "info", "show", "copy",
-    "cp", "move", "mv", "file",
+    "cp", "move", "mv", "file", "export", "import", "publish", "rebuild",
 ];
 
 /// Upstream instance commands not written yet: answered with exit 8 and a clear
 /// message rather than an "unrecognized subcommand" from incus-instance.
-const PLANNED_VERBS: &[&str] = &["publish", "rebuild", "export", "import"];
+const PLANNED_VERBS: &[&str] = &[];
 
 /// Group words mapped to a tool (the word itself is dropped).
 const GROUPS: &[(&str, &str)] = &[
@@ -126,8 +126,7 @@ fn find_tool(tool: &str) -> Option<PathBuf> {
 const HELP: &str = "Usage: incus [--project NAME] COMMAND [ARGS...]
 
 Instances:   launch create list show start stop restart pause resume delete rename
-             copy move exec console info config file
-Not yet:     publish rebuild export import (exit 8)
+             copy move exec console info config file export import publish rebuild
 Groups:      snapshot image storage network profile project admin remote operation monitor
 Remotes:     remote add|list|remove|rename|switch|get-default|set-url, query [REMOTE:]PATH,
              version [REMOTE:]; alias add|list|remove|rename (config.yml aliases)

@@ -321,6 +321,35 @@ impl Backend for Remote {
     ) -> Result<Image> {
         self.upload_image(src, opts, progress)
     }
+    fn instance_export(
+        &self,
+        name: &str,
+        opts: &BackupExportOptions,
+        out: &mut dyn std::io::Write,
+    ) -> Result<()> {
+        self.backup_export(name, opts, out)
+    }
+    fn instance_import(&self, file: &Path, opts: &BackupImportOptions) -> Result<Instance> {
+        self.backup_import(file, opts)
+    }
+    fn instance_publish(&self, opts: &PublishOptions) -> Result<Image> {
+        self.publish(opts)
+    }
+    fn volume_export(
+        &self,
+        pool: &str,
+        name: &str,
+        opts: &BackupExportOptions,
+        out: &mut dyn std::io::Write,
+    ) -> Result<()> {
+        self.volume_backup_export(pool, name, opts, out)
+    }
+    fn volume_import(&self, pool: &str, file: &Path, name: Option<&str>) -> Result<StorageVolume> {
+        self.volume_backup_import(pool, file, name)
+    }
+    fn instance_rebuild(&self, name: &str, image: Option<&str>) -> Result<Instance> {
+        self.rebuild(name, image)
+    }
     fn image_delete(&self, name: &str) -> Result<()> {
         self.query("DELETE", &format!("/1.0/images/{}", enc(name)), None)
             .map(drop)

@@ -3,6 +3,7 @@
 //! lives here; every rule is the server's.
 
 mod backend;
+mod backups;
 mod files;
 mod http;
 mod stdio;

@@ -114,6 +114,7 @@ fn finish_rename(ctx: &Context, row: &VolumeRow) -> Result<()> {
         Ok(())
     })?;
     crate::backup::remove_volume(ctx, &row.pool, old);
+    crate::backup_store::rename_volume(ctx, &row.pool, old, &row.name);
     crate::backup::sync_volume(ctx, &row.pool, &row.name);
     Ok(())
 }
@@ -438,6 +439,7 @@ pub fn delete(ctx: &Context, pool: &str, name: &str) -> Result<()> {
     }
     drv.delete_volume(&info, VolumeType::Custom, name)?;
     crate::backup::remove_volume(ctx, pool, name);
+    crate::backup_store::remove_all_of(ctx, crate::backup_store::Owner::Volume { pool, name });
     Ok(())
 }
 

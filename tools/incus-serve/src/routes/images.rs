@@ -172,7 +172,7 @@ async fn export(Path(fp): Path<String>) -> Result<Response, ApiError> {
 }
 
 /// A file as a stream of chunks.
-fn tokio_util_stream(
+pub(super) fn tokio_util_stream(
     file: tokio::fs::File,
 ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> {
     futures_util::stream::unfold(file, |mut f| async move {
@@ -190,7 +190,7 @@ fn tokio_util_stream(
 }
 
 /// Writes an upload to a temporary file, refusing more than [`MAX_UPLOAD`] bytes.
-async fn save<S, E>(mut stream: S) -> Result<tempfile::NamedTempFile, Error>
+pub(super) async fn save<S, E>(mut stream: S) -> Result<tempfile::NamedTempFile, Error>
 where
     S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
@@ -224,6 +224,20 @@ async fn import(State(app): State<AppRef>, q: Query, req: Request) -> ApiResult 
         .unwrap_or("")
         .to_string();
     if ctype.starts_with("application/json") {
+        // From an instance or a snapshot (`publish`), else a download (simplestreams,
+        // URL): both read the body, so it is read once here and handed on.
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 20)
+            .await
+            .map_err(|e| Error::invalid(format!("Read the request: {e}")))?;
+        let source_type = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| v["source"]["type"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        if matches!(source_type.as_str(), "instance" | "snapshot") {
+            return super::backups::publish(&app, req).await;
+        }
         return import_from_source(&app, req).await;
     }
     let hdr = |k: &str| {

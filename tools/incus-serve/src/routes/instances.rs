@@ -21,13 +21,17 @@ use std::time::Duration;
 
 pub fn routes() -> Router<AppRef> {
     Router::new()
-        .route("/1.0/instances", get(list).post(create))
+        .route(
+            "/1.0/instances",
+            get(list)
+                .post(super::backups::create_or_import)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route(
             "/1.0/instances/{name}",
             get(one).put(put).patch(patch).post(rename).delete(delete),
         )
         .route("/1.0/instances/{name}/state", get(state).put(put_state))
-        .route("/1.0/instances/{name}/backups", get(backups))
         .route("/1.0/instances/{name}/logs", get(logs))
         .route("/1.0/instances/{name}/logs/{file}", get(log_file))
         .route(
@@ -64,7 +68,7 @@ async fn list(q: Query) -> ApiResult {
     }
 }
 
-async fn create(State(app): State<AppRef>, q: Query, body: Bytes) -> ApiResult {
+pub(super) async fn create(State(app): State<AppRef>, q: Query, body: Bytes) -> ApiResult {
     check_project(&q)?;
     let post: InstancesPost = parse_body(&body)?;
     match post.instance_type.as_str() {
@@ -354,12 +358,6 @@ async fn put_state(
             _ => lifecycle::unfreeze(ctx, &name),
         },
     )
-}
-
-async fn backups(Path(name): Path<String>, q: Query) -> ApiResult {
-    check_project(&q)?;
-    core(move |ctx| instance::get_row(ctx, &name).map(|_| ())).await?;
-    sync(Vec::<String>::new())
 }
 
 /// The instance's log directory, listed as upstream (file URLs).

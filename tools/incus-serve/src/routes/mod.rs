@@ -12,6 +12,7 @@ use incus_api::{Error, Result};
 use incus_core::Context;
 use std::sync::Arc;
 
+pub mod backups;
 pub mod certificates;
 pub mod console;
 pub mod events;
@@ -44,6 +45,7 @@ pub fn router(app: AppRef) -> Router {
         .merge(profiles::routes())
         .merge(storage::routes())
         .merge(snapshots::routes())
+        .merge(backups::routes())
         .merge(networks::routes())
         .merge(volumes::routes())
         .merge(operations::routes())
@@ -57,7 +59,7 @@ pub fn router(app: AppRef) -> Router {
 }
 
 /// Request bodies other than image uploads stay small.
-const MAX_JSON_BODY: usize = 4 << 20;
+pub(crate) const MAX_JSON_BODY: usize = 4 << 20;
 
 async fn not_found() -> ApiError {
     ApiError(Error::not_found("not found"))

@@ -24,7 +24,9 @@ pub fn routes() -> Router<AppRef> {
         )
         .route(
             "/1.0/storage-pools/{pool}/volumes/{vtype}",
-            get(list_type).post(create),
+            get(list_type)
+                .post(super::backups::volume_create_or_import)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route(
             "/1.0/storage-pools/{pool}/volumes/{vtype}/{name}",
@@ -130,7 +132,7 @@ async fn create_any(
     do_create(app, pool, vtype, q, post).await
 }
 
-async fn create(
+pub(super) async fn create(
     State(app): State<AppRef>,
     Path((pool, vtype)): Path<(String, String)>,
     q: Query,
