@@ -45,6 +45,7 @@ complete -c incus-storage -n "__fish_incus_storage_using_subcommand create" -l d
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand create" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand create" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand create" -s h -l help -d 'Print help'
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand list" -s c -l columns -d 'Columns (n name, D driver, d description, S source, u used by, s state)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand list" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
@@ -53,6 +54,7 @@ compact\t'Table without borders'"
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand list" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand list" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand ls" -s c -l columns -d 'Columns (n name, D driver, d description, S source, u used by, s state)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand ls" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
@@ -121,6 +123,7 @@ complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and 
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and not __fish_seen_subcommand_from list ls create show get set unset edit delete rm rename mv copy move attach attach-profile detach detach-profile info snapshot help" -f -a "info" -d 'Show a volume\'s usage'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and not __fish_seen_subcommand_from list ls create show get set unset edit delete rm rename mv copy move attach attach-profile detach detach-profile info snapshot help" -f -a "snapshot" -d 'Manage volume snapshots'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and not __fish_seen_subcommand_from list ls create show get set unset edit delete rm rename mv copy move attach attach-profile detach detach-profile info snapshot help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from list" -s c -l columns -d 'Columns (t type, n name, d description, c content type, u used by)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from list" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
@@ -129,6 +132,7 @@ compact\t'Table without borders'"
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from list" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from ls" -s c -l columns -d 'Columns (t type, n name, d description, c content type, u used by)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from ls" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
