@@ -11,7 +11,7 @@ DEMO_DIR ?= /tmp/incus-demo
 # the tests never reach the package index.
 PYLXD_VENV ?= $(CURDIR)/.cache/pylxd-venv
 
-.PHONY: all deps build release test test-slow unit bats lint gen demo bench stress clean
+.PHONY: all deps build release test test-slow unit bats lint gen demo bench stress clean compat compat-record
 
 all: build
 
@@ -75,6 +75,17 @@ test-slow: deps build
 	$(CARGO) test -p incus-tests --test cloudinit -- --ignored
 	$(CARGO) test -p incus-tests --test lxd_to_incus -- --ignored
 	$(CARGO) test -p incus-tests --test backup -- --ignored
+
+# The differential driver (tests/tests/compat_diff.rs) live: the same command lines
+# through the upstream client against upstream's daemon (the oracle,
+# ../shared/oracle/upstream-incus.sh install|start|init) and against ours, through the
+# upstream client and our own CLI. `make test` runs it against the recorded answers;
+# `make compat-record` re-records them from the oracle.
+compat: deps build
+	INCUS_COMPAT=live $(CARGO) test -p incus-tests --test compat_diff -- --nocapture
+
+compat-record: deps build
+	INCUS_COMPAT=record $(CARGO) test -p incus-tests --test compat_diff -- --nocapture
 
 unit: build
 	$(CARGO) test --workspace --lib --bins

@@ -60,7 +60,9 @@ EOF
     [ "$(incus storage list -f json | jq -r '.[].name' | sort | tr '\n' ' ')" = "default p2 " ]
     run incus storage list -f csv
     assert_status 0
-    assert_contains "p2,dir,$TEST_ROOT/p2,second pool,0,CREATED"
+    assert_contains "p2,dir,second pool,0,CREATED"
+    run incus storage list -c nS -f csv
+    assert_contains "p2,$TEST_ROOT/p2"
     [ "$(incus storage show p2 -f json | jq -r .driver)" = dir ]
     [ "$(incus storage show p2 -f json | jq -r .status)" = Created ]
     run incus storage show p2
@@ -211,9 +213,12 @@ EOF
     [ "$(incus list -c ns -f csv)" = "c1,STOPPED" ]
     [ -d "$INCUS_DIR/storage-pools/default/containers/c1/rootfs" ]
     [ "$(incus-instance list -f json)" = "$(incus list -f json)" ]
+    # As upstream's client, "Creating NAME" comes before the request (-q silences it).
     run -4 --separate-stderr incus create --empty c1
+    [ "$output" = "Creating c1" ]
+    run -4 --separate-stderr incus create -q --empty c1
     assert_error 4 "already exists"
-    run -3 --separate-stderr incus create no-such-image c2
+    run -3 --separate-stderr incus create -q no-such-image c2
     assert_error 3
     [ "$(instance_names)" = c1 ]
 }
@@ -291,7 +296,7 @@ EOF
     incus admin init --minimal
     long="$(printf 'a%.0s' $(seq 64))"
     for name in 1234 foo.bar a_b "$long" "ab-" "with space" "é"; do
-        run -7 --separate-stderr incus create --empty "$name"
+        run -7 --separate-stderr incus create -q --empty "$name"
         assert_error 7 "Invalid instance name"
     done
     [ "$(incus list -f json | jq length)" -eq 0 ]

@@ -56,6 +56,7 @@ complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l accept
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l public -d 'Public image server (no authentication)'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -s h -l help -d 'Print help'
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand list" -s c -l columns -d 'Columns (n name, u URL, p protocol, a auth type, P public, s static, g global)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand list" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
@@ -64,6 +65,7 @@ compact\t'Table without borders'"
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand list" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand list" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand ls" -s c -l columns -d 'Columns (n name, u URL, p protocol, a auth type, P public, s static, g global)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand ls" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'

@@ -54,6 +54,7 @@ complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand delete" -s
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand rm" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand rm" -s q -l quiet -d 'Print less'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand rm" -s h -l help -d 'Print help'
+complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand list" -s c -l columns -d 'Columns (n name, T taken at, E expires at, s stateful)' -r
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand list" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
@@ -62,6 +63,7 @@ compact\t'Table without borders'"
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand list" -l project -d 'Project to act on (only `default` exists for now)' -r
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand list" -s q -l quiet -d 'Print less'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand ls" -s c -l columns -d 'Columns (n name, T taken at, E expires at, s stateful)' -r
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand ls" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
 csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'

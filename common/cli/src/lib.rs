@@ -114,8 +114,10 @@ pub fn render_list<T: Serialize + ?Sized>(
     }
 }
 
+/// Quoted by Go's `encoding/csv` rule, which upstream's client uses: a delimiter, a
+/// quote or a line break inside, or leading white space (so `" "` stays visible).
 fn csv_cell(c: &str) -> String {
-    if c.contains([',', '"', '\n']) {
+    if c.contains([',', '"', '\n', '\r']) || c.starts_with(char::is_whitespace) || c == "\\." {
         format!("\"{}\"", c.replace('"', "\"\""))
     } else {
         c.to_string()
@@ -337,6 +339,52 @@ impl Progress {
             b.finish_and_clear();
         }
     }
+}
+
+/// Upstream's `-c LETTERS` of the lists whose columns are single letters: the chosen
+/// (letter, header) pairs in order; commas separate runs, as upstream splits on them.
+pub fn letter_columns(
+    spec: &str,
+    known: &[(char, &'static str)],
+) -> Result<Vec<(char, &'static str)>> {
+    let mut out = Vec::new();
+    for entry in spec.split(',') {
+        if entry.is_empty() {
+            return Err(Error::usage(format!(
+                "Empty column entry (redundant, leading or trailing command) in '{spec}'"
+            )));
+        }
+        for c in entry.chars() {
+            let col = known.iter().find(|(k, _)| *k == c).ok_or_else(|| {
+                Error::usage(format!("Unknown column shorthand char '{c}' in '{entry}'"))
+            })?;
+            out.push(*col);
+        }
+    }
+    Ok(out)
+}
+
+/// Prints a list by [`letter_columns`]: `cell(item, letter)` gives each cell.
+pub fn print_letter_list<T: Serialize>(
+    format: impl Into<Format>,
+    spec: &str,
+    known: &[(char, &'static str)],
+    items: &[T],
+    cell: impl Fn(&T, char) -> String,
+) -> Result<()> {
+    let cols = letter_columns(spec, known)?;
+    let headers: Vec<&str> = cols.iter().map(|(_, h)| *h).collect();
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|i| cols.iter().map(|(c, _)| cell(i, *c)).collect())
+        .collect();
+    print_list(format, &headers, &rows, items)
+}
+
+/// An image size as upstream's client prints it in `image list` and `image info`:
+/// always in MiB (`0.84MiB`).
+pub fn image_size(bytes: i64) -> String {
+    format!("{:.2}MiB", bytes as f64 / 1024.0 / 1024.0)
 }
 
 /// Formats bytes as upstream's client does (`1.50MiB`).

@@ -117,10 +117,15 @@ impl Filter {
         if self.clauses.is_empty() {
             return true;
         }
-        let v = serde_json::to_value(inst).unwrap_or_default();
+        self.matches_value(&serde_json::to_value(inst).unwrap_or_default())
+    }
+
+    /// The same test on any object's JSON (storage volumes, images: upstream's
+    /// `filter=` applies to every collection that takes it).
+    pub fn matches_value(&self, v: &Value) -> bool {
         let mut acc = true;
         for c in &self.clauses {
-            let got = lookup(&v, &c.field);
+            let got = lookup(v, &c.field);
             let hit = match (&c.test, got) {
                 (_, None) => false,
                 (Test::NamePrefix(p), Some(got)) => got.starts_with(p.as_str()),

@@ -747,8 +747,15 @@ pub fn rename(ctx: &Context, name: &str, new_name: &str) -> Result<()> {
         if let Some(v) = incus_db::volume_get(tx, &pool, "container", name)? {
             incus_db::volume_rename(tx, v.id, new_name)?;
         }
-        // Templates with the rename trigger run at the next start.
-        incus_db::instance_config_set(tx, row.id, "volatile.apply_template", Some("rename"))?;
+        // Templates with the rename trigger run at the next start, unless a trigger is
+        // already pending (as upstream: a never-started instance keeps `create`).
+        if row
+            .config
+            .get("volatile.apply_template")
+            .is_none_or(|t| t.is_empty())
+        {
+            incus_db::instance_config_set(tx, row.id, "volatile.apply_template", Some("rename"))?;
+        }
         incus_db::instance_config_set(tx, row.id, RENAME_MARK, Some(name))
     })?;
     let mut renamed = row;

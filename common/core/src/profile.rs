@@ -128,7 +128,11 @@ fn update_locked(ctx: &Context, name: &str, put: ProfilePut) -> Result<Profile> 
         }
     }
     let nics_changed = nics_of(&row.devices) != nics_of(&put.devices);
-    row.config = put.config;
+    let mut config = put.config;
+    // An empty value is no value, as for instances (upstream's `profile unset` sends
+    // the key with "" in a PUT).
+    config.retain(|_, v| !v.is_empty());
+    row.config = config;
     row.devices = put.devices;
     row.description = put.description;
     ctx.db()?.write(|tx| incus_db::profile_update(tx, &row))?;

@@ -240,7 +240,7 @@ fn cell(img: &Image, c: char) -> String {
         'a' => img.architecture.clone(),
         't' if img.image_type == "virtual-machine" => "VIRTUAL-MACHINE".into(),
         't' => "CONTAINER".into(),
-        's' => incus_cli::human_size(img.size),
+        's' => incus_cli::image_size(img.size),
         'u' => incus_cli::list_date(&img.uploaded_at),
         'e' => img.project.clone(),
         _ => String::new(),
@@ -365,7 +365,7 @@ fn print_info(i: &Image) -> Result<()> {
     let mut s = format!(
         "Fingerprint: {}\nSize: {}\nArchitecture: {}\nType: {}\nPublic: {}\nTimestamps:\n    Created: {}\n    Uploaded: {}\n    Expires: {}\n    Last used: {}\nProperties:\n",
         i.fingerprint,
-        incus_cli::human_size(i.size),
+        incus_cli::image_size(i.size),
         i.architecture,
         i.image_type,
         if i.public { "yes" } else { "no" },

@@ -155,13 +155,23 @@ pub fn create(
         ephemeral: args.ephemeral,
         description: args.description,
     };
+    // As upstream's client: the line comes before the request, so it shows on failure too.
+    let named = opts.name.is_some();
+    if !quiet {
+        match &opts.name {
+            Some(n) => println!("Creating {n}"),
+            None => println!("Creating the instance"),
+        }
+    }
     let inst = if start {
         backend.instance_launch(opts)?
     } else {
         backend.instance_create(opts)?
     };
     if !quiet {
-        println!("Creating {}", inst.name);
+        if !named {
+            println!("Instance name is: {}", inst.name);
+        }
         if start {
             println!("Starting {}", inst.name);
         }

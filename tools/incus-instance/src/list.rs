@@ -55,6 +55,112 @@ fn header(c: char) -> Result<&'static str> {
     })
 }
 
+/// A column of `list -c`: a letter, or (as upstream) a comma-separated entry
+/// `[config:]KEY[:NAME[:MAXWIDTH]]` or `devices:DEV.KEY[:NAME[:MAXWIDTH]]`; an entry
+/// without a period is a run of letters.
+struct Column {
+    name: String,
+    kind: ColumnKind,
+}
+
+enum ColumnKind {
+    Letter(char),
+    /// A config key: the local value, else the expanded one.
+    Config(String, Option<usize>),
+    /// `DEV.KEY` of a device: local, else expanded.
+    Device(String, Option<usize>),
+}
+
+fn parse_columns(spec: &str) -> Result<Vec<Column>> {
+    let mut cols = Vec::new();
+    for entry in spec.split(',') {
+        if entry.is_empty() {
+            return Err(Error::usage(format!(
+                "Empty column entry (redundant, leading or trailing command) in '{spec}'"
+            )));
+        }
+        if !entry.contains('.') {
+            for c in entry.chars() {
+                cols.push(Column {
+                    name: header(c)?.to_string(),
+                    kind: ColumnKind::Letter(c),
+                });
+            }
+            continue;
+        }
+        let mut parts: Vec<&str> = entry.split(':').collect();
+        let device = match parts[0] {
+            "config" | "devices" if parts.len() > 1 => parts.remove(0) == "devices",
+            _ => false,
+        };
+        if parts.len() > 3 {
+            return Err(Error::usage(format!(
+                "Invalid config key column format (too many fields): '{entry}'"
+            )));
+        }
+        let key = parts[0].to_string();
+        let name = match parts.get(1) {
+            Some(n) if n.is_empty() && parts.len() != 3 => {
+                return Err(Error::usage(format!(
+                    "Invalid name in '{entry}', empty string is only allowed when defining maxWidth"
+                )))
+            }
+            Some(n) if !n.is_empty() => n.to_string(),
+            _ => key.clone(),
+        };
+        let max = match parts.get(2) {
+            None => None,
+            Some(w) => match w.parse::<i64>() {
+                Ok(-1) => None,
+                Ok(0) => Some(name.len()),
+                Ok(n) if n > 0 => Some(n as usize),
+                _ => {
+                    return Err(Error::usage(format!(
+                        "Invalid max width (must -1, 0 or a positive integer) '{w}' in '{entry}'"
+                    )))
+                }
+            },
+        };
+        cols.push(Column {
+            name,
+            kind: if device {
+                ColumnKind::Device(key, max)
+            } else {
+                ColumnKind::Config(key, max)
+            },
+        });
+    }
+    Ok(cols)
+}
+
+impl Column {
+    fn cell(&self, i: &Instance) -> String {
+        let cut = |v: Option<&String>, max: &Option<usize>| {
+            let v = v.cloned().unwrap_or_default();
+            match max {
+                Some(m) if v.len() > *m => v.chars().take(*m).collect(),
+                _ => v,
+            }
+        };
+        match &self.kind {
+            ColumnKind::Letter(c) => cell(i, *c),
+            ColumnKind::Config(k, max) => {
+                cut(i.config.get(k).or_else(|| i.expanded_config.get(k)), max)
+            }
+            ColumnKind::Device(k, max) => match k.split_once('.') {
+                Some((dev, key)) => cut(
+                    i.devices
+                        .get(dev)
+                        .and_then(|d| d.get(key))
+                        .or_else(|| i.expanded_devices.get(dev).and_then(|d| d.get(key))),
+                    max,
+                ),
+                None => String::new(),
+            },
+        }
+    }
+}
+
 fn cell(i: &Instance, c: char) -> String {
     let state = i.state.as_ref();
     let running = matches!(i.status.as_str(), "Running" | "Ready");
@@ -159,10 +265,13 @@ pub fn list(backend: &dyn Backend, args: ListArgs) -> Result<ExitCode> {
     } else {
         args.columns.clone()
     };
-    let headers: Vec<&str> = columns.chars().map(header).collect::<Result<_>>()?;
+    let cols = parse_columns(&columns)?;
+    let headers: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
     // State and snapshots are needed for these columns and for json/yaml (InstanceFull).
     let full = matches!(args.format.format, Format::Json | Format::Yaml)
-        || columns.chars().any(|c| "46SmMNpuD".contains(c));
+        || cols
+            .iter()
+            .any(|c| matches!(c.kind, ColumnKind::Letter(l) if "46SmMNpuD".contains(l)));
     let filter = Filter::from_cli(&args.filters);
     let instances: Vec<Instance> = backend
         .instances(full)?
@@ -171,7 +280,7 @@ pub fn list(backend: &dyn Backend, args: ListArgs) -> Result<ExitCode> {
         .collect();
     let rows: Vec<Vec<String>> = instances
         .iter()
-        .map(|i| columns.chars().map(|c| cell(i, c)).collect())
+        .map(|i| cols.iter().map(|c| c.cell(i)).collect())
         .collect();
     incus_cli::print_list(args.format, &headers, &rows, &instances)?;
     Ok(ExitCode::SUCCESS)

@@ -1,7 +1,7 @@
 //! `incus-profile`: upstream's `incus profile` commands.
 
 use clap::{CommandFactory, Parser, Subcommand};
-use incus_api::{Config, Devices, ProfilePut, Result};
+use incus_api::{Config, Devices, Error, ProfilePut, Result};
 use incus_cli::device::{DeviceCmd, DeviceOwner};
 use incus_cli::{GlobalArgs, ListFormat, ShowFormat};
 use incus_client::Backend;
@@ -64,6 +64,20 @@ pub enum Cmd {
     /// Copy a profile
     #[command(visible_alias = "cp")]
     Copy { name: String, target: String },
+    /// Add a profile to an instance
+    Add { instance: String, profile: String },
+    /// Assign a set of comma-separated profiles to an instance (replacing its list)
+    Assign {
+        instance: String,
+        /// Profiles, comma-separated
+        #[arg(required_unless_present = "no_profiles")]
+        profiles: Option<String>,
+        /// Remove all profiles from the instance
+        #[arg(long)]
+        no_profiles: bool,
+    },
+    /// Remove a profile from an instance
+    Remove { instance: String, profile: String },
     /// Manage profile devices
     Device {
         #[command(subcommand)]
@@ -96,14 +110,73 @@ fn remote_args(cmd: &mut Cmd) -> Vec<&mut String> {
         | Cmd::Unset { name, .. }
         | Cmd::Rename { name, .. } => vec![name],
         Cmd::Copy { name, target } => vec![name, target],
+        Cmd::Add { instance, .. } | Cmd::Assign { instance, .. } | Cmd::Remove { instance, .. } => {
+            vec![instance]
+        }
         Cmd::List { remote, .. } => remote.iter_mut().collect(),
         Cmd::Delete { names } => names.iter_mut().collect(),
         Cmd::Device { command } => vec![command.name_mut()],
     }
 }
 
+/// An instance's profile list changed by `f`, written back (as upstream's client does).
+fn instance_profiles(
+    backend: &dyn Backend,
+    instance: &str,
+    f: impl FnOnce(&mut Vec<String>) -> Result<()>,
+) -> Result<()> {
+    let inst = backend.instance(instance)?;
+    let mut put = incus_api::InstancePut::from(&inst);
+    f(&mut put.profiles)?;
+    backend.instance_update(instance, put)?;
+    Ok(())
+}
+
 fn exec(backend: &dyn Backend, cmd: Cmd) -> Result<()> {
     match cmd {
+        Cmd::Add { instance, profile } => {
+            instance_profiles(backend, &instance, |p| {
+                p.push(profile.clone());
+                Ok(())
+            })?;
+            println!("Profile {profile} added to {instance}");
+        }
+        Cmd::Assign {
+            instance,
+            profiles,
+            no_profiles,
+        } => {
+            let list: Vec<String> = match (&profiles, no_profiles) {
+                (Some(_), true) => {
+                    return Err(Error::invalid(
+                        "--no-profiles cannot be used together with other arguments",
+                    ))
+                }
+                (Some(l), false) => l.split(',').map(str::to_string).collect(),
+                (None, _) => Vec::new(),
+            };
+            instance_profiles(backend, &instance, |p| {
+                *p = list;
+                Ok(())
+            })?;
+            match profiles {
+                Some(l) => println!("Profiles {l} applied to {instance}"),
+                None => println!("All profiles removed from {instance}"),
+            }
+        }
+        Cmd::Remove { instance, profile } => {
+            instance_profiles(backend, &instance, |p| {
+                let before = p.len();
+                p.retain(|x| *x != profile);
+                if p.len() == before {
+                    return Err(Error::invalid(format!(
+                        "Profile {profile} isn't currently applied to {instance}"
+                    )));
+                }
+                Ok(())
+            })?;
+            println!("Profile {profile} removed from {instance}");
+        }
         Cmd::Create { name, description } => {
             backend.profile_create(
                 &name,

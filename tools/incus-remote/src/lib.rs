@@ -51,6 +51,9 @@ pub enum Cmd {
     /// List the remotes
     #[command(visible_alias = "ls")]
     List {
+        /// Columns (n name, u URL, p protocol, a auth type, P public, s static, g global)
+        #[arg(short = 'c', long = "columns", default_value = "nupaPsg")]
+        columns: String,
         #[command(flatten)]
         format: ListFormat,
     },
@@ -190,7 +193,7 @@ fn exec(cmd: Cmd, global: &GlobalArgs) -> Result<()> {
             };
             add(&name, &addr, &opts)?;
         }
-        Cmd::List { format } => list(format.into())?,
+        Cmd::List { columns, format } => list(&columns, format.into())?,
         Cmd::Remove { names } => ClientConfig::update_then(
             |cfg| {
                 for n in &names {
@@ -667,7 +670,17 @@ fn save_remote(name: &str, r: RemoteConfig, pem: Option<&str>) -> Result<()> {
     })
 }
 
-fn list(format: Format) -> Result<()> {
+fn list(columns: &str, format: Format) -> Result<()> {
+    const COLUMNS: &[(char, &str)] = &[
+        ('n', "NAME"),
+        ('u', "URL"),
+        ('p', "PROTOCOL"),
+        ('a', "AUTH TYPE"),
+        ('P', "PUBLIC"),
+        ('s', "STATIC"),
+        ('g', "GLOBAL"),
+    ];
+    let cols = incus_cli::letter_columns(columns, COLUMNS)?;
     let cfg = ClientConfig::load()?;
     let current = cfg.current_remote();
     let yes = |b: bool| if b { "YES" } else { "NO" }.to_string();
@@ -698,6 +711,14 @@ fn list(format: Format) -> Result<()> {
                 yes(r.global),
             ]
         })
+        .map(|row: Vec<String>| {
+            cols.iter()
+                .map(|(c, _)| {
+                    let i = COLUMNS.iter().position(|(k, _)| k == c).unwrap_or(0);
+                    row[i].clone()
+                })
+                .collect()
+        })
         .collect();
     match format {
         // Upstream prints its Go structs here (field names capitalised).
@@ -711,15 +732,7 @@ fn list(format: Format) -> Result<()> {
         }
         _ => incus_cli::print_list(
             format,
-            &[
-                "NAME",
-                "URL",
-                "PROTOCOL",
-                "AUTH TYPE",
-                "PUBLIC",
-                "STATIC",
-                "GLOBAL",
-            ],
+            &cols.iter().map(|(_, h)| *h).collect::<Vec<_>>(),
             &rows,
             &cfg.remotes,
         ),

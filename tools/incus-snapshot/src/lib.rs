@@ -48,6 +48,9 @@ pub enum Cmd {
     #[command(visible_alias = "ls")]
     List {
         instance: String,
+        /// Columns (n name, T taken at, E expires at, s stateful)
+        #[arg(short = 'c', long = "columns", default_value = "nTEs")]
+        columns: String,
         #[command(flatten)]
         format: ListFormat,
     },
@@ -158,6 +161,7 @@ fn exec(backend: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<ExitCode> {
             reuse,
             description,
         } => {
+            let named = name.is_some();
             let s = backend.snapshot_create(
                 &instance,
                 SnapshotCreateOptions {
@@ -168,30 +172,53 @@ fn exec(backend: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<ExitCode> {
                     description,
                 },
             )?;
-            if !quiet {
-                println!("Snapshot {} of {instance} created", s.name);
+            // As upstream: silent, but for the name it chose.
+            if !quiet && !named {
+                println!("Instance snapshot name is: {}", s.name);
             }
         }
         Cmd::Delete { instance, names } => backend.snapshot_delete(&instance, &names)?,
-        Cmd::List { instance, format } => {
+        Cmd::List {
+            instance,
+            columns,
+            format,
+        } => {
+            // Upstream's letters; a date it lacks is " " (as its CSV shows).
+            let date = |d: &str| match incus_cli::list_date(d) {
+                d if d.is_empty() => " ".to_string(),
+                d => d,
+            };
+            let mut header = Vec::new();
+            for c in columns.chars().filter(|c| *c != ',') {
+                header.push(match c {
+                    'n' => "NAME",
+                    'T' => "TAKEN AT",
+                    'E' => "EXPIRES AT",
+                    's' => "STATEFUL",
+                    c => {
+                        return Err(Error::invalid(format!(
+                            "Unknown column shorthand char '{c}' in '{columns}'"
+                        )))
+                    }
+                });
+            }
             let snaps = backend.snapshots(&instance)?;
             let rows: Vec<Vec<String>> = snaps
                 .iter()
                 .map(|s| {
-                    vec![
-                        s.name.clone(),
-                        incus_cli::list_date(&s.created_at),
-                        incus_cli::list_date(&s.expires_at),
-                        if s.stateful { "YES" } else { "NO" }.into(),
-                    ]
+                    columns
+                        .chars()
+                        .filter(|c| *c != ',')
+                        .map(|c| match c {
+                            'n' => s.name.clone(),
+                            'T' => date(&s.created_at),
+                            'E' => date(&s.expires_at),
+                            _ => if s.stateful { "YES" } else { "NO" }.into(),
+                        })
+                        .collect()
                 })
                 .collect();
-            incus_cli::print_list(
-                format,
-                &["NAME", "TAKEN AT", "EXPIRES AT", "STATEFUL"],
-                &rows,
-                &snaps,
-            )?;
+            incus_cli::print_list(format, &header, &rows, &snaps)?;
         }
         Cmd::Rename {
             instance,

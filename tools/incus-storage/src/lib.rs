@@ -32,6 +32,9 @@ pub enum Cmd {
     List {
         /// [REMOTE:] to list
         remote: Option<String>,
+        /// Columns (n name, D driver, d description, S source, u used by, s state)
+        #[arg(short = 'c', long = "columns", default_value = "nDdus")]
+        columns: String,
         #[command(flatten)]
         format: ListFormat,
     },
@@ -84,6 +87,11 @@ pub enum VolumeCmd {
     #[command(visible_alias = "ls")]
     List {
         pool: String,
+        /// Filters: a name prefix, or FIELD=VALUE (`type=custom`, `content_type=block`)
+        filters: Vec<String>,
+        /// Columns (t type, n name, d description, c content type, u used by)
+        #[arg(short = 'c', long = "columns", default_value = "tndcu")]
+        columns: String,
         #[command(flatten)]
         format: ListFormat,
     },
@@ -224,6 +232,9 @@ pub enum SnapshotCmd {
     List {
         pool: String,
         volume: String,
+        /// Columns (n name, T taken at, E expires at)
+        #[arg(short = 'c', long = "columns", default_value = "nTE")]
+        columns: String,
         #[command(flatten)]
         format: ListFormat,
     },
@@ -282,27 +293,56 @@ fn size_str(bytes: bool, v: u64) -> String {
     }
 }
 
+/// `storage volume list POOL FILTER...`, all of which must hold: a bare word is a
+/// name prefix; `FIELD=VALUE` compares a field of the volume (`type`, `content_type`,
+/// `name`, ...) or else a config key, without regard to case.
+fn volume_matches(v: &incus_api::StorageVolume, filters: &[String]) -> bool {
+    let json = serde_json::to_value(v).unwrap_or_default();
+    filters.iter().all(|f| match f.split_once('=') {
+        None => v.name.starts_with(f.as_str()),
+        Some((k, want)) => {
+            let got = match json.get(k) {
+                Some(serde_json::Value::String(s)) => Some(s.clone()),
+                Some(other) => Some(other.to_string()),
+                None => v.config.get(k).cloned(),
+            };
+            got.is_some_and(|g| want.split(',').any(|w| g.eq_ignore_ascii_case(w)))
+        }
+    })
+}
+
 fn volume_exec(backend: &dyn Backend, cmd: VolumeCmd) -> Result<()> {
     match cmd {
-        VolumeCmd::List { pool, format } => {
-            let vols = backend.volumes(&pool)?;
-            let rows: Vec<Vec<String>> = vols
-                .iter()
-                .map(|v| {
-                    vec![
-                        v.volume_type.clone(),
-                        v.name.clone(),
-                        v.description.clone(),
-                        v.content_type.to_uppercase(),
-                        v.used_by.len().to_string(),
-                    ]
-                })
+        VolumeCmd::List {
+            pool,
+            filters,
+            columns,
+            format,
+        } => {
+            let vols: Vec<_> = backend
+                .volumes(&pool)?
+                .into_iter()
+                .filter(|v| volume_matches(v, &filters))
                 .collect();
-            incus_cli::print_list(
+            incus_cli::print_letter_list(
                 format,
-                &["TYPE", "NAME", "DESCRIPTION", "CONTENT-TYPE", "USED BY"],
-                &rows,
+                &columns,
+                &[
+                    ('t', "TYPE"),
+                    ('n', "NAME"),
+                    ('d', "DESCRIPTION"),
+                    ('c', "CONTENT-TYPE"),
+                    ('u', "USED BY"),
+                ],
                 &vols,
+                |v, c| match c {
+                    't' => v.volume_type.clone(),
+                    'n' => v.name.clone(),
+                    'd' => v.description.clone(),
+                    'c' if v.content_type.is_empty() => "filesystem".into(),
+                    'c' => v.content_type.clone(),
+                    _ => v.used_by.len().to_string(),
+                },
             )?;
         }
         VolumeCmd::Create {
@@ -502,20 +542,35 @@ fn snapshot_exec(backend: &dyn Backend, cmd: SnapshotCmd) -> Result<()> {
         SnapshotCmd::List {
             pool,
             volume,
+            columns,
             format,
         } => {
             let snaps = backend.volume_snapshots(&pool, custom(&volume)?)?;
-            let rows: Vec<Vec<String>> = snaps
-                .iter()
-                .map(|s| vec![s.name.clone(), s.description.clone(), s.created_at.clone()])
-                .collect();
-            incus_cli::print_list(format, &["NAME", "DESCRIPTION", "TAKEN AT"], &rows, &snaps)?;
+            // A date upstream lacks is " ".
+            let date = |d: &str| match incus_cli::list_date(d) {
+                d if d.is_empty() => " ".to_string(),
+                d => d,
+            };
+            incus_cli::print_letter_list(
+                format,
+                &columns,
+                &[('n', "NAME"), ('T', "TAKEN AT"), ('E', "EXPIRES AT")],
+                &snaps,
+                |s, c| match c {
+                    'n' => s.name.clone(),
+                    'T' => date(&s.created_at),
+                    _ => date(&s.expires_at),
+                },
+            )?;
         }
         SnapshotCmd::Delete {
             pool,
             volume,
             snapshot,
-        } => backend.volume_snapshot_delete(&pool, custom(&volume)?, &snapshot)?,
+        } => {
+            backend.volume_snapshot_delete(&pool, custom(&volume)?, &snapshot)?;
+            println!("Storage volume snapshot {snapshot} deleted from {volume}");
+        }
         SnapshotCmd::Restore {
             pool,
             volume,
@@ -604,33 +659,30 @@ fn exec(backend: &dyn Backend, cmd: Cmd) -> Result<()> {
             )?;
             println!("Storage pool {name} created");
         }
-        Cmd::List { format, .. } => {
+        Cmd::List {
+            columns, format, ..
+        } => {
             let pools = backend.pools()?;
-            let rows: Vec<Vec<String>> = pools
-                .iter()
-                .map(|p| {
-                    vec![
-                        p.name.clone(),
-                        p.driver.clone(),
-                        p.config.get("source").cloned().unwrap_or_default(),
-                        p.description.clone(),
-                        p.used_by.len().to_string(),
-                        p.status.to_uppercase(),
-                    ]
-                })
-                .collect();
-            incus_cli::print_list(
+            incus_cli::print_letter_list(
                 format,
+                &columns,
                 &[
-                    "NAME",
-                    "DRIVER",
-                    "SOURCE",
-                    "DESCRIPTION",
-                    "USED BY",
-                    "STATE",
+                    ('n', "NAME"),
+                    ('D', "DRIVER"),
+                    ('d', "DESCRIPTION"),
+                    ('S', "SOURCE"),
+                    ('u', "USED BY"),
+                    ('s', "STATE"),
                 ],
-                &rows,
                 &pools,
+                |p, c| match c {
+                    'n' => p.name.clone(),
+                    'D' => p.driver.clone(),
+                    'd' => p.description.clone(),
+                    'S' => p.config.get("source").cloned().unwrap_or_default(),
+                    'u' => p.used_by.len().to_string(),
+                    _ => p.status.to_uppercase(),
+                },
             )?;
         }
         Cmd::Show {

@@ -53,6 +53,13 @@ pub fn route(args: &[String]) -> Option<Route> {
             consumed: 2,
         });
     }
+    // `incus config profile ...` is upstream's alias of `incus profile ...`.
+    if first == "config" && args.get(1).map(String::as_str) == Some("profile") {
+        return Some(Route {
+            tool: "incus-profile",
+            consumed: 2,
+        });
+    }
     if first == "config" {
         // `incus config ...` keeps its verb: incus-instance handles instance and
         // server config alike.
@@ -284,6 +291,10 @@ mod tests {
         assert_eq!(
             tool(&["config", "trust", "add", "n"]),
             Some(("incus-trust", 2))
+        );
+        assert_eq!(
+            tool(&["config", "profile", "add", "c1", "p1"]),
+            Some(("incus-profile", 2))
         );
         assert_eq!(
             tool(&["config", "set", "k", "v"]),

@@ -13,6 +13,7 @@ use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::Router;
 use incus_api::{Config, Error, Result, StorageVolumePut};
+use incus_core::filter::Filter;
 use incus_core::storage::{volume, VolumeType};
 use serde::Deserialize;
 
@@ -78,9 +79,15 @@ async fn list(pool: String, vtype: Option<String>, q: Query) -> ApiResult {
     let all = core(move |ctx| volume::list(ctx, &p)).await?;
     // The URL's plural form ("containers") names the same type.
     let wanted = vtype.map(|t| VolumeType::parse(&t)).transpose()?;
+    let filter = q.get("filter").map(|f| Filter::parse(f)).transpose()?;
     let all: Vec<_> = all
         .into_iter()
         .filter(|v| wanted.is_none() || VolumeType::parse(&v.volume_type).ok() == wanted)
+        .filter(|v| {
+            filter
+                .as_ref()
+                .is_none_or(|f| f.matches_value(&serde_json::to_value(v).unwrap_or_default()))
+        })
         .collect();
     if recursion(&q) > 0 {
         sync(all)
@@ -301,8 +308,13 @@ async fn snapshots(
     check_project(&q)?;
     custom_only(&vtype)?;
     let (p, n) = (pool.clone(), name.clone());
-    let all = core(move |ctx| volume::snapshot_list(ctx, &p, &n)).await?;
+    let mut all = core(move |ctx| volume::snapshot_list(ctx, &p, &n)).await?;
     if recursion(&q) > 0 {
+        // Upstream names each snapshot of the list `VOLUME/SNAPSHOT` (a single GET
+        // says `SNAPSHOT`); its client takes the part after the slash.
+        for s in &mut all {
+            s.name = format!("{name}/{}", s.name);
+        }
         sync(all)
     } else {
         let prefix = format!("{}/snapshots", url(&pool, "custom", &name));
