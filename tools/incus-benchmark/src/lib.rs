@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
+mod compare;
 mod serve;
 
 /// Measure instance operations and compare them with the performance budget.
@@ -79,6 +80,28 @@ pub enum Cmd {
     /// incus-serve with --count running instances: REST list latency, `GET /1.0`
     /// requests/s (unix socket; HTTPS with wrk when installed), idle memory, `list`
     Serve,
+    /// Upstream's daemon (through upstream's client) against ours, the same chain of
+    /// operations interleaved A B / B A, medians and ratios upstream/ours (`make compare`)
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// Rounds (one instance per side goes through the whole chain in each)
+    #[arg(long, default_value_t = 15)]
+    pub rounds: usize,
+    /// Upstream's client
+    #[arg(long, default_value = "/usr/bin/incus")]
+    pub upstream_client: PathBuf,
+    /// Upstream daemon's directory (INCUS_DIR of upstream's client)
+    #[arg(long, default_value = "/var/lib/incus")]
+    pub upstream_dir: PathBuf,
+    /// Image upstream launches (default: --image)
+    #[arg(long)]
+    pub upstream_image: Option<String>,
+    /// Instance name prefix (the process id and round are appended)
+    #[arg(long, default_value = "bench-cmp")]
+    pub prefix: String,
 }
 
 /// The clap definition (man pages and completions).
@@ -89,6 +112,9 @@ pub fn command() -> clap::Command {
 pub fn main() -> ExitCode {
     incus_cli::main_with(|cli: Cli| {
         let bench = Bench::new(cli.opts)?;
+        if let Cmd::Compare(c) = &cli.command {
+            return bench.compare(c);
+        }
         let results = bench.run(&cli.command)?;
         bench.report(&results)?;
         Ok(ExitCode::SUCCESS)
@@ -487,6 +513,7 @@ impl Bench {
             Cmd::Serve => self.serve(&mut out)?,
             Cmd::Config => out.operations.push(self.config()?),
             Cmd::Snapshot => out.operations.extend(self.snapshot()?),
+            Cmd::Compare(_) => unreachable!("handled in main"),
             Cmd::Standard => {
                 if !self.existing()?.is_empty() {
                     return Err(Error::conflict(
@@ -508,6 +535,36 @@ impl Bench {
         }
         out.monitor_memory = self.monitor_memory();
         Ok(out)
+    }
+
+    fn compare(&self, c: &CompareArgs) -> Result<ExitCode> {
+        if c.rounds == 0 {
+            return Err(Error::invalid("--rounds must be at least 1"));
+        }
+        let up_dir = c.upstream_dir.to_string_lossy().into_owned();
+        let sides = [
+            compare::Side {
+                label: "upstream",
+                client: c.upstream_client.clone(),
+                env: vec![("INCUS_DIR".into(), up_dir)],
+                image: c.upstream_image.clone().unwrap_or(self.opts.image.clone()),
+            },
+            compare::Side {
+                label: "ours",
+                client: self.tool_path("incus"),
+                env: vec![],
+                image: self.opts.image.clone(),
+            },
+        ];
+        let rows = compare::run(&sides, c.rounds, &c.prefix)?;
+        match self.opts.format {
+            OutFormat::Json => println!(
+                "{}",
+                serde_json::to_string_pretty(&rows).map_err(|e| Error::internal(e.to_string()))?
+            ),
+            OutFormat::Table => print!("{}", compare::render(&rows)),
+        }
+        Ok(ExitCode::SUCCESS)
     }
 
     /// A tool beside this binary, else by name on PATH.
