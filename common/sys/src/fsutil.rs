@@ -55,7 +55,9 @@ pub fn fsync_dir(dir: &Path) -> Result<()> {
 }
 
 /// Removes a tree without crossing into other filesystems (a bind mount left inside a
-/// rootfs must never make us delete the host's files). Missing is fine.
+/// rootfs must never make us delete the host's files: found before anything is
+/// removed). Missing is fine. The files go first, by a few threads at once (each
+/// unlink on a busy disk waits for the journal), then the directories, deepest first.
 pub fn remove_tree(path: &Path) -> Result<()> {
     let meta = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
@@ -66,27 +68,71 @@ pub fn remove_tree(path: &Path) -> Result<()> {
         std::fs::remove_file(path)?;
         return Ok(());
     }
-    remove_dir_on_dev(path, meta.dev())
+    let (mut files, mut dirs) = (Vec::new(), vec![(0, path.to_path_buf())]);
+    collect_on_dev(path, meta.dev(), 1, &mut files, &mut dirs)?;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failed = std::sync::Mutex::new(None);
+    let unlink = || loop {
+        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let Some(f) = files.get(i) else { break };
+        match std::fs::remove_file(f) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                failed.lock().unwrap().get_or_insert(e);
+                break;
+            }
+        }
+    };
+    if files.len() < 32 {
+        unlink();
+    } else {
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get() * 2)
+            .unwrap_or(1)
+            .clamp(4, 8);
+        std::thread::scope(|s| {
+            for _ in 1..threads {
+                s.spawn(unlink);
+            }
+            unlink();
+        });
+    }
+    if let Some(e) = failed.into_inner().unwrap() {
+        return Err(e.into());
+    }
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.0));
+    for (_, d) in dirs {
+        std::fs::remove_dir(d)?;
+    }
+    Ok(())
 }
 
-fn remove_dir_on_dev(dir: &Path, dev: u64) -> Result<()> {
+fn collect_on_dev(
+    dir: &Path,
+    dev: u64,
+    depth: usize,
+    files: &mut Vec<std::path::PathBuf>,
+    dirs: &mut Vec<(usize, std::path::PathBuf)>,
+) -> Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let p = entry.path();
-        let m = std::fs::symlink_metadata(&p)?;
-        if m.is_dir() {
+        // The type from the directory entry (no stat) but for directories.
+        if entry.file_type()?.is_dir() {
+            let m = std::fs::symlink_metadata(&p)?;
             if m.dev() != dev {
                 return Err(Error::invalid(format!(
                     "Refusing to remove {}: another filesystem is mounted there",
                     p.display()
                 )));
             }
-            remove_dir_on_dev(&p, dev)?;
+            collect_on_dev(&p, dev, depth + 1, files, dirs)?;
+            dirs.push((depth, p));
         } else {
-            std::fs::remove_file(&p)?;
+            files.push(p);
         }
     }
-    std::fs::remove_dir(dir)?;
     Ok(())
 }
 
@@ -199,6 +245,42 @@ mod tests {
             outside.join("keep").is_file(),
             "the link's target is untouched"
         );
+    }
+
+    /// Many files (removed by several threads) in nested directories; a tree with a
+    /// mount inside is refused before anything in it is removed.
+    #[test]
+    fn remove_tree_many_files_and_a_mount_inside() {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = dir.path().join("tree");
+        for i in 0..10 {
+            let d = tree.join(format!("d{i}/e"));
+            std::fs::create_dir_all(&d).unwrap();
+            for j in 0..30 {
+                std::fs::write(d.join(format!("f{j}")), b"x").unwrap();
+                std::os::unix::fs::symlink("f0", d.join(format!("l{j}"))).unwrap();
+            }
+        }
+        remove_tree(&tree).unwrap();
+        assert!(!tree.exists());
+        let tree = dir.path().join("mounted");
+        std::fs::create_dir_all(tree.join("a/mnt")).unwrap();
+        std::fs::write(tree.join("a/keep"), b"x").unwrap();
+        let c = crate::ffi::c_path(&tree.join("a/mnt")).unwrap();
+        let t = std::ffi::CString::new("tmpfs").unwrap();
+        // SAFETY: valid C strings (the tests run as root).
+        let mounted =
+            unsafe { libc::mount(t.as_ptr(), c.as_ptr(), t.as_ptr(), 0, std::ptr::null()) } == 0;
+        if mounted {
+            std::fs::write(tree.join("a/mnt/host"), b"x").unwrap();
+            assert!(remove_tree(&tree).is_err());
+            assert!(tree.join("a/keep").is_file(), "nothing removed");
+            assert!(tree.join("a/mnt/host").is_file());
+            // SAFETY: valid C string.
+            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+            remove_tree(&tree).unwrap();
+        }
+        assert!(mounted, "mount tmpfs: {}", std::io::Error::last_os_error());
     }
 
     #[test]
