@@ -136,7 +136,8 @@ struct Job {
 
 /// Entries per job: a large directory (busybox's /bin: ~300 symlinks) is shared out,
 /// since each metadata change on a busy disk waits for the journal (0.1 to 1 ms), and
-/// several threads wait at once.
+/// several threads wait at once (in different directories: creations in one directory
+/// take its lock).
 const CHUNK: usize = 24;
 
 #[derive(Default)]
@@ -172,11 +173,12 @@ fn copy_into(src: &Path, dst: &Path, meta: &Meta) -> Result<()> {
         links: Mutex::new(HashMap::new()),
         dirs: Mutex::new(Vec::new()),
     };
-    // The threads mostly wait (journal, inode locks), not compute: more than the cores.
+    // The threads mostly wait (journal, inode locks), not compute: twice the cores, at
+    // most 4 (entries of one directory serialise on its lock anyway).
     let threads = std::thread::available_parallelism()
         .map(|n| n.get() * 2)
         .unwrap_or(1)
-        .clamp(4, 8);
+        .clamp(2, 4);
     if threads == 1 {
         walk.work();
     } else {

@@ -11,6 +11,19 @@ use std::path::Path;
 /// On failure the temporary file is removed and `path` is untouched. Every file this
 /// project replaces in place goes through here.
 pub fn atomic_write(path: &Path, data: &[u8], mode: u32) -> Result<()> {
+    replace(path, data, mode, true)
+}
+
+/// [`atomic_write`] without the two fsyncs: still all or nothing for a killed process
+/// (temporary file renamed over `path`), but after a power loss `path` may hold the
+/// previous content. For files derived from the database, which itself commits
+/// without an fsync (WAL, `synchronous=NORMAL`) and rewrites them at its next change:
+/// instances' backup.yaml. Each fsync on a busy disk costs 5 to 15 ms.
+pub fn atomic_replace(path: &Path, data: &[u8], mode: u32) -> Result<()> {
+    replace(path, data, mode, false)
+}
+
+fn replace(path: &Path, data: &[u8], mode: u32, durable: bool) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     use std::sync::atomic::{AtomicU64, Ordering};
     static SEQ: AtomicU64 = AtomicU64::new(0);
@@ -35,7 +48,7 @@ pub fn atomic_write(path: &Path, data: &[u8], mode: u32) -> Result<()> {
             .open(&tmp)
             .map_err(|e| Error::internal(format!("Write {}: {e}", tmp.display())))?;
         f.write_all(data)
-            .and_then(|()| f.sync_all())
+            .and_then(|()| if durable { f.sync_all() } else { Ok(()) })
             .map_err(|e| Error::internal(format!("Write {}: {e}", tmp.display())))?;
         std::fs::rename(&tmp, path)
             .map_err(|e| Error::internal(format!("Rename into {}: {e}", path.display())))
@@ -44,7 +57,10 @@ pub fn atomic_write(path: &Path, data: &[u8], mode: u32) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
-    fsync_dir(dir)
+    if durable {
+        fsync_dir(dir)?;
+    }
+    Ok(())
 }
 
 /// Fsyncs a directory, so the names created, renamed or removed in it are on disk.
@@ -56,8 +72,7 @@ pub fn fsync_dir(dir: &Path) -> Result<()> {
 
 /// Removes a tree without crossing into other filesystems (a bind mount left inside a
 /// rootfs must never make us delete the host's files: found before anything is
-/// removed). Missing is fine. The files go first, by a few threads at once (each
-/// unlink on a busy disk waits for the journal), then the directories, deepest first.
+/// removed). Missing is fine. The files go first, then the directories, deepest first.
 pub fn remove_tree(path: &Path) -> Result<()> {
     let meta = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
@@ -70,36 +85,14 @@ pub fn remove_tree(path: &Path) -> Result<()> {
     }
     let (mut files, mut dirs) = (Vec::new(), vec![(0, path.to_path_buf())]);
     collect_on_dev(path, meta.dev(), 1, &mut files, &mut dirs)?;
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let failed = std::sync::Mutex::new(None);
-    let unlink = || loop {
-        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let Some(f) = files.get(i) else { break };
+    // One after another: unlinks in one directory all take its lock, and threads
+    // measured slower here (docs/performance.md).
+    for f in &files {
         match std::fs::remove_file(f) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                failed.lock().unwrap().get_or_insert(e);
-                break;
-            }
+            Err(e) => return Err(e.into()),
         }
-    };
-    if files.len() < 32 {
-        unlink();
-    } else {
-        let threads = std::thread::available_parallelism()
-            .map(|n| n.get() * 2)
-            .unwrap_or(1)
-            .clamp(4, 8);
-        std::thread::scope(|s| {
-            for _ in 1..threads {
-                s.spawn(unlink);
-            }
-            unlink();
-        });
-    }
-    if let Some(e) = failed.into_inner().unwrap() {
-        return Err(e.into());
     }
     dirs.sort_by_key(|d| std::cmp::Reverse(d.0));
     for (_, d) in dirs {
@@ -199,6 +192,8 @@ mod tests {
         atomic_write(&f, b"one", 0o600).unwrap();
         atomic_write(&f, b"two", 0o600).unwrap();
         assert_eq!(std::fs::read(&f).unwrap(), b"two");
+        atomic_replace(&f, b"three", 0o640).unwrap();
+        assert_eq!(std::fs::read(&f).unwrap(), b"three");
         remove_tree(&dir.path().join("missing")).unwrap();
     }
 
@@ -247,7 +242,7 @@ mod tests {
         );
     }
 
-    /// Many files (removed by several threads) in nested directories; a tree with a
+    /// Many files in nested directories; a tree with a
     /// mount inside is refused before anything in it is removed.
     #[test]
     fn remove_tree_many_files_and_a_mount_inside() {
