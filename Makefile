@@ -11,7 +11,7 @@ DEMO_DIR ?= /tmp/incus-demo
 # the tests never reach the package index.
 PYLXD_VENV ?= $(CURDIR)/.cache/pylxd-venv
 
-.PHONY: all deps build release test test-slow unit bats lint gen demo bench stress clean compat compat-record
+.PHONY: all deps build release test test-slow unit bats lint gen demo bench compare stress clean compat compat-record
 
 all: build
 
@@ -156,6 +156,12 @@ stress: deps build
 # COUNT=50 LIST_COUNT=200 REPORT=file.csv override the defaults.
 bench: deps release
 	INCUS_BIN_DIR=$(CURDIR)/target/release scripts/bench.sh
+
+# Upstream's daemon (INCUS_DIR=/var/lib/incus, when installed and running) against ours on
+# the same chain of operations, interleaved A B / B A; medians and ratios upstream/ours.
+# ROUNDS=15 by default. See docs/performance.md.
+compare: release
+	INCUS_BIN_DIR=$(CURDIR)/target/release scripts/compare.sh
 
 clean:
 	$(CARGO) clean

@@ -119,7 +119,8 @@ pub fn read(path: &Path) -> Result<Parsed> {
 fn write(path: &Path, doc: &BackupConfig) -> Result<()> {
     let yaml =
         serde_yaml_ng::to_string(doc).map_err(|e| crate::Error::internal(format!("YAML: {e}")))?;
-    incus_sys::fsutil::atomic_write(path, yaml.as_bytes(), 0o600)
+    // Derived from the database at its durability (docs/performance.md).
+    incus_sys::fsutil::atomic_replace(path, yaml.as_bytes(), 0o600)
 }
 
 /// The backup.yaml of a custom volume.

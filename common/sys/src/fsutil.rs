@@ -11,6 +11,19 @@ use std::path::Path;
 /// On failure the temporary file is removed and `path` is untouched. Every file this
 /// project replaces in place goes through here.
 pub fn atomic_write(path: &Path, data: &[u8], mode: u32) -> Result<()> {
+    replace(path, data, mode, true)
+}
+
+/// [`atomic_write`] without the two fsyncs: still all or nothing for a killed process
+/// (temporary file renamed over `path`), but after a power loss `path` may hold the
+/// previous content. For files derived from the database, which itself commits
+/// without an fsync (WAL, `synchronous=NORMAL`) and rewrites them at its next change:
+/// instances' backup.yaml. Each fsync on a busy disk costs 5 to 15 ms.
+pub fn atomic_replace(path: &Path, data: &[u8], mode: u32) -> Result<()> {
+    replace(path, data, mode, false)
+}
+
+fn replace(path: &Path, data: &[u8], mode: u32, durable: bool) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     use std::sync::atomic::{AtomicU64, Ordering};
     static SEQ: AtomicU64 = AtomicU64::new(0);
@@ -35,7 +48,7 @@ pub fn atomic_write(path: &Path, data: &[u8], mode: u32) -> Result<()> {
             .open(&tmp)
             .map_err(|e| Error::internal(format!("Write {}: {e}", tmp.display())))?;
         f.write_all(data)
-            .and_then(|()| f.sync_all())
+            .and_then(|()| if durable { f.sync_all() } else { Ok(()) })
             .map_err(|e| Error::internal(format!("Write {}: {e}", tmp.display())))?;
         std::fs::rename(&tmp, path)
             .map_err(|e| Error::internal(format!("Rename into {}: {e}", path.display())))
@@ -44,7 +57,10 @@ pub fn atomic_write(path: &Path, data: &[u8], mode: u32) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
-    fsync_dir(dir)
+    if durable {
+        fsync_dir(dir)?;
+    }
+    Ok(())
 }
 
 /// Fsyncs a directory, so the names created, renamed or removed in it are on disk.
@@ -55,7 +71,8 @@ pub fn fsync_dir(dir: &Path) -> Result<()> {
 }
 
 /// Removes a tree without crossing into other filesystems (a bind mount left inside a
-/// rootfs must never make us delete the host's files). Missing is fine.
+/// rootfs must never make us delete the host's files: found before anything is
+/// removed). Missing is fine. The files go first, then the directories, deepest first.
 pub fn remove_tree(path: &Path) -> Result<()> {
     let meta = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
@@ -66,27 +83,49 @@ pub fn remove_tree(path: &Path) -> Result<()> {
         std::fs::remove_file(path)?;
         return Ok(());
     }
-    remove_dir_on_dev(path, meta.dev())
+    let (mut files, mut dirs) = (Vec::new(), vec![(0, path.to_path_buf())]);
+    collect_on_dev(path, meta.dev(), 1, &mut files, &mut dirs)?;
+    // One after another: unlinks in one directory all take its lock, and threads
+    // measured slower here (docs/performance.md).
+    for f in &files {
+        match std::fs::remove_file(f) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.0));
+    for (_, d) in dirs {
+        std::fs::remove_dir(d)?;
+    }
+    Ok(())
 }
 
-fn remove_dir_on_dev(dir: &Path, dev: u64) -> Result<()> {
+fn collect_on_dev(
+    dir: &Path,
+    dev: u64,
+    depth: usize,
+    files: &mut Vec<std::path::PathBuf>,
+    dirs: &mut Vec<(usize, std::path::PathBuf)>,
+) -> Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let p = entry.path();
-        let m = std::fs::symlink_metadata(&p)?;
-        if m.is_dir() {
+        // The type from the directory entry (no stat) but for directories.
+        if entry.file_type()?.is_dir() {
+            let m = std::fs::symlink_metadata(&p)?;
             if m.dev() != dev {
                 return Err(Error::invalid(format!(
                     "Refusing to remove {}: another filesystem is mounted there",
                     p.display()
                 )));
             }
-            remove_dir_on_dev(&p, dev)?;
+            collect_on_dev(&p, dev, depth + 1, files, dirs)?;
+            dirs.push((depth, p));
         } else {
-            std::fs::remove_file(&p)?;
+            files.push(p);
         }
     }
-    std::fs::remove_dir(dir)?;
     Ok(())
 }
 
@@ -164,6 +203,8 @@ mod tests {
         atomic_write(&f, b"one", 0o600).unwrap();
         atomic_write(&f, b"two", 0o600).unwrap();
         assert_eq!(std::fs::read(&f).unwrap(), b"two");
+        atomic_replace(&f, b"three", 0o640).unwrap();
+        assert_eq!(std::fs::read(&f).unwrap(), b"three");
         remove_tree(&dir.path().join("missing")).unwrap();
     }
 
@@ -210,6 +251,42 @@ mod tests {
             outside.join("keep").is_file(),
             "the link's target is untouched"
         );
+    }
+
+    /// Many files in nested directories; a tree with a
+    /// mount inside is refused before anything in it is removed.
+    #[test]
+    fn remove_tree_many_files_and_a_mount_inside() {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = dir.path().join("tree");
+        for i in 0..10 {
+            let d = tree.join(format!("d{i}/e"));
+            std::fs::create_dir_all(&d).unwrap();
+            for j in 0..30 {
+                std::fs::write(d.join(format!("f{j}")), b"x").unwrap();
+                std::os::unix::fs::symlink("f0", d.join(format!("l{j}"))).unwrap();
+            }
+        }
+        remove_tree(&tree).unwrap();
+        assert!(!tree.exists());
+        let tree = dir.path().join("mounted");
+        std::fs::create_dir_all(tree.join("a/mnt")).unwrap();
+        std::fs::write(tree.join("a/keep"), b"x").unwrap();
+        let c = crate::ffi::c_path(&tree.join("a/mnt")).unwrap();
+        let t = std::ffi::CString::new("tmpfs").unwrap();
+        // SAFETY: valid C strings (the tests run as root).
+        let mounted =
+            unsafe { libc::mount(t.as_ptr(), c.as_ptr(), t.as_ptr(), 0, std::ptr::null()) } == 0;
+        if mounted {
+            std::fs::write(tree.join("a/mnt/host"), b"x").unwrap();
+            assert!(remove_tree(&tree).is_err());
+            assert!(tree.join("a/keep").is_file(), "nothing removed");
+            assert!(tree.join("a/mnt/host").is_file());
+            // SAFETY: valid C string.
+            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+            remove_tree(&tree).unwrap();
+        }
+        assert!(mounted, "mount tmpfs: {}", std::io::Error::last_os_error());
     }
 
     #[test]

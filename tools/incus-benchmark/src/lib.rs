@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
+mod compare;
 mod serve;
 
 /// Measure instance operations and compare them with the performance budget.
@@ -79,6 +80,39 @@ pub enum Cmd {
     /// incus-serve with --count running instances: REST list latency, `GET /1.0`
     /// requests/s (unix socket; HTTPS with wrk when installed), idle memory, `list`
     Serve,
+    /// Upstream's daemon (through upstream's client) against ours, the same chain of
+    /// operations interleaved A B / B A, medians and ratios upstream/ours (`make compare`)
+    Compare(CompareArgs),
+    /// Launch N running instances (--parallel at a time), then time `list -f csv`,
+    /// `list -f json` and `exec true` among them, measure host memory per instance
+    /// (MemAvailable before and after), and delete them all
+    Scale(ScaleArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScaleArgs {
+    /// Running instances to launch
+    #[arg(long, default_value_t = 1000)]
+    pub instances: usize,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// Rounds (one instance per side goes through the whole chain in each)
+    #[arg(long, default_value_t = 15)]
+    pub rounds: usize,
+    /// Upstream's client
+    #[arg(long, default_value = "/usr/bin/incus")]
+    pub upstream_client: PathBuf,
+    /// Upstream daemon's directory (INCUS_DIR of upstream's client)
+    #[arg(long, default_value = "/var/lib/incus")]
+    pub upstream_dir: PathBuf,
+    /// Image upstream launches (default: --image)
+    #[arg(long)]
+    pub upstream_image: Option<String>,
+    /// Instance name prefix (the process id and round are appended)
+    #[arg(long, default_value = "bench-cmp")]
+    pub prefix: String,
 }
 
 /// The clap definition (man pages and completions).
@@ -89,6 +123,9 @@ pub fn command() -> clap::Command {
 pub fn main() -> ExitCode {
     incus_cli::main_with(|cli: Cli| {
         let bench = Bench::new(cli.opts)?;
+        if let Cmd::Compare(c) = &cli.command {
+            return bench.compare(c);
+        }
         let results = bench.run(&cli.command)?;
         bench.report(&results)?;
         Ok(ExitCode::SUCCESS)
@@ -106,6 +143,8 @@ fn budget(op: &str) -> Option<(f64, Option<f64>)> {
         "snapshot" => (15.0, Some(150.0)),
         "restore" => (60.0, Some(1080.0)),
         "list" => (20.0, Some(1020.0)),
+        "list-csv" => (50.0, None),
+        "list-json" => (100.0, None),
         "config" => (5.0, Some(57.0)),
         "api-full" => (30.0, None),
         _ => return None,
@@ -137,10 +176,21 @@ pub struct MonitorMemory {
     pub peak_rss_kib_median: u64,
 }
 
+/// MemAvailable before and after `scale` launched its instances.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScaleMemory {
+    pub instances: usize,
+    pub mem_available_drop_kib: i64,
+    pub kib_per_instance: i64,
+}
+
 #[derive(Debug, Default, Serialize)]
 pub struct Results {
     pub operations: Vec<Stats>,
     pub monitor_memory: Option<MonitorMemory>,
+    /// Host memory per running instance (`scale`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scale: Option<ScaleMemory>,
     /// The `serve` group's throughput and memory (absent for the other scenarios).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub serve: Option<serve::ServeResults>,
@@ -487,6 +537,8 @@ impl Bench {
             Cmd::Serve => self.serve(&mut out)?,
             Cmd::Config => out.operations.push(self.config()?),
             Cmd::Snapshot => out.operations.extend(self.snapshot()?),
+            Cmd::Compare(_) => unreachable!("handled in main"),
+            Cmd::Scale(a) => self.scale(a, &mut out)?,
             Cmd::Standard => {
                 if !self.existing()?.is_empty() {
                     return Err(Error::conflict(
@@ -508,6 +560,86 @@ impl Bench {
         }
         out.monitor_memory = self.monitor_memory();
         Ok(out)
+    }
+
+    fn scale(&self, a: &ScaleArgs, out: &mut Results) -> Result<()> {
+        if a.instances == 0 {
+            return Err(Error::invalid("--instances must be at least 1"));
+        }
+        let names: Vec<String> = (0..a.instances)
+            .map(|i| format!("{PREFIX}scale{i}-{}", std::process::id()))
+            .collect();
+        let before = mem_available_kib();
+        let mut run = || -> Result<()> {
+            let samples = self.each(&names, |n| self.time(&self.create_args("launch", n)))?;
+            out.operations.push(Stats::from(
+                "launch",
+                self.opts.parallel,
+                names.len(),
+                samples,
+            ));
+            let after = mem_available_kib();
+            self.sample_monitors(&names);
+            if let (Some(b), Some(f)) = (before, after) {
+                out.scale = Some(ScaleMemory {
+                    instances: names.len(),
+                    mem_available_drop_kib: b - f,
+                    kib_per_instance: (b - f) / names.len() as i64,
+                });
+            }
+            let existing = self.existing()?.len();
+            for (op, format) in [("list-csv", "csv"), ("list-json", "json")] {
+                let rounds: Vec<usize> = (0..7).collect();
+                let samples = self.each(&rounds, |_| self.time(&["list", "--format", format]))?;
+                out.operations
+                    .push(Stats::from(op, self.opts.parallel, existing, samples));
+            }
+            let rounds: Vec<usize> = (0..15).collect();
+            let samples = self.each(&rounds, |_| self.time(&["exec", &names[0], "--", "true"]))?;
+            out.operations
+                .push(Stats::from("exec", self.opts.parallel, existing, samples));
+            Ok(())
+        };
+        let result = run();
+        let deleted = self.each(&names, |n| self.time(&["delete", "-f", n]));
+        result?;
+        out.operations.push(Stats::from(
+            "delete",
+            self.opts.parallel,
+            names.len(),
+            deleted?,
+        ));
+        Ok(())
+    }
+
+    fn compare(&self, c: &CompareArgs) -> Result<ExitCode> {
+        if c.rounds == 0 {
+            return Err(Error::invalid("--rounds must be at least 1"));
+        }
+        let up_dir = c.upstream_dir.to_string_lossy().into_owned();
+        let sides = [
+            compare::Side {
+                label: "upstream",
+                client: c.upstream_client.clone(),
+                env: vec![("INCUS_DIR".into(), up_dir)],
+                image: c.upstream_image.clone().unwrap_or(self.opts.image.clone()),
+            },
+            compare::Side {
+                label: "ours",
+                client: self.tool_path("incus"),
+                env: vec![],
+                image: self.opts.image.clone(),
+            },
+        ];
+        let rows = compare::run(&sides, c.rounds, &c.prefix)?;
+        match self.opts.format {
+            OutFormat::Json => println!(
+                "{}",
+                serde_json::to_string_pretty(&rows).map_err(|e| Error::internal(e.to_string()))?
+            ),
+            OutFormat::Table => print!("{}", compare::render(&rows)),
+        }
+        Ok(ExitCode::SUCCESS)
     }
 
     /// A tool beside this binary, else by name on PATH.
@@ -594,6 +726,14 @@ impl Drop for Scratch<'_> {
     fn drop(&mut self) {
         let _ = self.bench.time(&["delete", "-f", &self.name]);
     }
+}
+
+/// MemAvailable of /proc/meminfo, in KiB.
+fn mem_available_kib() -> Option<i64> {
+    let s = std::fs::read_to_string("/proc/meminfo").ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
 }
 
 /// A numeric field of /proc/PID/status (kB for memory fields).
@@ -741,6 +881,14 @@ fn render_table(r: &Results) -> String {
             m.idle_rss_kib as f64 / m.budget_kib as f64
         ));
     }
+    if let Some(m) = &r.scale {
+        out.push_str(&format!(
+            "host memory: MemAvailable fell by {:.1} MiB for {} running instances: {:.2} MiB each (goal 1 MiB)\n",
+            m.mem_available_drop_kib as f64 / 1024.0,
+            m.instances,
+            m.kib_per_instance as f64 / 1024.0
+        ));
+    }
     if let Some(m) = &r.monitor_memory {
         out.push_str(&format!(
             "monitor peak RSS: median {:.1} MiB, max {:.1} MiB over {} monitors (budget 2 MiB per running container: {})\n",
@@ -787,6 +935,7 @@ mod tests {
                 peak_rss_kib_median: 1400,
             }),
             serve: None,
+            scale: None,
         };
         let t = render_table(&r);
         assert!(
@@ -815,6 +964,7 @@ mod tests {
         let r = Results {
             operations: vec![Stats::from("api-full", 1, 200, ms(&[10, 20, 30]))],
             monitor_memory: None,
+            scale: None,
             serve: Some(serve::ServeResults {
                 throughput: vec![serve::throughput(
                     "/1.0",
