@@ -3,7 +3,7 @@
 
 use super::{encode as enc, Remote};
 use crate::*;
-use incus_api::{Error, Result};
+use incus_api::{ConfigPatch, Error, Result};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
@@ -100,6 +100,15 @@ impl Remote {
         self.query(method, path, Some(&body))
     }
 
+    /// `PATCH` of an object's config keys (an empty value unsets its key).
+    fn patch_config(&self, path: &str, pairs: &Config) -> Result<()> {
+        let body = ConfigPatch {
+            config: pairs.clone(),
+        };
+        self.send("PATCH", path, serde_json::to_value(body)?)
+            .map(drop)
+    }
+
     /// Read, change, write back (the API's PUT replaces the whole object).
     fn modify_instance(
         &self,
@@ -159,12 +168,10 @@ impl Backend for Remote {
         Ok(s.config.get(key).cloned().unwrap_or_default())
     }
     fn server_config_set_keys(&self, pairs: &Config) -> Result<()> {
-        self.send("PATCH", "/1.0", json!({ "config": pairs }))
-            .map(drop)
+        self.patch_config("/1.0", pairs)
     }
     fn server_config_unset(&self, key: &str) -> Result<()> {
-        self.send("PATCH", "/1.0", json!({ "config": { key: "" } }))
-            .map(drop)
+        self.patch_config("/1.0", &[(key.to_string(), String::new())].into())
     }
     fn server_config_replace(&self, config: &Config) -> Result<()> {
         self.send("PUT", "/1.0", json!({ "config": config }))
@@ -206,10 +213,9 @@ impl Backend for Remote {
         self.instance(name)
     }
     fn instance_set(&self, name: &str, pairs: &Config) -> Result<Instance> {
-        self.modify_instance(name, |_, put| {
-            merge_pairs(&mut put.config, pairs);
-            Ok(())
-        })
+        // PATCH: the server merges under the instance's lock.
+        self.patch_config(&inst_url(name), pairs)?;
+        self.instance(name)
     }
     fn instance_unset(&self, name: &str, key: &str) -> Result<Instance> {
         self.modify_instance(name, |_, put| {
@@ -394,7 +400,7 @@ impl Backend for Remote {
         self.pool(name)
     }
     fn pool_set_keys(&self, name: &str, pairs: &Config) -> Result<StoragePool> {
-        self.send("PATCH", &pool_url(name), json!({ "config": pairs }))?;
+        self.patch_config(&pool_url(name), pairs)?;
         self.pool(name)
     }
     fn pool_delete(&self, name: &str) -> Result<()> {
@@ -638,7 +644,7 @@ impl Backend for Remote {
         self.volume(pool, "custom", name)
     }
     fn volume_set_keys(&self, pool: &str, name: &str, pairs: &Config) -> Result<StorageVolume> {
-        self.send("PATCH", &vol_url(pool, name), json!({ "config": pairs }))?;
+        self.patch_config(&vol_url(pool, name), pairs)?;
         self.volume(pool, "custom", name)
     }
     fn volume_delete(&self, pool: &str, name: &str) -> Result<()> {
@@ -810,11 +816,7 @@ impl Backend for Remote {
         self.network(name)
     }
     fn network_set_keys(&self, name: &str, pairs: &Config) -> Result<Network> {
-        self.send(
-            "PATCH",
-            &format!("/1.0/networks/{}", enc(name)),
-            json!({ "config": pairs }),
-        )?;
+        self.patch_config(&format!("/1.0/networks/{}", enc(name)), pairs)?;
         self.network(name)
     }
     fn network_rename(&self, name: &str, new_name: &str) -> Result<()> {
