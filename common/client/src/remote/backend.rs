@@ -3,7 +3,7 @@
 
 use super::{encode as enc, Remote};
 use crate::*;
-use incus_api::{ConfigPatch, Error, Result};
+use incus_api::{ConfigPatch, Error, RenamePost, Result};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
@@ -140,6 +140,13 @@ impl Remote {
             .map(|s| super::decode(s.split('?').next().unwrap_or(s)))
             .collect())
     }
+}
+
+/// The body of a rename (`POST` with the new name).
+fn rename(new_name: &str) -> Result<Value> {
+    Ok(serde_json::to_value(RenamePost {
+        name: new_name.to_string(),
+    })?)
 }
 
 fn merge_pairs(into: &mut Config, pairs: &Config) {
@@ -279,7 +286,7 @@ impl Backend for Remote {
         self.instance_device_set(name, dev, pairs)
     }
     fn instance_rename(&self, name: &str, new_name: &str) -> Result<()> {
-        self.send("POST", &inst_url(name), json!({ "name": new_name }))
+        self.send("POST", &inst_url(name), rename(new_name)?)
             .map(drop)
     }
     fn instance_delete(&self, name: &str) -> Result<()> {
@@ -366,7 +373,7 @@ impl Backend for Remote {
         self.send(
             "POST",
             &format!("/1.0/images/aliases/{}", enc(name)),
-            json!({ "name": new_name }),
+            rename(new_name)?,
         )
         .map(drop)
     }
@@ -451,7 +458,7 @@ impl Backend for Remote {
         self.send(
             "POST",
             &format!("/1.0/profiles/{}", enc(name)),
-            json!({ "name": new_name }),
+            rename(new_name)?,
         )
         .map(drop)
     }
@@ -559,7 +566,7 @@ impl Backend for Remote {
         self.send(
             "POST",
             &format!("{}/snapshots/{}", inst_url(instance), enc(name)),
-            json!({ "name": new_name }),
+            rename(new_name)?,
         )
         .map(drop)
     }
@@ -651,7 +658,7 @@ impl Backend for Remote {
         self.query("DELETE", &vol_url(pool, name), None).map(drop)
     }
     fn volume_rename(&self, pool: &str, name: &str, new_name: &str) -> Result<()> {
-        self.send("POST", &vol_url(pool, name), json!({ "name": new_name }))
+        self.send("POST", &vol_url(pool, name), rename(new_name)?)
             .map(drop)
     }
     fn volume_copy(
@@ -759,7 +766,7 @@ impl Backend for Remote {
         self.send(
             "POST",
             &format!("{}/snapshots/{}", vol_url(pool, vol), enc(snap)),
-            json!({ "name": new }),
+            rename(new)?,
         )
         .map(drop)
     }
@@ -823,7 +830,7 @@ impl Backend for Remote {
         self.send(
             "POST",
             &format!("/1.0/networks/{}", enc(name)),
-            json!({ "name": new_name }),
+            rename(new_name)?,
         )
         .map(drop)
     }
