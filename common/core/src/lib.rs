@@ -11,6 +11,7 @@ pub mod backup;
 pub mod boot;
 pub mod check;
 pub mod context;
+mod convert;
 pub mod copy;
 pub mod devices;
 pub mod events;
