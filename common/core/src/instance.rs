@@ -859,6 +859,34 @@ pub fn set_config(ctx: &Context, name: &str, pairs: &Config) -> Result<Instance>
     })
 }
 
+/// `PATCH` of an instance (REST): the given config keys and devices replace the
+/// current ones (an empty value unsets its key, never an internal one), the others
+/// stay; `description`, `profiles` and `ephemeral` replace theirs when given. Under
+/// the instance's lock, so concurrent patches of different keys all land.
+pub fn patch(ctx: &Context, name: &str, patch: &serde_json::Value) -> Result<Instance> {
+    if let Some(c) = patch.get("config").and_then(|c| c.as_object()) {
+        let unset = c.iter().filter(|(_, v)| v.as_str() == Some(""));
+        crate::volatile::check_client_keys(unset.map(|(k, _)| k))?;
+    }
+    modify(ctx, name, |_, put| {
+        crate::patch::merge(
+            &mut put.config,
+            &mut put.devices,
+            &mut put.description,
+            patch,
+        )?;
+        put.config.retain(|_, v| !v.is_empty());
+        if let Some(p) = patch.get("profiles") {
+            put.profiles = serde_json::from_value(p.clone())
+                .map_err(|e| Error::invalid(format!("Invalid profiles: {e}")))?;
+        }
+        if let Some(e) = patch.get("ephemeral").and_then(|e| e.as_bool()) {
+            put.ephemeral = e;
+        }
+        Ok(())
+    })
+}
+
 /// `config unset NAME KEY`.
 pub fn unset_config(ctx: &Context, name: &str, key: &str) -> Result<Instance> {
     crate::volatile::check_client_keys([&key.to_string()])?;
