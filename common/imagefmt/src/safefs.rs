@@ -9,19 +9,12 @@
 use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use incus_sys::at;
-pub(crate) use incus_sys::ffi::{c_bytes, check_errno};
-
-fn timespec(secs: i64) -> libc::timespec {
-    libc::timespec {
-        tv_sec: secs as libc::time_t,
-        tv_nsec: 0,
-    }
-}
+pub(crate) use incus_sys::ffi::c_bytes;
 
 /// The kind of an existing directory entry, from `fstatat(AT_SYMLINK_NOFOLLOW)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,10 +46,6 @@ impl Dir {
         Ok(Dir {
             fd: self.fd.try_clone()?,
         })
-    }
-
-    fn raw(&self) -> libc::c_int {
-        self.fd.as_fd().as_raw_fd()
     }
 
     fn openat(&self, name: &CStr, flags: libc::c_int, mode: libc::mode_t) -> io::Result<OwnedFd> {
@@ -119,16 +108,7 @@ impl Dir {
 
     /// `mknodat` for a fifo.
     pub fn mkfifo(&self, name: &CStr, mode: u32) -> io::Result<()> {
-        // SAFETY: valid dirfd and C string.
-        check_errno(unsafe {
-            libc::mknodat(
-                self.raw(),
-                name.as_ptr(),
-                libc::S_IFIFO | (mode & 0o777) as libc::mode_t,
-                0,
-            )
-        })
-        .map(drop)
+        at::mknodat(self.as_fd(), name, libc::S_IFIFO | (mode & 0o777), 0)
     }
 
     /// `unlinkat`, with AT_REMOVEDIR for (empty) directories.
@@ -160,24 +140,12 @@ impl Dir {
 
     /// `fchmodat` on a name we just created as a non-symlink (fifo) in our private temp tree.
     pub fn chmod(&self, name: &CStr, mode: u32) -> io::Result<()> {
-        // SAFETY: valid dirfd and C string.
-        check_errno(unsafe { libc::fchmodat(self.raw(), name.as_ptr(), mode as libc::mode_t, 0) })
-            .map(drop)
+        at::fchmodat(self.as_fd(), name, mode, 0)
     }
 
     /// `utimensat(AT_SYMLINK_NOFOLLOW)`: sets atime and mtime to `mtime`.
     pub fn set_mtime(&self, name: &CStr, mtime: i64) -> io::Result<()> {
-        let ts = [timespec(mtime), timespec(mtime)];
-        // SAFETY: ts is a valid array of two timespecs.
-        check_errno(unsafe {
-            libc::utimensat(
-                self.raw(),
-                name.as_ptr(),
-                ts.as_ptr(),
-                libc::AT_SYMLINK_NOFOLLOW,
-            )
-        })
-        .map(drop)
+        at::utimensat(self.as_fd(), name, mtime, libc::AT_SYMLINK_NOFOLLOW)
     }
 }
 
@@ -189,8 +157,7 @@ impl AsFd for Dir {
 
 /// `fchown` on an open fd.
 pub(crate) fn fchown(fd: &impl AsFd, uid: u32, gid: u32) -> io::Result<()> {
-    // SAFETY: valid fd.
-    check_errno(unsafe { libc::fchown(fd.as_fd().as_raw_fd(), uid, gid) }).map(drop)
+    at::fchown(fd.as_fd(), uid, gid)
 }
 
 /// `fchmod` on an open fd (after fchown, which clears setuid/setgid bits).
@@ -200,24 +167,12 @@ pub(crate) fn fchmod(fd: &impl AsFd, mode: u32) -> io::Result<()> {
 
 /// `futimens` on an open fd: sets atime and mtime to `mtime`.
 pub(crate) fn futimens(fd: &impl AsFd, mtime: i64) -> io::Result<()> {
-    let ts = [timespec(mtime), timespec(mtime)];
-    // SAFETY: ts is a valid array of two timespecs.
-    check_errno(unsafe { libc::futimens(fd.as_fd().as_raw_fd(), ts.as_ptr()) }).map(drop)
+    at::futimens(fd.as_fd(), mtime)
 }
 
 /// `fsetxattr` on an open fd.
 pub(crate) fn fsetxattr(fd: &impl AsFd, name: &CStr, value: &[u8]) -> io::Result<()> {
-    // SAFETY: valid fd, C string and buffer with its length.
-    check_errno(unsafe {
-        libc::fsetxattr(
-            fd.as_fd().as_raw_fd(),
-            name.as_ptr(),
-            value.as_ptr().cast(),
-            value.len(),
-            0,
-        )
-    })
-    .map(drop)
+    at::fsetxattr(fd.as_fd(), name, value)
 }
 
 /// True when we may change ownership (root). Ownership failures are ignored otherwise so the
