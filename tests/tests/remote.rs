@@ -727,3 +727,50 @@ fn remote_console_and_exec_on_a_terminal() {
         .unwrap();
     r.instance_delete("rt1").unwrap();
 }
+
+/// 20 remote `config set`s of distinct keys at once, on one instance and on the
+/// server: every key is there afterwards (a read-modify-write done as GET-modify-PUT
+/// by the client would lose some; the server runs core's closure under the lock).
+#[test]
+fn concurrent_remote_config_sets_keep_every_key() {
+    let env = TestEnv::initialized();
+    with_image(&env);
+    let srv = Server::start(&env);
+    unix(&srv)
+        .instance_create(CreateOptions {
+            name: Some("rc-wire1".into()),
+            image: Some("busybox".into()),
+            ..Default::default()
+        })
+        .expect("create");
+    std::thread::scope(|s| {
+        for i in 0..20 {
+            let srv = &srv;
+            s.spawn(move || {
+                let r = unix(srv);
+                let pair = |k: &str| [(format!("user.{k}{i}"), format!("v{i}"))].into();
+                r.instance_set("rc-wire1", &pair("inst"))
+                    .expect("instance set");
+                r.server_config_set_keys(&pair("srv")).expect("server set");
+            });
+        }
+    });
+    let r = unix(&srv);
+    let inst = r.instance("rc-wire1").unwrap();
+    let server = r.server().unwrap();
+    for i in 0..20 {
+        let v = format!("v{i}");
+        assert_eq!(
+            inst.config.get(&format!("user.inst{i}")),
+            Some(&v),
+            "{:?}",
+            inst.config
+        );
+        assert_eq!(
+            server.config.get(&format!("user.srv{i}")),
+            Some(&v),
+            "{:?}",
+            server.config
+        );
+    }
+}

@@ -11,6 +11,7 @@ pub mod resources;
 pub mod types;
 pub mod volume_types;
 pub mod warning;
+pub mod wire;
 
 pub use backup_types::*;
 pub use error::{Error, ErrorKind, Result};
@@ -18,6 +19,7 @@ pub use extensions::API_EXTENSIONS;
 pub use resources::*;
 pub use types::*;
 pub use volume_types::*;
+pub use wire::{ConfigPatch, RenamePost};
 
 /// For request fields that clients send as `null` when unset (Go's nil maps, slices
 /// and pointers; Python's None): null reads as the default. Use it with

@@ -63,8 +63,8 @@ fn stop_one(ctx: &Context, name: &str, force: bool, deadline: Option<Instant>) -
         return Ok(false);
     }
     let row = instance::get_row(ctx, name)?;
-    let profiles = instance::load_profiles(ctx, &row.profiles)?;
-    let (config, _) = instance::expand(&profiles, &row.config, &row.devices);
+    let profiles = crate::profile::load_all(ctx, &row.profiles)?;
+    let (config, _) = crate::profile::expand(&profiles, &row.config, &row.devices);
     let mut timeout = Duration::from_secs(
         int_key(&config, "boot.host_shutdown_timeout")
             .and_then(|v| u64::try_from(v).ok())

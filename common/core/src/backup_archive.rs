@@ -141,11 +141,11 @@ pub fn export<W: Write>(ctx: &Context, name: &str, opts: &ExportOptions, out: W)
     let freeze = instance::status(ctx, name) == StatusCode::Running;
     let run_dir = ctx.instance_run_dir(name);
     if freeze {
-        incus_runtime::freeze(&run_dir).map_err(crate::lifecycle::rt_err)?;
+        incus_runtime::freeze(&run_dir).map_err(crate::convert::runtime_error)?;
     }
     let packed = w.add_tree("backup/container", &vol);
     if freeze {
-        incus_runtime::unfreeze(&run_dir).map_err(crate::lifecycle::rt_err)?;
+        incus_runtime::unfreeze(&run_dir).map_err(crate::convert::runtime_error)?;
     }
     packed.map_err(fmt_err)?;
     w.finish().map_err(fmt_err)
@@ -270,9 +270,9 @@ pub fn import(ctx: &Context, file: &Path, opts: &ImportOptions) -> Result<Instan
     instance::validate_config(&user_config)?;
     devices::validate_devices(&c.devices)?;
     let profile_names = c.profiles.clone();
-    let profiles = instance::load_profiles(ctx, &profile_names)?;
+    let profiles = crate::profile::load_all(ctx, &profile_names)?;
     let mut local_devices = c.devices.clone();
-    let (_, expanded) = instance::expand(&profiles, &config, &local_devices);
+    let (_, expanded) = crate::profile::expand(&profiles, &config, &local_devices);
     let root = devices::root_disk(&expanded).map(|(n, d)| (n.clone(), d.clone()));
     let root_pool = root.as_ref().and_then(|(_, d)| d.get("pool").cloned());
     let pool_exists = |p: &str| storage::pool_get(ctx, p).is_ok();
@@ -318,7 +318,7 @@ pub fn import(ctx: &Context, file: &Path, opts: &ImportOptions) -> Result<Instan
             devices: rec.map_or_else(|| c.devices.clone(), |r| r.devices.clone()),
         });
     }
-    let (expanded_config, _) = instance::expand(&profiles, &config, &local_devices);
+    let (expanded_config, _) = crate::profile::expand(&profiles, &config, &local_devices);
     let privileged = expanded_config
         .get("security.privileged")
         .and_then(|v| keys::parse_bool(v))

@@ -91,8 +91,8 @@ pub fn copy(ctx: &Context, opts: CopyOptions) -> Result<Instance> {
         .profiles
         .clone()
         .unwrap_or_else(|| src.profiles.clone());
-    let profiles = instance::load_profiles(ctx, &profile_names)?;
-    let (_, expanded) = instance::expand(&profiles, &config, &local_devices);
+    let profiles = crate::profile::load_all(ctx, &profile_names)?;
+    let (_, expanded) = crate::profile::expand(&profiles, &config, &local_devices);
     let pool = match (&opts.pool, devices::root_disk(&expanded)) {
         (Some(p), root) => {
             let dev_name = root
@@ -116,7 +116,7 @@ pub fn copy(ctx: &Context, opts: CopyOptions) -> Result<Instance> {
             ))
         }
     };
-    let expanded_config = instance::expand(&profiles, &config, &local_devices).0;
+    let expanded_config = crate::profile::expand(&profiles, &config, &local_devices).0;
     let privileged = expanded_config
         .get("security.privileged")
         .and_then(|v| keys::parse_bool(v))
@@ -227,11 +227,11 @@ pub fn copy(ctx: &Context, opts: CopyOptions) -> Result<Instance> {
             && src_driver.snapshot_needs_freeze()
             && instance::status(ctx, &opts.source) == StatusCode::Running;
         if freeze {
-            incus_runtime::freeze(&run_dir).map_err(crate::lifecycle::rt_err)?;
+            incus_runtime::freeze(&run_dir).map_err(crate::convert::runtime_error)?;
         }
         let made = copy(opts.source_snapshot.as_deref());
         if freeze {
-            incus_runtime::unfreeze(&run_dir).map_err(crate::lifecycle::rt_err)?;
+            incus_runtime::unfreeze(&run_dir).map_err(crate::convert::runtime_error)?;
         }
         made?;
         instance::symlink_instance(ctx, &row)?;

@@ -83,7 +83,7 @@ pub(crate) fn publish_with(
         &ctx.instance_run_dir(name),
         &data_of(ctx, name, config, devices),
     )
-    .map_err(lifecycle::rt_err)
+    .map_err(crate::convert::runtime_error)
 }
 
 /// Publishes the current guest API data of a running instance (after a change); a

@@ -9,15 +9,6 @@ use incus_db::{AliasRow, ImageRow};
 use incus_imagefmt::ImageSource;
 use std::path::{Path, PathBuf};
 
-/// Maps an image-format error: bad input is the user's (Invalid), the rest internal.
-pub(crate) fn fmt_err(e: incus_imagefmt::Error) -> Error {
-    if e.is_image_error() {
-        Error::invalid(format!("Invalid image: {e}"))
-    } else {
-        Error::internal(format!("Image: {e}"))
-    }
-}
-
 /// Options of `image import`.
 #[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
@@ -92,7 +83,7 @@ pub fn import(
     for a in &opts.aliases {
         validate_alias(a)?;
     }
-    let info = incus_imagefmt::inspect(src).map_err(fmt_err)?;
+    let info = incus_imagefmt::inspect(src).map_err(crate::convert::image_format_error)?;
     let fp = info.fingerprint.clone();
     let project = ctx.project.clone();
     let _lock = ctx.lock_image(&fp)?;
@@ -136,9 +127,10 @@ pub fn import(
     let trial_rootfs = trial.join("rootfs");
     std::fs::create_dir_all(&trial)?;
     let checked = incus_imagefmt::unpack_rootfs(src, &trial_rootfs, progress)
-        .map_err(fmt_err)
+        .map_err(crate::convert::image_format_error)
         .and_then(|_| {
-            incus_imagefmt::unpack_templates(src, &trial.join("templates")).map_err(fmt_err)
+            incus_imagefmt::unpack_templates(src, &trial.join("templates"))
+                .map_err(crate::convert::image_format_error)
         });
     incus_sys::fsutil::remove_tree(&trial)?;
     checked?;

@@ -51,43 +51,14 @@ pub fn rootfs_path(ctx: &Context, row: &InstanceRow) -> PathBuf {
     volume_path(ctx, row).join("rootfs")
 }
 
-/// Profiles then local values, later wins (upstream's expansion).
-pub fn expand<'a>(
-    profiles: impl IntoIterator<Item = &'a incus_db::ProfileRow>,
-    config: &Config,
-    devices: &Devices,
-) -> (Config, Devices) {
-    let mut c = Config::new();
-    let mut d = Devices::new();
-    for p in profiles {
-        c.extend(p.config.clone());
-        d.extend(p.devices.clone());
-    }
-    c.extend(config.clone());
-    d.extend(devices.clone());
-    (c, d)
-}
-
-pub(crate) fn load_profiles(ctx: &Context, names: &[String]) -> Result<Vec<incus_db::ProfileRow>> {
-    let project = ctx.project.clone();
-    ctx.db()?.read(|tx| {
-        names
-            .iter()
-            .map(|n| {
-                incus_db::profile_get(tx, &project, n)?
-                    .ok_or_else(|| Error::not_found(format!("Profile \"{n}\" not found")))
-            })
-            .collect()
-    })
-}
-
 /// Converts a row into the REST object (without state).
 fn to_api<'a>(
     row: &InstanceRow,
     profiles: impl IntoIterator<Item = &'a incus_db::ProfileRow>,
     st: StatusCode,
 ) -> Instance {
-    let (expanded_config, expanded_devices) = expand(profiles, &row.config, &row.devices);
+    let (expanded_config, expanded_devices) =
+        crate::profile::expand(profiles, &row.config, &row.devices);
     Instance {
         architecture: row.architecture.clone(),
         config: row.config.clone(),
@@ -262,7 +233,7 @@ fn each_run_dir<T: Send>(run_dirs: &[PathBuf], look: fn(&Path) -> T) -> Vec<T> {
 /// `show`.
 pub fn get(ctx: &Context, name: &str) -> Result<Instance> {
     let row = load(ctx, name)?;
-    let profiles = load_profiles(ctx, &row.profiles)?;
+    let profiles = crate::profile::load_all(ctx, &row.profiles)?;
     let status = crate::lifecycle::status_at(&ctx.instance_run_dir(name));
     Ok(to_api(&row, &profiles, status))
 }
@@ -350,9 +321,9 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
         .profiles
         .clone()
         .unwrap_or_else(|| vec!["default".to_string()]);
-    let profiles = load_profiles(ctx, &profile_names)?;
+    let profiles = crate::profile::load_all(ctx, &profile_names)?;
     let mut local_devices = opts.devices.clone();
-    let (_, expanded_devices) = expand(&profiles, &opts.config, &local_devices);
+    let (_, expanded_devices) = crate::profile::expand(&profiles, &opts.config, &local_devices);
     let pool = match (&opts.pool, devices::root_disk(&expanded_devices)) {
         (Some(pool), root) => {
             // `-s POOL` overrides the root disk's pool with a local device, as upstream.
@@ -404,7 +375,7 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
         }
         config.insert("volatile.apply_template".into(), "create".into());
     }
-    let (expanded_config, _) = expand(&profiles, &config, &local_devices);
+    let (expanded_config, _) = crate::profile::expand(&profiles, &config, &local_devices);
     let privileged = expanded_config
         .get("security.privileged")
         .and_then(|v| keys::parse_bool(v))
@@ -458,11 +429,12 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
                 let src = image::stored_source(ctx, img);
                 let fill = |vol: &Path| -> Result<()> {
                     incus_imagefmt::unpack_rootfs(&src, &vol.join("rootfs"), None)
-                        .map_err(image::fmt_err)?;
+                        .map_err(crate::convert::image_format_error)?;
                     incus_imagefmt::unpack_templates(&src, &vol.join("templates"))
-                        .map_err(image::fmt_err)?;
-                    let meta = incus_imagefmt::read_metadata(&src).map_err(image::fmt_err)?;
-                    let yaml = meta.to_yaml().map_err(image::fmt_err)?;
+                        .map_err(crate::convert::image_format_error)?;
+                    let meta = incus_imagefmt::read_metadata(&src)
+                        .map_err(crate::convert::image_format_error)?;
+                    let yaml = meta.to_yaml().map_err(crate::convert::image_format_error)?;
                     std::fs::write(vol.join("metadata.yaml"), yaml)?;
                     Ok(())
                 };
@@ -483,7 +455,7 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
                 std::fs::create_dir(vol.join("rootfs"))?;
             }
         }
-        let (_, expanded) = expand(&profiles, &config, &local_devices);
+        let (_, expanded) = crate::profile::expand(&profiles, &config, &local_devices);
         if let Some(size) = storage::volume::new_root_size(&expanded, &pool_info)? {
             storage::volume::apply_size(
                 driver.as_ref(),
@@ -792,8 +764,8 @@ pub fn modify(
 
 fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance> {
     let mut row = load(ctx, name)?;
-    let (_, old_devices) = expand(
-        &load_profiles(ctx, &row.profiles)?,
+    let (_, old_devices) = crate::profile::expand(
+        &crate::profile::load_all(ctx, &row.profiles)?,
         &row.config,
         &row.devices,
     );
@@ -801,8 +773,8 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
     crate::volatile::check_client_config(&row.config, &put.config)?;
     validate_config(&put.config)?;
     devices::validate_devices(&put.devices)?;
-    let profiles = load_profiles(ctx, &put.profiles)?;
-    let (_, expanded_devices) = expand(&profiles, &put.config, &put.devices);
+    let profiles = crate::profile::load_all(ctx, &put.profiles)?;
+    let (_, expanded_devices) = crate::profile::expand(&profiles, &put.config, &put.devices);
     if devices::root_disk(&expanded_devices).is_none() {
         return Err(Error::invalid(
             "The instance would have no root disk device",
@@ -862,8 +834,8 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
     incus_sys::testhook::pause_point("live-apply-before-runtime");
     // Limits and devices change live on a running instance, as upstream; devices that
     // cannot be plugged leave the instance as it was.
-    let old_profiles = load_profiles(ctx, &old_row.profiles)?;
-    let (_, old_devices) = expand(&old_profiles, &old_row.config, &old_row.devices);
+    let old_profiles = crate::profile::load_all(ctx, &old_row.profiles)?;
+    let (_, old_devices) = crate::profile::expand(&old_profiles, &old_row.config, &old_row.devices);
     if let Err(e) = crate::lifecycle::apply_live_devices(ctx, name, &old_devices, &expanded_devices)
     {
         ctx.db()?
@@ -891,6 +863,34 @@ pub fn set_config(ctx: &Context, name: &str, pairs: &Config) -> Result<Instance>
             } else {
                 put.config.insert(k.clone(), v.clone());
             }
+        }
+        Ok(())
+    })
+}
+
+/// `PATCH` of an instance (REST): the given config keys and devices replace the
+/// current ones (an empty value unsets its key, never an internal one), the others
+/// stay; `description`, `profiles` and `ephemeral` replace theirs when given. Under
+/// the instance's lock, so concurrent patches of different keys all land.
+pub fn patch(ctx: &Context, name: &str, patch: &serde_json::Value) -> Result<Instance> {
+    if let Some(c) = patch.get("config").and_then(|c| c.as_object()) {
+        let unset = c.iter().filter(|(_, v)| v.as_str() == Some(""));
+        crate::volatile::check_client_keys(unset.map(|(k, _)| k))?;
+    }
+    modify(ctx, name, |_, put| {
+        crate::patch::merge(
+            &mut put.config,
+            &mut put.devices,
+            &mut put.description,
+            patch,
+        )?;
+        put.config.retain(|_, v| !v.is_empty());
+        if let Some(p) = patch.get("profiles") {
+            put.profiles = serde_json::from_value(p.clone())
+                .map_err(|e| Error::invalid(format!("Invalid profiles: {e}")))?;
+        }
+        if let Some(e) = patch.get("ephemeral").and_then(|e| e.as_bool()) {
+            put.ephemeral = e;
         }
         Ok(())
     })
@@ -983,8 +983,8 @@ pub fn device_override(ctx: &Context, name: &str, dev: &str, pairs: &Config) -> 
 /// [`render_templates`] and clears the trigger in its own final write).
 pub fn apply_templates(ctx: &Context, name: &str) -> Result<Vec<PathBuf>> {
     let row = load(ctx, name)?;
-    let profiles = load_profiles(ctx, &row.profiles)?;
-    let (config, devices) = expand(&profiles, &row.config, &row.devices);
+    let profiles = crate::profile::load_all(ctx, &row.profiles)?;
+    let (config, devices) = crate::profile::expand(&profiles, &row.config, &row.devices);
     let written = render_templates(ctx, &row, &config, &devices)?;
     if row.config.contains_key("volatile.apply_template") {
         ctx.db()?.write(|tx| {
@@ -1008,7 +1008,7 @@ pub(crate) fn render_templates(
         return Ok(vec![]);
     }
     let meta = incus_imagefmt::ImageMetadata::from_yaml(&std::fs::read(&meta_path)?)
-        .map_err(image::fmt_err)?;
+        .map_err(crate::convert::image_format_error)?;
     let tctx = incus_imagefmt::TemplateContext {
         instance_name: row.name.clone(),
         instance_type: row.instance_type.clone(),
@@ -1034,12 +1034,12 @@ pub(crate) fn render_templates(
                 &tctx,
                 trigger == "create",
             )
-            .map_err(image::fmt_err)?,
+            .map_err(crate::convert::image_format_error)?,
         );
     }
     written.extend(
         incus_imagefmt::render_templates(&rootfs, &templates, &meta, "start", &tctx, false)
-            .map_err(image::fmt_err)?,
+            .map_err(crate::convert::image_format_error)?,
     );
     Ok(written)
 }
@@ -1059,11 +1059,11 @@ mod tests {
             ..Default::default()
         };
         let local: Config = [("user.x".to_string(), "y".to_string())].into();
-        let (c, _) = expand(&[p1.clone(), p2.clone()], &local, &Devices::new());
+        let (c, _) = crate::profile::expand(&[p1.clone(), p2.clone()], &local, &Devices::new());
         assert_eq!(c["limits.cpu"], "2");
         assert_eq!(c["user.x"], "y");
         let local: Config = [("limits.cpu".to_string(), "4".to_string())].into();
-        let (c, _) = expand(&[p1, p2], &local, &Devices::new());
+        let (c, _) = crate::profile::expand(&[p1, p2], &local, &Devices::new());
         assert_eq!(c["limits.cpu"], "4");
     }
 }

@@ -14,6 +14,7 @@ pub mod backup_volume;
 pub mod boot;
 pub mod check;
 pub mod context;
+mod convert;
 pub mod copy;
 pub mod devices;
 pub mod events;

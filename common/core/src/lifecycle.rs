@@ -10,17 +10,6 @@ use incus_sys::testhook::pause_point;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub(crate) fn rt_err(e: incus_runtime::Error) -> Error {
-    use incus_runtime::Error as E;
-    match e {
-        E::AlreadyRunning => Error::invalid("The instance is already running"),
-        E::NotRunning => Error::invalid("The instance is not running"),
-        E::Invalid(m) => Error::invalid(m),
-        E::Unsupported(m) => Error::unsupported(m),
-        other => Error::internal(other.to_string()),
-    }
-}
-
 /// The status of an instance from its run directory (monitor lock, state file), for
 /// decisions: a guest that reported Ready is `Running` here.
 pub fn status(ctx: &Context, name: &str) -> StatusCode {
@@ -351,7 +340,7 @@ pub(crate) fn finish_power_op(ctx: &Context, name: &str) -> Result<()> {
     );
     let done = match op.as_str() {
         POWER_FREEZE if st == StatusCode::Frozen => {
-            incus_runtime::unfreeze(&run_dir).map_err(rt_err)
+            incus_runtime::unfreeze(&run_dir).map_err(crate::convert::runtime_error)
         }
         POWER_RESTART if st == StatusCode::Stopped => start_locked(ctx, name),
         POWER_START if st == StatusCode::Stopped => ctx.db()?.write(|tx| {
@@ -364,7 +353,7 @@ pub(crate) fn finish_power_op(ctx: &Context, name: &str) -> Result<()> {
             let stopped = if st != StatusCode::Stopped {
                 incus_runtime::stop(&run_dir, Duration::ZERO, true)
                     .map(|_| ())
-                    .map_err(rt_err)
+                    .map_err(crate::convert::runtime_error)
             } else {
                 Ok(())
             };
@@ -402,8 +391,8 @@ pub(crate) fn start_locked(ctx: &Context, name: &str) -> Result<()> {
         return Err(Error::invalid("The instance is already running"));
     }
     let row = instance::get_row(ctx, name)?;
-    let profiles = instance::load_profiles(ctx, &row.profiles)?;
-    let (config, devices) = instance::expand(&profiles, &row.config, &row.devices);
+    let profiles = crate::profile::load_all(ctx, &row.profiles)?;
+    let (config, devices) = crate::profile::expand(&profiles, &row.config, &row.devices);
     instance::render_templates(ctx, &row, &config, &devices)?;
     // Generated NIC MACs and veth names are recorded first, so they stay stable
     // even when the start fails.
@@ -436,7 +425,7 @@ pub(crate) fn start_locked(ctx: &Context, name: &str) -> Result<()> {
     crate::guestapi::publish_with(ctx, name, &config, &devices)?;
     with_power_intent(ctx, &row, "RUNNING", || {
         pause_point("start-before-runtime");
-        incus_runtime::start(&spec).map_err(rt_err)
+        incus_runtime::start(&spec).map_err(crate::convert::runtime_error)
     })?;
     pause_point("start-before-record");
     let now = time::now();
@@ -489,7 +478,8 @@ pub(crate) fn stop_locked(
     }
     with_power_intent(ctx, &row, "STOPPED", || {
         pause_point("stop-before-runtime");
-        incus_runtime::stop(&ctx.instance_run_dir(name), timeout, force).map_err(rt_err)
+        incus_runtime::stop(&ctx.instance_run_dir(name), timeout, force)
+            .map_err(crate::convert::runtime_error)
     })?;
     pause_point("stop-before-record");
     record_stop(ctx, name, !row.ephemeral)?;
@@ -508,7 +498,8 @@ pub(crate) fn stop_for_restart(
     if status(ctx, name) == StatusCode::Stopped {
         return Ok(());
     }
-    incus_runtime::stop(&ctx.instance_run_dir(name), timeout, force).map_err(rt_err)?;
+    incus_runtime::stop(&ctx.instance_run_dir(name), timeout, force)
+        .map_err(crate::convert::runtime_error)?;
     record_stop(ctx, name, false)
 }
 
@@ -577,7 +568,7 @@ pub(crate) fn restart_locked(
 pub fn freeze(ctx: &Context, name: &str) -> Result<()> {
     let _lock = instance::lock(ctx, name)?;
     instance::get_row(ctx, name)?;
-    incus_runtime::freeze(&ctx.instance_run_dir(name)).map_err(rt_err)?;
+    incus_runtime::freeze(&ctx.instance_run_dir(name)).map_err(crate::convert::runtime_error)?;
     events::lifecycle(
         ctx,
         "instance-paused",
@@ -590,7 +581,7 @@ pub fn freeze(ctx: &Context, name: &str) -> Result<()> {
 pub fn unfreeze(ctx: &Context, name: &str) -> Result<()> {
     let _lock = instance::lock(ctx, name)?;
     instance::get_row(ctx, name)?;
-    incus_runtime::unfreeze(&ctx.instance_run_dir(name)).map_err(rt_err)?;
+    incus_runtime::unfreeze(&ctx.instance_run_dir(name)).map_err(crate::convert::runtime_error)?;
     events::lifecycle(
         ctx,
         "instance-resumed",
@@ -602,7 +593,7 @@ pub fn unfreeze(ctx: &Context, name: &str) -> Result<()> {
 /// `exec`: runs a command in a running instance; returns its exit code.
 pub fn exec(ctx: &Context, name: &str, spec: &incus_runtime::ExecSpec) -> Result<i32> {
     exec_ready(ctx, name)?;
-    incus_runtime::exec(&ctx.instance_run_dir(name), spec).map_err(rt_err)
+    incus_runtime::exec(&ctx.instance_run_dir(name), spec).map_err(crate::convert::runtime_error)
 }
 
 /// Whether a command can run in the instance now: it exists and is running (the
@@ -618,19 +609,21 @@ pub fn exec_ready(ctx: &Context, name: &str) -> Result<()> {
 /// `console --show-log`.
 pub fn console_log(ctx: &Context, name: &str) -> Result<Vec<u8>> {
     instance::get_row(ctx, name)?;
-    incus_runtime::console_log(&ctx.instance_log_dir(name)).map_err(rt_err)
+    incus_runtime::console_log(&ctx.instance_log_dir(name)).map_err(crate::convert::runtime_error)
 }
 
 /// Empties the console log (`DELETE /1.0/instances/NAME/console`).
 pub fn console_log_clear(ctx: &Context, name: &str) -> Result<()> {
     instance::get_row(ctx, name)?;
-    incus_runtime::console_log_clear(&ctx.instance_log_dir(name)).map_err(rt_err)
+    incus_runtime::console_log_clear(&ctx.instance_log_dir(name))
+        .map_err(crate::convert::runtime_error)
 }
 
 /// `console`: attaches the terminal (detach with ctrl+a q).
 pub fn console_attach(ctx: &Context, name: &str) -> Result<()> {
     instance::get_row(ctx, name)?;
-    incus_runtime::console_attach(&ctx.instance_run_dir(name)).map_err(rt_err)
+    incus_runtime::console_attach(&ctx.instance_run_dir(name))
+        .map_err(crate::convert::runtime_error)
 }
 
 /// A connection to a running instance's console (output out, input in), for the REST
@@ -641,7 +634,8 @@ pub fn console_connect(
     size: Option<(u16, u16)>,
 ) -> Result<std::os::unix::net::UnixStream> {
     instance::get_row(ctx, name)?;
-    incus_runtime::console_connect(&ctx.instance_run_dir(name), size).map_err(rt_err)
+    incus_runtime::console_connect(&ctx.instance_run_dir(name), size)
+        .map_err(crate::convert::runtime_error)
 }
 
 /// Live state (`GET .../state`).
@@ -726,7 +720,7 @@ pub fn apply_live(ctx: &Context, name: &str) -> Result<()> {
         &ctx.instance_run_dir(name),
         &limits_of(&inst.expanded_config)?,
     )
-    .map_err(rt_err)
+    .map_err(crate::convert::runtime_error)
 }
 
 /// Runs `act` with `volatile.last_state.power` (what a host boot restores) already set
@@ -820,7 +814,7 @@ pub fn apply_live_devices(ctx: &Context, name: &str, old: &Devices, new: &Device
         for undo in done.iter().rev() {
             let _ = undo();
         }
-        return Err(match rt_err(e) {
+        return Err(match crate::convert::runtime_error(e) {
             e if e.kind == crate::ErrorKind::Internal => {
                 Error::invalid(format!("Failed to hot-plug a device: {}", e.message))
             }
@@ -837,21 +831,22 @@ pub fn apply_live_devices(ctx: &Context, name: &str, old: &Devices, new: &Device
 pub(crate) fn resync_live(ctx: &Context, name: &str) -> Result<()> {
     let run_dir = ctx.instance_run_dir(name);
     let row = instance::get_row(ctx, name)?;
-    let profiles = instance::load_profiles(ctx, &row.profiles)?;
-    let (_, devices) = instance::expand(&profiles, &row.config, &row.devices);
+    let profiles = crate::profile::load_all(ctx, &row.profiles)?;
+    let (_, devices) = crate::profile::expand(&profiles, &row.config, &row.devices);
     let (want_disks, want_unix) = devices_of(ctx, &devices)?;
-    let (have_disks, have_unix) = incus_runtime::live_devices(&run_dir).map_err(rt_err)?;
+    let (have_disks, have_unix) =
+        incus_runtime::live_devices(&run_dir).map_err(crate::convert::runtime_error)?;
     for d in have_disks.iter().filter(|d| !want_disks.contains(d)) {
-        incus_runtime::hot_remove_disk(&run_dir, &d.path).map_err(rt_err)?;
+        incus_runtime::hot_remove_disk(&run_dir, &d.path).map_err(crate::convert::runtime_error)?;
     }
     for d in have_unix.iter().filter(|d| !want_unix.contains(d)) {
-        incus_runtime::hot_remove_unix(&run_dir, &d.path).map_err(rt_err)?;
+        incus_runtime::hot_remove_unix(&run_dir, &d.path).map_err(crate::convert::runtime_error)?;
     }
     for d in want_disks.iter().filter(|d| !have_disks.contains(d)) {
-        incus_runtime::hot_add_disk(&run_dir, d).map_err(rt_err)?;
+        incus_runtime::hot_add_disk(&run_dir, d).map_err(crate::convert::runtime_error)?;
     }
     for d in want_unix.iter().filter(|d| !have_unix.contains(d)) {
-        incus_runtime::hot_add_unix(&run_dir, d).map_err(rt_err)?;
+        incus_runtime::hot_add_unix(&run_dir, d).map_err(crate::convert::runtime_error)?;
     }
     apply_live(ctx, name)?;
     apply_live_nics(ctx, name)
@@ -864,8 +859,8 @@ pub fn apply_live_nics(ctx: &Context, name: &str) -> Result<()> {
         return Ok(());
     }
     let row = instance::get_row(ctx, name)?;
-    let profiles = instance::load_profiles(ctx, &row.profiles)?;
-    let (config, devices) = instance::expand(&profiles, &row.config, &row.devices);
+    let profiles = crate::profile::load_all(ctx, &row.profiles)?;
+    let (config, devices) = crate::profile::expand(&profiles, &row.config, &row.devices);
     let volatile = crate::network::sync_running(ctx, name, &config, &devices)?;
     if !volatile.is_empty() {
         ctx.db()?.write(|tx| {

@@ -284,3 +284,34 @@ pub fn device_set(ctx: &Context, name: &str, dev: &str, pairs: Config) -> Result
         Ok(())
     })
 }
+
+/// Profiles then local values, later wins (upstream's expansion).
+pub fn expand<'a>(
+    profiles: impl IntoIterator<Item = &'a incus_db::ProfileRow>,
+    config: &Config,
+    devices: &Devices,
+) -> (Config, Devices) {
+    let mut c = Config::new();
+    let mut d = Devices::new();
+    for p in profiles {
+        c.extend(p.config.clone());
+        d.extend(p.devices.clone());
+    }
+    c.extend(config.clone());
+    d.extend(devices.clone());
+    (c, d)
+}
+
+/// The profiles named, in order (a missing one is NotFound).
+pub(crate) fn load_all(ctx: &Context, names: &[String]) -> Result<Vec<incus_db::ProfileRow>> {
+    let project = ctx.project.clone();
+    ctx.db()?.read(|tx| {
+        names
+            .iter()
+            .map(|n| {
+                incus_db::profile_get(tx, &project, n)?
+                    .ok_or_else(|| Error::not_found(format!("Profile \"{n}\" not found")))
+            })
+            .collect()
+    })
+}

@@ -67,7 +67,7 @@ fn pack(ctx: &Context, opts: &PublishOptions, out: &Path) -> Result<()> {
             .map_err(|e| Error::invalid(format!("Invalid expiry \"{}\": {e}", opts.expires_at)))?
             .timestamp();
     }
-    let yaml = meta.to_yaml().map_err(image::fmt_err)?;
+    let yaml = meta.to_yaml().map_err(crate::convert::image_format_error)?;
     let file = std::fs::File::create(out)?;
     let mut w = TreeWriter::new(std::io::BufWriter::new(file), compression, out);
     w.add_bytes(
@@ -76,12 +76,12 @@ fn pack(ctx: &Context, opts: &PublishOptions, out: &Path) -> Result<()> {
         0o644,
         meta.creation_date.max(0) as u64,
     )
-    .map_err(image::fmt_err)?;
+    .map_err(crate::convert::image_format_error)?;
     let freeze =
         opts.snapshot.is_none() && instance::status(ctx, &opts.instance) == StatusCode::Running;
     let run_dir = ctx.instance_run_dir(&opts.instance);
     if freeze {
-        incus_runtime::freeze(&run_dir).map_err(crate::lifecycle::rt_err)?;
+        incus_runtime::freeze(&run_dir).map_err(crate::convert::runtime_error)?;
     }
     let packed = w.add_tree("rootfs", &dir.join("rootfs")).and_then(|_| {
         if dir.join("templates").is_dir() {
@@ -91,10 +91,10 @@ fn pack(ctx: &Context, opts: &PublishOptions, out: &Path) -> Result<()> {
         }
     });
     if freeze {
-        incus_runtime::unfreeze(&run_dir).map_err(crate::lifecycle::rt_err)?;
+        incus_runtime::unfreeze(&run_dir).map_err(crate::convert::runtime_error)?;
     }
-    packed.map_err(image::fmt_err)?;
-    let buf = w.finish().map_err(image::fmt_err)?;
+    packed.map_err(crate::convert::image_format_error)?;
+    let buf = w.finish().map_err(crate::convert::image_format_error)?;
     let file = buf
         .into_inner()
         .map_err(|e| Error::internal(format!("Write image: {e}")))?;

@@ -9,18 +9,12 @@
 use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-pub(crate) use incus_sys::ffi::{c_bytes, check_errno};
-
-fn timespec(secs: i64) -> libc::timespec {
-    libc::timespec {
-        tv_sec: secs as libc::time_t,
-        tv_nsec: 0,
-    }
-}
+use incus_sys::at;
+pub(crate) use incus_sys::ffi::c_bytes;
 
 /// The kind of an existing directory entry, from `fstatat(AT_SYMLINK_NOFOLLOW)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,16 +36,8 @@ impl Dir {
     pub fn open(path: &Path) -> io::Result<Dir> {
         let c = CString::new(path.as_os_str().as_bytes())
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL byte in path"))?;
-        // SAFETY: plain syscall on a valid C string; the returned fd is owned below.
-        let fd = check_errno(unsafe {
-            libc::open(
-                c.as_ptr(),
-                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
-            )
-        })?;
-        // SAFETY: fd was just returned by open and is owned by nobody else.
         Ok(Dir {
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+            fd: at::open(&c, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)?,
         })
     }
 
@@ -62,22 +48,9 @@ impl Dir {
         })
     }
 
-    fn raw(&self) -> libc::c_int {
-        self.fd.as_fd().as_raw_fd()
-    }
-
     fn openat(&self, name: &CStr, flags: libc::c_int, mode: libc::mode_t) -> io::Result<OwnedFd> {
-        // SAFETY: valid dirfd and C string; the fd is owned below.
-        let fd = check_errno(unsafe {
-            libc::openat(
-                self.raw(),
-                name.as_ptr(),
-                flags | libc::O_CLOEXEC | libc::O_NOFOLLOW,
-                mode as libc::c_uint,
-            )
-        })?;
-        // SAFETY: fresh fd from openat.
-        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+        let flags = flags | libc::O_CLOEXEC | libc::O_NOFOLLOW;
+        at::openat(self.as_fd(), name, flags, mode)
     }
 
     /// Open a subdirectory; fails with ELOOP on a symlink and ENOTDIR on anything else.
@@ -120,70 +93,37 @@ impl Dir {
 
     /// `mkdirat`.
     pub fn mkdir(&self, name: &CStr, mode: u32) -> io::Result<()> {
-        // SAFETY: valid dirfd and C string.
-        check_errno(unsafe { libc::mkdirat(self.raw(), name.as_ptr(), mode as libc::mode_t) })
-            .map(drop)
+        at::mkdirat(self.as_fd(), name, mode)
     }
 
     /// `symlinkat`: the target is stored as-is and never resolved by us.
     pub fn symlink(&self, target: &CStr, name: &CStr) -> io::Result<()> {
-        // SAFETY: valid C strings and dirfd.
-        check_errno(unsafe { libc::symlinkat(target.as_ptr(), self.raw(), name.as_ptr()) })
-            .map(drop)
+        at::symlinkat(target, self.as_fd(), name)
     }
 
     /// `linkat` without AT_SYMLINK_FOLLOW: links the entry itself, never what a symlink points at.
     pub fn hard_link(&self, old: &CStr, new_dir: &Dir, new: &CStr) -> io::Result<()> {
-        // SAFETY: valid dirfds and C strings.
-        check_errno(unsafe {
-            libc::linkat(self.raw(), old.as_ptr(), new_dir.raw(), new.as_ptr(), 0)
-        })
-        .map(drop)
+        at::linkat(self.as_fd(), old, new_dir.as_fd(), new, 0)
     }
 
     /// `mknodat` for a fifo.
     pub fn mkfifo(&self, name: &CStr, mode: u32) -> io::Result<()> {
-        // SAFETY: valid dirfd and C string.
-        check_errno(unsafe {
-            libc::mknodat(
-                self.raw(),
-                name.as_ptr(),
-                libc::S_IFIFO | (mode & 0o777) as libc::mode_t,
-                0,
-            )
-        })
-        .map(drop)
+        at::mknodat(self.as_fd(), name, libc::S_IFIFO | (mode & 0o777), 0)
     }
 
     /// `unlinkat`, with AT_REMOVEDIR for (empty) directories.
     pub fn unlink(&self, name: &CStr, dir: bool) -> io::Result<()> {
         let flags = if dir { libc::AT_REMOVEDIR } else { 0 };
-        // SAFETY: valid dirfd and C string.
-        check_errno(unsafe { libc::unlinkat(self.raw(), name.as_ptr(), flags) }).map(drop)
+        at::unlinkat(self.as_fd(), name, flags)
     }
 
     /// `fstatat(AT_SYMLINK_NOFOLLOW)`; `Ok(None)` when the name does not exist.
     pub fn lstat(&self, name: &CStr) -> io::Result<Option<Kind>> {
-        let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-        // SAFETY: st is a valid out pointer of the right type.
-        let r = unsafe {
-            libc::fstatat(
-                self.raw(),
-                name.as_ptr(),
-                st.as_mut_ptr(),
-                libc::AT_SYMLINK_NOFOLLOW,
-            )
+        let st = match at::fstatat(self.as_fd(), name, libc::AT_SYMLINK_NOFOLLOW) {
+            Ok(st) => st,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
+            Err(e) => return Err(e),
         };
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            return if e.raw_os_error() == Some(libc::ENOENT) {
-                Ok(None)
-            } else {
-                Err(e)
-            };
-        }
-        // SAFETY: fstatat succeeded, so st is initialised.
-        let st = unsafe { st.assume_init() };
         let kind = match st.st_mode & libc::S_IFMT {
             libc::S_IFDIR => Kind::Dir,
             libc::S_IFREG => Kind::File,
@@ -195,39 +135,17 @@ impl Dir {
 
     /// `fchownat(AT_SYMLINK_NOFOLLOW)`: changes a symlink itself, never its target.
     pub fn lchown(&self, name: &CStr, uid: u32, gid: u32) -> io::Result<()> {
-        // SAFETY: valid dirfd and C string.
-        check_errno(unsafe {
-            libc::fchownat(
-                self.raw(),
-                name.as_ptr(),
-                uid,
-                gid,
-                libc::AT_SYMLINK_NOFOLLOW,
-            )
-        })
-        .map(drop)
+        at::fchownat(self.as_fd(), name, uid, gid, libc::AT_SYMLINK_NOFOLLOW)
     }
 
     /// `fchmodat` on a name we just created as a non-symlink (fifo) in our private temp tree.
     pub fn chmod(&self, name: &CStr, mode: u32) -> io::Result<()> {
-        // SAFETY: valid dirfd and C string.
-        check_errno(unsafe { libc::fchmodat(self.raw(), name.as_ptr(), mode as libc::mode_t, 0) })
-            .map(drop)
+        at::fchmodat(self.as_fd(), name, mode, 0)
     }
 
     /// `utimensat(AT_SYMLINK_NOFOLLOW)`: sets atime and mtime to `mtime`.
     pub fn set_mtime(&self, name: &CStr, mtime: i64) -> io::Result<()> {
-        let ts = [timespec(mtime), timespec(mtime)];
-        // SAFETY: ts is a valid array of two timespecs.
-        check_errno(unsafe {
-            libc::utimensat(
-                self.raw(),
-                name.as_ptr(),
-                ts.as_ptr(),
-                libc::AT_SYMLINK_NOFOLLOW,
-            )
-        })
-        .map(drop)
+        at::utimensat(self.as_fd(), name, mtime, libc::AT_SYMLINK_NOFOLLOW)
     }
 }
 
@@ -239,36 +157,22 @@ impl AsFd for Dir {
 
 /// `fchown` on an open fd.
 pub(crate) fn fchown(fd: &impl AsFd, uid: u32, gid: u32) -> io::Result<()> {
-    // SAFETY: valid fd.
-    check_errno(unsafe { libc::fchown(fd.as_fd().as_raw_fd(), uid, gid) }).map(drop)
+    at::fchown(fd.as_fd(), uid, gid)
 }
 
 /// `fchmod` on an open fd (after fchown, which clears setuid/setgid bits).
 pub(crate) fn fchmod(fd: &impl AsFd, mode: u32) -> io::Result<()> {
-    // SAFETY: valid fd.
-    check_errno(unsafe { libc::fchmod(fd.as_fd().as_raw_fd(), mode as libc::mode_t) }).map(drop)
+    at::fchmod(fd.as_fd(), mode)
 }
 
 /// `futimens` on an open fd: sets atime and mtime to `mtime`.
 pub(crate) fn futimens(fd: &impl AsFd, mtime: i64) -> io::Result<()> {
-    let ts = [timespec(mtime), timespec(mtime)];
-    // SAFETY: ts is a valid array of two timespecs.
-    check_errno(unsafe { libc::futimens(fd.as_fd().as_raw_fd(), ts.as_ptr()) }).map(drop)
+    at::futimens(fd.as_fd(), mtime)
 }
 
 /// `fsetxattr` on an open fd.
 pub(crate) fn fsetxattr(fd: &impl AsFd, name: &CStr, value: &[u8]) -> io::Result<()> {
-    // SAFETY: valid fd, C string and buffer with its length.
-    check_errno(unsafe {
-        libc::fsetxattr(
-            fd.as_fd().as_raw_fd(),
-            name.as_ptr(),
-            value.as_ptr().cast(),
-            value.len(),
-            0,
-        )
-    })
-    .map(drop)
+    at::fsetxattr(fd.as_fd(), name, value)
 }
 
 /// True when we may change ownership (root). Ownership failures are ignored otherwise so the

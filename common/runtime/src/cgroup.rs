@@ -4,8 +4,8 @@
 //! The translation (`plan_limits`, `device_rules`, paths) is pure and unit-tested for both
 //! hierarchies; only `Cgroups::*` touches the filesystem.
 
+use crate::kernel::write_file;
 use crate::spec::{DeviceKind, Limits, UnixDevice};
-use crate::sys::write_file;
 use crate::{Error, Result};
 use incus_sys::fsutil::read_small;
 use std::fs;
@@ -533,7 +533,7 @@ impl Cgroups {
                 let p = if f.is_empty() { d.clone() } else { d.join(f) };
                 if p.exists() {
                     nix::unistd::chown(&p, Some(uid.into()), Some(gid.into()))
-                        .map_err(|e| crate::sys::sys_err(format!("chown {}", p.display()), e))?;
+                        .map_err(|e| crate::kernel::sys_err(format!("chown {}", p.display()), e))?;
                 }
             }
         }

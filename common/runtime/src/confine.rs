@@ -6,8 +6,8 @@
 //! section, to the native ABI and both compat ABIs (i386 and x32) of x86_64. Any other audit arch
 //! is killed, so a foreign ABI cannot bypass the list. Hand-written BPF: no libseccomp.
 
+use crate::kernel::sys_err;
 use crate::spec::Syscalls;
-use crate::sys::sys_err;
 use crate::syscalls_table::SYSCALLS;
 use crate::{Error, Result};
 

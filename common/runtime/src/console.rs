@@ -5,7 +5,7 @@
 //! `log\n` (the monitor replies with the ring buffer and closes).
 
 use crate::exec::set_winsize;
-use crate::sys::{borrow, isatty, sys_err};
+use crate::kernel::{borrow, isatty, sys_err};
 use crate::{Error, Result};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::collections::VecDeque;

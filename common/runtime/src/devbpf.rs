@@ -8,7 +8,7 @@
 //! one block per rule that jumps to the next block on a mismatch and returns 1 (allow)
 //! at its end; the last instruction returns 0 (deny).
 
-use crate::sys::sys_err;
+use crate::kernel::sys_err;
 use crate::{Error, Result};
 use nix::errno::Errno;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};

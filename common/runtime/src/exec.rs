@@ -6,9 +6,9 @@
 //! The caller itself is never moved into the container.
 
 use crate::cgroup::{container_rel, Cgroups, Layout};
+use crate::kernel::{borrow, isatty, sys_err};
 use crate::spec::ExecSpec;
 use crate::state::{self, init_pidfd};
-use crate::sys::{borrow, isatty, sys_err};
 use crate::{Error, Result};
 use nix::fcntl::OFlag;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -324,7 +324,7 @@ fn helper_main(
                 if nix::unistd::chdir(&cwd).is_err() {
                     nix::unistd::chdir("/").map_err(|e| sys_err("chdir /", e))?;
                 }
-                crate::sys::cloexec_from_3();
+                crate::kernel::cloexec_from_3();
                 crate::confine::confine(syscalls)?;
                 if es.uid != 0 || es.gid != 0 {
                     nix::unistd::setgroups(&[]).map_err(|e| sys_err("setgroups", e))?;
@@ -396,7 +396,7 @@ fn helper_main(
 /// is drained. SIGWINCH copies the caller's window size.
 fn relay(m: BorrowedFd, child: Pid, es: &ExecSpec, sigs: &SignalFd) {
     let (inp, out) = (es.stdin.unwrap_or(0), es.stdout.unwrap_or(1));
-    let Ok(cfd) = crate::sys::pidfd_open(child.as_raw()) else {
+    let Ok(cfd) = crate::kernel::pidfd_open(child.as_raw()) else {
         return;
     };
     let mut buf = [0u8; 8192];
@@ -491,7 +491,7 @@ fn pass_on(to: Pid, signo: u32) {
 
 /// Without a pty: passes signals on to the command until it exits.
 fn forward_until_exit(child: Pid, sigs: &SignalFd) {
-    if let Ok(cfd) = crate::sys::pidfd_open(child.as_raw()) {
+    if let Ok(cfd) = crate::kernel::pidfd_open(child.as_raw()) {
         pass_signals_until(cfd.as_fd(), sigs, child, || true);
     }
 }

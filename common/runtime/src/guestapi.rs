@@ -10,7 +10,7 @@
 //! pid (`SO_PEERCRED`) must be in the container's pid namespace or below its init, and its
 //! uid the container's root. A small poll-driven HTTP/1.1 server: no threads, bounded buffers.
 
-use crate::sys::{now_unix, write_atomic};
+use crate::kernel::{now_unix, write_atomic};
 use crate::{Error, Result};
 use nix::poll::PollFlags;
 use serde::{Deserialize, Serialize};
@@ -74,7 +74,7 @@ pub fn guest_publish(run_dir: &Path, data: &GuestData) -> Result<()> {
     // Tell a running monitor (through its pidfd: never a recycled pid).
     if let Ok(st) = crate::state::read_state(run_dir) {
         if let Some(fd) = st.running.as_ref().and_then(crate::state::monitor_pidfd) {
-            let _ = crate::sys::pidfd_send_signal(fd.as_fd(), DATA_CHANGED);
+            let _ = crate::kernel::pidfd_send_signal(fd.as_fd(), DATA_CHANGED);
         }
     }
     Ok(())
@@ -110,7 +110,7 @@ pub(crate) fn mount_in_child(spec: &crate::spec::ContainerSpec, tgt: &Path) -> R
         nix::mount::MsFlags::MS_BIND,
         None::<&str>,
     )
-    .map_err(|e| crate::sys::sys_err(format!("bind {} on /dev/incus", src.display()), e))
+    .map_err(|e| crate::kernel::sys_err(format!("bind {} on /dev/incus", src.display()), e))
 }
 
 enum Mode {
@@ -836,7 +836,7 @@ impl GuestServer {
         };
         match cmd.spawn() {
             // not reaped before the next poll: the pid is still this child's
-            Ok(c) => crate::sys::pidfd_open(c.id() as i32).ok(),
+            Ok(c) => crate::kernel::pidfd_open(c.id() as i32).ok(),
             Err(e) => {
                 eprintln!("guest API helper {prog}: {e}");
                 None

@@ -27,19 +27,20 @@ mod devbpf;
 mod exec;
 mod guestapi;
 mod hotplug;
+mod kernel;
 mod monitor;
 mod net;
 mod ops;
 mod rootfs;
 mod spec;
 mod state;
-mod sys;
 mod syscalls_table;
 
 pub use confine::{check_syscalls, expected_capbnd, DROPPED_CAPS};
 pub use console::{console_attach, console_connect, console_log, console_log_clear, console_ring};
 pub use exec::{exec, exec_output, raw_mode, winsize_of};
 pub use guestapi::{guest_publish, guest_ready, GuestData};
+pub use kernel::PidHandle;
 pub use monitor::monitor_main;
 pub use ops::{
     apply_limits, cgroup_names, cleanup_stale, freeze, hot_add_disk, hot_add_nic, hot_add_unix,
@@ -47,7 +48,6 @@ pub use ops::{
     status_info, status_settled, stop, unfreeze,
 };
 pub use spec::*;
-pub use sys::PidHandle;
 
 use std::path::{Path, PathBuf};
 

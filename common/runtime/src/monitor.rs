@@ -4,13 +4,13 @@
 
 use crate::cgroup::{container_rel, monitor_rel, Cgroups, Layout};
 use crate::console::{ConsoleServer, RING};
-use crate::rootfs::{setup, ChildCtx};
-use crate::spec::{ContainerSpec, ExitKind, ExitRecord};
-use crate::state::{self, RunRecord, State};
-use crate::sys::{
+use crate::kernel::{
     mount_setattr, now_unix, open_ro, open_tree_clone, pidfd_open, recv_fds, send_fds, starttime,
     sys_err, write_file, MOUNT_ATTR_IDMAP, MOUNT_ATTR_RDONLY,
 };
+use crate::rootfs::{setup, ChildCtx};
+use crate::spec::{ContainerSpec, ExitKind, ExitRecord};
+use crate::state::{self, RunRecord, State};
 use crate::{Error, Result};
 use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -28,7 +28,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 macro_rules! log {
-    ($($t:tt)*) => { eprintln!("[{}] {}", crate::sys::now_unix(), format!($($t)*)) };
+    ($($t:tt)*) => { eprintln!("[{}] {}", crate::kernel::now_unix(), format!($($t)*)) };
 }
 
 /// Entry point of the `incus-monitor` binary. `args = [RUN_DIR, STATUS_FD]`. Returns the exit
@@ -257,7 +257,7 @@ fn run(run_dir: &Path, status: &mut Option<OwnedFd>) -> Result<()> {
         fds.extend(
             guest_fds
                 .iter()
-                .map(|(f, ev)| PollFd::new(crate::sys::borrow(*f), *ev)),
+                .map(|(f, ev)| PollFd::new(crate::kernel::borrow(*f), *ev)),
         );
         match poll(&mut fds, PollTimeout::NONE) {
             Ok(_) => {}
@@ -293,7 +293,7 @@ fn run(run_dir: &Path, status: &mut Option<OwnedFd>) -> Result<()> {
                     libc::SIGCHLD => check_children = true,
                     libc::SIGTERM | libc::SIGINT | libc::SIGQUIT => {
                         log!("signal {}: asking init to halt", si.ssi_signo);
-                        let _ = crate::sys::pidfd_send_signal(init_fd.as_fd(), stop_signal);
+                        let _ = crate::kernel::pidfd_send_signal(init_fd.as_fd(), stop_signal);
                     }
                     crate::guestapi::DATA_CHANGED => guest.data_changed(),
                     _ => {}
@@ -549,7 +549,7 @@ impl Monitor {
                 for i in 0..3 {
                     dup2(slave, i).map_err(|e| sys_err("dup2 console", e))?;
                 }
-                crate::sys::cloexec_from_3();
+                crate::kernel::cloexec_from_3();
                 crate::confine::confine(&spec.syscalls)?;
                 let e = nix::unistd::execve(&argv[0], &argv, &env).unwrap_err();
                 Err(sys_err(format!("exec {}", spec.init.join(" ")), e))

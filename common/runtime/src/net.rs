@@ -1,8 +1,8 @@
 //! NICs: a veth pair per NIC, host side on a bridge, peer created straight in the
 //! container's network namespace under its final name. Addresses come from DHCP inside.
 
+use crate::kernel::sys_err;
 use crate::spec::NicSpec;
-use crate::sys::sys_err;
 use crate::{Error, Result};
 use std::path::Path;
 use std::process::Command;

@@ -2,12 +2,12 @@
 //! freeze, live limits, disk hot-plug, info, stale cleanup.
 
 use crate::cgroup::{container_rel, monitor_rel, Cgroups, Layout};
+use crate::kernel::{now_unix, pidfd_send_signal, sys_err, wait_readable};
 use crate::spec::{
     ContainerSpec, DiskMount, ExitKind, ExitRecord, Limits, NetCounters, RuntimeInfo, Started,
     Status,
 };
 use crate::state::{self, init_pidfd, monitor_alive, monitor_pidfd, RunRecord, State};
-use crate::sys::{now_unix, pidfd_send_signal, sys_err, wait_readable};
 use crate::{Error, Result};
 use incus_sys::fsutil::read_small;
 use nix::sched::CloneFlags as CF;
@@ -449,7 +449,7 @@ pub fn hot_add_disk(run_dir: &Path, disk: &DiskMount) -> Result<()> {
     let userns = !spec.privileged;
     let uns: Option<OwnedFd> = if userns {
         Some(
-            crate::sys::open_ro(&format!("/proc/{}/ns/user", rec.init_pid))
+            crate::kernel::open_ro(&format!("/proc/{}/ns/user", rec.init_pid))
                 .map_err(|e| sys_err("open userns", e))?,
         )
     } else {
@@ -481,7 +481,7 @@ pub fn hot_add_disk(run_dir: &Path, disk: &DiskMount) -> Result<()> {
                 .map_err(|e| sys_err("setresuid", e))?;
         }
         crate::rootfs::make_mountpoint_kind(source_is_dir, &disk.path)?;
-        crate::sys::move_mount(tree.as_fd(), &disk.path)
+        crate::kernel::move_mount(tree.as_fd(), &disk.path)
     })?;
     spec.disks.retain(|d| d.path != disk.path);
     spec.disks.push(disk.clone());
@@ -617,7 +617,7 @@ pub fn hot_add_unix(run_dir: &Path, dev: &crate::spec::UnixDevice) -> Result<()>
                     .map_err(|e| sys_err("setresuid", e))?;
             }
             crate::rootfs::make_mountpoint_kind(false, &dev.path)?;
-            crate::sys::move_mount(tree.as_fd(), &dev.path)
+            crate::kernel::move_mount(tree.as_fd(), &dev.path)
         })
     })();
     // The mount holds the node; the name is not needed any more.

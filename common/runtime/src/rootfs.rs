@@ -2,8 +2,8 @@
 //! in a userns, cgroup:mixed with a cgroup namespace), /dev, console, devices, disks, pivot_root.
 
 use crate::cgroup::{Kind, Layout};
+use crate::kernel::{move_mount_fd, sys_err};
 use crate::spec::ContainerSpec;
-use crate::sys::{move_mount_fd, sys_err};
 use crate::{Error, Result};
 use incus_sys::inroot::{mkdir_all_in_root, mkfile_in_root};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};

@@ -1,7 +1,7 @@
 //! The run directory: spec.json, state.json (atomic), the monitor's lifetime lock.
 
+use crate::kernel::{pidfd_checked, write_atomic};
 use crate::spec::{ContainerSpec, ExitRecord};
-use crate::sys::{pidfd_checked, write_atomic};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::fs;
@@ -113,7 +113,7 @@ pub(crate) fn take_lifetime_lock(run_dir: &Path) -> Result<OwnedFd> {
                 std::thread::sleep(std::time::Duration::from_millis(1))
             }
             Err(nix::errno::Errno::EWOULDBLOCK) => return Err(Error::AlreadyRunning),
-            Err(e) => return Err(crate::sys::sys_err("flock lifetime lock", e)),
+            Err(e) => return Err(crate::kernel::sys_err("flock lifetime lock", e)),
         }
     }
 }

@@ -106,6 +106,77 @@ pub fn readlinkat(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// `fchmodat(2)`.
+pub fn fchmodat(dir: BorrowedFd<'_>, name: &CStr, mode: u32, flags: libc::c_int) -> io::Result<()> {
+    // SAFETY: plain syscall on a descriptor and a NUL-terminated name.
+    check_errno(unsafe {
+        libc::fchmodat(dir.as_raw_fd(), name.as_ptr(), mode as libc::mode_t, flags)
+    })
+    .map(drop)
+}
+
+/// `mknodat(2)` (`mode` carries the file type, e.g. `S_IFIFO`).
+pub fn mknodat(dir: BorrowedFd<'_>, name: &CStr, mode: u32, dev: u64) -> io::Result<()> {
+    // SAFETY: plain syscall on a descriptor and a NUL-terminated name.
+    check_errno(unsafe {
+        libc::mknodat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            mode as libc::mode_t,
+            dev as libc::dev_t,
+        )
+    })
+    .map(drop)
+}
+
+fn whole_seconds(secs: i64) -> libc::timespec {
+    libc::timespec {
+        tv_sec: secs as libc::time_t,
+        tv_nsec: 0,
+    }
+}
+
+/// `utimensat(2)`: atime and mtime both set to `secs` (whole seconds).
+pub fn utimensat(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    secs: i64,
+    flags: libc::c_int,
+) -> io::Result<()> {
+    let ts = [whole_seconds(secs), whole_seconds(secs)];
+    // SAFETY: two valid timespecs, a descriptor and a NUL-terminated name.
+    check_errno(unsafe { libc::utimensat(dir.as_raw_fd(), name.as_ptr(), ts.as_ptr(), flags) })
+        .map(drop)
+}
+
+/// `futimens(3)`: atime and mtime both set to `secs` (whole seconds).
+pub fn futimens(fd: BorrowedFd<'_>, secs: i64) -> io::Result<()> {
+    let ts = [whole_seconds(secs), whole_seconds(secs)];
+    // SAFETY: two valid timespecs and a descriptor.
+    check_errno(unsafe { libc::futimens(fd.as_raw_fd(), ts.as_ptr()) }).map(drop)
+}
+
+/// `fchown(2)`.
+pub fn fchown(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> io::Result<()> {
+    // SAFETY: plain syscall on a descriptor.
+    check_errno(unsafe { libc::fchown(fd.as_raw_fd(), uid, gid) }).map(drop)
+}
+
+/// `fsetxattr(2)`.
+pub fn fsetxattr(fd: BorrowedFd<'_>, name: &CStr, value: &[u8]) -> io::Result<()> {
+    // SAFETY: a descriptor, a NUL-terminated name and a buffer with its length.
+    check_errno(unsafe {
+        libc::fsetxattr(
+            fd.as_raw_fd(),
+            name.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    })
+    .map(drop)
+}
+
 /// `mkdirat(2)`.
 pub fn mkdirat(dir: BorrowedFd<'_>, name: &CStr, mode: u32) -> io::Result<()> {
     // SAFETY: plain syscall on a descriptor and a NUL-terminated name.

@@ -4,9 +4,11 @@
 use clap::{CommandFactory, Parser, Subcommand};
 use incus_api::{Error, Result};
 use incus_cli::{Format, GlobalArgs, ListFormat};
-use incus_client::config::{pem_fingerprint, valid_remote_name, ClientConfig, RemoteConfig};
-use incus_client::remote::{fetch_server_certificate, Remote};
-use incus_client::JoinToken;
+use incus_client::config::{valid_remote_name, ClientConfig};
+use incus_client::config::RemoteConfig;
+use incus_client::enrol::{add_remote, normalize_addr, save_remote, AddOptions, Added};
+use incus_client::remote::fetch_server_certificate;
+use incus_client::remote::Remote;
 use std::io::{BufRead, IsTerminal, Read};
 use std::process::ExitCode;
 
@@ -417,189 +419,23 @@ struct AddOpts {
     quiet: bool,
 }
 
-/// `https://HOST:8443` from a host, `host:port` or URL, as upstream completes it;
-/// `unix://` URLs are kept.
-fn normalize_addr(raw: &str) -> Result<String> {
-    if raw.starts_with("unix:") {
-        return Ok(raw.to_string());
-    }
-    let rest = match raw.split_once("://") {
-        None => raw,
-        Some(("https", rest)) => rest,
-        Some((scheme, _)) => {
-            return Err(Error::invalid(format!(
-                "Invalid URL scheme \"{scheme}\" in \"{raw}\""
-            )))
-        }
-    };
-    let host = rest.trim_end_matches('/');
-    if host.is_empty() || host.contains('/') {
-        return Err(Error::invalid(format!("Invalid remote address {raw:?}")));
-    }
-    // A port is there when the text ends with :digits after any IPv6 brackets.
-    let has_port = match host.rsplit_once(':') {
-        Some((h, p)) => {
-            !p.is_empty()
-                && p.chars().all(|c| c.is_ascii_digit())
-                && (h.ends_with(']') || !h.contains(':'))
-        }
-        None => false,
-    };
-    let host = if !has_port && host.matches(':').count() > 1 && !host.starts_with('[') {
-        format!("[{host}]")
-    } else {
-        host.to_string()
-    };
-    Ok(if has_port {
-        format!("https://{host}")
-    } else {
-        format!("https://{host}:8443")
-    })
-}
-
-/// `remote add NAME URL --protocol simplestreams`: an https URL recorded as upstream
-/// records it (public, no authentication). Its certificate is checked against the
-/// system CAs when used; `--accept-certificate` (ours) pins the one the server presents
-/// now as `servercerts/NAME.crt`, which upstream's client also trusts for the remote.
-fn add_simplestreams(name: &str, addr: &str, accept_certificate: bool) -> Result<()> {
-    valid_remote_name(name)?;
-    let Some(rest) = addr.strip_prefix("https://") else {
-        return Err(Error::invalid(
-            "Only https URLs are supported for simplestreams",
-        ));
-    };
-    let cfg = ClientConfig::load()?;
-    if cfg.remotes.contains_key(name) {
-        return Err(Error::conflict(format!(
-            "Remote {name} exists as <{}>",
-            cfg.remotes[name].addr
-        )));
-    }
-    let pem = if accept_certificate {
-        let host = rest.split('/').next().unwrap_or_default();
-        Some(fetch_server_certificate(&format!("https://{host}"))?)
-    } else {
-        None
-    };
-    let entry = RemoteConfig {
-        public: true,
-        ..RemoteConfig::images()
-    };
-    save_remote(
-        name,
-        RemoteConfig {
-            addr: addr.to_string(),
-            ..entry
-        },
-        pem.as_deref(),
-    )
-}
-
 fn add(name: &str, addr: &str, opts: &AddOpts) -> Result<()> {
-    valid_remote_name(name)?;
-    let cfg = ClientConfig::load()?;
-    if cfg.remotes.contains_key(name) {
-        return Err(Error::conflict(format!(
-            "Remote {name} exists as <{}>",
-            cfg.remotes[name].addr
-        )));
-    }
-    // A join token first: upstream takes any argument that decodes as one.
-    let token = if !opts.token.is_empty() {
-        Some(JoinToken::decode(&opts.token)?)
-    } else {
-        JoinToken::decode(addr).ok()
-    };
-    let raw_token = if opts.token.is_empty() {
-        addr
-    } else {
-        opts.token.as_str()
-    };
-    let entry = |addr: String| RemoteConfig {
-        addr,
-        auth_type: if opts.public {
-            String::new()
-        } else {
-            "tls".into()
-        },
-        project: opts.project.clone(),
-        protocol: "incus".into(),
+    let enrol = AddOptions {
+        token: opts.token.clone(),
         public: opts.public,
-        extra: Default::default(),
-        is_static: false,
-        global: false,
+        project: opts.project.clone(),
     };
-
-    if let (Some(t), true) = (&token, opts.token.is_empty()) {
-        // `remote add NAME TOKEN`: the first address whose certificate is the token's.
-        let mut last = Error::invalid("The join token has no address");
-        for a in &t.addresses {
-            let url = normalize_addr(a)?;
-            let pem = match fetch_server_certificate(&url) {
-                Ok(p) => p,
-                Err(e) => {
-                    last = e.context(format!("Connect to {url}"));
-                    continue;
-                }
-            };
-            if pem_fingerprint(&pem)? != t.fingerprint {
-                last = Error::forbidden(format!(
-                    "Certificate fingerprint mismatch between join token and {url}"
-                ));
-                continue;
-            }
-            redeem(&cfg, &url, &pem, raw_token)?;
-            save_remote(name, entry(url), Some(&pem))?;
-            return trusted_by(name, opts.quiet);
+    let accept = |fp: &str| {
+        if opts.accept_certificate {
+            Ok(())
+        } else {
+            accept_interactively(fp)
         }
-        return Err(last);
+    };
+    if add_remote(name, addr, &enrol, &accept)? == Added::NowTrusted {
+        trusted_by(name, opts.quiet)?;
     }
-
-    let url = normalize_addr(addr)?;
-    if url.starts_with("unix:") {
-        // As upstream: the socket must answer before the remote is recorded.
-        Remote::connect(incus_client::remote::RemoteSpec {
-            addr: url.clone(),
-            client_cert: None,
-            client_key: None,
-            server_cert: None,
-            project: "default".into(),
-        })?
-        .query("GET", "/1.0", None)?;
-        return save_remote(
-            name,
-            RemoteConfig {
-                auth_type: "file access".into(),
-                ..entry(url)
-            },
-            None,
-        );
-    }
-    let pem = fetch_server_certificate(&url)?;
-    let fp = pem_fingerprint(&pem)?;
-    if let Some(t) = &token {
-        if t.fingerprint != fp {
-            return Err(Error::forbidden(format!(
-                "Certificate fingerprint mismatch between join token and {url}"
-            )));
-        }
-    } else if !opts.accept_certificate {
-        accept_interactively(&fp)?;
-    }
-    if opts.public {
-        return save_remote(name, entry(url), Some(&pem));
-    }
-    if !trusted(&cfg, &url, &pem)? {
-        if token.is_none() {
-            return Err(Error::forbidden(format!(
-                "The server at {url} does not trust this client: add it with a join token (incus config trust add NAME on the server, then --token TOKEN)"
-            )));
-        }
-        redeem(&cfg, &url, &pem, raw_token)?;
-        save_remote(name, entry(url), Some(&pem))?;
-        return trusted_by(name, opts.quiet);
-    }
-    save_remote(name, entry(url), Some(&pem))
+    Ok(())
 }
 
 fn trusted_by(name: &str, quiet: bool) -> Result<()> {
@@ -625,49 +461,6 @@ fn accept_interactively(fp: &str) -> Result<()> {
     } else {
         Err(Error::forbidden("Server certificate NACKed by user"))
     }
-}
-
-fn spec(cfg: &ClientConfig, url: &str, pem: &str) -> Result<incus_client::remote::RemoteSpec> {
-    let (cert, key) = cfg.client_cert()?;
-    Ok(incus_client::remote::RemoteSpec {
-        addr: url.to_string(),
-        client_cert: Some(cert),
-        client_key: Some(key),
-        server_cert: Some(pem.to_string()),
-        project: "default".into(),
-    })
-}
-
-fn trusted(cfg: &ClientConfig, url: &str, pem: &str) -> Result<bool> {
-    let r = Remote::connect(spec(cfg, url, pem)?)?;
-    let info = r.query("GET", "/1.0", None)?;
-    Ok(info["auth"] == "trusted")
-}
-
-/// Presents the client certificate with the token (upstream's CertificatesPost).
-fn redeem(cfg: &ClientConfig, url: &str, pem: &str, token: &str) -> Result<()> {
-    let r = Remote::connect(spec(cfg, url, pem)?)?;
-    let body = serde_json::json!({"type": "client", "trust_token": token});
-    r.query("POST", "/1.0/certificates", Some(&body))
-        .map_err(|e| e.context("Failed to create certificate"))?;
-    Ok(())
-}
-
-/// Records the remote and pins its certificate, under the configuration lock.
-fn save_remote(name: &str, r: RemoteConfig, pem: Option<&str>) -> Result<()> {
-    ClientConfig::update(|cfg| {
-        if cfg.remotes.contains_key(name) {
-            return Err(Error::conflict(format!(
-                "Remote {name} exists as <{}>",
-                cfg.remotes[name].addr
-            )));
-        }
-        if let Some(p) = pem {
-            cfg.set_server_cert(name, p)?;
-        }
-        cfg.remotes.insert(name.to_string(), r);
-        Ok(())
-    })
 }
 
 fn list(columns: &str, format: Format) -> Result<()> {
@@ -869,4 +662,32 @@ mod tests {
         assert!(normalize_addr("http://h").is_err());
         assert!(normalize_addr("https://h/path").is_err());
     }
+}
+
+/// `remote add NAME URL --protocol simplestreams`: an https URL recorded as upstream
+/// records it (public, no authentication). Its certificate is checked against the
+/// system CAs when used; `--accept-certificate` (ours) pins the one the server presents
+/// now as `servercerts/NAME.crt`, which upstream's client also trusts for the remote.
+fn add_simplestreams(name: &str, addr: &str, accept_certificate: bool) -> Result<()> {
+    valid_remote_name(name)?;
+    let Some(rest) = addr.strip_prefix("https://") else {
+        return Err(Error::invalid(
+            "Only https URLs are supported for simplestreams",
+        ));
+    };
+    let pem = if accept_certificate {
+        let host = rest.split('/').next().unwrap_or_default();
+        Some(fetch_server_certificate(&format!("https://{host}"))?)
+    } else {
+        None
+    };
+    save_remote(
+        name,
+        RemoteConfig {
+            addr: addr.to_string(),
+            public: true,
+            ..RemoteConfig::images()
+        },
+        pem.as_deref(),
+    )
 }

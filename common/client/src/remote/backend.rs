@@ -3,7 +3,7 @@
 
 use super::{encode as enc, Remote};
 use crate::*;
-use incus_api::{Error, Result};
+use incus_api::{ConfigPatch, Error, RenamePost, Result};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
@@ -100,6 +100,15 @@ impl Remote {
         self.query(method, path, Some(&body))
     }
 
+    /// `PATCH` of an object's config keys (an empty value unsets its key).
+    fn patch_config(&self, path: &str, pairs: &Config) -> Result<()> {
+        let body = ConfigPatch {
+            config: pairs.clone(),
+        };
+        self.send("PATCH", path, serde_json::to_value(body)?)
+            .map(drop)
+    }
+
     /// Read, change, write back (the API's PUT replaces the whole object).
     fn modify_instance(
         &self,
@@ -133,6 +142,13 @@ impl Remote {
     }
 }
 
+/// The body of a rename (`POST` with the new name).
+fn rename(new_name: &str) -> Result<Value> {
+    Ok(serde_json::to_value(RenamePost {
+        name: new_name.to_string(),
+    })?)
+}
+
 fn merge_pairs(into: &mut Config, pairs: &Config) {
     for (k, v) in pairs {
         if v.is_empty() {
@@ -159,12 +175,10 @@ impl Backend for Remote {
         Ok(s.config.get(key).cloned().unwrap_or_default())
     }
     fn server_config_set_keys(&self, pairs: &Config) -> Result<()> {
-        self.send("PATCH", "/1.0", json!({ "config": pairs }))
-            .map(drop)
+        self.patch_config("/1.0", pairs)
     }
     fn server_config_unset(&self, key: &str) -> Result<()> {
-        self.send("PATCH", "/1.0", json!({ "config": { key: "" } }))
-            .map(drop)
+        self.patch_config("/1.0", &[(key.to_string(), String::new())].into())
     }
     fn server_config_replace(&self, config: &Config) -> Result<()> {
         self.send("PUT", "/1.0", json!({ "config": config }))
@@ -206,10 +220,9 @@ impl Backend for Remote {
         self.instance(name)
     }
     fn instance_set(&self, name: &str, pairs: &Config) -> Result<Instance> {
-        self.modify_instance(name, |_, put| {
-            merge_pairs(&mut put.config, pairs);
-            Ok(())
-        })
+        // PATCH: the server merges under the instance's lock.
+        self.patch_config(&inst_url(name), pairs)?;
+        self.instance(name)
     }
     fn instance_unset(&self, name: &str, key: &str) -> Result<Instance> {
         self.modify_instance(name, |_, put| {
@@ -273,7 +286,7 @@ impl Backend for Remote {
         self.instance_device_set(name, dev, pairs)
     }
     fn instance_rename(&self, name: &str, new_name: &str) -> Result<()> {
-        self.send("POST", &inst_url(name), json!({ "name": new_name }))
+        self.send("POST", &inst_url(name), rename(new_name)?)
             .map(drop)
     }
     fn instance_delete(&self, name: &str) -> Result<()> {
@@ -389,7 +402,7 @@ impl Backend for Remote {
         self.send(
             "POST",
             &format!("/1.0/images/aliases/{}", enc(name)),
-            json!({ "name": new_name }),
+            rename(new_name)?,
         )
         .map(drop)
     }
@@ -423,7 +436,7 @@ impl Backend for Remote {
         self.pool(name)
     }
     fn pool_set_keys(&self, name: &str, pairs: &Config) -> Result<StoragePool> {
-        self.send("PATCH", &pool_url(name), json!({ "config": pairs }))?;
+        self.patch_config(&pool_url(name), pairs)?;
         self.pool(name)
     }
     fn pool_delete(&self, name: &str) -> Result<()> {
@@ -474,7 +487,7 @@ impl Backend for Remote {
         self.send(
             "POST",
             &format!("/1.0/profiles/{}", enc(name)),
-            json!({ "name": new_name }),
+            rename(new_name)?,
         )
         .map(drop)
     }
@@ -582,7 +595,7 @@ impl Backend for Remote {
         self.send(
             "POST",
             &format!("{}/snapshots/{}", inst_url(instance), enc(name)),
-            json!({ "name": new_name }),
+            rename(new_name)?,
         )
         .map(drop)
     }
@@ -667,14 +680,14 @@ impl Backend for Remote {
         self.volume(pool, "custom", name)
     }
     fn volume_set_keys(&self, pool: &str, name: &str, pairs: &Config) -> Result<StorageVolume> {
-        self.send("PATCH", &vol_url(pool, name), json!({ "config": pairs }))?;
+        self.patch_config(&vol_url(pool, name), pairs)?;
         self.volume(pool, "custom", name)
     }
     fn volume_delete(&self, pool: &str, name: &str) -> Result<()> {
         self.query("DELETE", &vol_url(pool, name), None).map(drop)
     }
     fn volume_rename(&self, pool: &str, name: &str, new_name: &str) -> Result<()> {
-        self.send("POST", &vol_url(pool, name), json!({ "name": new_name }))
+        self.send("POST", &vol_url(pool, name), rename(new_name)?)
             .map(drop)
     }
     fn volume_copy(
@@ -782,7 +795,7 @@ impl Backend for Remote {
         self.send(
             "POST",
             &format!("{}/snapshots/{}", vol_url(pool, vol), enc(snap)),
-            json!({ "name": new }),
+            rename(new)?,
         )
         .map(drop)
     }
@@ -839,18 +852,14 @@ impl Backend for Remote {
         self.network(name)
     }
     fn network_set_keys(&self, name: &str, pairs: &Config) -> Result<Network> {
-        self.send(
-            "PATCH",
-            &format!("/1.0/networks/{}", enc(name)),
-            json!({ "config": pairs }),
-        )?;
+        self.patch_config(&format!("/1.0/networks/{}", enc(name)), pairs)?;
         self.network(name)
     }
     fn network_rename(&self, name: &str, new_name: &str) -> Result<()> {
         self.send(
             "POST",
             &format!("/1.0/networks/{}", enc(name)),
-            json!({ "name": new_name }),
+            rename(new_name)?,
         )
         .map(drop)
     }

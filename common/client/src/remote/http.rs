@@ -1,10 +1,14 @@
-//! A small HTTP/1.1 client over [`Stream`]: bodies sent with a length or chunked,
-//! responses read with Content-Length, chunked or to the end of the stream, all as
-//! streams. A connection whose response was read to its end can be kept alive.
+//! HTTP/1.1 by `ureq`: one agent per remote (its pool keeps connections alive),
+//! over our own connector (`transport.rs`: the unix socket, or TLS with the pinned
+//! server certificate and the client certificate). Bodies are streamed both ways.
 
-use super::transport::Stream;
+use super::transport::{self, Addr, Stream};
 use incus_api::{Error, Result};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Read;
+use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{
+    Buffers, ConnectionDetails, Connector, LazyBuffers, NextTimeout, Transport,
+};
 
 /// What a request carries.
 pub(crate) enum Body<'a> {
@@ -16,31 +20,13 @@ pub(crate) enum Body<'a> {
 
 pub(crate) struct Response {
     pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: BodyReader,
+    headers: ureq::http::HeaderMap,
+    pub body: ureq::BodyReader<'static>,
 }
 
 impl Response {
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The whole body, and the connection when it can carry another request.
-    pub(crate) fn finish(mut self) -> Result<(u16, Vec<u8>, Option<Stream>)> {
-        let mut v = Vec::new();
-        self.body
-            .read_to_end(&mut v)
-            .map_err(|e| Error::internal(format!("Read response: {e}")))?;
-        let close = self
-            .header("Connection")
-            .is_some_and(|c| c.eq_ignore_ascii_case("close"));
-        let reusable = !close
-            && matches!(self.body.mode, Mode::Done | Mode::Length(0))
-            && self.body.r.buffer().is_empty();
-        Ok((self.status, v, reusable.then(|| self.body.r.into_inner())))
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     pub(crate) fn bytes(mut self) -> Result<Vec<u8>> {
@@ -52,359 +38,283 @@ impl Response {
     }
 }
 
-/// Why a request failed.
-pub(crate) enum Failure {
-    /// Nothing came back: on a kept-alive connection, the server had closed it and
-    /// the request can be sent again on a new one.
-    Unanswered(Error),
-    Other(Error),
+/// The agents of one server: `pooled` keeps connections alive (requests whose body
+/// can be sent again); `once` opens a connection per request (streamed bodies, which
+/// cannot be sent again when a kept-alive connection turns out closed).
+pub(crate) struct Agents {
+    pooled: ureq::Agent,
+    once: ureq::Agent,
+    /// "http://incus" (unix socket) or "https://HOST:PORT".
+    pub base: String,
 }
 
-impl From<Failure> for Error {
-    fn from(f: Failure) -> Error {
-        match f {
-            Failure::Unanswered(e) | Failure::Other(e) => e,
-        }
+/// The agents of one server, and the base of its URLs.
+pub(crate) fn agents(conn: transport::Connector) -> Agents {
+    let base = match &conn.addr {
+        // The authority is a name only ureq sees: the connector knows the socket.
+        Addr::Unix(_) => "http://incus".to_string(),
+        a @ Addr::Https { .. } => format!("https://{}", a.host_header()),
+    };
+    let config = |idle: usize| {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .user_agent("incus-rs")
+            .max_idle_connections(idle)
+            .max_idle_connections_per_host(idle)
+            .build()
+    };
+    Agents {
+        pooled: ureq::Agent::with_parts(config(3), Connect(conn.clone()), NoDns),
+        once: ureq::Agent::with_parts(config(0), Connect(conn), NoDns),
+        base,
     }
-}
-
-fn io_err(what: &str) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |e| Error::internal(format!("{what}: {e}"))
-}
-
-/// What to send.
-pub(crate) struct Request<'a> {
-    pub host: &'a str,
-    pub method: &'a str,
-    pub path: &'a str,
-    pub headers: &'a [(&'a str, String)],
-    pub keep_alive: bool,
 }
 
 /// Sends one request; `progress` sees the body bytes sent so far.
 pub(crate) fn request(
-    stream: Stream,
-    req: &Request<'_>,
+    agents: &Agents,
+    method: &str,
+    url: &str,
+    headers: &[(&str, String)],
     body: Body<'_>,
     progress: Option<&dyn Fn(u64)>,
-) -> Result<Response, Failure> {
-    let mut stream = stream;
-    send(&mut stream, req, body, progress).map_err(Failure::Unanswered)?;
-    read_response(stream, req.method == "HEAD")
-}
-
-fn send(
-    stream: &mut Stream,
-    req: &Request<'_>,
-    body: Body<'_>,
-    progress: Option<&dyn Fn(u64)>,
-) -> Result<()> {
-    let Request {
-        host,
-        method,
-        path,
-        headers,
-        keep_alive,
-    } = req;
-    let conn = if *keep_alive { "keep-alive" } else { "close" };
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: incus-rs\r\nConnection: {conn}\r\n"
-    );
-    for (k, v) in headers.iter() {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    let chunked = match &body {
-        Body::None => false,
-        Body::Bytes(b) => {
-            head.push_str(&format!("Content-Length: {}\r\n", b.len()));
-            false
+) -> Result<Response> {
+    let request = |len: Option<u64>| {
+        let mut b = ureq::http::Request::builder().method(method).uri(url);
+        for (k, v) in headers {
+            b = b.header(*k, v);
         }
-        Body::Reader(_, Some(n)) => {
-            head.push_str(&format!("Content-Length: {n}\r\n"));
-            false
+        if let Some(n) = len {
+            b = b.header("Content-Length", n);
         }
-        Body::Reader(_, None) => {
-            head.push_str("Transfer-Encoding: chunked\r\n");
-            true
-        }
+        b.body(())
+            .map_err(|e| Error::invalid(format!("Invalid request: {e}")))
     };
-    head.push_str("\r\n");
-    let send = io_err("Send request");
-    let mut w = std::io::BufWriter::with_capacity(64 * 1024, stream);
-    w.write_all(head.as_bytes()).map_err(&send)?;
-    match body {
-        Body::None => {}
-        Body::Bytes(b) => w.write_all(b).map_err(&send)?,
-        Body::Reader(r, _) => {
-            let mut buf = vec![0u8; 64 * 1024];
-            let mut sent = 0u64;
-            loop {
-                let n = match r.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(Error::from(e).context("Read request body")),
-                };
-                if chunked {
-                    w.write_all(format!("{n:x}\r\n").as_bytes())
-                        .map_err(&send)?;
-                }
-                w.write_all(&buf[..n]).map_err(&send)?;
-                if chunked {
-                    w.write_all(b"\r\n").map_err(&send)?;
-                }
-                sent += n as u64;
-                if let Some(p) = progress {
-                    p(sent);
-                }
-            }
-            if chunked {
-                w.write_all(b"0\r\n\r\n").map_err(&send)?;
+    let resp = match body {
+        Body::Reader(r, len) => {
+            let mut counted = Counted {
+                r,
+                sent: 0,
+                progress,
+            };
+            let (parts, ()) = request(len)?.into_parts();
+            let req =
+                ureq::http::Request::from_parts(parts, ureq::SendBody::from_reader(&mut counted));
+            agents.once.run(req)
+        }
+        Body::None | Body::Bytes(_) => {
+            let bytes = match body {
+                Body::Bytes(b) => Some(b),
+                _ => None,
+            };
+            let send = || -> Result<std::result::Result<_, ureq::Error>> {
+                let (parts, ()) = request(None)?.into_parts();
+                Ok(match bytes {
+                    None => agents
+                        .pooled
+                        .run(ureq::http::Request::from_parts(parts, ())),
+                    Some(b) => agents.pooled.run(ureq::http::Request::from_parts(parts, b)),
+                })
+            };
+            // A kept-alive connection that the server closed as the request went
+            // out: nothing was answered, so the request goes again on a new one.
+            match send()? {
+                Err(ureq::Error::Other(e)) if e.is::<Stale>() => send()?,
+                r => r,
             }
         }
     }
-    w.flush().map_err(&send)?;
-    Ok(())
-}
-
-fn read_response(stream: Stream, head_only: bool) -> Result<Response, Failure> {
-    let mut r = BufReader::with_capacity(64 * 1024, stream);
-    let recv = io_err("Read response");
-    let mut raw = Vec::new();
-    // A failure before the first byte of the answer is "unanswered".
-    let fail = |raw: &Vec<u8>, e: Error| {
-        if raw.is_empty() {
-            Failure::Unanswered(e)
-        } else {
-            Failure::Other(e)
-        }
-    };
-    loop {
-        let n = match r.read_until(b'\n', &mut raw) {
-            Ok(n) => n,
-            Err(e) => return Err(fail(&raw, recv(e))),
-        };
-        if n == 0 {
-            let e = Error::internal("The server closed the connection without answering");
-            return Err(fail(&raw, e));
-        }
-        if raw.ends_with(b"\r\n\r\n") || raw.ends_with(b"\n\n") {
-            break;
-        }
-        if raw.len() > 1 << 20 {
-            return Err(Failure::Other(Error::internal("Response head too large")));
-        }
-    }
-    let mut hdrs = [httparse::EMPTY_HEADER; 64];
-    let mut resp = httparse::Response::new(&mut hdrs);
-    resp.parse(&raw)
-        .map_err(|e| Failure::Other(Error::internal(format!("Invalid HTTP response: {e}"))))?;
-    let status = resp.code.unwrap_or(0);
-    let headers: Vec<(String, String)> = resp
-        .headers
-        .iter()
-        .map(|h| {
-            (
-                h.name.to_string(),
-                String::from_utf8_lossy(h.value).trim().to_string(),
-            )
-        })
-        .collect();
-    let find = |n: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(n))
-            .map(|(_, v)| v.clone())
-    };
-    let mode = if head_only || status == 204 || status == 304 {
-        Mode::Length(0)
-    } else if find("Transfer-Encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"))
-    {
-        Mode::Chunk(0)
-    } else if let Some(n) = find("Content-Length").and_then(|v| v.parse().ok()) {
-        Mode::Length(n)
-    } else {
-        Mode::Eof
-    };
+    .map_err(from_ureq)?;
+    let (parts, body) = resp.into_parts();
     Ok(Response {
-        status,
-        headers,
-        body: BodyReader { r, mode },
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body: body.into_reader(),
     })
 }
 
-enum Mode {
-    Length(u64),
-    /// Bytes left in the current chunk (0: read the next size line).
-    Chunk(u64),
-    Done,
-    Eof,
+/// Nothing came back on a kept-alive connection: the server had closed it.
+#[derive(Debug)]
+struct Stale;
+
+impl std::fmt::Display for Stale {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("The server closed the connection without answering")
+    }
 }
 
-/// A response body, decoded.
-pub(crate) struct BodyReader {
-    r: BufReader<Stream>,
-    mode: Mode,
+impl std::error::Error for Stale {}
+
+/// A ureq error as ours: the connector's own errors come back as they were made.
+fn from_ureq(e: ureq::Error) -> Error {
+    match e {
+        ureq::Error::Other(b) => match b.downcast::<Error>() {
+            Ok(e) => *e,
+            Err(b) => Error::internal(format!("HTTP: {b}")),
+        },
+        ureq::Error::Io(e) => Error::from(e).context("HTTP"),
+        e => Error::internal(format!("HTTP: {e}")),
+    }
 }
 
-impl Read for BodyReader {
+/// A request body that reports how much of it was sent.
+struct Counted<'a> {
+    r: &'a mut dyn Read,
+    sent: u64,
+    progress: Option<&'a dyn Fn(u64)>,
+}
+
+impl Read for Counted<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        use std::io::{Error as IoError, ErrorKind};
-        loop {
-            match self.mode {
-                Mode::Done | Mode::Length(0) => return Ok(0),
-                Mode::Eof => return self.r.read(buf),
-                Mode::Length(left) => {
-                    let max = buf.len().min(left as usize);
-                    let n = self.r.read(&mut buf[..max])?;
-                    if n == 0 {
-                        return Err(IoError::new(ErrorKind::UnexpectedEof, "body cut short"));
-                    }
-                    self.mode = Mode::Length(left - n as u64);
-                    return Ok(n);
-                }
-                Mode::Chunk(0) => {
-                    let mut line = String::new();
-                    self.r.read_line(&mut line)?;
-                    let size = line.trim().split(';').next().unwrap_or("");
-                    let size = u64::from_str_radix(size, 16).map_err(|_| {
-                        IoError::new(ErrorKind::InvalidData, format!("bad chunk size {line:?}"))
-                    })?;
-                    if size == 0 {
-                        // Trailers, up to the empty line.
-                        loop {
-                            line.clear();
-                            if self.r.read_line(&mut line)? == 0 || line.trim().is_empty() {
-                                break;
-                            }
-                        }
-                        self.mode = Mode::Done;
-                        return Ok(0);
-                    }
-                    self.mode = Mode::Chunk(size);
-                }
-                Mode::Chunk(left) => {
-                    let max = buf.len().min(left as usize);
-                    let n = self.r.read(&mut buf[..max])?;
-                    if n == 0 {
-                        return Err(IoError::new(ErrorKind::UnexpectedEof, "chunk cut short"));
-                    }
-                    let left = left - n as u64;
-                    if left == 0 {
-                        let mut crlf = String::new();
-                        self.r.read_line(&mut crlf)?;
-                    }
-                    // Chunk(0) after a finished chunk reads the next size line.
-                    self.mode = Mode::Chunk(left);
-                    return Ok(n);
-                }
-            }
+        let n = self.r.read(buf)?;
+        self.sent += n as u64;
+        if let (Some(p), true) = (self.progress, n > 0) {
+            p(self.sent);
         }
+        Ok(n)
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::net::UnixStream;
+/// Names are not looked up by ureq: the connector reaches its one server itself.
+#[derive(Debug)]
+struct NoDns;
 
-    /// The response parsed from `raw` (what a server sent), and the rest of the
-    /// stream's bytes after it.
-    fn parse(raw: &[u8], head_only: bool) -> (u16, Vec<u8>, bool) {
-        let (a, mut b) = UnixStream::pair().unwrap();
-        b.write_all(raw).unwrap();
-        drop(b);
-        let resp = match read_response(Stream::Unix(a), head_only) {
-            Ok(r) => r,
-            Err(f) => panic!("{}", Error::from(f)),
-        };
-        let (status, body, stream) = resp.finish().unwrap();
-        (status, body, stream.is_some())
+impl Resolver for NoDns {
+    fn resolve(
+        &self,
+        _uri: &ureq::http::Uri,
+        _config: &ureq::config::Config,
+        _timeout: NextTimeout,
+    ) -> std::result::Result<ResolvedSocketAddrs, ureq::Error> {
+        let mut v = self.empty();
+        v.push(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+        Ok(v)
+    }
+}
+
+#[derive(Debug)]
+struct Connect(transport::Connector);
+
+impl Connector for Connect {
+    type Out = StreamTransport;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        _chained: Option<()>,
+    ) -> std::result::Result<Option<StreamTransport>, ureq::Error> {
+        let stream = self
+            .0
+            .connect()
+            .map_err(|e| ureq::Error::Other(Box::new(e)))?;
+        let c = details.config;
+        Ok(Some(StreamTransport {
+            stream,
+            buffers: LazyBuffers::new(c.input_buffer_size(), c.output_buffer_size()),
+            read_timeout: None,
+            write_timeout: None,
+            answered_before: false,
+            reused: false,
+            answered: false,
+        }))
+    }
+}
+
+/// A [`Stream`] as ureq's transport.
+#[derive(Debug)]
+struct StreamTransport {
+    stream: Stream,
+    buffers: LazyBuffers,
+    read_timeout: Option<std::time::Duration>,
+    write_timeout: Option<std::time::Duration>,
+    /// Bytes came in before the request being sent (so the connection is a kept-alive one).
+    answered_before: bool,
+    /// The request being sent went out on a kept-alive connection.
+    reused: bool,
+    /// Bytes came in since the request being sent went out.
+    answered: bool,
+}
+
+impl StreamTransport {
+    /// A failure on a kept-alive connection before any answer is [`Stale`].
+    fn fail(&self, e: std::io::Error, t: NextTimeout) -> ureq::Error {
+        use std::io::ErrorKind::*;
+        let closed = matches!(
+            e.kind(),
+            UnexpectedEof | ConnectionReset | BrokenPipe | ConnectionAborted
+        );
+        if closed && self.reused && !self.answered {
+            return ureq::Error::Other(Box::new(Stale));
+        }
+        timeout_err(e, t)
+    }
+}
+
+fn timeout_err(e: std::io::Error, t: NextTimeout) -> ureq::Error {
+    match e.kind() {
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+            ureq::Error::Timeout(t.reason)
+        }
+        _ => ureq::Error::Io(e),
+    }
+}
+
+impl Transport for StreamTransport {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        &mut self.buffers
     }
 
-    #[test]
-    fn bodies_by_length_chunks_and_end_of_stream() {
-        let (s, b, keep) = parse(
-            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: x\r\n\r\nhello",
-            false,
-        );
-        assert_eq!((s, b.as_slice(), keep), (200, &b"hello"[..], true));
-        let (s, b, keep) = parse(
-            b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nX-Trailer: 1\r\n\r\n",
-            false,
-        );
-        assert_eq!((s, b.as_slice(), keep), (404, &b"abcde"[..], true));
-        // No length: the body runs to the end, and the connection is spent.
-        let (s, b, keep) = parse(b"HTTP/1.1 200 OK\r\n\r\nto the end", false);
-        assert_eq!((s, b.as_slice(), keep), (200, &b"to the end"[..], false));
-        // The server says close: not kept.
-        let (_, _, keep) = parse(
-            b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
-            false,
-        );
-        assert!(!keep);
-        // HEAD: a length but no body.
-        let (s, b, keep) = parse(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n", true);
-        assert_eq!((s, b.len(), keep), (200, 0, true));
+    fn transmit_output(
+        &mut self,
+        amount: usize,
+        timeout: NextTimeout,
+    ) -> std::result::Result<(), ureq::Error> {
+        use std::io::Write;
+        let t = timeout.for_write();
+        let want = t.not_zero().map(|d| *d);
+        if want != self.write_timeout {
+            self.stream.set_write_timeout(want)?;
+            self.write_timeout = want;
+        }
+        if self.answered {
+            // A new request: the previous one was answered on this connection.
+            self.answered_before = true;
+            self.answered = false;
+        }
+        self.reused = self.answered_before;
+        let out = &self.buffers.output()[..amount];
+        let r = self.stream.write_all(out).and_then(|_| self.stream.flush());
+        r.map_err(|e| self.fail(e, t))
     }
 
-    #[test]
-    fn cut_and_missing_answers() {
-        let (a, mut b) = UnixStream::pair().unwrap();
-        b.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort")
-            .unwrap();
-        drop(b);
-        let Ok(resp) = read_response(Stream::Unix(a), false) else {
-            panic!("head should parse")
+    fn await_input(&mut self, timeout: NextTimeout) -> std::result::Result<bool, ureq::Error> {
+        let t = timeout.for_read();
+        let want = t.not_zero().map(|d| *d);
+        if want != self.read_timeout {
+            self.stream.set_read_timeout(want)?;
+            self.read_timeout = want;
+        }
+        let n = loop {
+            match self.stream.read(self.buffers.input_append_buf()) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Ok(0) if !self.answered => {
+                    let eof = std::io::ErrorKind::UnexpectedEof.into();
+                    return Err(self.fail(eof, t));
+                }
+                r => break r.map_err(|e| self.fail(e, t))?,
+            }
         };
-        assert!(resp.finish().is_err(), "a cut body is an error");
-        // Nothing at all: unanswered (a kept-alive connection may be sent again).
-        let (a, b) = UnixStream::pair().unwrap();
-        drop(b);
-        assert!(matches!(
-            read_response(Stream::Unix(a), false),
-            Err(Failure::Unanswered(_))
-        ));
-        // Half a head: not unanswered.
-        let (a, mut b) = UnixStream::pair().unwrap();
-        b.write_all(b"HTTP/1.1 200 OK\r\n").unwrap();
-        drop(b);
-        assert!(matches!(
-            read_response(Stream::Unix(a), false),
-            Err(Failure::Other(_))
-        ));
+        self.answered |= n > 0;
+        self.buffers.input_appended(n);
+        Ok(n > 0)
     }
 
-    #[test]
-    fn request_bodies_are_framed() {
-        let (a, mut b) = UnixStream::pair().unwrap();
-        let req = Request {
-            host: "incus",
-            method: "POST",
-            path: "/1.0/x?y=1",
-            headers: &[("X-Incus-type", "file".into())],
-            keep_alive: false,
-        };
-        let mut input: &[u8] = b"streamed";
-        let sent = std::cell::Cell::new(0);
-        let progress = |n: u64| sent.set(n);
-        send(
-            &mut Stream::Unix(a),
-            &req,
-            Body::Reader(&mut input, None),
-            Some(&progress),
-        )
-        .unwrap();
-        let mut buf = vec![0u8; 4096];
-        let n = b.read(&mut buf).unwrap();
-        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-        assert!(text.starts_with("POST /1.0/x?y=1 HTTP/1.1\r\n"), "{text}");
-        assert!(text.contains("Connection: close\r\n"), "{text}");
-        assert!(text.contains("X-Incus-type: file\r\n"), "{text}");
-        assert!(
-            text.ends_with("Transfer-Encoding: chunked\r\n\r\n8\r\nstreamed\r\n0\r\n\r\n"),
-            "{text}"
-        );
-        assert_eq!(sent.get(), 8);
+    fn is_open(&mut self) -> bool {
+        self.stream.is_idle_open()
+    }
+
+    fn is_tls(&self) -> bool {
+        matches!(self.stream, Stream::Tls(_))
     }
 }

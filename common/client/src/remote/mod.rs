@@ -31,12 +31,12 @@ pub struct RemoteSpec {
     pub project: String,
 }
 
-/// A client of one server: REST calls reuse one kept-alive connection; streams and
-/// websockets open their own.
+/// A client of one server: REST calls go through one `ureq` agent (its pool keeps
+/// connections alive); websockets open their own streams.
 pub struct Remote {
     conn: Connector,
+    agents: http::Agents,
     project: String,
-    idle: std::sync::Mutex<Option<transport::Stream>>,
 }
 
 impl Remote {
@@ -49,6 +49,7 @@ impl Remote {
             spec.client_key.as_deref(),
             spec.server_cert.as_deref(),
         )?;
+        let agents = http::agents(conn.clone());
         let project = if spec.project.is_empty() {
             "default".to_string()
         } else {
@@ -56,8 +57,8 @@ impl Remote {
         };
         Ok(Remote {
             conn,
+            agents,
             project,
-            idle: Default::default(),
         })
     }
 
@@ -85,46 +86,8 @@ impl Remote {
             }
             None => Body::None,
         };
-        let (status, body) = self.exchange(method, path, &headers, b)?;
-        envelope_of(status, &body)
-    }
-
-    /// A request with a small body on the kept-alive connection (sent again on a new
-    /// one when the server had closed the idle one); the whole answer.
-    fn exchange(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, String)],
-        body: Body<'_>,
-    ) -> Result<(u16, Vec<u8>)> {
-        let url = self.url(path);
-        let host = self.conn.addr.host_header();
-        let req = http::Request {
-            host: &host,
-            method,
-            path: &url,
-            headers,
-            keep_alive: true,
-        };
-        let bytes = match body {
-            Body::Bytes(b) => Some(b),
-            _ => None,
-        };
-        let again = || bytes.map_or(Body::None, Body::Bytes);
-        let idle = self.idle.lock().map(|mut i| i.take()).unwrap_or(None);
-        let resp = match idle.map(|s| http::request(s, &req, again(), None)) {
-            Some(Ok(resp)) => resp,
-            None | Some(Err(http::Failure::Unanswered(_))) => {
-                http::request(self.conn.connect()?, &req, again(), None)?
-            }
-            Some(Err(http::Failure::Other(e))) => return Err(e),
-        };
-        let (status, body, stream) = resp.finish()?;
-        if let (Some(s), Ok(mut idle)) = (stream, self.idle.lock()) {
-            *idle = Some(s);
-        }
-        Ok((status, body))
+        let resp = self.request(method, path, &headers, b, None)?;
+        envelope(resp)
     }
 
     /// Waits for the operation of an async envelope; its failure is an error (with
@@ -147,7 +110,7 @@ impl Remote {
         format!("{path}{sep}project={}", encode(&self.project))
     }
 
-    /// One request on a new stream (bodies streamed both ways), the response head read.
+    /// One request (bodies streamed both ways), the response head read.
     pub(crate) fn request(
         &self,
         method: &str,
@@ -156,17 +119,8 @@ impl Remote {
         body: Body<'_>,
         progress: Option<&dyn Fn(u64)>,
     ) -> Result<Response> {
-        let stream = self.conn.connect()?;
-        let url = self.url(path);
-        let host = self.conn.addr.host_header();
-        let req = http::Request {
-            host: &host,
-            method,
-            path: &url,
-            headers,
-            keep_alive: false,
-        };
-        Ok(http::request(stream, &req, body, progress)?)
+        let url = format!("{}{}", self.agents.base, self.url(path));
+        http::request(&self.agents, method, &url, headers, body, progress)
     }
 }
 

@@ -80,11 +80,48 @@ pub(crate) enum Stream {
     Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
 }
 
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stream::Unix(s) => write!(f, "Unix({:?})", s.peer_addr().ok()),
+            Stream::Tls(s) => write!(f, "Tls({:?})", s.sock.peer_addr().ok()),
+        }
+    }
+}
+
 impl Stream {
     pub(crate) fn set_read_timeout(&self, d: Option<Duration>) -> std::io::Result<()> {
         match self {
             Stream::Unix(s) => s.set_read_timeout(d),
             Stream::Tls(s) => s.sock.set_read_timeout(d),
+        }
+    }
+
+    pub(crate) fn set_write_timeout(&self, d: Option<Duration>) -> std::io::Result<()> {
+        match self {
+            Stream::Unix(s) => s.set_write_timeout(d),
+            Stream::Tls(s) => s.sock.set_write_timeout(d),
+        }
+    }
+
+    /// Whether an idle kept-alive connection can carry another request: nothing
+    /// waits to be read (a server that closed it, or said anything unasked, spent it).
+    pub(crate) fn is_idle_open(&self) -> bool {
+        let peek = |fd: std::os::fd::BorrowedFd<'_>| {
+            let mut b = [0u8; 1];
+            matches!(
+                nix::sys::socket::recv(
+                    std::os::fd::AsRawFd::as_raw_fd(&fd),
+                    &mut b,
+                    nix::sys::socket::MsgFlags::MSG_PEEK | nix::sys::socket::MsgFlags::MSG_DONTWAIT,
+                ),
+                Err(nix::errno::Errno::EAGAIN)
+            )
+        };
+        use std::os::fd::AsFd;
+        match self {
+            Stream::Unix(s) => peek(s.as_fd()),
+            Stream::Tls(s) => peek(s.sock.as_fd()),
         }
     }
 }
@@ -119,6 +156,7 @@ impl Write for Stream {
 }
 
 /// Opens new streams to one server.
+#[derive(Debug, Clone)]
 pub(crate) struct Connector {
     pub(crate) addr: Addr,
     tls: Option<Arc<ClientConfig>>,

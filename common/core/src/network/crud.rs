@@ -79,7 +79,7 @@ fn used_by(ctx: &Context, name: &str) -> Result<Vec<String>> {
             .profiles
             .iter()
             .filter_map(|n| profiles.iter().find(|p| &p.name == n));
-        let (_, devices) = crate::instance::expand(profs, &i.config, &i.devices);
+        let (_, devices) = crate::profile::expand(profs, &i.config, &i.devices);
         if devices.values().any(|d| nic_uses(ctx, d, name)) {
             out.push(format!("/1.0/instances/{}", i.name));
         }
@@ -431,8 +431,8 @@ pub fn leases(ctx: &Context, name: &str) -> Result<Vec<NetworkLease>> {
     let instances = ctx.db()?.read(|tx| incus_db::instance_list(tx, &project))?;
     let mut static_macs = Vec::new();
     for i in &instances {
-        let profiles = crate::instance::load_profiles(ctx, &i.profiles)?;
-        let (config, devices) = crate::instance::expand(&profiles, &i.config, &i.devices);
+        let profiles = crate::profile::load_all(ctx, &i.profiles)?;
+        let (config, devices) = crate::profile::expand(&profiles, &i.config, &i.devices);
         for (dev, d) in &devices {
             if !nic_uses(ctx, d, name) {
                 continue;

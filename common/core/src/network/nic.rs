@@ -219,16 +219,17 @@ pub fn sync_running(
     devices: &Devices,
 ) -> Result<Config> {
     let run_dir = ctx.instance_run_dir(instance);
-    let current = incus_runtime::nics(&run_dir).map_err(crate::lifecycle::rt_err)?;
+    let current = incus_runtime::nics(&run_dir).map_err(crate::convert::runtime_error)?;
     let (want, volatile) = prepare_nics(ctx, instance, config, devices)?;
     for c in &current {
         if !want.contains(c) {
-            incus_runtime::hot_remove_nic(&run_dir, &c.name).map_err(crate::lifecycle::rt_err)?;
+            incus_runtime::hot_remove_nic(&run_dir, &c.name)
+                .map_err(crate::convert::runtime_error)?;
         }
     }
     for w in &want {
         if !current.contains(w) {
-            incus_runtime::hot_add_nic(&run_dir, w).map_err(crate::lifecycle::rt_err)?;
+            incus_runtime::hot_add_nic(&run_dir, w).map_err(crate::convert::runtime_error)?;
         }
     }
     Ok(volatile)

@@ -84,12 +84,12 @@ fn fmt_time(t: DateTime<Utc>) -> String {
 
 /// The instance's expanded config (profiles then local).
 fn expanded(ctx: &Context, row: &InstanceRow) -> Result<Config> {
-    let profiles = instance::load_profiles(ctx, &row.profiles)?;
-    Ok(instance::expand(&profiles, &row.config, &row.devices).0)
+    let profiles = crate::profile::load_all(ctx, &row.profiles)?;
+    Ok(crate::profile::expand(&profiles, &row.config, &row.devices).0)
 }
 
 fn to_api(ctx: &Context, row: &InstanceRow, s: SnapshotRow) -> Result<InstanceSnapshot> {
-    let profiles = instance::load_profiles(ctx, &row.profiles)?;
+    let profiles = crate::profile::load_all(ctx, &row.profiles)?;
     Ok(api_of(row, &profiles, s))
 }
 
@@ -100,7 +100,8 @@ pub(crate) fn api_of<'a>(
     profiles: impl IntoIterator<Item = &'a incus_db::ProfileRow>,
     s: SnapshotRow,
 ) -> InstanceSnapshot {
-    let (expanded_config, expanded_devices) = instance::expand(profiles, &s.config, &s.devices);
+    let (expanded_config, expanded_devices) =
+        crate::profile::expand(profiles, &s.config, &s.devices);
     InstanceSnapshot {
         architecture: row.architecture.clone(),
         config: s.config,
@@ -244,12 +245,12 @@ fn create_locked(
     let disk = (|| -> Result<()> {
         let run_dir = ctx.instance_run_dir(&row.name);
         if freeze {
-            incus_runtime::freeze(&run_dir).map_err(lifecycle::rt_err)?;
+            incus_runtime::freeze(&run_dir).map_err(crate::convert::runtime_error)?;
             incus_sys::testhook::pause_point("snapshot-create-frozen");
         }
         let made = driver.create_snapshot(&pool, VolumeType::Container, &row.name, &name);
         if freeze {
-            incus_runtime::unfreeze(&run_dir).map_err(lifecycle::rt_err)?;
+            incus_runtime::unfreeze(&run_dir).map_err(crate::convert::runtime_error)?;
         }
         made
     })();

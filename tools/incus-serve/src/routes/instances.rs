@@ -198,26 +198,7 @@ async fn put(
 async fn patch(Path(name): Path<String>, q: Query, body: Bytes) -> ApiResult {
     check_project(&q)?;
     let patch: serde_json::Value = parse_body(&body)?;
-    core(move |ctx| {
-        instance::modify(ctx, &name, |_, put| {
-            incus_core::patch::merge(
-                &mut put.config,
-                &mut put.devices,
-                &mut put.description,
-                &patch,
-            )?;
-            if let Some(p) = patch.get("profiles") {
-                put.profiles = serde_json::from_value(p.clone())
-                    .map_err(|e| Error::invalid(format!("Invalid profiles: {e}")))?;
-            }
-            if let Some(e) = patch.get("ephemeral").and_then(|e| e.as_bool()) {
-                put.ephemeral = e;
-            }
-            Ok(())
-        })
-        .map(|_| ())
-    })
-    .await?;
+    core(move |ctx| instance::patch(ctx, &name, &patch).map(|_| ())).await?;
     crate::app::empty()
 }
 

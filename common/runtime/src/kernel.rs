@@ -1,5 +1,5 @@
-//! Thin wrappers over syscalls that nix 0.29 does not cover (pidfd, new mount API) and small
-//! file helpers.
+//! The runtime's own kernel interfaces (not `common/sys`): thin wrappers over syscalls
+//! that nix 0.29 does not cover (pidfd, new mount API) and small file helpers.
 
 use crate::{Error, Result};
 use nix::errno::Errno;
