@@ -95,6 +95,9 @@ fn resolve(cmd: &str, path: &str) -> Option<PathBuf> {
 /// Errors before the command runs (not running, setns, command not found) are `Err`.
 /// Forks the caller: see the crate docs about threads.
 pub fn exec(run_dir: &Path, es: &ExecSpec) -> Result<i32> {
+    if crate::qemu::is_vm(run_dir) {
+        return crate::qemu::exec(run_dir, es);
+    }
     if es.argv.is_empty() {
         return Err(Error::Invalid("exec: empty command".into()));
     }

@@ -30,6 +30,7 @@ mod hotplug;
 mod monitor;
 mod net;
 mod ops;
+pub mod qemu;
 mod rootfs;
 mod spec;
 mod state;
