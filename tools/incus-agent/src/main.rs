@@ -171,10 +171,7 @@ fn handle(out: &Out, sess: &mut Session, kind: Kind, payload: Vec<u8>) {
     }
 }
 
-fn exec(
-    out: &Out,
-    req: &ExecRequest,
-) -> Result<Started, String> {
+fn exec(out: &Out, req: &ExecRequest) -> Result<Started, String> {
     let Some(argv0) = req.args.first() else {
         return Err("no command".into());
     };

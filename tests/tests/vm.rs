@@ -1,0 +1,293 @@
+//! Virtual machines on QEMU (docs/vm.md): the tiny test image (`make vm-image`, built
+//! here on first use and cached) launched with `--vm` under TCG, reached through
+//! incus-agent on its virtio-serial port: exec passes exit codes, stdin and stdout;
+//! SMBIOS and the agent's port are seen inside; limits.cpu/limits.memory are the
+//! guest's vCPUs and memory; the NIC gets a DHCP lease from the managed bridge; stop is
+//! a clean ACPI shutdown; kill -9 of the monitor or of QEMU is repaired by the next
+//! command; keys of the other instance type are refused.
+
+use incus_tests::TestEnv;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The tiny image, built by `make vm-image` (cached; the kernel package is downloaded once).
+fn tiny_image() -> PathBuf {
+    let ws = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let dir = ws.join("target/vm-images/tiny");
+    let st = Command::new("make")
+        .args(["-s", "-C"])
+        .arg(ws)
+        .args(["vm-image", "VM_IMAGES=tiny"])
+        .status()
+        .expect("make vm-image");
+    assert!(st.success(), "make vm-image failed");
+    dir
+}
+
+struct VmEnv {
+    env: TestEnv,
+    net: String,
+}
+
+impl Drop for VmEnv {
+    fn drop(&mut self) {
+        let names = self.env.instance_names();
+        for n in &names {
+            let _ = self.env.run("incus-instance", &["delete", "-f", n]);
+        }
+        let _ = self
+            .env
+            .run("incus-net", &["detach-profile", &self.net, "default"]);
+        let _ = self.env.run("incus-net", &["delete", &self.net]);
+    }
+}
+
+fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn vm_launch_exec_files_limits_network_stop_and_repair() {
+    let img = tiny_image();
+    let env = TestEnv::initialized();
+    let vm = VmEnv {
+        env,
+        net: "vmnet0".into(),
+    };
+    let env = &vm.env;
+    env.ok(
+        "incus-net",
+        &["create", &vm.net, "ipv4.address=auto", "ipv6.address=none"],
+    );
+    env.ok("incus-net", &["attach-profile", &vm.net, "default", "eth0"]);
+    let meta = img.join("metadata.tar.xz");
+    let disk = img.join("disk.qcow2");
+    env.import(&[&meta, &disk], "tiny");
+    let images = env.json("incus-image", &["list", "--format", "json"]);
+    assert_eq!(images[0]["type"], "virtual-machine");
+
+    // A container from a VM image, and keys of the other type, are refused.
+    env.run("incus-instance", &["init", "tiny", "c1"]).err(7);
+    env.run(
+        "incus-instance",
+        &["init", "tiny", "v0", "--vm", "-c", "security.nesting=true"],
+    )
+    .err(7);
+    env.run(
+        "incus-instance",
+        &["init", "--empty", "c0", "-c", "limits.memory.hugepages=true"],
+    )
+    .err(7);
+    // VM keys whose feature is not built yet are refused as unsupported.
+    env.run(
+        "incus-instance",
+        &["init", "tiny", "v0", "--vm", "-c", "raw.qemu=-S"],
+    )
+    .err(8);
+    assert!(env.instance_names().is_empty());
+
+    env.ok(
+        "incus-instance",
+        &[
+            "launch",
+            "tiny",
+            "v1",
+            "--vm",
+            "-c",
+            "limits.cpu=2",
+            "-c",
+            "limits.memory=1GiB",
+        ],
+    );
+    let list = env.ok("incus-instance", &["list", "-c", "nst", "-f", "csv"]);
+    assert_eq!(list.stdout.trim(), "v1,RUNNING,VIRTUAL-MACHINE");
+    env.run(
+        "incus-instance",
+        &["config", "set", "v1", "security.privileged=true"],
+    )
+    .err(7);
+
+    // exec through the agent (waits for it while the guest boots)
+    let out = env.run(
+        "incus-instance",
+        &[
+            "exec",
+            "v1",
+            "--",
+            "sh",
+            "-c",
+            "echo out; echo err >&2; exit 3",
+        ],
+    );
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert_eq!(out.stdout, "out\n");
+    assert_eq!(out.stderr, "err\n");
+    let out = env
+        .run_stdin(
+            "incus-instance",
+            &["exec", "v1", "--", "tr", "a-z", "A-Z"],
+            "hello vm\n",
+        )
+        .ok();
+    assert_eq!(out.stdout, "HELLO VM\n");
+    let out = env.ok(
+        "incus-instance",
+        &[
+            "exec",
+            "v1",
+            "--",
+            "cat",
+            "/sys/class/dmi/id/sys_vendor",
+            "/sys/class/dmi/id/product_name",
+        ],
+    );
+    assert_eq!(out.stdout, "Linux Containers\nIncus\n");
+    env.ok(
+        "incus-instance",
+        &[
+            "exec",
+            "v1",
+            "--",
+            "test",
+            "-e",
+            "/dev/virtio-ports/org.linuxcontainers.incus",
+        ],
+    );
+    let out = env.ok("incus-instance", &["exec", "v1", "--", "nproc"]);
+    assert_eq!(out.stdout.trim(), "2");
+    let out = env.ok(
+        "incus-instance",
+        &["exec", "v1", "--", "grep", "MemTotal", "/proc/meminfo"],
+    );
+    let kb: u64 = out
+        .stdout
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((800_000..=1_048_576).contains(&kb), "MemTotal {kb} kB");
+    env.run("incus-instance", &["exec", "v1", "--", "no-such-command"])
+        .err(7);
+
+    // files through the agent
+    let src = env.root().join("push.txt");
+    std::fs::write(&src, b"pushed into the VM\n").unwrap();
+    env.ok(
+        "incus-instance",
+        &["file", "push", src.to_str().unwrap(), "v1/root/push.txt"],
+    );
+    let out = env.ok(
+        "incus-instance",
+        &["exec", "v1", "--", "cat", "/root/push.txt"],
+    );
+    assert_eq!(out.stdout, "pushed into the VM\n");
+    let dst = env.root().join("hostname");
+    env.ok(
+        "incus-instance",
+        &["file", "pull", "v1/etc/hostname", dst.to_str().unwrap()],
+    );
+    assert_eq!(std::fs::read_to_string(&dst).unwrap(), "tiny\n");
+
+    // the NIC: a tap on the bridge with the instance's MAC, and a lease from dnsmasq
+    let mac = env
+        .ok(
+            "incus-instance",
+            &["config", "get", "v1", "volatile.eth0.hwaddr"],
+        )
+        .stdout
+        .trim()
+        .to_string();
+    assert!(!mac.is_empty());
+    wait_for("a DHCP lease", 60, || {
+        env.ok("incus-net", &["list-leases", &vm.net, "-f", "csv"])
+            .stdout
+            .contains(&mac)
+    });
+
+    // a clean stop: ACPI power button, the guest powers off
+    env.ok("incus-instance", &["stop", "v1", "--timeout", "60"]);
+    let console = std::fs::read_to_string(env.incus_dir.join("logs/v1/console.log")).unwrap();
+    assert!(
+        console.contains("reboot: Power down"),
+        "no clean power down:\n{console}"
+    );
+    let list = env.ok("incus-instance", &["list", "-c", "ns", "-f", "csv"]);
+    assert_eq!(list.stdout.trim(), "v1,STOPPED");
+
+    // kill -9 of the monitor: QEMU runs on; the next command repairs.
+    env.ok("incus-instance", &["start", "v1"]);
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(find_state(&env.run_dir, "v1")).unwrap()).unwrap();
+    let qemu = state["running"]["init_pid"].as_i64().unwrap() as i32;
+    let mon = state["running"]["monitor_pid"].as_i64().unwrap() as i32;
+    unsafe { libc::kill(mon, libc::SIGKILL) };
+    wait_for("the monitor to die", 10, || {
+        !Path::new(&format!("/proc/{mon}")).exists() || is_zombie(mon)
+    });
+    env.ok("incus-instance", &["stop", "-f", "v1"]);
+    wait_for("QEMU to die", 10, || {
+        !Path::new(&format!("/proc/{qemu}")).exists() || is_zombie(qemu)
+    });
+    env.ok("incus-instance", &["start", "v1"]);
+    // kill -9 of QEMU: the monitor records the end; start works again.
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(find_state(&env.run_dir, "v1")).unwrap()).unwrap();
+    let qemu = state["running"]["init_pid"].as_i64().unwrap() as i32;
+    unsafe { libc::kill(qemu, libc::SIGKILL) };
+    wait_for("STOPPED after QEMU was killed", 20, || {
+        env.ok("incus-instance", &["list", "-c", "s", "-f", "csv"])
+            .stdout
+            .trim()
+            == "STOPPED"
+    });
+    env.ok("incus-instance", &["start", "v1"]);
+    env.ok("incus-instance", &["delete", "-f", "v1"]);
+    assert!(env.instance_names().is_empty());
+}
+
+fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+        .unwrap_or(true)
+}
+
+/// The run directory's state.json of an instance (wherever the layout puts it).
+fn find_state(run_dir: &Path, name: &str) -> PathBuf {
+    for e in walk(run_dir) {
+        if e.file_name().is_some_and(|f| f == "state.json")
+            && e.parent()
+                .and_then(|p| p.file_name())
+                .is_some_and(|f| f == name)
+        {
+            return e;
+        }
+    }
+    panic!("no state.json of {name} under {}", run_dir.display());
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
