@@ -555,6 +555,11 @@ fn proc_fd(fd: BorrowedFd<'_>) -> CString {
 impl Rootfs {
     /// The rootfs of an instance (running or stopped: the host view of its files).
     pub fn open(ctx: &Context, name: &str) -> Result<Rootfs> {
+        if crate::vm::is_vm(&instance::get_row(ctx, name)?) {
+            return Err(Error::unsupported(
+                "Files of virtual machines go through their agent (file push/pull); SFTP to a VM is not supported yet",
+            ));
+        }
         Ok(Rootfs {
             root: root_of(ctx, name)?,
         })

@@ -105,7 +105,13 @@ fn copy_entry(
         return finish(s, d, m, true);
     }
     if ft.is_file() {
-        std::fs::copy(s, d).map_err(|e| Error::internal(format!("Copy {}: {e}", s.display())))?;
+        // A file with holes (a VM's raw disk) keeps them.
+        let copied = if m.blocks() * 512 < m.size() {
+            copy_sparse(s, d)
+        } else {
+            std::fs::copy(s, d).map(|_| ())
+        };
+        copied.map_err(|e| Error::internal(format!("Copy {}: {e}", s.display())))?;
     } else if ft.is_block_device() || ft.is_char_device() || ft.is_fifo() || ft.is_socket() {
         let c = c_path(d)?;
         // SAFETY: valid C string; mode and rdev come from the source's stat.
@@ -308,5 +314,80 @@ mod tests {
         exchange(&a, &b).unwrap();
         assert!(a.is_dir());
         assert_eq!(std::fs::read(&b).unwrap(), b"A");
+    }
+}
+
+/// Copies the data extents of `s` only (SEEK_DATA/SEEK_HOLE, then `copy_file_range`),
+/// so the holes of a sparse file stay holes.
+fn copy_sparse(s: &Path, d: &Path) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let src = std::fs::File::open(s)?;
+    let dst = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(d)?;
+    let len = src.metadata()?.len() as i64;
+    dst.set_len(len as u64)?;
+    let mut off: i64 = 0;
+    while off < len {
+        // SAFETY: lseek on our own descriptor.
+        let data = unsafe { libc::lseek(src.as_raw_fd(), off, libc::SEEK_DATA) };
+        if data < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::ENXIO) {
+                break; // only a hole is left
+            }
+            return Err(e);
+        }
+        // SAFETY: as above.
+        let hole = unsafe { libc::lseek(src.as_raw_fd(), data, libc::SEEK_HOLE) };
+        if hole < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let (mut from, mut to) = (data, data);
+        while from < hole {
+            // SAFETY: both descriptors are ours; the offsets are locals.
+            let n = unsafe {
+                libc::copy_file_range(
+                    src.as_raw_fd(),
+                    &mut from,
+                    dst.as_raw_fd(),
+                    &mut to,
+                    (hole - from) as usize,
+                    0,
+                )
+            };
+            if n < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        off = hole;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod sparse_tests {
+    #[test]
+    fn sparse_files_stay_sparse() {
+        use std::io::{Seek, SeekFrom, Write};
+        use std::os::unix::fs::MetadataExt;
+        let dir = std::env::temp_dir().join(format!("copy-sparse-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("a")).unwrap();
+        let mut f = std::fs::File::create(dir.join("a/disk")).unwrap();
+        f.set_len(64 << 20).unwrap();
+        f.seek(SeekFrom::Start(32 << 20)).unwrap();
+        f.write_all(b"middle").unwrap();
+        drop(f);
+        super::copy_tree(&dir.join("a"), &dir.join("b")).unwrap();
+        let m = std::fs::metadata(dir.join("b/disk")).unwrap();
+        let data = std::fs::read(dir.join("b/disk")).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(m.len(), 64 << 20);
+        assert!(m.blocks() * 512 < 1 << 20, "{} blocks", m.blocks());
+        assert_eq!(&data[32 << 20..(32 << 20) + 6], b"middle");
     }
 }
