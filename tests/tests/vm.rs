@@ -7,6 +7,7 @@
 //! command; keys of the other instance type are refused.
 
 use incus_tests::TestEnv;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -80,7 +81,13 @@ fn vm_launch_exec_files_limits_network_stop_and_repair() {
     .err(7);
     env.run(
         "incus-instance",
-        &["init", "--empty", "c0", "-c", "limits.memory.hugepages=true"],
+        &[
+            "init",
+            "--empty",
+            "c0",
+            "-c",
+            "limits.memory.hugepages=true",
+        ],
     )
     .err(7);
     // VM keys whose feature is not built yet are refused as unsupported.
@@ -174,6 +181,29 @@ fn vm_launch_exec_files_limits_network_stop_and_repair() {
     assert!((800_000..=1_048_576).contains(&kb), "MemTotal {kb} kB");
     env.run("incus-instance", &["exec", "v1", "--", "no-such-command"])
         .err(7);
+
+    // The agent's and QMP's sockets are root's alone.
+    let run = find_state(&env.run_dir, "v1")
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    for sock in ["agent.sock", "qmp.sock"] {
+        let p = run.join(sock);
+        assert!(p.exists(), "{}", p.display());
+        let out = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])",
+            ])
+            .arg(&p)
+            .uid(65534)
+            .gid(65534)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "nobody connected to {sock}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("Permission denied"));
+    }
+    env.ok("incus-admin", &["check"]);
 
     // files through the agent
     let src = env.root().join("push.txt");

@@ -20,7 +20,9 @@ fn unsupported(key: &str, value: &str) -> Option<String> {
         | "security.agent.metrics"
         | "security.csm"
         | "security.secureboot"
-        | "agent.nic_config" => "it applies to virtual machines and is not supported by ours yet (docs/vm.md)",
+        | "agent.nic_config" => {
+            "it applies to virtual machines and is not supported by ours yet (docs/vm.md)"
+        }
         k if k.starts_with("security.sev") => {
             "it applies to virtual machines and is not supported by ours yet (docs/vm.md)"
         }

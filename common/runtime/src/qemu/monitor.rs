@@ -68,6 +68,9 @@ fn run(run_dir: &Path, status: &mut Option<OwnedFd>) -> Result<()> {
     for f in [QMP_SOCK, AGENT_SOCK, PAUSED] {
         let _ = fs::remove_file(run_dir.join(f));
     }
+    // QEMU's sockets (QMP, agent) and files: root's alone.
+    // SAFETY: umask has no failure mode.
+    unsafe { libc::umask(0o077) };
     let qlog_path = spec.log_dir.join("qemu.log");
     let qlog = fs::File::create(&qlog_path).map_err(|e| Error::io(&qlog_path, e))?;
     let qlog2 = qlog.try_clone().map_err(|e| Error::io(&qlog_path, e))?;
