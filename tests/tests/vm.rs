@@ -240,6 +240,16 @@ fn vm_launch_exec_files_limits_network_stop_and_repair() {
             .contains(&mac)
     });
 
+    // the guest's address, from the agent, in `list`
+    wait_for("the VM's IPv4 in list", 30, || {
+        let v = env.json("incus-instance", &["list", "v1", "--format", "json"]);
+        v[0]["state"]["network"]["eth0"]["addresses"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|a| a["family"] == "inet"))
+    });
+    let v = env.json("incus-instance", &["list", "v1", "--format", "json"]);
+    assert_eq!(v[0]["state"]["network"]["eth0"]["hwaddr"], mac.as_str());
+
     // a clean stop: ACPI power button, the guest powers off
     env.ok("incus-instance", &["stop", "v1", "--timeout", "60"]);
     let console = std::fs::read_to_string(env.incus_dir.join("logs/v1/console.log")).unwrap();

@@ -714,6 +714,12 @@ pub fn state_at(run_dir: &std::path::Path) -> InstanceState {
     };
     // A stopped instance keeps pid and processes at 0, as upstream reports them.
     if st != StatusCode::Stopped {
+        if let incus_runtime::Status::Running { init_pid, .. } = rt {
+            if incus_runtime::qemu::is_vm(run_dir) {
+                crate::vm::state_into(&mut out, run_dir, init_pid);
+                return out;
+            }
+        }
         if let Some(info) = info {
             out.pid = info.init_pid as i64;
             out.processes = info.processes as i64;

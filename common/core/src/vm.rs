@@ -276,6 +276,57 @@ fn firmware(ctx: &Context, row: &InstanceRow) -> Result<(PathBuf, PathBuf)> {
     Ok((code, mine))
 }
 
+/// A running VM's state from its agent: processes, memory, interfaces and addresses
+/// (nothing when the agent is busy or not up yet); `pid` is QEMU's.
+pub(crate) fn state_into(out: &mut incus_api::InstanceState, run_dir: &Path, qemu_pid: i32) {
+    use incus_api::{InstanceStateNetwork, InstanceStateNetworkAddress};
+    out.pid = qemu_pid as i64;
+    let Some(g) = incus_runtime::qemu::guest_state_now(run_dir) else {
+        return;
+    };
+    out.processes = g.processes;
+    out.memory.usage = g.memory_used;
+    let mut net = std::collections::BTreeMap::new();
+    for (name, mac, addrs) in g.interfaces {
+        let addresses = addrs
+            .iter()
+            .filter_map(|a| {
+                let (addr, prefix) = a.split_once('/')?;
+                let v6 = addr.contains(':');
+                let scope = if name == "lo" {
+                    "local"
+                } else if v6 && addr.starts_with("fe80") {
+                    "link"
+                } else {
+                    "global"
+                };
+                Some(InstanceStateNetworkAddress {
+                    family: if v6 { "inet6" } else { "inet" }.into(),
+                    address: addr.into(),
+                    netmask: prefix.into(),
+                    scope: scope.into(),
+                })
+            })
+            .collect();
+        net.insert(
+            name.clone(),
+            InstanceStateNetwork {
+                addresses,
+                hwaddr: mac,
+                state: "up".into(),
+                net_type: if name == "lo" {
+                    "loopback"
+                } else {
+                    "broadcast"
+                }
+                .into(),
+                ..Default::default()
+            },
+        );
+    }
+    out.network = Some(net);
+}
+
 /// `file pull` from a running VM, through its agent.
 pub fn file_pull(ctx: &Context, name: &str, path: &str) -> Result<incus_runtime::qemu::AgentFile> {
     running(ctx, name)?;

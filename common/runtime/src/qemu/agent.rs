@@ -71,7 +71,11 @@ fn lock(run_dir: &Path, deadline: Instant) -> Result<OwnedFd> {
 }
 
 fn connect(run_dir: &Path) -> Result<Session> {
-    let deadline = Instant::now() + agent_timeout();
+    connect_within(run_dir, agent_timeout())
+}
+
+fn connect_within(run_dir: &Path, wait: Duration) -> Result<Session> {
+    let deadline = Instant::now() + wait;
     let lock = lock(run_dir, deadline)?;
     let s = UnixStream::connect(run_dir.join(AGENT_SOCK))
         .map_err(|e| agent_err(format!("connect: {e} (is the VM running?)")))?;
@@ -265,5 +269,17 @@ pub fn guest_state(run_dir: &Path) -> Result<GuestState> {
     match sess.recv()? {
         (Kind::StateReply, p) => serde_json::from_slice(&p).map_err(agent_err),
         (k, _) => Err(agent_err(format!("unexpected {k:?}"))),
+    }
+}
+
+/// [`guest_state`] for a list: `None` at once when the agent is busy with another
+/// command or does not answer within half a second (a VM still booting).
+pub fn guest_state_now(run_dir: &Path) -> Option<GuestState> {
+    let sess = connect_within(run_dir, Duration::from_millis(500)).ok()?;
+    sess.s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    sess.send(Kind::State, b"").ok()?;
+    match sess.recv().ok()? {
+        (Kind::StateReply, p) => serde_json::from_slice(&p).ok(),
+        _ => None,
     }
 }

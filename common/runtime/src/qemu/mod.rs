@@ -10,7 +10,7 @@ mod agent;
 mod monitor;
 mod qmp;
 
-pub use agent::{exec, file_pull, file_push, guest_state, AgentFile};
+pub use agent::{exec, file_pull, file_push, guest_state, guest_state_now, AgentFile};
 pub use monitor::monitor_main;
 
 use crate::spec::{ExitKind, ExitRecord, Started, Status};
