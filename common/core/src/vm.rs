@@ -120,26 +120,36 @@ pub fn fill_volume(src: &ImageSource, vol: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The accelerator: `INCUS_VM_ACCEL` (`kvm` or `tcg`), else KVM when `/dev/kvm` opens
-/// and `INCUS_VM_KVM=1` says its kernels boot, else TCG (software emulation).
-fn accel() -> String {
+/// The accelerator: `INCUS_VM_ACCEL` (`kvm` or `tcg`) when set; else KVM when a probe
+/// QEMU runs a guest with it, TCG (software emulation, with a warning) otherwise. The
+/// probe's answer is cached in the run directory for the current boot.
+fn accel(ctx: &Context) -> String {
     match std::env::var("INCUS_VM_ACCEL").as_deref() {
-        Ok("kvm") => "kvm".into(),
-        Ok(_) => "tcg".into(),
-        Err(_) => {
-            if std::env::var("INCUS_VM_KVM").as_deref() == Ok("1")
-                && std::fs::OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .open("/dev/kvm")
-                    .is_ok()
-            {
-                "kvm".into()
-            } else {
-                "tcg".into()
-            }
-        }
+        Ok("kvm") => return "kvm".into(),
+        Ok("tcg") => return "tcg".into(),
+        _ => {}
     }
+    let cache = ctx.run_dir.join("vm-accel");
+    let boot = incus_sys::boot_id();
+    let cached = std::fs::read_to_string(&cache).ok().and_then(|s| {
+        let (b, a) = s.trim().split_once(' ')?;
+        (b == boot).then(|| a.to_string())
+    });
+    let a = cached.unwrap_or_else(|| {
+        let a = if incus_runtime::qemu::probe_kvm() {
+            "kvm"
+        } else {
+            "tcg"
+        };
+        let _ = incus_sys::fsutil::atomic_write(&cache, format!("{boot} {a}\n").as_bytes(), 0o644);
+        a.to_string()
+    });
+    if a == "tcg" {
+        incus_api::warning::push(
+            "KVM is not usable on this host: the VM runs under TCG (software emulation, much slower)",
+        );
+    }
+    a
 }
 
 /// vCPUs of `limits.cpu` (a count or a set such as `0-1,3`); 1 when unset, as upstream.
@@ -221,7 +231,7 @@ pub(crate) fn spec_of(
         firmware,
         cpus: cpus_of(config)?,
         memory: memory_of(config)?,
-        accel: accel(),
+        accel: accel(ctx),
         nics: nics
             .into_iter()
             .map(|n| VmNic {

@@ -100,6 +100,64 @@ pub fn qemu_bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("qemu-system-x86_64"))
 }
 
+/// Whether KVM runs a guest here: QEMU with `accel=kvm`, paused, is told over QMP (on
+/// its stdin) to run its firmware for a moment and then to quit. On this host class
+/// QEMU aborts at the first vCPU start (an MSR KVM refuses); that reads as no KVM.
+pub fn probe_kvm() -> bool {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    if fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_err()
+    {
+        return false;
+    }
+    let Ok(mut child) = Command::new(qemu_bin())
+        .args([
+            "-machine",
+            "q35,accel=kvm",
+            "-cpu",
+            "host",
+            "-m",
+            "64",
+            "-nodefaults",
+            "-no-user-config",
+            "-display",
+            "none",
+            "-S",
+            "-qmp",
+            "stdio",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    else {
+        return false;
+    };
+    let mut stdin = child.stdin.take();
+    if let Some(i) = stdin.as_mut() {
+        let _ = i.write_all(b"{\"execute\":\"qmp_capabilities\"}\n{\"execute\":\"cont\"}\n");
+    }
+    let deadline = std::time::Instant::now() + Duration::from_millis(1500);
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return false; // died while running the guest
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if let Some(i) = stdin.as_mut() {
+        let _ = i.write_all(b"{\"execute\":\"quit\"}\n");
+    }
+    drop(stdin);
+    let ok = matches!(child.try_wait(), Ok(None) | Ok(Some(_)));
+    let _ = child.kill();
+    let _ = child.wait();
+    ok
+}
+
 /// The QEMU command line of a spec.
 pub(crate) fn qemu_args(spec: &VmSpec) -> Vec<String> {
     let run = |f: &str| spec.run_dir.join(f).to_string_lossy().into_owned();
