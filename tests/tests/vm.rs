@@ -331,3 +331,90 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A VM image whose qcow2 disk has a backing file (QEMU would read that host file into
+/// the guest) or is not qcow2 at all is refused at import; nothing is left behind.
+/// Then the upstream client launches, lists, execs in and stops a VM through
+/// incus-serve (no network: the default profile has none here).
+#[test]
+fn vm_hostile_disks_refused_and_upstream_client_through_serve() {
+    let img = tiny_image();
+    let env = TestEnv::initialized();
+    let meta = img.join("metadata.tar.xz");
+    let bad = env.root().join("backed.qcow2");
+    let st = Command::new("qemu-img")
+        .args([
+            "create",
+            "-q",
+            "-f",
+            "qcow2",
+            "-F",
+            "raw",
+            "-b",
+            "/etc/shadow",
+        ])
+        .arg(&bad)
+        .arg("64M")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = env.run(
+        "incus-image",
+        &[
+            "import",
+            meta.to_str().unwrap(),
+            bad.to_str().unwrap(),
+            "--alias",
+            "bad",
+        ],
+    );
+    assert!(!out.success(), "a backed disk was imported");
+    assert!(out.stderr.contains("backing file"), "{}", out.stderr);
+    assert_eq!(env.db_rows("images"), 0);
+    let images_dir = env.incus_dir.join("images");
+    assert!(
+        incus_tests::list_dir(&images_dir).is_empty(),
+        "{:?}",
+        incus_tests::list_dir(&images_dir)
+    );
+
+    let srv = incus_tests::serve::Server::start(&env);
+    incus_tests::serve::upstream_present();
+    env.import(&[&meta, &img.join("disk.qcow2")], "tiny");
+    srv.incus(&[
+        "launch",
+        "tiny",
+        "sv1",
+        "--vm",
+        "-c",
+        "limits.memory=512MiB",
+    ])
+    .ok();
+    let out = srv.incus(&["list", "sv1", "-c", "nst", "-f", "csv"]).ok();
+    assert_eq!(out.stdout.trim(), "sv1,RUNNING,VIRTUAL-MACHINE");
+    let out = srv.incus(&[
+        "exec",
+        "sv1",
+        "--",
+        "sh",
+        "-c",
+        "cat /sys/class/dmi/id/sys_vendor; exit 4",
+    ]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert_eq!(out.stdout, "Linux Containers\n");
+    let out = srv
+        .incus(&["exec", "sv1", "--", "grep", "MemTotal", "/proc/meminfo"])
+        .ok();
+    let kb: u64 = out
+        .stdout
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((400_000..=524_288).contains(&kb), "MemTotal {kb} kB");
+    srv.incus(&["stop", "sv1", "--timeout", "60"]).ok();
+    let out = srv.incus(&["list", "sv1", "-c", "ns", "-f", "csv"]).ok();
+    assert_eq!(out.stdout.trim(), "sv1,STOPPED");
+    srv.incus(&["delete", "sv1"]).ok();
+}
