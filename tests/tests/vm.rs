@@ -4,7 +4,8 @@
 //! SMBIOS and the agent's port are seen inside; limits.cpu/limits.memory are the
 //! guest's vCPUs and memory; the NIC gets a DHCP lease from the managed bridge; stop is
 //! a clean ACPI shutdown; kill -9 of the monitor or of QEMU is repaired by the next
-//! command; keys of the other instance type are refused.
+//! command; snapshot/restore/copy of a stopped VM; keys of the other instance type
+//! are refused.
 
 use incus_tests::TestEnv;
 use std::os::unix::process::CommandExt;
@@ -259,6 +260,40 @@ fn vm_launch_exec_files_limits_network_stop_and_repair() {
     );
     let list = env.ok("incus-instance", &["list", "-c", "ns", "-f", "csv"]);
     assert_eq!(list.stdout.trim(), "v1,STOPPED");
+
+    // snapshot, restore and copy of the stopped VM; copies keep the disk sparse
+    env.ok("incus-snapshot", &["create", "v1", "s0"]);
+    env.ok("incus-instance", &["start", "v1"]);
+    env.ok(
+        "incus-instance",
+        &[
+            "exec",
+            "v1",
+            "--",
+            "sh",
+            "-c",
+            "echo changed > /root/push.txt; sync",
+        ],
+    );
+    env.ok("incus-instance", &["stop", "-f", "v1"]);
+    env.ok("incus-snapshot", &["restore", "v1", "s0"]);
+    env.ok("incus-instance", &["copy", "v1", "v2"]);
+    let disk = env
+        .incus_dir
+        .join("storage-pools/default/containers/v2/root.img");
+    let m = std::fs::metadata(&disk).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert!(
+        m.blocks() * 512 < m.size() / 2,
+        "the copy's disk is not sparse"
+    );
+    env.ok("incus-instance", &["start", "v2"]);
+    let out = env.ok(
+        "incus-instance",
+        &["exec", "v2", "--", "cat", "/root/push.txt"],
+    );
+    assert_eq!(out.stdout, "pushed into the VM\n");
+    env.ok("incus-instance", &["delete", "-f", "v2"]);
 
     // kill -9 of the monitor: QEMU runs on; the next command repairs.
     env.ok("incus-instance", &["start", "v1"]);
