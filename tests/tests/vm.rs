@@ -183,6 +183,28 @@ fn vm_launch_exec_files_limits_network_stop_and_repair() {
     env.run("incus-instance", &["exec", "v1", "--", "no-such-command"])
         .err(7);
 
+    // A signal to `incus exec` reaches the command in the guest.
+    let mut c = env.command("incus-instance");
+    c.args([
+        "exec",
+        "v1",
+        "--",
+        "sh",
+        "-c",
+        "trap 'exit 42' TERM; echo ready; while true; do sleep 0.1; done",
+    ])
+    .stdout(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line, "ready\n");
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert_eq!(child.wait().unwrap().code(), Some(42));
+
     // The agent's and QMP's sockets are root's alone.
     let run = find_state(&env.run_dir, "v1")
         .parent()

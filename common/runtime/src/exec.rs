@@ -471,7 +471,7 @@ fn relay(m: BorrowedFd, child: Pid, es: &ExecSpec, sigs: &SignalFd) {
 
 /// Signals `exec` passes on to the command, as upstream's `incus exec` does: the command
 /// runs in its own session, so a terminal's ^C or a `kill` of the tool reaches it only so.
-fn forwarded_signals() -> SigSet {
+pub(crate) fn forwarded_signals() -> SigSet {
     let mut set = SigSet::empty();
     for s in [
         Signal::SIGHUP,

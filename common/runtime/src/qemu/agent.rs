@@ -6,7 +6,8 @@ use super::AGENT_SOCK;
 use crate::spec::ExecSpec;
 use crate::{Error, Result};
 use incus_api::agent::{
-    parse_int, read_frame, write_frame, ExecRequest, FileInfo, FileRequest, GuestState, Kind,
+    int_payload, parse_int, read_frame, write_frame, ExecRequest, FileInfo, FileRequest,
+    GuestState, Kind,
 };
 use std::fs;
 use std::io::{self, Read, Write};
@@ -171,17 +172,51 @@ pub fn exec(run_dir: &Path, es: &ExecSpec) -> Result<i32> {
         (Kind::Started, _) => {}
         (k, _) => return Err(agent_err(format!("unexpected {k:?}"))),
     }
+    // Signals for the command (^C, a kill of the tool) are blocked here, read from a
+    // signalfd and sent to the agent, as the container exec passes them on.
+    let forwarded = crate::exec::forwarded_signals();
+    let old_mask = forwarded
+        .thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_BLOCK)
+        .map_err(|e| crate::sys::sys_err("sigprocmask", e))?;
+    let result = exec_session(&sess, es, &forwarded);
+    let _ = old_mask.thread_set_mask();
+    result
+}
+
+fn exec_session(
+    sess: &Session,
+    es: &ExecSpec,
+    forwarded: &nix::sys::signal::SigSet,
+) -> Result<i32> {
+    use nix::sys::signalfd::{SfdFlags, SignalFd};
+    // Two writers (stdin, signals): one lock, so their frames never interleave.
+    let w = std::sync::Arc::new(std::sync::Mutex::new(
+        sess.s.try_clone().map_err(agent_err)?,
+    ));
+    let send = |w: &std::sync::Mutex<UnixStream>, kind: Kind, p: &[u8]| -> bool {
+        w.lock()
+            .map(|mut s| write_frame(&mut *s, kind, p).is_ok())
+            .unwrap_or(false)
+    };
+    if let Ok(sigs) = SignalFd::with_flags(forwarded, SfdFlags::SFD_CLOEXEC) {
+        let w = w.clone();
+        std::thread::spawn(move || {
+            while let Ok(Some(si)) = sigs.read_signal() {
+                if !send(&w, Kind::Signal, &int_payload(si.ssi_signo as i32)) {
+                    return;
+                }
+            }
+        });
+    }
     let stdin_fd = es.stdin.unwrap_or(0);
-    let w = sess.s.try_clone().map_err(agent_err)?;
     std::thread::spawn(move || {
         let mut input = borrowed(stdin_fd);
-        let mut w = w;
         let mut buf = vec![0u8; 32 * 1024];
         loop {
             match input.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => {
-                    if write_frame(&mut w, Kind::Stdin, &buf[..n]).is_err() {
+                    if !send(&w, Kind::Stdin, &buf[..n]) {
                         return;
                     }
                 }
@@ -189,7 +224,7 @@ pub fn exec(run_dir: &Path, es: &ExecSpec) -> Result<i32> {
                 Err(_) => break,
             }
         }
-        let _ = write_frame(&mut w, Kind::Stdin, b"");
+        send(&w, Kind::Stdin, b"");
     });
     let mut out = borrowed(es.stdout.unwrap_or(1));
     let mut err = borrowed(es.stderr.unwrap_or(2));
