@@ -3,15 +3,16 @@ SHELL := /bin/bash
 CARGO ?= cargo
 # Debian packages the tests and the demo need.
 APT_PACKAGES := busybox-static bats jq xz-utils squashfs-tools sqlite3 lxc uidmap btrfs-progs debootstrap \
-	dnsmasq-base nftables iproute2 curl bsdutils python3-venv systemd wrk
+	dnsmasq-base nftables iproute2 curl bsdutils python3-venv systemd wrk \
+	ovmf e2fsprogs
 # Debian packages taken from bookworm-backports.
-BACKPORTS_PACKAGES := incus-client incus-extra libcowsql-dev libraft-dev
+BACKPORTS_PACKAGES := incus-client incus-extra libcowsql-dev libraft-dev qemu-system-x86 qemu-utils
 DEMO_DIR ?= /tmp/incus-demo
 # pylxd (a second REST client of incus-serve) lives in a venv made by `make deps`, so that
 # the tests never reach the package index.
 PYLXD_VENV ?= $(CURDIR)/.cache/pylxd-venv
 
-.PHONY: all deps build release test test-slow unit bats lint gen demo bench compare stress clean compat compat-record
+.PHONY: all deps build release test test-slow unit bats lint gen demo bench compare stress clean compat compat-record vm-image agent
 
 all: build
 
@@ -53,6 +54,22 @@ deps:
 
 build:
 	$(CARGO) build --workspace
+
+# The guest agent of virtual machines, linked statically (its own --target directory, so
+# the flag does not rebuild the workspace).
+AGENT := target/x86_64-unknown-linux-gnu/release/incus-agent
+agent:
+	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build -q -p incus-agent --release --target x86_64-unknown-linux-gnu
+
+# Test VM images (docs/vm.md), cached: target/vm-images/NAME/{metadata.tar.xz,disk.qcow2}.
+VM_IMAGES ?= tiny
+vm-image: agent
+	@for i in $(VM_IMAGES); do \
+	  case $$i in \
+	    tiny) scripts/vm-image.sh target/vm-images/tiny $(AGENT) .cache/vm ;; \
+	    *) echo "unknown VM image $$i (known: tiny)" >&2; exit 2 ;; \
+	  esac; \
+	done
 
 release:
 	$(CARGO) build --workspace --release

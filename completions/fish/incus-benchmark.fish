@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_incus_benchmark_global_optspecs
-    string join \n count= parallel= image= s/storage= report-file= f/format= direct h/help V/version
+    string join \n count= parallel= image= s/storage= report-file= f/format= direct vm h/help V/version
 end
 
 function __fish_incus_benchmark_needs_command
@@ -32,6 +32,7 @@ complete -c incus-benchmark -n "__fish_incus_benchmark_needs_command" -l report-
 complete -c incus-benchmark -n "__fish_incus_benchmark_needs_command" -s f -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c incus-benchmark -n "__fish_incus_benchmark_needs_command" -l direct -d 'Call the tools directly (incus-instance ...) instead of through `incus`'
+complete -c incus-benchmark -n "__fish_incus_benchmark_needs_command" -l vm -d 'Create virtual machines (`--vm`; the image must be a VM image)'
 complete -c incus-benchmark -n "__fish_incus_benchmark_needs_command" -s h -l help -d 'Print help'
 complete -c incus-benchmark -n "__fish_incus_benchmark_needs_command" -s V -l version -d 'Print version'
 complete -c incus-benchmark -n "__fish_incus_benchmark_needs_command" -f -a "init" -d 'Create benchmark-1..N (not started)'
@@ -56,6 +57,7 @@ complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand init" -l
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand init" -s f -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand init" -l direct -d 'Call the tools directly (incus-instance ...) instead of through `incus`'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand init" -l vm -d 'Create virtual machines (`--vm`; the image must be a VM image)'
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand init" -s h -l help -d 'Print help'
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand launch" -l count -d 'Number of instances (or repetitions, for exec/config/list/snapshot)' -r
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand launch" -l parallel -d 'Operations run at the same time' -r
@@ -65,6 +67,7 @@ complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand launch" 
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand launch" -s f -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand launch" -l direct -d 'Call the tools directly (incus-instance ...) instead of through `incus`'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand launch" -l vm -d 'Create virtual machines (`--vm`; the image must be a VM image)'
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand launch" -s h -l help -d 'Print help'
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand start" -l count -d 'Number of instances (or repetitions, for exec/config/list/snapshot)' -r
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand start" -l parallel -d 'Operations run at the same time' -r
@@ -74,6 +77,7 @@ complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand start" -
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand start" -s f -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand start" -l direct -d 'Call the tools directly (incus-instance ...) instead of through `incus`'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand start" -l vm -d 'Create virtual machines (`--vm`; the image must be a VM image)'
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand start" -s h -l help -d 'Print help'
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand stop" -l count -d 'Number of instances (or repetitions, for exec/config/list/snapshot)' -r
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand stop" -l parallel -d 'Operations run at the same time' -r
@@ -83,6 +87,7 @@ complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand stop" -l
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand stop" -s f -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand stop" -l direct -d 'Call the tools directly (incus-instance ...) instead of through `incus`'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand stop" -l vm -d 'Create virtual machines (`--vm`; the image must be a VM image)'
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand stop" -s h -l help -d 'Print help'
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand delete" -l count -d 'Number of instances (or repetitions, for exec/config/list/snapshot)' -r
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand delete" -l parallel -d 'Operations run at the same time' -r
@@ -92,6 +97,7 @@ complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand delete" 
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand delete" -s f -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand delete" -l direct -d 'Call the tools directly (incus-instance ...) instead of through `incus`'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand delete" -l vm -d 'Create virtual machines (`--vm`; the image must be a VM image)'
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand delete" -s h -l help -d 'Print help'
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand exec" -l count -d 'Number of instances (or repetitions, for exec/config/list/snapshot)' -r
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand exec" -l parallel -d 'Operations run at the same time' -r
@@ -101,6 +107,7 @@ complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand exec" -l
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand exec" -s f -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand exec" -l direct -d 'Call the tools directly (incus-instance ...) instead of through `incus`'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand exec" -l vm -d 'Create virtual machines (`--vm`; the image must be a VM image)'
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand exec" -s h -l help -d 'Print help'
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand list" -l count -d 'Number of instances (or repetitions, for exec/config/list/snapshot)' -r
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand list" -l parallel -d 'Operations run at the same time' -r
@@ -110,6 +117,7 @@ complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand list" -l
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand list" -s f -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand list" -l direct -d 'Call the tools directly (incus-instance ...) instead of through `incus`'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand list" -l vm -d 'Create virtual machines (`--vm`; the image must be a VM image)'
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand list" -s h -l help -d 'Print help'
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand config" -l count -d 'Number of instances (or repetitions, for exec/config/list/snapshot)' -r
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand config" -l parallel -d 'Operations run at the same time' -r
@@ -119,6 +127,7 @@ complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand config" 
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand config" -s f -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand config" -l direct -d 'Call the tools directly (incus-instance ...) instead of through `incus`'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand config" -l vm -d 'Create virtual machines (`--vm`; the image must be a VM image)'
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand config" -s h -l help -d 'Print help'
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand snapshot" -l count -d 'Number of instances (or repetitions, for exec/config/list/snapshot)' -r
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand snapshot" -l parallel -d 'Operations run at the same time' -r
@@ -128,6 +137,7 @@ complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand snapshot
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand snapshot" -s f -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand snapshot" -l direct -d 'Call the tools directly (incus-instance ...) instead of through `incus`'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand snapshot" -l vm -d 'Create virtual machines (`--vm`; the image must be a VM image)'
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand snapshot" -s h -l help -d 'Print help'
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand standard" -l count -d 'Number of instances (or repetitions, for exec/config/list/snapshot)' -r
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand standard" -l parallel -d 'Operations run at the same time' -r
@@ -137,6 +147,7 @@ complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand standard
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand standard" -s f -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand standard" -l direct -d 'Call the tools directly (incus-instance ...) instead of through `incus`'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand standard" -l vm -d 'Create virtual machines (`--vm`; the image must be a VM image)'
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand standard" -s h -l help -d 'Print help'
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand serve" -l count -d 'Number of instances (or repetitions, for exec/config/list/snapshot)' -r
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand serve" -l parallel -d 'Operations run at the same time' -r
@@ -146,6 +157,7 @@ complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand serve" -
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand serve" -s f -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand serve" -l direct -d 'Call the tools directly (incus-instance ...) instead of through `incus`'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand serve" -l vm -d 'Create virtual machines (`--vm`; the image must be a VM image)'
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand compare" -l rounds -d 'Rounds (one instance per side goes through the whole chain in each)' -r
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand compare" -l upstream-client -d 'Upstream\'s client' -r -F

@@ -24,6 +24,8 @@ pub struct KeyInfo {
     /// "yes" when the key can change on a running instance.
     pub live_update: bool,
     pub short: String,
+    /// Upstream's `condition`: `container`, `virtual machine`, ... (empty: any).
+    pub condition: String,
 }
 
 /// Which object a key belongs to.
@@ -89,6 +91,7 @@ fn table() -> &'static BTreeMap<&'static str, Vec<KeyInfo>> {
                                 },
                                 live_update: meta["liveupdate"].as_str() == Some("yes"),
                                 short: meta["shortdesc"].as_str().unwrap_or("").to_string(),
+                                condition: meta["condition"].as_str().unwrap_or("").to_string(),
                             });
                         }
                     }
@@ -105,6 +108,7 @@ fn table() -> &'static BTreeMap<&'static str, Vec<KeyInfo>> {
                     key_type: *key_type,
                     live_update: *live,
                     short: String::new(),
+                    condition: String::new(),
                 });
             }
             out.insert(scope, list);
@@ -209,6 +213,26 @@ pub fn validate_instance(key: &str, value: &str) -> Result<()> {
         }
         "limits.cpu" if !value.is_empty() => validate_cpu_limit(value)?,
         _ => {}
+    }
+    Ok(())
+}
+
+/// Refuses an instance key that upstream documents for the other instance type only
+/// (`security.nesting` on a VM, `raw.qemu` on a container).
+pub fn check_instance_type(key: &str, vm: bool) -> Result<()> {
+    let Some(info) = lookup(Scope::Instance, key) else {
+        return Ok(());
+    };
+    let c = info.condition.as_str();
+    if vm && c.ends_with("container") {
+        return Err(Error::invalid(format!(
+            "{key}: only valid for containers, not for virtual machines"
+        )));
+    }
+    if !vm && c == "virtual machine" {
+        return Err(Error::invalid(format!(
+            "{key}: only valid for virtual machines, not for containers"
+        )));
     }
     Ok(())
 }

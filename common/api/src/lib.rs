@@ -3,6 +3,7 @@
 //!
 //! This crate knows nothing of SQL, processes or clap.
 
+pub mod agent;
 pub mod backup_types;
 pub mod error;
 pub mod extensions;

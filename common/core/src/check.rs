@@ -98,7 +98,10 @@ pub fn check(ctx: &Context) -> Result<Vec<Problem>> {
             .join(&pool.name)
             .join(VolumeType::Container.dir_name())
             .join(&i.name);
-        if !path.join("rootfs").is_dir() {
+        let vm = i.instance_type == crate::vm::VM;
+        if (!vm && !path.join("rootfs").is_dir())
+            || (vm && !path.join(crate::vm::ROOT_IMG).is_file())
+        {
             out.push(problem(
                 "instance",
                 &i.name,

@@ -240,6 +240,9 @@ pub fn open_get(
     name: &str,
     path: &str,
 ) -> Result<(FileInfo, Option<std::fs::File>)> {
+    if crate::vm::is_vm(&instance::get_row(ctx, name)?) {
+        return crate::vm::file_get(ctx, name, &join(&clean(path)?).to_string_lossy());
+    }
     let root = root_of(ctx, name)?;
     let parts = clean(path)?;
     let p = join(&parts);
@@ -335,6 +338,15 @@ pub fn put(
     put: &FilePut,
     input: &mut dyn Read,
 ) -> Result<()> {
+    if crate::vm::is_vm(&instance::get_row(ctx, name)?) {
+        return crate::vm::file_put(
+            ctx,
+            name,
+            &join(&clean(path)?).to_string_lossy(),
+            put,
+            input,
+        );
+    }
     let root = root_of(ctx, name)?;
     let parts = clean(path)?;
     let p = join(&parts);
@@ -543,6 +555,11 @@ fn proc_fd(fd: BorrowedFd<'_>) -> CString {
 impl Rootfs {
     /// The rootfs of an instance (running or stopped: the host view of its files).
     pub fn open(ctx: &Context, name: &str) -> Result<Rootfs> {
+        if crate::vm::is_vm(&instance::get_row(ctx, name)?) {
+            return Err(Error::unsupported(
+                "Files of virtual machines go through their agent (file push/pull); SFTP to a VM is not supported yet",
+            ));
+        }
         Ok(Rootfs {
             root: root_of(ctx, name)?,
         })

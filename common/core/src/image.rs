@@ -126,12 +126,14 @@ pub fn import(
     let trial = images.join(format!(".check-{fp}"));
     let trial_rootfs = trial.join("rootfs");
     std::fs::create_dir_all(&trial)?;
-    let checked = incus_imagefmt::unpack_rootfs(src, &trial_rootfs, progress)
-        .map_err(crate::convert::image_format_error)
-        .and_then(|_| {
-            incus_imagefmt::unpack_templates(src, &trial.join("templates"))
-                .map_err(crate::convert::image_format_error)
-        });
+    let is_vm = info.rootfs_kind == incus_imagefmt::RootfsKind::Qcow2;
+    let checked = if let (true, ImageSource::Split { rootfs, .. }) = (is_vm, src) {
+        // A VM's disk is not unpacked: qemu-img checks it (no backing or data file).
+        crate::vm::check_disk(rootfs).map(|_| ())
+    } else {
+        incus_imagefmt::unpack_rootfs(src, &trial_rootfs, progress).map_err(crate::convert::image_format_error)
+    }
+    .and_then(|_| incus_imagefmt::unpack_templates(src, &trial.join("templates")).map_err(crate::convert::image_format_error));
     incus_sys::fsutil::remove_tree(&trial)?;
     checked?;
 
@@ -186,7 +188,7 @@ pub fn import(
             last_used_at: incus_api::EPOCH_TIME.into(),
             cached: false,
             auto_update: false,
-            image_type: "container".into(),
+            image_type: if is_vm { crate::vm::VM } else { "container" }.into(),
             format: format.into(),
             project: project.clone(),
             properties,

@@ -26,6 +26,8 @@ pub struct CreateOptions {
     pub pool: Option<String>,
     pub ephemeral: bool,
     pub description: String,
+    /// `container` (also when empty) or `virtual-machine` (`--vm`).
+    pub instance_type: String,
 }
 
 /// The runtime status of an instance.
@@ -316,6 +318,16 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
     names::validate_instance_name(&name)?;
     crate::volatile::check_client_config(&Config::new(), &opts.config)?;
     validate_config(&opts.config)?;
+    let itype = crate::vm::check_type(&opts.instance_type)?;
+    let is_vm = itype == crate::vm::VM;
+    for k in opts.config.keys() {
+        keys::check_instance_type(k, is_vm)?;
+    }
+    if is_vm && opts.image.is_none() {
+        return Err(Error::unsupported(
+            "Empty virtual machines are not supported yet (launch one from a VM image)",
+        ));
+    }
     devices::validate_devices(&opts.devices)?;
     let profile_names = opts
         .profiles
@@ -353,7 +365,14 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
             let found = image::resolve(ctx, i)?;
             let lock = ctx.lock_image_shared(&found.fingerprint)?;
             // Re-read under the lock: it may have been deleted meanwhile.
-            (Some(image::resolve(ctx, &found.fingerprint)?), Some(lock))
+            let found = image::resolve(ctx, &found.fingerprint)?;
+            if (found.image_type == crate::vm::VM) != is_vm {
+                return Err(Error::invalid(format!(
+                    "Requested image's type \"{}\" doesn't match instance type \"{itype}\"",
+                    found.image_type
+                )));
+            }
+            (Some(found), Some(lock))
         }
         None => (None, None),
     };
@@ -393,7 +412,7 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
         let mut row = InstanceRow {
             name: name.clone(),
             project: project.clone(),
-            instance_type: "container".into(),
+            instance_type: itype.into(),
             architecture: img
                 .as_ref()
                 .map(|i| i.architecture.clone())
@@ -409,7 +428,7 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
             profiles: profile_names.clone(),
             ..Default::default()
         };
-        if !privileged {
+        if !privileged && !is_vm {
             record_idmap(tx, &project, 0, &expanded_config, &mut row.config)?;
         }
         row.id = incus_db::instance_create(tx, &row)?;
@@ -428,6 +447,9 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
             Some(img) => {
                 let src = image::stored_source(ctx, img);
                 let fill = |vol: &Path| -> Result<()> {
+                    if is_vm {
+                        return crate::vm::fill_volume(&src, vol);
+                    }
                     incus_imagefmt::unpack_rootfs(&src, &vol.join("rootfs"), None)
                         .map_err(crate::convert::image_format_error)?;
                     incus_imagefmt::unpack_templates(&src, &vol.join("templates"))
@@ -479,7 +501,7 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
                 &project,
                 "instance-created",
                 &format!("/1.0/instances/{name}"),
-                serde_json::json!({"type": "container"}),
+                serde_json::json!({"type": itype}),
             )
         })
     })();
@@ -772,6 +794,9 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
     let old_size = storage::volume::root_size(&old_devices)?;
     crate::volatile::check_client_config(&row.config, &put.config)?;
     validate_config(&put.config)?;
+    for k in put.config.keys() {
+        keys::check_instance_type(k, crate::vm::is_vm(&row))?;
+    }
     devices::validate_devices(&put.devices)?;
     let profiles = crate::profile::load_all(ctx, &put.profiles)?;
     let (_, expanded_devices) = crate::profile::expand(&profiles, &put.config, &put.devices);

@@ -39,6 +39,7 @@ pub mod snapshot;
 pub mod storage;
 pub mod time;
 pub mod trust;
+pub mod vm;
 pub mod volatile;
 
 pub use context::Context;

@@ -66,7 +66,7 @@ pub fn limits_of(config: &Config) -> Result<Limits> {
     })
 }
 
-fn host_memory() -> u64 {
+pub(crate) fn host_memory() -> u64 {
     std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|m| {
@@ -393,7 +393,10 @@ pub(crate) fn start_locked(ctx: &Context, name: &str) -> Result<()> {
     let row = instance::get_row(ctx, name)?;
     let profiles = crate::profile::load_all(ctx, &row.profiles)?;
     let (config, devices) = crate::profile::expand(&profiles, &row.config, &row.devices);
-    instance::render_templates(ctx, &row, &config, &devices)?;
+    let is_vm = crate::vm::is_vm(&row);
+    if !is_vm {
+        instance::render_templates(ctx, &row, &config, &devices)?;
+    }
     // Generated NIC MACs and veth names are recorded first, so they stay stable
     // even when the start fails.
     let (nics, nic_volatile) = crate::network::prepare_nics(ctx, name, &config, &devices)?;
@@ -412,6 +415,16 @@ pub(crate) fn start_locked(ctx: &Context, name: &str) -> Result<()> {
         })?;
         config.extend(nic_volatile);
         config.remove(ready_key);
+    }
+    if is_vm {
+        let spec = crate::vm::spec_of(ctx, &row, &config, &devices, nics)?;
+        std::fs::create_dir_all(&ctx.log_dir)?;
+        crate::storage::set_mode(&ctx.log_dir, 0o700)?;
+        with_power_intent(ctx, &row, "RUNNING", || {
+            pause_point("start-before-runtime");
+            incus_runtime::qemu::start(&spec).map_err(crate::convert::runtime_error)
+        })?;
+        return crate::vm::record_start(ctx, &row, &config);
     }
     let spec = spec_of(ctx, &row, &config, &devices, nics)?;
     // The runtime needs no search permission above the rootfs: the volume stays 0100 and
@@ -695,6 +708,12 @@ pub fn state_at(run_dir: &std::path::Path) -> InstanceState {
     };
     // A stopped instance keeps pid and processes at 0, as upstream reports them.
     if st != StatusCode::Stopped {
+        if let incus_runtime::Status::Running { init_pid, .. } = rt {
+            if incus_runtime::qemu::is_vm(run_dir) {
+                crate::vm::state_into(&mut out, run_dir, init_pid);
+                return out;
+            }
+        }
         if let Some(info) = info {
             out.pid = info.init_pid as i64;
             out.processes = info.processes as i64;
@@ -716,6 +735,10 @@ pub fn apply_live(ctx: &Context, name: &str) -> Result<()> {
         return Ok(());
     }
     let inst = instance::get(ctx, name)?;
+    if inst.instance_type == crate::vm::VM {
+        // A VM's vCPUs and memory are fixed for a run: the next start takes them.
+        return Ok(());
+    }
     incus_runtime::apply_limits(
         &ctx.instance_run_dir(name),
         &limits_of(&inst.expanded_config)?,

@@ -20,9 +20,11 @@ fn unsupported(key: &str, value: &str) -> Option<String> {
         | "security.agent.metrics"
         | "security.csm"
         | "security.secureboot"
-        | "agent.nic_config" => "it applies to virtual machines, which are not supported here",
+        | "agent.nic_config" => {
+            "it applies to virtual machines and is not supported by ours yet (docs/vm.md)"
+        }
         k if k.starts_with("security.sev") => {
-            "it applies to virtual machines, which are not supported here"
+            "it applies to virtual machines and is not supported by ours yet (docs/vm.md)"
         }
         "linux.kernel_modules" => "loading host kernel modules at start is not supported here",
         k if k.starts_with("linux.sysctl.") => "per-instance sysctls are not supported here",

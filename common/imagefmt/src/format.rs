@@ -21,6 +21,8 @@ pub(crate) enum Compression {
 pub(crate) enum FileKind {
     Tar(Compression),
     Squashfs,
+    /// A virtual machine's disk (split VM images only).
+    Qcow2,
 }
 
 /// Read the first bytes of `path` and decide what it is.
@@ -49,6 +51,9 @@ pub(crate) fn sniff(path: &Path) -> Result<FileKind> {
     if b.starts_with(b"hsqs") {
         return Ok(FileKind::Squashfs);
     }
+    if b.starts_with(b"QFI\xfb") {
+        return Ok(FileKind::Qcow2);
+    }
     // POSIX "ustar\0" and old GNU "ustar " both start with "ustar" at offset 257.
     if b.len() >= 262 && &b[257..262] == b"ustar" {
         return Ok(FileKind::Tar(Compression::None));
@@ -65,8 +70,6 @@ pub(crate) fn sniff(path: &Path) -> Result<FileKind> {
         Some("lz4")
     } else if b.starts_with(&[0x5d, 0x00, 0x00]) {
         Some("lzma (legacy)")
-    } else if b.starts_with(b"QFI\xfb") {
-        Some("qcow2 (virtual-machine images)")
     } else {
         None
     };

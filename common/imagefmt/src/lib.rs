@@ -68,6 +68,8 @@ pub enum RootfsKind {
     Tar,
     /// A squashfs file system (split images only).
     Squashfs,
+    /// A qcow2 disk: the image is a virtual machine's (split images only).
+    Qcow2,
 }
 
 /// What [`inspect`] learns about an image without unpacking it.
@@ -116,6 +118,10 @@ fn tar_compression(path: &Path) -> Result<format::Compression> {
         FileKind::Squashfs => Err(Error::corrupt(
             path,
             "expected a tarball, found a squashfs image",
+        )),
+        FileKind::Qcow2 => Err(Error::corrupt(
+            path,
+            "expected a tarball, found a qcow2 disk",
         )),
     }
 }
@@ -184,6 +190,7 @@ fn read_metadata_kind(src: &ImageSource) -> Result<(ImageMetadata, RootfsKind, u
             let kind = match split_rootfs_kind(rootfs)? {
                 FileKind::Tar(_) => RootfsKind::Tar,
                 FileKind::Squashfs => RootfsKind::Squashfs,
+                FileKind::Qcow2 => RootfsKind::Qcow2,
             };
             (meta, kind, file_size(metadata)? + file_size(rootfs)?)
         }
@@ -223,6 +230,10 @@ pub fn unpack_rootfs(
             split_metadata(metadata)?;
             match split_rootfs_kind(rootfs)? {
                 FileKind::Squashfs => unpack::unsquash(rootfs, dest, progress),
+                FileKind::Qcow2 => Err(Error::Unsupported(format!(
+                    "{}: a virtual machine's disk is not unpacked",
+                    rootfs.display()
+                ))),
                 FileKind::Tar(c) => {
                     let (scan, staging, x) =
                         extract_tar(rootfs, c, &identity_route, dest, progress)?;
@@ -274,4 +285,57 @@ pub fn unpack_templates(src: &ImageSource, dest: &Path) -> Result<()> {
     x.finish()?;
     let from = staging.path().to_path_buf();
     commit(staging, &from, dest)
+}
+
+/// Copies the regular files `names` (paths inside the tarball, without a leading `./`)
+/// of a split image's metadata tarball into `dest` under their base names, each at most
+/// `max` bytes: a VM image's `boot/vmlinuz` and `boot/initrd.img`. Links, devices and
+/// anything else under those names are refused; a missing name is an error.
+pub fn extract_files(metadata: &Path, names: &[&str], dest: &Path, max: u64) -> Result<()> {
+    let c = tar_compression(metadata)?;
+    let (reader, _, state) = format::open_tar(metadata, c)?;
+    let mut ar = tar::Archive::new(reader);
+    let mut found = vec![false; names.len()];
+    let entries = ar
+        .entries()
+        .map_err(|e| format::read_error(metadata, &state, e))?;
+    for e in entries {
+        let mut e = e.map_err(|e| format::read_error(metadata, &state, e))?;
+        let path = e
+            .path()
+            .map_err(|e| format::read_error(metadata, &state, e))?
+            .to_string_lossy()
+            .trim_start_matches("./")
+            .to_string();
+        let Some(i) = names.iter().position(|n| *n == path) else {
+            continue;
+        };
+        if !e.header().entry_type().is_file() {
+            return Err(Error::corrupt(
+                metadata,
+                format!("{path} is not a regular file"),
+            ));
+        }
+        if e.size() > max {
+            return Err(Error::corrupt(
+                metadata,
+                format!("{path} is larger than {max} bytes"),
+            ));
+        }
+        let base = Path::new(&path)
+            .file_name()
+            .ok_or_else(|| Error::corrupt(metadata, format!("bad name {path}")))?;
+        let to = dest.join(base);
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&to)
+            .map_err(|e| Error::io(&to, e))?;
+        io::copy(&mut e, &mut out).map_err(|e| format::read_error(metadata, &state, e))?;
+        found[i] = true;
+    }
+    if let Some(i) = found.iter().position(|f| !f) {
+        return Err(Error::corrupt(metadata, format!("{} is missing", names[i])));
+    }
+    Ok(())
 }

@@ -95,6 +95,9 @@ fn resolve(cmd: &str, path: &str) -> Option<PathBuf> {
 /// Errors before the command runs (not running, setns, command not found) are `Err`.
 /// Forks the caller: see the crate docs about threads.
 pub fn exec(run_dir: &Path, es: &ExecSpec) -> Result<i32> {
+    if crate::qemu::is_vm(run_dir) {
+        return crate::qemu::exec(run_dir, es);
+    }
     if es.argv.is_empty() {
         return Err(Error::Invalid("exec: empty command".into()));
     }
@@ -468,7 +471,7 @@ fn relay(m: BorrowedFd, child: Pid, es: &ExecSpec, sigs: &SignalFd) {
 
 /// Signals `exec` passes on to the command, as upstream's `incus exec` does: the command
 /// runs in its own session, so a terminal's ^C or a `kill` of the tool reaches it only so.
-fn forwarded_signals() -> SigSet {
+pub(crate) fn forwarded_signals() -> SigSet {
     let mut set = SigSet::empty();
     for s in [
         Signal::SIGHUP,

@@ -31,6 +31,7 @@ mod kernel;
 mod monitor;
 mod net;
 mod ops;
+pub mod qemu;
 mod rootfs;
 mod spec;
 mod state;

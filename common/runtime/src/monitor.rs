@@ -38,6 +38,9 @@ pub fn monitor_main(args: &[String]) -> i32 {
     if args.first().map(String::as_str) == Some("--hotplug") {
         return crate::hotplug::helper_main(args.get(1));
     }
+    if args.first().map(String::as_str) == Some("--qemu") {
+        return crate::qemu::monitor_main(&args[1..]);
+    }
     let (Some(run_dir), Some(fd)) = (
         args.first(),
         args.get(1).and_then(|s| s.parse::<RawFd>().ok()),
@@ -81,7 +84,7 @@ struct Monitor {
     device_nodes: Vec<PathBuf>,
 }
 
-fn redirect_stdio(log_dir: &Path) -> Result<()> {
+pub(crate) fn redirect_stdio(log_dir: &Path) -> Result<()> {
     fs::create_dir_all(log_dir).map_err(|e| Error::io(log_dir, e))?;
     let p = log_dir.join("monitor.log");
     let log = fs::OpenOptions::new()

@@ -110,6 +110,8 @@ pub fn start(spec: &ContainerSpec) -> Result<Started> {
     {
         cleanup_stale(run_dir, spec)?;
     }
+    // A VM of the same name ran here before: its spec is not ours.
+    let _ = fs::remove_file(run_dir.join(crate::qemu::VM_SPEC));
     state::write_spec(run_dir, spec)?;
     let (r, w) = pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| sys_err("pipe", e))?;
     let wfd = w.as_raw_fd();
@@ -201,7 +203,8 @@ fn probe(run_dir: &Path, want_info: bool) -> (Status, Option<RuntimeInfo>) {
                     .ok()
                     .map(|l| Cgroups::new(l, container_rel(&s.host_prefix, &s.name)))
             });
-            let frozen = cg.as_ref().is_some_and(|c| c.is_frozen());
+            let frozen =
+                cg.as_ref().is_some_and(|c| c.is_frozen()) || crate::qemu::is_paused(run_dir);
             let status = if frozen {
                 Status::Frozen {
                     init_pid: r.init_pid,
@@ -239,6 +242,9 @@ fn probe(run_dir: &Path, want_info: bool) -> (Status, Option<RuntimeInfo>) {
 /// then, or at once when `force`, SIGKILL init through its pidfd. If the monitor is dead,
 /// kill init and clean cgroups and state here (repair). Returns how init ended.
 pub fn stop(run_dir: &Path, timeout: Duration, force: bool) -> Result<ExitRecord> {
+    if crate::qemu::is_vm(run_dir) {
+        return crate::qemu::stop(run_dir, timeout, force);
+    }
     let spec = state::read_spec(run_dir)?;
     let st = state::read_state(run_dir)?;
     let Some(rec) = st.running else {
@@ -375,11 +381,17 @@ fn running(run_dir: &Path) -> Result<(ContainerSpec, RunRecord, Cgroups)> {
 
 /// Freeze all processes of the container (v1 freezer / v2 cgroup.freeze).
 pub fn freeze(run_dir: &Path) -> Result<()> {
+    if crate::qemu::is_vm(run_dir) {
+        return crate::qemu::freeze(run_dir);
+    }
     running(run_dir)?.2.set_frozen(true)
 }
 
 /// Thaw a frozen container.
 pub fn unfreeze(run_dir: &Path) -> Result<()> {
+    if crate::qemu::is_vm(run_dir) {
+        return crate::qemu::unfreeze(run_dir);
+    }
     running(run_dir)?.2.set_frozen(false)
 }
 

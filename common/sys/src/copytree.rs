@@ -32,6 +32,8 @@ struct Meta {
     nlink: u64,
     rdev: u64,
     size: i64,
+    /// 512-byte blocks allocated: fewer than the size needs means holes.
+    blocks: i64,
     times: [libc::timespec; 2],
 }
 
@@ -46,6 +48,7 @@ impl Meta {
             nlink: st.st_nlink,
             rdev: st.st_rdev,
             size: st.st_size,
+            blocks: st.st_blocks,
             times: [
                 libc::timespec {
                     tv_sec: st.st_atime,
@@ -366,7 +369,11 @@ fn copy_file(sfd: RawFd, dfd: RawFd, name: &CStr, s: &Path, d: &Path, m: &Meta) 
     };
     let from = open(sfd, libc::O_RDONLY | libc::O_NOFOLLOW, s)?;
     let to = open(dfd, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, d)?;
-    if m.size > 0 {
+    if m.size > 0 && m.blocks * 512 < m.size {
+        // A file with holes (a VM's raw disk) keeps them.
+        copy_sparse(&from, &to, m.size)
+            .map_err(|e| Error::internal(format!("Copy {}: {e}", s.display())))?;
+    } else if m.size > 0 {
         copy_data(&from, &to).map_err(|e| Error::internal(format!("Copy {}: {e}", s.display())))?;
     }
     let fd = to.as_raw_fd();
@@ -382,6 +389,48 @@ fn copy_file(sfd: RawFd, dfd: RawFd, name: &CStr, s: &Path, d: &Path, m: &Meta) 
     // SAFETY: valid descriptor and a two-element timespec array.
     if unsafe { libc::futimens(fd, m.times.as_ptr()) } != 0 {
         return Err(os_err("Set times of", d));
+    }
+    Ok(())
+}
+
+/// Copies the data extents only (SEEK_DATA/SEEK_HOLE, then `copy_file_range`), so
+/// the holes of a sparse file stay holes.
+fn copy_sparse(from: &OwnedFd, to: &OwnedFd, len: i64) -> std::io::Result<()> {
+    let (src, dst) = (from.as_raw_fd(), to.as_raw_fd());
+    // SAFETY: a valid descriptor.
+    if unsafe { libc::ftruncate(dst, len) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let mut off: i64 = 0;
+    while off < len {
+        // SAFETY: lseek on a valid descriptor.
+        let data = unsafe { libc::lseek(src, off, libc::SEEK_DATA) };
+        if data < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::ENXIO) {
+                break; // only a hole is left
+            }
+            return Err(e);
+        }
+        // SAFETY: as above.
+        let hole = unsafe { libc::lseek(src, data, libc::SEEK_HOLE) };
+        if hole < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let (mut f, mut t) = (data, data);
+        while f < hole {
+            // SAFETY: valid descriptors; the offsets are locals.
+            let n = unsafe {
+                libc::copy_file_range(src, &mut f, dst, &mut t, (hole - f) as usize, 0)
+            };
+            if n < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        off = hole;
     }
     Ok(())
 }

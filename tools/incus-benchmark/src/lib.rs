@@ -47,6 +47,9 @@ pub struct Opts {
     /// Call the tools directly (incus-instance ...) instead of through `incus`
     #[arg(long, global = true)]
     pub direct: bool,
+    /// Create virtual machines (`--vm`; the image must be a VM image)
+    #[arg(long, global = true)]
+    pub vm: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -378,6 +381,9 @@ impl Bench {
         let mut args = vec![verb, self.opts.image.as_str(), name];
         if let Some(pool) = &self.opts.storage {
             args.extend(["-s", pool.as_str()]);
+        }
+        if self.opts.vm {
+            args.push("--vm");
         }
         args
     }

@@ -73,9 +73,9 @@ pub fn create(
     start: bool,
     quiet: bool,
 ) -> Result<ExitCode> {
-    if args.vm || args.instance_type.is_some() {
+    if args.instance_type.is_some() {
         return Err(Error::unsupported(
-            "Virtual machines and instance types are not supported yet",
+            "Instance types (-t) are not supported yet",
         ));
     }
     let (image, name) = match (args.empty, args.image, args.name) {
@@ -154,6 +154,11 @@ pub fn create(
         pool: args.storage,
         ephemeral: args.ephemeral,
         description: args.description,
+        instance_type: if args.vm {
+            "virtual-machine".into()
+        } else {
+            String::new()
+        },
     };
     // As upstream's client: the line comes before the request, so it shows on failure too.
     let named = opts.name.is_some();

@@ -76,7 +76,7 @@ impl Remote {
         };
         let mut body = json!({
             "name": name,
-            "type": "container",
+            "type": if opts.instance_type.is_empty() { "container" } else { opts.instance_type.as_str() },
             "source": source,
             "config": opts.config,
             "devices": devices,

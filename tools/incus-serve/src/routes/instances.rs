@@ -71,15 +71,7 @@ async fn list(q: Query) -> ApiResult {
 pub(super) async fn create(State(app): State<AppRef>, q: Query, body: Bytes) -> ApiResult {
     check_project(&q)?;
     let post: InstancesPost = parse_body(&body)?;
-    match post.instance_type.as_str() {
-        "" | "container" => {}
-        "virtual-machine" => {
-            return Err(
-                Error::unsupported("Virtual machines are not supported on this host").into(),
-            )
-        }
-        other => return Err(Error::invalid(format!("Unknown instance type \"{other}\"")).into()),
-    }
+    incus_core::vm::check_type(&post.instance_type)?;
     let image = match post.source.source_type.as_str() {
         "image" => {
             if !post.source.server.is_empty() && post.source.protocol != "simplestreams" {
@@ -129,6 +121,7 @@ pub(super) async fn create(State(app): State<AppRef>, q: Query, body: Bytes) -> 
         pool: None,
         ephemeral: post.ephemeral,
         description: post.description,
+        instance_type: post.instance_type,
     };
     run_task(
         &app,
