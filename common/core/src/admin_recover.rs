@@ -206,7 +206,7 @@ pub fn scan(ctx: &Context, new_pools: &[PoolSpec]) -> Result<Scan> {
     let (rows, volumes, profiles, networks) = ctx.db()?.read(|tx| {
         Ok((
             incus_db::instance_list(tx, &project)?,
-            incus_db::volume_list(tx, None)?,
+            incus_db::volume_list(tx, None, None)?,
             incus_db::profile_list(tx, &project)?,
             incus_db::network_list(tx, &project)?,
         ))

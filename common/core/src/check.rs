@@ -43,7 +43,7 @@ pub fn check(ctx: &Context) -> Result<Vec<Problem>> {
         Ok((
             incus_db::instance_list(tx, &project)?,
             incus_db::pool_list(tx)?,
-            incus_db::volume_list(tx, None)?,
+            incus_db::volume_list(tx, None, None)?,
             incus_db::image_list(tx, &project)?,
             incus_db::snapshot_list_all(tx)?,
         ))

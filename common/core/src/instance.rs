@@ -553,7 +553,7 @@ fn remove_rows(ctx: &Context, row: &InstanceRow) -> Result<()> {
     let name = row.name.clone();
     let id = row.id;
     ctx.db()?.write(|tx| {
-        if let Some(v) = incus_db::volume_get(tx, &pool, "container", &name)? {
+        if let Some(v) = incus_db::volume_get(tx, &ctx.project, &pool, "container", &name)? {
             incus_db::volume_delete(tx, v.id)?;
         }
         incus_db::instance_delete(tx, id)
@@ -742,7 +742,7 @@ pub fn rename(ctx: &Context, name: &str, new_name: &str) -> Result<()> {
     let pool = row.pool.clone();
     ctx.db()?.write_durable(|tx| {
         incus_db::instance_rename(tx, row.id, new_name)?;
-        if let Some(v) = incus_db::volume_get(tx, &pool, "container", name)? {
+        if let Some(v) = incus_db::volume_get(tx, &ctx.project, &pool, "container", name)? {
             incus_db::volume_rename(tx, v.id, new_name)?;
         }
         // Templates with the rename trigger run at the next start.

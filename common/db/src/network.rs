@@ -1,6 +1,6 @@
 //! Networks: rows of `networks` and `networks_config`, and who uses them.
 
-use crate::queries::{load_kv, load_kv_all, project_id, replace_kv, KvTable};
+use crate::queries::{feature_project_id, load_kv, load_kv_all, replace_kv, KvTable};
 use crate::{exists_err, sql_err, Tx};
 use incus_api::{Config, Result};
 use rusqlite::{params, OptionalExtension};
@@ -45,7 +45,7 @@ fn network_from_row(r: &rusqlite::Row) -> rusqlite::Result<NetworkRow> {
 
 /// Every network of a project, pending ones included.
 pub fn network_list(tx: &Tx, project: &str) -> Result<Vec<NetworkRow>> {
-    let pid = project_id(tx, project)?;
+    let pid = feature_project_id(tx, project, "features.networks")?;
     let mut configs = load_kv_all(tx, &NETWORK_CFG)?;
     let mut stmt = tx
         .prepare_cached(&format!(
@@ -64,7 +64,7 @@ pub fn network_list(tx: &Tx, project: &str) -> Result<Vec<NetworkRow>> {
 
 /// One network (pending or not).
 pub fn network_get(tx: &Tx, project: &str, name: &str) -> Result<Option<NetworkRow>> {
-    let pid = project_id(tx, project)?;
+    let pid = feature_project_id(tx, project, "features.networks")?;
     let row = tx
         .query_row(
             &format!("{NETWORK_SELECT} WHERE n.project_id = ?1 AND n.name = ?2"),
@@ -84,7 +84,7 @@ pub fn network_get(tx: &Tx, project: &str, name: &str) -> Result<Option<NetworkR
 
 /// Inserts a network with its config; returns its id.
 pub fn network_create(tx: &Tx, n: &NetworkRow) -> Result<i64> {
-    let pid = project_id(tx, &n.project)?;
+    let pid = feature_project_id(tx, &n.project, "features.networks")?;
     tx.execute(
         "INSERT INTO networks (name, project_id, description, state, type)
          VALUES (?1, ?2, ?3, ?4, ?5)",

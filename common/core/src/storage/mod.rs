@@ -463,7 +463,7 @@ fn used_by(ctx: &Context, pool: &str) -> Result<Vec<String>> {
     ctx.db()?.read(|tx| {
         let mut out = Vec::new();
         // Volume snapshots (`VOL/SNAP` rows) come with their volume.
-        for v in incus_db::volume_list(tx, Some(&pool))?
+        for v in incus_db::volume_list(tx, Some(&pool), None)?
             .into_iter()
             .filter(|v| !v.name.contains('/'))
         {

@@ -128,7 +128,7 @@ fn set_instance_profiles(tx: &Tx, id: i64, project: &str, profiles: &[String]) -
         [id],
     )
     .map_err(sql_err)?;
-    let pid = project_id(tx, project)?;
+    let pid = feature_project_id(tx, project, "features.profiles")?;
     for (order, name) in profiles.iter().enumerate() {
         let profile_id: i64 = tx
             .query_row(
