@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub mod config;
+pub mod project;
 pub mod target;
 
 pub use incus_runtime::ExecSpec;

@@ -65,8 +65,14 @@ pub fn resolve(
 
 /// The backend of the remote `name`.
 pub fn connect_remote(cfg: &ClientConfig, name: &str, project: &str) -> Result<Box<dyn Backend>> {
-    cfg.remote(name)?;
+    let r = cfg.remote(name)?;
     if name == LOCAL {
+        // `project switch` stores the current project per remote, local included.
+        let project = if project == "default" && !r.project.is_empty() {
+            r.project.as_str()
+        } else {
+            project
+        };
         return Ok(Box::new(Local::from_env(project)?));
     }
     Ok(Box::new(Remote::connect(remote_spec(cfg, name, project)?)?))

@@ -152,6 +152,7 @@ fn info_of(ctx: &Context, spec: &PoolSpec) -> PoolInfo {
         driver: spec.driver.clone(),
         config: spec.config.clone(),
         path: ctx.pools_dir().join(&spec.name),
+        projects: Default::default(),
     }
 }
 

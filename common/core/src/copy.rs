@@ -159,6 +159,14 @@ pub fn copy(ctx: &Context, opts: CopyOptions) -> Result<Instance> {
     };
 
     let row = ctx.db()?.write_durable(|tx| {
+        crate::project::check_instance(
+            tx,
+            &project,
+            &opts.target,
+            &src.instance_type,
+            &expanded_config,
+            true,
+        )?;
         let mut row = InstanceRow {
             name: opts.target.clone(),
             project: project.clone(),

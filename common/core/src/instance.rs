@@ -43,7 +43,7 @@ pub fn volume_path(ctx: &Context, row: &InstanceRow) -> PathBuf {
     ctx.pools_dir()
         .join(&row.pool)
         .join(VolumeType::Container.dir_name())
-        .join(&row.name)
+        .join(crate::names::project_prefixed(&row.project, &row.name))
 }
 
 /// The rootfs of an instance.
@@ -308,7 +308,7 @@ pub fn random_name() -> String {
 /// instance's range (`self_id`: the instance's own row, 0 for a new one).
 pub(crate) fn record_idmap(
     tx: &incus_db::Tx,
-    project: &str,
+    _project: &str,
     self_id: i64,
     expanded: &Config,
     config: &mut Config,
@@ -319,7 +319,8 @@ pub(crate) fn record_idmap(
         Some(b) => b,
         None => crate::idmap::allocate(
             &host,
-            &incus_db::instance_list(tx, project)?,
+            // Ranges are host-wide: every project's instances count.
+            &incus_db::instance_list_all(tx)?,
             self_id,
             want.size,
         )?,
@@ -438,6 +439,8 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
             profiles: profile_names.clone(),
             ..Default::default()
         };
+        // Project limits, in the transaction that adds the row.
+        crate::project::check_instance(tx, &project, &name, "container", &expanded_config, true)?;
         if !privileged {
             record_idmap(tx, &project, 0, &expanded_config, &mut row.config)?;
         }
@@ -530,7 +533,7 @@ pub(crate) fn symlink_instance(ctx: &Context, row: &InstanceRow) -> Result<()> {
     storage::set_mode(&volume_path(ctx, row), storage::INSTANCE_VOLUME_MODE)?;
     let dir = ctx.incus_dir.join("containers");
     std::fs::create_dir_all(&dir)?;
-    let link = dir.join(&row.name);
+    let link = dir.join(crate::names::project_prefixed(&row.project, &row.name));
     let _ = std::fs::remove_file(&link);
     std::os::unix::fs::symlink(volume_path(ctx, row), &link)?;
     Ok(())
@@ -542,7 +545,11 @@ pub(crate) fn remove_everything(ctx: &Context, row: &InstanceRow) -> Result<()> 
     if let Ok((pool_info, driver)) = storage::load_pool(ctx, &row.pool) {
         driver.delete_volume(&pool_info, VolumeType::Container, &row.name)?;
     }
-    let _ = std::fs::remove_file(ctx.incus_dir.join("containers").join(&row.name));
+    let _ = std::fs::remove_file(
+        ctx.incus_dir
+            .join("containers")
+            .join(crate::names::project_prefixed(&row.project, &row.name)),
+    );
     let _ = incus_sys::fsutil::remove_tree(&ctx.instance_log_dir(&row.name));
     remove_rows(ctx, row)
 }
@@ -649,7 +656,7 @@ fn finish_rename(ctx: &Context, row: &InstanceRow) -> Result<()> {
         driver.rename_volume(&pool_info, VolumeType::Container, old, &row.name)?;
     }
     crate::snapshot::rename_disk(ctx, &row.pool, old, &row.name)?;
-    let _ = std::fs::remove_file(ctx.incus_dir.join("containers").join(old));
+    let _ = std::fs::remove_file(ctx.incus_dir.join("containers").join(ctx.host_name(old)));
     symlink_instance(ctx, row)?;
     let project = ctx.project.clone();
     ctx.db()?.write(|tx| {
@@ -840,7 +847,16 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
             .insert(lifecycle::POWER_MARK.into(), lifecycle::POWER_LIVE.into());
     }
     let project = ctx.project.clone();
+    let (expanded_config, _) = expand(&profiles, &row.config, &row.devices);
     ctx.db()?.write(|tx| {
+        crate::project::check_instance(
+            tx,
+            &project,
+            name,
+            &row.instance_type,
+            &expanded_config,
+            false,
+        )?;
         incus_db::instance_update(tx, &row)?;
         events::record(
             tx,

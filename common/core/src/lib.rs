@@ -26,6 +26,7 @@ pub mod names;
 pub mod network;
 pub mod patch;
 pub mod profile;
+pub mod project;
 pub mod resources;
 pub mod security;
 pub mod server;

@@ -179,9 +179,10 @@ pub fn create(
             ..Default::default()
         };
         // The row first (pending): a kill from here on is undone by the next command.
-        let id = ctx
-            .db()?
-            .write_durable(|tx| incus_db::network_create(tx, &row))?;
+        let id = ctx.db()?.write_durable(|tx| {
+            crate::project::check_network(tx, &row.project)?;
+            incus_db::network_create(tx, &row)
+        })?;
         NetworkRow { id, ..row }
     };
     let up = {

@@ -109,3 +109,24 @@ pub fn profile_used_by(tx: &Tx, id: i64) -> Result<Vec<String>> {
     let rows = stmt.query_map([id], |r| r.get(0)).map_err(sql_err)?;
     rows.map(|r| r.map_err(sql_err)).collect()
 }
+
+/// The id of a profile held by the project `project_id` itself (no feature lookup).
+pub fn profile_id_in(tx: &Tx, project_id: i64, name: &str) -> Result<Option<i64>> {
+    tx.query_row(
+        "SELECT id FROM profiles WHERE project_id = ?1 AND name = ?2",
+        params![project_id, name],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(sql_err)
+}
+
+/// Sets a profile's description alone.
+pub fn profile_describe(tx: &Tx, id: i64, description: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE profiles SET description = ?1 WHERE id = ?2",
+        params![description, id],
+    )
+    .map_err(sql_err)?;
+    Ok(())
+}

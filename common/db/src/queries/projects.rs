@@ -233,6 +233,19 @@ pub fn project_count(tx: &Tx, id: i64, kind: &str) -> Result<i64> {
     tx.query_row(sql, [id], |r| r.get(0)).map_err(sql_err)
 }
 
+/// The `size` of every volume a project holds (instance and custom volumes), for
+/// `limits.disk`.
+pub fn project_disk_limits(tx: &Tx, id: i64) -> Result<Vec<String>> {
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT c.value FROM storage_volumes v JOIN storage_volumes_config c
+             ON c.storage_volume_id = v.id WHERE v.project_id = ?1 AND c.key = 'size'",
+        )
+        .map_err(sql_err)?;
+    let rows = stmt.query_map([id], |r| r.get(0)).map_err(sql_err)?;
+    rows.map(|r| r.map_err(sql_err)).collect()
+}
+
 /// The server config map.
 pub fn server_config(tx: &Tx) -> Result<Config> {
     let mut stmt = tx
