@@ -78,6 +78,27 @@ pub fn connect_remote(cfg: &ClientConfig, name: &str, project: &str) -> Result<B
     Ok(Box::new(Remote::connect(remote_spec(cfg, name, project)?)?))
 }
 
+/// The backend of the remote `name` acting in exactly `project` (the remote's current
+/// project does not replace `default`): listings across projects.
+pub fn connect_exact(cfg: &ClientConfig, name: &str, project: &str) -> Result<Box<dyn Backend>> {
+    cfg.remote(name)?;
+    if name == LOCAL {
+        return Ok(Box::new(Local::from_env(project)?));
+    }
+    let mut spec = remote_spec(cfg, name, project)?;
+    spec.project = project.to_string();
+    Ok(Box::new(Remote::connect(spec)?))
+}
+
+/// One backend per project of the remote `name` (`--all-projects`), by project name.
+pub fn connect_all_projects(cfg: &ClientConfig, name: &str) -> Result<Vec<Box<dyn Backend>>> {
+    crate::project::connect(cfg, name)?
+        .list()?
+        .iter()
+        .map(|p| connect_exact(cfg, name, &p.name))
+        .collect()
+}
+
 /// How to reach the remote `name`: its address, the pinned server certificate and the
 /// client certificate. `local` is the socket of this host's `incus-serve`.
 pub fn remote_spec(cfg: &ClientConfig, name: &str, project: &str) -> Result<RemoteSpec> {

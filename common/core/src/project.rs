@@ -657,3 +657,18 @@ pub fn check_network(tx: &Tx, project: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// `f` in every project, results concatenated by project name (`--all-projects`,
+/// `?all-projects=true`): each project through a context of its own, so host-wide
+/// names (run directories) resolve for its instances.
+pub fn across<T>(ctx: &Context, f: impl Fn(&Context) -> Result<Vec<T>>) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    for p in names(ctx)? {
+        if p == ctx.project {
+            out.extend(f(ctx)?);
+        } else {
+            out.extend(f(&ctx.in_project(&p)?)?);
+        }
+    }
+    Ok(out)
+}

@@ -43,6 +43,9 @@ pub enum Cmd {
         columns: String,
         #[command(flatten)]
         format: ListFormat,
+        /// Show images of all projects
+        #[arg(long)]
+        all_projects: bool,
     },
     /// Show useful information about an image
     Info { image: String },
@@ -159,7 +162,32 @@ pub fn main() -> ExitCode {
         {
             return copy(&cli.global, image, target, aliases, copy_aliases, public);
         }
-        let b = incus_client::connect_args(&cli.global.project, remote_args(&mut cmd))?;
+        let cfg = incus_client::config::ClientConfig::load()?;
+        let remote = incus_client::target::strip_remote(&cfg, remote_args(&mut cmd))?;
+        if let Cmd::List {
+            filters,
+            columns,
+            format,
+            all_projects: true,
+        } = &mut cmd
+        {
+            filters.retain(|f| !f.is_empty());
+            let mut images = Vec::new();
+            for b in incus_client::target::connect_all_projects(&cfg, &remote)? {
+                images.extend(b.images()?);
+            }
+            // A project without features.images shows default's: each image once.
+            let mut seen = std::collections::HashSet::new();
+            images.retain(|i: &Image| seen.insert((i.project.clone(), i.fingerprint.clone())));
+            let columns = if columns == "lfpdatsu" {
+                format!("e{columns}")
+            } else {
+                columns.clone()
+            };
+            print_images(images, filters, &columns, *format)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        let b = incus_client::connect_remote(&cfg, &remote, &cli.global.project)?;
         match &mut cmd {
             Cmd::Import { rest, .. } => rest.retain(|a| !a.is_empty()),
             Cmd::List { filters, .. }
@@ -363,24 +391,8 @@ fn exec(backend: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
             filters,
             columns,
             format,
-        } => {
-            let images: Vec<Image> = backend
-                .images()?
-                .into_iter()
-                .filter(|i| {
-                    filters.iter().all(|f| {
-                        i.fingerprint.starts_with(f.as_str())
-                            || i.aliases.iter().any(|a| a.name.starts_with(f.as_str()))
-                    })
-                })
-                .collect();
-            let headers: Vec<&str> = columns.chars().map(header).collect::<Result<_>>()?;
-            let rows: Vec<Vec<String>> = images
-                .iter()
-                .map(|i| columns.chars().map(|c| cell(i, c)).collect())
-                .collect();
-            incus_cli::print_list(format, &headers, &rows, &images)?;
-        }
+            ..
+        } => print_images(backend.images()?, &filters, &columns, format)?,
         Cmd::Info { image } => {
             let i = backend.image(&image)?;
             let mut s = format!(
@@ -492,4 +504,28 @@ fn exec(backend: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
         Cmd::BuildBusybox { .. } | Cmd::Copy { .. } => unreachable!("handled before connecting"),
     }
     Ok(())
+}
+
+/// `image list`: the images matching every filter, in the columns asked for.
+fn print_images(
+    images: Vec<Image>,
+    filters: &[String],
+    columns: &str,
+    format: ListFormat,
+) -> Result<()> {
+    let images: Vec<Image> = images
+        .into_iter()
+        .filter(|i| {
+            filters.iter().all(|f| {
+                i.fingerprint.starts_with(f.as_str())
+                    || i.aliases.iter().any(|a| a.name.starts_with(f.as_str()))
+            })
+        })
+        .collect();
+    let headers: Vec<&str> = columns.chars().map(header).collect::<Result<_>>()?;
+    let rows: Vec<Vec<String>> = images
+        .iter()
+        .map(|i| columns.chars().map(|c| cell(i, c)).collect())
+        .collect();
+    incus_cli::print_list(format, &headers, &rows, &images)
 }

@@ -22,6 +22,7 @@ pub mod instances;
 pub mod networks;
 pub mod operations;
 pub mod profiles;
+pub mod projects;
 mod pump;
 pub mod server;
 pub mod sftp;
@@ -50,10 +51,49 @@ pub fn router(app: AppRef) -> Router {
         .merge(events::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(not_allowed)
+        .layer(axum::middleware::from_fn(project_scope))
         .layer(axum::middleware::from_fn(envelope_errors))
         .layer(axum::middleware::from_fn(guard))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_JSON_BODY))
         .with_state(app)
+}
+
+/// Every handler runs with the request's `?project=` (default `default`) as
+/// [`crate::app::PROJECT`], so each core call acts in it.
+async fn project_scope(req: Request, next: Next) -> Response {
+    let project = req
+        .uri()
+        .query()
+        .and_then(|q| url_query_value(q, "project").filter(|p| !p.is_empty()))
+        .unwrap_or_else(|| "default".to_string());
+    crate::app::PROJECT.scope(project, next.run(req)).await
+}
+
+/// One decoded value of a query string.
+fn url_query_value(query: &str, key: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == key).then(|| percent_decode(v))
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push(h * 16 + l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Request bodies other than image uploads stay small.
@@ -189,7 +229,7 @@ where
 {
     let op = app.ops.create(spec);
     let running: Arc<Op> = op.clone();
-    tokio::spawn(async move {
+    crate::app::spawn_in_project(async move {
         let result = core(f).await;
         running.finish(result);
     });
