@@ -616,7 +616,7 @@ pub fn check_instance(
             .collect()
     };
     for key in ["limits.cpu", "limits.memory", "limits.processes"] {
-        if limited(key) && expanded.get(key).map_or(true, |v| v.is_empty()) {
+        if limited(key) && expanded.get(key).is_none_or(|v| v.is_empty()) {
             return Err(Error::invalid(format!(
                 "Instance \"{name}\": the project \"{project}\" sets {key}, so the instance must set {key} too (directly or through a profile)"
             )));

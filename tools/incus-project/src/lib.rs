@@ -102,16 +102,13 @@ fn remote_args(cmd: &mut Cmd) -> Vec<&mut String> {
         | Cmd::Rename { name, .. }
         | Cmd::Switch { name }
         | Cmd::Info { name, .. } => vec![name],
-        Cmd::List { remote, .. } => remote
-            .iter_mut()
-            .map(|r| {
-                // `srv:` lists srv's projects.
-                if !r.ends_with(':') {
-                    r.push(':');
-                }
-                r
-            })
-            .collect(),
+        Cmd::List { remote, .. } => {
+            // `srv:` lists srv's projects.
+            if let Some(r) = remote.as_mut().filter(|r| !r.ends_with(':')) {
+                r.push(':');
+            }
+            remote.iter_mut().collect()
+        }
         Cmd::Delete { names } => names.iter_mut().collect(),
         Cmd::GetCurrent => vec![],
     }
