@@ -177,6 +177,10 @@ fn same_names_in_two_projects_have_distinct_host_names() {
     );
     assert_eq!(host.stdout.trim(), "prj-c1");
 
+    // `admin check` sees both as they should be (host names included).
+    let check = run(&env, "incus-admin", &["check"]);
+    assert_eq!(check.code, 0, "{check:?}");
+
     // Upstream's rules on a project in use.
     let o = run(&env, "incus", &["project", "delete", "prj1"]);
     assert_ne!(o.code, 0);

@@ -672,3 +672,23 @@ pub fn across<T>(ctx: &Context, f: impl Fn(&Context) -> Result<Vec<T>>) -> Resul
     }
     Ok(out)
 }
+
+/// A context per project (host-wide runs: boot, shutdown, scheduled snapshots).
+pub fn contexts(ctx: &Context) -> Result<std::collections::BTreeMap<String, Context>> {
+    names(ctx)?
+        .into_iter()
+        .map(|p| {
+            let c = ctx.in_project(&p)?;
+            Ok((p, c))
+        })
+        .collect()
+}
+
+/// An instance's name in host-wide reports: `PROJECT/NAME` outside `default`.
+pub fn qualified(project: &str, name: &str) -> String {
+    if project == DEFAULT {
+        name.to_string()
+    } else {
+        format!("{project}/{name}")
+    }
+}
