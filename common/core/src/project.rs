@@ -692,3 +692,12 @@ pub fn qualified(project: &str, name: &str) -> String {
         format!("{project}/{name}")
     }
 }
+
+/// The project holding `project`'s objects of `feature` (itself, or `default` when the
+/// feature is off).
+pub fn feature_owner(ctx: &Context, project: &str, feature: &str) -> Result<String> {
+    Ok(ctx
+        .db()?
+        .read(|tx| incus_db::feature_project(tx, project, feature))?
+        .1)
+}

@@ -252,6 +252,14 @@ SELECT p.id, f.key, 'true' FROM projects p,
      UNION ALL SELECT 'features.storage.buckets' UNION ALL SELECT 'features.storage.volumes') f
 WHERE p.name = 'default';
 "#,
+    // 4: the projects a restricted client certificate may reach (upstream's table).
+    r#"
+CREATE TABLE certificates_projects (
+    certificate_id INTEGER NOT NULL REFERENCES certificates (id) ON DELETE CASCADE,
+    project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    UNIQUE (certificate_id, project_id)
+);
+"#,
 ];
 
 /// Data rewrites that SQL alone cannot do, by the version that introduced them.

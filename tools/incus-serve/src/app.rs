@@ -45,6 +45,13 @@ tokio::task_local! {
     /// The project of the request being served (`?project=`), set by
     /// `routes::project_scope` around every handler; `core` acts in it.
     pub static PROJECT: String;
+    /// The projects of a restricted caller (None: not restricted), set by the guard.
+    pub static RESTRICTED: Option<Vec<String>>;
+}
+
+/// The projects a restricted caller may see (None outside a restricted request).
+pub fn restricted_projects() -> Option<Vec<String>> {
+    RESTRICTED.try_with(|r| r.clone()).ok().flatten()
 }
 
 /// The request's project (`default` outside a request).

@@ -112,7 +112,7 @@ async fn not_allowed() -> Response {
 /// Untrusted callers (HTTPS without a known certificate) reach only `GET /`, `GET /1.0`
 /// and `POST /1.0/certificates` (which accepts nothing but a join token from them).
 /// A `metrics` certificate reaches `/1.0/metrics` besides `GET /` and `GET /1.0`; a
-/// restricted certificate (none can be made until projects exist) reaches only those two.
+/// restricted certificate reaches its projects' objects (`crate::restrict`).
 async fn guard(mut req: Request, next: Next) -> Response {
     use incus_core::trust::Access;
     let caller = req.extensions().get::<Caller>().cloned();
@@ -131,6 +131,39 @@ async fn guard(mut req: Request, next: Next) -> Response {
         Some(c) if c.trusted => Access::Admin,
         _ => Access::Untrusted,
     };
+    if let Access::Restricted(projects) = &access {
+        let path = req.uri().path().trim_end_matches('/').to_string();
+        let query = req.uri().query().unwrap_or("");
+        let project = url_query_value(query, "project")
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "default".to_string());
+        let every = url_query_value(query, "all-projects")
+            .is_some_and(|v| incus_api::keys::parse_bool(&v).unwrap_or(false));
+        let verdict =
+            crate::restrict::allows(req.method().as_str(), &path, &project, every, projects);
+        let verdict = match verdict {
+            Ok(crate::restrict::Verdict::AllowIfOwn(feature)) => {
+                let p = project.clone();
+                match core(move |ctx| incus_core::project::feature_owner(ctx, &p, feature)).await
+                {
+                    Ok(owner) if owner == project => Ok(()),
+                    Ok(_) => Err(Error::forbidden(format!(
+                        "The project \"{project}\" has {feature}=false: its objects are the default project's"
+                    ))),
+                    Err(e) => Err(e),
+                }
+            }
+            Ok(crate::restrict::Verdict::Allow) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = verdict {
+            return ApiError(e).into_response();
+        }
+        let allowed = projects.clone();
+        return crate::app::RESTRICTED
+            .scope(Some(allowed), next.run(req))
+            .await;
+    }
     if access != Access::Admin {
         let path = req.uri().path().trim_end_matches('/');
         let method = req.method().as_str();

@@ -24,7 +24,10 @@ pub fn routes() -> Router<AppRef> {
 }
 
 async fn list(q: Query) -> ApiResult {
-    let all = core(project::list).await?;
+    let mut all = core(project::list).await?;
+    if let Some(allowed) = crate::app::restricted_projects() {
+        all.retain(|p| allowed.contains(&p.name));
+    }
     if recursion(&q) > 0 {
         sync(all)
     } else {

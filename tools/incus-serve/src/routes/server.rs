@@ -40,6 +40,11 @@ async fn get_server(State(app): State<AppRef>, Extension(caller): Extension<Call
     if let Some(fp) = &caller.fingerprint {
         info.auth_user_name = fp.clone();
     }
+    if crate::app::restricted_projects().is_some() {
+        // A restricted client is trusted, without the server's config (as upstream).
+        info.config = Default::default();
+        return sync(info);
+    }
     if !caller.trusted {
         // Upstream's ServerUntrusted: no config, no environment.
         return sync(serde_json::json!({
