@@ -477,3 +477,195 @@ fn upstream_client_drives_projects_through_incus_serve() {
     assert_eq!(srv.curl("GET", "/1.0/projects/prjt", None).0, 404);
     srv.incus(&["delete", "prj-s1"]).ok();
 }
+
+#[test]
+fn restricted_project_refusals_name_their_key() {
+    let env = TestEnv::initialized();
+    ok(
+        &env,
+        "incus",
+        &["project", "create", "prjr", "-c", "restricted=true"],
+    );
+    root_disk(&env, "prjr");
+    let _cleanup = Cleanup {
+        env: &env,
+        projects: vec!["prjr"],
+    };
+    let p = ["--project", "prjr"];
+    let refused = |args: &[&str], key: &str| {
+        let full: Vec<&str> = p.iter().chain(args).copied().collect();
+        let o = run(&env, "incus", &full);
+        assert_eq!(o.code, exit::FORBIDDEN, "{o:?}");
+        assert!(o.stderr.contains(key), "{key}: {o:?}");
+    };
+    refused(
+        &[
+            "create",
+            "--empty",
+            "prj-r0",
+            "-c",
+            "security.privileged=true",
+        ],
+        "restricted.containers.privilege=unprivileged",
+    );
+    refused(
+        &["create", "--empty", "prj-r0", "-c", "security.nesting=true"],
+        "restricted.containers.nesting=block",
+    );
+    refused(
+        &[
+            "create",
+            "--empty",
+            "prj-r0",
+            "-c",
+            "raw.idmap=both 1000 1000",
+        ],
+        "restricted.containers.lowlevel=block",
+    );
+    ok(
+        &env,
+        "incus",
+        &["--project", "prjr", "create", "--empty", "prj-r1"],
+    );
+    refused(
+        &[
+            "config",
+            "device",
+            "add",
+            "prj-r1",
+            "h",
+            "disk",
+            "source=/",
+            "path=/mnt",
+        ],
+        "restricted.devices.disk=managed",
+    );
+    refused(
+        &[
+            "config",
+            "device",
+            "add",
+            "prj-r1",
+            "n",
+            "unix-char",
+            "path=/dev/null",
+        ],
+        "restricted.devices.unix-char=block",
+    );
+    refused(
+        &[
+            "config",
+            "device",
+            "add",
+            "prj-r1",
+            "eth9",
+            "nic",
+            "nictype=bridged",
+            "parent=lo",
+        ],
+        "restricted.devices.nic=managed",
+    );
+    refused(
+        &["config", "set", "prj-r1", "security.privileged=true"],
+        "restricted.containers.privilege",
+    );
+    refused(
+        &["snapshot", "create", "prj-r1", "s0"],
+        "restricted.snapshots=block",
+    );
+    // Nothing of the refused changes landed.
+    let shown = ok(
+        &env,
+        "incus",
+        &["--project", "prjr", "config", "show", "prj-r1"],
+    )
+    .stdout;
+    assert!(
+        !shown.contains("privileged") && !shown.contains("/mnt"),
+        "{shown}"
+    );
+
+    // Allowed host paths: only below restricted.devices.disk.paths.
+    let allowed = env.root().join("prj-allowed");
+    std::fs::create_dir_all(allowed.join("sub")).unwrap();
+    let paths = format!("restricted.devices.disk.paths={}", allowed.display());
+    ok(
+        &env,
+        "incus",
+        &[
+            "project",
+            "set",
+            "prjr",
+            "restricted.devices.disk=allow",
+            &paths,
+            "restricted.snapshots=allow",
+        ],
+    );
+    refused(
+        &[
+            "config",
+            "device",
+            "add",
+            "prj-r1",
+            "h",
+            "disk",
+            "source=/etc",
+            "path=/mnt",
+        ],
+        "restricted.devices.disk.paths",
+    );
+    let dotdot = format!("source={}/../", allowed.display());
+    refused(
+        &[
+            "config",
+            "device",
+            "add",
+            "prj-r1",
+            "h",
+            "disk",
+            &dotdot,
+            "path=/mnt",
+        ],
+        "restricted.devices.disk.paths",
+    );
+    let src = format!("source={}", allowed.join("sub").display());
+    ok(
+        &env,
+        "incus",
+        &[
+            "--project",
+            "prjr",
+            "config",
+            "device",
+            "add",
+            "prj-r1",
+            "h",
+            "disk",
+            &src,
+            "path=/mnt",
+        ],
+    );
+    ok(
+        &env,
+        "incus",
+        &["--project", "prjr", "snapshot", "create", "prj-r1", "s0"],
+    );
+    // Without restricted=true the keys do nothing.
+    ok(
+        &env,
+        "incus",
+        &["project", "set", "prjr", "restricted=false"],
+    );
+    ok(
+        &env,
+        "incus",
+        &[
+            "--project",
+            "prjr",
+            "config",
+            "set",
+            "prj-r1",
+            "security.nesting=true",
+        ],
+    );
+}

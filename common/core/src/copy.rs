@@ -116,7 +116,7 @@ pub fn copy(ctx: &Context, opts: CopyOptions) -> Result<Instance> {
             ))
         }
     };
-    let expanded_config = instance::expand(&profiles, &config, &local_devices).0;
+    let (expanded_config, expanded_devices) = instance::expand(&profiles, &config, &local_devices);
     let privileged = expanded_config
         .get("security.privileged")
         .and_then(|v| keys::parse_bool(v))
@@ -167,6 +167,7 @@ pub fn copy(ctx: &Context, opts: CopyOptions) -> Result<Instance> {
             &expanded_config,
             true,
         )?;
+        crate::project::check_restricted(tx, &project, &expanded_config, &expanded_devices)?;
         let mut row = InstanceRow {
             name: opts.target.clone(),
             project: project.clone(),

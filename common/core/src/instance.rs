@@ -405,7 +405,7 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
         }
         config.insert("volatile.apply_template".into(), "create".into());
     }
-    let (expanded_config, _) = expand(&profiles, &config, &local_devices);
+    let (expanded_config, expanded_devices) = expand(&profiles, &config, &local_devices);
     let privileged = expanded_config
         .get("security.privileged")
         .and_then(|v| keys::parse_bool(v))
@@ -441,6 +441,7 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
         };
         // Project limits, in the transaction that adds the row.
         crate::project::check_instance(tx, &project, &name, "container", &expanded_config, true)?;
+        crate::project::check_restricted(tx, &project, &expanded_config, &expanded_devices)?;
         if !privileged {
             record_idmap(tx, &project, 0, &expanded_config, &mut row.config)?;
         }
@@ -847,7 +848,7 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
             .insert(lifecycle::POWER_MARK.into(), lifecycle::POWER_LIVE.into());
     }
     let project = ctx.project.clone();
-    let (expanded_config, _) = expand(&profiles, &row.config, &row.devices);
+    let (expanded_config, checked_devices) = expand(&profiles, &row.config, &row.devices);
     ctx.db()?.write(|tx| {
         crate::project::check_instance(
             tx,
@@ -857,6 +858,7 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
             &expanded_config,
             false,
         )?;
+        crate::project::check_restricted(tx, &project, &expanded_config, &checked_devices)?;
         incus_db::instance_update(tx, &row)?;
         events::record(
             tx,

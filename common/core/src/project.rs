@@ -701,3 +701,165 @@ pub fn feature_owner(ctx: &Context, project: &str, feature: &str) -> Result<Stri
         .read(|tx| incus_db::feature_project(tx, project, feature))?
         .1)
 }
+
+/// A restriction key's value in a project (`restricted=true` only), or its default.
+fn restriction<'a>(config: &'a Config, key: &str) -> &'a str {
+    let default = match key {
+        "restricted.containers.privilege" => "unprivileged",
+        "restricted.devices.disk" | "restricted.devices.nic" => "managed",
+        _ => "block",
+    };
+    config
+        .get(key)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+        .unwrap_or(default)
+}
+
+/// The `restricted` project of `project`'s config, when `restricted=true`.
+fn restricted_config(tx: &Tx, project: &str) -> Result<Option<Config>> {
+    let Some(row) = incus_db::project_get(tx, project)? else {
+        return Ok(None);
+    };
+    Ok(flag(&row.config, "restricted").then_some(row.config))
+}
+
+fn refused(what: &str, key: &str, value: &str) -> Error {
+    Error::forbidden(format!(
+        "{what} is not allowed: the project has {key}={value} (restricted=true)"
+    ))
+}
+
+/// `restricted=true` and the `restricted.containers.*` and `restricted.devices.*` keys
+/// on an instance's expanded config and devices; each refusal names the key. Checked
+/// in the transaction that writes the instance.
+pub fn check_restricted(
+    tx: &Tx,
+    project: &str,
+    config: &Config,
+    devices: &incus_api::Devices,
+) -> Result<()> {
+    let Some(pc) = restricted_config(tx, project)? else {
+        return Ok(());
+    };
+    let on = |k: &str| {
+        config
+            .get(k)
+            .and_then(|v| keys::parse_bool(v))
+            .unwrap_or(false)
+    };
+    let key = "restricted.containers.nesting";
+    if on("security.nesting") && restriction(&pc, key) != "allow" {
+        return Err(refused("security.nesting=true", key, restriction(&pc, key)));
+    }
+    let key = "restricted.containers.privilege";
+    match restriction(&pc, key) {
+        "allow" => {}
+        v => {
+            if on("security.privileged") {
+                return Err(refused("security.privileged=true", key, v));
+            }
+            if v == "isolated" && !on("security.idmap.isolated") {
+                return Err(refused(
+                    "An instance without security.idmap.isolated=true",
+                    key,
+                    v,
+                ));
+            }
+        }
+    }
+    let key = "restricted.containers.lowlevel";
+    if restriction(&pc, key) != "allow" {
+        if let Some(k) = config.keys().find(|k| {
+            k.starts_with("raw.")
+                || k.as_str() == "security.idmap.base"
+                || k.starts_with("linux.kernel_modules")
+        }) {
+            return Err(refused(&format!("The key {k}"), key, restriction(&pc, key)));
+        }
+    }
+    let key = "restricted.containers.interception";
+    let interception = restriction(&pc, key);
+    if interception != "full" {
+        if let Some(k) = config.keys().find(|k| {
+            k.starts_with("security.syscalls.intercept.")
+                && on(k)
+                && !(interception == "allow"
+                    && matches!(
+                        k.as_str(),
+                        "security.syscalls.intercept.mknod"
+                            | "security.syscalls.intercept.setxattr"
+                    ))
+        }) {
+            return Err(refused(&format!("{k}=true"), key, interception));
+        }
+    }
+    for (name, dev) in devices {
+        let dtype = dev.get("type").map(String::as_str).unwrap_or("");
+        let key = format!("restricted.devices.{dtype}");
+        let value = restriction(&pc, &key);
+        let what = format!("Device \"{name}\" (type {dtype})");
+        match (dtype, value) {
+            (_, "allow") if dtype != "disk" => {}
+            ("disk", _) => {
+                // Managed: the root disk and pool volumes; anything else is a host path.
+                let host_path = dev.get("pool").is_none() && dev.get("source").is_some();
+                if !host_path {
+                    continue;
+                }
+                match value {
+                    "allow" => {
+                        let paths = pc
+                            .get("restricted.devices.disk.paths")
+                            .map(String::as_str)
+                            .unwrap_or("");
+                        let src = dev.get("source").map(String::as_str).unwrap_or("");
+                        if !paths.is_empty() && !path_within(src, paths) {
+                            return Err(refused(
+                                &format!("{what} with source {src}"),
+                                "restricted.devices.disk.paths",
+                                paths,
+                            ));
+                        }
+                    }
+                    v => return Err(refused(&format!("{what} with a host source"), &key, v)),
+                }
+            }
+            ("nic", "managed") => {
+                if dev.get("network").is_none() {
+                    return Err(refused(&format!("{what} without network="), &key, value));
+                }
+            }
+            (_, v) => return Err(refused(&what, &key, v)),
+        }
+    }
+    Ok(())
+}
+
+/// Whether `src` is one of the comma-separated `paths` or below one (by components).
+fn path_within(src: &str, paths: &str) -> bool {
+    let src = std::path::Path::new(src);
+    src.is_absolute()
+        && !src
+            .components()
+            .any(|c| c == std::path::Component::ParentDir)
+        && paths
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .any(|p| src.starts_with(p))
+}
+
+/// `restricted.snapshots` (default block in a restricted project): checked before a
+/// snapshot is taken.
+pub fn check_snapshots_allowed(ctx: &Context) -> Result<()> {
+    let project = ctx.project.clone();
+    ctx.db()?.read(|tx| match restricted_config(tx, &project)? {
+        Some(pc) if restriction(&pc, "restricted.snapshots") != "allow" => Err(refused(
+            "Taking a snapshot",
+            "restricted.snapshots",
+            restriction(&pc, "restricted.snapshots"),
+        )),
+        _ => Ok(()),
+    })
+}

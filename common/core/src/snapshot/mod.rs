@@ -164,6 +164,7 @@ pub fn get(ctx: &Context, inst: &str, snap: &str) -> Result<InstanceSnapshot> {
 
 /// `snapshot create INSTANCE [NAME]`.
 pub fn create(ctx: &Context, inst: &str, opts: CreateOptions) -> Result<InstanceSnapshot> {
+    crate::project::check_snapshots_allowed(ctx)?;
     let _lock = instance::lock(ctx, inst)?;
     let row = load(ctx, inst)?;
     let name = create_locked(ctx, &row, &opts, Utc::now(), None)?;
