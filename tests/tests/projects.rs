@@ -669,3 +669,98 @@ fn restricted_project_refusals_name_their_key() {
         ],
     );
 }
+
+/// The bridges on the host now.
+fn bridges() -> std::collections::BTreeSet<String> {
+    list_dir(std::path::Path::new("/sys/class/net"))
+        .into_iter()
+        .filter(|n| {
+            std::path::Path::new("/sys/class/net")
+                .join(n)
+                .join("bridge")
+                .exists()
+        })
+        .collect()
+}
+
+/// Deletes the networks named in each project, whatever happened.
+struct NetCleanup<'a> {
+    env: &'a TestEnv,
+    nets: Vec<(&'a str, &'a str)>,
+}
+
+impl Drop for NetCleanup<'_> {
+    fn drop(&mut self) {
+        for (p, n) in &self.nets {
+            let _ = run(self.env, "incus", &["--project", p, "network", "delete", n]);
+        }
+    }
+}
+
+#[test]
+fn one_network_name_in_two_projects_makes_two_bridges() {
+    let env = TestEnv::initialized();
+    ok(
+        &env,
+        "incus",
+        &["project", "create", "prjn", "-c", "features.networks=true"],
+    );
+    let _cleanup = NetCleanup {
+        env: &env,
+        nets: vec![("default", "prjnet"), ("prjn", "prjnet")],
+    };
+    let before = bridges();
+    ok(
+        &env,
+        "incus",
+        &[
+            "network",
+            "create",
+            "prjnet",
+            "ipv4.address=auto",
+            "ipv6.address=none",
+        ],
+    );
+    ok(
+        &env,
+        "incus",
+        &[
+            "--project",
+            "prjn",
+            "network",
+            "create",
+            "prjnet",
+            "ipv4.address=auto",
+            "ipv6.address=none",
+        ],
+    );
+    let made: Vec<String> = bridges().difference(&before).cloned().collect();
+    assert_eq!(made.len(), 2, "{made:?}");
+    // Their subnets were chosen against each other (host-wide).
+    let addr = |p: &str| {
+        ok(
+            &env,
+            "incus",
+            &["--project", p, "network", "get", "prjnet", "ipv4.address"],
+        )
+        .stdout
+        .trim()
+        .to_string()
+    };
+    let (a, b) = (addr("default"), addr("prjn"));
+    assert_ne!(
+        a.rsplit_once('.').unwrap().0,
+        b.rsplit_once('.').unwrap().0,
+        "{a} {b}"
+    );
+    // A project without the feature sees default's.
+    ok(&env, "incus", &["project", "create", "prjm"]);
+    assert_eq!(addr("prjm"), a);
+    ok(
+        &env,
+        "incus",
+        &["--project", "prjn", "network", "delete", "prjnet"],
+    );
+    ok(&env, "incus", &["network", "delete", "prjnet"]);
+    assert_eq!(bridges(), before);
+}

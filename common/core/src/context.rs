@@ -31,6 +31,8 @@ pub struct Context {
     pub volumes_project: String,
     /// The project holding its profiles (`features.profiles`).
     pub profiles_project: String,
+    /// The project holding its networks (`features.networks`).
+    pub networks_project: String,
     db: RefCell<Option<Db>>,
 }
 
@@ -81,6 +83,7 @@ impl Context {
             project: "default".to_string(),
             volumes_project: "default".to_string(),
             profiles_project: "default".to_string(),
+            networks_project: "default".to_string(),
             db: RefCell::new(None),
         })
     }
@@ -91,17 +94,20 @@ impl Context {
             self.project = project.to_string();
             self.volumes_project = project.to_string();
             self.profiles_project = project.to_string();
+            self.networks_project = project.to_string();
             return Ok(());
         }
-        let ((_, volumes), (_, profiles)) = self.db()?.read(|tx| {
+        let ((_, volumes), (_, profiles), (_, networks)) = self.db()?.read(|tx| {
             Ok((
                 incus_db::feature_project(tx, project, "features.storage.volumes")?,
                 incus_db::feature_project(tx, project, "features.profiles")?,
+                incus_db::feature_project(tx, project, "features.networks")?,
             ))
         })?;
         self.project = project.to_string();
         self.volumes_project = volumes;
         self.profiles_project = profiles;
+        self.networks_project = networks;
         Ok(())
     }
 
@@ -328,7 +334,10 @@ impl Context {
     /// The lock of a network (create, update, rename, delete).
     pub fn lock_network(&self, name: &str) -> Result<Lock> {
         lock::lock(
-            &self.lock_path("network", name),
+            &self.lock_path(
+                "network",
+                &crate::names::project_prefixed(&self.networks_project, name),
+            ),
             LOCK_TIMEOUT,
             &format!("Network \"{name}\""),
         )
@@ -336,13 +345,19 @@ impl Context {
 
     /// Tries the lock of a network without waiting (repair of half-done work).
     pub fn try_lock_network(&self, name: &str) -> Result<Option<Lock>> {
-        lock::try_lock(&self.lock_path("network", name))
+        lock::try_lock(&self.lock_path(
+            "network",
+            &crate::names::project_prefixed(&self.networks_project, name),
+        ))
     }
 
     /// The leaf lock guarding a network's host side (bridge, dnsmasq, nft).
     pub fn lock_network_up(&self, name: &str) -> Result<Lock> {
         lock::lock(
-            &self.lock_path("netup", name),
+            &self.lock_path(
+                "netup",
+                &crate::names::project_prefixed(&self.networks_project, name),
+            ),
             LOCK_TIMEOUT,
             &format!("Network \"{name}\""),
         )

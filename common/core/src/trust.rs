@@ -391,6 +391,13 @@ pub fn token_create(
 ) -> Result<(String, JoinToken)> {
     check_options(opts)?;
     crate::names::validate_object_name("Client", client_name)?;
+    // The projects must exist now (they are checked again at redemption).
+    ctx.db()?.read(|tx| {
+        for p in &opts.projects {
+            incus_db::project_id(tx, p)?;
+        }
+        Ok(())
+    })?;
     let addresses = token_addresses(ctx)?;
     let fp = {
         let pem = server_cert(ctx)?;

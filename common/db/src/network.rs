@@ -46,10 +46,19 @@ fn network_from_row(r: &rusqlite::Row) -> rusqlite::Result<NetworkRow> {
 /// Every network of a project, pending ones included.
 pub fn network_list(tx: &Tx, project: &str) -> Result<Vec<NetworkRow>> {
     let pid = feature_project_id(tx, project, "features.networks")?;
+    network_list_of(tx, Some(pid))
+}
+
+/// Every network of every project (host-wide choices: subnets).
+pub fn network_list_all(tx: &Tx) -> Result<Vec<NetworkRow>> {
+    network_list_of(tx, None)
+}
+
+fn network_list_of(tx: &Tx, pid: Option<i64>) -> Result<Vec<NetworkRow>> {
     let mut configs = load_kv_all(tx, &NETWORK_CFG)?;
     let mut stmt = tx
         .prepare_cached(&format!(
-            "{NETWORK_SELECT} WHERE n.project_id = ?1 ORDER BY n.name"
+            "{NETWORK_SELECT} WHERE ?1 IS NULL OR n.project_id = ?1 ORDER BY n.name"
         ))
         .map_err(sql_err)?;
     let rows = stmt.query_map([pid], network_from_row).map_err(sql_err)?;
