@@ -2,7 +2,7 @@
 //! create/rename/delete/features, limits under concurrency, and the REST API with the
 //! upstream client. Real containers; every name carries `prj`.
 
-use incus_tests::serve::{to_output, upstream_present, Server};
+use incus_tests::serve::{pylxd_python, to_output, upstream_present, Server};
 use incus_tests::{busybox_images, exit, list_dir, Output, TestEnv};
 use std::path::PathBuf;
 use std::sync::Barrier;
@@ -763,4 +763,60 @@ fn one_network_name_in_two_projects_makes_two_bridges() {
     );
     ok(&env, "incus", &["network", "delete", "prjnet"]);
     assert_eq!(bridges(), before);
+}
+
+const PYLXD_PROJECT: &str = r#"
+import json, sys, urllib.parse, pylxd
+ep = "http+unix://" + urllib.parse.quote(sys.argv[1], safe="")
+c = pylxd.Client(endpoint=ep, project="prjpy")
+d = pylxd.Client(endpoint=ep)
+inst = c.instances.create({"name": "prj-py1", "source": {"type": "image", "alias": "busybox"}}, wait=True)
+inst.start(wait=True)
+r = inst.execute(["hostname"])
+out = {
+    # pylxd 2.4 keeps the "?project=" of the URLs (upstream's answer too) in the name.
+    "mine": [(i.name.split("?")[0], i.status) for i in c.instances.all()],
+    "default": [i.name for i in d.instances.all()],
+    "hostname": r.stdout.strip(),
+}
+inst.stop(wait=True, force=True)
+inst.delete(wait=True)
+out["after"] = [i.name for i in c.instances.all()]
+print(json.dumps(out))
+"#;
+
+#[test]
+fn pylxd_in_a_project() {
+    let python = pylxd_python();
+    let env = TestEnv::initialized();
+    let img = busybox_images("projects-pylxd");
+    env.import(&[&img.unified], "busybox");
+    ok(
+        &env,
+        "incus",
+        &["project", "create", "prjpy", "-c", "features.images=false"],
+    );
+    root_disk(&env, "prjpy");
+    let _cleanup = Cleanup {
+        env: &env,
+        projects: vec!["prjpy"],
+    };
+    let srv = Server::start(&env);
+    let o = std::process::Command::new(python)
+        .args(["-c", PYLXD_PROJECT])
+        .arg(&srv.socket)
+        .output()
+        .expect("python");
+    let o = to_output("pylxd script".into(), o).ok();
+    assert_eq!(
+        o.json(),
+        serde_json::json!({
+            "mine": [["prj-py1", "Running"]],
+            "default": [],
+            "hostname": "prj-py1",
+            "after": [],
+        }),
+        "{}",
+        srv.log()
+    );
 }
