@@ -253,8 +253,9 @@ SELECT p.id, f.key, 'true' FROM projects p,
 WHERE p.name = 'default';
 "#,
     // 4: the projects a restricted client certificate may reach (upstream's table).
+    // `IF NOT EXISTS`: tests replay migrations over a current database.
     r#"
-CREATE TABLE certificates_projects (
+CREATE TABLE IF NOT EXISTS certificates_projects (
     certificate_id INTEGER NOT NULL REFERENCES certificates (id) ON DELETE CASCADE,
     project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
     UNIQUE (certificate_id, project_id)
