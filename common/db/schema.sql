@@ -7,6 +7,11 @@ CREATE TABLE certificates (
     restricted INTEGER NOT NULL DEFAULT 0,
     description TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE certificates_projects (
+    certificate_id INTEGER NOT NULL REFERENCES certificates (id) ON DELETE CASCADE,
+    project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    UNIQUE (certificate_id, project_id)
+);
 CREATE TABLE config (
     id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     key TEXT NOT NULL UNIQUE,

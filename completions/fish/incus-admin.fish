@@ -24,7 +24,7 @@ function __fish_incus_admin_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c incus-admin -n "__fish_incus_admin_needs_command" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-admin -n "__fish_incus_admin_needs_command" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-admin -n "__fish_incus_admin_needs_command" -s q -l quiet -d 'Print less'
 complete -c incus-admin -n "__fish_incus_admin_needs_command" -s h -l help -d 'Print help'
 complete -c incus-admin -n "__fish_incus_admin_needs_command" -s V -l version -d 'Print version'
@@ -42,7 +42,7 @@ complete -c incus-admin -n "__fish_incus_admin_using_subcommand init" -l storage
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand init" -l storage-pool -d 'With --auto: an existing source for the pool (a btrfs directory), or the new pool\'s name with --storage-create-loop/-device' -r
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand init" -l network-address -d 'With --auto: address to listen on for HTTPS (core.https_address)' -r
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand init" -l network-port -d 'With --auto: HTTPS port (default 8443)' -r
-complete -c incus-admin -n "__fish_incus_admin_using_subcommand init" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-admin -n "__fish_incus_admin_using_subcommand init" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand init" -l minimal -d 'Minimal set-up, no questions, no network'
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand init" -l preseed -d 'Read a preseed YAML document from standard input'
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand init" -l auto -d 'Automatic set-up with upstream\'s defaults'
@@ -55,20 +55,20 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-admin -n "__fish_incus_admin_using_subcommand check" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-admin -n "__fish_incus_admin_using_subcommand check" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand check" -s q -l quiet -d 'Print less'
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-admin -n "__fish_incus_admin_using_subcommand boot" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-admin -n "__fish_incus_admin_using_subcommand boot" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand boot" -l force -d 'Run again even if this boot was already handled'
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand boot" -s q -l quiet -d 'Print less'
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand boot" -s h -l help -d 'Print help'
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand waitready" -s t -l timeout -d 'Seconds to wait before giving up (0: forever)' -r
-complete -c incus-admin -n "__fish_incus_admin_using_subcommand waitready" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-admin -n "__fish_incus_admin_using_subcommand waitready" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand waitready" -l serve -d 'Also wait for incus-serve when it is not configured (ours: for a service manager that has just started it)'
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand waitready" -s q -l quiet -d 'Print less'
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand waitready" -s h -l help -d 'Print help'
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand shutdown" -s t -l timeout -d 'Seconds to wait before giving up (0: no limit); instances still running then are killed and the command exits 1' -r
-complete -c incus-admin -n "__fish_incus_admin_using_subcommand shutdown" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-admin -n "__fish_incus_admin_using_subcommand shutdown" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand shutdown" -s f -l force -d 'Kill the instances at once instead of waiting for a clean halt'
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand shutdown" -s q -l quiet -d 'Print less'
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand shutdown" -s h -l help -d 'Print help'
@@ -77,12 +77,12 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-admin -n "__fish_incus_admin_using_subcommand sql" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-admin -n "__fish_incus_admin_using_subcommand sql" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand sql" -l write -d 'Allow statements that change the database'
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand sql" -s q -l quiet -d 'Print less'
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand sql" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand recover" -l pool -d 'A pool that is not in the database: NAME,DRIVER,SOURCE[,KEY=VALUE...] (repeatable)' -r
-complete -c incus-admin -n "__fish_incus_admin_using_subcommand recover" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-admin -n "__fish_incus_admin_using_subcommand recover" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand recover" -s y -l yes -d 'Ask nothing: take the proposed pools and recover what is found (missing dependencies are an error)'
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand recover" -s q -l quiet -d 'Print less'
 complete -c incus-admin -n "__fish_incus_admin_using_subcommand recover" -s h -l help -d 'Print help'

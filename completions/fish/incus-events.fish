@@ -1,4 +1,4 @@
-complete -c incus-events -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-events -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-events -l type -d 'Event types to show (repeatable: lifecycle, logging, operation); all by default' -r
 complete -c incus-events -s f -l format -d 'Output format' -r -f -a "yaml\t''
 json\t''

@@ -24,7 +24,7 @@ function __fish_incus_net_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c incus-net -n "__fish_incus_net_needs_command" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-net -n "__fish_incus_net_needs_command" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-net -n "__fish_incus_net_needs_command" -s q -l quiet -d 'Print less'
 complete -c incus-net -n "__fish_incus_net_needs_command" -s h -l help -d 'Print help'
 complete -c incus-net -n "__fish_incus_net_needs_command" -s V -l version -d 'Print version'
@@ -49,7 +49,7 @@ complete -c incus-net -n "__fish_incus_net_needs_command" -f -a "detach-profile"
 complete -c incus-net -n "__fish_incus_net_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c incus-net -n "__fish_incus_net_using_subcommand create" -s t -l type -d 'Network type' -r
 complete -c incus-net -n "__fish_incus_net_using_subcommand create" -l description -d 'Description' -r
-complete -c incus-net -n "__fish_incus_net_using_subcommand create" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-net -n "__fish_incus_net_using_subcommand create" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-net -n "__fish_incus_net_using_subcommand create" -s q -l quiet -d 'Print less'
 complete -c incus-net -n "__fish_incus_net_using_subcommand create" -s h -l help -d 'Print help'
 complete -c incus-net -n "__fish_incus_net_using_subcommand list" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
@@ -57,7 +57,7 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-net -n "__fish_incus_net_using_subcommand list" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-net -n "__fish_incus_net_using_subcommand list" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-net -n "__fish_incus_net_using_subcommand list" -s q -l quiet -d 'Print less'
 complete -c incus-net -n "__fish_incus_net_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c incus-net -n "__fish_incus_net_using_subcommand ls" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
@@ -65,7 +65,7 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-net -n "__fish_incus_net_using_subcommand ls" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-net -n "__fish_incus_net_using_subcommand ls" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-net -n "__fish_incus_net_using_subcommand ls" -s q -l quiet -d 'Print less'
 complete -c incus-net -n "__fish_incus_net_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c incus-net -n "__fish_incus_net_using_subcommand show" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
@@ -73,34 +73,34 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-net -n "__fish_incus_net_using_subcommand show" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-net -n "__fish_incus_net_using_subcommand show" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-net -n "__fish_incus_net_using_subcommand show" -s q -l quiet -d 'Print less'
 complete -c incus-net -n "__fish_incus_net_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-net -n "__fish_incus_net_using_subcommand info" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-net -n "__fish_incus_net_using_subcommand info" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-net -n "__fish_incus_net_using_subcommand info" -s q -l quiet -d 'Print less'
 complete -c incus-net -n "__fish_incus_net_using_subcommand info" -s h -l help -d 'Print help'
-complete -c incus-net -n "__fish_incus_net_using_subcommand get" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-net -n "__fish_incus_net_using_subcommand get" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-net -n "__fish_incus_net_using_subcommand get" -s q -l quiet -d 'Print less'
 complete -c incus-net -n "__fish_incus_net_using_subcommand get" -s h -l help -d 'Print help'
-complete -c incus-net -n "__fish_incus_net_using_subcommand set" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-net -n "__fish_incus_net_using_subcommand set" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-net -n "__fish_incus_net_using_subcommand set" -s q -l quiet -d 'Print less'
 complete -c incus-net -n "__fish_incus_net_using_subcommand set" -s h -l help -d 'Print help'
-complete -c incus-net -n "__fish_incus_net_using_subcommand unset" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-net -n "__fish_incus_net_using_subcommand unset" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-net -n "__fish_incus_net_using_subcommand unset" -s q -l quiet -d 'Print less'
 complete -c incus-net -n "__fish_incus_net_using_subcommand unset" -s h -l help -d 'Print help'
-complete -c incus-net -n "__fish_incus_net_using_subcommand edit" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-net -n "__fish_incus_net_using_subcommand edit" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-net -n "__fish_incus_net_using_subcommand edit" -s q -l quiet -d 'Print less'
 complete -c incus-net -n "__fish_incus_net_using_subcommand edit" -s h -l help -d 'Print help'
-complete -c incus-net -n "__fish_incus_net_using_subcommand rename" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-net -n "__fish_incus_net_using_subcommand rename" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-net -n "__fish_incus_net_using_subcommand rename" -s q -l quiet -d 'Print less'
 complete -c incus-net -n "__fish_incus_net_using_subcommand rename" -s h -l help -d 'Print help'
-complete -c incus-net -n "__fish_incus_net_using_subcommand mv" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-net -n "__fish_incus_net_using_subcommand mv" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-net -n "__fish_incus_net_using_subcommand mv" -s q -l quiet -d 'Print less'
 complete -c incus-net -n "__fish_incus_net_using_subcommand mv" -s h -l help -d 'Print help'
-complete -c incus-net -n "__fish_incus_net_using_subcommand delete" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-net -n "__fish_incus_net_using_subcommand delete" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-net -n "__fish_incus_net_using_subcommand delete" -s q -l quiet -d 'Print less'
 complete -c incus-net -n "__fish_incus_net_using_subcommand delete" -s h -l help -d 'Print help'
-complete -c incus-net -n "__fish_incus_net_using_subcommand rm" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-net -n "__fish_incus_net_using_subcommand rm" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-net -n "__fish_incus_net_using_subcommand rm" -s q -l quiet -d 'Print less'
 complete -c incus-net -n "__fish_incus_net_using_subcommand rm" -s h -l help -d 'Print help'
 complete -c incus-net -n "__fish_incus_net_using_subcommand list-leases" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
@@ -108,19 +108,19 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-net -n "__fish_incus_net_using_subcommand list-leases" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-net -n "__fish_incus_net_using_subcommand list-leases" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-net -n "__fish_incus_net_using_subcommand list-leases" -s q -l quiet -d 'Print less'
 complete -c incus-net -n "__fish_incus_net_using_subcommand list-leases" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-net -n "__fish_incus_net_using_subcommand attach" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-net -n "__fish_incus_net_using_subcommand attach" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-net -n "__fish_incus_net_using_subcommand attach" -s q -l quiet -d 'Print less'
 complete -c incus-net -n "__fish_incus_net_using_subcommand attach" -s h -l help -d 'Print help'
-complete -c incus-net -n "__fish_incus_net_using_subcommand detach" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-net -n "__fish_incus_net_using_subcommand detach" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-net -n "__fish_incus_net_using_subcommand detach" -s q -l quiet -d 'Print less'
 complete -c incus-net -n "__fish_incus_net_using_subcommand detach" -s h -l help -d 'Print help'
-complete -c incus-net -n "__fish_incus_net_using_subcommand attach-profile" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-net -n "__fish_incus_net_using_subcommand attach-profile" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-net -n "__fish_incus_net_using_subcommand attach-profile" -s q -l quiet -d 'Print less'
 complete -c incus-net -n "__fish_incus_net_using_subcommand attach-profile" -s h -l help -d 'Print help'
-complete -c incus-net -n "__fish_incus_net_using_subcommand detach-profile" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-net -n "__fish_incus_net_using_subcommand detach-profile" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-net -n "__fish_incus_net_using_subcommand detach-profile" -s q -l quiet -d 'Print less'
 complete -c incus-net -n "__fish_incus_net_using_subcommand detach-profile" -s h -l help -d 'Print help'
 complete -c incus-net -n "__fish_incus_net_using_subcommand help; and not __fish_seen_subcommand_from create list show info get set unset edit rename delete list-leases attach detach attach-profile detach-profile help" -f -a "create" -d 'Create a network: NAME [KEY=VALUE...]'

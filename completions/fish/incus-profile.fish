@@ -24,7 +24,7 @@ function __fish_incus_profile_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c incus-profile -n "__fish_incus_profile_needs_command" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-profile -n "__fish_incus_profile_needs_command" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-profile -n "__fish_incus_profile_needs_command" -s q -l quiet -d 'Print less'
 complete -c incus-profile -n "__fish_incus_profile_needs_command" -s h -l help -d 'Print help'
 complete -c incus-profile -n "__fish_incus_profile_needs_command" -s V -l version -d 'Print version'
@@ -42,13 +42,10 @@ complete -c incus-profile -n "__fish_incus_profile_needs_command" -f -a "rename"
 complete -c incus-profile -n "__fish_incus_profile_needs_command" -f -a "mv" -d 'Rename a profile'
 complete -c incus-profile -n "__fish_incus_profile_needs_command" -f -a "copy" -d 'Copy a profile'
 complete -c incus-profile -n "__fish_incus_profile_needs_command" -f -a "cp" -d 'Copy a profile'
-complete -c incus-profile -n "__fish_incus_profile_needs_command" -f -a "add" -d 'Add a profile to an instance'
-complete -c incus-profile -n "__fish_incus_profile_needs_command" -f -a "assign" -d 'Assign a set of comma-separated profiles to an instance (replacing its list)'
-complete -c incus-profile -n "__fish_incus_profile_needs_command" -f -a "remove" -d 'Remove a profile from an instance'
 complete -c incus-profile -n "__fish_incus_profile_needs_command" -f -a "device" -d 'Manage profile devices'
 complete -c incus-profile -n "__fish_incus_profile_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand create" -l description -d 'Description' -r
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand create" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand create" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand create" -s q -l quiet -d 'Print less'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand create" -s h -l help -d 'Print help'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand list" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
@@ -56,7 +53,7 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand list" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand list" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand list" -s q -l quiet -d 'Print less'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand ls" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
@@ -64,7 +61,7 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand ls" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand ls" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand ls" -s q -l quiet -d 'Print less'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand show" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
@@ -72,50 +69,40 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand show" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand show" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand show" -s q -l quiet -d 'Print less'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand edit" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand edit" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand edit" -s q -l quiet -d 'Print less'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand edit" -s h -l help -d 'Print help'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand get" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand get" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand get" -s q -l quiet -d 'Print less'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand get" -s h -l help -d 'Print help'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand set" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand set" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand set" -s q -l quiet -d 'Print less'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand set" -s h -l help -d 'Print help'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand unset" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand unset" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand unset" -s q -l quiet -d 'Print less'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand unset" -s h -l help -d 'Print help'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand delete" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand delete" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand delete" -s q -l quiet -d 'Print less'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand delete" -s h -l help -d 'Print help'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand rm" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand rm" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand rm" -s q -l quiet -d 'Print less'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand rm" -s h -l help -d 'Print help'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand rename" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand rename" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand rename" -s q -l quiet -d 'Print less'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand rename" -s h -l help -d 'Print help'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand mv" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand mv" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand mv" -s q -l quiet -d 'Print less'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand mv" -s h -l help -d 'Print help'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand copy" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand copy" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand copy" -s q -l quiet -d 'Print less'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand copy" -s h -l help -d 'Print help'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand cp" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand cp" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand cp" -s q -l quiet -d 'Print less'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand cp" -s h -l help -d 'Print help'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand add" -l project -d 'Project to act on (only `default` exists for now)' -r
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand add" -s q -l quiet -d 'Print less'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand add" -s h -l help -d 'Print help'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand assign" -l project -d 'Project to act on (only `default` exists for now)' -r
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand assign" -l no-profiles -d 'Remove all profiles from the instance'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand assign" -s q -l quiet -d 'Print less'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand assign" -s h -l help -d 'Print help'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand remove" -l project -d 'Project to act on (only `default` exists for now)' -r
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand remove" -s q -l quiet -d 'Print less'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand remove" -s h -l help -d 'Print help'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and not __fish_seen_subcommand_from add get list ls remove rm set show unset help" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and not __fish_seen_subcommand_from add get list ls remove rm set show unset help" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and not __fish_seen_subcommand_from add get list ls remove rm set show unset help" -s q -l quiet -d 'Print less'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and not __fish_seen_subcommand_from add get list ls remove rm set show unset help" -s h -l help -d 'Print help'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and not __fish_seen_subcommand_from add get list ls remove rm set show unset help" -f -a "add" -d 'Add a device: NAME DEVICE TYPE [KEY=VALUE...]'
@@ -128,31 +115,31 @@ complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and 
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and not __fish_seen_subcommand_from add get list ls remove rm set show unset help" -f -a "show" -d 'Show the devices'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and not __fish_seen_subcommand_from add get list ls remove rm set show unset help" -f -a "unset" -d 'Unset a device key'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and not __fish_seen_subcommand_from add get list ls remove rm set show unset help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from add" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from add" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print less'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from get" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from get" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from get" -s q -l quiet -d 'Print less'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from get" -s h -l help -d 'Print help'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from list" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from list" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print less'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from ls" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from ls" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print less'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from remove" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from remove" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print less'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from rm" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from rm" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from rm" -s q -l quiet -d 'Print less'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from set" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from set" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from set" -s q -l quiet -d 'Print less'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from show" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from show" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print less'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from unset" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from unset" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from unset" -s q -l quiet -d 'Print less'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from unset" -s h -l help -d 'Print help'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add a device: NAME DEVICE TYPE [KEY=VALUE...]'
@@ -163,21 +150,18 @@ complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and 
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show the devices'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from help" -f -a "unset" -d 'Unset a device key'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand device; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and not __fish_seen_subcommand_from create list show edit get set unset delete rename copy add assign remove device help" -f -a "create" -d 'Create a profile'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and not __fish_seen_subcommand_from create list show edit get set unset delete rename copy add assign remove device help" -f -a "list" -d 'List profiles'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and not __fish_seen_subcommand_from create list show edit get set unset delete rename copy add assign remove device help" -f -a "show" -d 'Show a profile'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and not __fish_seen_subcommand_from create list show edit get set unset delete rename copy add assign remove device help" -f -a "edit" -d 'Edit a profile as YAML (from stdin when it is not a terminal)'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and not __fish_seen_subcommand_from create list show edit get set unset delete rename copy add assign remove device help" -f -a "get" -d 'Get a profile key'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and not __fish_seen_subcommand_from create list show edit get set unset delete rename copy add assign remove device help" -f -a "set" -d 'Set profile keys: PROFILE KEY=VALUE... or PROFILE KEY VALUE'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and not __fish_seen_subcommand_from create list show edit get set unset delete rename copy add assign remove device help" -f -a "unset" -d 'Unset a profile key'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and not __fish_seen_subcommand_from create list show edit get set unset delete rename copy add assign remove device help" -f -a "delete" -d 'Delete profiles'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and not __fish_seen_subcommand_from create list show edit get set unset delete rename copy add assign remove device help" -f -a "rename" -d 'Rename a profile'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and not __fish_seen_subcommand_from create list show edit get set unset delete rename copy add assign remove device help" -f -a "copy" -d 'Copy a profile'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and not __fish_seen_subcommand_from create list show edit get set unset delete rename copy add assign remove device help" -f -a "add" -d 'Add a profile to an instance'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and not __fish_seen_subcommand_from create list show edit get set unset delete rename copy add assign remove device help" -f -a "assign" -d 'Assign a set of comma-separated profiles to an instance (replacing its list)'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and not __fish_seen_subcommand_from create list show edit get set unset delete rename copy add assign remove device help" -f -a "remove" -d 'Remove a profile from an instance'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and not __fish_seen_subcommand_from create list show edit get set unset delete rename copy add assign remove device help" -f -a "device" -d 'Manage profile devices'
-complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and not __fish_seen_subcommand_from create list show edit get set unset delete rename copy add assign remove device help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and not __fish_seen_subcommand_from create list show edit get set unset delete rename copy device help" -f -a "create" -d 'Create a profile'
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and not __fish_seen_subcommand_from create list show edit get set unset delete rename copy device help" -f -a "list" -d 'List profiles'
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and not __fish_seen_subcommand_from create list show edit get set unset delete rename copy device help" -f -a "show" -d 'Show a profile'
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and not __fish_seen_subcommand_from create list show edit get set unset delete rename copy device help" -f -a "edit" -d 'Edit a profile as YAML (from stdin when it is not a terminal)'
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and not __fish_seen_subcommand_from create list show edit get set unset delete rename copy device help" -f -a "get" -d 'Get a profile key'
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and not __fish_seen_subcommand_from create list show edit get set unset delete rename copy device help" -f -a "set" -d 'Set profile keys: PROFILE KEY=VALUE... or PROFILE KEY VALUE'
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and not __fish_seen_subcommand_from create list show edit get set unset delete rename copy device help" -f -a "unset" -d 'Unset a profile key'
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and not __fish_seen_subcommand_from create list show edit get set unset delete rename copy device help" -f -a "delete" -d 'Delete profiles'
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and not __fish_seen_subcommand_from create list show edit get set unset delete rename copy device help" -f -a "rename" -d 'Rename a profile'
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and not __fish_seen_subcommand_from create list show edit get set unset delete rename copy device help" -f -a "copy" -d 'Copy a profile'
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and not __fish_seen_subcommand_from create list show edit get set unset delete rename copy device help" -f -a "device" -d 'Manage profile devices'
+complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and not __fish_seen_subcommand_from create list show edit get set unset delete rename copy device help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and __fish_seen_subcommand_from device" -f -a "add" -d 'Add a device: NAME DEVICE TYPE [KEY=VALUE...]'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and __fish_seen_subcommand_from device" -f -a "get" -d 'Get a device key'
 complete -c incus-profile -n "__fish_incus_profile_using_subcommand help; and __fish_seen_subcommand_from device" -f -a "list" -d 'List devices'

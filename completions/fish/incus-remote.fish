@@ -24,7 +24,7 @@ function __fish_incus_remote_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c incus-remote -n "__fish_incus_remote_needs_command" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-remote -n "__fish_incus_remote_needs_command" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-remote -n "__fish_incus_remote_needs_command" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_needs_command" -s h -l help -d 'Print help'
 complete -c incus-remote -n "__fish_incus_remote_needs_command" -s V -l version -d 'Print version'
@@ -51,7 +51,7 @@ complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l passwo
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l protocol -d 'Server protocol (incus or simplestreams)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l auth-type -d 'Authentication type (only tls)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l remote-project -d 'Project to use on the remote by default (also taken from --project)' -r
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l accept-certificate -d 'Accept the server certificate without asking'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -l public -d 'Public image server (no authentication)'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand add" -s q -l quiet -d 'Print less'
@@ -62,7 +62,7 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand list" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand list" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand list" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand ls" -s c -l columns -d 'Columns (n name, u URL, p protocol, a auth type, P public, s static, g global)' -r
@@ -71,43 +71,43 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand ls" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand ls" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand ls" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand remove" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand remove" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand remove" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand remove" -s h -l help -d 'Print help'
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand rm" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand rm" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand rm" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand rm" -s h -l help -d 'Print help'
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand rename" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand rename" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand rename" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand rename" -s h -l help -d 'Print help'
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand mv" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand mv" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand mv" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand mv" -s h -l help -d 'Print help'
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand switch" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand switch" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand switch" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand switch" -s h -l help -d 'Print help'
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand set-default" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand set-default" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand set-default" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand set-default" -s h -l help -d 'Print help'
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand get-default" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand get-default" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand get-default" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand get-default" -s h -l help -d 'Print help'
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand set-url" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand set-url" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand set-url" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand set-url" -s h -l help -d 'Print help'
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand get-client-certificate" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand get-client-certificate" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand get-client-certificate" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand get-client-certificate" -s h -l help -d 'Print help'
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand generate-certificate" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand generate-certificate" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand generate-certificate" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand generate-certificate" -s h -l help -d 'Print help'
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand version" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand version" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand version" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand version" -s h -l help -d 'Print help'
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and not __fish_seen_subcommand_from add list ls remove rm rename mv help" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and not __fish_seen_subcommand_from add list ls remove rm rename mv help" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and not __fish_seen_subcommand_from add list ls remove rm rename mv help" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and not __fish_seen_subcommand_from add list ls remove rm rename mv help" -s h -l help -d 'Print help'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and not __fish_seen_subcommand_from add list ls remove rm rename mv help" -f -a "add" -d 'Add an alias: NAME TARGET (`@ARGS@`, `@ARG1@`... take the arguments)'
@@ -118,7 +118,7 @@ complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and not
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and not __fish_seen_subcommand_from add list ls remove rm rename mv help" -f -a "rename" -d 'Rename an alias'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and not __fish_seen_subcommand_from add list ls remove rm rename mv help" -f -a "mv" -d 'Rename an alias'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and not __fish_seen_subcommand_from add list ls remove rm rename mv help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from add" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from add" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from list" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
@@ -126,7 +126,7 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from list" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from list" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from ls" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
@@ -134,19 +134,19 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from ls" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from ls" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from remove" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from remove" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from rm" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from rm" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from rm" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from rename" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from rename" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from rename" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from rename" -s h -l help -d 'Print help'
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from mv" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from mv" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from mv" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from mv" -s h -l help -d 'Print help'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add an alias: NAME TARGET (`@ARGS@`, `@ARG1@`... take the arguments)'
@@ -154,12 +154,12 @@ complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __f
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove an alias'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from help" -f -a "rename" -d 'Rename an alias'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand alias; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand expand-alias" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand expand-alias" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand expand-alias" -s q -l quiet -d 'Print less'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand expand-alias" -s h -l help -d 'Print help'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand query" -s X -l request -d 'HTTP method' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand query" -s d -l data -d 'Request body (JSON; `-` reads stdin)' -r
-complete -c incus-remote -n "__fish_incus_remote_using_subcommand query" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-remote -n "__fish_incus_remote_using_subcommand query" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand query" -l wait -d 'Wait for an asynchronous operation to finish'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand query" -l raw -d 'Print the whole response, not only its metadata'
 complete -c incus-remote -n "__fish_incus_remote_using_subcommand query" -s q -l quiet -d 'Print less'

@@ -24,7 +24,7 @@ function __fish_incus_snapshot_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c incus-snapshot -n "__fish_incus_snapshot_needs_command" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-snapshot -n "__fish_incus_snapshot_needs_command" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-snapshot -n "__fish_incus_snapshot_needs_command" -s q -l quiet -d 'Print less'
 complete -c incus-snapshot -n "__fish_incus_snapshot_needs_command" -s h -l help -d 'Print help'
 complete -c incus-snapshot -n "__fish_incus_snapshot_needs_command" -s V -l version -d 'Print version'
@@ -42,16 +42,16 @@ complete -c incus-snapshot -n "__fish_incus_snapshot_needs_command" -f -a "auto"
 complete -c incus-snapshot -n "__fish_incus_snapshot_needs_command" -f -a "timer" -d 'Install or remove the timer that runs `auto` every minute'
 complete -c incus-snapshot -n "__fish_incus_snapshot_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand create" -l description -d 'Snapshot description' -r
-complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand create" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand create" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand create" -l stateful -d 'Whether or not to snapshot the instance\'s running state (needs CRIU)'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand create" -l no-expiry -d 'Ignore any configured auto-expiry for the snapshot'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand create" -l reuse -d 'If the snapshot name already exists, delete and create a new one'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand create" -s q -l quiet -d 'Print less'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand create" -s h -l help -d 'Print help'
-complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand delete" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand delete" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand delete" -s q -l quiet -d 'Print less'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand delete" -s h -l help -d 'Print help'
-complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand rm" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand rm" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand rm" -s q -l quiet -d 'Print less'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand rm" -s h -l help -d 'Print help'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand list" -s c -l columns -d 'Columns (n name, T taken at, E expires at, s stateful)' -r
@@ -60,7 +60,7 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand list" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand list" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand list" -s q -l quiet -d 'Print less'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand ls" -s c -l columns -d 'Columns (n name, T taken at, E expires at, s stateful)' -r
@@ -69,16 +69,16 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand ls" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand ls" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand ls" -s q -l quiet -d 'Print less'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand rename" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand rename" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand rename" -s q -l quiet -d 'Print less'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand rename" -s h -l help -d 'Print help'
-complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand mv" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand mv" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand mv" -s q -l quiet -d 'Print less'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand mv" -s h -l help -d 'Print help'
-complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand restore" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand restore" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand restore" -l stateful -d 'Whether or not to restore the instance\'s running state from snapshot (needs CRIU)'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand restore" -s q -l quiet -d 'Print less'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand restore" -s h -l help -d 'Print help'
@@ -87,10 +87,10 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand show" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand show" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand show" -s q -l quiet -d 'Print less'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand info" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand info" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand info" -s q -l quiet -d 'Print less'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand info" -s h -l help -d 'Print help'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand auto" -l now -d 'The time to act as of (RFC 3339), instead of the clock' -r
@@ -99,23 +99,23 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand auto" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand auto" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand auto" -s q -l quiet -d 'Print less'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand auto" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand timer; and not __fish_seen_subcommand_from install remove help" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand timer; and not __fish_seen_subcommand_from install remove help" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand timer; and not __fish_seen_subcommand_from install remove help" -s q -l quiet -d 'Print less'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand timer; and not __fish_seen_subcommand_from install remove help" -s h -l help -d 'Print help'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand timer; and not __fish_seen_subcommand_from install remove help" -f -a "install" -d 'Write a systemd service and timer (default when systemd runs) or a cron.d line'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand timer; and not __fish_seen_subcommand_from install remove help" -f -a "remove" -d 'Remove what `timer install` wrote'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand timer; and not __fish_seen_subcommand_from install remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand timer; and __fish_seen_subcommand_from install" -l root -d 'Write under this root instead of /' -r -F
-complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand timer; and __fish_seen_subcommand_from install" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand timer; and __fish_seen_subcommand_from install" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand timer; and __fish_seen_subcommand_from install" -l systemd -d 'A systemd service + timer pair'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand timer; and __fish_seen_subcommand_from install" -l cron -d 'A line in /etc/cron.d'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand timer; and __fish_seen_subcommand_from install" -s q -l quiet -d 'Print less'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand timer; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand timer; and __fish_seen_subcommand_from remove" -l root -d 'Remove under this root instead of /' -r -F
-complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand timer; and __fish_seen_subcommand_from remove" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand timer; and __fish_seen_subcommand_from remove" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand timer; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print less'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand timer; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c incus-snapshot -n "__fish_incus_snapshot_using_subcommand timer; and __fish_seen_subcommand_from help" -f -a "install" -d 'Write a systemd service and timer (default when systemd runs) or a cron.d line'

@@ -24,7 +24,7 @@ function __fish_incus_storage_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c incus-storage -n "__fish_incus_storage_needs_command" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_needs_command" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_needs_command" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_needs_command" -s h -l help -d 'Print help'
 complete -c incus-storage -n "__fish_incus_storage_needs_command" -s V -l version -d 'Print version'
@@ -42,7 +42,7 @@ complete -c incus-storage -n "__fish_incus_storage_needs_command" -f -a "rm" -d 
 complete -c incus-storage -n "__fish_incus_storage_needs_command" -f -a "volume" -d 'Manage storage volumes'
 complete -c incus-storage -n "__fish_incus_storage_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand create" -l description -d 'Description' -r
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand create" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand create" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand create" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand create" -s h -l help -d 'Print help'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand list" -s c -l columns -d 'Columns (n name, D driver, d description, S source, u used by, s state)' -r
@@ -51,7 +51,7 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand list" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand list" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand list" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand ls" -s c -l columns -d 'Columns (n name, D driver, d description, S source, u used by, s state)' -r
@@ -60,7 +60,7 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand ls" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand ls" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand ls" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand show" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
@@ -68,7 +68,7 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand show" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand show" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand show" -l resources -d 'Show the pool\'s resources instead'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand show" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -77,29 +77,29 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand info" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand info" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand info" -l bytes -d 'Print sizes in bytes'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand info" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand info" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand get" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand get" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand get" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand get" -s h -l help -d 'Print help'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand set" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand set" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand set" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand set" -s h -l help -d 'Print help'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand unset" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand unset" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand unset" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand unset" -s h -l help -d 'Print help'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand edit" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand edit" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand edit" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand edit" -s h -l help -d 'Print help'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand delete" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand delete" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand delete" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand delete" -s h -l help -d 'Print help'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand rm" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand rm" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand rm" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand rm" -s h -l help -d 'Print help'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and not __fish_seen_subcommand_from list ls create show get set unset edit delete rm rename mv copy move attach attach-profile detach detach-profile info snapshot help" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and not __fish_seen_subcommand_from list ls create show get set unset edit delete rm rename mv copy move attach attach-profile detach detach-profile info snapshot help" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and not __fish_seen_subcommand_from list ls create show get set unset edit delete rm rename mv copy move attach attach-profile detach detach-profile info snapshot help" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and not __fish_seen_subcommand_from list ls create show get set unset edit delete rm rename mv copy move attach attach-profile detach detach-profile info snapshot help" -s h -l help -d 'Print help'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and not __fish_seen_subcommand_from list ls create show get set unset edit delete rm rename mv copy move attach attach-profile detach detach-profile info snapshot help" -f -a "list" -d 'List the volumes of a pool'
@@ -129,7 +129,7 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from list" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from list" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from ls" -s c -l columns -d 'Columns (t type, n name, d description, c content type, u used by)' -r
@@ -138,11 +138,11 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from ls" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from ls" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from create" -l description -d 'Description' -r
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from create" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from create" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from show" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
@@ -150,49 +150,49 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from show" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from show" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from get" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from get" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from get" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from get" -s h -l help -d 'Print help'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from set" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from set" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from set" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from unset" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from unset" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from unset" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from unset" -s h -l help -d 'Print help'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from edit" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from edit" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from edit" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from edit" -s h -l help -d 'Print help'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from delete" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from delete" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from rm" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from rm" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from rm" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from rename" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from rename" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from rename" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from rename" -s h -l help -d 'Print help'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from mv" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from mv" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from mv" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from mv" -s h -l help -d 'Print help'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from copy" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from copy" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from copy" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from copy" -s h -l help -d 'Print help'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from move" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from move" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from move" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from move" -s h -l help -d 'Print help'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from attach" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from attach" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from attach" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from attach" -s h -l help -d 'Print help'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from attach-profile" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from attach-profile" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from attach-profile" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from attach-profile" -s h -l help -d 'Print help'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from detach" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from detach" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from detach" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from detach" -s h -l help -d 'Print help'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from detach-profile" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from detach-profile" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from detach-profile" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from detach-profile" -s h -l help -d 'Print help'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from info" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
@@ -200,11 +200,11 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from info" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from info" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from info" -l bytes -d 'Print sizes in bytes'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from info" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from info" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from snapshot" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from snapshot" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from snapshot" -s q -l quiet -d 'Print less'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from snapshot" -s h -l help -d 'Print help'
 complete -c incus-storage -n "__fish_incus_storage_using_subcommand volume; and __fish_seen_subcommand_from snapshot" -f -a "create" -d 'Snapshot a volume: POOL VOLUME [SNAPSHOT]'

@@ -24,7 +24,7 @@ function __fish_incus_trust_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c incus-trust -n "__fish_incus_trust_needs_command" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-trust -n "__fish_incus_trust_needs_command" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-trust -n "__fish_incus_trust_needs_command" -s q -l quiet -d 'Print less'
 complete -c incus-trust -n "__fish_incus_trust_needs_command" -s h -l help -d 'Print help'
 complete -c incus-trust -n "__fish_incus_trust_needs_command" -s V -l version -d 'Print version'
@@ -39,7 +39,7 @@ complete -c incus-trust -n "__fish_incus_trust_needs_command" -f -a "list-tokens
 complete -c incus-trust -n "__fish_incus_trust_needs_command" -f -a "revoke-token" -d 'Revoke a join token (by client name or id)'
 complete -c incus-trust -n "__fish_incus_trust_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand add" -l projects -d 'Confine the client to these projects (comma separated)' -r
-complete -c incus-trust -n "__fish_incus_trust_using_subcommand add" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-trust -n "__fish_incus_trust_using_subcommand add" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand add" -l restricted -d 'Restrict the client to its projects'
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand add" -s q -l quiet -d 'Print less'
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand add" -s h -l help -d 'Print help'
@@ -47,7 +47,7 @@ complete -c incus-trust -n "__fish_incus_trust_using_subcommand add-certificate"
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand add-certificate" -l type -d 'Certificate type: client or metrics' -r
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand add-certificate" -l projects -r
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand add-certificate" -l description -r
-complete -c incus-trust -n "__fish_incus_trust_using_subcommand add-certificate" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-trust -n "__fish_incus_trust_using_subcommand add-certificate" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand add-certificate" -l restricted
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand add-certificate" -s q -l quiet -d 'Print less'
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand add-certificate" -s h -l help -d 'Print help'
@@ -56,7 +56,7 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-trust -n "__fish_incus_trust_using_subcommand list" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-trust -n "__fish_incus_trust_using_subcommand list" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand list" -s q -l quiet -d 'Print less'
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand ls" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
@@ -64,7 +64,7 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-trust -n "__fish_incus_trust_using_subcommand ls" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-trust -n "__fish_incus_trust_using_subcommand ls" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand ls" -s q -l quiet -d 'Print less'
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand show" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
@@ -72,13 +72,13 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-trust -n "__fish_incus_trust_using_subcommand show" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-trust -n "__fish_incus_trust_using_subcommand show" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand show" -s q -l quiet -d 'Print less'
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-trust -n "__fish_incus_trust_using_subcommand remove" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-trust -n "__fish_incus_trust_using_subcommand remove" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand remove" -s q -l quiet -d 'Print less'
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand remove" -s h -l help -d 'Print help'
-complete -c incus-trust -n "__fish_incus_trust_using_subcommand rm" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-trust -n "__fish_incus_trust_using_subcommand rm" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand rm" -s q -l quiet -d 'Print less'
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand rm" -s h -l help -d 'Print help'
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand list-tokens" -s f -l format -d 'Output format' -r -f -a "table\t'Bordered table'
@@ -86,10 +86,10 @@ csv\t'Comma-separated values, no header'
 json\t'The REST objects as JSON'
 yaml\t'The REST objects as YAML'
 compact\t'Table without borders'"
-complete -c incus-trust -n "__fish_incus_trust_using_subcommand list-tokens" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-trust -n "__fish_incus_trust_using_subcommand list-tokens" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand list-tokens" -s q -l quiet -d 'Print less'
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand list-tokens" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c incus-trust -n "__fish_incus_trust_using_subcommand revoke-token" -l project -d 'Project to act on (only `default` exists for now)' -r
+complete -c incus-trust -n "__fish_incus_trust_using_subcommand revoke-token" -l project -d 'Project to act on (default: the current project of the remote, `project switch`)' -r
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand revoke-token" -s q -l quiet -d 'Print less'
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand revoke-token" -s h -l help -d 'Print help'
 complete -c incus-trust -n "__fish_incus_trust_using_subcommand help; and not __fish_seen_subcommand_from add add-certificate list show remove list-tokens revoke-token help" -f -a "add" -d 'Make a single-use join token for a new client'

@@ -292,6 +292,12 @@ fn curl_as(
     parse_curl(c.output().expect("curl"))
 }
 
+/// The `[PATH]?project=P` form of a route (its own query kept).
+fn in_project(path: &str, project: &str) -> String {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{sep}project={project}")
+}
+
 #[test]
 fn restricted_and_metrics_certificates_are_confined() {
     let env = TestEnv::initialized();
@@ -300,59 +306,62 @@ fn restricted_and_metrics_certificates_are_confined() {
     let admin = client_cert(dir, "admin");
     let restricted = client_cert(dir, "restricted");
     let metrics = client_cert(dir, "metrics");
-
-    // Restricted certificates cannot be made: tools (exit 8), tokens and REST (501).
-    for args in [
-        vec![
-            "add-certificate",
-            restricted.0.to_str().unwrap(),
-            "--restricted",
-        ],
-        vec![
-            "add-certificate",
-            restricted.0.to_str().unwrap(),
-            "--projects",
-            "default",
-        ],
-        vec!["add", "tok", "--restricted"],
-        vec!["add", "tok", "--projects", "default"],
-    ] {
-        let o = env.run("incus-trust", &args).err(8);
-        assert!(o.stderr.contains("projects"), "{o:?}");
+    for p in ["prj-a", "prj-b"] {
+        env.ok("incus", &["project", "create", p]);
+        env.ok(
+            "incus-profile",
+            &[
+                "--project",
+                p,
+                "device",
+                "add",
+                "default",
+                "root",
+                "disk",
+                "path=/",
+                "pool=default",
+            ],
+        );
+        env.ok(
+            "incus-instance",
+            &["--project", p, "create", "--empty", &format!("{p}-c1")],
+        );
     }
+    env.ok("incus-instance", &["create", "--empty", "prj-default-c1"]);
+
+    // Projects belong to restricted certificates only, and must exist.
     let o = env
         .run(
-            "incus",
+            "incus-trust",
             &[
-                "config",
-                "trust",
+                "add-certificate",
+                restricted.0.to_str().unwrap(),
+                "--projects",
+                "prj-a",
+            ],
+        )
+        .err(7);
+    assert!(o.stderr.contains("restricted"), "{o:?}");
+    let o = env
+        .run(
+            "incus-trust",
+            &[
                 "add-certificate",
                 restricted.0.to_str().unwrap(),
                 "--restricted",
+                "--projects",
+                "prj-none",
             ],
         )
-        .err(8);
-    assert!(
-        o.stderr
-            .contains("Restricted certificates need projects, which are not implemented yet"),
-        "{o:?}"
-    );
-    let pem = std::fs::read_to_string(&restricted.0).unwrap();
-    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    for body in [
-        serde_json::json!({"type": "client", "certificate": b64, "restricted": true}),
-        serde_json::json!({"type": "client", "certificate": b64, "projects": ["default"]}),
-        serde_json::json!({"type": "client", "name": "t", "token": true, "restricted": true}),
-    ] {
-        let r = srv.curl("POST", "/1.0/certificates", Some(&body.to_string()));
-        assert_error(&r, 501);
-        assert!(r.1["error"].as_str().unwrap().contains("projects"), "{r:?}");
-    }
+        .err(3);
+    assert!(o.stderr.contains("prj-none"), "{o:?}");
     assert_eq!(env.db_rows("certificates"), 0);
-    assert_eq!(env.db_rows("operations"), 0);
+    // Tokens carry them too.
+    env.ok(
+        "incus-trust",
+        &["add", "tok", "--restricted", "--projects", "prj-a"],
+    );
 
-    // Admin and metrics certificates are made as usual; the restricted row is planted
-    // (an older installation or a tampered database).
     env.ok(
         "incus-trust",
         &[
@@ -374,42 +383,133 @@ fn restricted_and_metrics_certificates_are_confined() {
         ],
     );
     env.ok(
-        "incus-trust",
+        "incus",
         &[
+            "config",
+            "trust",
             "add-certificate",
             restricted.0.to_str().unwrap(),
             "--name",
             "restricted",
+            "--restricted",
+            "--projects",
+            "prj-a",
         ],
     );
-    rusqlite::Connection::open(env.db_path())
-        .unwrap()
-        .execute(
-            "UPDATE certificates SET restricted = 1 WHERE fingerprint = ?1",
-            [&restricted.2],
-        )
-        .unwrap();
+    let certs = env.json("incus-trust", &["list", "--format", "json"]);
+    let by_name = |n: &str| {
+        certs
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == n)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by_name("restricted")["restricted"], true, "{certs}");
+    assert_eq!(
+        by_name("restricted")["projects"],
+        serde_json::json!(["prj-a"]),
+        "{certs}"
+    );
 
-    // An admin reaches everything; restricted and metrics certificates reach GET /1.0
-    // (as untrusted) and, for metrics, /1.0/metrics (not implemented: 404).
-    assert_eq!(curl_as(port, &admin, "GET", "/1.0/instances", None).0, 200);
-    for who in [&restricted, &metrics] {
-        let (code, v) = curl_as(port, who, "GET", "/1.0", None);
-        assert_eq!(code, 200);
-        assert_eq!(v["metadata"]["auth"], "untrusted", "{v}");
-        for (m, p) in [
-            ("GET", "/1.0/instances"),
-            ("GET", "/1.0/certificates"),
-            ("GET", "/1.0/images"),
-            ("GET", "/1.0/profiles"),
-            ("GET", "/1.0/operations"),
-            ("GET", "/1.0/events"),
-            ("POST", "/1.0/instances"),
-            ("PATCH", "/1.0"),
-            ("DELETE", &format!("/1.0/certificates/{}", who.2)),
+    // The restricted client is trusted (without the server config) and sees its project.
+    let (code, v) = curl_as(port, &restricted, "GET", "/1.0", None);
+    assert_eq!(code, 200);
+    assert_eq!(v["metadata"]["auth"], "trusted", "{v}");
+    assert!(
+        v["metadata"]["config"]
+            .as_object()
+            .is_none_or(|c| c.is_empty()),
+        "{v}"
+    );
+    let (code, v) = curl_as(
+        port,
+        &restricted,
+        "GET",
+        "/1.0/instances?project=prj-a",
+        None,
+    );
+    assert_eq!(code, 200);
+    assert_eq!(
+        v["metadata"],
+        serde_json::json!(["/1.0/instances/prj-a-c1?project=prj-a"])
+    );
+    let (_, v) = curl_as(port, &restricted, "GET", "/1.0/projects?recursion=1", None);
+    let names: Vec<&str> = v["metadata"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["prj-a"]);
+    // Its own project's objects by another project's name are not found.
+    let r = curl_as(
+        port,
+        &restricted,
+        "GET",
+        "/1.0/instances/prj-b-c1?project=prj-a",
+        None,
+    );
+    assert_error(&r, 404);
+
+    // Every route of upstream's API in project prj-b (and default, and all projects):
+    // refused, or (operations, addressed by id) not found. Nothing readable, nothing
+    // changed.
+    let routes = include_str!("../data/rest-routes.txt");
+    let before_instances = env.db_rows("instances");
+    let before_profiles = env.db_rows("profiles");
+    let mut walked = 0;
+    for line in routes.lines().filter(|l| !l.starts_with('#')) {
+        let (method, path) = line.split_once(' ').unwrap();
+        let resource = path.split('?').next().unwrap();
+        for target in [
+            in_project(path, "prj-b"),
+            path.to_string(),
+            format!("{}&all-projects=true", in_project(path, "prj-a")),
         ] {
-            assert_error(&curl_as(port, who, m, p, Some("{}")), 403);
+            let (code, v) = curl_as(port, &restricted, method, &target, Some("{}"));
+            walked += 1;
+            let text = v.to_string();
+            assert!(
+                !text.contains("prj-b-c1") && !text.contains("prj-default-c1"),
+                "{method} {target}: {text}"
+            );
+            match (method, resource) {
+                ("GET", "/" | "/1.0") => assert_eq!(code, 200, "{method} {target}: {v}"),
+                (_, r) if r.starts_with("/1.0/operations/") && !target.contains("all-projects") => {
+                    assert!(
+                        matches!(code, 400 | 403 | 404),
+                        "{method} {target}: {code} {v}"
+                    )
+                }
+                (_, "/1.0/projects") if method == "GET" && !target.contains("all-projects") => {
+                    assert_eq!(code, 200, "{method} {target}: {v}")
+                }
+                (_, "/1.0/storage-pools" | "/1.0/storage-pools/x1")
+                    if method == "GET" && !target.contains("all-projects") =>
+                {
+                    assert!(code == 200 || code == 404, "{method} {target}: {code} {v}")
+                }
+                _ => assert_eq!(code, 403, "{method} {target}: {v}"),
+            }
         }
+    }
+    assert!(walked > 750, "only {walked} requests");
+    assert_eq!(env.db_rows("instances"), before_instances);
+    assert_eq!(env.db_rows("profiles"), before_profiles);
+    assert_eq!(env.db_rows("certificates"), 3);
+
+    // Metrics reach GET /1.0 (as untrusted) and /1.0/metrics (not implemented: 404).
+    let (code, v) = curl_as(port, &metrics, "GET", "/1.0", None);
+    assert_eq!(code, 200);
+    assert_eq!(v["metadata"]["auth"], "untrusted", "{v}");
+    for (m, p) in [
+        ("GET", "/1.0/instances"),
+        ("GET", "/1.0/certificates"),
+        ("POST", "/1.0/instances"),
+    ] {
+        assert_error(&curl_as(port, &metrics, m, p, Some("{}")), 403);
     }
     assert_error(&curl_as(port, &metrics, "GET", "/1.0/metrics", None), 404);
     assert_error(
@@ -420,31 +520,32 @@ fn restricted_and_metrics_certificates_are_confined() {
     // No client lifts its own restriction or changes its certificate's type.
     let own = format!("/1.0/certificates/{}", restricted.2);
     let lift = serde_json::json!({"name": "restricted", "type": "client", "restricted": false});
-    assert_error(
-        &curl_as(port, &restricted, "PUT", &own, Some(&lift.to_string())),
-        403,
-    );
-    assert_error(
-        &curl_as(port, &restricted, "PATCH", &own, Some(&lift.to_string())),
-        403,
-    );
+    for m in ["PUT", "PATCH", "DELETE"] {
+        assert_error(
+            &curl_as(port, &restricted, m, &own, Some(&lift.to_string())),
+            403,
+        );
+        assert_error(
+            &curl_as(
+                port,
+                &restricted,
+                m,
+                &in_project(&own, "prj-a"),
+                Some(&lift.to_string()),
+            ),
+            403,
+        );
+    }
     let own = format!("/1.0/certificates/{}", metrics.2);
     let promote = serde_json::json!({"name": "metrics", "type": "client"});
     assert_error(
         &curl_as(port, &metrics, "PUT", &own, Some(&promote.to_string())),
         403,
     );
-    // Not even an admin turns a metrics certificate into a client one (as upstream),
-    // nor restricts one.
+    // Not even an admin turns a metrics certificate into a client one (as upstream).
     assert_error(
         &curl_as(port, &admin, "PUT", &own, Some(&promote.to_string())),
         400,
-    );
-    let own_admin = format!("/1.0/certificates/{}", admin.2);
-    let restrict = serde_json::json!({"name": "admin", "type": "client", "restricted": true});
-    assert_error(
-        &curl_as(port, &admin, "PUT", &own_admin, Some(&restrict.to_string())),
-        501,
     );
     let certs = env.json("incus-trust", &["list", "--format", "json"]);
     let by_name = |n: &str| {
@@ -459,11 +560,17 @@ fn restricted_and_metrics_certificates_are_confined() {
     assert_eq!(by_name("restricted")["restricted"], true, "{certs}");
     assert_eq!(by_name("metrics")["type"], "metrics", "{certs}");
     assert_eq!(by_name("admin")["restricted"], false, "{certs}");
-    // And the admin is still an admin.
     assert_eq!(
         curl_as(port, &admin, "GET", "/1.0/certificates", None).0,
         200
     );
+    drop(srv);
+    for p in ["prj-a", "prj-b"] {
+        env.ok(
+            "incus-instance",
+            &["--project", p, "delete", "-f", &format!("{p}-c1")],
+        );
+    }
 }
 
 /// Hot-plug through the (multi-threaded) server runs in the runtime helper, not in a

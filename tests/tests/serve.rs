@@ -583,7 +583,7 @@ fn https_trust_token_with_the_upstream_client() {
         "incus-trust",
         &["add", "x", "--projects", "other", "--restricted"],
     )
-    .err(8);
+    .err(3);
 }
 
 /// Some(()) once the wall clock is past an RFC 3339 UTC time (`...Z`).

@@ -2,13 +2,20 @@
 //! (`internal/version/api.go`), only for what `incus-serve` honours. Clients pick code
 //! paths by them, so an entry here is a promise: each one names the behaviour it
 //! stands for. Upstream's list has 450; the rest are absent on purpose (clustering,
-//! VMs, OVN, ACLs, buckets, metrics, migration, other projects, ...).
+//! VMs, OVN, ACLs, backups, buckets, metrics, migration, restricted projects, ...).
 
 pub const API_EXTENSIONS: &[&str] = &[
-    // /1.0/storage-pools (dir, btrfs), /1.0/networks (bridges), /1.0/projects (default).
+    // /1.0/storage-pools (dir, btrfs), /1.0/networks (bridges), /1.0/projects (create,
+    // features, limits, ?project= on every collection, /state).
     "storage",
     "network",
     "projects",
+    "projects_networks",
+    "projects_limits",
+    "projects_limits_instances",
+    "project_usage",
+    "instance_all_projects",
+    "images_all_projects",
     // /1.0/instances with recursion=2 (state and snapshots), `type`, and
     // ?recursion=1 on one instance returning state and snapshots.
     "container_full",

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 /// Flags every tool accepts.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// Project to act on (only `default` exists for now)
+    /// Project to act on (default: the current project of the remote, `project switch`)
     #[arg(long, global = true, env = "INCUS_PROJECT", default_value = "default")]
     pub project: String,
     /// Print less

@@ -140,7 +140,12 @@ impl ClientConfig {
         };
         cfg.dir = dir.to_path_buf();
         // `local` is always there and always ours, whatever the file says.
-        cfg.remotes.insert(LOCAL.into(), RemoteConfig::local());
+        // Only its current project (`project switch`) is kept from the file.
+        let mut local = RemoteConfig::local();
+        if let Some(r) = cfg.remotes.get(LOCAL) {
+            local.project = r.project.clone();
+        }
+        cfg.remotes.insert(LOCAL.into(), local);
         if cfg.default_remote.is_empty() {
             cfg.default_remote = LOCAL.into();
         }
@@ -337,7 +342,12 @@ mod tests {
     #[test]
     fn parse_remote_as_upstream() {
         let mut cfg = ClientConfig::empty();
-        cfg.remotes.insert(LOCAL.into(), RemoteConfig::local());
+        // Only its current project (`project switch`) is kept from the file.
+        let mut local = RemoteConfig::local();
+        if let Some(r) = cfg.remotes.get(LOCAL) {
+            local.project = r.project.clone();
+        }
+        cfg.remotes.insert(LOCAL.into(), local);
         cfg.remotes.insert("srv".into(), RemoteConfig::local());
         std::env::remove_var("INCUS_REMOTE");
         assert_eq!(

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 pub mod config;
 pub mod enrol;
+pub mod project;
 pub mod target;
 
 pub use incus_runtime::ExecSpec;

@@ -65,11 +65,38 @@ pub fn resolve(
 
 /// The backend of the remote `name`.
 pub fn connect_remote(cfg: &ClientConfig, name: &str, project: &str) -> Result<Box<dyn Backend>> {
+    let r = cfg.remote(name)?;
+    if name == LOCAL {
+        // `project switch` stores the current project per remote, local included.
+        let project = if project == "default" && !r.project.is_empty() {
+            r.project.as_str()
+        } else {
+            project
+        };
+        return Ok(Box::new(Local::from_env(project)?));
+    }
+    Ok(Box::new(Remote::connect(remote_spec(cfg, name, project)?)?))
+}
+
+/// The backend of the remote `name` acting in exactly `project` (the remote's current
+/// project does not replace `default`): listings across projects.
+pub fn connect_exact(cfg: &ClientConfig, name: &str, project: &str) -> Result<Box<dyn Backend>> {
     cfg.remote(name)?;
     if name == LOCAL {
         return Ok(Box::new(Local::from_env(project)?));
     }
-    Ok(Box::new(Remote::connect(remote_spec(cfg, name, project)?)?))
+    let mut spec = remote_spec(cfg, name, project)?;
+    spec.project = project.to_string();
+    Ok(Box::new(Remote::connect(spec)?))
+}
+
+/// One backend per project of the remote `name` (`--all-projects`), by project name.
+pub fn connect_all_projects(cfg: &ClientConfig, name: &str) -> Result<Vec<Box<dyn Backend>>> {
+    crate::project::connect(cfg, name)?
+        .list()?
+        .iter()
+        .map(|p| connect_exact(cfg, name, &p.name))
+        .collect()
 }
 
 /// How to reach the remote `name`: its address, the pinned server certificate and the

@@ -152,6 +152,7 @@ fn info_of(ctx: &Context, spec: &PoolSpec) -> PoolInfo {
         driver: spec.driver.clone(),
         config: spec.config.clone(),
         path: ctx.pools_dir().join(&spec.name),
+        projects: Default::default(),
     }
 }
 
@@ -206,7 +207,7 @@ pub fn scan(ctx: &Context, new_pools: &[PoolSpec]) -> Result<Scan> {
     let (rows, volumes, profiles, networks) = ctx.db()?.read(|tx| {
         Ok((
             incus_db::instance_list(tx, &project)?,
-            incus_db::volume_list(tx, None)?,
+            incus_db::volume_list(tx, None, None)?,
             incus_db::profile_list(tx, &project)?,
             incus_db::network_list(tx, &project)?,
         ))

@@ -99,7 +99,12 @@ pub fn shutdown(ctx: &Context, timeout: Option<Duration>, force: bool) -> Result
     report.serve_stopped = admin_serve::stop_serve(ctx, serve_deadline, true)?;
 
     let _global = ctx.lock_global()?;
-    let batches = stop_batches(&instance::list(ctx)?);
+    // Every project's; names are `PROJECT/NAME` outside default.
+    let mut all = crate::project::across(ctx, instance::list)?;
+    for i in &mut all {
+        i.name = crate::project::qualified(&i.project, &i.name);
+    }
+    let batches = stop_batches(&all);
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -112,8 +117,11 @@ pub fn shutdown(ctx: &Context, timeout: Option<Duration>, force: bool) -> Result
                     .map(|name| {
                         let (incus_dir, run_dir) = (&incus_dir, &run_dir);
                         s.spawn(move || {
-                            let r = Context::new(incus_dir, Some(run_dir))
-                                .and_then(|c| stop_one(&c, name, force, deadline));
+                            let (project, bare) = name.split_once('/').unwrap_or(("default", name));
+                            let r = Context::new(incus_dir, Some(run_dir)).and_then(|mut c| {
+                                c.set_project(project)?;
+                                stop_one(&c, bare, force, deadline)
+                            });
                             (name.clone(), r, Instant::now())
                         })
                     })

@@ -173,7 +173,7 @@ pub fn import(ctx: &Context, pool: &str, file: &Path, name: Option<&str>) -> Res
     let _lock = ctx.lock_volume(pool, &name)?;
     if ctx
         .db()?
-        .read(|tx| incus_db::volume_get(tx, pool, "custom", &name))?
+        .read(|tx| incus_db::volume_get(tx, &ctx.project, pool, "custom", &name))?
         .is_some()
     {
         return Err(Error::conflict(format!(

@@ -61,8 +61,13 @@ pub fn boot(ctx: &Context, force: bool) -> Result<BootReport> {
         return Ok(report);
     }
     report.new_boot = true;
-    instance::repair_all(ctx)?;
-    let mut all = instance::list(ctx)?;
+    // Every project's instances, in one priority order (as upstream).
+    let ctxs = crate::project::contexts(ctx)?;
+    let mut all = Vec::new();
+    for c in ctxs.values() {
+        instance::repair_all(c)?;
+        all.extend(instance::list(c)?);
+    }
     all.sort_by(|a, b| {
         int_key(&b.expanded_config, "boot.autostart.priority")
             .cmp(&int_key(&a.expanded_config, "boot.autostart.priority"))
@@ -74,28 +79,32 @@ pub fn boot(ctx: &Context, force: bool) -> Result<BootReport> {
         {
             continue;
         }
-        match lifecycle::start(ctx, &inst.name) {
+        let c = &ctxs[&inst.project];
+        let qname = crate::project::qualified(&inst.project, &inst.name);
+        match lifecycle::start(c, &inst.name) {
             Ok(()) => {
-                report.started.push(inst.name.clone());
+                report.started.push(qname);
                 let delay = int_key(&inst.expanded_config, "boot.autostart.delay");
                 if delay > 0 {
                     std::thread::sleep(Duration::from_secs(delay as u64));
                 }
             }
-            Err(e) => report.failed.push((inst.name.clone(), e.message)),
+            Err(e) => report.failed.push((qname, e.message)),
         }
     }
     for inst in &all {
+        let c = &ctxs[&inst.project];
+        let qname = crate::project::qualified(&inst.project, &inst.name);
         let was_running = inst
             .config
             .get("volatile.last_state.power")
             .map(String::as_str)
             == Some("RUNNING");
-        let handled = report.started.contains(&inst.name)
-            || report.failed.iter().any(|(n, _)| n == &inst.name);
-        if was_running && !handled && lifecycle::status(ctx, &inst.name) == StatusCode::Stopped {
-            lifecycle::record_power(ctx, &inst.name, "STOPPED")?;
-            report.stopped.push(inst.name.clone());
+        let handled =
+            report.started.contains(&qname) || report.failed.iter().any(|(n, _)| n == &qname);
+        if was_running && !handled && lifecycle::status(c, &inst.name) == StatusCode::Stopped {
+            lifecycle::record_power(c, &inst.name, "STOPPED")?;
+            report.stopped.push(qname);
         }
     }
     incus_sys::fsutil::atomic_write(&stamp, format!("{current}\n").as_bytes(), 0o644)?;

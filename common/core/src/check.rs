@@ -38,16 +38,37 @@ fn dir_names(dir: &std::path::Path) -> BTreeSet<String> {
 }
 
 pub fn check(ctx: &Context) -> Result<Vec<Problem>> {
-    let project = ctx.project.clone();
-    let (instances, pools, volumes, images, snapshots) = ctx.db()?.read(|tx| {
+    // Host-wide: every project's objects, each instance and volume under its name on
+    // the host (`PROJECT_NAME` outside default), seen from the default project (where
+    // a host name is its own path).
+    let default_ctx;
+    let ctx = if ctx.project == crate::project::DEFAULT {
+        ctx
+    } else {
+        default_ctx = ctx.in_project(crate::project::DEFAULT)?;
+        &default_ctx
+    };
+    let (mut instances, pools, mut volumes, images, snapshots) = ctx.db()?.read(|tx| {
+        let mut images = Vec::new();
+        for (p, _) in incus_db::project_names(tx)? {
+            images.extend(incus_db::image_list(tx, &p)?);
+        }
         Ok((
-            incus_db::instance_list(tx, &project)?,
+            incus_db::instance_list_all(tx)?,
             incus_db::pool_list(tx)?,
-            incus_db::volume_list(tx, None)?,
-            incus_db::image_list(tx, &project)?,
+            incus_db::volume_list(tx, None, None)?,
+            images,
             incus_db::snapshot_list_all(tx)?,
         ))
     })?;
+    for i in &mut instances {
+        i.name = crate::names::project_prefixed(&i.project, &i.name);
+    }
+    for v in &mut volumes {
+        if v.volume_type != "image" {
+            v.name = crate::names::project_prefixed(&v.project, &v.name);
+        }
+    }
     let mut out = Vec::new();
 
     // Instances: finished, with a volume row and a volume on disk.

@@ -26,6 +26,13 @@ pub struct Context {
     pub prefix: String,
     /// The project every call acts on.
     pub project: String,
+    /// The project holding the custom volumes of `project` (`default` when its
+    /// `features.storage.volumes` is off); set with the project by [`Context::set_project`].
+    pub volumes_project: String,
+    /// The project holding its profiles (`features.profiles`).
+    pub profiles_project: String,
+    /// The project holding its networks (`features.networks`).
+    pub networks_project: String,
     db: RefCell<Option<Db>>,
 }
 
@@ -74,19 +81,51 @@ impl Context {
             log_dir,
             prefix,
             project: "default".to_string(),
+            volumes_project: "default".to_string(),
+            profiles_project: "default".to_string(),
+            networks_project: "default".to_string(),
             db: RefCell::new(None),
         })
     }
 
-    /// Selects the project; only `default` exists for now.
+    /// Selects the project (NotFound when it does not exist); one indexed query.
     pub fn set_project(&mut self, project: &str) -> Result<()> {
-        if project != "default" {
-            return Err(Error::not_found(format!(
-                "Project \"{project}\" not found (only the default project exists for now)"
-            )));
+        if project == "default" {
+            self.project = project.to_string();
+            self.volumes_project = project.to_string();
+            self.profiles_project = project.to_string();
+            self.networks_project = project.to_string();
+            return Ok(());
         }
+        let ((_, volumes), (_, profiles), (_, networks)) = self.db()?.read(|tx| {
+            Ok((
+                incus_db::feature_project(tx, project, "features.storage.volumes")?,
+                incus_db::feature_project(tx, project, "features.profiles")?,
+                incus_db::feature_project(tx, project, "features.networks")?,
+            ))
+        })?;
         self.project = project.to_string();
+        self.volumes_project = volumes;
+        self.profiles_project = profiles;
+        self.networks_project = networks;
         Ok(())
+    }
+
+    /// A context on the same installation acting in another project (listings across
+    /// projects); it opens its own database connection.
+    pub fn in_project(&self, project: &str) -> Result<Context> {
+        let mut ctx = Context::new(&self.incus_dir, Some(&self.run_dir))?;
+        ctx.log_dir = self.log_dir.clone();
+        ctx.prefix = self.prefix.clone();
+        ctx.set_project(project)?;
+        Ok(ctx)
+    }
+
+    /// The host-wide name of an object of this context's project (`PROJECT_NAME`
+    /// outside `default`): run and log directories, locks, the runtime's cgroups and
+    /// interface aliases.
+    pub fn host_name(&self, name: &str) -> String {
+        crate::names::project_prefixed(&self.project, name)
     }
 
     /// The state database file (upstream's local and global databases in one).
@@ -149,12 +188,12 @@ impl Context {
 
     /// The run directory of one instance.
     pub fn instance_run_dir(&self, name: &str) -> PathBuf {
-        self.run_dir.join("instances").join(name)
+        self.run_dir.join("instances").join(self.host_name(name))
     }
 
     /// The log directory of one instance.
     pub fn instance_log_dir(&self, name: &str) -> PathBuf {
-        self.log_dir.join(name)
+        self.log_dir.join(self.host_name(name))
     }
 
     fn lock_path(&self, kind: &str, name: &str) -> PathBuf {
@@ -203,7 +242,10 @@ impl Context {
     /// The lock of a profile (read-modify-write of its config and devices).
     pub fn lock_profile(&self, name: &str) -> Result<Lock> {
         lock::lock(
-            &self.lock_path("profile", name),
+            &self.lock_path(
+                "profile",
+                &crate::names::project_prefixed(&self.profiles_project, name),
+            ),
             LOCK_TIMEOUT,
             &format!("Profile \"{name}\""),
         )
@@ -221,7 +263,7 @@ impl Context {
     /// The lock of an instance.
     pub fn lock_instance(&self, name: &str) -> Result<Lock> {
         lock::lock(
-            &self.lock_path("instance", name),
+            &self.lock_path("instance", &self.host_name(name)),
             LOCK_TIMEOUT,
             &format!("Instance \"{name}\""),
         )
@@ -249,12 +291,19 @@ impl Context {
     /// The lock of a custom storage volume (after the pool's, before instances').
     /// Tries a custom volume's lock without waiting (repair of half-done work).
     pub fn try_lock_volume(&self, pool: &str, name: &str) -> Result<Option<Lock>> {
-        lock::try_lock(&self.lock_path("volume", &format!("{pool}-{name}")))
+        lock::try_lock(&self.lock_path("volume", &self.volume_lock_name(pool, name)))
+    }
+
+    fn volume_lock_name(&self, pool: &str, name: &str) -> String {
+        format!(
+            "{pool}-{}",
+            crate::names::project_prefixed(&self.volumes_project, name)
+        )
     }
 
     pub fn lock_volume(&self, pool: &str, name: &str) -> Result<Lock> {
         lock::lock(
-            &self.lock_path("volume", &format!("{pool}-{name}")),
+            &self.lock_path("volume", &self.volume_lock_name(pool, name)),
             LOCK_TIMEOUT,
             &format!("Storage volume \"{name}\" of pool \"{pool}\""),
         )
@@ -267,13 +316,13 @@ impl Context {
 
     /// Tries the lock of an instance without waiting (repair of half-done work).
     pub fn try_lock_instance(&self, name: &str) -> Result<Option<Lock>> {
-        lock::try_lock(&self.lock_path("instance", name))
+        lock::try_lock(&self.lock_path("instance", &self.host_name(name)))
     }
 
     /// Whether some process holds an instance's lock now (its marks are work in
     /// flight, not left by a killed command).
     pub fn instance_lock_held(&self, name: &str) -> bool {
-        lock::is_held(&self.lock_path("instance", name))
+        lock::is_held(&self.lock_path("instance", &self.host_name(name)))
     }
 
     // --- network ---
@@ -285,7 +334,10 @@ impl Context {
     /// The lock of a network (create, update, rename, delete).
     pub fn lock_network(&self, name: &str) -> Result<Lock> {
         lock::lock(
-            &self.lock_path("network", name),
+            &self.lock_path(
+                "network",
+                &crate::names::project_prefixed(&self.networks_project, name),
+            ),
             LOCK_TIMEOUT,
             &format!("Network \"{name}\""),
         )
@@ -293,13 +345,19 @@ impl Context {
 
     /// Tries the lock of a network without waiting (repair of half-done work).
     pub fn try_lock_network(&self, name: &str) -> Result<Option<Lock>> {
-        lock::try_lock(&self.lock_path("network", name))
+        lock::try_lock(&self.lock_path(
+            "network",
+            &crate::names::project_prefixed(&self.networks_project, name),
+        ))
     }
 
     /// The leaf lock guarding a network's host side (bridge, dnsmasq, nft).
     pub fn lock_network_up(&self, name: &str) -> Result<Lock> {
         lock::lock(
-            &self.lock_path("netup", name),
+            &self.lock_path(
+                "netup",
+                &crate::names::project_prefixed(&self.networks_project, name),
+            ),
             LOCK_TIMEOUT,
             &format!("Network \"{name}\""),
         )

@@ -116,7 +116,7 @@ pub fn copy(ctx: &Context, opts: CopyOptions) -> Result<Instance> {
             ))
         }
     };
-    let expanded_config = crate::profile::expand(&profiles, &config, &local_devices).0;
+    let (expanded_config, expanded_devices) = crate::profile::expand(&profiles, &config, &local_devices);
     let privileged = expanded_config
         .get("security.privileged")
         .and_then(|v| keys::parse_bool(v))
@@ -159,6 +159,15 @@ pub fn copy(ctx: &Context, opts: CopyOptions) -> Result<Instance> {
     };
 
     let row = ctx.db()?.write_durable(|tx| {
+        crate::project::check_instance(
+            tx,
+            &project,
+            &opts.target,
+            &src.instance_type,
+            &expanded_config,
+            true,
+        )?;
+        crate::project::check_restricted(tx, &project, &expanded_config, &expanded_devices)?;
         let mut row = InstanceRow {
             name: opts.target.clone(),
             project: project.clone(),

@@ -45,7 +45,7 @@ pub fn volume_path(ctx: &Context, row: &InstanceRow) -> PathBuf {
     ctx.pools_dir()
         .join(&row.pool)
         .join(VolumeType::Container.dir_name())
-        .join(&row.name)
+        .join(crate::names::project_prefixed(&row.project, &row.name))
 }
 
 /// The rootfs of an instance.
@@ -281,7 +281,7 @@ pub fn random_name() -> String {
 /// instance's range (`self_id`: the instance's own row, 0 for a new one).
 pub(crate) fn record_idmap(
     tx: &incus_db::Tx,
-    project: &str,
+    _project: &str,
     self_id: i64,
     expanded: &Config,
     config: &mut Config,
@@ -292,7 +292,8 @@ pub(crate) fn record_idmap(
         Some(b) => b,
         None => crate::idmap::allocate(
             &host,
-            &incus_db::instance_list(tx, project)?,
+            // Ranges are host-wide: every project's instances count.
+            &incus_db::instance_list_all(tx)?,
             self_id,
             want.size,
         )?,
@@ -394,7 +395,7 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
         }
         config.insert("volatile.apply_template".into(), "create".into());
     }
-    let (expanded_config, _) = crate::profile::expand(&profiles, &config, &local_devices);
+    let (expanded_config, expanded_devices) = crate::profile::expand(&profiles, &config, &local_devices);
     let privileged = expanded_config
         .get("security.privileged")
         .and_then(|v| keys::parse_bool(v))
@@ -428,6 +429,9 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
             profiles: profile_names.clone(),
             ..Default::default()
         };
+        // Project limits, in the transaction that adds the row.
+        crate::project::check_instance(tx, &project, &name, itype, &expanded_config, true)?;
+        crate::project::check_restricted(tx, &project, &expanded_config, &expanded_devices)?;
         if !privileged && !is_vm {
             record_idmap(tx, &project, 0, &expanded_config, &mut row.config)?;
         }
@@ -524,7 +528,7 @@ pub(crate) fn symlink_instance(ctx: &Context, row: &InstanceRow) -> Result<()> {
     storage::set_mode(&volume_path(ctx, row), storage::INSTANCE_VOLUME_MODE)?;
     let dir = ctx.incus_dir.join("containers");
     std::fs::create_dir_all(&dir)?;
-    let link = dir.join(&row.name);
+    let link = dir.join(crate::names::project_prefixed(&row.project, &row.name));
     let _ = std::fs::remove_file(&link);
     std::os::unix::fs::symlink(volume_path(ctx, row), &link)?;
     Ok(())
@@ -536,7 +540,11 @@ pub(crate) fn remove_everything(ctx: &Context, row: &InstanceRow) -> Result<()> 
     if let Ok((pool_info, driver)) = storage::load_pool(ctx, &row.pool) {
         driver.delete_volume(&pool_info, VolumeType::Container, &row.name)?;
     }
-    let _ = std::fs::remove_file(ctx.incus_dir.join("containers").join(&row.name));
+    let _ = std::fs::remove_file(
+        ctx.incus_dir
+            .join("containers")
+            .join(crate::names::project_prefixed(&row.project, &row.name)),
+    );
     let _ = incus_sys::fsutil::remove_tree(&ctx.instance_log_dir(&row.name));
     crate::backup_store::remove_all(ctx, &row.name);
     remove_rows(ctx, row)
@@ -548,7 +556,7 @@ fn remove_rows(ctx: &Context, row: &InstanceRow) -> Result<()> {
     let name = row.name.clone();
     let id = row.id;
     ctx.db()?.write(|tx| {
-        if let Some(v) = incus_db::volume_get(tx, &pool, "container", &name)? {
+        if let Some(v) = incus_db::volume_get(tx, &ctx.project, &pool, "container", &name)? {
             incus_db::volume_delete(tx, v.id)?;
         }
         incus_db::instance_delete(tx, id)
@@ -645,7 +653,7 @@ fn finish_rename(ctx: &Context, row: &InstanceRow) -> Result<()> {
     }
     crate::snapshot::rename_disk(ctx, &row.pool, old, &row.name)?;
     crate::backup_store::rename_all(ctx, old, &row.name);
-    let _ = std::fs::remove_file(ctx.incus_dir.join("containers").join(old));
+    let _ = std::fs::remove_file(ctx.incus_dir.join("containers").join(ctx.host_name(old)));
     symlink_instance(ctx, row)?;
     let project = ctx.project.clone();
     ctx.db()?.write(|tx| {
@@ -738,7 +746,7 @@ pub fn rename(ctx: &Context, name: &str, new_name: &str) -> Result<()> {
     let pool = row.pool.clone();
     ctx.db()?.write_durable(|tx| {
         incus_db::instance_rename(tx, row.id, new_name)?;
-        if let Some(v) = incus_db::volume_get(tx, &pool, "container", name)? {
+        if let Some(v) = incus_db::volume_get(tx, &ctx.project, &pool, "container", name)? {
             incus_db::volume_rename(tx, v.id, new_name)?;
         }
         // Templates with the rename trigger run at the next start, unless a trigger is
@@ -846,7 +854,17 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
             .insert(lifecycle::POWER_MARK.into(), lifecycle::POWER_LIVE.into());
     }
     let project = ctx.project.clone();
+    let (expanded_config, checked_devices) = crate::profile::expand(&profiles, &row.config, &row.devices);
     ctx.db()?.write(|tx| {
+        crate::project::check_instance(
+            tx,
+            &project,
+            name,
+            &row.instance_type,
+            &expanded_config,
+            false,
+        )?;
+        crate::project::check_restricted(tx, &project, &expanded_config, &checked_devices)?;
         incus_db::instance_update(tx, &row)?;
         events::record(
             tx,

@@ -32,6 +32,7 @@ pub mod patch;
 pub mod profile;
 pub mod publish;
 pub mod rebuild;
+pub mod project;
 pub mod resources;
 pub mod security;
 pub mod server;

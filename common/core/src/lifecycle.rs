@@ -115,7 +115,7 @@ fn spec_of(
     };
     let (disks, unix_devices) = devices_of(ctx, devices)?;
     Ok(ContainerSpec {
-        name: row.name.clone(),
+        name: ctx.host_name(&row.name),
         host_prefix: ctx.prefix.clone(),
         rootfs: instance::rootfs_path(ctx, row),
         run_dir: ctx.instance_run_dir(&row.name),

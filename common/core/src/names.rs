@@ -125,6 +125,18 @@ pub fn validate_dns_name(what: &str, v: &str) -> Result<()> {
     )))
 }
 
+/// A name made unique across projects for everything host-wide (volume directories,
+/// run and log directories, locks, cgroups, veth aliases): `PROJECT_NAME` outside
+/// `default`, the name itself in `default` (upstream's `project.Instance`). Project
+/// names contain no `_`, so the split is unambiguous.
+pub fn project_prefixed(project: &str, name: &str) -> String {
+    if project.is_empty() || project == "default" {
+        name.to_string()
+    } else {
+        format!("{project}_{name}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

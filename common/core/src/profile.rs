@@ -17,7 +17,7 @@ fn to_api(ctx: &Context, row: ProfileRow) -> Result<Profile> {
         devices: row.devices,
         name: row.name,
         used_by: used,
-        project: ctx.project.clone(),
+        project: ctx.profiles_project.clone(),
     })
 }
 

@@ -123,6 +123,11 @@ fn cpu() -> ResourcesCpu {
     }
 }
 
+/// The host's memory in bytes (`MemTotal`), for percentage limits.
+pub fn host_memory_bytes() -> Option<u64> {
+    Some(memory().total).filter(|t| *t > 0)
+}
+
 fn memory() -> ResourcesMemory {
     let info = read("/proc/meminfo");
     let field = |k: &str| -> u64 {

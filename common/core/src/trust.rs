@@ -110,13 +110,12 @@ pub fn pem_of(der: &[u8]) -> String {
     out
 }
 
-fn to_api(r: CertificateRow) -> Certificate {
+fn to_api(r: CertificateRow, projects: Vec<String>) -> Certificate {
     Certificate {
         name: r.name,
         cert_type: r.cert_type,
         restricted: r.restricted,
-        // No projects exist besides default, and a restricted row reaches none.
-        projects: vec![],
+        projects,
         certificate: r.certificate,
         fingerprint: r.fingerprint,
         description: r.description,
@@ -130,12 +129,15 @@ pub fn is_trusted(ctx: &Context, fingerprint: &str) -> Result<bool> {
 }
 
 pub fn list(ctx: &Context) -> Result<Vec<Certificate>> {
-    Ok(ctx
-        .db()?
-        .read(incus_db::certificate_list)?
-        .into_iter()
-        .map(to_api)
-        .collect())
+    ctx.db()?.read(|tx| {
+        incus_db::certificate_list(tx)?
+            .into_iter()
+            .map(|r| {
+                let p = incus_db::certificate_projects(tx, &r.fingerprint)?;
+                Ok(to_api(r, p))
+            })
+            .collect()
+    })
 }
 
 /// One certificate by a unique fingerprint prefix.
@@ -143,12 +145,21 @@ pub fn get(ctx: &Context, prefix: &str) -> Result<Certificate> {
     if prefix.is_empty() {
         return Err(Error::invalid("A fingerprint is required"));
     }
-    let mut found = ctx
-        .db()?
-        .read(|tx| incus_db::certificate_find(tx, &prefix.to_lowercase()))?;
+    let mut found = ctx.db()?.read(|tx| {
+        incus_db::certificate_find(tx, &prefix.to_lowercase())?
+            .into_iter()
+            .map(|r| {
+                let p = incus_db::certificate_projects(tx, &r.fingerprint)?;
+                Ok((r, p))
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
     match found.len() {
         0 => Err(Error::not_found("Certificate not found")),
-        1 => Ok(to_api(found.remove(0))),
+        1 => {
+            let (r, p) = found.remove(0);
+            Ok(to_api(r, p))
+        }
         _ => Err(Error::invalid(format!(
             "More than one certificate matches \"{prefix}\""
         ))),
@@ -165,25 +176,26 @@ pub struct AddOptions {
     pub description: String,
 }
 
-/// What a restricted certificate would need and does not have yet.
-pub const RESTRICTED_UNSUPPORTED: &str =
-    "Restricted certificates need projects, which are not implemented yet";
-
 fn check_options(o: &AddOptions) -> Result<()> {
     match o.cert_type.as_str() {
         "" | "client" | "metrics" => {}
         t => return Err(Error::invalid(format!("Unknown certificate type \"{t}\""))),
     }
-    // Until projects exist, a restricted certificate could be confined to nothing:
-    // refuse to make one rather than make an admin that looks restricted.
-    if o.restricted || !o.projects.is_empty() {
-        return Err(Error::unsupported(RESTRICTED_UNSUPPORTED));
+    // Projects confine a restricted client certificate; on any other they would look
+    // like a restriction that is not one.
+    if !o.projects.is_empty() && !o.restricted {
+        return Err(Error::invalid(
+            "Projects only apply to restricted certificates (add --restricted)",
+        ));
+    }
+    if o.restricted && o.cert_type == "metrics" {
+        return Err(Error::invalid("Metrics certificates cannot be restricted"));
     }
     Ok(())
 }
 
 /// What an HTTPS caller's certificate may reach.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Access {
     /// Not in the trust store.
     Untrusted,
@@ -191,9 +203,9 @@ pub enum Access {
     Admin,
     /// A `metrics` certificate: `/1.0/metrics` only.
     Metrics,
-    /// A restricted `client` certificate (a tampered or older database: none can be
-    /// made today): nothing but the server description.
-    Restricted,
+    /// A restricted `client` certificate: the objects of these projects only (none:
+    /// nothing but the server description).
+    Restricted(Vec<String>),
 }
 
 /// The access of the certificate with this fingerprint (looked up on every request,
@@ -211,10 +223,13 @@ pub fn access(ctx: &Context, fingerprint: &str) -> Result<Access> {
                 Access::Metrics
             } else {
                 // An unknown type read back from the database grants nothing.
-                Access::Restricted
+                Access::Restricted(vec![])
             }
         }
-        Some(r) if r.restricted => Access::Restricted,
+        Some(r) if r.restricted => Access::Restricted(
+            ctx.db()?
+                .read(|tx| incus_db::certificate_projects(tx, fingerprint))?,
+        ),
         Some(_) => Access::Admin,
     })
 }
@@ -246,6 +261,7 @@ pub fn add(ctx: &Context, cert: &[u8], opts: &AddOptions) -> Result<Certificate>
             return Err(Error::conflict("Certificate already in trust store"));
         }
         incus_db::certificate_insert(tx, &row)?;
+        incus_db::certificate_set_projects(tx, &fp, &opts.projects)?;
         events::record(
             tx,
             &project,
@@ -254,7 +270,10 @@ pub fn add(ctx: &Context, cert: &[u8], opts: &AddOptions) -> Result<Certificate>
             serde_json::json!({}),
         )
     })?;
-    Ok(to_api(row))
+    let projects = ctx
+        .db()?
+        .read(|tx| incus_db::certificate_projects(tx, &row.fingerprint))?;
+    Ok(to_api(row, projects))
 }
 
 /// Changes name, type, restriction and description.
@@ -285,6 +304,7 @@ pub fn update(ctx: &Context, prefix: &str, opts: &AddOptions) -> Result<Certific
     let project = ctx.project.clone();
     ctx.db()?.write(|tx| {
         incus_db::certificate_update(tx, &row)?;
+        incus_db::certificate_set_projects(tx, &row.fingerprint, &opts.projects)?;
         events::record(
             tx,
             &project,
@@ -293,7 +313,10 @@ pub fn update(ctx: &Context, prefix: &str, opts: &AddOptions) -> Result<Certific
             serde_json::json!({}),
         )
     })?;
-    Ok(to_api(row))
+    let projects = ctx
+        .db()?
+        .read(|tx| incus_db::certificate_projects(tx, &row.fingerprint))?;
+    Ok(to_api(row, projects))
 }
 
 /// Revokes trust.
@@ -368,6 +391,13 @@ pub fn token_create(
 ) -> Result<(String, JoinToken)> {
     check_options(opts)?;
     crate::names::validate_object_name("Client", client_name)?;
+    // The projects must exist now (they are checked again at redemption).
+    ctx.db()?.read(|tx| {
+        for p in &opts.projects {
+            incus_db::project_id(tx, p)?;
+        }
+        Ok(())
+    })?;
     let addresses = token_addresses(ctx)?;
     let fp = {
         let pem = server_cert(ctx)?;
@@ -505,13 +535,16 @@ pub fn token_redeem(ctx: &Context, token: &str, cert: &[u8]) -> Result<Certifica
             return Err(Error::conflict("Certificate already in trust store"));
         }
         let req = &found.metadata["request"];
-        // A token made before restricted certificates were refused (or a tampered
-        // row) does not make one now.
-        let restricted = req["restricted"].as_bool().unwrap_or(false)
-            || req["projects"].as_array().is_some_and(|p| !p.is_empty());
-        if restricted {
-            return Err(Error::unsupported(RESTRICTED_UNSUPPORTED));
-        }
+        let projects: Vec<String> = req["projects"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| p.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        // Projects without the flag (a tampered row) restrict all the same.
+        let restricted = req["restricted"].as_bool().unwrap_or(false) || !projects.is_empty();
         let cert_type = req["type"].as_str().unwrap_or("client").to_string();
         if !matches!(cert_type.as_str(), "client" | "metrics") {
             return Err(Error::invalid(format!(
@@ -523,10 +556,11 @@ pub fn token_redeem(ctx: &Context, token: &str, cert: &[u8]) -> Result<Certifica
             cert_type,
             name: stored.client_name.clone(),
             certificate: pem_of(&der),
-            restricted: false,
+            restricted,
             description: String::new(),
         };
         incus_db::certificate_insert(tx, &row)?;
+        incus_db::certificate_set_projects(tx, &fp, &projects)?;
         events::record(
             tx,
             &project,
@@ -534,8 +568,9 @@ pub fn token_redeem(ctx: &Context, token: &str, cert: &[u8]) -> Result<Certifica
             &format!("/1.0/certificates/{fp}"),
             serde_json::json!({}),
         )?;
-        Ok(Some(row))
+        let projects = incus_db::certificate_projects(tx, &fp)?;
+        Ok(Some((row, projects)))
     })?;
-    row.map(to_api)
+    row.map(|(r, p)| to_api(r, p))
         .ok_or_else(|| Error::forbidden("The join token has expired"))
 }

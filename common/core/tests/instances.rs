@@ -137,7 +137,7 @@ fn interrupted_rename_is_finished_by_the_next_command() {
         db.write(|tx| {
             let row = incus_db::instance_get(tx, "default", "old")?.unwrap();
             incus_db::instance_rename(tx, row.id, "new")?;
-            let vol = incus_db::volume_get(tx, "default", "container", "old")?.unwrap();
+            let vol = incus_db::volume_get(tx, "default", "default", "container", "old")?.unwrap();
             incus_db::volume_rename(tx, vol.id, "new")?;
             incus_db::instance_config_set(tx, row.id, "volatile.rename_from", Some("old"))
         })

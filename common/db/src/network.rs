@@ -1,6 +1,6 @@
 //! Networks: rows of `networks` and `networks_config`, and who uses them.
 
-use crate::queries::{load_kv, load_kv_all, project_id, replace_kv, KvTable};
+use crate::queries::{feature_project_id, load_kv, load_kv_all, replace_kv, KvTable};
 use crate::{exists_err, sql_err, Tx};
 use incus_api::{Config, Result};
 use rusqlite::{params, OptionalExtension};
@@ -45,11 +45,20 @@ fn network_from_row(r: &rusqlite::Row) -> rusqlite::Result<NetworkRow> {
 
 /// Every network of a project, pending ones included.
 pub fn network_list(tx: &Tx, project: &str) -> Result<Vec<NetworkRow>> {
-    let pid = project_id(tx, project)?;
+    let pid = feature_project_id(tx, project, "features.networks")?;
+    network_list_of(tx, Some(pid))
+}
+
+/// Every network of every project (host-wide choices: subnets).
+pub fn network_list_all(tx: &Tx) -> Result<Vec<NetworkRow>> {
+    network_list_of(tx, None)
+}
+
+fn network_list_of(tx: &Tx, pid: Option<i64>) -> Result<Vec<NetworkRow>> {
     let mut configs = load_kv_all(tx, &NETWORK_CFG)?;
     let mut stmt = tx
         .prepare_cached(&format!(
-            "{NETWORK_SELECT} WHERE n.project_id = ?1 ORDER BY n.name"
+            "{NETWORK_SELECT} WHERE ?1 IS NULL OR n.project_id = ?1 ORDER BY n.name"
         ))
         .map_err(sql_err)?;
     let rows = stmt.query_map([pid], network_from_row).map_err(sql_err)?;
@@ -64,7 +73,7 @@ pub fn network_list(tx: &Tx, project: &str) -> Result<Vec<NetworkRow>> {
 
 /// One network (pending or not).
 pub fn network_get(tx: &Tx, project: &str, name: &str) -> Result<Option<NetworkRow>> {
-    let pid = project_id(tx, project)?;
+    let pid = feature_project_id(tx, project, "features.networks")?;
     let row = tx
         .query_row(
             &format!("{NETWORK_SELECT} WHERE n.project_id = ?1 AND n.name = ?2"),
@@ -84,7 +93,7 @@ pub fn network_get(tx: &Tx, project: &str, name: &str) -> Result<Option<NetworkR
 
 /// Inserts a network with its config; returns its id.
 pub fn network_create(tx: &Tx, n: &NetworkRow) -> Result<i64> {
-    let pid = project_id(tx, &n.project)?;
+    let pid = feature_project_id(tx, &n.project, "features.networks")?;
     tx.execute(
         "INSERT INTO networks (name, project_id, description, state, type)
          VALUES (?1, ?2, ?3, ?4, ?5)",

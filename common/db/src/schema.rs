@@ -242,6 +242,25 @@ INSERT INTO profiles (name, description, project_id) VALUES ('default', 'Default
     // 2: join-token secrets are kept only as SHA-256 (`token.secret_sha256`); the rows
     // are rewritten by `Db::data_step` (SQLite has no SHA-256 of its own).
     "-- 2: token secrets hashed",
+    // 3: projects. The tables and every project column exist since 1 (every row is in
+    // `default`, id 1); the default project gets upstream's features, all on.
+    r#"
+INSERT OR IGNORE INTO projects_config (project_id, key, value)
+SELECT p.id, f.key, 'true' FROM projects p,
+    (SELECT 'features.images' AS key UNION ALL SELECT 'features.networks'
+     UNION ALL SELECT 'features.networks.zones' UNION ALL SELECT 'features.profiles'
+     UNION ALL SELECT 'features.storage.buckets' UNION ALL SELECT 'features.storage.volumes') f
+WHERE p.name = 'default';
+"#,
+    // 4: the projects a restricted client certificate may reach (upstream's table).
+    // `IF NOT EXISTS`: tests replay migrations over a current database.
+    r#"
+CREATE TABLE IF NOT EXISTS certificates_projects (
+    certificate_id INTEGER NOT NULL REFERENCES certificates (id) ON DELETE CASCADE,
+    project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    UNIQUE (certificate_id, project_id)
+);
+"#,
 ];
 
 /// Data rewrites that SQL alone cannot do, by the version that introduced them.

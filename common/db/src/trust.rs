@@ -96,6 +96,42 @@ pub fn certificate_update(tx: &Tx, c: &CertificateRow) -> Result<()> {
     Ok(())
 }
 
+/// The projects a certificate is confined to (by name).
+pub fn certificate_projects(tx: &Tx, fingerprint: &str) -> Result<Vec<String>> {
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT p.name FROM certificates_projects cp
+             JOIN certificates c ON c.id = cp.certificate_id
+             JOIN projects p ON p.id = cp.project_id
+             WHERE c.fingerprint = ?1 ORDER BY p.name",
+        )
+        .map_err(sql_err)?;
+    let rows = stmt
+        .query_map([fingerprint], |r| r.get(0))
+        .map_err(sql_err)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(sql_err)
+}
+
+/// Replaces the projects of a certificate (NotFound for a project that does not exist).
+pub fn certificate_set_projects(tx: &Tx, fingerprint: &str, projects: &[String]) -> Result<()> {
+    tx.execute(
+        "DELETE FROM certificates_projects WHERE certificate_id =
+         (SELECT id FROM certificates WHERE fingerprint = ?1)",
+        [fingerprint],
+    )
+    .map_err(sql_err)?;
+    for p in projects {
+        let pid = crate::project_id(tx, p)?;
+        tx.execute(
+            "INSERT OR IGNORE INTO certificates_projects (certificate_id, project_id)
+             SELECT id, ?2 FROM certificates WHERE fingerprint = ?1",
+            params![fingerprint, pid],
+        )
+        .map_err(sql_err)?;
+    }
+    Ok(())
+}
+
 pub fn certificate_delete(tx: &Tx, fingerprint: &str) -> Result<()> {
     tx.execute(
         "DELETE FROM certificates WHERE fingerprint = ?1",

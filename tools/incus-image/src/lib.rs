@@ -43,6 +43,9 @@ pub enum Cmd {
         columns: String,
         #[command(flatten)]
         format: ListFormat,
+        /// Show images of all projects
+        #[arg(long)]
+        all_projects: bool,
     },
     /// Show useful information about an image
     Info { image: String },
@@ -162,7 +165,32 @@ pub fn main() -> ExitCode {
         if let Some(server) = image_server_of(&mut cmd)? {
             return read_image_server(&server, cmd);
         }
-        let b = incus_client::connect_args(&cli.global.project, remote_args(&mut cmd))?;
+        let cfg = incus_client::config::ClientConfig::load()?;
+        let remote = incus_client::target::strip_remote(&cfg, remote_args(&mut cmd))?;
+        if let Cmd::List {
+            filters,
+            columns,
+            format,
+            all_projects: true,
+        } = &mut cmd
+        {
+            filters.retain(|f| !f.is_empty());
+            let mut images = Vec::new();
+            for b in incus_client::target::connect_all_projects(&cfg, &remote)? {
+                images.extend(b.images()?);
+            }
+            // A project without features.images shows default's: each image once.
+            let mut seen = std::collections::HashSet::new();
+            images.retain(|i: &Image| seen.insert((i.project.clone(), i.fingerprint.clone())));
+            let columns = if columns == "lfpdatsu" {
+                format!("e{columns}")
+            } else {
+                columns.clone()
+            };
+            print_images(images, filters, &columns, *format)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        let b = incus_client::connect_remote(&cfg, &remote, &cli.global.project)?;
         match &mut cmd {
             Cmd::Import { rest, .. } => rest.retain(|a| !a.is_empty()),
             Cmd::List { filters, .. }
@@ -313,6 +341,7 @@ fn read_image_server(server: &incus_client::simplestreams::Server, cmd: Cmd) -> 
             mut filters,
             columns,
             format,
+            ..
         } => {
             filters.retain(|f| !f.is_empty());
             print_images(catalog.images(), &filters, &columns, format)?;
@@ -538,6 +567,7 @@ fn exec(backend: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
             filters,
             columns,
             format,
+            ..
         } => print_images(backend.images()?, &filters, &columns, format)?,
         Cmd::Info { image } => print_info(&backend.image(&image)?)?,
         Cmd::Show { image, format } => incus_cli::print_show(format, &backend.image(&image)?)?,
@@ -600,3 +630,4 @@ fn exec(backend: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
     }
     Ok(())
 }
+

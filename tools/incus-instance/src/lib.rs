@@ -140,8 +140,21 @@ pub fn main() -> ExitCode {
         let backend = match uploaded {
             Some(b) => b,
             None => {
+                let cfg = incus_client::config::ClientConfig::load()?;
                 let (args, follow) = remote_args(&mut cli.command);
-                incus_client::connect_with(&project, args, follow)?
+                let remote = incus_client::target::resolve(&cfg, args, follow)?;
+                if let Cmd::List(a) = &mut cli.command {
+                    if a.all_projects {
+                        if a.filters.first().is_some_and(|f| f.is_empty()) {
+                            a.filters.remove(0);
+                        }
+                        let backends = incus_client::target::connect_all_projects(&cfg, &remote)?;
+                        let refs: Vec<&dyn incus_client::Backend> =
+                            backends.iter().map(|b| b.as_ref()).collect();
+                        return list::list_many(&refs, a.clone());
+                    }
+                }
+                incus_client::connect_remote(&cfg, &remote, &project)?
             }
         };
         drop_bare_remote(&mut cli.command);

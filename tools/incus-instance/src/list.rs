@@ -6,7 +6,7 @@ use incus_cli::{Format, ListFormat};
 use incus_client::{Backend, Filter};
 use std::process::ExitCode;
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ListArgs {
     /// Filters: a name prefix, or KEY=VALUE on config (also type=, status=)
     pub filters: Vec<String>,
@@ -252,16 +252,19 @@ fn cell(i: &Instance, c: char) -> String {
 }
 
 pub fn list(backend: &dyn Backend, args: ListArgs) -> Result<ExitCode> {
-    if args.all_projects {
-        return Err(Error::unsupported(
-            "Only the default project exists for now",
-        ));
-    }
+    list_many(&[backend], args)
+}
+
+/// The instances of several backends (one per project with `--all-projects`, which
+/// adds the PROJECT column first to the default columns, as upstream).
+pub fn list_many(backends: &[&dyn Backend], args: ListArgs) -> Result<ExitCode> {
     let columns = if args.fast {
         if args.columns != "ns46tS" {
             return Err(Error::usage("Can't specify --fast with --columns"));
         }
         "nsacPt".to_string()
+    } else if args.all_projects && args.columns == "ns46tS" {
+        format!("e{}", args.columns)
     } else {
         args.columns.clone()
     };
@@ -273,11 +276,15 @@ pub fn list(backend: &dyn Backend, args: ListArgs) -> Result<ExitCode> {
             .iter()
             .any(|c| matches!(c.kind, ColumnKind::Letter(l) if "46SmMNpuD".contains(l)));
     let filter = Filter::from_cli(&args.filters);
-    let instances: Vec<Instance> = backend
-        .instances(full)?
-        .into_iter()
-        .filter(|i| filter.matches(i))
-        .collect();
+    let mut instances: Vec<Instance> = Vec::new();
+    for backend in backends {
+        instances.extend(
+            backend
+                .instances(full)?
+                .into_iter()
+                .filter(|i| filter.matches(i)),
+        );
+    }
     let rows: Vec<Vec<String>> = instances
         .iter()
         .map(|i| cols.iter().map(|c| c.cell(i)).collect())

@@ -41,6 +41,36 @@ pub struct Caller {
     pub addr: Option<std::net::IpAddr>,
 }
 
+tokio::task_local! {
+    /// The project of the request being served (`?project=`), set by
+    /// `routes::project_scope` around every handler; `core` acts in it.
+    pub static PROJECT: String;
+    /// The projects of a restricted caller (None: not restricted), set by the guard.
+    pub static RESTRICTED: Option<Vec<String>>;
+}
+
+/// The projects a restricted caller may see (None outside a restricted request).
+pub fn restricted_projects() -> Option<Vec<String>> {
+    RESTRICTED.try_with(|r| r.clone()).ok().flatten()
+}
+
+/// The request's project (`default` outside a request).
+pub fn current_project() -> String {
+    PROJECT
+        .try_with(|p| p.clone())
+        .unwrap_or_else(|_| "default".to_string())
+}
+
+/// `tokio::spawn` keeping the request's project (operations finishing after the
+/// answer act in the project they were asked in).
+pub fn spawn_in_project<F>(fut: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    tokio::spawn(PROJECT.scope(current_project(), fut))
+}
+
 thread_local! {
     static CTX: RefCell<Option<Context>> = const { RefCell::new(None) };
 }
@@ -52,13 +82,19 @@ where
     T: Send + 'static,
     F: FnOnce(&Context) -> Result<T> + Send + 'static,
 {
+    let project = current_project();
     tokio::task::spawn_blocking(move || {
         CTX.with(|slot| {
             let mut slot = slot.borrow_mut();
             if slot.is_none() {
                 *slot = Some(Context::from_env()?);
             }
-            f(slot.as_ref().expect("set above"))
+            let ctx = slot.as_mut().expect("set above");
+            if ctx.project != project || project != "default" {
+                // Re-read each time outside default: features may have changed.
+                ctx.set_project(&project)?;
+            }
+            f(ctx)
         })
     })
     .await
@@ -172,13 +208,16 @@ pub fn recursion(q: &std::collections::HashMap<String, String>) -> u8 {
 }
 
 /// Refuses projects other than `default`, as the tools do.
-pub fn check_project(q: &std::collections::HashMap<String, String>) -> Result<()> {
-    match q.get("project").map(String::as_str) {
-        None | Some("") | Some("default") => Ok(()),
-        Some(p) => Err(Error::not_found(format!(
-            "Project \"{p}\" not found (only the default project exists for now)"
-        ))),
-    }
+pub fn check_project(_q: &std::collections::HashMap<String, String>) -> Result<()> {
+    // `?project=` is applied to every core call by `routes::project_scope`; a project
+    // that does not exist fails there with NotFound.
+    Ok(())
+}
+
+/// `?all-projects=true`.
+pub fn all_projects(q: &std::collections::HashMap<String, String>) -> bool {
+    q.get("all-projects")
+        .is_some_and(|v| incus_api::keys::parse_bool(v).unwrap_or(false))
 }
 
 pub type Query = axum::extract::Query<std::collections::HashMap<String, String>>;

@@ -5,6 +5,7 @@
 mod app;
 mod limit;
 mod ops;
+mod restrict;
 mod routes;
 mod tls;
 

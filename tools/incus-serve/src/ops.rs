@@ -40,6 +40,8 @@ pub struct Op {
     /// Where websocket connections for this op are handed over.
     pub sockets: Mutex<HashMap<String, tokio::sync::oneshot::Sender<axum::extract::ws::WebSocket>>>,
     events: broadcast::Sender<serde_json::Value>,
+    /// The project of the request that made it (its events carry it).
+    pub project: String,
 }
 
 impl Op {
@@ -115,7 +117,7 @@ impl Op {
             "timestamp": incus_core::time::now(),
             "metadata": op,
             "location": "none",
-            "project": "default",
+            "project": self.project,
         }));
     }
 }
@@ -177,6 +179,7 @@ impl Ops {
             metadata = Some(m);
         }
         let op = Arc::new(Op {
+            project: crate::app::current_project(),
             id: id.clone(),
             state: Mutex::new(Operation {
                 id: id.clone(),

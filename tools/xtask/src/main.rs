@@ -16,6 +16,7 @@ fn tools() -> Vec<clap::Command> {
         incus_image::command(),
         incus_storage::command(),
         incus_profile::command(),
+        incus_project::command(),
         incus_admin::command(),
         incus_benchmark::command(),
         incus_events::command(),

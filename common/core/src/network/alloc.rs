@@ -11,11 +11,11 @@ use super::{host_bridge, short_hash};
 
 /// The IPv6 prefixes taken by other networks of this installation and by the host.
 fn taken_prefixes(ctx: &Context, except: &str) -> Result<Vec<Cidr6>> {
-    let project = ctx.project.clone();
-    let rows = ctx.db()?.read(|tx| incus_db::network_list(tx, &project))?;
+    // Every project's networks: subnets are host-wide.
+    let rows = ctx.db()?.read(incus_db::network_list_all)?;
     let mut out: Vec<Cidr6> = rows
         .iter()
-        .filter(|r| r.name != except)
+        .filter(|r| r.name != except || r.project != ctx.networks_project)
         .filter_map(|r| v6(&r.config))
         .collect();
     out.extend(addr6::host_subnets(Some(&host_bridge(ctx, except))));
@@ -57,11 +57,11 @@ fn allocate6(ctx: &Context, name: &str, config: &mut Config) -> Result<()> {
 
 /// The subnets taken by other networks of this installation and by the host.
 fn taken_subnets(ctx: &Context, except: &str) -> Result<Vec<Cidr>> {
-    let project = ctx.project.clone();
-    let rows = ctx.db()?.read(|tx| incus_db::network_list(tx, &project))?;
+    // Every project's networks: subnets are host-wide.
+    let rows = ctx.db()?.read(incus_db::network_list_all)?;
     let mut out: Vec<Cidr> = rows
         .iter()
-        .filter(|r| r.name != except)
+        .filter(|r| r.name != except || r.project != ctx.networks_project)
         .filter_map(|r| v4(&r.config))
         .collect();
     out.extend(addr::host_subnets(Some(&host_bridge(ctx, except))));

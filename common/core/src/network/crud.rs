@@ -61,27 +61,52 @@ fn nic_uses(ctx: &Context, dev: &Config, name: &str) -> bool {
 
 /// Instances and profiles that use a network, as upstream's URLs.
 fn used_by(ctx: &Context, name: &str) -> Result<Vec<String>> {
-    let project = ctx.project.clone();
-    let (instances, profiles) = ctx.db()?.read(|tx| {
-        Ok((
-            incus_db::instance_list(tx, &project)?,
-            incus_db::profile_list(tx, &project)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for p in &profiles {
-        if p.devices.values().any(|d| nic_uses(ctx, d, name)) {
-            out.push(format!("/1.0/profiles/{}", p.name));
+    // Every project whose networks are this network's project's (a project without
+    // features.networks uses default's).
+    let owner = ctx.networks_project.clone();
+    let per_project = ctx.db()?.read(|tx| {
+        let mut out = Vec::new();
+        for (p, _) in incus_db::project_names(tx)? {
+            if incus_db::feature_project(tx, &p, "features.networks")?.1 != owner {
+                continue;
+            }
+            out.push((
+                p.clone(),
+                incus_db::feature_project(tx, &p, "features.profiles")?.1,
+                incus_db::instance_list(tx, &p)?,
+                incus_db::profile_list(tx, &p)?,
+            ));
         }
-    }
-    for i in &instances {
-        let profs = i
-            .profiles
-            .iter()
-            .filter_map(|n| profiles.iter().find(|p| &p.name == n));
-        let (_, devices) = crate::profile::expand(profs, &i.config, &i.devices);
-        if devices.values().any(|d| nic_uses(ctx, d, name)) {
-            out.push(format!("/1.0/instances/{}", i.name));
+        Ok(out)
+    })?;
+    let suffix = |p: &str| {
+        if p == "default" {
+            String::new()
+        } else {
+            format!("?project={p}")
+        }
+    };
+    let mut out = Vec::new();
+    let mut seen_profiles = std::collections::HashSet::new();
+    for (project, profiles_owner, instances, profiles) in &per_project {
+        for p in profiles {
+            if p.devices.values().any(|d| nic_uses(ctx, d, name)) && seen_profiles.insert(p.id) {
+                out.push(format!(
+                    "/1.0/profiles/{}{}",
+                    p.name,
+                    suffix(profiles_owner)
+                ));
+            }
+        }
+        for i in instances {
+            let profs = i
+                .profiles
+                .iter()
+                .filter_map(|n| profiles.iter().find(|p| &p.name == n));
+            let (_, devices) = crate::profile::expand(profs, &i.config, &i.devices);
+            if devices.values().any(|d| nic_uses(ctx, d, name)) {
+                out.push(format!("/1.0/instances/{}{}", i.name, suffix(project)));
+            }
         }
     }
     out.sort();
@@ -179,9 +204,10 @@ pub fn create(
             ..Default::default()
         };
         // The row first (pending): a kill from here on is undone by the next command.
-        let id = ctx
-            .db()?
-            .write_durable(|tx| incus_db::network_create(tx, &row))?;
+        let id = ctx.db()?.write_durable(|tx| {
+            crate::project::check_network(tx, &row.project)?;
+            incus_db::network_create(tx, &row)
+        })?;
         NetworkRow { id, ..row }
     };
     let up = {

@@ -20,7 +20,7 @@ pub(super) fn setup(ctx: &Context, name: &str, config: &Config) -> Result<()> {
     // A fixed MAC: a bridge otherwise takes its lowest port's, which changes as
     // instances come and go and confuses their ARP caches.
     let mac = config.get("bridge.hwaddr").cloned().unwrap_or_else(|| {
-        let h = short_hash(&[&ctx.prefix, name], 6);
+        let h = short_hash(&[&ctx.prefix, &super::disk_name(ctx, name)], 6);
         format!("00:16:3e:{}:{}:{}", &h[0..2], &h[2..4], &h[4..6])
     });
     bridge::ensure(&host, mtu(config), Some(&mac), cidr.as_ref())?;
@@ -127,7 +127,8 @@ pub(super) fn teardown(ctx: &Context, name: &str) -> Result<()> {
     dnsmasq::stop(&p)?;
     nft::remove(&table_name(ctx, name))?;
     bridge::remove(&host_bridge(ctx, name))?;
-    for d in [&p.dir, &ctx.run_dir.join("networks").join(name)] {
+    let run = p.pid.parent().map(|d| d.to_path_buf()).unwrap_or_default();
+    for d in [&p.dir, &run] {
         if d.exists() {
             std::fs::remove_dir_all(d)?;
         }

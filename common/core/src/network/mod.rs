@@ -59,6 +59,14 @@ fn short_hash(parts: &[&str], n: usize) -> String {
 
 /// The host bridge of a network.
 pub fn host_bridge(ctx: &Context, name: &str) -> String {
+    if ctx.networks_project != "default" {
+        // A project's own network: hashed with the project, never a bare name.
+        return format!(
+            "{}n{}",
+            ctx.prefix,
+            short_hash(&[&ctx.networks_project, name], 6)
+        );
+    }
     if ctx.prefix == "incus" {
         name.to_string()
     } else {
@@ -66,11 +74,17 @@ pub fn host_bridge(ctx: &Context, name: &str) -> String {
     }
 }
 
+/// A network's name in host paths (`PROJECT_NAME` for a project's own networks).
+fn disk_name(ctx: &Context, name: &str) -> String {
+    crate::names::project_prefixed(&ctx.networks_project, name)
+}
+
 fn table_name(ctx: &Context, name: &str) -> String {
     format!("{}_{}", ctx.prefix, host_bridge(ctx, name))
 }
 
 fn paths(ctx: &Context, name: &str) -> dnsmasq::Paths {
+    let name = &disk_name(ctx, name);
     dnsmasq::Paths {
         dir: ctx.incus_dir.join("networks").join(name),
         pid: ctx.run_dir.join("networks").join(name).join("dnsmasq.pid"),

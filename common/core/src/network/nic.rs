@@ -104,7 +104,10 @@ fn resolve_nics(
                 let h = format!(
                     "{}{}",
                     ctx.prefix,
-                    short_hash(&[instance, dev], 15 - ctx.prefix.len().min(9))
+                    short_hash(
+                        &[&ctx.host_name(instance), dev],
+                        15 - ctx.prefix.len().min(9)
+                    )
                 );
                 if config.get(&hn_key) != Some(&h) {
                     volatile.insert(hn_key, h.clone());
@@ -165,9 +168,12 @@ fn write_host_entry(ctx: &Context, instance: &str, nic: &ResolvedNic) -> Result<
     let line = dnsmasq::host_line(
         &nic.spec.hwaddr,
         nic.ipv4.as_deref(),
-        managed_dns.then_some(instance),
+        // Outside `default` no DNS name: two projects may both have the name.
+        (managed_dns && ctx.project == "default").then_some(instance),
     );
-    let file = p.hosts().join(format!("{instance}.{}", nic.device));
+    let file = p
+        .hosts()
+        .join(format!("{}.{}", ctx.host_name(instance), nic.device));
     if std::fs::read_to_string(&file).ok().as_deref() != Some(line.as_str()) {
         std::fs::create_dir_all(p.hosts())?;
         incus_sys::fsutil::atomic_write(&file, line.as_bytes(), 0o644)?;
@@ -238,6 +244,8 @@ pub fn sync_running(
 /// Drops the dnsmasq host entries of an instance (deleted or renamed).
 pub fn forget_instance(ctx: &Context, instance: &str) -> Result<()> {
     let project = ctx.project.clone();
+    let host = ctx.host_name(instance);
+    let instance = host.as_str();
     let rows = ctx.db()?.read(|tx| incus_db::network_list(tx, &project))?;
     for r in rows {
         let p = paths(ctx, &r.name);

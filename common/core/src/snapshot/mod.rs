@@ -165,6 +165,7 @@ pub fn get(ctx: &Context, inst: &str, snap: &str) -> Result<InstanceSnapshot> {
 
 /// `snapshot create INSTANCE [NAME]`.
 pub fn create(ctx: &Context, inst: &str, opts: CreateOptions) -> Result<InstanceSnapshot> {
+    crate::project::check_snapshots_allowed(ctx)?;
     let _lock = instance::lock(ctx, inst)?;
     let row = load(ctx, inst)?;
     let name = create_locked(ctx, &row, &opts, Utc::now(), None)?;
@@ -539,14 +540,15 @@ pub struct AutoReport {
 /// `snapshots.schedule.stopped` is true.
 pub fn auto(ctx: &Context, now: DateTime<Utc>) -> Result<AutoReport> {
     let mut report = AutoReport::default();
-    let project = ctx.project.clone();
-    let names = ctx
-        .db()?
-        .read(|tx| incus_db::instance_names(tx, &project))?;
-    for name in names {
-        if let Err(e) = auto_one(ctx, &name, now, &mut report) {
-            if e.kind != incus_api::ErrorKind::NotFound {
-                report.errors.push(format!("{name}: {}", e.message));
+    // Every project's instances (one timer per installation).
+    for (project, c) in crate::project::contexts(ctx)? {
+        let names = c.db()?.read(|tx| incus_db::instance_names(tx, &project))?;
+        for name in names {
+            if let Err(e) = auto_one(&c, &name, now, &mut report) {
+                if e.kind != incus_api::ErrorKind::NotFound {
+                    let q = crate::project::qualified(&project, &name);
+                    report.errors.push(format!("{q}: {}", e.message));
+                }
             }
         }
     }

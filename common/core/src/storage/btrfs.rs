@@ -354,7 +354,7 @@ fn exchange(a: &Path, b: &Path) -> Result<()> {
 fn restore_tmp(pool: &PoolInfo, vtype: VolumeType, vol: &str) -> PathBuf {
     pool.path
         .join(vtype.dir_name())
-        .join(format!(".{vol}.restore"))
+        .join(format!(".{}.restore", pool.disk_name(vtype, vol)))
 }
 
 impl BtrfsDriver {

@@ -321,6 +321,7 @@ mod tests {
             driver: "dir".into(),
             config: Config::new(),
             path: dir.to_path_buf(),
+            projects: Default::default(),
         }
     }
 

@@ -57,19 +57,52 @@ pub struct PoolInfo {
     pub config: Config,
     /// `INCUS_DIR/storage-pools/NAME`: where the pool's tree is reached.
     pub path: PathBuf,
+    /// The project of the instance volumes reached through this value, and the one
+    /// holding its custom volumes (`features.storage.volumes`): names on disk are
+    /// `PROJECT_NAME` outside `default` (upstream's layout).
+    pub projects: DiskProjects,
+}
+
+/// The projects whose volumes a [`PoolInfo`] names (default: `default` for both).
+#[derive(Debug, Clone, Default)]
+pub struct DiskProjects {
+    pub instances: String,
+    pub custom: String,
+}
+
+impl DiskProjects {
+    /// From a context: its project, and the one its custom volumes live in.
+    pub fn of(ctx: &Context) -> DiskProjects {
+        DiskProjects {
+            instances: ctx.project.clone(),
+            custom: ctx.volumes_project.clone(),
+        }
+    }
 }
 
 impl PoolInfo {
+    /// The name on disk of a volume: `PROJECT_NAME` for instance and custom volumes of
+    /// a project other than `default`; image volumes are shared by every project.
+    pub fn disk_name(&self, vtype: VolumeType, name: &str) -> String {
+        let project = match vtype {
+            VolumeType::Container => &self.projects.instances,
+            VolumeType::Custom => &self.projects.custom,
+            _ => "",
+        };
+        crate::names::project_prefixed(project, name)
+    }
     /// The directory of a volume inside the pool (upstream layout).
     pub fn volume_path(&self, vtype: VolumeType, name: &str) -> PathBuf {
-        self.path.join(vtype.dir_name()).join(name)
+        self.path
+            .join(vtype.dir_name())
+            .join(self.disk_name(vtype, name))
     }
     /// The directory of a volume snapshot (upstream layout:
     /// `containers-snapshots/VOL/SNAP`, `custom-snapshots/VOL/SNAP`).
     pub fn snapshot_path(&self, vtype: VolumeType, vol: &str, snap: &str) -> PathBuf {
         self.path
             .join(format!("{}-snapshots", vtype.dir_name()))
-            .join(vol)
+            .join(self.disk_name(vtype, vol))
             .join(snap)
     }
 }
@@ -426,6 +459,7 @@ fn pool_info(ctx: &Context, row: &PoolRow) -> PoolInfo {
         driver: row.driver.clone(),
         config: row.config.clone(),
         path: ctx.pools_dir().join(&row.name),
+        projects: DiskProjects::of(ctx),
     }
 }
 
@@ -463,7 +497,7 @@ fn used_by(ctx: &Context, pool: &str) -> Result<Vec<String>> {
     ctx.db()?.read(|tx| {
         let mut out = Vec::new();
         // Volume snapshots (`VOL/SNAP` rows) come with their volume.
-        for v in incus_db::volume_list(tx, Some(&pool))?
+        for v in incus_db::volume_list(tx, Some(&pool), None)?
             .into_iter()
             .filter(|v| !v.name.contains('/'))
         {
@@ -532,6 +566,7 @@ pub fn pool_create(
         driver: driver_name.to_string(),
         config,
         path: ctx.pools_dir().join(name),
+        projects: DiskProjects::of(ctx),
     };
     drv.create_pool(ctx, &mut info)?;
     let row = PoolRow {

@@ -68,7 +68,7 @@ const RENAME_MARK: &str = "volatile.rename_from";
 fn get_row(ctx: &Context, pool: &str, vtype: VolumeType, name: &str) -> Result<VolumeRow> {
     let row = ctx
         .db()?
-        .read(|tx| incus_db::volume_get(tx, pool, vtype.as_str(), name))?
+        .read(|tx| incus_db::volume_get(tx, &ctx.project, pool, vtype.as_str(), name))?
         .ok_or_else(|| not_found(pool, name))?;
     if row.config.contains_key(RENAME_MARK) {
         finish_rename(ctx, &row)?;
@@ -106,7 +106,8 @@ fn finish_rename(ctx: &Context, row: &VolumeRow) -> Result<()> {
     }
     let id = row.id;
     ctx.db()?.write(|tx| {
-        if let Some(mut r) = incus_db::volume_get(tx, &row.pool, "custom", &row.name)? {
+        if let Some(mut r) = incus_db::volume_get(tx, &row.project, &row.pool, "custom", &row.name)?
+        {
             if r.id == id && r.config.remove(RENAME_MARK).is_some() {
                 incus_db::volume_update(tx, &r)?;
             }
@@ -173,7 +174,9 @@ fn to_api(ctx: &Context, v: VolumeRow) -> Result<StorageVolume> {
 /// `storage volume list POOL` (snapshots are not volumes).
 pub fn list(ctx: &Context, pool: &str) -> Result<Vec<StorageVolume>> {
     let (info, drv) = load_pool(ctx, pool)?;
-    let rows = ctx.db()?.read(|tx| incus_db::volume_list(tx, Some(pool)))?;
+    let rows = ctx
+        .db()?
+        .read(|tx| incus_db::volume_list(tx, Some(pool), Some(&ctx.project)))?;
     sweep_orphans(ctx, &info, drv.as_ref(), &rows)?;
     rows.into_iter()
         .filter(|r| !r.name.contains('/'))
@@ -195,7 +198,7 @@ fn clear_orphan(ctx: &Context, info: &PoolInfo, drv: &dyn Driver, name: &str) ->
     if std::fs::symlink_metadata(&path).is_ok()
         && ctx
             .db()?
-            .read(|tx| incus_db::volume_get(tx, &info.name, "custom", name))?
+            .read(|tx| incus_db::volume_get(tx, &ctx.project, &info.name, "custom", name))?
             .is_none()
     {
         drv.delete_volume(info, VolumeType::Custom, name)?;
@@ -262,7 +265,7 @@ pub fn create(
     let _lock = ctx.lock_volume(pool, name)?;
     if ctx
         .db()?
-        .read(|tx| incus_db::volume_get(tx, pool, "custom", name))?
+        .read(|tx| incus_db::volume_get(tx, &ctx.project, pool, "custom", name))?
         .is_some()
     {
         return Err(Error::conflict(format!(
@@ -380,7 +383,9 @@ pub fn set_keys(ctx: &Context, pool: &str, name: &str, pairs: &Config) -> Result
 
 fn snapshot_rows(ctx: &Context, pool: &str, vol: &str) -> Result<Vec<VolumeRow>> {
     let prefix = format!("{vol}/");
-    let rows = ctx.db()?.read(|tx| incus_db::volume_list(tx, Some(pool)))?;
+    let rows = ctx
+        .db()?
+        .read(|tx| incus_db::volume_list(tx, Some(pool), Some(&ctx.project)))?;
     Ok(rows
         .into_iter()
         .filter(|r| r.volume_type == "custom" && r.name.starts_with(&prefix))
@@ -454,7 +459,7 @@ pub fn rename(ctx: &Context, pool: &str, name: &str, new_name: &str) -> Result<(
     refuse_in_use(ctx, pool, name, "rename")?;
     if ctx
         .db()?
-        .read(|tx| incus_db::volume_get(tx, pool, "custom", new_name))?
+        .read(|tx| incus_db::volume_get(tx, &ctx.project, pool, "custom", new_name))?
         .is_some()
     {
         return Err(Error::conflict(format!(
@@ -518,7 +523,7 @@ pub fn copy(
     let src_row = get_row(ctx, src_pool, VolumeType::Custom, src)?;
     if ctx
         .db()?
-        .read(|tx| incus_db::volume_get(tx, dst_pool, "custom", dst))?
+        .read(|tx| incus_db::volume_get(tx, &ctx.project, dst_pool, "custom", dst))?
         .is_some()
     {
         return Err(Error::conflict(format!(
@@ -841,7 +846,9 @@ pub fn snapshot_create(
 
 fn snap_row(ctx: &Context, pool: &str, vol: &str, snap: &str) -> Result<VolumeRow> {
     ctx.db()?
-        .read(|tx| incus_db::volume_get(tx, pool, "custom", &format!("{vol}/{snap}")))?
+        .read(|tx| {
+            incus_db::volume_get(tx, &ctx.project, pool, "custom", &format!("{vol}/{snap}"))
+        })?
         .ok_or_else(|| {
             Error::not_found(format!(
                 "Snapshot \"{snap}\" of storage volume \"{vol}\" not found"

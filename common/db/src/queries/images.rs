@@ -66,7 +66,7 @@ fn image_aliases_all(tx: &Tx) -> Result<HashMap<i64, Vec<(String, String)>>> {
 }
 
 pub fn image_list(tx: &Tx, project: &str) -> Result<Vec<ImageRow>> {
-    let pid = project_id(tx, project)?;
+    let pid = feature_project_id(tx, project, "features.images")?;
     let mut props = load_kv_all(tx, &IMAGE_PROPS)?;
     let mut aliases = image_aliases_all(tx)?;
     let mut stmt = tx
@@ -87,7 +87,7 @@ pub fn image_list(tx: &Tx, project: &str) -> Result<Vec<ImageRow>> {
 
 /// Finds an image by fingerprint or unique fingerprint prefix.
 pub fn image_get(tx: &Tx, project: &str, fingerprint: &str) -> Result<Option<ImageRow>> {
-    let pid = project_id(tx, project)?;
+    let pid = feature_project_id(tx, project, "features.images")?;
     if fingerprint.is_empty() || !fingerprint.chars().all(|c| c.is_ascii_hexdigit()) {
         return Ok(None);
     }
@@ -128,7 +128,7 @@ pub fn image_get(tx: &Tx, project: &str, fingerprint: &str) -> Result<Option<Ima
 }
 
 pub fn image_create(tx: &Tx, img: &ImageRow) -> Result<i64> {
-    let pid = project_id(tx, &img.project)?;
+    let pid = feature_project_id(tx, &img.project, "features.images")?;
     tx.execute(
         "INSERT INTO images (fingerprint, filename, size, public, architecture, creation_date,
          expiry_date, upload_date, cached, last_use_date, auto_update, project_id, type, format)
@@ -194,7 +194,7 @@ pub struct AliasRow {
 }
 
 pub fn alias_list(tx: &Tx, project: &str) -> Result<Vec<AliasRow>> {
-    let pid = project_id(tx, project)?;
+    let pid = feature_project_id(tx, project, "features.images")?;
     let mut stmt = tx
         .prepare_cached(
             "SELECT a.name, a.description, i.fingerprint, i.type FROM images_aliases a
@@ -227,7 +227,7 @@ pub fn alias_create(
     image_id: i64,
     description: &str,
 ) -> Result<()> {
-    let pid = project_id(tx, project)?;
+    let pid = feature_project_id(tx, project, "features.images")?;
     tx.execute(
         "INSERT INTO images_aliases (name, image_id, description, project_id) VALUES (?1, ?2, ?3, ?4)",
         params![name, image_id, description, pid],
@@ -238,7 +238,7 @@ pub fn alias_create(
 
 /// Deletes an alias; false when it did not exist.
 pub fn alias_delete(tx: &Tx, project: &str, name: &str) -> Result<bool> {
-    let pid = project_id(tx, project)?;
+    let pid = feature_project_id(tx, project, "features.images")?;
     let n = tx
         .execute(
             "DELETE FROM images_aliases WHERE project_id = ?1 AND name = ?2",
@@ -250,7 +250,7 @@ pub fn alias_delete(tx: &Tx, project: &str, name: &str) -> Result<bool> {
 
 /// Renames an alias; false when it did not exist.
 pub fn alias_rename(tx: &Tx, project: &str, name: &str, new_name: &str) -> Result<bool> {
-    let pid = project_id(tx, project)?;
+    let pid = feature_project_id(tx, project, "features.images")?;
     let n = tx
         .execute(
             "UPDATE images_aliases SET name = ?1 WHERE project_id = ?2 AND name = ?3",

@@ -65,12 +65,21 @@ fn instance_profiles_all(tx: &Tx) -> Result<HashMap<i64, Vec<String>>> {
 /// Every instance of a project (three queries in all, whatever the count).
 pub fn instance_list(tx: &Tx, project: &str) -> Result<Vec<InstanceRow>> {
     let pid = project_id(tx, project)?;
+    instance_list_of(tx, Some(pid))
+}
+
+/// Every instance of every project (host-wide allocations: idmap ranges).
+pub fn instance_list_all(tx: &Tx) -> Result<Vec<InstanceRow>> {
+    instance_list_of(tx, None)
+}
+
+fn instance_list_of(tx: &Tx, pid: Option<i64>) -> Result<Vec<InstanceRow>> {
     let mut configs = load_kv_all(tx, &INSTANCE_CFG)?;
     let mut devices = load_devices_all(tx, &INSTANCE_DEV)?;
     let mut profiles = instance_profiles_all(tx)?;
     let mut stmt = tx
         .prepare_cached(&format!(
-            "{INSTANCE_SELECT} WHERE i.project_id = ?1 ORDER BY i.name"
+            "{INSTANCE_SELECT} WHERE ?1 IS NULL OR i.project_id = ?1 ORDER BY p.name, i.name"
         ))
         .map_err(sql_err)?;
     let rows = stmt.query_map([pid], instance_from_row).map_err(sql_err)?;
@@ -128,7 +137,7 @@ fn set_instance_profiles(tx: &Tx, id: i64, project: &str, profiles: &[String]) -
         [id],
     )
     .map_err(sql_err)?;
-    let pid = project_id(tx, project)?;
+    let pid = feature_project_id(tx, project, "features.profiles")?;
     for (order, name) in profiles.iter().enumerate() {
         let profile_id: i64 = tx
             .query_row(

@@ -13,7 +13,7 @@ pub struct ProfileRow {
 }
 
 pub fn profile_list(tx: &Tx, project: &str) -> Result<Vec<ProfileRow>> {
-    let pid = project_id(tx, project)?;
+    let pid = feature_project_id(tx, project, "features.profiles")?;
     let mut configs = load_kv_all(tx, &PROFILE_CFG)?;
     let mut devices = load_devices_all(tx, &PROFILE_DEV)?;
     let mut stmt = tx
@@ -39,7 +39,7 @@ pub fn profile_list(tx: &Tx, project: &str) -> Result<Vec<ProfileRow>> {
 }
 
 pub fn profile_get(tx: &Tx, project: &str, name: &str) -> Result<Option<ProfileRow>> {
-    let pid = project_id(tx, project)?;
+    let pid = feature_project_id(tx, project, "features.profiles")?;
     let row: Option<(i64, String)> = tx
         .query_row(
             "SELECT id, description FROM profiles WHERE project_id = ?1 AND name = ?2",
@@ -61,7 +61,7 @@ pub fn profile_get(tx: &Tx, project: &str, name: &str) -> Result<Option<ProfileR
 }
 
 pub fn profile_create(tx: &Tx, project: &str, p: &ProfileRow) -> Result<i64> {
-    let pid = project_id(tx, project)?;
+    let pid = feature_project_id(tx, project, "features.profiles")?;
     tx.execute(
         "INSERT INTO profiles (name, description, project_id) VALUES (?1, ?2, ?3)",
         params![p.name, p.description, pid],
@@ -108,4 +108,25 @@ pub fn profile_used_by(tx: &Tx, id: i64) -> Result<Vec<String>> {
         .map_err(sql_err)?;
     let rows = stmt.query_map([id], |r| r.get(0)).map_err(sql_err)?;
     rows.map(|r| r.map_err(sql_err)).collect()
+}
+
+/// The id of a profile held by the project `project_id` itself (no feature lookup).
+pub fn profile_id_in(tx: &Tx, project_id: i64, name: &str) -> Result<Option<i64>> {
+    tx.query_row(
+        "SELECT id FROM profiles WHERE project_id = ?1 AND name = ?2",
+        params![project_id, name],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(sql_err)
+}
+
+/// Sets a profile's description alone.
+pub fn profile_describe(tx: &Tx, id: i64, description: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE profiles SET description = ?1 WHERE id = ?2",
+        params![description, id],
+    )
+    .map_err(sql_err)?;
+    Ok(())
 }

@@ -125,15 +125,37 @@ const VOLUME_SELECT: &str = "SELECT v.id, p.name, v.name, v.type, v.description,
     JOIN storage_pools p ON p.id = v.storage_pool_id
     JOIN projects pr ON pr.id = v.project_id";
 
-/// Volumes, of one pool or of all.
-pub fn volume_list(tx: &Tx, pool: Option<&str>) -> Result<Vec<VolumeRow>> {
+/// The project holding volumes of `vtype` for `project`: custom volumes follow
+/// `features.storage.volumes`, instance volumes are the instance's project's.
+fn volume_project_id(tx: &Tx, project: &str, vtype: &str) -> Result<i64> {
+    if vtype == "custom" {
+        feature_project_id(tx, project, "features.storage.volumes")
+    } else {
+        project_id(tx, project)
+    }
+}
+
+/// Volumes, of one pool or of all, of one project (custom volumes through
+/// `features.storage.volumes`) or of all projects (`None`).
+pub fn volume_list(tx: &Tx, pool: Option<&str>, project: Option<&str>) -> Result<Vec<VolumeRow>> {
+    let (own, custom) = match project {
+        Some(p) => (
+            Some(project_id(tx, p)?),
+            Some(volume_project_id(tx, p, "custom")?),
+        ),
+        None => (None, None),
+    };
     let mut configs = load_kv_all(tx, &VOLUME_CFG)?;
     let mut stmt = tx
         .prepare_cached(&format!(
-            "{VOLUME_SELECT} WHERE ?1 IS NULL OR p.name = ?1 ORDER BY p.name, v.type, v.name"
+            "{VOLUME_SELECT} WHERE (?1 IS NULL OR p.name = ?1) AND (?2 IS NULL OR
+             (v.type = 'custom' AND v.project_id = ?3) OR (v.type <> 'custom' AND v.project_id = ?2))
+             ORDER BY p.name, v.type, v.name"
         ))
         .map_err(sql_err)?;
-    let rows = stmt.query_map([pool], volume_from_row).map_err(sql_err)?;
+    let rows = stmt
+        .query_map(params![pool, own, custom], volume_from_row)
+        .map_err(sql_err)?;
     let mut out = Vec::new();
     for row in rows {
         let mut v = row.map_err(sql_err)?;
@@ -143,11 +165,21 @@ pub fn volume_list(tx: &Tx, pool: Option<&str>) -> Result<Vec<VolumeRow>> {
     Ok(out)
 }
 
-pub fn volume_get(tx: &Tx, pool: &str, vtype: &str, name: &str) -> Result<Option<VolumeRow>> {
+/// One volume of a project (custom volumes through `features.storage.volumes`).
+pub fn volume_get(
+    tx: &Tx,
+    project: &str,
+    pool: &str,
+    vtype: &str,
+    name: &str,
+) -> Result<Option<VolumeRow>> {
+    let pid = volume_project_id(tx, project, vtype)?;
     let row = tx
         .query_row(
-            &format!("{VOLUME_SELECT} WHERE p.name = ?1 AND v.type = ?2 AND v.name = ?3"),
-            params![pool, vtype, name],
+            &format!(
+                "{VOLUME_SELECT} WHERE p.name = ?1 AND v.type = ?2 AND v.name = ?3 AND v.project_id = ?4"
+            ),
+            params![pool, vtype, name, pid],
             volume_from_row,
         )
         .optional()
@@ -164,7 +196,7 @@ pub fn volume_get(tx: &Tx, pool: &str, vtype: &str, name: &str) -> Result<Option
 pub fn volume_create(tx: &Tx, v: &VolumeRow) -> Result<i64> {
     let pool = pool_get(tx, &v.pool)?
         .ok_or_else(|| Error::not_found(format!("Storage pool \"{}\" not found", v.pool)))?;
-    let pid = project_id(tx, &v.project)?;
+    let pid = volume_project_id(tx, &v.project, &v.volume_type)?;
     tx.execute(
         "INSERT INTO storage_volumes (name, storage_pool_id, type, description, project_id,
          content_type, creation_date) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

@@ -26,15 +26,35 @@ async fn events(
         .map(|t| t.split(',').map(str::to_string).collect())
         .unwrap_or_else(|| vec!["logging".into(), "operation".into(), "lifecycle".into()]);
     let rx = app.events.subscribe();
+    // Events of the request's project (all with ?all-projects=true, never for a
+    // restricted caller); a restricted caller gets no event without a project.
+    let only = (!crate::app::all_projects(&q)).then(crate::app::current_project);
+    let restricted = crate::app::restricted_projects().is_some();
+    let filter = EventFilter { only, restricted };
     Ok(ws
-        .on_upgrade(move |socket| stream(socket, rx, types))
+        .on_upgrade(move |socket| stream(socket, rx, types, filter))
         .into_response())
+}
+
+struct EventFilter {
+    only: Option<String>,
+    restricted: bool,
+}
+
+impl EventFilter {
+    fn passes(&self, ev: &serde_json::Value) -> bool {
+        match ev.get("project").and_then(|p| p.as_str()) {
+            Some(p) => self.only.as_deref().is_none_or(|o| o == p),
+            None => !self.restricted,
+        }
+    }
 }
 
 async fn stream(
     mut socket: WebSocket,
     mut rx: tokio::sync::broadcast::Receiver<serde_json::Value>,
     types: Vec<String>,
+    filter: EventFilter,
 ) {
     loop {
         tokio::select! {
@@ -42,6 +62,7 @@ async fn stream(
                 Ok(ev) => {
                     let t = ev.get("type").and_then(|t| t.as_str()).unwrap_or("");
                     if types.iter().any(|x| x == t)
+                        && filter.passes(&ev)
                         && socket.send(Message::Text(ev.to_string().into())).await.is_err()
                     {
                         return;

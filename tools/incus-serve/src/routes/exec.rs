@@ -112,7 +112,10 @@ async fn exec(
 
 fn command(app: &AppRef, name: &str, post: &ExecPost) -> tokio::process::Command {
     let mut c = tokio::process::Command::new(&app.instance_tool);
-    c.arg("exec").arg(name);
+    c.arg("--project")
+        .arg(crate::app::current_project())
+        .arg("exec")
+        .arg(name);
     c.arg("--user").arg(post.user.to_string());
     c.arg("--group").arg(post.group.to_string());
     if !post.cwd.is_empty() {

@@ -48,7 +48,19 @@ pub fn routes() -> Router<AppRef> {
 
 async fn list(q: Query) -> ApiResult {
     check_project(&q)?;
-    let all = core(image::list).await?;
+    let every = crate::app::all_projects(&q);
+    let all = core(move |ctx| {
+        if every {
+            // A project without features.images shows default's: each image once.
+            let mut all = incus_core::project::across(ctx, image::list)?;
+            let mut seen = std::collections::HashSet::new();
+            all.retain(|i| seen.insert((i.project.clone(), i.fingerprint.clone())));
+            Ok(all)
+        } else {
+            image::list(ctx)
+        }
+    })
+    .await?;
     if recursion(&q) > 0 {
         sync(all)
     } else {
@@ -284,7 +296,7 @@ async fn import(State(app): State<AppRef>, q: Query, req: Request) -> ApiResult 
     };
     let op = app.ops.create(OpSpec::task("Downloading image", &[]));
     let running = op.clone();
-    tokio::spawn(async move {
+    crate::app::spawn_in_project(async move {
         let result = core(move |ctx| {
             let opts = ImportOptions {
                 aliases: vec![],

@@ -52,17 +52,39 @@ async fn list(q: Query) -> ApiResult {
     check_project(&q)?;
     let depth = recursion(&q);
     let filter = q.get("filter").map(|f| Filter::parse(f)).transpose()?;
-    let all = if depth >= 2 {
-        core(instance::list_full).await?
-    } else {
-        core(instance::list).await?
-    };
+    let every = crate::app::all_projects(&q);
+    let all = core(move |ctx| {
+        let one = |c: &incus_core::Context| {
+            if depth >= 2 {
+                instance::list_full(c)
+            } else {
+                instance::list(c)
+            }
+        };
+        if every {
+            incus_core::project::across(ctx, one)
+        } else {
+            one(ctx)
+        }
+    })
+    .await?;
     let all: Vec<Instance> = match &filter {
         Some(f) => all.into_iter().filter(|i| f.matches(i)).collect(),
         None => all,
     };
     if depth == 0 {
-        sync(urls("/1.0/instances", all.into_iter().map(|i| i.name)))
+        sync(
+            all.into_iter()
+                .map(|i| {
+                    let url = urls("/1.0/instances", [i.name]).remove(0);
+                    if i.project == "default" {
+                        url
+                    } else {
+                        format!("{url}?project={}", super::encode(&i.project))
+                    }
+                })
+                .collect::<Vec<_>>(),
+        )
     } else {
         sync(all)
     }

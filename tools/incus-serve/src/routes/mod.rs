@@ -23,6 +23,7 @@ pub mod instances;
 pub mod networks;
 pub mod operations;
 pub mod profiles;
+pub mod projects;
 mod pump;
 pub mod server;
 pub mod sftp;
@@ -52,10 +53,49 @@ pub fn router(app: AppRef) -> Router {
         .merge(events::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(not_allowed)
+        .layer(axum::middleware::from_fn(project_scope))
         .layer(axum::middleware::from_fn(envelope_errors))
         .layer(axum::middleware::from_fn(guard))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_JSON_BODY))
         .with_state(app)
+}
+
+/// Every handler runs with the request's `?project=` (default `default`) as
+/// [`crate::app::PROJECT`], so each core call acts in it.
+async fn project_scope(req: Request, next: Next) -> Response {
+    let project = req
+        .uri()
+        .query()
+        .and_then(|q| url_query_value(q, "project").filter(|p| !p.is_empty()))
+        .unwrap_or_else(|| "default".to_string());
+    crate::app::PROJECT.scope(project, next.run(req)).await
+}
+
+/// One decoded value of a query string.
+fn url_query_value(query: &str, key: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == key).then(|| percent_decode(v))
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push(h * 16 + l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Request bodies other than image uploads stay small.
@@ -74,7 +114,7 @@ async fn not_allowed() -> Response {
 /// Untrusted callers (HTTPS without a known certificate) reach only `GET /`, `GET /1.0`
 /// and `POST /1.0/certificates` (which accepts nothing but a join token from them).
 /// A `metrics` certificate reaches `/1.0/metrics` besides `GET /` and `GET /1.0`; a
-/// restricted certificate (none can be made until projects exist) reaches only those two.
+/// restricted certificate reaches its projects' objects (`crate::restrict`).
 async fn guard(mut req: Request, next: Next) -> Response {
     use incus_core::trust::Access;
     let caller = req.extensions().get::<Caller>().cloned();
@@ -93,6 +133,39 @@ async fn guard(mut req: Request, next: Next) -> Response {
         Some(c) if c.trusted => Access::Admin,
         _ => Access::Untrusted,
     };
+    if let Access::Restricted(projects) = &access {
+        let path = req.uri().path().trim_end_matches('/').to_string();
+        let query = req.uri().query().unwrap_or("");
+        let project = url_query_value(query, "project")
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "default".to_string());
+        let every = url_query_value(query, "all-projects")
+            .is_some_and(|v| incus_api::keys::parse_bool(&v).unwrap_or(false));
+        let verdict =
+            crate::restrict::allows(req.method().as_str(), &path, &project, every, projects);
+        let verdict = match verdict {
+            Ok(crate::restrict::Verdict::AllowIfOwn(feature)) => {
+                let p = project.clone();
+                match core(move |ctx| incus_core::project::feature_owner(ctx, &p, feature)).await
+                {
+                    Ok(owner) if owner == project => Ok(()),
+                    Ok(_) => Err(Error::forbidden(format!(
+                        "The project \"{project}\" has {feature}=false: its objects are the default project's"
+                    ))),
+                    Err(e) => Err(e),
+                }
+            }
+            Ok(crate::restrict::Verdict::Allow) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = verdict {
+            return ApiError(e).into_response();
+        }
+        let allowed = projects.clone();
+        return crate::app::RESTRICTED
+            .scope(Some(allowed), next.run(req))
+            .await;
+    }
     if access != Access::Admin {
         let path = req.uri().path().trim_end_matches('/');
         let method = req.method().as_str();
@@ -191,7 +264,7 @@ where
 {
     let op = app.ops.create(spec);
     let running: Arc<Op> = op.clone();
-    tokio::spawn(async move {
+    crate::app::spawn_in_project(async move {
         let result = core(f).await;
         running.finish(result);
     });

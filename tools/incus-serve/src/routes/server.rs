@@ -40,6 +40,11 @@ async fn get_server(State(app): State<AppRef>, Extension(caller): Extension<Call
     if let Some(fp) = &caller.fingerprint {
         info.auth_user_name = fp.clone();
     }
+    if crate::app::restricted_projects().is_some() {
+        // A restricted client is trusted, without the server's config (as upstream).
+        info.config = Default::default();
+        return sync(info);
+    }
     if !caller.trusted {
         // Upstream's ServerUntrusted: no config, no environment.
         return sync(serde_json::json!({
@@ -66,60 +71,7 @@ async fn patch_server(body: Bytes) -> ApiResult {
     empty()
 }
 
-/// `/1.0/projects`: only `default` exists for now.
+/// `/1.0/projects`.
 pub fn project_routes() -> Router<AppRef> {
-    Router::new()
-        .route("/1.0/projects", get(projects))
-        .route("/1.0/projects/{name}", get(project))
-}
-
-fn default_project(used_by: Vec<String>) -> incus_api::Project {
-    let config = [
-        "features.images",
-        "features.profiles",
-        "features.storage.volumes",
-        "features.storage.buckets",
-        "features.networks",
-        "features.networks.zones",
-    ]
-    .into_iter()
-    .map(|k| (k.to_string(), "true".to_string()))
-    .collect();
-    incus_api::Project {
-        config,
-        description: "Default Incus project".into(),
-        name: "default".into(),
-        used_by,
-    }
-}
-
-async fn projects(q: crate::app::Query) -> ApiResult {
-    if crate::app::recursion(&q) > 0 {
-        sync([default_project(used_by().await?)])
-    } else {
-        sync(["/1.0/projects/default"])
-    }
-}
-
-async fn project(axum::extract::Path(name): axum::extract::Path<String>) -> ApiResult {
-    if name != "default" {
-        return Err(incus_api::Error::not_found("Project not found").into());
-    }
-    sync_etag(default_project(used_by().await?))
-}
-
-async fn used_by() -> incus_api::Result<Vec<String>> {
-    core(|ctx| {
-        let mut out: Vec<String> = incus_core::instance::list(ctx)?
-            .into_iter()
-            .map(|i| format!("/1.0/instances/{}", i.name))
-            .collect();
-        out.extend(
-            incus_core::profile::list(ctx)?
-                .into_iter()
-                .map(|p| format!("/1.0/profiles/{}", p.name)),
-        );
-        Ok(out)
-    })
-    .await
+    crate::routes::projects::routes()
 }

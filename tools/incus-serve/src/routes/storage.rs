@@ -27,6 +27,8 @@ async fn list(q: Query) -> ApiResult {
     check_project(&q)?;
     let all = core(storage::pool_list).await?;
     if recursion(&q) > 0 {
+        let mut all = all;
+        for_restricted(&mut all);
         sync(all)
     } else {
         sync(urls("/1.0/storage-pools", all.into_iter().map(|p| p.name)))
@@ -60,7 +62,9 @@ async fn create(body: Bytes) -> ApiResult {
 }
 
 async fn one(Path(name): Path<String>) -> ApiResult {
-    sync_etag(core(move |ctx| storage::pool_get(ctx, &name)).await?)
+    let mut pool = core(move |ctx| storage::pool_get(ctx, &name)).await?;
+    for_restricted(std::slice::from_mut(&mut pool));
+    sync_etag(pool)
 }
 
 async fn put(Path(name): Path<String>, body: Bytes) -> ApiResult {
@@ -86,4 +90,15 @@ async fn delete(Path(name): Path<String>) -> ApiResult {
 
 async fn resources(Path(name): Path<String>) -> ApiResult {
     sync(core(move |ctx| storage::pool_resources(ctx, &name)).await?)
+}
+
+/// A restricted caller sees a pool's name, driver and status: not its config (host
+/// paths) nor what uses it (other projects' objects).
+fn for_restricted(pools: &mut [incus_api::StoragePool]) {
+    if crate::app::restricted_projects().is_some() {
+        for p in pools {
+            p.config.clear();
+            p.used_by.clear();
+        }
+    }
 }
