@@ -51,6 +51,13 @@ impl Error {
     }
 
     /// True for the two errors that mean "ask the (new) leader".
+    /// The node closed this connection's database: it happens to a connection whose node
+    /// lost leadership and later regained it (the gateway closes the leader's database
+    /// at every leadership change). Nothing ran; the connection must be opened again.
+    pub fn is_db_closed(&self) -> bool {
+        matches!(self, Error::Server { code: 12, message } if message == "no database opened")
+    }
+
     pub fn is_leadership(&self) -> bool {
         matches!(
             self.code(),
