@@ -58,6 +58,13 @@ impl Error {
         matches!(self, Error::Server { code: 12, message } if message == "no database opened")
     }
 
+    /// SQLITE_BUSY / SQLITE_LOCKED (any extended code): another connection's
+    /// transaction holds the database on the leader; the statement did not run (a
+    /// transaction that gets it is rolled back and may run again).
+    pub fn is_busy(&self) -> bool {
+        matches!(self, Error::Server { code, .. } if matches!(code & 0xff, 5 | 6))
+    }
+
     pub fn is_leadership(&self) -> bool {
         matches!(
             self.code(),

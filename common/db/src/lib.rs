@@ -6,6 +6,7 @@
 //! span I/O on instances.
 
 pub mod backend;
+pub mod cluster;
 mod network;
 mod queries;
 pub mod schema;
