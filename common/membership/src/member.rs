@@ -106,6 +106,26 @@ impl Shared {
     }
 }
 
+/// A client of the replicated database from outside any member (another process
+/// holding the cluster certificate): every address through the mutual-TLS upgrade.
+pub fn external_client(
+    cert: &ClusterCert,
+    addresses: Vec<String>,
+    handle: tokio::runtime::Handle,
+    timeout: Duration,
+) -> Result<Cluster> {
+    let tls = cert.client_config()?;
+    Ok(Cluster::new(addresses, DATABASE)
+        .with_retry_for(timeout)
+        .with_timeout(timeout)
+        .with_dialer(move |address, timeout| {
+            let s = tunnel::dial(&handle, tls.clone(), address, timeout)?;
+            s.set_read_timeout(Some(timeout))?;
+            s.set_write_timeout(Some(timeout))?;
+            Ok(Box::new(s) as Box<dyn cowsql_client::Transport>)
+        }))
+}
+
 pub struct Member {
     shared: Arc<Shared>,
     node: Option<Node>,
