@@ -512,6 +512,12 @@ fn accept_join(
     req: JoinRequest,
 ) -> Result<JoinResponse> {
     validate_name(&req.name)?;
+    if req.address.parse::<std::net::SocketAddr>().is_err() {
+        return Err(Error::invalid(format!(
+            "Invalid cluster address {:?} (HOST:PORT)",
+            req.address
+        )));
+    }
     let known = local
         .lock()
         .unwrap_or_else(|e| e.into_inner())

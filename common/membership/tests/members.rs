@@ -198,4 +198,37 @@ fn an_expired_token_is_refused() {
     let e = Member::join(config("e2", dir.path()), &t).err().unwrap();
     assert_eq!(e.kind, incus_api::ErrorKind::Forbidden, "{e:?}");
     assert!(e.message.contains("expired"), "{e:?}");
+
+    // Crafted requests to /internal/join: refused, nothing recorded.
+    let address = JoinToken::decode(&t).unwrap().addresses[0].clone();
+    let raw = |req: &[u8]| {
+        let cfg = incus_membership::tls::join_client_config(&m1.fingerprint()).unwrap();
+        let mut tcp = std::net::TcpStream::connect(&address).unwrap();
+        let mut conn =
+            rustls::ClientConnection::new(cfg, incus_membership::tls::server_name()).unwrap();
+        let mut s = rustls::Stream::new(&mut conn, &mut tcp);
+        s.write_all(req).unwrap();
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        answer
+    };
+    let huge = raw(b"POST /internal/join HTTP/1.1\r\nContent-Length: 999999999\r\n\r\n");
+    assert!(huge.starts_with("HTTP/1.1 400"), "{huge}");
+    let junk = raw(b"POST /internal/join HTTP/1.1\r\nContent-Length: 5\r\n\r\n{{{{{");
+    assert!(junk.starts_with("HTTP/1.1 400"), "{junk}");
+    let body = br#"{"secret":"00","name":"e3","address":"127.0.0.1:1","arch":"x"}"#;
+    let mut req = format!(
+        "POST /internal/join HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(body);
+    let wrong = raw(&req);
+    assert!(wrong.starts_with("HTTP/1.1 403"), "{wrong}");
+    let long = raw(&[b'A'; 9000]);
+    assert!(long.is_empty() || long.starts_with("HTTP/1.1 4"), "{long}");
+    let nf = raw(b"GET /1.0 HTTP/1.1\r\n\r\n");
+    assert!(nf.starts_with("HTTP/1.1 404"), "{nf}");
+    let names: Vec<_> = m1.list().unwrap().into_iter().map(|i| i.name).collect();
+    assert_eq!(names, ["e1"], "nothing was recorded");
 }
