@@ -198,7 +198,7 @@ impl Member {
             q::apply_cluster_schema(tx)?;
             q::member_add(tx, &me)
         })?;
-        m.local().set_config("cluster.member_id", "1")?;
+        m.record_identity("1")?;
         Ok(m)
     }
 
@@ -248,6 +248,8 @@ impl Member {
         write_private(&cfg.dir.join("cluster.key"), &cert.key_pem)?;
         let mut local = q::LocalDb::open(&cfg.dir.join("local.db"))?;
         local.set_raft_nodes(&resp.members)?;
+        local.set_config("cluster.name", &cfg.name)?;
+        local.set_config("cluster.https_address", &cfg.address)?;
         local.set_config("cluster.member_id", &resp.id.to_string())?;
         drop(runtime);
         let m = Member::start(cfg, resp.id, cert, local)?;
@@ -333,6 +335,15 @@ impl Member {
 
     pub fn id(&self) -> u64 {
         self.shared.id
+    }
+
+    /// Writes what `host` needs to start this member again (the member id last: a
+    /// directory without it is not a member yet).
+    fn record_identity(&self, id: &str) -> Result<()> {
+        let l = self.local();
+        l.set_config("cluster.name", &self.shared.cfg.name)?;
+        l.set_config("cluster.https_address", &self.shared.cfg.address)?;
+        l.set_config("cluster.member_id", id)
     }
 
     pub fn fingerprint(&self) -> String {
@@ -479,6 +490,31 @@ impl Drop for Member {
     fn drop(&mut self) {
         self.shutdown(false);
     }
+}
+
+/// Where an installation keeps its member state: `INCUS_DIR/cluster`.
+pub fn member_dir(incus_dir: &std::path::Path) -> PathBuf {
+    incus_dir.join("cluster")
+}
+
+/// What `incus-serve` calls at start: `None` on a standalone installation (nothing is
+/// loaded: libcowsql is only opened when a node is created); on a clustered member, the
+/// member started again from `INCUS_DIR/cluster` (name and address from its `local.db`).
+/// Blocking: call it outside async code.
+pub fn host(incus_dir: &std::path::Path) -> Result<Option<Member>> {
+    let dir = member_dir(incus_dir);
+    if !dir.join("local.db").exists() {
+        return Ok(None);
+    }
+    let local = q::LocalDb::open(&dir.join("local.db"))?;
+    let get = |k: &str| {
+        local
+            .config(k)?
+            .ok_or_else(|| Error::internal(format!("{}: no {k}", dir.display())))
+    };
+    let cfg = MemberConfig::new(&get("cluster.name")?, &get("cluster.https_address")?, &dir);
+    drop(local);
+    Member::restart(cfg).map(Some)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

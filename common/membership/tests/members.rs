@@ -232,3 +232,23 @@ fn an_expired_token_is_refused() {
     let names: Vec<_> = m1.list().unwrap().into_iter().map(|i| i.name).collect();
     assert_eq!(names, ["e1"], "nothing was recorded");
 }
+
+#[test]
+fn host_starts_the_member_of_an_installation_again() {
+    let _s = serial();
+    let incus_dir = tempfile::tempdir().unwrap();
+    let mut cfg = config("h1", incus_dir.path());
+    cfg.dir = incus_membership::member::member_dir(incus_dir.path());
+    let m = Member::bootstrap(cfg).unwrap();
+    m.cluster()
+        .exec("CREATE TABLE t (x INTEGER); ", &[])
+        .unwrap();
+    m.stop();
+    let m = incus_membership::member::host(incus_dir.path())
+        .unwrap()
+        .expect("a clustered installation");
+    assert_eq!(m.id(), 1);
+    let l = m.list().unwrap();
+    assert_eq!((l[0].name.as_str(), l[0].status.as_str()), ("h1", "ONLINE"));
+    m.cluster().exec("INSERT INTO t VALUES (1)", &[]).unwrap();
+}
