@@ -212,6 +212,8 @@ pub struct Node {
     id: u64,
     address: String,
     connect: Option<Box<Box<ConnectFn>>>,
+    /// Creation failed: the id stays reserved in this process.
+    poisoned: bool,
 }
 
 // SAFETY: the handle is only used through &mut self (one thread at a time); libcowsql's
@@ -226,6 +228,15 @@ impl Node {
         let lib = lib()?;
         if id == 0 {
             return Err(Error::Invalid("node id 0".into()));
+        }
+        if !dir.is_dir() {
+            // libcowsql fails late on a missing directory, after registering its VFS;
+            // a node that failed to be created is not cleanly unregistered (a later
+            // node with the same id then hangs in sqlite3_vfs_register).
+            return Err(Error::Invalid(format!(
+                "{}: not a directory",
+                dir.display()
+            )));
         }
         let a = cstring(address)?;
         let d = cstring(
@@ -251,9 +262,15 @@ impl Node {
             id,
             address: address.to_string(),
             connect: None,
+            poisoned: false,
         };
         if rv != 0 {
-            return Err(node.error("cowsql_node_create", rv));
+            let e = node.error("cowsql_node_create", rv);
+            // Keep the id reserved for the life of the process: its VFS may still be
+            // registered (see above).
+            let mut node = node;
+            node.poisoned = true;
+            return Err(e);
         }
         Ok(node)
     }
@@ -429,8 +446,10 @@ impl Drop for Node {
         // connect closure (if any) is dropped after the node that calls it.
         unsafe { (self.lib.destroy)(self.raw) };
         self.raw = std::ptr::null_mut();
-        LIVE.lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|id| *id != self.id);
+        if !self.poisoned {
+            LIVE.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|id| *id != self.id);
+        }
     }
 }
