@@ -148,10 +148,14 @@ impl Cluster {
                 // Finding the leader failed: nothing was sent.
                 _ if !ran => matches!(e, Error::Io(_) | Error::NoLeader(_)) || e.is_leadership(),
                 Error::Server { code, .. } if *code == SQLITE_IOERR_NOT_LEADER => true,
+                e if e.is_db_closed() || e.is_busy() => true,
                 e if e.is_leadership() || matches!(e, Error::Io(_)) => retry == Retry::Idempotent,
                 _ => false,
             };
-            if e.is_leadership() || matches!(e, Error::Io(_) | Error::Protocol(_)) {
+            if e.is_leadership()
+                || e.is_db_closed()
+                || matches!(e, Error::Io(_) | Error::Protocol(_))
+            {
                 self.conn = None;
             }
             let now = Instant::now();

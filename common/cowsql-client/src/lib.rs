@@ -51,6 +51,20 @@ impl Error {
     }
 
     /// True for the two errors that mean "ask the (new) leader".
+    /// The node closed this connection's database: it happens to a connection whose node
+    /// lost leadership and later regained it (the gateway closes the leader's database
+    /// at every leadership change). Nothing ran; the connection must be opened again.
+    pub fn is_db_closed(&self) -> bool {
+        matches!(self, Error::Server { code: 12, message } if message == "no database opened")
+    }
+
+    /// SQLITE_BUSY / SQLITE_LOCKED (any extended code): another connection's
+    /// transaction holds the database on the leader; the statement did not run (a
+    /// transaction that gets it is rolled back and may run again).
+    pub fn is_busy(&self) -> bool {
+        matches!(self, Error::Server { code, .. } if matches!(code & 0xff, 5 | 6))
+    }
+
     pub fn is_leadership(&self) -> bool {
         matches!(
             self.code(),

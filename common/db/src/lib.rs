@@ -5,6 +5,8 @@
 //! fails with SQLITE_BUSY under WAL instead of waiting). Transactions are short and never
 //! span I/O on instances.
 
+pub mod backend;
+pub mod cluster;
 mod network;
 mod queries;
 pub mod schema;

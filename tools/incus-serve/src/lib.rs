@@ -112,6 +112,14 @@ async fn serve(cli: Cli) -> Result<()> {
     let listener = tokio::net::UnixListener::bind(&socket)
         .map_err(|e| Error::internal(format!("Listen on {}: {e}", socket.display())))?;
     socket_access(&socket)?;
+    // Clustering (docs/cluster.md): a clustered member hosts its cowsql node here;
+    // a standalone installation gets None and loads nothing.
+    let member = {
+        let dir = incus_dir.clone();
+        tokio::task::spawn_blocking(move || incus_membership::member::host(&dir))
+            .await
+            .map_err(|e| Error::internal(format!("cluster member: {e}")))??
+    };
     let shutdown = async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .expect("SIGTERM handler");
@@ -141,6 +149,10 @@ async fn serve(cli: Cli) -> Result<()> {
         }
     }
     let _ = std::fs::remove_file(&socket);
+    if let Some(m) = member {
+        // Leadership handed over before the node stops.
+        let _ = tokio::task::spawn_blocking(move || m.stop()).await;
+    }
     Ok(())
 }
 
