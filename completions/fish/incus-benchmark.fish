@@ -172,6 +172,7 @@ complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand compare"
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand compare" -s f -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand compare" -l direct -d 'Call the tools directly (incus-instance ...) instead of through `incus`'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand compare" -l vm -d 'Create virtual machines (`--vm`; the image must be a VM image)'
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand compare" -s h -l help -d 'Print help'
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand scale" -l instances -d 'Running instances to launch' -r
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand scale" -l count -d 'Number of instances (or repetitions, for exec/config/list/snapshot)' -r
@@ -182,6 +183,7 @@ complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand scale" -
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand scale" -s f -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand scale" -l direct -d 'Call the tools directly (incus-instance ...) instead of through `incus`'
+complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand scale" -l vm -d 'Create virtual machines (`--vm`; the image must be a VM image)'
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand scale" -s h -l help -d 'Print help'
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand help; and not __fish_seen_subcommand_from init launch start stop delete exec list config snapshot standard serve compare scale help" -f -a "init" -d 'Create benchmark-1..N (not started)'
 complete -c incus-benchmark -n "__fish_incus_benchmark_using_subcommand help; and not __fish_seen_subcommand_from init launch start stop delete exec list config snapshot standard serve compare scale help" -f -a "launch" -d 'Create and start benchmark-1..N'

@@ -116,7 +116,8 @@ pub fn copy(ctx: &Context, opts: CopyOptions) -> Result<Instance> {
             ))
         }
     };
-    let (expanded_config, expanded_devices) = crate::profile::expand(&profiles, &config, &local_devices);
+    let (expanded_config, expanded_devices) =
+        crate::profile::expand(&profiles, &config, &local_devices);
     let privileged = expanded_config
         .get("security.privileged")
         .and_then(|v| keys::parse_bool(v))

@@ -131,9 +131,13 @@ pub fn import(
         // A VM's disk is not unpacked: qemu-img checks it (no backing or data file).
         crate::vm::check_disk(rootfs).map(|_| ())
     } else {
-        incus_imagefmt::unpack_rootfs(src, &trial_rootfs, progress).map_err(crate::convert::image_format_error)
+        incus_imagefmt::unpack_rootfs(src, &trial_rootfs, progress)
+            .map_err(crate::convert::image_format_error)
     }
-    .and_then(|_| incus_imagefmt::unpack_templates(src, &trial.join("templates")).map_err(crate::convert::image_format_error));
+    .and_then(|_| {
+        incus_imagefmt::unpack_templates(src, &trial.join("templates"))
+            .map_err(crate::convert::image_format_error)
+    });
     incus_sys::fsutil::remove_tree(&trial)?;
     checked?;
 

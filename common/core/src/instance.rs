@@ -395,7 +395,8 @@ pub fn create(ctx: &Context, opts: CreateOptions) -> Result<Instance> {
         }
         config.insert("volatile.apply_template".into(), "create".into());
     }
-    let (expanded_config, expanded_devices) = crate::profile::expand(&profiles, &config, &local_devices);
+    let (expanded_config, expanded_devices) =
+        crate::profile::expand(&profiles, &config, &local_devices);
     let privileged = expanded_config
         .get("security.privileged")
         .and_then(|v| keys::parse_bool(v))
@@ -854,7 +855,8 @@ fn update_locked(ctx: &Context, name: &str, put: InstancePut) -> Result<Instance
             .insert(lifecycle::POWER_MARK.into(), lifecycle::POWER_LIVE.into());
     }
     let project = ctx.project.clone();
-    let (expanded_config, checked_devices) = crate::profile::expand(&profiles, &row.config, &row.devices);
+    let (expanded_config, checked_devices) =
+        crate::profile::expand(&profiles, &row.config, &row.devices);
     ctx.db()?.write(|tx| {
         crate::project::check_instance(
             tx,

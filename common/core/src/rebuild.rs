@@ -20,7 +20,8 @@ const NEW_TEMPLATES: &str = "templates.rebuild";
 
 fn clear_leftovers(vol: &Path) -> Result<()> {
     for n in [NEW_ROOTFS, NEW_TEMPLATES] {
-        incus_imagefmt::remove_stale_staging(&vol.join(n)).map_err(crate::convert::image_format_error)?;
+        incus_imagefmt::remove_stale_staging(&vol.join(n))
+            .map_err(crate::convert::image_format_error)?;
         incus_sys::fsutil::remove_tree(&vol.join(n))?;
     }
     Ok(())
@@ -53,10 +54,15 @@ pub fn rebuild(ctx: &Context, name: &str, image_name: Option<&str>) -> Result<In
         match &img {
             Some(img) => {
                 let src = image::stored_source(ctx, img);
-                incus_imagefmt::unpack_rootfs(&src, &new_root, None).map_err(crate::convert::image_format_error)?;
-                incus_imagefmt::unpack_templates(&src, &new_templates).map_err(crate::convert::image_format_error)?;
-                let meta = incus_imagefmt::read_metadata(&src).map_err(crate::convert::image_format_error)?;
-                Ok(Some(meta.to_yaml().map_err(crate::convert::image_format_error)?))
+                incus_imagefmt::unpack_rootfs(&src, &new_root, None)
+                    .map_err(crate::convert::image_format_error)?;
+                incus_imagefmt::unpack_templates(&src, &new_templates)
+                    .map_err(crate::convert::image_format_error)?;
+                let meta = incus_imagefmt::read_metadata(&src)
+                    .map_err(crate::convert::image_format_error)?;
+                Ok(Some(
+                    meta.to_yaml().map_err(crate::convert::image_format_error)?,
+                ))
             }
             None => {
                 std::fs::create_dir(&new_root)?;

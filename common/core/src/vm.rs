@@ -85,7 +85,8 @@ pub fn fill_volume(src: &ImageSource, vol: &Path) -> Result<()> {
         ));
     };
     check_disk(rootfs)?;
-    incus_imagefmt::unpack_templates(src, &vol.join("templates")).map_err(crate::convert::image_format_error)?;
+    incus_imagefmt::unpack_templates(src, &vol.join("templates"))
+        .map_err(crate::convert::image_format_error)?;
     let meta = incus_imagefmt::read_metadata(src).map_err(crate::convert::image_format_error)?;
     std::fs::write(
         vol.join("metadata.yaml"),

@@ -205,7 +205,10 @@ fn tar_kind(path: &Path) -> Result<crate::format::Compression> {
     match sniff(path)? {
         FileKind::Tar(c) => Ok(c),
         FileKind::Squashfs => Err(Error::corrupt(path, "expected a tarball, found squashfs")),
-        FileKind::Qcow2 => Err(Error::corrupt(path, "expected a tarball, found a qcow2 disk")),
+        FileKind::Qcow2 => Err(Error::corrupt(
+            path,
+            "expected a tarball, found a qcow2 disk",
+        )),
     }
 }
 

@@ -420,9 +420,8 @@ fn copy_sparse(from: &OwnedFd, to: &OwnedFd, len: i64) -> std::io::Result<()> {
         let (mut f, mut t) = (data, data);
         while f < hole {
             // SAFETY: valid descriptors; the offsets are locals.
-            let n = unsafe {
-                libc::copy_file_range(src, &mut f, dst, &mut t, (hole - f) as usize, 0)
-            };
+            let n =
+                unsafe { libc::copy_file_range(src, &mut f, dst, &mut t, (hole - f) as usize, 0) };
             if n < 0 {
                 return Err(std::io::Error::last_os_error());
             }

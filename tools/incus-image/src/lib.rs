@@ -630,4 +630,3 @@ fn exec(backend: &dyn Backend, cmd: Cmd, quiet: bool) -> Result<()> {
     }
     Ok(())
 }
-

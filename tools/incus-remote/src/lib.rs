@@ -4,8 +4,8 @@
 use clap::{CommandFactory, Parser, Subcommand};
 use incus_api::{Error, Result};
 use incus_cli::{Format, GlobalArgs, ListFormat};
-use incus_client::config::{valid_remote_name, ClientConfig};
 use incus_client::config::RemoteConfig;
+use incus_client::config::{valid_remote_name, ClientConfig};
 use incus_client::enrol::{add_remote, normalize_addr, save_remote, AddOptions, Added};
 use incus_client::remote::fetch_server_certificate;
 use incus_client::remote::Remote;
@@ -606,6 +606,34 @@ fn upstream_pretty(v: &serde_json::Value) -> Result<String> {
     String::from_utf8(buf).map_err(|e| Error::internal(format!("JSON: {e}")))
 }
 
+/// `remote add NAME URL --protocol simplestreams`: an https URL recorded as upstream
+/// records it (public, no authentication). Its certificate is checked against the
+/// system CAs when used; `--accept-certificate` (ours) pins the one the server presents
+/// now as `servercerts/NAME.crt`, which upstream's client also trusts for the remote.
+fn add_simplestreams(name: &str, addr: &str, accept_certificate: bool) -> Result<()> {
+    valid_remote_name(name)?;
+    let Some(rest) = addr.strip_prefix("https://") else {
+        return Err(Error::invalid(
+            "Only https URLs are supported for simplestreams",
+        ));
+    };
+    let pem = if accept_certificate {
+        let host = rest.split('/').next().unwrap_or_default();
+        Some(fetch_server_certificate(&format!("https://{host}"))?)
+    } else {
+        None
+    };
+    save_remote(
+        name,
+        RemoteConfig {
+            addr: addr.to_string(),
+            public: true,
+            ..RemoteConfig::images()
+        },
+        pem.as_deref(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -662,32 +690,4 @@ mod tests {
         assert!(normalize_addr("http://h").is_err());
         assert!(normalize_addr("https://h/path").is_err());
     }
-}
-
-/// `remote add NAME URL --protocol simplestreams`: an https URL recorded as upstream
-/// records it (public, no authentication). Its certificate is checked against the
-/// system CAs when used; `--accept-certificate` (ours) pins the one the server presents
-/// now as `servercerts/NAME.crt`, which upstream's client also trusts for the remote.
-fn add_simplestreams(name: &str, addr: &str, accept_certificate: bool) -> Result<()> {
-    valid_remote_name(name)?;
-    let Some(rest) = addr.strip_prefix("https://") else {
-        return Err(Error::invalid(
-            "Only https URLs are supported for simplestreams",
-        ));
-    };
-    let pem = if accept_certificate {
-        let host = rest.split('/').next().unwrap_or_default();
-        Some(fetch_server_certificate(&format!("https://{host}"))?)
-    } else {
-        None
-    };
-    save_remote(
-        name,
-        RemoteConfig {
-            addr: addr.to_string(),
-            public: true,
-            ..RemoteConfig::images()
-        },
-        pem.as_deref(),
-    )
 }

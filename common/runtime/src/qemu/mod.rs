@@ -13,9 +13,9 @@ mod qmp;
 pub use agent::{exec, file_pull, file_push, guest_state, guest_state_now, AgentFile};
 pub use monitor::monitor_main;
 
+use crate::kernel::{now_unix, pidfd_send_signal, sys_err, wait_readable, write_atomic};
 use crate::spec::{ExitKind, ExitRecord, Started, Status};
 use crate::state::{self, RunRecord, State};
-use crate::kernel::{now_unix, pidfd_send_signal, sys_err, wait_readable, write_atomic};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::fs;

@@ -3,9 +3,9 @@
 //! its taps to their bridges, records the run, waits for QEMU and records its end.
 
 use super::{qemu_args, qemu_bin, qmp, read_spec, record_running, AGENT_SOCK, PAUSED, QMP_SOCK};
+use crate::kernel::now_unix;
 use crate::spec::{ExitKind, ExitRecord};
 use crate::state::{self, State};
-use crate::kernel::now_unix;
 use crate::{Error, Result};
 use nix::unistd::{fork, setsid, write, ForkResult};
 use std::fs;
