@@ -91,15 +91,16 @@ test-slow: deps build
 	fi
 	$(CARGO) test -p incus-tests --test cloudinit -- --ignored
 	$(CARGO) test -p incus-tests --test lxd_to_incus -- --ignored
-	$(CARGO) test -p incus-tests --test backup -- --ignored
 
 # The differential driver (tests/tests/compat_diff.rs) live: the same command lines
 # through the upstream client against upstream's daemon (the oracle,
 # ../shared/oracle/upstream-incus.sh install|start|init) and against ours, through the
-# upstream client and our own CLI. `make test` runs it against the recorded answers;
+# upstream client and our own CLI, and backups exported and imported both ways with the
+# oracle. `make test` runs the driver against the recorded answers;
 # `make compat-record` re-records them from the oracle.
 compat: deps build
 	INCUS_COMPAT=live $(CARGO) test -p incus-tests --test compat_diff -- --nocapture
+	$(CARGO) test -p incus-tests --test backup -- --ignored
 
 compat-record: deps build
 	INCUS_COMPAT=record $(CARGO) test -p incus-tests --test compat_diff -- --nocapture

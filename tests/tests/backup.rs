@@ -496,7 +496,7 @@ fn killed_import_is_removed_by_the_next_command() {
 /// Against the shared upstream daemon (INCUS_DIR=/var/lib/incus): ours imports into
 /// upstream and upstream's export imports into ours, files equal by hash.
 #[test]
-#[ignore = "needs the shared upstream oracle daemon; make test-slow"]
+#[ignore = "needs the shared upstream oracle daemon; make compat"]
 fn upstream_round_trip_live() {
     let env = env_with_image();
     let name = format!("bkh-live-{}", std::process::id());
