@@ -284,7 +284,7 @@ fn upstream_client_publishes_and_rebuilds_through_serve() {
         &srv.curl(
             "POST",
             "/1.0/images",
-            Some(r#"{"source":{"type":"url","url":"http://x"}}"#),
+            Some(r#"{"source":{"type":"bogus"}}"#),
         ),
         501,
     );
