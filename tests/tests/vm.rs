@@ -11,7 +11,6 @@ use incus_tests::TestEnv;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 /// The tiny image, built by `make vm-image` (cached; the kernel package is downloaded once).
 fn tiny_image() -> PathBuf {
@@ -45,12 +44,9 @@ impl Drop for VmEnv {
     }
 }
 
+/// The shared poll of the test library, for a condition.
 fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    incus_tests::poll(secs, what, || f().then_some(()));
 }
 
 #[test]

@@ -131,11 +131,11 @@ pub fn export<W: Write>(ctx: &Context, name: &str, opts: &ExportOptions, out: W)
         .unwrap_or(0);
     let mut w = TreeWriter::new(out, compression, Path::new(name));
     w.add_bytes(INDEX, yaml.as_bytes(), 0o644, mtime)
-        .map_err(fmt_err)?;
+        .map_err(crate::convert::backup_format_error)?;
     for s in &snaps {
         let path = pool.snapshot_path(VolumeType::Container, name, s);
         w.add_tree(&format!("backup/snapshots/{s}"), &path)
-            .map_err(fmt_err)?;
+            .map_err(crate::convert::backup_format_error)?;
     }
     let vol = instance::volume_path(ctx, &row);
     let freeze = instance::status(ctx, name) == StatusCode::Running;
@@ -147,16 +147,8 @@ pub fn export<W: Write>(ctx: &Context, name: &str, opts: &ExportOptions, out: W)
     if freeze {
         incus_runtime::unfreeze(&run_dir).map_err(crate::convert::runtime_error)?;
     }
-    packed.map_err(fmt_err)?;
-    w.finish().map_err(fmt_err)
-}
-
-fn fmt_err(e: incus_imagefmt::Error) -> Error {
-    if e.is_image_error() {
-        Error::invalid(format!("Invalid backup: {e}"))
-    } else {
-        Error::internal(format!("Backup: {e}"))
-    }
+    packed.map_err(crate::convert::backup_format_error)?;
+    w.finish().map_err(crate::convert::backup_format_error)
 }
 
 /// What `import` takes.
@@ -173,7 +165,7 @@ pub struct ImportOptions {
 /// `backup/container/backup.yaml` for older tarballs).
 pub fn read_index(file: &Path) -> Result<(Index, Parsed)> {
     let raw = incus_imagefmt::read_member(file, INDEX)
-        .map_err(fmt_err)?
+        .map_err(crate::convert::backup_format_error)?
         .ok_or_else(|| {
             Error::invalid(format!(
                 "{} is not an instance backup: it has no {INDEX}",
@@ -206,7 +198,7 @@ pub fn read_index(file: &Path) -> Result<(Index, Parsed)> {
         Some(p) if p.container.is_some() => p,
         _ => {
             let raw = incus_imagefmt::read_member(file, "backup/container/backup.yaml")
-                .map_err(fmt_err)?
+                .map_err(crate::convert::backup_format_error)?
                 .ok_or_else(|| Error::invalid("The backup has no instance record (backup.yaml)"))?;
             serde_yaml_ng::from_slice(&raw)
                 .map_err(|e| Error::invalid(format!("Invalid backup.yaml: {e}")))?
@@ -392,8 +384,8 @@ pub fn import(ctx: &Context, file: &Path, opts: &ImportOptions) -> Result<Instan
         };
         let fill = |prefix: &str| -> Result<()> {
             let vol = driver.create_volume(&pool_info, ct, &name)?;
-            let found =
-                incus_imagefmt::unpack_subtree(file, prefix, &vol, budget()?).map_err(fmt_err)?;
+            let found = incus_imagefmt::unpack_subtree(file, prefix, &vol, budget()?)
+                .map_err(crate::convert::backup_format_error)?;
             // The volume's own entries (rootfs, templates, metadata.yaml, backup.yaml)
             // are read by the host: none may be a symlink, rootfs a real directory.
             for ent in std::fs::read_dir(&vol)? {

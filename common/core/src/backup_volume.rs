@@ -50,14 +50,6 @@ struct Index {
     config: Option<Parsed>,
 }
 
-fn fmt_err(e: incus_imagefmt::Error) -> Error {
-    if e.is_image_error() {
-        Error::invalid(format!("Invalid backup: {e}"))
-    } else {
-        Error::internal(format!("Backup: {e}"))
-    }
-}
-
 /// Writes the backup tarball of custom volume `pool/name` to `out`
 /// (`instance_only` of the options is `--volume-only`: no snapshots).
 pub fn export<W: Write>(
@@ -107,21 +99,21 @@ pub fn export<W: Write>(
     let now = chrono::Utc::now().timestamp().max(0) as u64;
     let mut w = TreeWriter::new(out, compression, Path::new(name));
     w.add_bytes(INDEX, yaml.as_bytes(), 0o644, now)
-        .map_err(fmt_err)?;
+        .map_err(crate::convert::backup_format_error)?;
     for s in &snaps {
         let p = info.snapshot_path(VolumeType::Custom, name, s);
         w.add_tree(&format!("backup/volume-snapshots/{s}"), &p)
-            .map_err(fmt_err)?;
+            .map_err(crate::convert::backup_format_error)?;
     }
     w.add_tree("backup/volume", &info.volume_path(VolumeType::Custom, name))
-        .map_err(fmt_err)?;
-    w.finish().map_err(fmt_err)
+        .map_err(crate::convert::backup_format_error)?;
+    w.finish().map_err(crate::convert::backup_format_error)
 }
 
 /// `storage volume import POOL FILE [NAME]`.
 pub fn import(ctx: &Context, pool: &str, file: &Path, name: Option<&str>) -> Result<StorageVolume> {
     let raw = incus_imagefmt::read_member(file, INDEX)
-        .map_err(fmt_err)?
+        .map_err(crate::convert::backup_format_error)?
         .ok_or_else(|| {
             Error::invalid(format!(
                 "{} is not a volume backup: it has no {INDEX}",
@@ -204,7 +196,8 @@ pub fn import(ctx: &Context, pool: &str, file: &Path, name: Option<&str>) -> Res
         };
         let fill = |prefix: &str| -> Result<()> {
             let path = drv.create_volume(&info, ct, &name)?;
-            incus_imagefmt::unpack_subtree(file, prefix, &path, budget()?).map_err(fmt_err)?;
+            incus_imagefmt::unpack_subtree(file, prefix, &path, budget()?)
+                .map_err(crate::convert::backup_format_error)?;
             Ok(())
         };
         for s in &index.snapshots {

@@ -23,3 +23,12 @@ pub(crate) fn image_format_error(e: incus_imagefmt::Error) -> Error {
         Error::internal(format!("Image: {e}"))
     }
 }
+
+/// The same for a backup tarball (export and import of instances and volumes).
+pub(crate) fn backup_format_error(e: incus_imagefmt::Error) -> Error {
+    if e.is_image_error() {
+        Error::invalid(format!("Invalid backup: {e}"))
+    } else {
+        Error::internal(format!("Backup: {e}"))
+    }
+}

@@ -244,7 +244,10 @@ impl LocalDb {
 
     /// Replaces the raft members list.
     pub fn set_raft_nodes(&mut self, nodes: &[(u64, String, u64)]) -> Result<()> {
-        let tx = self.conn.transaction().map_err(crate::sql_err)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(crate::sql_err)?;
         tx.execute("DELETE FROM raft_nodes", [])
             .map_err(crate::sql_err)?;
         for (id, address, role) in nodes {
